@@ -1,0 +1,181 @@
+import { isIP } from 'node:net';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+
+/**
+ * The one configuration file, as a schema: every key has a default (where a safe
+ * one exists) and a description. `enrollgate init` renders its commented example
+ * from these descriptions, so the documentation cannot drift from the code.
+ *
+ * Objects are strict: a misspelt key is an error, not a silently ignored setting.
+ * `prefault` (not `default`) so that nested defaults apply when a section is absent.
+ */
+
+/** A secret given inline, or read from an environment variable or a file at start-up. */
+export const secretRef = z
+  .union([
+    z.string().min(1),
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+    z.strictObject({ file: z.string().min(1) }),
+  ])
+  .describe('a secret: inline string, { env: VARIABLE } or { file: path } (the file\'s content, trailing newline removed)');
+
+const port = z.number().int().min(1).max(65535);
+const host = z.string().refine((v) => isIP(v) !== 0, 'an IP address such as 127.0.0.1 or 0.0.0.0');
+
+const ipOrCidr = z.string().refine((v) => {
+  const [addr, bits, extra] = v.split('/');
+  if (extra !== undefined || addr === undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}, 'an IP address or CIDR such as 10.0.0.1 or 10.0.0.0/24');
+
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a 24-hour time HH:MM such as 04:00');
+
+const timeZone = z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as Europe/Berlin or UTC');
+
+const baseUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.search === '' && u.hash === '' && u.username === '';
+  } catch {
+    return false;
+  }
+}, 'an absolute http(s) URL without query, fragment or credentials, such as https://portal.example.org');
+
+const nasClient = z.strictObject({
+  name: z.string().min(1).max(64).describe('a name for this router in logs and metrics'),
+  address: ipOrCidr.describe('the source address the router sends from: one IP, or a CIDR for a group of access points'),
+  secret: secretRef.describe('the RADIUS shared secret (use { env: ... } or { file: ... } to keep it out of this file)'),
+  require_message_authenticator: z
+    .boolean()
+    .prefault(true)
+    .describe('drop Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596); turn off only for routers that cannot send it'),
+  no_session: z
+    .strictObject({
+      answer: z
+        .enum(['reject', 'vlan'])
+        .prefault('reject')
+        .describe('reject: Access-Reject, the router falls back to its captive portal; vlan: Access-Accept into the registration VLAN'),
+      vlan: z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name').optional().describe('the registration VLAN (with answer: vlan)'),
+    })
+    .prefault({})
+    .refine((v) => v.answer !== 'vlan' || v.vlan !== undefined, { message: 'answer: vlan needs a vlan', path: ['vlan'] })
+    .describe('what a device without a session gets'),
+});
+
+export const configSchema = z.strictObject({
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).prefault('info').describe('log level (JSON lines on stdout)'),
+    })
+    .prefault({}),
+  session: z
+    .strictObject({
+      daily_cutoff: timeOfDay.prefault('04:00').describe('local time of day at which every session ends'),
+      time_zone: timeZone.prefault('UTC').describe('IANA time zone of the daily cut-off'),
+    })
+    .prefault({}),
+  portal: z
+    .strictObject({
+      base_url: baseUrl
+        .prefault('https://127.0.0.1:8443')
+        .describe('public URL of the portal; every absolute link and redirect is built from it, never from the Host header'),
+      organisation_name: z.string().min(1).max(80).prefault('Example Corp').describe('shown at the top of every page'),
+      support_contact: z.string().min(1).max(120).prefault('your IT helpdesk').describe('who employees should ask for help'),
+      http: z
+        .strictObject({
+          host: host.prefault('127.0.0.1').describe('address for plain HTTP (where captive probes land)'),
+          port: port.prefault(8080),
+        })
+        .prefault({}),
+      https: z
+        .strictObject({
+          host: host.prefault('127.0.0.1').describe('address for HTTPS'),
+          port: port.prefault(8443),
+          cert_file: z.string().prefault('../certs/server.pem').describe('server certificate (PEM, with chain)'),
+          key_file: z.string().prefault('../certs/server-key.pem').describe('server private key (PEM)'),
+        })
+        .prefault({}),
+      trust_proxy: z
+        .boolean()
+        .prefault(false)
+        .describe('take the client address from X-Forwarded-For (only behind a reverse proxy you run)'),
+      identify_by_redirect_parameters: z
+        .boolean()
+        .prefault(true)
+        .describe("when accounting does not know a browser's address, trust the MAC in the router's redirect parameters (mac, client_mac, id ...)"),
+      flow_ttl_seconds: z.number().int().min(60).max(3600).prefault(900).describe('how long a portal page stays valid'),
+    })
+    .prefault({}),
+  radius: z
+    .strictObject({
+      host: host.prefault('127.0.0.1').describe('address RADIUS listens on'),
+      auth_port: port.prefault(1812),
+      acct_port: port.prefault(1813),
+      clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      kind: z.enum(['sqlite']).prefault('sqlite').describe('where devices and sessions are kept'),
+      sqlite_file: z.string().prefault('state.sqlite').describe('SQLite file (relative to this config file)'),
+    })
+    .prefault({}),
+  directory: z
+    .strictObject({
+      kind: z.enum(['file', 'ldap']).prefault('file').describe('file: the local users file; ldap: an LDAP directory'),
+      file: z
+        .strictObject({
+          path: z.string().prefault('users.yaml').describe('users file with scrypt-hashed passwords'),
+          required_group: z.string().optional().describe('only members of this group may log in'),
+        })
+        .prefault({}),
+      ldap: z
+        .strictObject({
+          url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'ldap://host:port or ldaps://host:port').describe('directory server'),
+          start_tls: z.boolean().prefault(false).describe('upgrade ldap:// with StartTLS before binding'),
+          ca_file: z.string().optional().describe("CA certificate (PEM) to trust for the directory's TLS certificate"),
+          bind_dn: z.string().min(1).describe('service account DN used to find users'),
+          bind_password: secretRef.describe('service account password'),
+          base_dn: z.string().min(1).describe('where users are searched (whole subtree)'),
+          user_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).prefault('uid').describe('attribute holding the login name (uid, sAMAccountName ...)'),
+          display_name_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).prefault('cn'),
+          required_group: z.string().optional().describe('DN of a group whose members may use the Wi-Fi'),
+          timeout_ms: z.number().int().min(100).max(60_000).prefault(5000).describe('per-operation timeout'),
+          connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(3000),
+        })
+        .optional()
+        .describe('LDAP settings (with kind: ldap)'),
+    })
+    .prefault({})
+    .refine((d) => d.kind !== 'ldap' || d.ldap !== undefined, { message: 'kind: ldap needs an ldap section', path: ['ldap'] }),
+  android: z
+    .strictObject({
+      agent: z
+        .strictObject({
+          name: z.string().min(1).max(80).prefault('Device agent').describe('shown on the download page'),
+          version: z.string().min(1).max(40).describe('agent version shown on the page'),
+          file: z.string().optional().describe('the agent APK, served by the portal (size and SHA-256 are computed at start-up)'),
+          url: baseUrl.optional().describe('or an external download link (for example the Play Store page)'),
+          size_bytes: z.number().int().positive().optional().describe('with url: the size to show'),
+          sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional().describe('with url: the SHA-256 to show'),
+        })
+        .refine((a) => (a.file === undefined) !== (a.url === undefined), { message: 'give exactly one of file or url', path: ['file'] })
+        .optional()
+        .describe('the MDM agent Android devices download before enrolling'),
+    })
+    .prefault({}),
+  pki: z
+    .strictObject({
+      ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),
+      ca_key_file: z.string().prefault('../certs/ca-key.pem').describe("the root CA's private key"),
+    })
+    .prefault({}),
+});
+
+/** The configuration as written (before secrets and paths are resolved). */
+export type RawConfig = z.output<typeof configSchema>;

@@ -1,0 +1,93 @@
+/**
+ * Every error the gateway raises on purpose, with a stable code.
+ *
+ * `status` is the HTTP status a portal or API answer uses; `expose` says whether
+ * the message may be shown to the person on the other side (never for 5xx, whose
+ * details go to the log only). The original error, when there is one, is kept as
+ * `cause` so nothing is lost between the place it happened and the log line.
+ */
+export abstract class GatewayError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  get expose(): boolean {
+    return this.status < 500;
+  }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The configuration file is missing, unreadable or does not match the schema. */
+export class ConfigError extends GatewayError {
+  readonly code = 'EG_CONFIG';
+  readonly status = 500;
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Username or password is wrong (or the user does not exist: the two are never told apart). */
+export class InvalidCredentialsError extends GatewayError {
+  readonly code = 'EG_INVALID_CREDENTIALS';
+  readonly status = 401;
+  constructor(message = 'Wrong username or password.') {
+    super(message);
+  }
+}
+
+/** The user exists and the password is right, but the user may not use the Wi-Fi (required group). */
+export class NotAllowedError extends GatewayError {
+  readonly code = 'EG_NOT_ALLOWED';
+  readonly status = 403;
+  constructor(message = 'Your account is not allowed to use this Wi-Fi. Ask IT to add you to the Wi-Fi users group.') {
+    super(message);
+  }
+}
+
+/** The directory (LDAP server or users file) cannot be reached or answered with an error. */
+export class DirectoryUnavailableError extends GatewayError {
+  readonly code = 'EG_DIRECTORY_UNAVAILABLE';
+  readonly status = 503;
+  constructor(message = 'The directory is unavailable, please try again in a minute.', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  // The message is safe and useful to the person at the login form, although this is a 5xx.
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/** The state store cannot be reached or failed a read or write. */
+export class StoreUnavailableError extends GatewayError {
+  readonly code = 'EG_STORE_UNAVAILABLE';
+  readonly status = 503;
+}
+
+/** Input from a user or a router that does not have the expected form. */
+export class BadInputError extends GatewayError {
+  readonly code = 'EG_BAD_INPUT';
+  readonly status = 400;
+}
+
+/** A portal visit that has expired, was never started, or whose form token does not match. */
+export class FlowExpiredError extends GatewayError {
+  readonly code = 'EG_FLOW_EXPIRED';
+  readonly status = 403;
+  constructor(message = 'This page has expired. Please start again.') {
+    super(message);
+  }
+}
+
+/** The device is enrolled to somebody else. */
+export class DeviceOwnedByOtherError extends GatewayError {
+  readonly code = 'EG_DEVICE_OWNED_BY_OTHER';
+  readonly status = 403;
+  constructor(message = 'This device is enrolled to another person. Ask IT to unenroll it first.') {
+    super(message);
+  }
+}

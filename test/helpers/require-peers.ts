@@ -1,0 +1,35 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * The integration and end-to-end suites talk to real peers. A missing one fails
+ * the whole run at once with the command that installs it: nothing is skipped.
+ */
+const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
+  { bin: 'slapd', pkg: 'slapd' },
+  { bin: 'ldapadd', pkg: 'ldap-utils' },
+  { bin: 'slappasswd', pkg: 'slapd' },
+  { bin: 'radclient', pkg: 'freeradius-utils' },
+  { bin: 'openssl', pkg: 'openssl' },
+  { bin: 'chromium', pkg: 'chromium' },
+];
+
+function onPath(bin: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export default function requirePeers(): void {
+  const missing = PEERS.filter((p) => !onPath(p.bin) && !onPath(`/usr/sbin/${p.bin}`));
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map((p) => p.pkg))].join(' ');
+    throw new Error(
+      `Test peers missing: ${missing.map((p) => p.bin).join(', ')}.\n` +
+        `Install them with: apt-get install -y --no-install-recommends ${pkgs}\n` +
+        `(or run the second command line of README.md, which does it for you)`,
+    );
+  }
+}
