@@ -1,0 +1,70 @@
+import type Keyv from 'keyv';
+import type { Mac } from '../devices/mac.js';
+import { storeCall } from '../store/state-store.js';
+
+/** What a router told us about one accounting session (RFC 2866). */
+export interface AccountingRecord {
+  readonly sessionId: string;
+  readonly mac: Mac;
+  readonly nas: string;
+  readonly user?: string;
+  readonly ip?: string;
+  readonly status: 'start' | 'interim' | 'stop';
+  readonly inputOctets: number;
+  readonly outputOctets: number;
+  readonly sessionTimeSeconds?: number;
+  readonly terminateCause?: string;
+  /** ISO 8601: first and latest packet. */
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly stoppedAt?: string;
+}
+
+/** The router's word on which device holds an address, so the portal can tell which device a browser is. */
+export interface Lease {
+  readonly ip: string;
+  readonly mac: Mac;
+  readonly nas: string;
+  readonly updatedAt: string;
+}
+
+/** Keep records for a week after their last packet; a lease lasts until Stop or a day without interim updates. */
+const RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
+const LEASE_TTL_MS = 24 * 3600 * 1000;
+
+/** Accounting records by NAS and Acct-Session-Id, and the IP→MAC mapping they maintain. */
+export class AccountingStore {
+  constructor(
+    private readonly records: Keyv,
+    private readonly leases: Keyv,
+  ) {}
+
+  /** The record for a session on a NAS, if we have one. */
+  async get(nas: string, sessionId: string): Promise<AccountingRecord | undefined> {
+    return storeCall('read an accounting record', () => this.records.get<AccountingRecord>(recordKey(nas, sessionId)));
+  }
+
+  /** Saves a record and moves the IP→MAC mapping accordingly (Stop releases the address). */
+  async save(record: AccountingRecord): Promise<void> {
+    await storeCall('write an accounting record', () => this.records.set(recordKey(record.nas, record.sessionId), record, RECORD_TTL_MS));
+    if (!record.ip) return;
+    const ip = record.ip;
+    if (record.status === 'stop') {
+      // Only release the address if it still points at this device (it may have been reassigned since).
+      const lease = await this.leaseFor(ip);
+      if (lease?.mac === record.mac) await storeCall('delete a lease', () => this.leases.delete(ip));
+      return;
+    }
+    const lease: Lease = { ip, mac: record.mac, nas: record.nas, updatedAt: record.updatedAt };
+    await storeCall('write a lease', () => this.leases.set(ip, lease, LEASE_TTL_MS));
+  }
+
+  /** Which device holds this address, per the latest accounting. */
+  async leaseFor(ip: string): Promise<Lease | undefined> {
+    return storeCall('read a lease', () => this.leases.get<Lease>(ip));
+  }
+}
+
+function recordKey(nas: string, sessionId: string): string {
+  return `${nas}/${sessionId}`;
+}

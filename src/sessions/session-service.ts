@@ -1,0 +1,46 @@
+import type { Clock } from '../clock.js';
+import type { Mac } from '../devices/mac.js';
+import type { Logger } from '../logger.js';
+import { nextCutoff } from './daily-cutoff.js';
+import type { Session, SessionOrigin } from './session.js';
+import type { SessionStore } from './session-store.js';
+
+/** Issues sessions that end at the daily cut-off, and answers whether a device has one. */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      store: SessionStore;
+      clock: Clock;
+      /** HH:MM local time. */
+      cutoff: string;
+      timeZone: string;
+      log: Logger;
+    },
+  ) {}
+
+  /** The instant the sessions issued now end. */
+  nextCutoff(now: Date = this.deps.clock.now()): Date {
+    return nextCutoff(now, this.deps.cutoff, this.deps.timeZone);
+  }
+
+  /** Gives the device a session for the user until the next cut-off, replacing any earlier one. */
+  async issue(mac: Mac, user: string, origin: SessionOrigin): Promise<Session> {
+    const now = this.deps.clock.now();
+    const session: Session = { mac, user, origin, startedAt: now.toISOString(), endsAt: this.nextCutoff(now).toISOString() };
+    await this.deps.store.put(session, now);
+    this.deps.log.info({ event: 'session.issued', mac, user, origin, endsAt: session.endsAt }, 'session issued');
+    return session;
+  }
+
+  /** The device's live session, if it has one now. */
+  async live(mac: Mac): Promise<Session | undefined> {
+    return this.deps.store.live(mac, this.deps.clock.now());
+  }
+
+  /** Ends the device's session at once. */
+  async revoke(mac: Mac, reason: string): Promise<boolean> {
+    const had = await this.deps.store.revoke(mac);
+    if (had) this.deps.log.info({ event: 'session.revoked', mac, reason }, 'session revoked');
+    return had;
+  }
+}

@@ -1,0 +1,27 @@
+import type Keyv from 'keyv';
+import type { Mac } from '../devices/mac.js';
+import { storeCall } from '../store/state-store.js';
+import { isLive, type Session } from './session.js';
+
+/** Sessions by device MAC, at most one per device. */
+export class SessionStore {
+  constructor(private readonly kv: Keyv) {}
+
+  /** The device's live session, or undefined (an expired one is never returned, whatever the backend's TTL did). */
+  async live(mac: Mac, now: Date): Promise<Session | undefined> {
+    const session = await storeCall('read a session', () => this.kv.get<Session>(mac));
+    return session && isLive(session, now) ? session : undefined;
+  }
+
+  /** Stores a session, replacing the device's previous one; the backend forgets it at its end. */
+  async put(session: Session, now: Date): Promise<void> {
+    const ttl = Date.parse(session.endsAt) - now.getTime();
+    if (ttl <= 0) return;
+    await storeCall('write a session', () => this.kv.set(session.mac, session, ttl));
+  }
+
+  /** Ends the device's session now; true when there was one. */
+  async revoke(mac: Mac): Promise<boolean> {
+    return storeCall('delete a session', () => this.kv.delete(mac));
+  }
+}
