@@ -1,0 +1,254 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import { parseDocument, stringify } from 'yaml';
+import { DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError } from '../errors.js';
+import type { Directory, DirectoryUser } from './directory.js';
+
+/**
+ * People log in against a small YAML users file, for sites without LDAP:
+ *
+ *   users:
+ *     - username: alice
+ *       display_name: Alice Example
+ *       groups: [wifi-users]
+ *       password: "scrypt$16384$8$1$<salt base64>$<hash base64>"
+ *
+ * The file is read again at every login so that admins can edit it live.
+ */
+
+// scrypt parameters for new hashes (RFC 7914 §2): N=2^14, r=8, p=1 are the scrypt
+// paper's interactive-login figures (~40 ms here). OWASP now suggests N=2^17; each
+// hash carries its own parameters, so raising N later keeps old hashes valid.
+const SCRYPT_N = 16384;
+const SCRYPT_R = 8;
+const SCRYPT_P = 1;
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+
+/** Hashes a password for the users file: `scrypt$N$r$p$<salt base64>$<hash base64>`. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const hash = await scryptAsync(password, salt, KEY_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P);
+  return encodeHash(SCRYPT_N, SCRYPT_R, SCRYPT_P, salt, hash);
+}
+
+/** Whether `password` matches a hash made by hashPassword(). A malformed hash is simply no match. */
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  const parsed = decodeHash(encoded);
+  if (parsed === undefined) return false;
+  const derived = await scryptAsync(password, parsed.salt, parsed.hash.length, parsed.n, parsed.r, parsed.p);
+  return timingSafeEqual(derived, parsed.hash);
+}
+
+/**
+ * Writes a new users file holding one user with a random password, and returns
+ * that password (to print once). Refuses to replace an existing file.
+ */
+export async function createUsersFile(path: string, username: string): Promise<string> {
+  const name = username.trim();
+  if (name === '') throw new Error('The first user needs a username.');
+  // 18 random bytes: 144 bits, 24 base64url characters that survive any keyboard.
+  const password = randomBytes(18).toString('base64url');
+  const users = [{ username: name, display_name: name, groups: [], password: await hashPassword(password) }];
+  const text = USERS_FILE_HEADER + stringify({ users });
+  let handle;
+  try {
+    // 'wx' is O_CREAT|O_EXCL: fails on any existing file or symlink, with no window for a race.
+    handle = await open(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new Error(`${path} already exists; refusing to overwrite it.`);
+    }
+    throw err;
+  }
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return password;
+}
+
+export interface FileDirectoryOptions {
+  /** A group name the user must have in `groups` (compared case-insensitively). */
+  requiredGroup?: string;
+}
+
+interface FileUser {
+  username: string;
+  displayName?: string;
+  groups: string[];
+  password: string;
+}
+
+export class FileDirectory implements Directory {
+  readonly #path: string;
+  readonly #requiredGroup: string | undefined;
+
+  constructor(path: string, options: FileDirectoryOptions = {}) {
+    this.#path = path;
+    this.#requiredGroup = options.requiredGroup;
+  }
+
+  async authenticate(username: string, password: string): Promise<DirectoryUser> {
+    const name = username.trim();
+    if (name === '' || password === '') throw new InvalidCredentialsError();
+    const users = await this.#load();
+    const user = users.get(foldName(name));
+    // An unknown user still costs one scrypt, so response times do not tell which usernames exist.
+    const matches = await verifyPassword(password, user?.password ?? DUMMY_HASH);
+    if (user === undefined || !matches) throw new InvalidCredentialsError();
+    if (this.#requiredGroup !== undefined) {
+      const wanted = foldName(this.#requiredGroup);
+      if (!user.groups.some((g) => foldName(g) === wanted)) throw new NotAllowedError();
+    }
+    return {
+      username: user.username,
+      ...(user.displayName === undefined ? {} : { displayName: user.displayName }),
+      groups: [...user.groups],
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.#load();
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: the file is read per call.
+  }
+
+  /** Reads and checks the whole file; users keyed by folded username. */
+  async #load(): Promise<Map<string, FileUser>> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+      throw new DirectoryUnavailableError(`The users file ${this.#path} cannot be read (${reason}).`, { cause: err });
+    }
+    try {
+      return parseUsers(text);
+    } catch (err) {
+      // The reason names a position or a key, never the content (which holds hashes).
+      const problem = err instanceof UsersFileProblem ? err.message : 'it could not be parsed';
+      throw new DirectoryUnavailableError(`The users file ${this.#path} is not valid: ${problem}.`);
+    }
+  }
+}
+
+const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to the Wi-Fi portal.
+# It is read again at every login, so edits take effect without a restart.
+#
+# users:
+#   - username: alice               # what people type; compared case-insensitively
+#     display_name: Alice Example   # optional; shown on pages
+#     groups: [wifi-users]          # optional; checked when a required group is configured
+#     password: "scrypt$16384$8$1$<salt base64>$<hash base64>"
+#
+# password is always an scrypt hash, never the password itself (an entry with
+# anything else makes the whole file invalid, so the mistake shows at once).
+# Make one with hashPassword() from src/directory/file-directory.ts.
+# Keep this file readable by the gateway only (mode 0600).
+
+`;
+
+/** A problem in the users file, described without quoting the file. */
+class UsersFileProblem extends Error {}
+
+const USER_KEYS = new Set(['username', 'display_name', 'groups', 'password']);
+
+function parseUsers(text: string): Map<string, FileUser> {
+  const doc = parseDocument(text);
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const at = first.linePos?.[0];
+    throw new UsersFileProblem(`YAML ${first.code}${at ? ` at line ${at.line}, column ${at.col}` : ''}`);
+  }
+  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (root === null || root === undefined) return new Map();
+  if (!isRecord(root)) throw new UsersFileProblem('the top level must be a mapping with a `users` list');
+  for (const key of Object.keys(root)) {
+    if (key !== 'users') throw new UsersFileProblem(`unknown top-level key \`${key}\``);
+  }
+  const list = root['users'] ?? [];
+  if (!Array.isArray(list)) throw new UsersFileProblem('`users` must be a list');
+
+  const users = new Map<string, FileUser>();
+  list.forEach((item: unknown, i) => {
+    const at = `users[${i}]`;
+    if (!isRecord(item)) throw new UsersFileProblem(`${at}: must be a mapping`);
+    for (const key of Object.keys(item)) {
+      if (!USER_KEYS.has(key)) throw new UsersFileProblem(`${at}: unknown key \`${key}\``);
+    }
+    const { username, display_name: displayName, password } = item;
+    // `groups:` with nothing after it is null in YAML: the same as no groups.
+    const groups = item['groups'] ?? [];
+    if (typeof username !== 'string' || username.trim() === '') {
+      throw new UsersFileProblem(`${at}.username: must be a non-empty string (quote it if it looks like a number)`);
+    }
+    if (displayName !== undefined && displayName !== null && typeof displayName !== 'string') {
+      throw new UsersFileProblem(`${at}.display_name: must be a string`);
+    }
+    if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string')) {
+      throw new UsersFileProblem(`${at}.groups: must be a list of strings`);
+    }
+    if (typeof password !== 'string' || decodeHash(password) === undefined) {
+      throw new UsersFileProblem(`${at}.password: must be an scrypt hash (scrypt$N$r$p$salt$hash), not a plain password`);
+    }
+    const key = foldName(username);
+    if (users.has(key)) throw new UsersFileProblem(`${at}.username: the same username appears twice`);
+    users.set(key, {
+      username: username.trim(),
+      ...(typeof displayName === 'string' ? { displayName } : {}),
+      groups,
+      password,
+    });
+  });
+  return users;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** How usernames and group names are compared: trimmed, NFC, lower case. */
+function foldName(name: string): string {
+  return name.trim().normalize('NFC').toLowerCase();
+}
+
+function encodeHash(n: number, r: number, p: number, salt: Buffer, hash: Buffer): string {
+  return `scrypt$${n}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Parameters an admin-edited file may carry: bounded so a typo cannot exhaust memory or CPU. */
+function decodeHash(encoded: string): { n: number; r: number; p: number; salt: Buffer; hash: Buffer } | undefined {
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
+  const [n, r, p] = parts.slice(1, 4).map((s) => (/^[1-9][0-9]{0,7}$/.test(s) ? Number(s) : NaN)) as [number, number, number];
+  if (!(n >= 1024 && n <= 1048576 && (n & (n - 1)) === 0)) return undefined;
+  if (!(r >= 1 && r <= 32 && p >= 1 && p <= 16 && 128 * n * r <= 256 * 1024 * 1024)) return undefined;
+  const salt = strictBase64(parts[4] ?? '');
+  const hash = strictBase64(parts[5] ?? '');
+  if (salt === undefined || hash === undefined) return undefined;
+  if (salt.length < 8 || hash.length < 16 || hash.length > 64) return undefined;
+  return { n, r, p, salt, hash };
+}
+
+/** Buffer.from(…, 'base64') skips junk silently; accept only canonical base64. */
+function strictBase64(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
+}
+
+function scryptAsync(password: string, salt: Buffer, keylen: number, n: number, r: number, p: number): Promise<Buffer> {
+  // Node refuses when 128·N·r exceeds maxmem (32 MiB by default); allow twice that.
+  const options: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r };
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+// A well-formed hash of nothing: unknown users are checked against it so they cost the same scrypt.
+const DUMMY_HASH = encodeHash(SCRYPT_N, SCRYPT_R, SCRYPT_P, Buffer.alloc(SALT_BYTES), Buffer.alloc(KEY_BYTES));
