@@ -1,0 +1,205 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { radiusLib, type AttributeTuple } from './radius-lib.js';
+
+/**
+ * RADIUS packets as bytes: checking their structure and authenticators, decoding
+ * attributes, and building responses. Pure: no sockets, no state, no clock.
+ */
+
+/** RFC 2865 §3, RFC 2866 §3, RFC 5176 §3. */
+export const Code = {
+  AccessRequest: 1,
+  AccessAccept: 2,
+  AccessReject: 3,
+  AccountingRequest: 4,
+  AccountingResponse: 5,
+  AccessChallenge: 11,
+  StatusServer: 12,
+  DisconnectRequest: 40,
+  DisconnectAck: 41,
+  DisconnectNak: 42,
+  CoaRequest: 43,
+  CoaAck: 44,
+  CoaNak: 45,
+} as const;
+
+/** The names the `radius` package uses for each code. */
+const CODE_NAMES: Readonly<Record<number, string>> = {
+  1: 'Access-Request',
+  2: 'Access-Accept',
+  3: 'Access-Reject',
+  4: 'Accounting-Request',
+  5: 'Accounting-Response',
+  11: 'Access-Challenge',
+  12: 'Status-Server',
+  40: 'Disconnect-Request',
+  41: 'Disconnect-ACK',
+  42: 'Disconnect-NAK',
+  43: 'CoA-Request',
+  44: 'CoA-ACK',
+  45: 'CoA-NAK',
+};
+
+const HEADER = 20;
+const AUTH_OFFSET = 4;
+/** RFC 2865 §3: a packet is at most 4096 bytes. */
+const MAX_LENGTH = 4096;
+const ATTR_MESSAGE_AUTHENTICATOR = 80;
+const ATTR_PROXY_STATE = 33;
+
+/** Why a packet was dropped; each reason is counted. */
+export type DropReason =
+  | 'unknown_client'
+  | 'too_short'
+  | 'too_long'
+  | 'bad_length'
+  | 'bad_attribute'
+  | 'unexpected_code'
+  | 'bad_authenticator'
+  | 'bad_message_authenticator'
+  | 'missing_message_authenticator'
+  | 'undecodable';
+
+/** The structure of a well-formed packet: header fields and where each attribute is. */
+export interface ScannedPacket {
+  readonly code: number;
+  readonly identifier: number;
+  readonly length: number;
+  readonly authenticator: Buffer;
+  /** Byte offset of the Message-Authenticator's value, or -1 when absent. */
+  readonly messageAuthenticatorAt: number;
+  /** Values of Proxy-State attributes, to copy into the response (RFC 2865 §5.33). */
+  readonly proxyStates: readonly Buffer[];
+}
+
+export type ScanResult = { ok: true; packet: ScannedPacket } | { ok: false; reason: DropReason };
+
+/**
+ * Checks the header and walks the attributes without trusting any length field.
+ * RFC 2865 §3: octets beyond the Length field are padding and ignored; a packet
+ * shorter than its Length field is silently discarded.
+ */
+export function scanPacket(raw: Buffer): ScanResult {
+  if (raw.length < HEADER) return { ok: false, reason: 'too_short' };
+  if (raw.length > MAX_LENGTH) return { ok: false, reason: 'too_long' };
+  const length = raw.readUInt16BE(2);
+  if (length < HEADER || length > MAX_LENGTH || length > raw.length) return { ok: false, reason: 'bad_length' };
+  let messageAuthenticatorAt = -1;
+  const proxyStates: Buffer[] = [];
+  for (let at = HEADER; at < length; ) {
+    if (at + 2 > length) return { ok: false, reason: 'bad_attribute' };
+    const type = raw[at]!;
+    const len = raw[at + 1]!;
+    if (len < 2 || at + len > length) return { ok: false, reason: 'bad_attribute' };
+    if (type === ATTR_MESSAGE_AUTHENTICATOR) {
+      // RFC 3579 §3.2: exactly 18 octets, at most once.
+      if (len !== 18 || messageAuthenticatorAt !== -1) return { ok: false, reason: 'bad_attribute' };
+      messageAuthenticatorAt = at + 2;
+    } else if (type === ATTR_PROXY_STATE) {
+      proxyStates.push(Buffer.from(raw.subarray(at + 2, at + len)));
+    }
+    at += len;
+  }
+  return {
+    ok: true,
+    packet: {
+      code: raw[0]!,
+      identifier: raw[1]!,
+      length,
+      authenticator: Buffer.from(raw.subarray(AUTH_OFFSET, HEADER)),
+      messageAuthenticatorAt,
+      proxyStates,
+    },
+  };
+}
+
+function equal(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * RFC 3579 §3.2 / RFC 5176 §3.5: HMAC-MD5 keyed with the secret over the packet
+ * with the Message-Authenticator's value zeroed. `headerAuthenticator` replaces the
+ * packet's authenticator field first (the request's for a response; zeros for
+ * Accounting, CoA and Disconnect requests).
+ */
+export function messageAuthenticator(raw: Buffer, length: number, at: number, secret: string, headerAuthenticator?: Buffer): Buffer {
+  const copy = Buffer.from(raw.subarray(0, length));
+  copy.fill(0, at, at + 16);
+  if (headerAuthenticator) headerAuthenticator.copy(copy, AUTH_OFFSET);
+  return createHmac('md5', secret).update(copy).digest();
+}
+
+/** Checks a present Message-Authenticator in a request, in constant time. */
+export function verifyMessageAuthenticator(raw: Buffer, packet: ScannedPacket, secret: string): boolean {
+  if (packet.messageAuthenticatorAt < 0) return false;
+  const zeroAuthenticator = packet.code === Code.AccessRequest || packet.code === Code.StatusServer ? undefined : Buffer.alloc(16);
+  const expected = messageAuthenticator(raw, packet.length, packet.messageAuthenticatorAt, secret, zeroAuthenticator);
+  return equal(expected, raw.subarray(packet.messageAuthenticatorAt, packet.messageAuthenticatorAt + 16));
+}
+
+/**
+ * RFC 2866 §3 / RFC 5176 §3.5: the Request Authenticator of Accounting, CoA and
+ * Disconnect requests is MD5(Code+Identifier+Length+16 zero octets+Attributes+Secret).
+ */
+export function verifyRequestAuthenticator(raw: Buffer, packet: ScannedPacket, secret: string): boolean {
+  const copy = Buffer.from(raw.subarray(0, packet.length));
+  copy.fill(0, AUTH_OFFSET, HEADER);
+  const expected = createHash('md5').update(copy).update(secret).digest();
+  return equal(expected, packet.authenticator);
+}
+
+/** Decoded attributes by dictionary name (repeated attributes become arrays; vendors merge under Vendor-Specific). */
+export function decodeAttributes(raw: Buffer, length: number): Record<string, unknown> | undefined {
+  try {
+    return radiusLib.decode_without_secret({ packet: raw.subarray(0, length) }).attributes;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ResponseSpec {
+  readonly code: number;
+  readonly request: ScannedPacket;
+  readonly secret: string;
+  readonly attributes: readonly AttributeTuple[];
+}
+
+/**
+ * Builds a response. For Access-Accept, -Reject and -Challenge, Message-Authenticator
+ * is the FIRST attribute (BlastRADIUS mitigation, draft-ietf-radext-deprecating-radius),
+ * computed with the request's authenticator in the header; then the Response
+ * Authenticator = MD5(Code+ID+Length+RequestAuth+Attributes+Secret) (RFC 2865 §3).
+ * Proxy-State attributes of the request are copied last, in order (RFC 2865 §5.33).
+ */
+export function encodeResponse(spec: ResponseSpec): Buffer {
+  const name = CODE_NAMES[spec.code];
+  if (!name) throw new Error(`unknown response code ${spec.code}`);
+  const withMa = spec.code === Code.AccessAccept || spec.code === Code.AccessReject || spec.code === Code.AccessChallenge;
+  const attributes: AttributeTuple[] = [
+    ...(withMa ? [['Message-Authenticator', Buffer.alloc(16)] as AttributeTuple] : []),
+    // The library mutates what it is given: always a fresh array of fresh tuples.
+    ...spec.attributes.map((a) => [...a] as AttributeTuple),
+    ...spec.request.proxyStates.map((p) => ['Proxy-State', p] as AttributeTuple),
+  ];
+  const packet = radiusLib.encode({
+    code: name,
+    identifier: spec.request.identifier,
+    authenticator: spec.request.authenticator,
+    secret: spec.secret,
+    attributes,
+    add_message_authenticator: false,
+  });
+  spec.request.authenticator.copy(packet, AUTH_OFFSET);
+  if (withMa) {
+    const at = HEADER + 2;
+    messageAuthenticator(packet, packet.length, at, spec.secret).copy(packet, at);
+  }
+  createHash('md5').update(packet).update(spec.secret).digest().copy(packet, AUTH_OFFSET);
+  return packet;
+}
+
+/** The name of a code, for logs. */
+export function codeName(code: number): string {
+  return CODE_NAMES[code] ?? `code-${code}`;
+}

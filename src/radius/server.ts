@@ -1,0 +1,185 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { AccountingStore } from '../accounting/accounting-store.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionService } from '../sessions/session-service.js';
+import { accountingUpdate } from './accounting.js';
+import type { NasClient, NasTable } from './clients.js';
+import {
+  Code,
+  codeName,
+  decodeAttributes,
+  encodeResponse,
+  scanPacket,
+  verifyMessageAuthenticator,
+  verifyRequestAuthenticator,
+  type DropReason,
+  type ScannedPacket,
+} from './packet.js';
+import { decideAccess, rejectRequest, requestedMac, type AccessDecision } from './policy.js';
+
+export interface RadiusServerOptions {
+  host: string;
+  authPort: number;
+  acctPort: number;
+  nas: NasTable;
+  sessions: SessionService;
+  accounting: AccountingStore;
+  metrics: Metrics;
+  clock: Clock;
+  log: Logger;
+}
+
+type Port = 'auth' | 'acct';
+
+/** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
+const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
+  auth: new Set([Code.AccessRequest, Code.StatusServer]),
+  acct: new Set([Code.AccountingRequest, Code.StatusServer]),
+};
+
+/**
+ * The UDP edge of RADIUS: every packet is checked on its raw bytes before anything
+ * else looks at it, and anything that fails is dropped without an answer and counted
+ * (RFC 2865 §3: silently discarded). Only this file knows about sockets.
+ */
+export class RadiusServer {
+  private readonly sockets: Socket[] = [];
+
+  constructor(private readonly o: RadiusServerOptions) {}
+
+  /** Binds both ports; resolves with the ports actually bound (0 picks free ones). */
+  async start(): Promise<{ authPort: number; acctPort: number }> {
+    const authPort = await this.listen('auth', this.o.authPort);
+    const acctPort = await this.listen('acct', this.o.acctPort);
+    this.o.log.info({ event: 'radius.listening', host: this.o.host, authPort, acctPort }, 'RADIUS listening');
+    return { authPort, acctPort };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+
+  private listen(port: Port, number: number): Promise<number> {
+    const socket = createSocket({ type: isIP(this.o.host) === 6 ? 'udp6' : 'udp4' });
+    this.sockets.push(socket);
+    socket.on('message', (raw, peer) => {
+      this.receive(port, socket, raw, peer).catch((err: unknown) => {
+        this.o.log.error({ err, event: 'radius.handler_failed', port }, 'RADIUS handler failed');
+      });
+    });
+    socket.on('error', (err) => this.o.log.error({ err, event: 'radius.socket_error', port }, 'RADIUS socket error'));
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(number, this.o.host, () => {
+        socket.off('error', reject);
+        resolve(socket.address().port);
+      });
+    });
+  }
+
+  private drop(nas: NasClient | undefined, reason: DropReason, peer: RemoteInfo, extra: object = {}): void {
+    this.o.metrics.radiusDrops.inc({ nas: nas?.name ?? 'unknown', reason });
+    this.o.log.warn({ event: 'radius.dropped', nas: nas?.name, from: `${peer.address}:${peer.port}`, reason, ...extra }, 'RADIUS packet dropped');
+  }
+
+  private async receive(port: Port, socket: Socket, raw: Buffer, peer: RemoteInfo): Promise<void> {
+    const started = process.hrtime.bigint();
+    const nas = this.o.nas.find(peer.address);
+    if (!nas) return this.drop(undefined, 'unknown_client', peer);
+    const scan = scanPacket(raw);
+    if (!scan.ok) return this.drop(nas, scan.reason, peer);
+    const packet = scan.packet;
+    if (!SERVES[port].has(packet.code)) return this.drop(nas, 'unexpected_code', peer, { code: packet.code, port });
+
+    const problem = this.authenticate(raw, packet, nas);
+    if (problem) return this.drop(nas, problem, peer, { code: codeName(packet.code) });
+    const attributes = decodeAttributes(raw, packet.length);
+    if (!attributes) return this.drop(nas, 'undecodable', peer);
+
+    const answer = await this.answer(port, packet, attributes, nas, peer);
+    if (!answer) return;
+    socket.send(answer.bytes, peer.port, peer.address);
+    const type = codeName(packet.code);
+    this.o.metrics.radiusRequests.inc({ nas: nas.name, type, outcome: answer.outcome });
+    this.o.metrics.radiusLatency.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Checks the packet was sent by the NAS holding the shared secret; a reason to drop it, or null. */
+  private authenticate(raw: Buffer, packet: ScannedPacket, nas: NasClient): DropReason | null {
+    const hasMa = packet.messageAuthenticatorAt >= 0;
+    if (hasMa && !verifyMessageAuthenticator(raw, packet, nas.secret)) return 'bad_message_authenticator';
+    if (packet.code === Code.AccountingRequest) {
+      return verifyRequestAuthenticator(raw, packet, nas.secret) ? null : 'bad_authenticator';
+    }
+    // Access-Request and Status-Server have a random authenticator: only the
+    // Message-Authenticator proves the secret (RFC 3579 §3.2; RFC 5997 §3 requires it
+    // on Status-Server; BlastRADIUS makes it required on Access-Request by default).
+    if (!hasMa && (packet.code === Code.StatusServer || nas.requireMessageAuthenticator || packet.proxyStates.length > 0)) {
+      return 'missing_message_authenticator';
+    }
+    return null;
+  }
+
+  private async answer(
+    port: Port,
+    packet: ScannedPacket,
+    attributes: Record<string, unknown>,
+    nas: NasClient,
+    peer: RemoteInfo,
+  ): Promise<{ bytes: Buffer; outcome: string } | undefined> {
+    const respond = (code: number, attrs: AccessDecision['attributes'] = []) =>
+      encodeResponse({ code, request: packet, secret: nas.secret, attributes: attrs });
+
+    if (packet.code === Code.StatusServer) {
+      return { bytes: respond(port === 'auth' ? Code.AccessAccept : Code.AccountingResponse), outcome: 'status' };
+    }
+    if (packet.code === Code.AccessRequest) {
+      const decision = await this.decideAccess(attributes, nas);
+      this.o.log.info(
+        { event: 'radius.access', nas: nas.name, mac: decision.mac, user: decision.user, outcome: decision.outcome, reason: decision.reason },
+        'RADIUS access decision',
+      );
+      return { bytes: respond(decision.code, decision.attributes), outcome: decision.outcome };
+    }
+    // Accounting-Request. RFC 2866 §4.1: answer only once the record is safely kept;
+    // when it cannot be kept, stay silent so the NAS retransmits.
+    const now = this.o.clock.now();
+    const update = accountingUpdate(attributes, nas.name, now);
+    if (update.kind === 'ignore') return { bytes: respond(Code.AccountingResponse), outcome: 'ignored' };
+    if (update.kind === 'unusable') {
+      this.drop(nas, 'undecodable', peer, { problem: update.problem });
+      return undefined;
+    }
+    try {
+      const previous = await this.o.accounting.get(nas.name, update.sessionId);
+      const session = await this.o.sessions.live(update.mac);
+      const record = update.build(previous, session?.user);
+      await this.o.accounting.save(record);
+      this.o.log.info(
+        { event: `accounting.${record.status}`, nas: nas.name, mac: record.mac, user: record.user, ip: record.ip, sessionId: record.sessionId, inputOctets: record.inputOctets, outputOctets: record.outputOctets },
+        'accounting recorded',
+      );
+      return { bytes: respond(Code.AccountingResponse), outcome: record.status };
+    } catch (err) {
+      this.o.log.error({ err, event: 'accounting.store_failed', nas: nas.name }, 'accounting not recorded; no answer so the NAS retries');
+      this.o.metrics.radiusDrops.inc({ nas: nas.name, reason: 'store_error' });
+      return undefined;
+    }
+  }
+
+  private async decideAccess(attributes: Record<string, unknown>, nas: NasClient): Promise<AccessDecision> {
+    const wanted = requestedMac(attributes);
+    if ('problem' in wanted) return rejectRequest(wanted.problem);
+    try {
+      const session = await this.o.sessions.live(wanted.mac);
+      return decideAccess(wanted.mac, session, nas, this.o.clock.now());
+    } catch (err) {
+      // Fail closed: without the store we cannot know of a session; a reject lets the NAS use its portal.
+      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac }, 'store unavailable; rejecting');
+      return { ...rejectRequest('state store unavailable'), mac: wanted.mac };
+    }
+  }
+}
