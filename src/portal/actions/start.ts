@@ -1,0 +1,83 @@
+import type { Context } from 'koa';
+import { DateTime } from 'luxon';
+import { decideStartPage } from '../decide.js';
+import type { PortalDeps } from '../deps.js';
+import { identifyDevice } from '../identify.js';
+import { detectOs } from '../user-agent.js';
+import { clientIp, render, renderForm } from '../respond.js';
+import type { Session } from '../../sessions/session.js';
+
+/** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
+const NOTICES: Readonly<Record<string, string>> = {
+  enrolled: 'Your device is enrolled. The configuration profile for this device is not available yet; IT will tell you when it is.',
+  'logged-in': 'Welcome back.',
+};
+
+/** GET /portal: works out who the visitor is and shows the page for their state (decide.ts). */
+export async function startAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const ip = clientIp(ctx);
+  const identified = await identifyDevice(ip, ctx.query, deps.accounting, deps.config.portal.identify_by_redirect_parameters);
+  const os = detectOs(ctx.get('User-Agent'));
+  const platform = os.maybeIpad && ctx.query.platform === 'ios' ? 'ios' : os.platform;
+  if ('problem' in identified) {
+    deps.log.info({ event: 'portal.unidentified', ip, problem: identified.problem }, 'portal visitor not identified');
+    return render(ctx, deps, 'unidentified.njk', {}, 200);
+  }
+  const mac = identified.mac;
+  const [session, device] = await Promise.all([deps.sessions.live(mac), deps.devices.get(mac)]);
+  const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
+
+  switch (page) {
+    case 'online': {
+      const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+      return render(ctx, deps, 'online.njk', { user: session!.user, mac, ...endsAt(session!, deps), ...(notice ? { notice } : {}) });
+    }
+    case 'login': {
+      const flow = await deps.flows.start({ purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform }, deps.clock.now());
+      return renderForm(ctx, deps, 'login.njk', flow, { owner: device!.owner });
+    }
+    case 'ios-register': {
+      const flow = await deps.flows.start(
+        { purpose: 'enroll', mac, macSource: identified.source, ip, platform, ...(os.version ? { osVersion: os.version } : {}) },
+        deps.clock.now(),
+      );
+      return renderForm(ctx, deps, 'ios-register.njk', flow, { ca_url: ctx.urls.to('/portal/ca.cer'), ca_fingerprint: deps.ca.fingerprint });
+    }
+    case 'android-agent':
+      return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? agentView(deps) : null });
+    case 'unsupported':
+      return render(ctx, deps, 'unsupported.njk', {
+        os_name: os.name,
+        ...(os.maybeIpad ? { ipad_url: ctx.urls.to('/portal', { platform: 'ios' }) } : {}),
+      });
+    case 'unidentified':
+      return render(ctx, deps, 'unidentified.njk', {});
+  }
+}
+
+function agentView(deps: PortalDeps): object {
+  const agent = deps.agent!;
+  return {
+    name: agent.name,
+    version: agent.version,
+    url: agent.url,
+    ...(agent.sizeBytes !== undefined ? { size_text: sizeText(agent.sizeBytes) } : {}),
+    ...(agent.sha256 ? { sha256: agent.sha256 } : {}),
+  };
+}
+
+export function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** "04:00 tomorrow (Tue 24 Nov)" in the cut-off's time zone. */
+export function endsAt(session: Session, deps: Pick<PortalDeps, 'config' | 'clock'>): { ends_at_text: string; ends_at_iso: string } {
+  const zone = deps.config.session.time_zone;
+  const end = DateTime.fromISO(session.endsAt, { zone });
+  const today = DateTime.fromJSDate(deps.clock.now(), { zone }).startOf('day');
+  const days = Math.round(end.startOf('day').diff(today, 'days').days);
+  const when = days === 0 ? 'today' : days === 1 ? 'tomorrow' : end.toFormat('cccc');
+  return { ends_at_text: `${end.toFormat('HH:mm')} ${when} (${end.toFormat('ccc d LLL')}, ${zone})`, ends_at_iso: end.toISO() ?? session.endsAt };
+}

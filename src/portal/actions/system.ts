@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import type { Context } from 'koa';
+import { GatewayError } from '../../errors.js';
+import { secondsUntil } from '../../sessions/daily-cutoff.js';
+import type { PortalDeps } from '../deps.js';
+import { PROBES } from '../probes.js';
+import { clientIp } from '../respond.js';
+
+/**
+ * A captive probe: the exact "online" answer for a device with a live session,
+ * a redirect to the portal for everyone else. Probes carry no router parameters:
+ * only accounting's IP→MAC mapping can vouch for the device.
+ */
+export async function probeAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const answer = PROBES[ctx.path]!;
+  ctx.set('Cache-Control', 'no-store');
+  const lease = await deps.accounting.leaseFor(clientIp(ctx));
+  const session = lease && (await deps.sessions.live(lease.mac));
+  if (!session) {
+    ctx.status = 302;
+    ctx.redirect(ctx.urls.to('/portal'));
+    return;
+  }
+  ctx.status = answer.status;
+  if (answer.body !== undefined) {
+    ctx.type = answer.type ?? 'text/plain';
+    ctx.body = answer.body;
+  }
+}
+
+/** RFC 8908 Captive Portal API, announced with DHCP option 114 (RFC 8910). */
+export async function captiveApiAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const lease = await deps.accounting.leaseFor(clientIp(ctx));
+  const session = lease && (await deps.sessions.live(lease.mac));
+  ctx.set('Cache-Control', 'private');
+  ctx.type = 'application/captive+json';
+  const portal = ctx.urls.to('/portal');
+  ctx.body = session
+    ? { captive: false, 'user-portal-url': portal, 'seconds-remaining': secondsUntil(new Date(session.endsAt), deps.clock.now()), 'can-extend-session': false }
+    : { captive: true, 'user-portal-url': portal };
+}
+
+/** GET /portal/ca.cer: the gateway's root certificate, DER, for iOS to install. */
+export function caCertificateAction(ctx: Context, deps: PortalDeps): void {
+  ctx.type = 'application/x-x509-ca-cert';
+  ctx.set('Content-Disposition', 'attachment; filename="enrollgate-root-ca.cer"');
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.body = deps.ca.der;
+}
+
+/** GET /portal/agent/<file>: the Android agent, when it is served by the portal. */
+export function agentDownloadAction(ctx: Context, deps: PortalDeps): void {
+  const file = deps.agent?.file;
+  if (!file || ctx.params.file !== file.name) {
+    ctx.status = 404;
+    return;
+  }
+  ctx.type = 'application/vnd.android.package-archive';
+  ctx.set('Content-Disposition', `attachment; filename="${file.name}"`);
+  if (deps.agent?.sizeBytes !== undefined) ctx.length = deps.agent.sizeBytes;
+  ctx.body = createReadStream(file.path);
+}
+
+/** GET /healthz: the process is alive and serving. */
+export function livenessAction(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { status: 'ok' };
+}
+
+/** GET /readyz: the store and the directory answer; says which one does not. */
+export async function readinessAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const check = async (name: string, ping: () => Promise<void>): Promise<[string, string]> => {
+    try {
+      await ping();
+      return [name, 'ok'];
+    } catch (err) {
+      deps.log.warn({ err, event: 'readiness.failed', component: name }, `${name} not ready`);
+      return [name, err instanceof GatewayError ? err.message : 'unavailable'];
+    }
+  };
+  const results = Object.fromEntries(
+    await Promise.all([check('store', () => deps.store.ping()), check('directory', () => deps.directory.ping())]),
+  );
+  const ready = Object.values(results).every((v) => v === 'ok');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.status = ready ? 200 : 503;
+  ctx.body = { status: ready ? 'ready' : 'not ready', checks: results };
+}
+
+/** GET /metrics: Prometheus text, only to the machine itself (scrape through a local agent or proxy). */
+export async function metricsAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const ip = clientIp(ctx);
+  if (ip !== '127.0.0.1' && ip !== '::1') {
+    ctx.status = 404;
+    return;
+  }
+  ctx.type = deps.metrics.registry.contentType;
+  ctx.body = await deps.metrics.registry.metrics();
+}

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa, { type Context, type Next } from 'koa';
+import helmet from 'koa-helmet';
+import { GatewayError } from '../errors.js';
+import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
+import { startAction } from './actions/start.js';
+import { enrollAction, loginAction } from './actions/submit.js';
+import type { PortalDeps } from './deps.js';
+import { PROBES } from './probes.js';
+import { render } from './respond.js';
+import { PortalUrls } from './urls.js';
+
+/** The portal's routes, by name. */
+export function portalRouter(deps: PortalDeps): Router {
+  const router = new Router();
+  const on = (action: (ctx: Context, deps: PortalDeps) => unknown) => async (ctx: Context) => {
+    await action(ctx, deps);
+  };
+  router.get('portal.start', '/portal', on(startAction));
+  router.post('portal.login', '/portal/login', on(loginAction));
+  router.post('portal.enroll', '/portal/enroll', on(enrollAction));
+  router.get('portal.ca', '/portal/ca.cer', on(caCertificateAction));
+  router.get('portal.agent', '/portal/agent/:file', on(agentDownloadAction));
+  router.get('captive.api', '/api/captive-portal', on(captiveApiAction));
+  router.get('health.live', '/healthz', on(livenessAction));
+  router.get('health.ready', '/readyz', on(readinessAction));
+  router.get('metrics', '/metrics', on(metricsAction));
+  for (const path of Object.keys(PROBES)) router.get(`probe${path}`, path, on(probeAction));
+  return router;
+}
+
+/** One error middleware: the error page (or JSON), 5xx logged with details that never reach the visitor. */
+function errors(deps: PortalDeps) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof GatewayError;
+      const status = known ? err.status : 500;
+      const message = known && err.expose ? err.message : 'Something went wrong on our side. Please try again in a minute.';
+      if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');
+      else deps.log.info({ event: 'portal.refused', path: ctx.path, code: known ? err.code : undefined, status }, 'portal request refused');
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.status = status;
+        ctx.body = { error: { code: known ? err.code : 'EG_INTERNAL', message } };
+        return;
+      }
+      render(ctx, deps, 'error.njk', { status, message, retry: true }, status);
+    }
+  };
+}
+
+/**
+ * Security headers. Pages carry no script at all; the one inline stylesheet is
+ * allowed by a per-response nonce.
+ */
+function securityHeaders(urls: PortalUrls) {
+  const base = helmet({
+    contentSecurityPolicy: false,
+    strictTransportSecurity: urls.https ? { maxAge: 15552000, includeSubDomains: false } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  return async (ctx: Context, next: Next) => {
+    ctx.state.nonce = randomBytes(16).toString('base64');
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; style-src 'nonce-${ctx.state.nonce}'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    );
+    return base(ctx, next);
+  };
+}
+
+/**
+ * Portal pages are served on the base URL. A request for one that arrives over
+ * plain HTTP when the base URL is HTTPS is sent there (same path and query, our
+ * own origin): passwords never cross in clear.
+ */
+function upgradeToBase(urls: PortalUrls) {
+  return async (ctx: Context, next: Next) => {
+    if (urls.https && !ctx.secure && ctx.path.startsWith('/portal')) {
+      ctx.status = 302;
+      ctx.redirect(urls.checked(urls.to(ctx.path) + (ctx.querystring ? `?${ctx.querystring}` : '')));
+      return;
+    }
+    await next();
+  };
+}
+
+/**
+ * Everything else. Traffic a router intercepts (any site, any Host) goes to the
+ * portal; requests for our own host that match nothing are a 404 page.
+ */
+function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
+  return async (ctx: Context, next: Next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body !== undefined) return;
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.host !== urls.host) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 302;
+      ctx.redirect(urls.to('/portal'));
+      return;
+    }
+    render(ctx, deps, 'error.njk', { status: 404, message: 'There is no such page.', retry: true }, 404);
+  };
+}
+
+/** Builds the portal's Koa app (served on both HTTP and HTTPS by main.ts). */
+export function createPortalApp(deps: PortalDeps): Koa {
+  const app = new Koa({ proxy: deps.config.portal.trust_proxy });
+  const urls = new PortalUrls(deps.config.portal.base_url);
+  app.context.urls = urls;
+  // Errors are rendered by the middleware; Koa's default handler would print stacks to stderr.
+  app.silent = true;
+  app.on('error', (err: unknown) => deps.log.warn({ err, event: 'portal.koa_error' }, 'portal stream error'));
+  const router = portalRouter(deps);
+  app
+    .use(errors(deps))
+    .use(securityHeaders(urls))
+    .use(interceptOrNotFound(deps, urls))
+    .use(upgradeToBase(urls))
+    .use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '16kb', jsonLimit: '16kb' }))
+    .use(router.routes())
+    .use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Platform } from '../devices/device.js';
+
+/** The pages the start page can route a visitor to. */
+export type StartPage = 'online' | 'login' | 'android-agent' | 'ios-register' | 'unsupported' | 'unidentified';
+
+export interface VisitorState {
+  /** Whether we know which device (MAC) this browser is. */
+  readonly identified: boolean;
+  readonly hasSession: boolean;
+  readonly enrolled: boolean;
+  readonly platform: Platform;
+}
+
+/**
+ * The portal's decision table (the WSO2 flow):
+ * | identified | session | enrolled | platform | page          |
+ * | no         | -       | -        | -        | unidentified  |
+ * | yes        | yes     | -        | -        | online        |
+ * | yes        | no      | yes      | -        | login         |
+ * | yes        | no      | no       | android  | android-agent |
+ * | yes        | no      | no       | ios      | ios-register  |
+ * | yes        | no      | no       | other    | unsupported   |
+ */
+export function decideStartPage(v: VisitorState): StartPage {
+  if (!v.identified) return 'unidentified';
+  if (v.hasSession) return 'online';
+  if (v.enrolled) return 'login';
+  switch (v.platform) {
+    case 'android':
+      return 'android-agent';
+    case 'ios':
+      return 'ios-register';
+    case 'other':
+      return 'unsupported';
+  }
+}

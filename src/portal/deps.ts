@@ -1,0 +1,43 @@
+import type nunjucks from 'nunjucks';
+import type { AccountingStore } from '../accounting/accounting-store.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import type { DeviceRegistry } from '../devices/device-registry.js';
+import type { EnrollmentService } from '../devices/enrollment-service.js';
+import type { Directory } from '../directory/directory.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { StateStore } from '../store/state-store.js';
+import type { FlowStore } from './flow.js';
+
+/** The Android agent as the download page shows it. */
+export interface AgentInfo {
+  readonly name: string;
+  readonly version: string;
+  /** Absolute download URL (the portal's own, or an external store). */
+  readonly url: string;
+  readonly sizeBytes?: number;
+  readonly sha256?: string;
+  /** When served by the portal: the file and the name it is served under. */
+  readonly file?: { readonly path: string; readonly name: string };
+}
+
+/** Everything the portal's actions use, wired once in main.ts. */
+export interface PortalDeps {
+  readonly config: Config;
+  readonly sessions: SessionService;
+  readonly devices: DeviceRegistry;
+  readonly enrollment: EnrollmentService;
+  readonly accounting: AccountingStore;
+  readonly flows: FlowStore;
+  readonly store: StateStore;
+  readonly directory: Directory;
+  readonly renderer: nunjucks.Environment;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The root CA iOS devices download: DER and SHA-256 fingerprint. */
+  readonly ca: { readonly der: Buffer; readonly fingerprint: string };
+  readonly agent?: AgentInfo;
+}

@@ -1,0 +1,39 @@
+import type { AccountingStore } from '../accounting/accounting-store.js';
+import { parseMac, type Mac } from '../devices/mac.js';
+import type { MacSource } from './flow.js';
+
+/** Query parameters routers use for the client's MAC and IP in their redirect to an external portal. */
+const MAC_PARAMS = ['mac', 'client_mac', 'clientmac', 'id'] as const;
+const IP_PARAMS = ['ip', 'clientip', 'client_ip'] as const;
+
+export type Identification = { mac: Mac; source: MacSource } | { mac?: undefined; problem: string };
+
+type Query = Record<string, string | string[] | undefined>;
+
+function one(query: Query, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const v = query[name];
+    if (typeof v === 'string' && v !== '') return v;
+    if (Array.isArray(v)) return undefined; // repeated: ambiguous, trust none
+  }
+  return undefined;
+}
+
+/**
+ * Which device a browser is. First the router's own word: the IP→MAC mapping that
+ * accounting keeps. Else, if the admin allows it, the MAC in the router's redirect
+ * parameters: that is user input (anyone can type a query string), so it is used
+ * only when well-formed and when any IP it comes with is the browser's own address.
+ */
+export async function identifyDevice(ip: string, query: Query, accounting: AccountingStore, allowRedirectParameters: boolean): Promise<Identification> {
+  const lease = await accounting.leaseFor(ip);
+  if (lease) return { mac: lease.mac, source: 'accounting' };
+  if (!allowRedirectParameters) return { problem: 'no accounting record for this address' };
+  const claimed = one(query, MAC_PARAMS);
+  if (claimed === undefined) return { problem: 'no accounting record for this address and no router parameters' };
+  const mac = parseMac(claimed);
+  if (!mac) return { problem: 'the router parameter mac is not a device MAC address' };
+  const claimedIp = one(query, IP_PARAMS);
+  if (claimedIp !== undefined && claimedIp !== ip) return { problem: 'the router parameters name another IP address than the browser has' };
+  return { mac, source: 'redirect' };
+}

@@ -1,0 +1,58 @@
+import type { Context } from 'koa';
+import { unmapIpv4 } from '../radius/clients.js';
+import type { PortalDeps } from './deps.js';
+import type { Flow } from './flow.js';
+import type { PortalUrls } from './urls.js';
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** Absolute URLs from the configured base URL (app.ts). */
+    urls: PortalUrls;
+  }
+  interface DefaultState {
+    /** This response's CSP nonce for the inline stylesheet. */
+    nonce: string;
+  }
+}
+
+export const FLOW_COOKIE = 'eg_flow';
+
+/** The browser's address (X-Forwarded-For only with portal.trust_proxy), IPv4 unmapped. */
+export function clientIp(ctx: Context): string {
+  return unmapIpv4(ctx.ip);
+}
+
+/** Renders a page. Pages are personal and short-lived: never cached. */
+export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, template: string, context: object, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = deps.renderer.render(template, { ...context, csp_nonce: ctx.state.nonce });
+}
+
+/** Renders a page with a login form bound to a flow: the cookie names the flow, the form carries its token. */
+export function renderForm(
+  ctx: Context,
+  deps: Pick<PortalDeps, 'renderer' | 'config'>,
+  template: string,
+  flow: Flow,
+  context: object,
+  status = 200,
+): void {
+  ctx.cookies.set(FLOW_COOKIE, flow.id, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.urls.https,
+    path: '/portal',
+    maxAge: deps.config.portal.flow_ttl_seconds * 1000,
+    overwrite: true,
+  });
+  const action = ctx.urls.to(flow.purpose === 'login' ? '/portal/login' : '/portal/enroll');
+  render(ctx, deps, template, { action, csrf: flow.csrf, mac: flow.mac, ...context }, status);
+}
+
+/** Redirects to a URL that must point into the portal (checked, never from the Host header). */
+export function redirectInside(ctx: Context, target: string, status = 303): void {
+  ctx.status = status;
+  ctx.redirect(ctx.urls.checked(target));
+}

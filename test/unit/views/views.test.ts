@@ -1,0 +1,233 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it, expect } from 'vitest';
+import nunjucks from 'nunjucks';
+
+const VIEWS = fileURLToPath(new URL('../../../views/', import.meta.url));
+
+const GLOBALS = {
+  org_name: 'Northwind Logistics',
+  support_contact: 'IT helpdesk, ext. 1234',
+  start_url: 'https://portal.example.org/start',
+  // The portal passes a per-response CSP nonce for the inline stylesheet.
+  csp_nonce: 'bm9uY2Utbm9uY2U=',
+};
+
+// Same options as the portal's env, except throwOnUndefined: a typo in a variable name fails here.
+function makeEnv(globals: Record<string, unknown> = GLOBALS): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS), {
+    autoescape: true,
+    throwOnUndefined: true,
+  });
+  for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value);
+  return env;
+}
+
+const FINGERPRINT = 'ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89';
+const AGENT = {
+  name: 'Northwind Wi-Fi Agent',
+  version: '1.4.2',
+  url: 'https://portal.example.org/agent/enrollgate-agent-1.4.2.apk',
+  size_text: '4.2 MB',
+  sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+};
+const ONLINE = {
+  user: 'jsmith',
+  mac: 'aa:bb:cc:dd:ee:ff',
+  ends_at_text: '04:00 tomorrow (Tue 24 Nov)',
+  ends_at_iso: '2026-11-24T04:00:00+01:00',
+};
+const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
+const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_url: '/portal/ca.cer', ca_fingerprint: FINGERPRINT };
+
+type Case = { name: string; template: string; ctx: Record<string, unknown> };
+
+const CASES: Case[] = [
+  { name: 'online', template: 'online.njk', ctx: ONLINE },
+  { name: 'online with notice', template: 'online.njk', ctx: { ...ONLINE, notice: 'Your device is enrolled. The configuration profile is not available yet.' } },
+  { name: 'login', template: 'login.njk', ctx: LOGIN },
+  { name: 'login with everything', template: 'login.njk', ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'Wrong username or password.' } },
+  { name: 'ios-register', template: 'ios-register.njk', ctx: IOS },
+  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', ca_name: 'Northwind Root CA' } },
+  { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: AGENT } },
+  { name: 'android-agent not configured (null)', template: 'android-agent.njk', ctx: { agent: null } },
+  { name: 'android-agent not configured (absent)', template: 'android-agent.njk', ctx: {} },
+  { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: 'Windows' } },
+  { name: 'unsupported maybe-iPad', template: 'unsupported.njk', ctx: { os_name: 'macOS', ipad_url: 'https://portal.example.org/portal?platform=ios' } },
+  { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
+  { name: 'error 403', template: 'error.njk', ctx: { status: 403, message: 'This page has expired. Please start again.', retry: true } },
+  { name: 'error 404', template: 'error.njk', ctx: { status: 404, message: 'This page does not exist.' } },
+  { name: 'error 500', template: 'error.njk', ctx: { status: 500, message: 'Something went wrong.' } },
+  { name: 'error 503', template: 'error.njk', ctx: { status: 503, message: 'The directory is unavailable, please try again in a minute.', retry: true } },
+];
+
+function render(c: Case, env = makeEnv()): string {
+  return env.render(c.template, c.ctx);
+}
+
+function attr(tag: string, name: string): string | undefined {
+  return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+}
+
+function tags(html: string, name: string): string[] {
+  return html.match(new RegExp(`<${name}\\b[^>]*>`, 'g')) ?? [];
+}
+
+/** The decoded value of every href, src and action attribute. */
+function links(html: string): string[] {
+  return [...html.matchAll(/\s(?:href|src|action)="([^"]*)"/g)].map((m) => (m[1] ?? '').replaceAll('&amp;', '&'));
+}
+
+describe('views', () => {
+  it('has a test case for every page template', () => {
+    const pages = readdirSync(VIEWS).filter((f) => f.endsWith('.njk') && f !== 'layout.njk');
+    expect(new Set(CASES.map((c) => c.template))).toEqual(new Set(pages));
+  });
+
+  it('never marks a value safe, and the layout holds no <script>', () => {
+    const files = ['layout.njk', 'partials/style.css', ...readdirSync(VIEWS).filter((f) => f.endsWith('.njk')), ...readdirSync(`${VIEWS}partials`).map((f) => `partials/${f}`)];
+    for (const f of files) {
+      const src = readFileSync(`${VIEWS}${f}`, 'utf8');
+      expect(src, f).not.toMatch(/\|\s*safe\b/);
+      expect(src, f).not.toMatch(/<script/i);
+      expect(src, f).not.toMatch(/\bstyle="/);
+    }
+  });
+
+  describe.each(CASES)('$name', (c) => {
+    const html = render(c);
+
+    it('renders a small, script-free page', () => {
+      expect(Buffer.byteLength(html)).toBeLessThan(30 * 1024);
+      expect(html).not.toMatch(/<script/i);
+      expect(html).not.toMatch(/\son[a-z]+=/i);
+    });
+
+    it('has the document basics', () => {
+      expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
+      expect(html).toContain('<meta charset="utf-8">');
+      expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+      expect(html).toContain('<meta name="referrer" content="no-referrer">');
+      expect(tags(html, 'style')).toHaveLength(1);
+      expect(tags(html, 'main')).toHaveLength(1);
+      expect(tags(html, 'h1')).toHaveLength(1);
+      expect(html).toMatch(/<title>[^<]+ · Northwind Logistics<\/title>/);
+      expect(html).toContain('<p class="org">Northwind Logistics');
+    });
+
+    it('labels every visible input', () => {
+      const labelled = new Set(tags(html, 'label').map((t) => attr(t, 'for')));
+      for (const input of tags(html, 'input')) {
+        if (attr(input, 'type') === 'hidden') continue;
+        const id = attr(input, 'id');
+        expect(id, input).toBeTruthy();
+        expect(labelled.has(id), input).toBe(true);
+      }
+      const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
+    it('links only to URLs from the context', () => {
+      const ctx = c.ctx as { action?: string; ca_url?: string; ipad_url?: string; agent?: { url: string } | null };
+      const allowed = [GLOBALS.start_url, ctx.action, ctx.ca_url, ctx.agent?.url, ctx.ipad_url].filter(Boolean);
+      for (const url of links(html)) expect(allowed).toContain(url);
+    });
+  });
+
+  describe.each(CASES.filter((c) => 'action' in c.ctx))('login form on $name', (c) => {
+    const html = render(c);
+    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string };
+
+    it('posts the token, user name and password to the action', () => {
+      const [form, ...more] = tags(html, 'form');
+      expect(more).toHaveLength(0);
+      expect(attr(form!, 'method')).toBe('post');
+      expect(attr(form!, 'action')).toBe(ctx.action);
+      expect(html).toContain(`<input type="hidden" name="_csrf" value="${ctx.csrf}">`);
+      const inputs = tags(html, 'input');
+      const username = inputs.find((t) => attr(t, 'name') === 'username')!;
+      const password = inputs.find((t) => attr(t, 'name') === 'password')!;
+      expect(attr(username, 'autocomplete')).toBe('username');
+      expect(attr(username, 'value')).toBe(ctx.username ?? '');
+      expect(attr(password, 'autocomplete')).toBe('current-password');
+      expect(attr(password, 'type')).toBe('password');
+      expect(attr(password, 'value')).toBeUndefined();
+      expect(tags(html, 'button').map((t) => attr(t, 'type'))).toEqual(['submit']);
+    });
+
+    it('shows an error in a role="alert" element the fields point to', () => {
+      const alert = tags(html, 'div').find((t) => attr(t, 'role') === 'alert');
+      const fields = tags(html, 'input').filter((t) => attr(t, 'type') !== 'hidden');
+      if (!ctx.error) {
+        expect(alert).toBeUndefined();
+        for (const f of fields) expect(attr(f, 'aria-describedby')).toBeUndefined();
+        return;
+      }
+      expect(html).toContain(ctx.error);
+      const id = attr(alert!, 'id');
+      expect(id).toBeTruthy();
+      for (const f of fields) {
+        expect(attr(f, 'aria-describedby')).toBe(id);
+        expect(attr(f, 'aria-invalid')).toBe('true');
+      }
+    });
+  });
+
+  it('shows when the session ends in a <time> element', () => {
+    const html = render(CASES[0]!);
+    expect(html).toContain(`<time datetime="${ONLINE.ends_at_iso}">${ONLINE.ends_at_text}</time>`);
+    expect(html).toContain('You are online');
+    expect(html).not.toContain('role="status"');
+    expect(render(CASES[1]!)).toContain('role="status"');
+  });
+
+  it('shows the CA fingerprint as byte pairs and the iOS captive-sheet way out', () => {
+    const html = render({ name: 'ios', template: 'ios-register.njk', ctx: IOS });
+    expect(html).toContain('<code class="fp">AB CD EF 01 23');
+    expect(html).toContain(`href="${IOS.ca_url}"`);
+    expect(html).toContain(`<p class="url">${GLOBALS.start_url}</p>`);
+    expect(html).toContain('VPN &amp; Device Management');
+    expect(html).toContain('Certificate Trust Settings');
+  });
+
+  it('offers the agent when configured and the support contact when not', () => {
+    const on = render({ name: 'a', template: 'android-agent.njk', ctx: { agent: AGENT } });
+    expect(on).toContain(`href="${AGENT.url}"`);
+    expect(on).toContain(AGENT.sha256);
+    expect(on).toContain(AGENT.size_text);
+    const off = render({ name: 'a', template: 'android-agent.njk', ctx: { agent: null } });
+    expect(off).toContain('not configured yet');
+    expect(off).toContain(GLOBALS.support_contact);
+    expect(off).not.toContain('<a class="btn"');
+  });
+
+  it('offers "Try again" on an error page only when asked', () => {
+    expect(render(CASES.find((c) => c.name === 'error 403')!)).toContain(`<a class="btn" href="${GLOBALS.start_url}">Try again</a>`);
+    expect(render(CASES.find((c) => c.name === 'error 500')!)).not.toContain('Try again');
+  });
+
+  describe('escapes hostile values', () => {
+    const XSS = '<img src=x onerror=alert(1)>';
+    const QUOTE = '"><svg onload=alert(1)>';
+    const env = makeEnv({ org_name: XSS, support_contact: XSS, start_url: QUOTE, csp_nonce: QUOTE });
+    const hostile: Case[] = [
+      { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
+      { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
+      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', ca_url: QUOTE, ca_fingerprint: XSS, ca_name: XSS } },
+      { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: { name: XSS, version: XSS, url: QUOTE, size_text: XSS, sha256: XSS } } },
+      { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
+      { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
+      { name: 'error', template: 'error.njk', ctx: { status: 400, message: '<script>', heading: XSS, retry: true } },
+    ];
+
+    it.each(hostile)('$name', (c) => {
+      const html = render(c, env);
+      expect(html).not.toMatch(/<img\b/i);
+      expect(html).not.toMatch(/<svg onload/i);
+      expect(html).not.toMatch(/<script/i);
+      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+      if ('username' in c.ctx) expect(html).toContain('value="&quot;&gt;&lt;svg onload=alert(1)&gt;"');
+      if (c.ctx.error || c.ctx.message) expect(html).toContain('&lt;script&gt;');
+    });
+  });
+});
