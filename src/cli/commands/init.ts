@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { exampleConfig } from '../../config/example.js';
+import { createUsersFile } from '../../directory/file-directory.js';
+import { writeGatewayPki } from '../../pki/ca.js';
+
+export interface InitOptions {
+  /** Where the config, users file, secrets and state go. */
+  readonly dir: string;
+  /** Where the CA and server certificate go. */
+  readonly certsDir: string;
+  /** The portal's public URL (its host is put into the server certificate). */
+  readonly portalUrl?: string;
+  /** The address the portal and RADIUS listen on (default 127.0.0.1). */
+  readonly listen?: string;
+  /** Where to print what the admin must see once. */
+  readonly print: (line: string) => void;
+}
+
+export const CONFIG_NAME = 'enrollgate.yaml';
+const FIRST_USER = 'employee';
+
+/** A portable relative path for the config file (paths in it are relative to it). */
+function rel(from: string, to: string): string {
+  return relative(from, to).split('\\').join('/') || '.';
+}
+
+/**
+ * Sets up a new installation: CA and server certificate, a users file with one
+ * user, a RADIUS secret for a router on this machine, and a commented config.
+ * Never overwrites: an existing config is an error, existing certificates are kept.
+ */
+export async function initCommand(o: InitOptions): Promise<string> {
+  const dir = resolve(o.dir);
+  const certsDir = resolve(o.certsDir);
+  const configFile = join(dir, CONFIG_NAME);
+  if (existsSync(configFile)) throw new Error(`${configFile} already exists; init never overwrites it (remove it to start afresh)`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  const names = ['127.0.0.1', 'localhost'];
+  if (o.portalUrl) names.unshift(new URL(o.portalUrl).hostname.replace(/^\[|\]$/g, ''));
+  const host = hostname();
+  if (host && /^[A-Za-z0-9.-]+$/.test(host) && !names.includes(host) && isIP(host) === 0) names.push(host);
+  if (existsSync(join(certsDir, 'ca.pem'))) {
+    o.print(`Keeping the existing CA and server certificate in ${certsDir}.`);
+  } else {
+    await writeGatewayPki(certsDir, { commonName: `enrollgate root CA (${host || 'gateway'})`, serverNames: [...new Set(names)] });
+    o.print(`Created the gateway's root CA and a server certificate for ${[...new Set(names)].join(', ')} in ${certsDir} (keys mode 0600, never commit them).`);
+  }
+
+  const usersFile = join(dir, 'users.yaml');
+  if (existsSync(usersFile)) {
+    o.print(`Keeping the existing users file ${usersFile}.`);
+  } else {
+    const password = await createUsersFile(usersFile, FIRST_USER);
+    o.print(`Created ${usersFile} with the user "${FIRST_USER}". Its password, shown only this once: ${password}`);
+  }
+
+  const secretsDir = join(dir, 'secrets');
+  await mkdir(secretsDir, { recursive: true, mode: 0o700 });
+  const secretFile = join(secretsDir, 'nas-localhost.secret');
+  if (!existsSync(secretFile)) {
+    await writeFile(secretFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  o.print(`The RADIUS shared secret for a router on 127.0.0.1 is in ${secretFile}.`);
+
+  const listen = o.listen ? { host: o.listen } : {};
+  const config = exampleConfig(
+    {
+      portal: {
+        ...(o.portalUrl ? { base_url: o.portalUrl } : {}),
+        http: listen,
+        https: { ...listen, cert_file: rel(dir, join(certsDir, 'server.pem')), key_file: rel(dir, join(certsDir, 'server-key.pem')) },
+      },
+      radius: {
+        ...listen,
+        clients: [{ name: 'localhost', address: '127.0.0.1', secret: { file: rel(dir, secretFile) }, require_message_authenticator: true, no_session: { answer: 'reject' } }],
+      },
+      pki: { ca_cert_file: rel(dir, join(certsDir, 'ca.pem')), ca_key_file: rel(dir, join(certsDir, 'ca-key.pem')) },
+    },
+    [
+      'enrollgate configuration, written by `enrollgate init`.',
+      'Every key is shown with its default and what it does; paths are relative to this file.',
+      'Secrets can be given inline, as { env: VARIABLE } or as { file: path }.',
+      'Check it with: enrollgate check-config --config <this file>',
+    ].join('\n'),
+  );
+  await writeFile(configFile, config, { mode: 0o600, flag: 'wx' });
+  o.print(`Wrote ${configFile}.`);
+  return configFile;
+}

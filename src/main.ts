@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AccountingStore } from './accounting/accounting-store.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/load.js';
+import { DeviceRegistry } from './devices/device-registry.js';
+import { EnrollmentService } from './devices/enrollment-service.js';
+import type { Directory } from './directory/directory.js';
+import { FileDirectory } from './directory/file-directory.js';
+import { LdapDirectory } from './directory/ldap-directory.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { certificateDer, fingerprintSha256 } from './pki/ca.js';
+import { createPortalApp } from './portal/app.js';
+import type { AgentInfo } from './portal/deps.js';
+import { FlowStore } from './portal/flow.js';
+import { createRenderer } from './portal/render.js';
+import { PortalUrls } from './portal/urls.js';
+import { NasTable } from './radius/clients.js';
+import { RadiusServer } from './radius/server.js';
+import { SessionService } from './sessions/session-service.js';
+import { SessionStore } from './sessions/session-store.js';
+import { openSqliteStore } from './store/state-store.js';
+
+/** views/ beside src/ (or dist/): the same relative place in a checkout and a build. */
+export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+
+/** The files the gateway needs, read before any port opens. */
+export interface Materials {
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  readonly caPem: string;
+  readonly agent?: AgentInfo;
+}
+
+function readRequired(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`enrollgate init\` or fix the path`);
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Reads certificates and the agent file; every problem is a ConfigError naming the key. */
+export async function readMaterials(config: Config): Promise<Materials> {
+  const cert = readRequired(config.portal.https.cert_file, 'portal.https.cert_file');
+  const key = readRequired(config.portal.https.key_file, 'portal.https.key_file');
+  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file').toString('utf8');
+  try {
+    fingerprintSha256(caPem);
+  } catch (err) {
+    throw new ConfigError(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
+  }
+  const a = config.android.agent;
+  if (!a) return { tls: { cert, key }, caPem };
+  const urls = new PortalUrls(config.portal.base_url);
+  if (a.file) {
+    let size: number;
+    try {
+      size = statSync(a.file).size;
+    } catch (err) {
+      throw new ConfigError(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
+    }
+    const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
+    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.to(`/portal/agent/${name}`), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
+    return { tls: { cert, key }, caPem, agent };
+  }
+  const agent: AgentInfo = {
+    name: a.name,
+    version: a.version,
+    url: a.url!,
+    ...(a.size_bytes !== undefined ? { sizeBytes: a.size_bytes } : {}),
+    ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
+  };
+  return { tls: { cert, key }, caPem, agent };
+}
+
+function createDirectory(config: Config, log: Logger): Directory {
+  const d = config.directory;
+  if (d.kind === 'file' || !d.ldap) {
+    return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});
+  }
+  const l = d.ldap;
+  return new LdapDirectory(
+    {
+      url: l.url,
+      startTls: l.start_tls,
+      ...(l.ca_file ? { ca: readRequired(l.ca_file, 'directory.ldap.ca_file') } : {}),
+      bindDn: l.bind_dn,
+      bindPassword: l.bind_password,
+      baseDn: l.base_dn,
+      userAttribute: l.user_attribute,
+      displayNameAttribute: l.display_name_attribute,
+      ...(l.required_group ? { requiredGroup: l.required_group } : {}),
+      timeoutMs: l.timeout_ms,
+      connectTimeoutMs: l.connect_timeout_ms,
+    },
+    log,
+  );
+}
+
+export interface Gateway {
+  /** The ports actually bound (differs from config when it asked for 0). */
+  readonly ports: { readonly http: number; readonly https: number; readonly auth: number; readonly acct: number };
+  readonly metrics: Metrics;
+  /** Stops listening and closes the store. */
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`${what}: cannot listen on ${host}:${port} (${err.code === 'EADDRINUSE' ? 'the port is in use' : err.code ?? err.message})`)),
+    );
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** How often expired sessions, flows and leases are deleted from SQLite (it has no native expiry). */
+const PURGE_INTERVAL_MS = 60_000;
+
+/**
+ * The one place that wires: config → store and directory → services → servers.
+ * Everything that can fail for a configuration reason fails before a port opens.
+ */
+export async function startGateway(config: Config, options: { log?: Logger; clock?: Clock } = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const materials = await readMaterials(config);
+  const directory = createDirectory(config, log);
+  const store = await openSqliteStore(config.store.sqlite_file);
+  const metrics = new Metrics();
+
+  const sessions = new SessionService({
+    store: new SessionStore(store.kv.sessions),
+    clock,
+    cutoff: config.session.daily_cutoff,
+    timeZone: config.session.time_zone,
+    log,
+  });
+  const devices = new DeviceRegistry(store.kv.devices);
+  const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+  const enrollment = new EnrollmentService({ devices, sessions, directory, metrics, clock, log });
+  const renderer = createRenderer(VIEWS_DIR, {
+    org_name: config.portal.organisation_name,
+    support_contact: config.portal.support_contact,
+    start_url: new PortalUrls(config.portal.base_url).to('/portal'),
+  });
+  const app = createPortalApp({
+    config,
+    sessions,
+    devices,
+    enrollment,
+    accounting,
+    flows: new FlowStore(store.kv.flows, config.portal.flow_ttl_seconds),
+    store,
+    directory,
+    renderer,
+    metrics,
+    clock,
+    log,
+    ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
+    ...(materials.agent ? { agent: materials.agent } : {}),
+  });
+  const radius = new RadiusServer({
+    host: config.radius.host,
+    authPort: config.radius.auth_port,
+    acctPort: config.radius.acct_port,
+    nas: new NasTable(config.radius.clients),
+    sessions,
+    accounting,
+    metrics,
+    clock,
+    log,
+  });
+
+  const http = createHttpServer(app.callback());
+  const https = createHttpsServer({ cert: materials.tls.cert, key: materials.tls.key }, app.callback());
+  // Slow clients must not hold sockets forever.
+  for (const s of [http, https]) {
+    s.headersTimeout = 10_000;
+    s.requestTimeout = 30_000;
+  }
+  let purge: NodeJS.Timeout | undefined;
+  const stop = async (): Promise<void> => {
+    if (purge) clearInterval(purge);
+    await Promise.allSettled([closeServer(http), closeServer(https), radius.stop()]);
+    await Promise.allSettled([store.close(), directory.close()]);
+  };
+  try {
+    const ports = {
+      http: await listen(http, config.portal.http.port, config.portal.http.host, 'portal.http'),
+      https: await listen(https, config.portal.https.port, config.portal.https.host, 'portal.https'),
+      ...(await radius.start().then((p) => ({ auth: p.authPort, acct: p.acctPort }))),
+    };
+    purge = setInterval(() => {
+      store.purgeExpired(clock.now()).then(
+        (n) => n > 0 && log.info({ event: 'store.purged', count: n }, 'expired entries purged'),
+        (err: unknown) => log.error({ err, event: 'store.purge_failed' }, 'purging expired entries failed'),
+      );
+    }, PURGE_INTERVAL_MS);
+    purge.unref();
+    await store.purgeExpired(clock.now());
+    log.info(
+      {
+        event: 'gateway.started',
+        config: config.config_file,
+        configSha256: createHash('sha256').update(readFileSync(config.config_file)).digest('hex'),
+        ports,
+        baseUrl: config.portal.base_url,
+        directory: config.directory.kind,
+        nasClients: config.radius.clients.length,
+      },
+      'enrollgate started',
+    );
+    return { ports, metrics, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

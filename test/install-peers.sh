@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the real peers the test suite talks to, only those that are missing
+# (Debian packages): OpenLDAP slapd and its tools, FreeRADIUS's radclient,
+# Chromium for the end-to-end tests, openssl, and docker-compose to validate
+# docker-compose.yml offline.
+set -eu
+missing=""
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
+need slapd slapd
+need ldapadd ldap-utils
+need radclient freeradius-utils
+need chromium chromium
+need openssl openssl
+need docker-compose docker-compose
+if [ -n "$missing" ]; then
+  echo "installing test peers:$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing
+  # Debian starts no services on install here, but stop slapd if a system one came up: tests run their own.
+  $SUDO sh -c 'command -v service >/dev/null && service slapd stop >/dev/null 2>&1 || true'
+fi
