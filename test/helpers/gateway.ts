@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parse, stringify } from 'yaml';
+import { initCommand } from '../../src/cli/commands/init.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { createLogger } from '../../src/logger.js';
+import { startGateway, type Gateway } from '../../src/main.js';
+import { freeTcpPort, freeUdpPort } from './ports.js';
+
+/** The NAS secret test gateways share with radclient (≥ 16 characters). */
+export const TEST_NAS_SECRET = 'test-nas-secret-0123456789';
+
+/** Log lines a test gateway wrote, parsed, for assertions (no secret may ever appear in them). */
+export class LogSink extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  events(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestGateway {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly config: Config;
+  /** The password `init` printed for the user "employee". */
+  readonly employeePassword: string;
+  readonly logs: LogSink;
+  gateway: Gateway;
+  /** http://127.0.0.1:PORT (plain HTTP port: captive probes). */
+  readonly httpUrl: string;
+  /** The configured portal base URL. */
+  readonly baseUrl: string;
+  /** Stops and starts the gateway again on the same files and ports. */
+  restart(): Promise<void>;
+  /** Stops the gateway and removes its directory. */
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Changes to the generated config document before it is written (ports and NAS are already set). */
+  configure?: (doc: Record<string, any>) => void;
+  /** Serve the portal base URL over HTTPS (default: plain HTTP, simpler for fetch). */
+  https?: boolean;
+  clock?: Clock;
+}
+
+/**
+ * A real gateway in this process: `enrollgate init` in a temporary directory, the
+ * generated config with free ports and a known NAS secret, then startGateway().
+ */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'enrollgate-test-'));
+  let employeePassword = '';
+  const configFile = await initCommand({
+    dir,
+    certsDir: join(dir, 'certs'),
+    print: (line) => {
+      const m = /shown only this once: (\S+)/.exec(line);
+      if (m) employeePassword = m[1]!;
+    },
+  });
+  const [http, https, auth, acct] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort(), await freeUdpPort()];
+  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+  const baseUrl = options.https ? `https://127.0.0.1:${https}` : `http://127.0.0.1:${http}`;
+  doc.log = { level: 'debug' };
+  doc.portal.base_url = baseUrl;
+  doc.portal.http.port = http;
+  doc.portal.https.port = https;
+  doc.radius.auth_port = auth;
+  doc.radius.acct_port = acct;
+  doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+  options.configure?.(doc);
+  await writeFile(configFile, stringify(doc));
+  const config = loadConfig(configFile);
+  const logs = new LogSink();
+  const start = () => startGateway(config, { log: createLogger('debug', logs), ...(options.clock ? { clock: options.clock } : {}) });
+  const t: TestGateway = {
+    dir,
+    configFile,
+    config,
+    employeePassword,
+    logs,
+    gateway: await start(),
+    httpUrl: `http://127.0.0.1:${http}`,
+    baseUrl,
+    async restart() {
+      await t.gateway.stop();
+      t.gateway = await start();
+    },
+    async close() {
+      await t.gateway.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
