@@ -48,7 +48,9 @@ export interface TestGateway {
 
 export interface TestGatewayOptions {
   /** Changes to the generated config document before it is written (ports and NAS are already set). */
-  configure?: (doc: Record<string, any>) => void;
+  configure?: (doc: Record<string, any>) => void | Promise<void>;
+  /** Runs after the config is written and before it is loaded (to put files beside it, set env vars). */
+  beforeStart?: (dir: string) => void | Promise<void>;
   /** Serve the portal base URL over HTTPS (default: plain HTTP, simpler for fetch). */
   https?: boolean;
   clock?: Clock;
@@ -79,8 +81,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   doc.radius.auth_port = auth;
   doc.radius.acct_port = acct;
   doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
-  options.configure?.(doc);
+  await options.configure?.(doc);
   await writeFile(configFile, stringify(doc));
+  await options.beforeStart?.(dir);
   const config = loadConfig(configFile);
   const logs = new LogSink();
   const start = () => startGateway(config, { log: createLogger('debug', logs), ...(options.clock ? { clock: options.clock } : {}) });

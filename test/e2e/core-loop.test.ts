@@ -1,0 +1,244 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/clock.js';
+import { nextCutoff, secondsUntil } from '../../src/sessions/daily-cutoff.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
+import { macAuth, radclient } from '../helpers/radclient.js';
+import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
+
+/**
+ * The whole loop with real peers: radclient as the router, headless Chromium as an
+ * iPhone and as an Android phone following their OS's captive probe, a private slapd
+ * as the directory, and a restart of the gateway on its SQLite file.
+ */
+
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const ANDROID_UA =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+const IPHONE_MAC = '3c:22:fb:10:20:30';
+const ANDROID_MAC = 'f4:f5:d8:40:50:60';
+const CUTOFF = '04:00';
+const ZONE = 'Europe/Berlin';
+const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+
+/** Real time plus an offset the test can move ("the next morning"). */
+class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+let slapd: Slapd;
+let t: TestGateway;
+let browser: Browser;
+const clock = new ShiftedClock();
+
+/** The router's accounting: this device now has the browser's address (127.0.0.1). */
+async function accountingStart(mac: string, sessionId: string): Promise<void> {
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+    'Acct-Status-Type = Start',
+    `Acct-Session-Id = "${sessionId}"`,
+    `Calling-Station-Id = "${mac.toUpperCase().replace(/:/g, '-')}"`,
+    'Framed-IP-Address = 127.0.0.1',
+    'NAS-IP-Address = 127.0.0.1',
+  ]);
+  expect(r.reply).toBe('Accounting-Response');
+}
+
+async function phone(userAgent: string): Promise<BrowserContext> {
+  return browser.newContext({ userAgent, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+}
+
+/** Clicks a download link in the browser and returns the file's bytes. */
+async function downloadBy(page: Page, linkText: string): Promise<Buffer> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a', { hasText: linkText }).click()]);
+  return readFile((await download.path())!);
+}
+
+/** Submits the form and waits for the page the server answers with. */
+async function submit(page: Page): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  slapd = await startSlapd();
+  t = await startTestGateway({
+    https: true,
+    clock,
+    configure: async (doc) => {
+      doc.session = { daily_cutoff: CUTOFF, time_zone: ZONE };
+      doc.portal.organisation_name = 'Northwind Logistics';
+      doc.portal.support_contact = 'IT helpdesk, ext. 1234';
+      doc.directory = {
+        kind: 'ldap',
+        ldap: {
+          url: slapd.ldapsUrl,
+          ca_file: 'ldap-ca.pem',
+          bind_dn: slapd.bindDn,
+          bind_password: { env: 'EG_E2E_LDAP_BIND' },
+          base_dn: slapd.baseDn,
+          required_group: slapd.groupDn,
+        },
+      };
+      doc.android = { agent: { name: 'Northwind MDM agent', version: '4.2.0', file: 'agent/northwind-agent.apk' } };
+    },
+    beforeStart: async (dir) => {
+      process.env.EG_E2E_LDAP_BIND = slapd.bindPassword;
+      await writeFile(join(dir, 'ldap-ca.pem'), slapd.ca);
+      await mkdir(join(dir, 'agent'));
+      await writeFile(join(dir, 'agent', 'northwind-agent.apk'), Buffer.alloc(150_000, 7));
+    },
+  });
+  // Trust exactly the gateway's server key, as a phone that installed the CA would.
+  const cert = new X509Certificate(await readFile(t.config.portal.https.cert_file));
+  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  const port = t.httpUrl.split(':').pop();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+      `--ignore-certificate-errors-spki-list=${spki}`,
+      // The router sends the OS's captive probes to the portal's plain-HTTP port.
+      `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP connectivitycheck.gstatic.com 127.0.0.1:${port}`,
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await slapd?.stop();
+  delete process.env.EG_E2E_LDAP_BIND;
+});
+
+describe('the core loop', () => {
+  it('rejects an unknown device at the router', async () => {
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
+    expect(r.reply).toBe('Access-Reject');
+    expect(r.code).toBe(1);
+  });
+
+  it('takes an iPhone through its captive probe to registration, and enrolls it', async () => {
+    await accountingStart(IPHONE_MAC, 'iphone-1');
+    const ctx = await phone(IPHONE_UA);
+    const page = await ctx.newPage();
+    await page.goto('http://captive.apple.com/hotspot-detect.html');
+    expect(page.url()).toBe(`${t.baseUrl}/portal`);
+    expect(await page.locator('h1').innerText()).toBe('Set up this iPhone or iPad');
+    await shot(page, 'ios-register');
+
+    // Step 1: the root certificate, DER, with the fingerprint the page shows.
+    const caPem = await readFile(t.config.pki.ca_cert_file, 'utf8');
+    const ca = new X509Certificate(caPem);
+    const cer = await downloadBy(page, 'Download certificate');
+    expect(cer.equals(ca.raw)).toBe(true);
+    const shown = (await page.locator('body').innerText()).replace(/\s+/g, '');
+    expect(shown).toContain(ca.fingerprint256.replace(/:/g, ''));
+
+    // Step 2: a wrong password first, then the right one (a user whose name needs escaping).
+    await page.fill('#username', SLAPD_USERS.obrien.uid);
+    await page.fill('#password', 'not-the-password');
+    await submit(page);
+    expect(await page.locator('[role=alert]').innerText()).toContain('Wrong username or password');
+    await shot(page, 'ios-register-wrong-password');
+    await page.fill('#password', SLAPD_USERS.obrien.password);
+    await submit(page);
+    expect(await page.locator('h1').innerText()).toBe('You are online');
+    expect(await page.locator('body').innerText()).toContain('profile for this device is not available yet');
+    await shot(page, 'ios-online');
+
+    // The probe now gets Apple's exact "online" answer.
+    const probe = await page.goto('http://captive.apple.com/hotspot-detect.html');
+    expect(probe?.status()).toBe(200);
+    expect(page.url()).toBe('http://captive.apple.com/hotspot-detect.html');
+    expect(await probe?.text()).toBe('<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>');
+    await ctx.close();
+  });
+
+  it('accepts the enrolled iPhone with Session-Timeout until the next cut-off', async () => {
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
+    const expected = secondsUntil(nextCutoff(clock.now(), CUTOFF, ZONE), clock.now());
+    expect(r.reply).toBe('Access-Accept');
+    expect(Math.abs(Number(r.attributes['Session-Timeout']) - expected)).toBeLessThanOrEqual(2);
+  });
+
+  it('takes an Android phone through its captive probe to the agent download', async () => {
+    await accountingStart(ANDROID_MAC, 'android-1');
+    const ctx = await phone(ANDROID_UA);
+    const page = await ctx.newPage();
+    await page.goto('http://connectivitycheck.gstatic.com/generate_204');
+    expect(page.url()).toBe(`${t.baseUrl}/portal`);
+    expect(await page.locator('h1').innerText()).toBe('Set up this Android device');
+    const body = await page.locator('body').innerText();
+    expect(body).toContain('Northwind MDM agent');
+    expect(body).toContain('4.2.0');
+    const apk = await readFile(join(t.dir, 'agent', 'northwind-agent.apk'));
+    expect(body).toContain(createHash('sha256').update(apk).digest('hex'));
+    expect((await downloadBy(page, 'Download the agent')).equals(apk)).toBe(true);
+    await shot(page, 'android-agent');
+    await ctx.close();
+    // Not enrolled: still no session at the router.
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(ANDROID_MAC));
+    expect(r.reply).toBe('Access-Reject');
+  });
+
+  it('still accepts the iPhone after a restart of the gateway', async () => {
+    await t.restart();
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
+    expect(r.reply).toBe('Access-Accept');
+  });
+
+  it('the next morning, the enrolled iPhone logs in again for a new session', async () => {
+    // Move past the next cut-off: the session has ended, the device is still enrolled.
+    clock.offsetMs = nextCutoff(clock.now(), CUTOFF, ZONE).getTime() - Date.now() + 3 * 3600_000;
+    const before = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
+    expect(before.reply).toBe('Access-Reject');
+
+    await accountingStart(IPHONE_MAC, 'iphone-2');
+    const ctx = await phone(IPHONE_UA);
+    const page = await ctx.newPage();
+    await page.goto('http://captive.apple.com/hotspot-detect.html');
+    expect(await page.locator('h1').innerText()).toBe('Log in to the Wi-Fi');
+    await shot(page, 'login');
+    // Somebody else's valid credentials do not renew this device.
+    await page.fill('#username', SLAPD_USERS.alice.uid);
+    await page.fill('#password', SLAPD_USERS.alice.password);
+    await submit(page);
+    expect(await page.locator('[role=alert]').innerText()).toContain('enrolled to another person');
+    await page.fill('#username', SLAPD_USERS.obrien.uid);
+    await page.fill('#password', SLAPD_USERS.obrien.password);
+    await submit(page);
+    expect(await page.locator('h1').innerText()).toBe('You are online');
+    await ctx.close();
+
+    const after = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
+    expect(after.reply).toBe('Access-Accept');
+    const expected = secondsUntil(nextCutoff(clock.now(), CUTOFF, ZONE), clock.now());
+    expect(Math.abs(Number(after.attributes['Session-Timeout']) - expected)).toBeLessThanOrEqual(2);
+  });
+
+  it('never wrote a password or secret to the logs', () => {
+    const logs = t.logs.text();
+    for (const secret of [SLAPD_USERS.obrien.password, SLAPD_USERS.alice.password, slapd.bindPassword, TEST_NAS_SECRET, 'not-the-password']) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
