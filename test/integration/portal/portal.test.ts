@@ -1,0 +1,318 @@
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextCutoff, secondsUntil } from '../../../src/sessions/daily-cutoff.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { freeTcpPort } from '../../helpers/ports.js';
+import { radclient } from '../../helpers/radclient.js';
+
+/**
+ * The portal over real HTTP against a real gateway (SQLite file, users file,
+ * radclient as the router). portal.trust_proxy is on so that X-Forwarded-For can
+ * stand for the many client addresses a Wi-Fi network has.
+ */
+
+const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+const WINDOWS_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+
+let t: TestGateway;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request with full control of Host and the client address; redirects are not followed. */
+function call(method: string, path: string, o: { ip?: string; host?: string; ua?: string; cookie?: string; form?: Record<string, string>; base?: string } = {}): Promise<Reply> {
+  const url = new URL(path.startsWith('//') ? '/' : path, o.base ?? t.httpUrl);
+  const body = o.form ? new URLSearchParams(o.form).toString() : undefined;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        method,
+        host: url.hostname,
+        port: url.port,
+        // A request-target such as //evil.example.com/x is sent as written.
+        path: path.startsWith('//') ? path : url.pathname + url.search,
+        headers: {
+          Host: o.host ?? url.host,
+          'User-Agent': o.ua ?? IPHONE_UA,
+          Accept: 'text/html',
+          ...(o.ip ? { 'X-Forwarded-For': o.ip } : {}),
+          ...(o.cookie ? { Cookie: o.cookie } : {}),
+          ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } : {}),
+        },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function lease(mac: string, ip: string, sessionId = `s-${ip}`): Promise<void> {
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+    'Acct-Status-Type = Start',
+    `Acct-Session-Id = "${sessionId}"`,
+    `Calling-Station-Id = "${mac}"`,
+    `Framed-IP-Address = ${ip}`,
+  ]);
+  expect(r.reply).toBe('Accounting-Response');
+}
+
+/** The form's token and the flow cookie of a rendered form page. */
+function formOf(reply: Reply): { csrf: string; cookie: string; action: string } {
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(reply.body)?.[1];
+  const action = /<form method="post" action="([^"]+)"/.exec(reply.body)?.[1];
+  const setCookie = ([] as string[]).concat(reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('eg_flow='));
+  expect(csrf, 'form token').toBeDefined();
+  expect(setCookie, 'flow cookie').toBeDefined();
+  expect(setCookie).toMatch(/HttpOnly/i);
+  expect(setCookie).toMatch(/SameSite=Lax/i);
+  return { csrf: csrf!, cookie: setCookie!.split(';')[0]!, action: action! };
+}
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.portal.trust_proxy = true;
+      doc.session = { daily_cutoff: '04:00', time_zone: 'Europe/Berlin' };
+    },
+  });
+});
+afterAll(async () => t?.close());
+
+describe('captive probes', () => {
+  const probes = ['/hotspot-detect.html', '/library/test/success.html', '/generate_204', '/gen_204', '/connecttest.txt', '/ncsi.txt', '/canonical.html', '/success.txt'];
+
+  it.each(probes)('%s redirects a device without a session to the portal, whatever the Host says', async (path) => {
+    const r = await call('GET', path, { ip: '10.1.0.1', host: 'evil.example.com' });
+    expect(r.status).toBe(302);
+    expect(r.headers.location).toBe(`${t.baseUrl}/portal`);
+    expect(r.headers['cache-control']).toBe('no-store');
+  });
+
+  it('any other page on a foreign host is intercepted; our own host gets a 404 page', async () => {
+    const foreign = await call('GET', '/news/today?x=1', { ip: '10.1.0.1', host: 'www.example.com' });
+    expect(foreign.status).toBe(302);
+    expect(foreign.headers.location).toBe(`${t.baseUrl}/portal`);
+    const own = await call('GET', '/no-such-page', { ip: '10.1.0.1' });
+    expect(own.status).toBe(404);
+    expect(own.body).toContain('Page not found');
+  });
+});
+
+describe('identifying the device', () => {
+  it('shows the unidentified page when neither accounting nor the router says which device this is', async () => {
+    const r = await call('GET', '/portal', { ip: '10.1.0.2' });
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('<h1');
+    expect(r.body).toMatch(/recogni[sz]e/i);
+  });
+
+  it('uses the router redirect parameters when they agree with the browser address', async () => {
+    const ok = await call('GET', '/portal?mac=AA-BB-CC-00-00-01&ip=10.1.0.3&userurl=http%3A%2F%2Fexample.com', { ip: '10.1.0.3' });
+    expect(ok.body).toContain('Set up this iPhone or iPad');
+  });
+
+  it.each([
+    ['another IP than the browser has', '/portal?mac=AA-BB-CC-00-00-01&ip=10.1.0.99'],
+    ['a malformed MAC', '/portal?mac=AA-BB-CC-00-00-0Z&ip=10.1.0.4'],
+    ['a multicast MAC', '/portal?mac=01-00-5E-00-00-01'],
+    ['a repeated mac parameter', '/portal?mac=AA-BB-CC-00-00-01&mac=AA-BB-CC-00-00-02'],
+  ])('ignores router parameters with %s', async (_why, path) => {
+    const r = await call('GET', path, { ip: '10.1.0.4' });
+    expect(r.body).not.toContain('Set up this');
+    expect(r.body).toMatch(/recogni[sz]e/i);
+  });
+
+  it('routes by platform: Android to the agent page, Windows to the unsupported page', async () => {
+    await lease('AA-BB-CC-00-00-05', '10.1.0.5');
+    const android = await call('GET', '/portal', { ip: '10.1.0.5', ua: ANDROID_UA });
+    expect(android.body).toContain('Set up this Android device');
+    expect(android.body).toMatch(/not (been )?configured|contact/i);
+    const windows = await call('GET', '/portal', { ip: '10.1.0.5', ua: WINDOWS_UA });
+    expect(windows.body).toContain('not supported');
+    expect(windows.body).toContain('Windows');
+  });
+});
+
+describe('enrolling over the form', () => {
+  const mac = 'AA-BB-CC-00-00-10';
+  const ip = '10.1.0.10';
+
+  it('refuses a missing flow cookie, a wrong token and another address, without a 500', async () => {
+    await lease(mac, ip);
+    const page = await call('GET', '/portal', { ip });
+    const form = formOf(page);
+    const password = t.employeePassword;
+    const noCookie = await call('POST', '/portal/enroll', { ip, form: { _csrf: form.csrf, username: 'employee', password } });
+    expect(noCookie.status).toBe(403);
+    expect(noCookie.body).toContain('This page has expired');
+    const wrongToken = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: `${form.csrf}x`, username: 'employee', password } });
+    expect(wrongToken.status).toBe(403);
+    const noToken = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { username: 'employee', password } });
+    expect(noToken.status).toBe(403);
+    const elsewhere = await call('POST', '/portal/enroll', { ip: '10.1.0.11', cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password } });
+    expect(elsewhere.status).toBe(403);
+  });
+
+  it('tells an empty password and a wrong password apart, then enrolls and issues the session', async () => {
+    const form = formOf(await call('GET', '/portal', { ip }));
+    const post = (fields: Record<string, string>) => call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, ...fields } });
+
+    const empty = await post({ username: 'employee', password: '' });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toContain('Enter your username and your password.');
+    const wrong = await post({ username: 'employee', password: 'wrong-password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toContain('Wrong username or password');
+    expect(wrong.body).toContain('value="employee"');
+    const unknown = await post({ username: '<b>nobody</b>', password: 'x' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toContain('value="&lt;b&gt;nobody&lt;/b&gt;"');
+
+    const ok = await post({ username: 'employee', password: t.employeePassword });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.location).toBe(`${t.baseUrl}/portal?done=enrolled`);
+    // The flow is spent: the same form cannot be replayed.
+    expect((await post({ username: 'employee', password: t.employeePassword })).status).toBe(403);
+
+    const online = await call('GET', '/portal?done=enrolled', { ip });
+    expect(online.body).toContain('You are online');
+    expect(online.body).toContain('profile for this device is not available yet');
+
+    const auth = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, [`User-Name = "${mac}"`, `Calling-Station-Id = "${mac}"`, 'Message-Authenticator = 0x00']);
+    expect(auth.reply).toBe('Access-Accept');
+  });
+
+  it('gives the exact online answer to every probe once the device has a session', async () => {
+    const expected: Record<string, [number, string]> = {
+      '/hotspot-detect.html': [200, '<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>'],
+      '/library/test/success.html': [200, '<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>'],
+      '/generate_204': [204, ''],
+      '/gen_204': [204, ''],
+      '/connecttest.txt': [200, 'Microsoft Connect Test'],
+      '/ncsi.txt': [200, 'Microsoft NCSI'],
+      '/canonical.html': [200, '<meta http-equiv="refresh" content="0;url=https://support.mozilla.org/kb/captive-portal"/>'],
+      '/success.txt': [200, 'success\n'],
+    };
+    for (const [path, [status, body]] of Object.entries(expected)) {
+      const r = await call('GET', path, { ip, host: 'probe.example' });
+      expect([path, r.status, r.body]).toEqual([path, status, body]);
+    }
+  });
+
+  it('answers the RFC 8908 Captive Portal API with the seconds until the cut-off', async () => {
+    const online = await call('GET', '/api/captive-portal', { ip });
+    expect(online.headers['content-type']).toMatch(/^application\/captive\+json/);
+    expect(online.headers['cache-control']).toBe('private');
+    const json = JSON.parse(online.body) as Record<string, unknown>;
+    expect(json.captive).toBe(false);
+    expect(json['user-portal-url']).toBe(`${t.baseUrl}/portal`);
+    const now = new Date();
+    expect(Math.abs((json['seconds-remaining'] as number) - secondsUntil(nextCutoff(now, '04:00', 'Europe/Berlin'), now))).toBeLessThanOrEqual(2);
+    const captive = JSON.parse((await call('GET', '/api/captive-portal', { ip: '10.1.0.200' })).body) as Record<string, unknown>;
+    expect(captive).toEqual({ captive: true, 'user-portal-url': `${t.baseUrl}/portal` });
+  });
+});
+
+describe('pages', () => {
+  it('send security headers, a nonce-only CSP matching the stylesheet, no script, and stay small', async () => {
+    const r = await call('GET', '/portal', { ip: '10.1.0.2' });
+    const csp = String(r.headers['content-security-policy']);
+    const nonce = /style-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(r.body).toContain(`<style nonce="${nonce}">`);
+    expect(r.body).not.toMatch(/<script/i);
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['referrer-policy']).toBe('no-referrer');
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(Buffer.byteLength(r.body)).toBeLessThan(30 * 1024);
+  });
+
+  it('answers health, readiness and metrics', async () => {
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    const ready = await call('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { store: 'ok', directory: 'ok' } });
+    const metrics = await call('GET', '/metrics');
+    expect(metrics.body).toContain('enrollgate_radius_requests_total');
+    // Not from elsewhere (trust_proxy makes X-Forwarded-For the client address here).
+    expect((await call('GET', '/metrics', { ip: '10.1.0.2' })).status).toBe(404);
+  });
+});
+
+describe('a portal behind HTTPS', () => {
+  let s: TestGateway;
+  beforeAll(async () => {
+    s = await startTestGateway({ https: true });
+  });
+  afterAll(async () => s?.close());
+
+  it('sends plain-HTTP portal requests to the base URL, never to the Host header', async () => {
+    const r = await call('GET', '/portal?mac=AA-BB-CC-00-00-20', { base: s.httpUrl, host: 'evil.example.com' });
+    expect(r.status).toBe(302);
+    expect(r.headers.location).toBe(`${s.baseUrl}/portal?mac=AA-BB-CC-00-00-20`);
+    const odd = await call('GET', '//evil.example.com/portal', { base: s.httpUrl, host: 'evil.example.com' });
+    expect(String(odd.headers.location ?? '')).toMatch(new RegExp(`^${s.baseUrl.replace(/\./g, '\\.')}/`));
+  });
+});
+
+describe('when the directory is down or says no', () => {
+  let d: TestGateway;
+  let n: TestGateway;
+  beforeAll(async () => {
+    const dead = await freeTcpPort();
+    d = await startTestGateway({
+      configure: (doc) => {
+        doc.directory = {
+          kind: 'ldap',
+          ldap: { url: `ldap://127.0.0.1:${dead}`, bind_dn: 'cn=svc,dc=example,dc=org', bind_password: 'service-pass', base_dn: 'dc=example,dc=org', connect_timeout_ms: 500, timeout_ms: 500 },
+        };
+      },
+    });
+    n = await startTestGateway({ configure: (doc) => (doc.directory.file.required_group = 'wifi-users') });
+  });
+  afterAll(async () => {
+    await d?.close();
+    await n?.close();
+  });
+
+  async function enrollWith(g: TestGateway, ip: string, username: string, password: string): Promise<Reply> {
+    t = g;
+    await lease(`AA-BB-CC-00-01-${ip.split('.').pop()!.padStart(2, '0')}`, '127.0.0.1', `dir-${ip}`);
+    const page = await call('GET', '/portal');
+    const form = formOf(page);
+    return call('POST', '/portal/enroll', { cookie: form.cookie, form: { _csrf: form.csrf, username, password } });
+  }
+
+  it('readiness names the directory, and a login says "directory unavailable" (503)', async () => {
+    t = d;
+    const ready = await call('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    const json = JSON.parse(ready.body) as { checks: Record<string, string> };
+    expect(json.checks.store).toBe('ok');
+    expect(json.checks.directory).not.toBe('ok');
+    const r = await enrollWith(d, '1', 'alice', 'alice-pass');
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/directory is unavailable/i);
+    expect(d.logs.text()).not.toContain('service-pass');
+    expect(d.logs.text()).not.toContain('alice-pass');
+  });
+
+  it('a user outside the required group is told they are not allowed (403), not "wrong password"', async () => {
+    const r = await enrollWith(n, '2', 'employee', n.employeePassword);
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('not allowed to use this Wi-Fi');
+  });
+});
