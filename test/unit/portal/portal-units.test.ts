@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountingStore, Lease } from '../../../src/accounting/accounting-store.js';
+import { parseMac } from '../../../src/devices/mac.js';
+import { decideStartPage, type VisitorState } from '../../../src/portal/decide.js';
+import { identifyDevice } from '../../../src/portal/identify.js';
+import { PortalUrls } from '../../../src/portal/urls.js';
+import { detectOs } from '../../../src/portal/user-agent.js';
+
+describe('decideStartPage (the decision table)', () => {
+  const cases: Array<[Partial<VisitorState>, string]> = [
+    [{ identified: false, hasSession: true, enrolled: true, platform: 'ios' }, 'unidentified'],
+    [{ hasSession: true, enrolled: false, platform: 'other' }, 'online'],
+    [{ hasSession: true, enrolled: true, platform: 'android' }, 'online'],
+    [{ hasSession: false, enrolled: true, platform: 'ios' }, 'login'],
+    [{ hasSession: false, enrolled: true, platform: 'other' }, 'login'],
+    [{ hasSession: false, enrolled: false, platform: 'android' }, 'android-agent'],
+    [{ hasSession: false, enrolled: false, platform: 'ios' }, 'ios-register'],
+    [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
+  ];
+  it.each(cases)('%j → %s', (partial, page) => {
+    expect(decideStartPage({ identified: true, hasSession: false, enrolled: false, platform: 'other', ...partial })).toBe(page);
+  });
+});
+
+describe('detectOs', () => {
+  it.each([
+    ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15', 'ios', 'iOS', '17.5'],
+    ['Mozilla/5.0 (iPad; CPU OS 16_1_2 like Mac OS X) AppleWebKit/605.1.15', 'ios', 'iPadOS', '16.1.2'],
+    ['CaptiveNetworkSupport-481.0.1 wispr', 'ios', 'iOS', undefined],
+    ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126 Mobile', 'android', 'Android', '14'],
+    ['Mozilla/5.0 (Linux; Android 9; SM-G960F) AppleWebKit/537.36', 'android', 'Android', '9'],
+    ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126', 'other', 'Windows', undefined],
+    ['Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) Chrome/126', 'other', 'ChromeOS', undefined],
+    ['', 'other', 'this device', undefined],
+  ])('%j', (ua, platform, name, version) => {
+    const os = detectOs(ua);
+    expect([os.platform, os.name, os.version]).toEqual([platform, name, version]);
+  });
+
+  it('flags a Mac user agent as a possible iPad (iPadOS asks for desktop pages)', () => {
+    expect(detectOs('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15').maybeIpad).toBe(true);
+  });
+});
+
+describe('PortalUrls', () => {
+  const urls = new PortalUrls('https://wifi.example.org/guest');
+
+  it('builds absolute URLs under the base path', () => {
+    expect(urls.to('/portal')).toBe('https://wifi.example.org/guest/portal');
+    expect(urls.to('/portal', { done: 'a&b' })).toBe('https://wifi.example.org/guest/portal?done=a%26b');
+  });
+
+  it('refuses to build anything that is not a local path', () => {
+    expect(() => urls.to('//evil.example/x')).toThrow();
+    expect(() => urls.to('https://evil.example/')).toThrow();
+  });
+
+  it.each([
+    'https://evil.example/guest/portal',
+    'http://wifi.example.org/guest/portal',
+    'https://wifi.example.org.evil.example/guest/portal',
+    'https://wifi.example.org/other',
+    'https://wifi.example.org/guestbook',
+    'javascript:alert(1)',
+    '/guest/portal',
+    'not a url',
+  ])('refuses to redirect to %s', (target) => {
+    expect(urls.isOurs(target)).toBe(false);
+    expect(() => urls.checked(target)).toThrow(/outside the portal/);
+  });
+
+  it('accepts its own URLs', () => {
+    expect(urls.checked('https://wifi.example.org/guest/portal?done=enrolled')).toBe('https://wifi.example.org/guest/portal?done=enrolled');
+  });
+});
+
+describe('identifyDevice', () => {
+  const known = parseMac('aa:bb:cc:00:00:01')!;
+  const accounting = {
+    leaseFor: async (ip: string): Promise<Lease | undefined> => (ip === '10.0.0.1' ? { ip, mac: known, nas: 'n', updatedAt: '' } : undefined),
+  } as unknown as AccountingStore;
+
+  it('prefers the router accounting over any parameter', async () => {
+    expect(await identifyDevice('10.0.0.1', { mac: 'aa:bb:cc:00:00:02' }, accounting, true)).toEqual({ mac: known, source: 'accounting' });
+  });
+
+  it('uses parameters only when allowed, well-formed and for this address', async () => {
+    expect(await identifyDevice('10.0.0.2', { client_mac: 'AA-BB-CC-00-00-02', client_ip: '10.0.0.2' }, accounting, true)).toEqual({
+      mac: 'aa:bb:cc:00:00:02',
+      source: 'redirect',
+    });
+    expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:02' }, accounting, false)).toHaveProperty('problem');
+    expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:02', ip: '10.0.0.3' }, accounting, true)).toHaveProperty('problem');
+    expect(await identifyDevice('10.0.0.2', { mac: ['aa:bb:cc:00:00:02', 'aa:bb:cc:00:00:03'] }, accounting, true)).toHaveProperty('problem');
+    expect(await identifyDevice('10.0.0.2', { mac: '<script>' }, accounting, true)).toHaveProperty('problem');
+    expect(await identifyDevice('10.0.0.2', {}, accounting, true)).toHaveProperty('problem');
+  });
+});
