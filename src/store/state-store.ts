@@ -29,10 +29,10 @@ type Query = (sql: string, ...params: unknown[]) => Promise<unknown[]>;
  * enrollment the user saw confirmed survives a crash.
  */
 export async function openSqliteStore(file: string): Promise<StateStore> {
-  mkdirSync(dirname(file), { recursive: true });
   const adapters: KeyvSqlite[] = [];
   const kv = {} as Record<Namespace, Keyv>;
   try {
+    mkdirSync(dirname(file), { recursive: true });
     for (const namespace of NAMESPACES) {
       const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: 'enrollgate', busyTimeout: 5000 });
       adapters.push(adapter);
