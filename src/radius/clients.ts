@@ -12,7 +12,8 @@ export interface NasClient {
 interface Entry {
   readonly client: NasClient;
   readonly match: BlockList;
-  readonly prefix: number;
+  /** Prefix length on the IPv6 scale (an IPv4 /n is the IPv4-mapped /96+n), so both families compare. */
+  readonly specificity: number;
 }
 
 /** The NAS table: which source address speaks for which router. */
@@ -33,10 +34,12 @@ export class NasTable {
           requireMessageAuthenticator: c.require_message_authenticator,
           noSession: c.no_session,
         };
-        return { client, match, prefix };
+        // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
+        // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.
+        return { client, match, specificity: family === 'ipv4' ? 96 + prefix : prefix };
       })
       // The most specific entry wins, so one access point can differ from its subnet.
-      .sort((a, b) => b.prefix - a.prefix);
+      .sort((a, b) => b.specificity - a.specificity);
   }
 
   /** The client this source address belongs to, if any. */

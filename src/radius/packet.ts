@@ -171,25 +171,24 @@ export interface ResponseSpec {
  * computed with the request's authenticator in the header; then the Response
  * Authenticator = MD5(Code+ID+Length+RequestAuth+Attributes+Secret) (RFC 2865 §3).
  * Proxy-State attributes of the request are copied last, in order (RFC 2865 §5.33).
+ * Throws when the response would exceed 4096 octets (the library silently truncated it).
  */
 export function encodeResponse(spec: ResponseSpec): Buffer {
-  const name = CODE_NAMES[spec.code];
-  if (!name) throw new Error(`unknown response code ${spec.code}`);
+  if (!CODE_NAMES[spec.code]) throw new Error(`unknown response code ${spec.code}`);
   const withMa = spec.code === Code.AccessAccept || spec.code === Code.AccessReject || spec.code === Code.AccessChallenge;
-  const attributes: AttributeTuple[] = [
-    ...(withMa ? [['Message-Authenticator', Buffer.alloc(16)] as AttributeTuple] : []),
-    // The library mutates what it is given: always a fresh array of fresh tuples.
-    ...spec.attributes.map((a) => [...a] as AttributeTuple),
-    ...spec.request.proxyStates.map((p) => ['Proxy-State', p] as AttributeTuple),
+  const parts: Buffer[] = [
+    Buffer.alloc(HEADER),
+    ...(withMa ? [Buffer.concat([Buffer.from([ATTR_MESSAGE_AUTHENTICATOR, 18]), Buffer.alloc(16)])] : []),
+    ...spec.attributes.map((a) => encodeAttribute(a, spec)),
+    // Proxy-State is opaque octets: copied byte for byte, never through the library.
+    ...spec.request.proxyStates.map((p) => Buffer.concat([Buffer.from([ATTR_PROXY_STATE, p.length + 2]), p])),
   ];
-  const packet = radiusLib.encode({
-    code: name,
-    identifier: spec.request.identifier,
-    authenticator: spec.request.authenticator,
-    secret: spec.secret,
-    attributes,
-    add_message_authenticator: false,
-  });
+  const packet = Buffer.concat(parts);
+  // RFC 2865 §3: at most 4096 octets. Refuse rather than send a truncated packet.
+  if (packet.length > MAX_LENGTH) throw new Error(`${codeName(spec.code)} would be ${packet.length} octets, over the RADIUS maximum of ${MAX_LENGTH}`);
+  packet[0] = spec.code;
+  packet[1] = spec.request.identifier;
+  packet.writeUInt16BE(packet.length, 2);
   spec.request.authenticator.copy(packet, AUTH_OFFSET);
   if (withMa) {
     const at = HEADER + 2;
@@ -197,6 +196,25 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
   }
   createHash('md5').update(packet).update(spec.secret).digest().copy(packet, AUTH_OFFSET);
   return packet;
+}
+
+/**
+ * One attribute's bytes, by dictionary name. Each attribute is encoded in its own call:
+ * within one call the `radius` package keeps the "tagged" flag of the previous attribute
+ * for Buffer values, so an octets attribute after a tagged one (Proxy-State after
+ * Tunnel-Private-Group-Id) gained a stray tag octet. A fresh tuple each time, because
+ * the library mutates what it is given.
+ */
+function encodeAttribute(tuple: AttributeTuple, spec: ResponseSpec): Buffer {
+  // The real secret and request authenticator: encrypted attributes (RFC 2868 salt, MS-MPPE keys) depend on them.
+  const encoded = radiusLib.encode({
+    code: 'Access-Accept',
+    secret: spec.secret,
+    authenticator: spec.request.authenticator,
+    attributes: [[...tuple] as AttributeTuple],
+    add_message_authenticator: false,
+  });
+  return Buffer.from(encoded.subarray(HEADER));
 }
 
 /** The name of a code, for logs. */

@@ -281,7 +281,11 @@ describe('when the directory is down or says no', () => {
         };
       },
     });
-    n = await startTestGateway({ configure: (doc) => (doc.directory.file.required_group = 'wifi-users') });
+    n = await startTestGateway({
+      configure: (doc) => {
+        doc.directory.file.required_group = 'wifi-users';
+      },
+    });
   });
   afterAll(async () => {
     await d?.close();

@@ -1,0 +1,450 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  Code,
+  encodeResponse,
+  scanPacket,
+  verifyMessageAuthenticator,
+  verifyRequestAuthenticator,
+  type ScannedPacket,
+} from '../../../src/radius/packet.js';
+import type { AttributeTuple } from '../../../src/radius/radius-lib.js';
+import {
+  A,
+  Status,
+  assemble,
+  attr,
+  expectedResponseAuthenticator,
+  fixedAuthenticator,
+  hmacOver,
+  ipAttr,
+  macAuthRequest,
+  maPlaceholder,
+  signAccessRequest,
+  signAccountingRequest,
+  walk,
+} from './radius-bytes.js';
+
+const SECRET = 'unit-test-secret-0123456789';
+
+function scanned(raw: Buffer): ScannedPacket {
+  const result = scanPacket(raw);
+  if (!result.ok) throw new Error(`expected a well-formed packet, got ${result.reason}`);
+  return result.packet;
+}
+
+function reason(raw: Buffer): string | undefined {
+  const result = scanPacket(raw);
+  return result.ok ? undefined : result.reason;
+}
+
+/** A header claiming `length`, followed by `body`. */
+function rawWith(length: number, body: Buffer, code = 1): Buffer {
+  const header = Buffer.alloc(20);
+  header[0] = code;
+  header[1] = 7;
+  header.writeUInt16BE(length, 2);
+  return Buffer.concat([header, body]);
+}
+
+function accountingStart(extra: readonly Buffer[] = []): Buffer {
+  return signAccountingRequest(
+    assemble(4, 9, Buffer.alloc(16), [
+      attr(A.AcctStatusType, Status.Start),
+      attr(A.AcctSessionId, 'sess-1'),
+      attr(A.CallingStationId, 'AA-BB-CC-DD-EE-FF'),
+      ipAttr(A.FramedIpAddress, '10.0.0.5'),
+      ...extra,
+    ]),
+    SECRET,
+  );
+}
+
+/** Positions every flip of which must reach the check: code, identifier, authenticator, attribute types and values. */
+function mustReachCheck(raw: Buffer): number[] {
+  const positions = [0, 1, ...Array.from({ length: 16 }, (_, i) => 4 + i)];
+  for (const a of walk(raw)) {
+    positions.push(a.at);
+    for (let i = 0; i < a.value.length; i++) positions.push(a.at + 2 + i);
+  }
+  return positions;
+}
+
+/** Every single-byte change of the packet: each must fail verification (or be refused by the scan). */
+function* flips(raw: Buffer): Generator<{ at: number; mask: number; mutated: Buffer }> {
+  for (let at = 0; at < raw.length; at++) {
+    for (const mask of [0x01, 0x80, 0xff]) {
+      const mutated = Buffer.from(raw);
+      mutated[at] = mutated[at]! ^ mask;
+      yield { at, mask, mutated };
+    }
+  }
+}
+
+describe('scanPacket', () => {
+  it('accepts a well-formed Access-Request and reports its header, Message-Authenticator and Proxy-States', () => {
+    const auth = fixedAuthenticator(0x33);
+    const raw = signAccessRequest(
+      assemble(1, 200, auth, [
+        attr(A.UserName, 'aa-bb-cc-dd-ee-ff'),
+        attr(A.ProxyState, Buffer.from('first')),
+        maPlaceholder(),
+        attr(A.ProxyState, Buffer.from('second')),
+      ]),
+      SECRET,
+    );
+    const p = scanned(raw);
+    expect(p.code).toBe(1);
+    expect(p.identifier).toBe(200);
+    expect(p.length).toBe(raw.length);
+    expect(p.authenticator.equals(auth)).toBe(true);
+    // 20 header + User-Name (2+17) + Proxy-State (2+5) → MA type at 46, value at 48.
+    expect(p.messageAuthenticatorAt).toBe(48);
+    expect(p.proxyStates.map((b) => b.toString())).toEqual(['first', 'second']);
+  });
+
+  it('accepts a packet with no attributes and without a Message-Authenticator', () => {
+    const p = scanned(assemble(12, 1, fixedAuthenticator(), []));
+    expect(p.length).toBe(20);
+    expect(p.messageAuthenticatorAt).toBe(-1);
+    expect(p.proxyStates).toEqual([]);
+  });
+
+  it('copies what it reports, so later changes to the datagram do not alter it', () => {
+    const raw = assemble(1, 1, fixedAuthenticator(), [attr(A.ProxyState, Buffer.from('ps'))]);
+    const p = scanned(raw);
+    raw.fill(0xee);
+    expect(p.authenticator.equals(fixedAuthenticator())).toBe(true);
+    expect(p.proxyStates[0]!.toString()).toBe('ps');
+  });
+
+  it.each([0, 1, 4, 19])('rejects a %i-byte datagram as too_short', (n) => {
+    expect(reason(Buffer.alloc(n, 1))).toBe('too_short');
+  });
+
+  it('rejects a datagram over 4096 bytes as too_long, and takes exactly 4096', () => {
+    // 16 attributes of 253 octets + one of 28: exactly 4096 octets with the header.
+    const attrs = [...Array.from({ length: 16 }, () => attr(A.ProxyState, Buffer.alloc(251, 0x41))), attr(A.ProxyState, Buffer.alloc(26, 0x42))];
+    const max = assemble(1, 1, fixedAuthenticator(), attrs);
+    expect(max.length).toBe(4096);
+    expect(scanPacket(max).ok).toBe(true);
+    expect(reason(Buffer.concat([max, Buffer.from([0])]))).toBe('too_long');
+  });
+
+  it.each([
+    ['below the header size', 19, 0],
+    ['zero', 0, 0],
+    ['beyond the datagram', 40, 10],
+    ['one past the datagram', 31, 10],
+  ])('rejects a Length field %s as bad_length', (_what, length, bodyLength) => {
+    expect(reason(rawWith(length, Buffer.alloc(bodyLength, 0)))).toBe('bad_length');
+  });
+
+  it('rejects a Length field over 4096 even when the datagram is that long', () => {
+    // Length 0xffff with a 4096-byte datagram: the Length is larger than the datagram.
+    expect(reason(rawWith(0xffff, Buffer.alloc(4076)))).toBe('bad_length');
+  });
+
+  it('ignores octets beyond the Length field (RFC 2865 §3 padding), even if they look like broken attributes', () => {
+    const good = signAccessRequest(assemble(1, 5, fixedAuthenticator(), [maPlaceholder(), attr(A.UserName, 'aa-bb-cc-dd-ee-ff')]), SECRET);
+    const padded = Buffer.concat([good, Buffer.from([0x50, 0x00, 0x01, 0xff, 0x50, 0x12])]);
+    const p = scanned(padded);
+    expect(p.length).toBe(good.length);
+    expect(verifyMessageAuthenticator(padded, p, SECRET)).toBe(true);
+  });
+
+  it.each([
+    ['length 0', Buffer.from([A.UserName, 0, 0x41, 0x41])],
+    ['length 1', Buffer.from([A.UserName, 1, 0x41, 0x41])],
+    ['a length running past the packet', Buffer.from([A.UserName, 10, 0x41, 0x41])],
+    ['a single trailing octet (no room for a length)', Buffer.concat([attr(A.UserName, 'x'), Buffer.from([A.UserName])])],
+    ['a Message-Authenticator of length 17', Buffer.concat([Buffer.from([A.MessageAuthenticator, 17]), Buffer.alloc(15)])],
+    ['a Message-Authenticator of length 19', Buffer.concat([Buffer.from([A.MessageAuthenticator, 19]), Buffer.alloc(17)])],
+    ['a Message-Authenticator of length 2', Buffer.from([A.MessageAuthenticator, 2])],
+    ['two Message-Authenticators', Buffer.concat([maPlaceholder(), attr(A.UserName, 'x'), maPlaceholder()])],
+  ])('rejects %s as bad_attribute', (_what, body) => {
+    expect(reason(rawWith(20 + body.length, body))).toBe('bad_attribute');
+  });
+
+  it('rejects an attribute that runs past the Length field though it fits the datagram', () => {
+    const body = attr(A.UserName, 'abcdef');
+    // Length cuts the attribute in half; the rest of it is "padding" in the datagram.
+    expect(reason(rawWith(20 + 4, body))).toBe('bad_attribute');
+  });
+});
+
+describe('verifyMessageAuthenticator', () => {
+  const request = macAuthRequest({ secret: SECRET, userName: 'aa-bb-cc-dd-ee-ff', callingStationId: 'AA-BB-CC-DD-EE-FF', identifier: 17 });
+
+  it('accepts the HMAC-MD5 computed with the shared secret', () => {
+    expect(verifyMessageAuthenticator(request, scanned(request), SECRET)).toBe(true);
+  });
+
+  it('refuses the same packet signed with another secret', () => {
+    const other = macAuthRequest({ secret: `${SECRET}x`, userName: 'aa-bb-cc-dd-ee-ff', callingStationId: 'AA-BB-CC-DD-EE-FF', identifier: 17 });
+    expect(verifyMessageAuthenticator(other, scanned(other), SECRET)).toBe(false);
+    expect(verifyMessageAuthenticator(request, scanned(request), `${SECRET}x`)).toBe(false);
+    expect(verifyMessageAuthenticator(request, scanned(request), SECRET.slice(0, -1))).toBe(false);
+  });
+
+  it('refuses a packet without a Message-Authenticator', () => {
+    const bare = macAuthRequest({ secret: SECRET, userName: 'aa-bb-cc-dd-ee-ff', withMa: false });
+    expect(verifyMessageAuthenticator(bare, scanned(bare), SECRET)).toBe(false);
+  });
+
+  it('refuses every single flipped byte: header, authenticator, attributes and the MA itself', () => {
+    const checked = new Set<number>();
+    for (const { at, mask, mutated } of flips(request)) {
+      const result = scanPacket(mutated);
+      if (!result.ok) continue; // a broken structure is refused earlier
+      expect(verifyMessageAuthenticator(mutated, result.packet, SECRET), `byte ${at} ^ 0x${mask.toString(16)}`).toBe(false);
+      checked.add(at);
+    }
+    // Only flips of length octets can break the structure; everything else really reached the HMAC.
+    for (const at of mustReachCheck(request)) expect(checked.has(at), `byte ${at}`).toBe(true);
+  });
+
+  it('verifies an Accounting-Request MA over the zeroed authenticator (RFC 5176 §3.5 order)', () => {
+    const acct = accountingStart([maPlaceholder()]);
+    const p = scanned(acct);
+    expect(verifyMessageAuthenticator(acct, p, SECRET)).toBe(true);
+    // The HMAC over the packet as sent (authenticator not zeroed) is the wrong one.
+    const wrong = Buffer.from(acct);
+    hmacOver(acct, SECRET, acct.subarray(4, 20)).copy(wrong, p.messageAuthenticatorAt);
+    expect(verifyMessageAuthenticator(wrong, scanned(wrong), SECRET)).toBe(false);
+  });
+});
+
+describe('verifyRequestAuthenticator (accounting)', () => {
+  const acct = accountingStart([attr(A.AcctInputOctets, 1234)]);
+
+  it('accepts MD5(Code+ID+Length+zeros+Attributes+Secret)', () => {
+    expect(verifyRequestAuthenticator(acct, scanned(acct), SECRET)).toBe(true);
+  });
+
+  it('refuses another secret', () => {
+    expect(verifyRequestAuthenticator(acct, scanned(acct), `${SECRET}!`)).toBe(false);
+    expect(verifyRequestAuthenticator(acct, scanned(acct), '')).toBe(false);
+  });
+
+  it('refuses a zero authenticator (an unsigned packet)', () => {
+    const unsigned = Buffer.from(acct);
+    unsigned.fill(0, 4, 20);
+    expect(verifyRequestAuthenticator(unsigned, scanned(unsigned), SECRET)).toBe(false);
+  });
+
+  it('refuses every single flipped byte', () => {
+    const checked = new Set<number>();
+    for (const { at, mask, mutated } of flips(acct)) {
+      const result = scanPacket(mutated);
+      if (!result.ok) continue;
+      expect(verifyRequestAuthenticator(mutated, result.packet, SECRET), `byte ${at} ^ 0x${mask.toString(16)}`).toBe(false);
+      checked.add(at);
+    }
+    for (const at of mustReachCheck(acct)) expect(checked.has(at), `byte ${at}`).toBe(true);
+  });
+
+  it('ignores padding beyond the Length field', () => {
+    const padded = Buffer.concat([acct, Buffer.from('padding')]);
+    expect(verifyRequestAuthenticator(padded, scanned(padded), SECRET)).toBe(true);
+  });
+});
+
+describe('encodeResponse', () => {
+  const requestAuth = fixedAuthenticator(0x91);
+  const request = signAccessRequest(
+    assemble(1, 0xab, requestAuth, [
+      attr(A.ProxyState, Buffer.from([0x01, 0x02, 0x03])),
+      maPlaceholder(),
+      attr(A.UserName, 'aa-bb-cc-dd-ee-ff'),
+      attr(A.ProxyState, Buffer.from('second-proxy')),
+      attr(A.ProxyState, Buffer.from([0x00])),
+    ]),
+    SECRET,
+  );
+  const scannedRequest = scanned(request);
+
+  function checkAuthenticators(response: Buffer): void {
+    expect(response.readUInt16BE(2)).toBe(response.length);
+    expect(response.subarray(4, 20).equals(expectedResponseAuthenticator(response, requestAuth, SECRET))).toBe(true);
+  }
+
+  function checkMessageAuthenticatorFirst(response: Buffer): void {
+    const [first] = walk(response);
+    expect(first?.type).toBe(A.MessageAuthenticator);
+    expect(first?.at).toBe(20);
+    expect(first?.value.length).toBe(16);
+    // RFC 3579 §3.2: computed with the REQUEST authenticator in the header and the MA zeroed.
+    const copy = Buffer.from(response);
+    requestAuth.copy(copy, 4);
+    copy.fill(0, 22, 38);
+    const expected = createHmac('md5', SECRET).update(copy).digest();
+    expect(first!.value.equals(expected)).toBe(true);
+  }
+
+  it('builds an Access-Accept: MA first, then the attributes, then Proxy-States in order; both authenticators correct', () => {
+    const response = encodeResponse({ code: Code.AccessAccept, request: scannedRequest, secret: SECRET, attributes: [['Session-Timeout', 3600]] });
+    expect(response[0]).toBe(2);
+    expect(response[1]).toBe(0xab);
+    checkMessageAuthenticatorFirst(response);
+    checkAuthenticators(response);
+    const attrs = walk(response);
+    expect(attrs.map((a) => a.type)).toEqual([A.MessageAuthenticator, A.SessionTimeout, A.ProxyState, A.ProxyState, A.ProxyState]);
+    expect(attrs[1]!.value.readUInt32BE(0)).toBe(3600);
+    expect(attrs.slice(2).map((a) => a.value.toString('hex'))).toEqual(['010203', Buffer.from('second-proxy').toString('hex'), '00']);
+  });
+
+  it('computes the Response Authenticator over the finished packet (MD5(code|id|len|reqauth|attrs|secret))', () => {
+    const response = encodeResponse({ code: Code.AccessReject, request: scannedRequest, secret: SECRET, attributes: [] });
+    const copy = Buffer.from(response);
+    requestAuth.copy(copy, 4);
+    const expected = createHash('md5').update(Buffer.concat([copy, Buffer.from(SECRET)])).digest();
+    expect(response.subarray(4, 20).equals(expected)).toBe(true);
+  });
+
+  it('builds an Access-Reject with the MA first', () => {
+    const response = encodeResponse({ code: Code.AccessReject, request: scannedRequest, secret: SECRET, attributes: [] });
+    expect(response[0]).toBe(3);
+    checkMessageAuthenticatorFirst(response);
+    checkAuthenticators(response);
+    expect(walk(response).map((a) => a.type)).toEqual([A.MessageAuthenticator, A.ProxyState, A.ProxyState, A.ProxyState]);
+  });
+
+  it('puts the MA first in an Access-Challenge too', () => {
+    const response = encodeResponse({ code: Code.AccessChallenge, request: scannedRequest, secret: SECRET, attributes: [] });
+    expect(response[0]).toBe(11);
+    checkMessageAuthenticatorFirst(response);
+    checkAuthenticators(response);
+  });
+
+  it('a response signed with another secret does not verify', () => {
+    const response = encodeResponse({ code: Code.AccessAccept, request: scannedRequest, secret: `${SECRET}2`, attributes: [] });
+    expect(response.subarray(4, 20).equals(expectedResponseAuthenticator(response, requestAuth, SECRET))).toBe(false);
+  });
+
+  it('encodes the RFC 3580 VLAN attributes as tagged attributes', () => {
+    const response = encodeResponse({
+      code: Code.AccessAccept,
+      request: scanned(macAuthRequest({ secret: SECRET, userName: 'aa-bb-cc-dd-ee-ff' })),
+      secret: SECRET,
+      attributes: [
+        ['Tunnel-Type', 0, 'VLAN'],
+        ['Tunnel-Medium-Type', 0, 'IEEE-802'],
+        ['Tunnel-Private-Group-Id', 0, '99'],
+      ],
+    });
+    const attrs = walk(response);
+    expect(attrs.map((a) => [a.type, a.value.toString('hex')])).toEqual([
+      [A.MessageAuthenticator, expect.any(String)],
+      [A.TunnelType, '0000000d'], // tag 0 + 24-bit VLAN (13)
+      [A.TunnelMediumType, '00000006'], // tag 0 + 24-bit IEEE-802 (6)
+      [A.TunnelPrivateGroupId, `00${Buffer.from('99').toString('hex')}`],
+    ]);
+  });
+
+  it('copies Proxy-States verbatim after tagged attributes (the radius package would add a stray tag octet)', () => {
+    const response = encodeResponse({
+      code: Code.AccessAccept,
+      request: scannedRequest,
+      secret: SECRET,
+      attributes: [
+        ['Tunnel-Type', 0, 'VLAN'],
+        ['Tunnel-Medium-Type', 0, 'IEEE-802'],
+        ['Tunnel-Private-Group-Id', 0, '99'],
+      ],
+    });
+    checkMessageAuthenticatorFirst(response);
+    checkAuthenticators(response);
+    const attrs = walk(response);
+    expect(attrs.map((a) => a.type)).toEqual([A.MessageAuthenticator, A.TunnelType, A.TunnelMediumType, A.TunnelPrivateGroupId, A.ProxyState, A.ProxyState, A.ProxyState]);
+    expect(attrs.slice(4).map((a) => a.value.toString('hex'))).toEqual(['010203', Buffer.from('second-proxy').toString('hex'), '00']);
+  });
+
+  it('encodes a Buffer-valued attribute after a tagged one unchanged', () => {
+    const response = encodeResponse({
+      code: Code.AccessAccept,
+      request: scannedRequest,
+      secret: SECRET,
+      attributes: [
+        ['Tunnel-Private-Group-Id', 1, '42'],
+        ['Class', Buffer.from('klass')],
+      ],
+    });
+    const attrs = walk(response);
+    expect(attrs[1]).toMatchObject({ type: A.TunnelPrivateGroupId, value: Buffer.from([1, 0x34, 0x32]) });
+    expect(attrs[2]).toMatchObject({ type: 25, value: Buffer.from('klass') });
+  });
+
+  it('builds an Accounting-Response without a Message-Authenticator, Proxy-States copied, authenticator correct', () => {
+    const acct = accountingStart([attr(A.ProxyState, Buffer.from('p1')), attr(A.ProxyState, Buffer.from('p2'))]);
+    const p = scanned(acct);
+    const response = encodeResponse({ code: Code.AccountingResponse, request: p, secret: SECRET, attributes: [] });
+    expect(response[0]).toBe(5);
+    expect(response[1]).toBe(9);
+    expect(walk(response).map((a) => [a.type, a.value.toString()])).toEqual([
+      [A.ProxyState, 'p1'],
+      [A.ProxyState, 'p2'],
+    ]);
+    expect(response.subarray(4, 20).equals(expectedResponseAuthenticator(response, p.authenticator, SECRET))).toBe(true);
+  });
+
+  it('does not change the attributes it is given (the radius package mutates its input)', () => {
+    const attributes: AttributeTuple[] = [
+      ['Session-Timeout', 60],
+      ['Tunnel-Private-Group-Id', 0, '42'],
+      ['Reply-Message', 'hello'],
+    ];
+    const snapshot = structuredClone(attributes);
+    const tuples = [...attributes];
+    const first = encodeResponse({ code: Code.AccessAccept, request: scannedRequest, secret: SECRET, attributes });
+    const second = encodeResponse({ code: Code.AccessAccept, request: scannedRequest, secret: SECRET, attributes });
+    expect(attributes).toEqual(snapshot);
+    expect(attributes.length).toBe(3);
+    attributes.forEach((a, i) => expect(a).toBe(tuples[i]));
+    expect(first.equals(second)).toBe(true);
+    // Nor the request: its authenticator and Proxy-States are untouched.
+    expect(scannedRequest.authenticator.equals(requestAuth)).toBe(true);
+    expect(scannedRequest.proxyStates.length).toBe(3);
+  });
+
+  describe('near the 4096-octet limit', () => {
+    /** A signed Access-Request of `size` octets: MA, a 14-octet User-Name, and Proxy-States filling the rest. */
+    function bigRequest(size: number): Buffer {
+      const attrs = [maPlaceholder(), attr(A.UserName, 'aabbccddeef0')];
+      let left = size - 20 - 18 - 14;
+      while (left > 0) {
+        const len = Math.min(253, left);
+        if (left - len === 1 || len < 2) throw new Error('bad size');
+        attrs.push(attr(A.ProxyState, Buffer.alloc(len - 2, attrs.length)));
+        left -= len;
+      }
+      const raw = signAccessRequest(assemble(1, 3, requestAuth, attrs), SECRET);
+      expect(raw.length).toBe(size);
+      return raw;
+    }
+    const vlan: AttributeTuple[] = [
+      ['Tunnel-Type', 0, 'VLAN'],
+      ['Tunnel-Medium-Type', 0, 'IEEE-802'],
+      ['Tunnel-Private-Group-Id', 0, '99'],
+    ];
+
+    it('builds a response of exactly 4096 octets', () => {
+      // Response = request - User-Name (14) + VLAN attributes (17) = request + 3.
+      const response = encodeResponse({ code: Code.AccessAccept, request: scanned(bigRequest(4093)), secret: SECRET, attributes: vlan });
+      expect(response.length).toBe(4096);
+      expect(scanned(response).length).toBe(4096);
+      checkMessageAuthenticatorFirst(response);
+      checkAuthenticators(response);
+      expect(walk(response).filter((a) => a.type === A.ProxyState)).toHaveLength(16);
+    });
+
+    it('refuses to build a response over 4096 octets instead of sending a truncated one', () => {
+      // The Proxy-States of a 4096-octet request plus the VLAN attributes make 4099 octets.
+      expect(() => encodeResponse({ code: Code.AccessAccept, request: scanned(bigRequest(4096)), secret: SECRET, attributes: vlan })).toThrow(/4096/);
+    });
+  });
+
+  it('refuses a code it has no name for', () => {
+    expect(() => encodeResponse({ code: 99, request: scannedRequest, secret: SECRET, attributes: [] })).toThrow(/unknown response code/);
+  });
+});
