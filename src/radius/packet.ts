@@ -58,7 +58,9 @@ export type DropReason =
   | 'bad_authenticator'
   | 'bad_message_authenticator'
   | 'missing_message_authenticator'
-  | 'undecodable';
+  | 'undecodable'
+  /** Accounting that cannot be recorded (no Acct-Session-Id, no MAC): not answered, so the NAS keeps it. */
+  | 'unusable_accounting';
 
 /** The structure of a well-formed packet: header fields and where each attribute is. */
 export interface ScannedPacket {

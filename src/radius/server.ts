@@ -34,6 +34,8 @@ export interface RadiusServerOptions {
 
 type Port = 'auth' | 'acct';
 
+const DROP_LOG_INTERVAL_MS = 1000;
+
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
   auth: new Set([Code.AccessRequest, Code.StatusServer]),
@@ -80,9 +82,29 @@ export class RadiusServer {
     });
   }
 
+  /** Per NAS and reason: when a drop was last logged, and how many went unlogged since. */
+  private readonly dropLog = new Map<string, { at: number; suppressed: number }>();
+
+  /**
+   * Counts every drop; logs at most one line per second per NAS and reason (with how
+   * many were left out), so a flood of garbage from a spoofed source cannot flood the log.
+   */
   private drop(nas: NasClient | undefined, reason: DropReason, peer: RemoteInfo, extra: object = {}): void {
-    this.o.metrics.radiusDrops.inc({ nas: nas?.name ?? 'unknown', reason });
-    this.o.log.warn({ event: 'radius.dropped', nas: nas?.name, from: `${peer.address}:${peer.port}`, reason, ...extra }, 'RADIUS packet dropped');
+    const name = nas?.name ?? 'unknown';
+    this.o.metrics.radiusDrops.inc({ nas: name, reason });
+    const key = `${name}/${reason}`;
+    const now = Date.now();
+    const last = this.dropLog.get(key);
+    if (last && now - last.at < DROP_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    if (this.dropLog.size > 1000) this.dropLog.clear();
+    this.dropLog.set(key, { at: now, suppressed: 0 });
+    this.o.log.warn(
+      { event: 'radius.dropped', nas: nas?.name, from: `${peer.address}:${peer.port}`, reason, ...(last?.suppressed ? { alsoDroppedSinceLastLine: last.suppressed } : {}), ...extra },
+      'RADIUS packet dropped',
+    );
   }
 
   private async receive(port: Port, socket: Socket, raw: Buffer, peer: RemoteInfo): Promise<void> {
@@ -150,7 +172,7 @@ export class RadiusServer {
     const update = accountingUpdate(attributes, nas.name, now);
     if (update.kind === 'ignore') return { bytes: respond(Code.AccountingResponse), outcome: 'ignored' };
     if (update.kind === 'unusable') {
-      this.drop(nas, 'undecodable', peer, { problem: update.problem });
+      this.drop(nas, 'unusable_accounting', peer, { problem: update.problem });
       return undefined;
     }
     try {

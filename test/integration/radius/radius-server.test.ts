@@ -336,7 +336,11 @@ describe('RADIUS server: MAC authentication', () => {
     }
   });
 
-  it('survives a burst of 5000 garbage datagrams: none answered, still answering afterwards', async () => {
+  it('survives a burst of 5000 garbage datagrams: none answered, all counted, few logged, still answering afterwards', async () => {
+    const totalDrops = async () =>
+      ((await t.gateway.metrics.registry.getSingleMetric('enrollgate_radius_drops_total')?.get())?.values ?? []).reduce((n, v) => n + v.value, 0);
+    const dropsBefore = await totalDrops();
+    const linesBefore = logEvents(t, 'radius.dropped').length;
     const nas = await RawNas.open();
     const started = Date.now();
     try {
@@ -396,8 +400,9 @@ describe('RADIUS server: MAC authentication', () => {
     } finally {
       await nas.close();
     }
-    const dropped = logEvents(t, 'radius.dropped').length;
-    expect(dropped).toBeGreaterThan(4000);
+    expect((await totalDrops()) - dropsBefore).toBeGreaterThan(4000);
+    // Drops are logged at most once a second per NAS and reason: the flood does not flood the log.
+    expect(logEvents(t, 'radius.dropped').length - linesBefore).toBeLessThan(200);
     // The server is still up for radclient too.
     expect((await radclient(t.gateway.ports.auth, 'status', TEST_NAS_SECRET, ['Message-Authenticator = 0x00'])).reply).toBe('Access-Accept');
   }, 30_000);
@@ -496,10 +501,10 @@ describe('RADIUS server: accounting', () => {
   });
 
   it('does not answer accounting without Acct-Session-Id (the NAS keeps it and retries)', async () => {
-    const before = await dropCount(t, 'test-nas', 'undecodable');
+    const before = await dropCount(t, 'test-nas', 'unusable_accounting');
     const r = await acct(t, ['Acct-Status-Type = Start', 'Calling-Station-Id = "02-00-00-00-02-05"', 'Framed-IP-Address = 10.0.0.8']);
     expectNoReply(r);
-    await expect.poll(() => dropCount(t, 'test-nas', 'undecodable')).toBe(before + 1);
+    await expect.poll(() => dropCount(t, 'test-nas', 'unusable_accounting')).toBe(before + 1);
     expect(await db.accounting.leaseFor('10.0.0.8')).toBeUndefined();
     expect(logEvents(t, 'radius.dropped').at(-1)).toMatchObject({ problem: expect.stringMatching(/Acct-Session-Id/) });
   });
