@@ -33,15 +33,19 @@ export class EnrollmentService {
   /** Authenticates the person, records the device as theirs and issues its session. */
   async enroll(mac: Mac, platform: Platform, osVersion: string | undefined, credentials: Credentials): Promise<{ device: Device; session: Session }> {
     const user = await this.authenticate(credentials, mac);
-    const existing = await this.deps.devices.get(mac);
-    if (existing && !sameUser(existing.owner, user.username)) throw this.refuseOwner(mac, user);
-    const device = await this.deps.devices.enroll({
-      mac,
-      owner: user.username,
-      platform,
-      ...(osVersion ? { osVersion } : {}),
-      enrolledAt: this.deps.clock.now().toISOString(),
-    });
+    let device: Device;
+    try {
+      device = await this.deps.devices.enroll({
+        mac,
+        owner: user.username,
+        platform,
+        ...(osVersion ? { osVersion } : {}),
+        enrolledAt: this.deps.clock.now().toISOString(),
+      });
+    } catch (err) {
+      if (err instanceof DeviceOwnedByOtherError) this.logOwnerMismatch(mac, user);
+      throw err;
+    }
     this.deps.metrics.enrollments.inc({ platform });
     this.deps.log.info({ event: 'device.enrolled', mac, user: user.username, platform, osVersion }, 'device enrolled');
     const session = await this.deps.sessions.issue(mac, user.username, 'enrollment');
@@ -51,7 +55,10 @@ export class EnrollmentService {
   /** Authenticates the owner of an enrolled device and issues a new session. */
   async login(device: Device, credentials: Credentials): Promise<Session> {
     const user = await this.authenticate(credentials, device.mac);
-    if (!sameUser(device.owner, user.username)) throw this.refuseOwner(device.mac, user);
+    if (!sameUser(device.owner, user.username)) {
+      this.logOwnerMismatch(device.mac, user);
+      throw new DeviceOwnedByOtherError();
+    }
     return this.deps.sessions.issue(device.mac, device.owner, 'login');
   }
 
@@ -70,8 +77,7 @@ export class EnrollmentService {
     }
   }
 
-  private refuseOwner(mac: Mac, user: DirectoryUser): DeviceOwnedByOtherError {
+  private logOwnerMismatch(mac: Mac, user: DirectoryUser): void {
     this.deps.log.warn({ event: 'device.owner_mismatch', mac, user: user.username }, 'device is enrolled to somebody else');
-    return new DeviceOwnedByOtherError();
   }
 }
