@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configPath, loadConfig, type Config } from '../config/load.js';
+import { configLocation, loadConfig, type Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { readMaterials, startGateway } from '../main.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
@@ -20,95 +21,154 @@ Usage:
       Validate the configuration and the files it names, then exit.
 `;
 
+/** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/** The flags each command takes; any other is a usage error rather than silently ignored. */
+const FLAGS: Record<string, readonly string[]> = {
+  init: ['dir', 'certs', 'portal-url', 'listen'],
+  start: ['config'],
+  'check-config': ['config'],
+};
+
+/** How long a stop may take after SIGTERM before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-const fail = (message: string, code = 2): never => {
+const fail = (message: string, code = EXIT_USAGE): never => {
   process.stderr.write(`enrollgate: ${message}\n`);
   process.exit(code);
 };
+const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_USAGE);
+
+/** A configuration problem: exit 2 with the message, and the file it is about unless the message names it already. */
+const configFail = (err: ConfigError, file: string): never => fail(err.message.includes(file) ? err.message : `${err.message}\n(config file: ${file})`);
 
 function load(file: string): Config {
   try {
     return loadConfig(file);
   } catch (err) {
-    if (err instanceof ConfigError) return fail(`${err.message}\n(config file: ${file})`);
+    if (err instanceof ConfigError) return configFail(err, file);
     throw err;
   }
 }
 
+function isHttpUrl(v: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        dir: { type: 'string' },
+        certs: { type: 'string' },
+        'portal-url': { type: 'string' },
+        listen: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // ERR_PARSE_ARGS_UNKNOWN_OPTION, ERR_PARSE_ARGS_INVALID_OPTION_VALUE: the message says which flag.
+    return usage((err as Error).message);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      dir: { type: 'string' },
-      certs: { type: 'string' },
-      'portal-url': { type: 'string' },
-      listen: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parse(argv);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return print(USAGE);
-  if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}\n\n${USAGE}`);
+  const allowed = FLAGS[command];
+  if (allowed === undefined) return usage(`unknown command "${command}"`);
+  if (rest.length > 0) usage(`unexpected arguments: ${rest.join(' ')}`);
+  const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
+  if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
   switch (command) {
     case 'init': {
+      const portalUrl = values['portal-url'];
+      if (portalUrl !== undefined && !isHttpUrl(portalUrl)) {
+        usage(`--portal-url: got ${JSON.stringify(portalUrl)}; expected an absolute http(s) URL such as https://wifi.example.org`);
+      }
+      if (values.listen !== undefined && isIP(values.listen) === 0) {
+        usage(`--listen: got ${JSON.stringify(values.listen)}; expected an IP address such as 0.0.0.0 or 127.0.0.1`);
+      }
       const dir = resolve(values.dir ?? 'data');
       const certs = resolve(values.certs ?? (values.dir ? `${dir}/certs` : 'certs'));
       await initCommand({
         dir,
         certsDir: certs,
-        ...(values['portal-url'] ? { portalUrl: values['portal-url'] } : {}),
+        ...(portalUrl ? { portalUrl } : {}),
         ...(values.listen ? { listen: values.listen } : {}),
         print,
       });
       return;
     }
     case 'check-config': {
-      const file = configPath(values.config);
+      const { file } = configLocation(values.config);
       const config = load(file);
       try {
         await readMaterials(config);
       } catch (err) {
-        if (err instanceof ConfigError) fail(`${err.message}\n(config file: ${file})`);
+        if (err instanceof ConfigError) configFail(err, file);
         throw err;
       }
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
       return;
     }
     case 'start': {
-      const file = configPath(values.config);
-      const chosen = values.config !== undefined || process.env.ENROLLGATE_CONFIG !== undefined;
-      if (!existsSync(file) && !chosen) {
+      const { file, named } = configLocation(values.config);
+      if (!named && !existsSync(file)) {
         print(`No configuration at ${file}: running \`enrollgate init\` first.`);
         const dir = dirname(file);
         await initCommand({ dir, certsDir: resolve(dir, '..', 'certs'), print });
       }
       const config = load(file);
-      let gateway: Awaited<ReturnType<typeof startGateway>>;
+      // Handlers first: the gateway logs "enrollgate started" before startGateway() returns, and a
+      // SIGTERM in between must still stop it cleanly instead of killing it with the default action.
+      let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+      let signalled: string | undefined;
+      const stop = (g: NonNullable<typeof gateway>, signal: string) => {
+        process.stderr.write(`enrollgate: ${signal}, stopping\n`);
+        setTimeout(() => fail(`still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`, EXIT_FAILURE), STOP_TIMEOUT_MS).unref();
+        g.stop().then(
+          () => process.exit(0),
+          (err: unknown) => fail(`stopping failed: ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE),
+        );
+      };
+      const onSignal = (signal: string) => {
+        if (signalled) return;
+        signalled = signal;
+        if (gateway) stop(gateway, signal); // else: stopped as soon as it has started
+      };
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
       try {
         gateway = await startGateway(config);
       } catch (err) {
-        if (err instanceof ConfigError) return fail(`${err.message}\n(config file: ${file})`);
+        if (err instanceof ConfigError) return configFail(err, file);
         throw err;
       }
-      const shutdown = (signal: string) => {
-        gateway.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-        process.stderr.write(`enrollgate: ${signal}, stopping\n`);
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      if (signalled) stop(gateway, signalled);
       return;
     }
-    default:
-      fail(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  fail(err instanceof Error ? err.message : String(err), 1);
-});
+// No stack traces for the people running the command: the message (and its code) only.
+const crash = (err: unknown): never => {
+  const e = err as NodeJS.ErrnoException;
+  return fail(err instanceof Error ? `${e.message}${e.code ? ` (${e.code})` : ''}` : String(err), EXIT_FAILURE);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+main(process.argv.slice(2)).catch(crash);

@@ -14,6 +14,10 @@ interface JsonSchema {
 
 type Values = { [key: string]: unknown };
 
+// Quote what a YAML 1.1 reader (PyYAML, Ansible, older tools) would take for something
+// else: unquoted, `daily_cutoff: 04:00` is the string "04:00" in YAML 1.2 but 240 in 1.1.
+const YAML_1_1_SAFE = { version: '1.1' } as const;
+
 /**
  * The commented example config that `init` writes: every key of the schema with
  * its description and default, and the values init chose (`values`) in place of
@@ -54,11 +58,11 @@ function renderObject(schema: JsonSchema, values: Values | undefined, depth: num
     }
     if (Array.isArray(shown) && shown.length > 0) {
       out.push(`${pad}${c}${key}:`);
-      const body = stringify(shown, { indent: 2 }).trimEnd().split('\n');
+      const body = stringify(shown, { indent: 2, ...YAML_1_1_SAFE }).trimEnd().split('\n');
       for (const l of body) out.push(`${pad}${c}  ${l}`);
       continue;
     }
-    const scalar = stringify(shown, { lineWidth: 0 }).trimEnd();
+    const scalar = stringify(shown, { lineWidth: 0, ...YAML_1_1_SAFE }).trimEnd();
     out.push(`${pad}${c}${key}: ${scalar}${prop.enum ? `  # ${prop.enum.join(' | ')}` : ''}`);
   }
 }

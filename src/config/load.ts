@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { configSchema, type RawConfig, type secretRef } from './schema.js';
+import { configSchema, SECRET_FORMS, type RawConfig, type secretRef } from './schema.js';
 
 type SecretRef = z.output<typeof secretRef>;
 type RawNas = RawConfig['radius']['clients'][number];
@@ -19,14 +19,31 @@ export type Config = Omit<RawConfig, 'radius' | 'directory'> & {
   readonly directory: Omit<RawConfig['directory'], 'ldap'> & { readonly ldap?: LdapConfig };
 };
 
-/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml. The only reader of process.env besides secret references. */
-export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag ?? env.ENROLLGATE_CONFIG ?? 'data/enrollgate.yaml');
+/** Where the config file is, and whether somebody chose it (a flag or $ENROLLGATE_CONFIG) or it is the default. */
+export interface ConfigLocation {
+  readonly file: string;
+  readonly named: boolean;
 }
 
+/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml. The only reader of process.env besides secret references. */
+export function configLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigLocation {
+  // An empty variable (`ENROLLGATE_CONFIG= enrollgate start`) counts as unset, not as the current directory.
+  const named = flag || env.ENROLLGATE_CONFIG || undefined;
+  return { file: resolve(named ?? 'data/enrollgate.yaml'), named: named !== undefined };
+}
+
+/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return configLocation(flag, env).file;
+}
+
+const SECRET_KEYS = new Set(['secret', 'bind_password']);
+const HIDDEN = '(hidden)';
+
+/** A bad value as shown in a message: short, and with anything under a secret key hidden. */
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
+  const s = JSON.stringify(v, (key, value: unknown) => (SECRET_KEYS.has(key) && value !== undefined ? HIDDEN : value)) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -34,9 +51,87 @@ function keyPath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc === '' ? String(k) : `${acc}.${String(k)}`), '');
 }
 
-/** Secret values must never reach an error message: these paths get "(hidden)" instead of the value. */
-function isSecretPath(path: string): boolean {
-  return /(^|\.)(secret|bind_password)$/.test(path);
+/** Secret values must never reach an error message: values at or under these keys are shown as "(hidden)". */
+function isSecretPath(path: ReadonlyArray<PropertyKey>): boolean {
+  return path.some((k) => typeof k === 'string' && SECRET_KEYS.has(k));
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping (key: value lines)',
+  array: 'a list',
+};
+
+/**
+ * "What is expected" for the issues the schema has no message of its own for; zod's
+ * defaults ("Too big: expected number to be <=3600") read badly after "expected".
+ */
+const expectation: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
+    case 'too_big':
+    case 'too_small': {
+      const limit = issue.code === 'too_big' ? issue.maximum : issue.minimum;
+      const word = issue.code === 'too_big' ? (issue.inclusive ? 'at most' : 'less than') : issue.inclusive ? 'at least' : 'more than';
+      if (issue.origin === 'string') return limit === 1 && issue.code === 'too_small' ? 'a non-empty string' : `a string of ${word} ${String(limit)} characters`;
+      if (issue.origin === 'array') return `a list of ${word} ${String(limit)} entries`;
+      return `a number ${word} ${String(limit)}`;
+    }
+    case 'invalid_value':
+      return issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'regex' && 'pattern' in issue ? `a string matching ${String(issue.pattern)}` : `a valid ${issue.format}`;
+    case 'invalid_union':
+      return 'one of the forms described in the example config';
+    default:
+      return undefined;
+  }
+};
+
+/** The keys allowed at a path of the schema, to suggest the right spelling of an unknown key. */
+function knownKeys(path: ReadonlyArray<PropertyKey>): string[] {
+  let schema: z.core.$ZodType | undefined = configSchema;
+  const unwrap = (s: z.core.$ZodType): z.core.$ZodType => {
+    const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if (def.innerType) return unwrap(def.innerType);
+    if (def.type === 'pipe' && def.in) return unwrap(def.in);
+    return s;
+  };
+  for (const key of path) {
+    if (schema === undefined) return [];
+    const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+    schema = typeof key === 'number' ? def.element : def.shape?.[String(key)];
+  }
+  if (schema === undefined) return [];
+  const shape = (unwrap(schema)._zod.def as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** Edit distance with transpositions (optimal string alignment), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
+  const where = keyPath([...path, key]);
+  if (isSecretPath(path)) return `${keyPath(path)}: got an unknown key ${HIDDEN}; expected ${SECRET_FORMS}`;
+  const known = knownKeys(path);
+  const close = known.filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(k.length / 3)) || k.startsWith(key) || key.startsWith(k));
+  const hint = close.length > 0 ? ` (did you mean ${close.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
+  return `${where}: unknown key${hint}; expected one of ${known.join(', ')}`;
 }
 
 /**
@@ -44,15 +139,13 @@ function isSecretPath(path: string): boolean {
  * the bad value (hidden for secrets) and what is expected.
  */
 export function validateConfig(doc: unknown): RawConfig {
-  const result = configSchema.safeParse(withoutNulls(doc) ?? {}, { reportInput: true });
+  const result = configSchema.safeParse(withoutNulls(doc) ?? {}, { reportInput: true, error: expectation });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => unknownKey(issue.path, k));
     const path = keyPath(issue.path) || '(top level)';
-    if (issue.code === 'unrecognized_keys') {
-      return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (misspelt?)`;
-    }
-    const got = isSecretPath(path) ? '(hidden)' : describeValue(issue.input);
-    return `${path}: got ${got}; expected ${issue.message.replace(/^Invalid input: expected /, '')}`;
+    const got = isSecretPath(issue.path) && issue.input !== undefined ? HIDDEN : describeValue(issue.input);
+    return [`${path}: got ${got}; expected ${issue.message}`];
   });
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
 }
@@ -93,20 +186,41 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file (ENOENT); `enrollgate init` creates one',
+  EISDIR: 'it is a directory, not a file (EISDIR)',
+  EACCES: 'permission denied (EACCES)',
+};
+
 /** Reads, validates and resolves the config file. Throws ConfigError with every problem found. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, [], { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read config file ${file}: ${(code && READ_ERRORS[code]) ?? code ?? (err as Error).message}`, [], { cause: err });
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e) => e.message.split('\n')[0] ?? e.message);
-    throw new ConfigError(`${file} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
+  // Only the first line of a YAML error: the lines after it quote the file, which may hold a secret.
+  const problems = doc.errors.map((e) => {
+    const at = e.linePos?.[0];
+    if (e.code === 'DUPLICATE_KEY' && at) {
+      const key = /^\s*("[^"]*"|'[^']*'|[^:]+?)\s*:/.exec(text.split(/\r?\n/)[at.line - 1]?.slice(at.col - 1) ?? '')?.[1];
+      return `duplicate key${key ? ` ${key}` : ''} at line ${at.line}, column ${at.col}: keys must be unique`;
+    }
+    return (e.message.split('\n')[0] ?? e.message).replace(/:$/, '');
+  });
+  let value: unknown;
+  if (problems.length === 0) {
+    try {
+      value = doc.toJS();
+    } catch (err) {
+      problems.push((err as Error).message); // an unresolved alias or an alias bomb (maxAliasCount)
+    }
   }
-  return resolveConfig(validateConfig(doc.toJS()), file, env);
+  if (problems.length > 0) throw new ConfigError(`${file} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
+  return resolveConfig(validateConfig(value), file, env);
 }
 
 /** Reads secret references and makes every path absolute (relative to the config file). */

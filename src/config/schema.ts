@@ -11,19 +11,30 @@ import { z } from 'zod';
  * `prefault` (not `default`) so that nested defaults apply when a section is absent.
  */
 
+/** What a secret reference looks like, for messages. */
+export const SECRET_FORMS = 'a secret: a non-empty string, { env: VARIABLE } or { file: path }';
+
 /** A secret given inline, or read from an environment variable or a file at start-up. */
 export const secretRef = z
-  .union([
-    z.string().min(1),
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
-    z.strictObject({ file: z.string().min(1) }),
-  ])
+  .union(
+    [
+      z.string().min(1, 'a non-empty secret'),
+      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as WLC1_RADIUS_SECRET') }),
+      z.strictObject({ file: z.string().min(1, 'a file path') }),
+    ],
+    { error: SECRET_FORMS },
+  )
   .describe('a secret: inline string, { env: VARIABLE } or { file: path } (the file\'s content, trailing newline removed)');
 
-const port = z.number().int().min(1).max(65535);
-const host = z.string().refine((v) => isIP(v) !== 0, 'an IP address such as 127.0.0.1 or 0.0.0.0');
+const PORT = 'a port number from 1 to 65535';
+const port = z.number({ error: PORT }).int({ error: PORT }).min(1, { error: PORT }).max(65535, { error: PORT });
+const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name such as uid or cn');
+// Each string kind gives its message for a wrong type too: "expected a string" would not say which string.
+const HOST = 'an IP address such as 127.0.0.1 or 0.0.0.0';
+const host = z.string({ error: HOST }).refine((v) => isIP(v) !== 0, HOST);
 
-const ipOrCidr = z.string().refine((v) => {
+const IP_OR_CIDR = 'an IP address or CIDR such as 10.0.0.1 or 10.0.0.0/24';
+const ipOrCidr = z.string({ error: IP_OR_CIDR }).refine((v) => {
   const [addr, bits, extra] = v.split('/');
   if (extra !== undefined || addr === undefined) return false;
   const family = isIP(addr);
@@ -31,20 +42,24 @@ const ipOrCidr = z.string().refine((v) => {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
-}, 'an IP address or CIDR such as 10.0.0.1 or 10.0.0.0/24');
+}, IP_OR_CIDR);
 
-const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a 24-hour time HH:MM such as 04:00');
+// A YAML 1.1 reader turns an unquoted 04:00 into 240, hence the hint to quote it.
+const TIME_OF_DAY = 'a 24-hour time HH:MM such as "04:00" (quoted)';
+const timeOfDay = z.string({ error: TIME_OF_DAY }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, TIME_OF_DAY);
 
-const timeZone = z.string().refine((v) => IANAZone.isValidZone(v), 'an IANA time zone such as Europe/Berlin or UTC');
+const TIME_ZONE = 'an IANA time zone such as Europe/Berlin or UTC';
+const timeZone = z.string({ error: TIME_ZONE }).refine((v) => IANAZone.isValidZone(v), TIME_ZONE);
 
-const baseUrl = z.string().refine((v) => {
+const BASE_URL = 'an absolute http(s) URL without query, fragment or credentials, such as https://portal.example.org';
+const baseUrl = z.string({ error: BASE_URL }).refine((v) => {
   try {
     const u = new URL(v);
     return (u.protocol === 'https:' || u.protocol === 'http:') && u.search === '' && u.hash === '' && u.username === '';
   } catch {
     return false;
   }
-}, 'an absolute http(s) URL without query, fragment or credentials, such as https://portal.example.org');
+}, BASE_URL);
 
 const nasClient = z.strictObject({
   name: z.string().min(1).max(64).describe('a name for this router in logs and metrics'),
@@ -60,10 +75,18 @@ const nasClient = z.strictObject({
         .enum(['reject', 'vlan'])
         .prefault('reject')
         .describe('reject: Access-Reject, the router falls back to its captive portal; vlan: Access-Accept into the registration VLAN'),
-      vlan: z.string().regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name').optional().describe('the registration VLAN (with answer: vlan)'),
+      vlan: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('the registration VLAN (with answer: vlan)'),
+    })
+    .superRefine((v, ctx) => {
+      if (v.answer === 'vlan' && v.vlan === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['vlan'], input: undefined, message: 'a VLAN id or name, because answer is vlan' });
+      }
     })
     .prefault({})
-    .refine((v) => v.answer !== 'vlan' || v.vlan !== undefined, { message: 'answer: vlan needs a vlan', path: ['vlan'] })
     .describe('what a device without a session gets'),
 });
 
@@ -72,13 +95,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).prefault('info').describe('log level (JSON lines on stdout)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('logging'),
   session: z
     .strictObject({
       daily_cutoff: timeOfDay.prefault('04:00').describe('local time of day at which every session ends'),
       time_zone: timeZone.prefault('UTC').describe('IANA time zone of the daily cut-off'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Wi-Fi sessions: when they end'),
   portal: z
     .strictObject({
       base_url: baseUrl
@@ -89,17 +114,19 @@ export const configSchema = z.strictObject({
       http: z
         .strictObject({
           host: host.prefault('127.0.0.1').describe('address for plain HTTP (where captive probes land)'),
-          port: port.prefault(8080),
+          port: port.prefault(8080).describe('TCP port for plain HTTP'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('the plain HTTP listener, where the router sends captive devices'),
       https: z
         .strictObject({
           host: host.prefault('127.0.0.1').describe('address for HTTPS'),
-          port: port.prefault(8443),
+          port: port.prefault(8443).describe('TCP port for HTTPS'),
           cert_file: z.string().prefault('../certs/server.pem').describe('server certificate (PEM, with chain)'),
           key_file: z.string().prefault('../certs/server-key.pem').describe('server private key (PEM)'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('the HTTPS listener (paths relative to this file)'),
       trust_proxy: z
         .boolean()
         .prefault(false)
@@ -108,23 +135,26 @@ export const configSchema = z.strictObject({
         .boolean()
         .prefault(true)
         .describe("when accounting does not know a browser's address, trust the MAC in the router's redirect parameters (mac, client_mac, id ...)"),
-      flow_ttl_seconds: z.number().int().min(60).max(3600).prefault(900).describe('how long a portal page stays valid'),
+      flow_ttl_seconds: z.number().int().min(60).max(3600).prefault(900).describe('how long a portal page stays valid, in seconds (60 to 3600)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('the web portal captive devices are sent to'),
   radius: z
     .strictObject({
       host: host.prefault('127.0.0.1').describe('address RADIUS listens on'),
-      auth_port: port.prefault(1812),
-      acct_port: port.prefault(1813),
+      auth_port: port.prefault(1812).describe('UDP port for authentication (RFC 2865)'),
+      acct_port: port.prefault(1813).describe('UDP port for accounting (RFC 2866)'),
       clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('the RADIUS server the routers ask'),
   store: z
     .strictObject({
       kind: z.enum(['sqlite']).prefault('sqlite').describe('where devices and sessions are kept'),
       sqlite_file: z.string().prefault('state.sqlite').describe('SQLite file (relative to this config file)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('where state (devices, sessions, accounting) is kept'),
   directory: z
     .strictObject({
       kind: z.enum(['file', 'ldap']).prefault('file').describe('file: the local users file; ldap: an LDAP directory'),
@@ -133,26 +163,32 @@ export const configSchema = z.strictObject({
           path: z.string().prefault('users.yaml').describe('users file with scrypt-hashed passwords'),
           required_group: z.string().optional().describe('only members of this group may log in'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('the local users file (with kind: file)'),
       ldap: z
         .strictObject({
-          url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'ldap://host:port or ldaps://host:port').describe('directory server'),
+          url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'ldap://host:port or ldaps://host:port').describe('directory server, ldaps://host:636 or ldap://host:389'),
           start_tls: z.boolean().prefault(false).describe('upgrade ldap:// with StartTLS before binding'),
           ca_file: z.string().optional().describe("CA certificate (PEM) to trust for the directory's TLS certificate"),
-          bind_dn: z.string().min(1).describe('service account DN used to find users'),
+          bind_dn: z.string().min(1, 'a DN such as cn=portal-svc,ou=services,dc=example,dc=org').describe('service account DN used to find users'),
           bind_password: secretRef.describe('service account password'),
-          base_dn: z.string().min(1).describe('where users are searched (whole subtree)'),
-          user_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).prefault('uid').describe('attribute holding the login name (uid, sAMAccountName ...)'),
-          display_name_attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).prefault('cn'),
+          base_dn: z.string().min(1, 'a DN such as ou=people,dc=example,dc=org').describe('where users are searched (whole subtree)'),
+          user_attribute: attributeName.prefault('uid').describe('attribute holding the login name (uid, sAMAccountName ...)'),
+          display_name_attribute: attributeName.prefault('cn').describe('attribute holding the name shown to the user'),
           required_group: z.string().optional().describe('DN of a group whose members may use the Wi-Fi'),
-          timeout_ms: z.number().int().min(100).max(60_000).prefault(5000).describe('per-operation timeout'),
-          connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(3000),
+          timeout_ms: z.number().int().min(100).max(60_000).prefault(5000).describe('per-operation timeout in milliseconds'),
+          connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(3000).describe('timeout for opening the connection, in milliseconds'),
         })
         .optional()
         .describe('LDAP settings (with kind: ldap)'),
     })
+    .superRefine((d, ctx) => {
+      if (d.kind === 'ldap' && d.ldap === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['ldap'], input: undefined, message: 'an ldap section (url, bind_dn, bind_password, base_dn), because kind is ldap' });
+      }
+    })
     .prefault({})
-    .refine((d) => d.kind !== 'ldap' || d.ldap !== undefined, { message: 'kind: ldap needs an ldap section', path: ['ldap'] }),
+    .describe('where people log in: the users file or LDAP'),
   android: z
     .strictObject({
       agent: z
@@ -162,19 +198,27 @@ export const configSchema = z.strictObject({
           file: z.string().optional().describe('the agent APK, served by the portal (size and SHA-256 are computed at start-up)'),
           url: baseUrl.optional().describe('or an external download link (for example the Play Store page)'),
           size_bytes: z.number().int().positive().optional().describe('with url: the size to show'),
-          sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional().describe('with url: the SHA-256 to show'),
+          sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits').optional().describe('with url: the SHA-256 to show'),
         })
-        .refine((a) => (a.file === undefined) !== (a.url === undefined), { message: 'give exactly one of file or url', path: ['file'] })
+        .superRefine((a, ctx) => {
+          if (a.file !== undefined && a.url !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['url'], input: a.url, message: 'exactly one of file or url, but file is given too' });
+          } else if (a.file === undefined && a.url === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['file'], input: undefined, message: 'exactly one of file (the APK) or url' });
+          }
+        })
         .optional()
         .describe('the MDM agent Android devices download before enrolling'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Android devices'),
   pki: z
     .strictObject({
       ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),
       ca_key_file: z.string().prefault('../certs/ca-key.pem').describe("the root CA's private key"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("the gateway's own certificate authority (paths relative to this file)"),
 });
 
 /** The configuration as written (before secrets and paths are resolved). */

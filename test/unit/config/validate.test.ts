@@ -1,0 +1,448 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleConfig } from '../../../src/config/example.js';
+import { configLocation, loadConfig, resolveConfig, validateConfig } from '../../../src/config/load.js';
+import { configSchema } from '../../../src/config/schema.js';
+import { ConfigError } from '../../../src/errors.js';
+
+/**
+ * The configuration is checked once, at start: every problem must name the key
+ * path, the bad value (never a secret's) and what is expected.
+ */
+
+const INLINE_SECRET = 'inline-Secret-value-7f3a9c';
+const ENV_SECRET = 'env-Secret-value-b81d22e0';
+const FILE_SECRET = 'file-Secret-value-4c0e5a19';
+
+/** The problems validateConfig reports for a document (fails the test when there are none). */
+function problemsOf(doc: unknown): string[] {
+  try {
+    validateConfig(doc);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    // The message lists every problem, so the CLI can print it as it is.
+    for (const p of e.problems) expect(e.message).toContain(p);
+    return [...e.problems];
+  }
+  throw new Error(`expected ${JSON.stringify(doc)} to be rejected`);
+}
+
+/** The one problem a document has, checked for path, shown value and expectation. */
+function expectProblem(doc: unknown, path: string, got: string, expected: string | RegExp): string {
+  const problems = problemsOf(doc);
+  expect(problems).toHaveLength(1);
+  const [problem] = problems as [string];
+  expect(problem.startsWith(`${path}: got ${got}; expected `), problem).toBe(true);
+  const expectation = problem.slice(`${path}: got ${got}; expected `.length);
+  if (typeof expected === 'string') expect(expectation).toContain(expected);
+  else expect(expectation).toMatch(expected);
+  return problem;
+}
+
+const nas = (extra: Record<string, unknown> = {}) => ({ name: 'wlc-1', address: '10.0.0.0/24', secret: INLINE_SECRET, ...extra });
+const ldap = (extra: Record<string, unknown> = {}) => ({
+  url: 'ldaps://ldap.example.org:636',
+  bind_dn: 'cn=portal,dc=example,dc=org',
+  bind_password: INLINE_SECRET,
+  base_dn: 'ou=people,dc=example,dc=org',
+  ...extra,
+});
+
+describe('validateConfig: every problem names path, value and expectation', () => {
+  it('wrong types', () => {
+    expectProblem({ portal: { http: { port: '8080' } } }, 'portal.http.port', '"8080"', 'a port number from 1 to 65535');
+    expectProblem({ portal: { trust_proxy: 'yes' } }, 'portal.trust_proxy', '"yes"', 'true or false');
+    expectProblem({ session: { daily_cutoff: 240 } }, 'session.daily_cutoff', '240', 'HH:MM');
+    expectProblem({ radius: 'on' }, 'radius', '"on"', 'a mapping');
+    expectProblem({ radius: { clients: 'wlc-1' } }, 'radius.clients', '"wlc-1"', 'a list');
+    expectProblem({ log: { level: 'verbose' } }, 'log.level', '"verbose"', 'one of "fatal", "error", "warn", "info", "debug", "trace"');
+    expectProblem([1, 2], '(top level)', '[1,2]', 'a mapping');
+  });
+
+  it('ports out of range or not whole numbers', () => {
+    expectProblem({ radius: { auth_port: 70000 } }, 'radius.auth_port', '70000', 'a port number from 1 to 65535');
+    expectProblem({ radius: { acct_port: 0 } }, 'radius.acct_port', '0', 'a port number from 1 to 65535');
+    expectProblem({ portal: { https: { port: -443 } } }, 'portal.https.port', '-443', 'a port number from 1 to 65535');
+    expectProblem({ portal: { http: { port: 8080.5 } } }, 'portal.http.port', '8080.5', 'a port number from 1 to 65535');
+    expectProblem({ portal: { flow_ttl_seconds: 10 } }, 'portal.flow_ttl_seconds', '10', 'at least 60');
+  });
+
+  it('a time zone that does not exist', () => {
+    expectProblem({ session: { time_zone: 'Mars/Olympus' } }, 'session.time_zone', '"Mars/Olympus"', 'an IANA time zone');
+  });
+
+  it.each(['25:00', '4am', '4:00', '04:60', ''])('a daily cut-off of %j', (cutoff) => {
+    expectProblem({ session: { daily_cutoff: cutoff } }, 'session.daily_cutoff', JSON.stringify(cutoff), 'a 24-hour time HH:MM');
+  });
+
+  it.each(['/portal', 'wifi.example.org', 'https://wifi.example.org/?next=1', 'https://wifi.example.org/#top', 'javascript:alert(1)', 'ftp://wifi.example.org', 'https://u:p@wifi.example.org'])(
+    'a base_url of %j',
+    (url) => {
+      expectProblem({ portal: { base_url: url } }, 'portal.base_url', JSON.stringify(url), 'an absolute http(s) URL without query');
+    },
+  );
+
+  it.each(['10.0.0.0/33', '10.0.0.999', '10.0.0.0/', '10.0.0.0/24/1', 'fd00::/129', 'router.example.org'])('a NAS address of %j', (address) => {
+    expectProblem({ radius: { clients: [nas(), nas({ name: 'wlc-2', address })] } }, 'radius.clients[1].address', JSON.stringify(address), 'an IP address or CIDR');
+  });
+
+  it('accepts IPs and CIDRs of both families', () => {
+    for (const address of ['10.0.0.1', '10.0.0.0/8', '0.0.0.0/0', 'fd00::1', 'fd00::/64']) {
+      expect(validateConfig({ radius: { clients: [nas({ address })] } }).radius.clients[0]!.address).toBe(address);
+    }
+  });
+
+  it('unknown and misspelt keys, with the right spelling and the keys allowed', () => {
+    const [client] = problemsOf({ radius: { client: [nas()] } }) as [string];
+    expect(client).toMatch(/^radius\.client: unknown key \(did you mean "clients"\?\); expected one of host, auth_port, acct_port, clients$/);
+    const [top] = problemsOf({ radiuss: {} }) as [string];
+    expect(top).toMatch(/^radiuss: unknown key \(did you mean "radius"\?\); expected one of log, session, portal, radius/);
+    const problems = problemsOf({ portal: { baseurl: 'https://x.example.org' }, directory: { file: { paht: 'u.yaml' } } });
+    expect(problems).toEqual([
+      expect.stringMatching(/^portal\.baseurl: unknown key \(did you mean "base_url"\?\); expected one of base_url, /),
+      expect.stringMatching(/^directory\.file\.paht: unknown key \(did you mean "path"\?\); expected one of path, required_group$/),
+    ]);
+  });
+
+  it('a misspelt key whose value is a secret shows neither the value nor lets the secret pass', () => {
+    const problems = problemsOf({ radius: { clients: [{ name: 'wlc-1', address: '10.0.0.1', secert: INLINE_SECRET }] } });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^radius\.clients\[0\]\.secert: unknown key \(did you mean "secret"\?\)/),
+        expect.stringMatching(/^radius\.clients\[0\]\.secret: got nothing; expected a secret/),
+      ]),
+    );
+    expect(problems.join('\n')).not.toContain(INLINE_SECRET);
+  });
+
+  it('directory.kind: ldap without an ldap section', () => {
+    expectProblem({ directory: { kind: 'ldap' } }, 'directory.ldap', 'nothing', 'an ldap section');
+    expectProblem({ directory: { kind: 'ldap', ldap: null } }, 'directory.ldap', 'nothing', 'because kind is ldap');
+    expect(validateConfig({ directory: { kind: 'ldap', ldap: ldap() } }).directory.ldap?.user_attribute).toBe('uid');
+  });
+
+  it('LDAP settings', () => {
+    expectProblem({ directory: { kind: 'ldap', ldap: ldap({ url: 'http://ldap.example.org' }) } }, 'directory.ldap.url', '"http://ldap.example.org"', 'ldap://host:port or ldaps://host:port');
+    expectProblem({ directory: { kind: 'ldap', ldap: ldap({ user_attribute: '1uid' }) } }, 'directory.ldap.user_attribute', '"1uid"', 'an LDAP attribute name');
+    expectProblem({ directory: { kind: 'ldap', ldap: ldap({ base_dn: '' }) } }, 'directory.ldap.base_dn', '""', 'a DN');
+    expectProblem({ directory: { kind: 'ldap', ldap: ldap({ timeout_ms: 10 }) } }, 'directory.ldap.timeout_ms', '10', 'at least 100');
+  });
+
+  it('no_session.answer: vlan without a vlan', () => {
+    expectProblem({ radius: { clients: [nas({ no_session: { answer: 'vlan' } })] } }, 'radius.clients[0].no_session.vlan', 'nothing', 'a VLAN id or name, because answer is vlan');
+    expectProblem({ radius: { clients: [nas({ no_session: { answer: 'vlan', vlan: 'vlan 99' } })] } }, 'radius.clients[0].no_session.vlan', '"vlan 99"', 'a VLAN id or name');
+    expectProblem({ radius: { clients: [nas({ no_session: { answer: 'accept' } })] } }, 'radius.clients[0].no_session.answer', '"accept"', 'one of "reject", "vlan"');
+    const ok = validateConfig({ radius: { clients: [nas({ no_session: { answer: 'vlan', vlan: '99' } })] } });
+    expect(ok.radius.clients[0]!.no_session).toEqual({ answer: 'vlan', vlan: '99' });
+  });
+
+  it('the Android agent needs exactly one of file and url', () => {
+    expectProblem({ android: { agent: { version: '4.2.0', file: 'agent.apk', url: 'https://play.example.org/agent' } } }, 'android.agent.url', '"https://play.example.org/agent"', 'exactly one of file or url');
+    expectProblem({ android: { agent: { version: '4.2.0' } } }, 'android.agent.file', 'nothing', 'exactly one of file (the APK) or url');
+    expectProblem({ android: { agent: { file: 'agent.apk' } } }, 'android.agent.version', 'nothing', 'a string');
+    expectProblem({ android: { agent: { version: '1', url: 'https://play.example.org/a', sha256: 'abc' } } }, 'android.agent.sha256', '"abc"', '64 hexadecimal digits');
+    expect(validateConfig({ android: { agent: { version: '4.2.0', file: 'agent.apk' } } }).android.agent?.name).toBe('Device agent');
+  });
+
+  it('reports every problem at once, in one message', () => {
+    const problems = problemsOf({
+      session: { daily_cutoff: '4am', time_zone: 'Mars/Olympus' },
+      portal: { base_url: 'javascript:alert(1)', http: { port: 0 } },
+      radius: { client: [], auth_port: 'radius' },
+    });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['session.daily_cutoff', 'session.time_zone', 'portal.base_url', 'portal.http.port', 'radius.auth_port', 'radius.client']),
+    );
+    expect(problems).toHaveLength(6);
+  });
+});
+
+describe('validateConfig: secrets never appear in messages', () => {
+  it.each([
+    ['a number', 1234567890123456, '1234567890123456'],
+    ['a list', [INLINE_SECRET], INLINE_SECRET],
+    ['a mapping with an unknown key', { value: INLINE_SECRET }, INLINE_SECRET],
+    ['an env reference with something else beside it', { env: 'WLC1_SECRET', value: INLINE_SECRET }, INLINE_SECRET],
+    ['a secret pasted where the variable name goes', { env: 'p@ss w0rd!' }, 'p@ss w0rd!'],
+    ['a boolean', true, 'true'],
+  ])('a NAS secret given as %s shows "(hidden)"', (_what, secret, leaked) => {
+    const problems = problemsOf({ radius: { clients: [nas({ secret })] } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^radius\.clients\[0\]\.secret(\.env)?: got (an unknown key )?\(hidden\); expected /);
+    expect(problems[0]).not.toContain(leaked);
+  });
+
+  it('an empty inline secret is refused, hidden too', () => {
+    expectProblem({ radius: { clients: [nas({ secret: '' })] } }, 'radius.clients[0].secret', '(hidden)', 'a non-empty secret');
+  });
+
+  it('an LDAP bind password of the wrong type shows "(hidden)"', () => {
+    const problem = expectProblem({ directory: { kind: 'ldap', ldap: ldap({ bind_password: [INLINE_SECRET] }) } }, 'directory.ldap.bind_password', '(hidden)', 'a secret: a non-empty string, { env: VARIABLE } or { file: path }');
+    expect(problem).not.toContain(INLINE_SECRET);
+  });
+
+  it('a section of the wrong shape shows its content with the secrets hidden', () => {
+    const problem = expectProblem({ radius: { clients: nas() } }, 'radius.clients', '{"name":"wlc-1","address":"10.0.0.0/24","secret":"(hidden)"}', 'a list');
+    expect(problem).not.toContain(INLINE_SECRET);
+    const ldapProblem = problemsOf({ directory: { kind: 'ldap', ldap: [ldap()] } }).join('\n');
+    expect(ldapProblem).toContain('directory.ldap: got ');
+    expect(ldapProblem).not.toContain(INLINE_SECRET);
+  });
+
+  it('a missing secret says so (there is no value to hide)', () => {
+    expectProblem({ radius: { clients: [{ name: 'wlc-1', address: '10.0.0.1' }] } }, 'radius.clients[0].secret', 'nothing', 'a secret');
+  });
+});
+
+describe('validateConfig: defaults', () => {
+  const defaults = validateConfig({});
+
+  it('an empty document is the defaults', () => {
+    expect(defaults.session).toEqual({ daily_cutoff: '04:00', time_zone: 'UTC' });
+    expect(defaults.portal.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(defaults.radius).toEqual({ host: '127.0.0.1', auth_port: 1812, acct_port: 1813, clients: [] });
+    expect(defaults.directory.kind).toBe('file');
+    expect(defaults.android.agent).toBeUndefined();
+    expect(validateConfig(null)).toEqual(defaults);
+    expect(validateConfig(undefined)).toEqual(defaults);
+  });
+
+  it('null sections and null keys are treated as their defaults', () => {
+    expect(validateConfig({ log: null, session: null, portal: null, radius: null, store: null, directory: null, android: null, pki: null })).toEqual(defaults);
+    expect(validateConfig({ portal: { http: null, base_url: null }, radius: { clients: null } })).toEqual(defaults);
+    expect(validateConfig({ android: { agent: null } })).toEqual(defaults);
+  });
+
+  it('fills defaults inside list entries', () => {
+    const { clients } = validateConfig({ radius: { clients: [nas()] } }).radius;
+    expect(clients[0]).toMatchObject({ require_message_authenticator: true, no_session: { answer: 'reject' } });
+  });
+});
+
+describe('exampleConfig (what init writes)', () => {
+  it('parses and validates to exactly the defaults', () => {
+    const text = exampleConfig({}, 'a header\n\nwith a blank line');
+    expect(text.startsWith('# a header\n#\n# with a blank line\n')).toBe(true);
+    expect(validateConfig(parse(text))).toEqual(validateConfig({}));
+  });
+
+  it('quotes values a YAML 1.1 reader would misread', () => {
+    // Unquoted, 04:00 is 240 (sexagesimal) to PyYAML and other YAML 1.1 tools.
+    expect(exampleConfig({}, 'h')).toContain('daily_cutoff: "04:00"');
+  });
+
+  it('writes the values it is given, and they validate', () => {
+    const text = exampleConfig(
+      {
+        session: { daily_cutoff: '03:30', time_zone: 'Europe/Berlin' },
+        radius: { host: '0.0.0.0', clients: [nas({ secret: { file: 'secrets/wlc-1' }, no_session: { answer: 'vlan', vlan: '99' } })] },
+      },
+      'h',
+    );
+    expect(text).not.toContain(INLINE_SECRET);
+    const config = validateConfig(parse(text));
+    expect(config.session).toEqual({ daily_cutoff: '03:30', time_zone: 'Europe/Berlin' });
+    expect(config.radius.clients).toEqual([
+      { name: 'wlc-1', address: '10.0.0.0/24', secret: { file: 'secrets/wlc-1' }, require_message_authenticator: true, no_session: { answer: 'vlan', vlan: '99' } },
+    ]);
+  });
+
+  it('lists the LDAP and Android keys commented out, ready to fill in', () => {
+    const text = exampleConfig({}, 'h');
+    for (const key of ['ldap:', 'url:', 'bind_dn:', 'bind_password:', 'base_dn:', 'agent:', 'version:']) {
+      expect(text).toMatch(new RegExp(`^\\s*# ${key}`, 'm'));
+    }
+  });
+});
+
+describe('the schema documents itself', () => {
+  interface JsonSchema {
+    description?: string;
+    default?: unknown;
+    properties?: Record<string, JsonSchema>;
+    items?: JsonSchema;
+    anyOf?: JsonSchema[];
+  }
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+
+  /** Every key of every mapping, with its path; a secret reference's forms ({ env }, { file }) are described by the secret's own description. */
+  function keys(s: JsonSchema, path: string): Array<{ path: string; schema: JsonSchema }> {
+    const out: Array<{ path: string; schema: JsonSchema }> = [];
+    for (const [key, prop] of Object.entries(s.properties ?? {})) {
+      const here = path ? `${path}.${key}` : key;
+      out.push({ path: here, schema: prop });
+      out.push(...keys(prop, here));
+      if (prop.items) out.push(...keys(prop.items, `${here}[]`));
+    }
+    return out;
+  }
+  const all = keys(schema, '');
+
+  it('has a description for every top-level section', () => {
+    const sections = Object.entries(schema.properties ?? {});
+    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'pki']);
+    expect(sections.filter(([, s]) => !s.description).map(([k]) => k)).toEqual([]);
+  });
+
+  it('has a description for every key without a default', () => {
+    expect(all.filter((k) => k.schema.default === undefined && !k.schema.description).map((k) => k.path)).toEqual([]);
+  });
+
+  it('has a description for every key at all', () => {
+    expect(all.length).toBeGreaterThan(40);
+    expect(all.filter((k) => !k.schema.description).map((k) => k.path)).toEqual([]);
+  });
+});
+
+describe('loadConfig and resolveConfig', () => {
+  let dir: string;
+  const env = { WLC1_SECRET: ENV_SECRET, EMPTY: '' } as NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'enrollgate-config-'));
+    await writeFile(join(dir, 'wlc2.secret'), `${FILE_SECRET}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'empty.secret'), '', { mode: 0o600 });
+    await writeFile(join(dir, 'newline.secret'), '\n', { mode: 0o600 });
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function file(name: string, text: string): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  }
+
+  /** The ConfigError a call throws. */
+  function errorOf(fn: () => unknown): ConfigError {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('reads secrets inline, from the environment and from files (trailing newline removed)', () => {
+    const raw = validateConfig({
+      radius: { clients: [nas(), nas({ name: 'wlc-2', secret: { env: 'WLC1_SECRET' } }), nas({ name: 'wlc-3', secret: { file: 'wlc2.secret' } })] },
+    });
+    const config = resolveConfig(raw, join(dir, 'enrollgate.yaml'), env);
+    expect(config.radius.clients.map((c) => c.secret)).toEqual([INLINE_SECRET, ENV_SECRET, FILE_SECRET]);
+  });
+
+  it('reads the LDAP bind password the same way', () => {
+    const raw = validateConfig({ directory: { kind: 'ldap', ldap: ldap({ bind_password: { env: 'WLC1_SECRET' }, ca_file: 'ldap-ca.pem' }) } });
+    const config = resolveConfig(raw, join(dir, 'enrollgate.yaml'), env);
+    expect(config.directory.ldap?.bind_password).toBe(ENV_SECRET);
+    expect(config.directory.ldap?.ca_file).toBe(join(dir, 'ldap-ca.pem'));
+  });
+
+  it('a secret from a missing or empty variable, or a missing or empty file, names the key and the variable or file, never a secret', () => {
+    const raw = validateConfig({
+      radius: {
+        clients: [
+          nas(),
+          nas({ name: 'b', secret: { env: 'NOT_SET_ANYWHERE' } }),
+          nas({ name: 'c', secret: { env: 'EMPTY' } }),
+          nas({ name: 'd', secret: { file: 'missing.secret' } }),
+          nas({ name: 'e', secret: { file: 'empty.secret' } }),
+          nas({ name: 'f', secret: { file: 'newline.secret' } }),
+          nas({ name: 'g', secret: { env: 'WLC1_SECRET' } }),
+          nas({ name: 'h', secret: { file: 'wlc2.secret' } }),
+        ],
+      },
+      directory: { kind: 'ldap', ldap: ldap({ bind_password: { env: 'LDAP_BIND_PASSWORD' } }) },
+    });
+    const err = errorOf(() => resolveConfig(raw, join(dir, 'enrollgate.yaml'), env));
+    expect(err.problems).toEqual([
+      expect.stringMatching(/^radius\.clients\[1\]\.secret: environment variable NOT_SET_ANYWHERE is not set or empty$/),
+      expect.stringMatching(/^radius\.clients\[2\]\.secret: environment variable EMPTY is not set or empty$/),
+      expect.stringMatching(new RegExp(`^radius\\.clients\\[3\\]\\.secret: cannot read secret file ${join(dir, 'missing.secret')}: ENOENT`)),
+      expect.stringMatching(new RegExp(`^radius\\.clients\\[4\\]\\.secret: cannot read secret file ${join(dir, 'empty.secret')}: the file is empty$`)),
+      expect.stringMatching(new RegExp(`^radius\\.clients\\[5\\]\\.secret: cannot read secret file ${join(dir, 'newline.secret')}: the file is empty$`)),
+      expect.stringMatching(/^directory\.ldap\.bind_password: environment variable LDAP_BIND_PASSWORD is not set or empty$/),
+    ]);
+    for (const secret of [INLINE_SECRET, ENV_SECRET, FILE_SECRET]) expect(err.message).not.toContain(secret);
+  });
+
+  it('makes paths absolute relative to the config file, trims base_url, and freezes the result', async () => {
+    const path = await file('paths.yaml', 'portal:\n  base_url: https://wifi.example.org/\n');
+    const config = loadConfig(path, env);
+    expect(config.config_file).toBe(path);
+    expect(config.portal.base_url).toBe('https://wifi.example.org');
+    expect(config.portal.https.cert_file).toBe(join(dir, '..', 'certs', 'server.pem'));
+    expect(config.store.sqlite_file).toBe(join(dir, 'state.sqlite'));
+    expect(config.directory.file.path).toBe(join(dir, 'users.yaml'));
+    expect(config.pki.ca_key_file).toBe(join(dir, '..', 'certs', 'ca-key.pem'));
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.portal.https)).toBe(true);
+    expect(Object.isFrozen(config.radius.clients)).toBe(true);
+  });
+
+  it('an empty file, or one of comments only, is the defaults', async () => {
+    expect(loadConfig(await file('empty.yaml', ''), env).session.daily_cutoff).toBe('04:00');
+    expect(loadConfig(await file('comments.yaml', '# nothing here\n'), env).radius.auth_port).toBe(1812);
+  });
+
+  it('a section written with its content commented out is the defaults', async () => {
+    const config = loadConfig(await file('null-sections.yaml', 'log:\nsession:\n  # daily_cutoff: "05:00"\nandroid:\n  # agent:\n'), env);
+    expect(config.session.daily_cutoff).toBe('04:00');
+    expect(config.android.agent).toBeUndefined();
+  });
+
+  it('reports YAML syntax errors with their place', async () => {
+    const path = await file('syntax.yaml', `radius:\n  clients:\n    - name: a\n      secret: "${INLINE_SECRET}\n`);
+    const err = errorOf(() => loadConfig(path, env));
+    expect(err.message).toContain(`${path} is not valid YAML`);
+    expect(err.problems[0]).toMatch(/line \d+, column \d+$/);
+    // The lines yaml adds after the first quote the file.
+    expect(err.message).not.toContain(INLINE_SECRET);
+  });
+
+  it('reports duplicate keys, naming the key and its line', async () => {
+    const path = await file('duplicate.yaml', 'radius:\n  host: 127.0.0.1\n  host: 0.0.0.0\n');
+    const err = errorOf(() => loadConfig(path, env));
+    expect(err.problems).toEqual(['duplicate key host at line 3, column 3: keys must be unique']);
+  });
+
+  it('reports an unresolved alias as invalid YAML, not as a crash', async () => {
+    const path = await file('alias.yaml', 'session: *nowhere\n');
+    const err = errorOf(() => loadConfig(path, env));
+    expect(err.message).toMatch(/is not valid YAML:\n {2}Unresolved alias/);
+  });
+
+  it('reports schema problems from a file with their paths', async () => {
+    const path = await file('bad.yaml', 'session:\n  time_zone: Mars/Olympus\nradius:\n  client: []\n');
+    const err = errorOf(() => loadConfig(path, env));
+    expect(err.problems).toEqual([
+      'session.time_zone: got "Mars/Olympus"; expected an IANA time zone such as Europe/Berlin or UTC',
+      expect.stringMatching(/^radius\.client: unknown key/),
+    ]);
+  });
+
+  it('a missing config file or a directory is a ConfigError naming it', () => {
+    expect(errorOf(() => loadConfig(join(dir, 'nope.yaml'), env)).message).toBe(`cannot read config file ${join(dir, 'nope.yaml')}: no such file (ENOENT); \`enrollgate init\` creates one`);
+    expect(errorOf(() => loadConfig(dir, env)).message).toContain('it is a directory');
+  });
+});
+
+describe('configLocation', () => {
+  it('takes the flag, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml', () => {
+    expect(configLocation('/etc/eg.yaml', { ENROLLGATE_CONFIG: '/srv/eg.yaml' })).toEqual({ file: '/etc/eg.yaml', named: true });
+    expect(configLocation(undefined, { ENROLLGATE_CONFIG: '/srv/eg.yaml' })).toEqual({ file: '/srv/eg.yaml', named: true });
+    expect(configLocation(undefined, {})).toEqual({ file: join(process.cwd(), 'data', 'enrollgate.yaml'), named: false });
+    expect(configLocation('rel/eg.yaml', {}).file).toBe(join(process.cwd(), 'rel', 'eg.yaml'));
+  });
+
+  it('treats an empty $ENROLLGATE_CONFIG as unset, not as the current directory', () => {
+    expect(configLocation(undefined, { ENROLLGATE_CONFIG: '' })).toEqual({ file: join(process.cwd(), 'data', 'enrollgate.yaml'), named: false });
+  });
+});
