@@ -34,6 +34,8 @@ export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
 export interface Materials {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
   readonly caPem: string;
+  /** The CA to trust for the LDAP server's certificate, when configured. */
+  readonly ldapCa?: Buffer;
   readonly agent?: AgentInfo;
 }
 
@@ -61,8 +63,11 @@ export async function readMaterials(config: Config): Promise<Materials> {
   } catch (err) {
     throw new ConfigError(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
   }
+  const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? readRequired(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
+  if (config.directory.kind === 'file') readRequired(config.directory.file.path, 'directory.file.path');
+  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}) };
   const a = config.android.agent;
-  if (!a) return { tls: { cert, key }, caPem };
+  if (!a) return base;
   const urls = new PortalUrls(config.portal.base_url);
   if (a.file) {
     let size: number;
@@ -73,7 +78,7 @@ export async function readMaterials(config: Config): Promise<Materials> {
     }
     const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
     const agent: AgentInfo = { name: a.name, version: a.version, url: urls.to(`/portal/agent/${name}`), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
-    return { tls: { cert, key }, caPem, agent };
+    return { ...base, agent };
   }
   const agent: AgentInfo = {
     name: a.name,
@@ -82,10 +87,10 @@ export async function readMaterials(config: Config): Promise<Materials> {
     ...(a.size_bytes !== undefined ? { sizeBytes: a.size_bytes } : {}),
     ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
   };
-  return { tls: { cert, key }, caPem, agent };
+  return { ...base, agent };
 }
 
-function createDirectory(config: Config, log: Logger): Directory {
+function createDirectory(config: Config, materials: Materials, log: Logger): Directory {
   const d = config.directory;
   if (d.kind === 'file' || !d.ldap) {
     return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});
@@ -95,7 +100,7 @@ function createDirectory(config: Config, log: Logger): Directory {
     {
       url: l.url,
       startTls: l.start_tls,
-      ...(l.ca_file ? { ca: readRequired(l.ca_file, 'directory.ldap.ca_file') } : {}),
+      ...(materials.ldapCa ? { ca: materials.ldapCa } : {}),
       bindDn: l.bind_dn,
       bindPassword: l.bind_password,
       baseDn: l.base_dn,
@@ -147,7 +152,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const materials = await readMaterials(config);
-  const directory = createDirectory(config, log);
+  const directory = createDirectory(config, materials, log);
   const store = await openSqliteStore(config.store.sqlite_file);
   const metrics = new Metrics();
 
@@ -209,8 +214,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   };
   try {
     const ports = {
-      http: await listen(http, config.portal.http.port, config.portal.http.host, 'portal.http'),
-      https: await listen(https, config.portal.https.port, config.portal.https.host, 'portal.https'),
+      http: await listen(http, config.portal.http.port, config.portal.http.host, 'portal.http.port'),
+      https: await listen(https, config.portal.https.port, config.portal.https.host, 'portal.https.port'),
       ...(await radius.start().then((p) => ({ auth: p.authPort, acct: p.acctPort }))),
     };
     purge = setInterval(() => {

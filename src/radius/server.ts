@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { AccountingStore } from '../accounting/accounting-store.js';
+import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -74,9 +75,13 @@ export class RadiusServer {
     });
     socket.on('error', (err) => this.o.log.error({ err, event: 'radius.socket_error', port }, 'RADIUS socket error'));
     return new Promise((resolve, reject) => {
-      socket.once('error', reject);
+      const failed = (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.code ?? err.message;
+        reject(new ConfigError(`radius.${port}_port: cannot listen on ${this.o.host}:${number} (${why})`, [], { cause: err }));
+      };
+      socket.once('error', failed);
       socket.bind(number, this.o.host, () => {
-        socket.off('error', reject);
+        socket.off('error', failed);
         resolve(socket.address().port);
       });
     });
