@@ -152,6 +152,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const materials = await readMaterials(config);
+  for (const c of config.radius.clients) {
+    if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
+    if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
+  }
   const directory = createDirectory(config, materials, log);
   const store = await openSqliteStore(config.store.sqlite_file);
   const metrics = new Metrics();

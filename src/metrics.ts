@@ -18,6 +18,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly radiusRetransmissions = new Counter({
+    name: 'enrollgate_radius_retransmissions_total',
+    help: 'RADIUS retransmissions (RFC 5080): answered from the cache, or dropped while the original was still being worked on',
+    labelNames: ['nas', 'handled'] as const,
+    registers: [this.registry],
+  });
+
   readonly radiusLatency = new Histogram({
     name: 'enrollgate_radius_request_duration_seconds',
     help: 'Time from receiving a RADIUS request to sending the answer',

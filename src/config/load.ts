@@ -159,6 +159,9 @@ function withoutNulls(value: unknown): unknown {
   return value;
 }
 
+/** Shortest NAS shared secret accepted without allow_short_secret. */
+export const MIN_SECRET_LENGTH = 16;
+
 function readSecret(ref: SecretRef, path: string, baseDir: string, env: NodeJS.ProcessEnv): string {
   if (typeof ref === 'string') return ref;
   if ('env' in ref) {
@@ -237,7 +240,17 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     }
   };
 
-  const clients = raw.radius.clients.map((c, i) => ({ ...c, secret: secret(c.secret, `radius.clients[${i}].secret`) }));
+  const clients = raw.radius.clients.map((c, i) => {
+    const value = secret(c.secret, `radius.clients[${i}].secret`);
+    // RFC 2865 §3 asks for at least 16 octets; anything shorter falls to an offline guess of one captured packet.
+    if (value !== '' && value.length < MIN_SECRET_LENGTH && !c.allow_short_secret) {
+      problems.push(
+        `radius.clients[${i}].secret: got ${value.length} characters (hidden); expected at least ${MIN_SECRET_LENGTH} ` +
+          `(or set radius.clients[${i}].allow_short_secret: true, which is unsafe)`,
+      );
+    }
+    return { ...c, secret: value };
+  });
   const ldap = raw.directory.ldap && {
     ...raw.directory.ldap,
     ca_file: raw.directory.ldap.ca_file && at(raw.directory.ldap.ca_file),

@@ -65,6 +65,11 @@ const nasClient = z.strictObject({
   name: z.string().min(1).max(64).describe('a name for this router in logs and metrics'),
   address: ipOrCidr.describe('the source address the router sends from: one IP, or a CIDR for a group of access points'),
   secret: secretRef.describe('the RADIUS shared secret (use { env: ... } or { file: ... } to keep it out of this file)'),
+  // WARNING: a short shared secret makes every MD5-based RADIUS protection guessable offline.
+  allow_short_secret: z
+    .boolean()
+    .prefault(false)
+    .describe('WARNING: accept a shared secret shorter than 16 characters (only for a router that cannot store a longer one; logged at every start)'),
   require_message_authenticator: z
     .boolean()
     .prefault(true)

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate } from './accounting.js';
+import { duplicateKey, MemoryDuplicateCache, type DuplicateCache } from './duplicate-cache.js';
 import type { NasClient, NasTable } from './clients.js';
 import {
   Code,
@@ -31,6 +32,8 @@ export interface RadiusServerOptions {
   metrics: Metrics;
   clock: Clock;
   log: Logger;
+  /** Recent requests and their answers (RFC 5080); one process's memory by default. */
+  duplicates?: DuplicateCache;
 }
 
 type Port = 'auth' | 'acct';
@@ -50,8 +53,11 @@ const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
  */
 export class RadiusServer {
   private readonly sockets: Socket[] = [];
+  private readonly duplicates: DuplicateCache;
 
-  constructor(private readonly o: RadiusServerOptions) {}
+  constructor(private readonly o: RadiusServerOptions) {
+    this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
+  }
 
   /** Binds both ports; resolves with the ports actually bound (0 picks free ones). */
   async start(): Promise<{ authPort: number; acctPort: number }> {
@@ -123,10 +129,25 @@ export class RadiusServer {
 
     const problem = this.authenticate(raw, packet, nas);
     if (problem) return this.drop(nas, problem, peer, { code: codeName(packet.code) });
-    const attributes = decodeAttributes(raw, packet.length);
-    if (!attributes) return this.drop(nas, 'undecodable', peer);
 
-    const answer = await this.answer(port, packet, attributes, nas, peer);
+    // RFC 5080 §2.2.2 (Status-Server is never cached: RFC 5997 §3 wants a fresh answer).
+    const key = packet.code === Code.StatusServer ? undefined : duplicateKey(port, peer.address, peer.port, packet.identifier, packet.authenticator);
+    if (key) {
+      const seen = this.duplicates.begin(key, Date.now());
+      if (seen.kind !== 'new') {
+        this.o.metrics.radiusRetransmissions.inc({ nas: nas.name, handled: seen.kind === 'answered' ? 'answered_from_cache' : 'dropped_in_progress' });
+        if (seen.kind === 'answered') socket.send(seen.response, peer.port, peer.address);
+        return;
+      }
+    }
+    let answer: { bytes: Buffer; outcome: string } | undefined;
+    try {
+      const attributes = decodeAttributes(raw, packet.length);
+      if (!attributes) return this.drop(nas, 'undecodable', peer);
+      answer = await this.answer(port, packet, attributes, nas, peer);
+    } finally {
+      if (key) this.duplicates.finish(key, answer?.bytes);
+    }
     if (!answer) return;
     socket.send(answer.bytes, peer.port, peer.address);
     const type = codeName(packet.code);

@@ -1,10 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AccountingStore } from '../../../src/accounting/accounting-store.js';
-import type { Mac } from '../../../src/devices/mac.js';
-import { SessionStore } from '../../../src/sessions/session-store.js';
-import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
+import { answers, Backdoor, RawNas } from '../../helpers/raw-nas.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway, type TestGatewayOptions } from '../../helpers/gateway.js';
 import { macAuth, radclient, type RadclientResult } from '../../helpers/radclient.js';
 import {
@@ -28,32 +25,6 @@ import {
 
 const WRONG_SECRET = 'not-the-nas-secret-9876543210';
 
-/** A second connection to the gateway's SQLite file (WAL): the tests write sessions and read accounting through it. */
-class Backdoor {
-  private constructor(
-    private readonly store: StateStore,
-    readonly sessions: SessionStore,
-    readonly accounting: AccountingStore,
-  ) {}
-
-  static async open(t: TestGateway): Promise<Backdoor> {
-    const store = await openSqliteStore(t.config.store.sqlite_file);
-    return new Backdoor(store, new SessionStore(store.kv.sessions), new AccountingStore(store.kv.accounting, store.kv.leases));
-  }
-
-  /** A session for the device ending `ms` from now; returns its end. */
-  async giveSession(mac: string, ms: number, user = 'alice'): Promise<Date> {
-    const now = new Date();
-    const endsAt = new Date(now.getTime() + ms);
-    await this.sessions.put({ mac: mac as Mac, user, origin: 'enrollment', startedAt: now.toISOString(), endsAt: endsAt.toISOString() }, now);
-    return endsAt;
-  }
-
-  close(): Promise<void> {
-    return this.store.close();
-  }
-}
-
 async function dropCount(t: TestGateway, nas: string, reason: string): Promise<number> {
   const metric = await t.gateway.metrics.registry.getSingleMetric('enrollgate_radius_drops_total')?.get();
   return metric?.values.find((v) => v.labels.nas === nas && v.labels.reason === reason)?.value ?? 0;
@@ -71,76 +42,6 @@ function expectNoReply(r: RadclientResult): void {
 
 const auth = (t: TestGateway, lines: readonly string[], secret = TEST_NAS_SECRET) => radclient(t.gateway.ports.auth, 'auth', secret, lines);
 const acct = (t: TestGateway, lines: readonly string[], secret = TEST_NAS_SECRET) => radclient(t.gateway.ports.acct, 'acct', secret, lines);
-
-/** A UDP socket acting as a router: send raw bytes, collect every datagram that comes back. */
-class RawNas {
-  readonly replies: Buffer[] = [];
-  private waiters: Array<() => void> = [];
-
-  private constructor(readonly socket: Socket) {
-    socket.on('message', (msg) => {
-      this.replies.push(msg);
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  static open(): Promise<RawNas> {
-    const socket = createSocket('udp4');
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => resolve(new RawNas(socket)));
-    });
-  }
-
-  send(port: number, bytes: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(bytes, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-  }
-
-  /**
-   * Sends `bytes` and waits for a reply that `matches`, retransmitting like a router
-   * (every `everyMs`, at most `tries` times) in case the kernel dropped a datagram.
-   */
-  async ask(port: number, bytes: Buffer, matches: (reply: Buffer) => boolean, tries = 10, everyMs = 500): Promise<Buffer> {
-    for (let i = 0; i < tries; i++) {
-      const seen = this.replies.length;
-      await this.send(port, bytes);
-      const found = await new Promise<Buffer | undefined>((resolve) => {
-        const check = () => {
-          const hit = this.replies.slice(seen).find(matches);
-          if (hit) {
-            clearTimeout(timer);
-            resolve(hit);
-            return true;
-          }
-          return false;
-        };
-        const timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          resolve(undefined);
-        }, everyMs);
-        const waiter = () => {
-          if (!check()) this.waiters.push(waiter);
-        };
-        if (!check()) this.waiters.push(waiter);
-      });
-      if (found) return found;
-    }
-    throw new Error(`no reply after ${tries} tries`);
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
-  }
-}
-
-/** A reply to `request` (same identifier, Response Authenticator right for its authenticator and the secret). */
-function answers(request: Buffer, secret = TEST_NAS_SECRET): (reply: Buffer) => boolean {
-  return (reply) =>
-    reply.length >= 20 &&
-    reply[1] === request[1] &&
-    reply.readUInt16BE(2) <= reply.length &&
-    reply.subarray(4, 20).equals(expectedResponseAuthenticator(reply, request.subarray(4, 20), secret));
-}
 
 function statusServer(identifier: number): Buffer {
   return signAccessRequest(assemble(12, identifier, randomBytes(16), [maPlaceholder()]), TEST_NAS_SECRET);

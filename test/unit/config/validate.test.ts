@@ -248,7 +248,7 @@ describe('exampleConfig (what init writes)', () => {
     const config = validateConfig(parse(text));
     expect(config.session).toEqual({ daily_cutoff: '03:30', time_zone: 'Europe/Berlin' });
     expect(config.radius.clients).toEqual([
-      { name: 'wlc-1', address: '10.0.0.0/24', secret: { file: 'secrets/wlc-1' }, require_message_authenticator: true, no_session: { answer: 'vlan', vlan: '99' } },
+      { name: 'wlc-1', address: '10.0.0.0/24', secret: { file: 'secrets/wlc-1' }, allow_short_secret: false, require_message_authenticator: true, no_session: { answer: 'vlan', vlan: '99' } },
     ]);
   });
 
@@ -336,6 +336,17 @@ describe('loadConfig and resolveConfig', () => {
     });
     const config = resolveConfig(raw, join(dir, 'enrollgate.yaml'), env);
     expect(config.radius.clients.map((c) => c.secret)).toEqual([INLINE_SECRET, ENV_SECRET, FILE_SECRET]);
+  });
+
+  it('refuses a NAS secret shorter than 16 characters unless allow_short_secret is set, without showing it', () => {
+    const raw = validateConfig({ radius: { clients: [nas({ secret: 'short-secret' }), nas({ name: 'old-ap', secret: 'tiny', allow_short_secret: true })] } });
+    const err = errorOf(() => resolveConfig(raw, join(dir, 'enrollgate.yaml'), env));
+    expect(err.problems).toEqual([
+      'radius.clients[0].secret: got 12 characters (hidden); expected at least 16 (or set radius.clients[0].allow_short_secret: true, which is unsafe)',
+    ]);
+    expect(err.message).not.toContain('short-secret');
+    const ok = validateConfig({ radius: { clients: [nas({ secret: 'tiny', allow_short_secret: true })] } });
+    expect(resolveConfig(ok, join(dir, 'enrollgate.yaml'), env).radius.clients[0]!.secret).toBe('tiny');
   });
 
   it('reads the LDAP bind password the same way', () => {

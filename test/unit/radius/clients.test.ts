@@ -3,7 +3,7 @@ import type { NasClientConfig } from '../../../src/config/load.js';
 import { NasTable, unmapIpv4 } from '../../../src/radius/clients.js';
 
 function nas(name: string, address: string, extra: Partial<NasClientConfig> = {}): NasClientConfig {
-  return { name, address, secret: `${name}-secret-0123456789`, require_message_authenticator: true, no_session: { answer: 'reject' }, ...extra };
+  return { name, address, secret: `${name}-secret-0123456789`, allow_short_secret: false, require_message_authenticator: true, no_session: { answer: 'reject' }, ...extra };
 }
 
 const name = (table: NasTable, address: string) => table.find(address)?.name;
