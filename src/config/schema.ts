@@ -74,25 +74,101 @@ const nasClient = z.strictObject({
     .boolean()
     .prefault(true)
     .describe('drop Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596); turn off only for routers that cannot send it'),
+  profile: z
+    .enum(['generic', 'cisco-wlc', 'aruba', 'coovachilli', 'mikrotik'])
+    .prefault('generic')
+    .describe(
+      'how this router expects answers: generic (reject or VLAN), cisco-wlc (url-redirect to the portal), aruba (user roles), coovachilli / mikrotik (reject: they show their own portal)',
+    ),
   no_session: z
     .strictObject({
       answer: z
-        .enum(['reject', 'vlan'])
+        .enum(['reject', 'vlan', 'redirect', 'role'])
         .prefault('reject')
-        .describe('reject: Access-Reject, the router falls back to its captive portal; vlan: Access-Accept into the registration VLAN'),
+        .describe(
+          'reject: Access-Reject, the router falls back to its portal; vlan: Accept into the registration VLAN; redirect (cisco-wlc): Accept with url-redirect to the portal; role (aruba): Accept with the unregistered role',
+        ),
       vlan: z
         .string()
         .regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"')
         .optional()
         .describe('the registration VLAN (with answer: vlan)'),
+      redirect_acl: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'an ACL name of letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('cisco-wlc: the ACL that lets the device reach only the portal and DNS (url-redirect-acl)'),
+      airespace_acl: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'an ACL name of letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('cisco-wlc (AireOS): Airespace-ACL-Name for devices without a session'),
+      role: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'a role name of letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('aruba: the user role for devices without a session (with answer: role)'),
     })
     .superRefine((v, ctx) => {
-      if (v.answer === 'vlan' && v.vlan === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['vlan'], input: undefined, message: 'a VLAN id or name, because answer is vlan' });
-      }
+      const need = (key: 'vlan' | 'redirect_acl' | 'role', what: string) => {
+        if (v[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `${what}, because answer is ${v.answer}` });
+      };
+      if (v.answer === 'vlan') need('vlan', 'a VLAN id or name');
+      if (v.answer === 'redirect') need('redirect_acl', 'the name of the redirect ACL');
+      if (v.answer === 'role') need('role', 'a role name');
     })
     .prefault({})
     .describe('what a device without a session gets'),
+  with_session: z
+    .strictObject({
+      vlan: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('put devices with a session into this VLAN'),
+      role: z
+        .string()
+        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'a role name of letters, digits, ".", "_" or "-"')
+        .optional()
+        .describe('aruba: the user role for devices with a session'),
+      idle_timeout_seconds: z.number().int().min(60).max(86_400).optional().describe('Idle-Timeout: end the router session after this much silence'),
+      terminate_time: z
+        .boolean()
+        .prefault(false)
+        .describe('send WISPr-Session-Terminate-Time (the daily cut-off in local time) besides Session-Timeout'),
+    })
+    .prefault({})
+    .describe('what an Access-Accept for a device with a session carries besides Session-Timeout'),
+  dynamic_authorization: z
+    .strictObject({
+      enabled: z.boolean().prefault(false).describe('tell this router at once (RFC 5176) when a session is issued or revoked'),
+      address: host.optional().describe("the router's dynamic-authorization address (default: its address, when that is one IP)"),
+      port: port.optional().describe('UDP port (default 3799; 1700 for cisco-wlc)'),
+      on_session: z
+        .enum(['coa', 'disconnect'])
+        .optional()
+        .describe('what to send when a session is issued: coa (CoA-Request; the default for cisco-wlc) or disconnect (Disconnect-Request, so the device re-authenticates; the default otherwise)'),
+      timeout_ms: z.number().int().min(100).max(10_000).prefault(1000).describe('wait this long for an answer before retrying'),
+      retries: z.number().int().min(0).max(10).prefault(3).describe('retries after the first try (the wait doubles each time)'),
+    })
+    .prefault({})
+    .describe('RFC 5176 CoA / Disconnect to this router'),
+}).superRefine((c, ctx) => {
+  const answer = c.no_session.answer;
+  if (answer === 'redirect' && c.profile !== 'cisco-wlc') {
+    ctx.addIssue({ code: 'custom', path: ['no_session', 'answer'], input: answer, message: 'reject or vlan: redirect is for profile cisco-wlc' });
+  }
+  if (answer === 'role' && c.profile !== 'aruba') {
+    ctx.addIssue({ code: 'custom', path: ['no_session', 'answer'], input: answer, message: 'reject or vlan: role is for profile aruba' });
+  }
+  if (c.dynamic_authorization.enabled && c.dynamic_authorization.address === undefined && c.address.includes('/')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dynamic_authorization', 'address'],
+      input: undefined,
+      message: 'an IP address: the router is given as a CIDR, so where to send CoA must be said',
+    });
+  }
 });
 
 export const configSchema = z.strictObject({

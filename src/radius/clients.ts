@@ -1,12 +1,54 @@
 import { BlockList, isIP } from 'node:net';
 import type { NasClientConfig } from '../config/load.js';
 
+export type VendorProfile = NasClientConfig['profile'];
+
+/** Where and how to send RFC 5176 packets to a router; absent when it is not enabled. */
+export interface DynamicAuthorization {
+  readonly address: string;
+  readonly port: number;
+  readonly onSession: 'coa' | 'disconnect';
+  readonly timeoutMs: number;
+  readonly retries: number;
+}
+
 /** A router (NAS) allowed to ask, as the RADIUS code needs it. */
 export interface NasClient {
   readonly name: string;
   readonly secret: string;
   readonly requireMessageAuthenticator: boolean;
-  readonly noSession: { readonly answer: 'reject' | 'vlan'; readonly vlan?: string };
+  readonly profile: VendorProfile;
+  readonly noSession: NasClientConfig['no_session'];
+  readonly withSession: NasClientConfig['with_session'];
+  readonly dynamicAuthorization?: DynamicAuthorization;
+}
+
+/** RFC 5176 §3: UDP 3799; Cisco WLCs (AireOS and 9800) listen on 1700 by default. */
+function dynamicAuthorization(c: NasClientConfig): DynamicAuthorization | undefined {
+  const da = c.dynamic_authorization;
+  if (!da.enabled) return undefined;
+  return {
+    // The schema refuses `enabled` without an address for a CIDR client.
+    address: da.address ?? c.address,
+    port: da.port ?? (c.profile === 'cisco-wlc' ? 1700 : 3799),
+    onSession: da.on_session ?? (c.profile === 'cisco-wlc' ? 'coa' : 'disconnect'),
+    timeoutMs: da.timeout_ms,
+    retries: da.retries,
+  };
+}
+
+/** The NasClient for one configured router. */
+export function nasClient(c: NasClientConfig): NasClient {
+  const da = dynamicAuthorization(c);
+  return {
+    name: c.name,
+    secret: c.secret,
+    requireMessageAuthenticator: c.require_message_authenticator,
+    profile: c.profile,
+    noSession: c.no_session,
+    withSession: c.with_session,
+    ...(da ? { dynamicAuthorization: da } : {}),
+  };
 }
 
 interface Entry {
@@ -28,18 +70,23 @@ export class NasTable {
         const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits);
         const match = new BlockList();
         match.addSubnet(addr, prefix, family);
-        const client: NasClient = {
-          name: c.name,
-          secret: c.secret,
-          requireMessageAuthenticator: c.require_message_authenticator,
-          noSession: c.no_session,
-        };
+        const client = nasClient(c);
         // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
         // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.
         return { client, match, specificity: family === 'ipv4' ? 96 + prefix : prefix };
       })
       // The most specific entry wins, so one access point can differ from its subnet.
       .sort((a, b) => b.specificity - a.specificity);
+  }
+
+  /** Every configured router. */
+  all(): NasClient[] {
+    return this.entries.map((e) => e.client);
+  }
+
+  /** The router with this name. */
+  byName(name: string): NasClient | undefined {
+    return this.entries.find((e) => e.client.name === name)?.client;
   }
 
   /** The client this source address belongs to, if any. */

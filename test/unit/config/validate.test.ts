@@ -162,6 +162,24 @@ describe('validateConfig: every problem names path, value and expectation', () =
   });
 });
 
+describe('validateConfig: vendor profiles and dynamic authorization', () => {
+  it.each([
+    [{ profile: 'generic', no_session: { answer: 'redirect', redirect_acl: 'ACL-R' } }, 'radius.clients[0].no_session.answer', 'redirect is for profile cisco-wlc'],
+    [{ profile: 'cisco-wlc', no_session: { answer: 'role', role: 'guest' } }, 'radius.clients[0].no_session.answer', 'role is for profile aruba'],
+    [{ profile: 'cisco-wlc', no_session: { answer: 'redirect' } }, 'radius.clients[0].no_session.redirect_acl', 'the name of the redirect ACL'],
+    [{ profile: 'aruba', no_session: { answer: 'role' } }, 'radius.clients[0].no_session.role', 'a role name'],
+    [{ profile: 'juniper' }, 'radius.clients[0].profile', 'generic'],
+    [{ dynamic_authorization: { enabled: true } }, 'radius.clients[0].dynamic_authorization.address', 'the router is given as a CIDR'],
+    [{ dynamic_authorization: { enabled: true, address: '10.0.0.1', port: 0 } }, 'radius.clients[0].dynamic_authorization.port', 'port'],
+    [{ with_session: { idle_timeout_seconds: 5 } }, 'radius.clients[0].with_session.idle_timeout_seconds', ''],
+  ])('%j', (extra, path, expected) => {
+    const problems = problemsOf({ radius: { clients: [nas(extra)] } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${path.replace(/[.[\]]/g, '\\$&')}: got .*; expected `));
+    expect(problems[0]).toContain(expected);
+  });
+});
+
 describe('validateConfig: secrets never appear in messages', () => {
   it.each([
     ['a number', 1234567890123456, '1234567890123456'],
@@ -248,7 +266,17 @@ describe('exampleConfig (what init writes)', () => {
     const config = validateConfig(parse(text));
     expect(config.session).toEqual({ daily_cutoff: '03:30', time_zone: 'Europe/Berlin' });
     expect(config.radius.clients).toEqual([
-      { name: 'wlc-1', address: '10.0.0.0/24', secret: { file: 'secrets/wlc-1' }, allow_short_secret: false, require_message_authenticator: true, no_session: { answer: 'vlan', vlan: '99' } },
+      {
+        name: 'wlc-1',
+        address: '10.0.0.0/24',
+        secret: { file: 'secrets/wlc-1' },
+        allow_short_secret: false,
+        require_message_authenticator: true,
+        profile: 'generic',
+        no_session: { answer: 'vlan', vlan: '99' },
+        with_session: { terminate_time: false },
+        dynamic_authorization: { enabled: false, timeout_ms: 1000, retries: 3 },
+      },
     ]);
   });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { NasClientConfig } from '../../../src/config/load.js';
+import { validateConfig, type NasClientConfig } from '../../../src/config/load.js';
 import { NasTable, unmapIpv4 } from '../../../src/radius/clients.js';
 
-function nas(name: string, address: string, extra: Partial<NasClientConfig> = {}): NasClientConfig {
-  return { name, address, secret: `${name}-secret-0123456789`, allow_short_secret: false, require_message_authenticator: true, no_session: { answer: 'reject' }, ...extra };
+function nas(name: string, address: string, extra: Record<string, unknown> = {}): NasClientConfig {
+  const raw = validateConfig({ radius: { clients: [{ name, address, secret: `${name}-secret-0123456789`, ...extra }] } }).radius.clients[0]!;
+  return { ...raw, secret: `${name}-secret-0123456789` };
 }
 
 const name = (table: NasTable, address: string) => table.find(address)?.name;
@@ -22,8 +23,24 @@ describe('NasTable', () => {
       name: 'sw',
       secret: 'sw-secret-0123456789',
       requireMessageAuthenticator: false,
+      profile: 'generic',
       noSession: { answer: 'vlan', vlan: '99' },
+      withSession: { terminate_time: false },
     });
+  });
+
+  it('fills in dynamic authorization from the profile: port 1700 and CoA for a Cisco WLC, 3799 and Disconnect otherwise', () => {
+    const table = new NasTable([
+      nas('wlc', '10.0.0.2', { profile: 'cisco-wlc', dynamic_authorization: { enabled: true } }),
+      nas('chilli', '10.0.0.3', { profile: 'coovachilli', dynamic_authorization: { enabled: true } }),
+      nas('aps', '10.2.0.0/24', { dynamic_authorization: { enabled: true, address: '10.2.0.1', port: 3800, on_session: 'coa' } }),
+      nas('off', '10.0.0.4'),
+    ]);
+    expect(table.byName('wlc')?.dynamicAuthorization).toEqual({ address: '10.0.0.2', port: 1700, onSession: 'coa', timeoutMs: 1000, retries: 3 });
+    expect(table.byName('chilli')?.dynamicAuthorization).toEqual({ address: '10.0.0.3', port: 3799, onSession: 'disconnect', timeoutMs: 1000, retries: 3 });
+    expect(table.byName('aps')?.dynamicAuthorization).toEqual({ address: '10.2.0.1', port: 3800, onSession: 'coa', timeoutMs: 1000, retries: 3 });
+    expect(table.byName('off')?.dynamicAuthorization).toBeUndefined();
+    expect(table.all().map((c) => c.name).sort()).toEqual(['aps', 'chilli', 'off', 'wlc']);
   });
 
   it('matches a CIDR range, bounds included', () => {

@@ -9,8 +9,8 @@ import { A, attr, macAuthRequest } from './radius-bytes.js';
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 const MAC = 'aa:bb:cc:dd:ee:f0' as Mac;
 
-const rejectNas: NasClient = { name: 'ap', secret: 'x'.repeat(16), requireMessageAuthenticator: true, noSession: { answer: 'reject' } };
-const vlanNas: NasClient = { name: 'switch', secret: 'x'.repeat(16), requireMessageAuthenticator: true, noSession: { answer: 'vlan', vlan: '99' } };
+const rejectNas: NasClient = { name: 'ap', secret: 'x'.repeat(16), requireMessageAuthenticator: true, profile: 'generic', noSession: { answer: 'reject' }, withSession: { terminate_time: false } };
+const vlanNas: NasClient = { name: 'switch', secret: 'x'.repeat(16), requireMessageAuthenticator: true, profile: 'generic', noSession: { answer: 'vlan', vlan: '99' }, withSession: { terminate_time: false } };
 
 function session(endsInMs: number, user = 'alice'): Session {
   return { mac: MAC, user, origin: 'enrollment', startedAt: new Date(NOW.getTime() - 3_600_000).toISOString(), endsAt: new Date(NOW.getTime() + endsInMs).toISOString() };
