@@ -209,13 +209,24 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
  */
 function encodeAttribute(tuple: AttributeTuple, spec: ResponseSpec): Buffer {
   // The real secret and request authenticator: encrypted attributes (RFC 2868 salt, MS-MPPE keys) depend on them.
-  const encoded = radiusLib.encode({
-    code: 'Access-Accept',
-    secret: spec.secret,
-    authenticator: spec.request.authenticator,
-    attributes: [[...tuple] as AttributeTuple],
-    add_message_authenticator: false,
-  });
+  let encoded: Buffer;
+  try {
+    encoded = radiusLib.encode({
+      code: 'Access-Accept',
+      secret: spec.secret,
+      authenticator: spec.request.authenticator,
+      attributes: [[...tuple] as AttributeTuple],
+      add_message_authenticator: false,
+    });
+  } catch (err) {
+    // The library fails on a value too long for the Length octet with a bare RangeError
+    // ("Received 256"); RFC 2865 §5: a value holds at most 253 octets (252 after an RFC 2868 tag).
+    const value = tuple[tuple.length - 1];
+    const octets = typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : undefined;
+    const max = tuple.length > 2 ? 252 : 253;
+    const why = err instanceof RangeError && octets !== undefined && octets > max ? `its ${octets}-octet value is over the RADIUS maximum of ${max} octets${max === 252 ? ' after the tag' : ''}` : (err as Error).message;
+    throw new Error(`${codeName(spec.code)}: cannot encode ${String(tuple[0])}: ${why}`, { cause: err });
+  }
   return Buffer.from(encoded.subarray(HEADER));
 }
 

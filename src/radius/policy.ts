@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { parseMac, type Mac } from '../devices/mac.js';
 import { secondsUntil } from '../sessions/daily-cutoff.js';
 import type { Session } from '../sessions/session.js';
@@ -9,7 +10,7 @@ import type { AttributeTuple } from './radius-lib.js';
 export interface AccessDecision {
   readonly code: typeof Code.AccessAccept | typeof Code.AccessReject;
   readonly attributes: readonly AttributeTuple[];
-  readonly outcome: 'accept' | 'reject' | 'registration_vlan';
+  readonly outcome: 'accept' | 'reject' | 'registration_vlan' | 'portal_redirect' | 'unregistered_role';
   readonly reason: string;
   readonly mac?: Mac;
   readonly user?: string;
@@ -28,39 +29,100 @@ export function requestedMac(attributes: Record<string, unknown>): { mac: Mac } 
   return { problem: 'neither User-Name nor Calling-Station-Id is a device MAC address' };
 }
 
+/** What decideAccess needs besides the session: configuration and the clock, never anything from the request. */
+export interface AccessContext {
+  readonly now: Date;
+  /** IANA zone of the daily cut-off (session.time_zone): WISPr-Session-Terminate-Time is written in it. */
+  readonly timeZone: string;
+  /** The portal's start page, built from portal.base_url: where cisco-wlc redirects a device without a session. */
+  readonly portalUrl: string;
+}
+
+/** IANA Private Enterprise Numbers of the vendors whose attributes we send (radius-dictionaries/). */
+const Vendor = { Cisco: 9, WISPr: 14122, Airespace: 14179, Aruba: 14823 } as const;
+
 /**
  * MAC authentication (the router asking "may this device be online?"). Pure: the
  * caller looks the session up and passes it in.
- * - A live session: Access-Accept, Session-Timeout = whole seconds left (RFC 2865 §5.27).
+ * - A live session: Access-Accept, Session-Timeout = whole seconds left (RFC 2865 §5.27),
+ *   plus what the NAS's with_session asks for (VLAN, Aruba role, Idle-Timeout, WISPr end time).
  * - None: what the NAS is configured for: Access-Reject (the router falls back to its
- *   portal) or Access-Accept into the registration VLAN (RFC 3580 §3.31 tunnel attributes).
+ *   portal), Access-Accept into the registration VLAN (RFC 3580 §3.31 tunnel attributes),
+ *   a cisco-wlc redirect to our portal, or an aruba unregistered role.
  */
-export function decideAccess(mac: Mac, session: Session | undefined, nas: NasClient, now: Date): AccessDecision {
-  const seconds = session ? secondsUntil(new Date(session.endsAt), now) : 0;
+export function decideAccess(mac: Mac, session: Session | undefined, nas: NasClient, context: AccessContext): AccessDecision {
+  const seconds = session ? secondsUntil(new Date(session.endsAt), context.now) : 0;
   if (session && seconds > 0) {
     return {
       code: Code.AccessAccept,
-      attributes: [['Session-Timeout', seconds]],
+      attributes: sessionAttributes(new Date(session.endsAt), seconds, nas, context.timeZone),
       outcome: 'accept',
       reason: 'live session',
       mac,
       user: session.user,
     };
   }
-  if (nas.noSession.answer === 'vlan' && nas.noSession.vlan !== undefined) {
+  const none = nas.noSession;
+  if (none.answer === 'vlan' && none.vlan !== undefined) {
+    return { code: Code.AccessAccept, attributes: vlanAttributes(none.vlan), outcome: 'registration_vlan', reason: 'no session: registration VLAN', mac };
+  }
+  // The schema allows redirect only for cisco-wlc and role only for aruba; checked again so a
+  // router never receives another vendor's attributes.
+  if (none.answer === 'redirect' && nas.profile === 'cisco-wlc' && none.redirect_acl !== undefined) {
+    // Central web authentication: the WLC lets through what the ACL permits and sends web
+    // traffic to url-redirect. The URL is ours from configuration, never taken from the request.
+    const attributes: AttributeTuple[] = [
+      vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect=${context.portalUrl}`),
+      vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect-acl=${none.redirect_acl}`),
+    ];
+    if (none.airespace_acl !== undefined) attributes.push(vsa(Vendor.Airespace, 'Airespace-ACL-Name', none.airespace_acl));
+    return { code: Code.AccessAccept, attributes, outcome: 'portal_redirect', reason: 'no session: redirect to the portal', mac };
+  }
+  if (none.answer === 'role' && nas.profile === 'aruba' && none.role !== undefined) {
     return {
       code: Code.AccessAccept,
-      attributes: [
-        ['Tunnel-Type', 0, 'VLAN'],
-        ['Tunnel-Medium-Type', 0, 'IEEE-802'],
-        ['Tunnel-Private-Group-Id', 0, nas.noSession.vlan],
-      ],
-      outcome: 'registration_vlan',
-      reason: 'no session: registration VLAN',
+      attributes: [vsa(Vendor.Aruba, 'Aruba-User-Role', none.role)],
+      outcome: 'unregistered_role',
+      reason: 'no session: unregistered role',
       mac,
     };
   }
   return { code: Code.AccessReject, attributes: [], outcome: 'reject', reason: 'no session', mac };
+}
+
+/** Session-Timeout, then what with_session adds, in a fixed order. */
+function sessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone: string): AttributeTuple[] {
+  const w = nas.withSession;
+  const attributes: AttributeTuple[] = [['Session-Timeout', seconds]];
+  // RFC 2865 §5.28: seconds of idleness before the NAS ends the session.
+  if (w.idle_timeout_seconds !== undefined) attributes.push(['Idle-Timeout', w.idle_timeout_seconds]);
+  if (w.vlan !== undefined) attributes.push(...vlanAttributes(w.vlan));
+  if (w.role !== undefined && nas.profile === 'aruba') attributes.push(vsa(Vendor.Aruba, 'Aruba-User-Role', w.role));
+  if (w.terminate_time) attributes.push(vsa(Vendor.WISPr, 'WISPr-Session-Terminate-Time', wisprTerminateTime(end, timeZone)));
+  return attributes;
+}
+
+/** RFC 3580 §3.31: VLAN assignment with tag 0 (one tunnel). */
+function vlanAttributes(vlan: string): AttributeTuple[] {
+  return [
+    ['Tunnel-Type', 0, 'VLAN'],
+    ['Tunnel-Medium-Type', 0, 'IEEE-802'],
+    ['Tunnel-Private-Group-Id', 0, vlan],
+  ];
+}
+
+/** One vendor attribute in its own Vendor-Specific attribute (RFC 2865 §5.26), the form every NAS parses. */
+function vsa(vendor: number, name: string, value: string | number): AttributeTuple {
+  return ['Vendor-Specific', vendor, [[name, value]]];
+}
+
+/**
+ * WISPr 1.0 Session-Terminate-Time, ISO 8601 "YYYY-MM-DDThh:mm:ssTZD" with TZD as ±hh:mm,
+ * in the cut-off's time zone (a router without the offset would assume its own local time).
+ * Whole seconds, rounded down like Session-Timeout.
+ */
+export function wisprTerminateTime(end: Date, timeZone: string): string {
+  return DateTime.fromJSDate(end, { zone: timeZone }).toFormat("yyyy-MM-dd'T'HH:mm:ssZZ");
 }
 
 /** A refusal for requests that are well-formed RADIUS but not a usable MAC authentication. */

@@ -30,7 +30,12 @@ interface RadiusLib {
   }): Buffer;
   add_dictionary(path: string): void;
   unload_dictionaries(): void;
-  attr_name_to_id(name: string): number | undefined;
+  /** Reads every added dictionary now (otherwise done lazily on first use, and only once). */
+  load_dictionaries(): void;
+  /** Ids come back as the decimal strings of the dictionary files; no vendor = standard attributes. */
+  attr_name_to_id(name: string, vendorId?: number): string | undefined;
+  attr_id_to_name(id: number, vendorId?: number): string | undefined;
+  vendor_name_to_id(name: string): string | undefined;
 }
 
 const require = createRequire(import.meta.url);
