@@ -22,6 +22,9 @@ import { FlowStore } from './portal/flow.js';
 import { createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { NasTable } from './radius/clients.js';
+import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
+import { RecentAccessRequests } from './radius/recent-access-requests.js';
+import { RouterNotifier } from './radius/router-notifier.js';
 import { RadiusServer } from './radius/server.js';
 import { SessionService } from './sessions/session-service.js';
 import { SessionStore } from './sessions/session-store.js';
@@ -118,6 +121,8 @@ export interface Gateway {
   /** The ports actually bound (differs from config when it asked for 0). */
   readonly ports: { readonly http: number; readonly https: number; readonly auth: number; readonly acct: number };
   readonly metrics: Metrics;
+  /** Tells routers of session changes (RFC 5176); `idle()` resolves once every exchange under way has ended. */
+  readonly notifier: Pick<RouterNotifier, 'idle'>;
   /** Stops listening and closes the store. */
   stop(): Promise<void>;
 }
@@ -159,6 +164,11 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const directory = createDirectory(config, materials, log);
   const store = await openSqliteStore(config.store.sqlite_file);
   const metrics = new Metrics();
+  const nas = new NasTable(config.radius.clients);
+  const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+  const accessRequests = new RecentAccessRequests();
+  const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
+  const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log });
 
   const sessions = new SessionService({
     store: new SessionStore(store.kv.sessions),
@@ -166,9 +176,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     cutoff: config.session.daily_cutoff,
     timeZone: config.session.time_zone,
     log,
+    notify: notifier.sessionChanged,
   });
   const devices = new DeviceRegistry(store.kv.devices);
-  const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
   const enrollment = new EnrollmentService({ devices, sessions, directory, metrics, clock, log });
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
@@ -195,12 +205,15 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     host: config.radius.host,
     authPort: config.radius.auth_port,
     acctPort: config.radius.acct_port,
-    nas: new NasTable(config.radius.clients),
+    nas,
     sessions,
     accounting,
+    accessRequests,
     metrics,
     clock,
     log,
+    timeZone: config.session.time_zone,
+    portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
   });
 
   const http = createHttpServer(app.callback());
@@ -213,7 +226,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   let purge: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
     if (purge) clearInterval(purge);
-    await Promise.allSettled([closeServer(http), closeServer(https), radius.stop()]);
+    await Promise.allSettled([closeServer(http), closeServer(https), radius.stop(), dynamicAuthorization.close()]);
     await Promise.allSettled([store.close(), directory.close()]);
   };
   try {
@@ -242,7 +255,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       },
       'enrollgate started',
     );
-    return { ports, metrics, stop };
+    return { ports, metrics, notifier, stop };
   } catch (err) {
     await stop();
     throw err;

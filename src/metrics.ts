@@ -47,6 +47,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dynamicAuthorization = new Counter({
+    name: 'enrollgate_dynamic_authorization_total',
+    help: 'RFC 5176 requests to routers, by NAS, kind (coa, disconnect) and result (ack, nak, timeout, error)',
+    labelNames: ['nas', 'kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgate_' });
   }

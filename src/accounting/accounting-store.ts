@@ -9,6 +9,8 @@ export interface AccountingRecord {
   readonly nas: string;
   readonly user?: string;
   readonly ip?: string;
+  /** The router's NAS-IP-Address, as it reported it (RFC 5176 requests must repeat it exactly). */
+  readonly nasIp?: string;
   readonly status: 'start' | 'interim' | 'stop';
   readonly inputOctets: number;
   readonly outputOctets: number;
@@ -25,6 +27,15 @@ export interface Lease {
   readonly ip: string;
   readonly mac: Mac;
   readonly nas: string;
+  readonly updatedAt: string;
+}
+
+/** Which router and accounting session a device is on, per the latest accounting (where RFC 5176 requests go). */
+export interface Whereabouts {
+  readonly mac: Mac;
+  readonly nas: string;
+  readonly sessionId: string;
+  readonly nasIp?: string;
   readonly updatedAt: string;
 }
 
@@ -47,6 +58,7 @@ export class AccountingStore {
   /** Saves a record and moves the IP→MAC mapping accordingly (Stop releases the address). */
   async save(record: AccountingRecord): Promise<void> {
     await storeCall('write an accounting record', () => this.records.set(recordKey(record.nas, record.sessionId), record, RECORD_TTL_MS));
+    await this.moveWhereabouts(record);
     if (!record.ip) return;
     const ip = record.ip;
     if (record.status === 'stop') {
@@ -63,6 +75,28 @@ export class AccountingStore {
   async leaseFor(ip: string): Promise<Lease | undefined> {
     return storeCall('read a lease', () => this.leases.get<Lease>(ip));
   }
+
+  /** Which router and session the device is on, per the latest accounting. */
+  async whereabouts(mac: Mac): Promise<Whereabouts | undefined> {
+    return storeCall('read whereabouts', () => this.leases.get<Whereabouts>(whereaboutsKey(mac)));
+  }
+
+  /** Start and Interim point the device at this session; Stop forgets it only if it is still this session (the device may have moved on). */
+  private async moveWhereabouts(record: AccountingRecord): Promise<void> {
+    const key = whereaboutsKey(record.mac);
+    if (record.status === 'stop') {
+      const current = await this.whereabouts(record.mac);
+      if (current?.nas === record.nas && current.sessionId === record.sessionId) await storeCall('delete whereabouts', () => this.leases.delete(key));
+      return;
+    }
+    const w: Whereabouts = { mac: record.mac, nas: record.nas, sessionId: record.sessionId, ...(record.nasIp ? { nasIp: record.nasIp } : {}), updatedAt: record.updatedAt };
+    await storeCall('write whereabouts', () => this.leases.set(key, w, LEASE_TTL_MS));
+  }
+}
+
+/** In the leases namespace beside the IP keys (which never contain "/"). */
+function whereaboutsKey(mac: Mac): string {
+  return `whereabouts/${mac}`;
 }
 
 function recordKey(nas: string, sessionId: string): string {

@@ -41,6 +41,7 @@ export function accountingUpdate(attributes: Record<string, unknown>, nas: strin
   const mac = parseMac(station) ?? parseMac(single(attributes['User-Name']));
   if (!mac) return { kind: 'unusable', problem: 'no device MAC in Calling-Station-Id or User-Name' };
   const ip = single(attributes['Framed-IP-Address']);
+  const nasIp = single(attributes['NAS-IP-Address']);
   const named = single(attributes['User-Name']);
   const namedUser = named !== undefined && parseMac(named) === null ? named : undefined;
   const sessionTime = num(attributes['Acct-Session-Time']);
@@ -62,6 +63,7 @@ export function accountingUpdate(attributes: Record<string, unknown>, nas: strin
       updatedAt: at,
       ...((namedUser ?? sessionUser ?? previous?.user) ? { user: (namedUser ?? sessionUser ?? previous?.user) as string } : {}),
       ...(ip ? { ip } : previous?.ip ? { ip: previous.ip } : {}),
+      ...(nasIp ? { nasIp } : previous?.nasIp ? { nasIp: previous.nasIp } : {}),
       ...(sessionTime !== undefined ? { sessionTimeSeconds: sessionTime } : {}),
       ...(status === 'stop' ? { stoppedAt: at, ...(cause ? { terminateCause: cause } : {}) } : {}),
     }),

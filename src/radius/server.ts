@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate } from './accounting.js';
+import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
 import { duplicateKey, MemoryDuplicateCache, type DuplicateCache } from './duplicate-cache.js';
 import type { NasClient, NasTable } from './clients.js';
 import {
@@ -20,6 +21,7 @@ import {
   type DropReason,
   type ScannedPacket,
 } from './packet.js';
+import type { RecentAccessRequests } from './recent-access-requests.js';
 import { decideAccess, rejectRequest, requestedMac, type AccessDecision } from './policy.js';
 
 export interface RadiusServerOptions {
@@ -34,11 +36,31 @@ export interface RadiusServerOptions {
   log: Logger;
   /** Recent requests and their answers (RFC 5080); one process's memory by default. */
   duplicates?: DuplicateCache;
+  /** Remembers which router asked about each device (where RFC 5176 requests go when accounting is silent). */
+  accessRequests?: RecentAccessRequests;
+  /** session.time_zone: vendor answers that carry a local time (WISPr-Session-Terminate-Time) use it. */
+  timeZone: string;
+  /** The portal's start page from portal.base_url (cisco-wlc url-redirect); never from a request. */
+  portalUrl: string;
+  /** Vendor dictionaries; radius-dictionaries/ by default. */
+  dictionaryDir?: string;
 }
 
 type Port = 'auth' | 'acct';
 
 const DROP_LOG_INTERVAL_MS = 1000;
+
+/**
+ * A copy with memory of its own, for answers kept in the retransmission cache: a small
+ * Buffer is a slice of Node's shared 8 KiB pool, and a cached slice kept its whole pool
+ * alive for the RFC 5080 window (test/integration/radius/fuzz.test.ts: 6,566 cached
+ * answers held 51 MB).
+ */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
@@ -61,6 +83,9 @@ export class RadiusServer {
 
   /** Binds both ports; resolves with the ports actually bound (0 picks free ones). */
   async start(): Promise<{ authPort: number; acctPort: number }> {
+    // Before the first packet: the `radius` package reads dictionaries once, lazily (dictionary.ts).
+    const dictionaries = loadDictionaries(this.o.dictionaryDir ?? DICTIONARY_DIR);
+    this.o.log.info({ event: 'radius.dictionaries_loaded', files: dictionaries.files.length, vendors: dictionaries.vendors, attributes: dictionaries.attributes }, 'RADIUS dictionaries loaded');
     const authPort = await this.listen('auth', this.o.authPort);
     const acctPort = await this.listen('acct', this.o.acctPort);
     this.o.log.info({ event: 'radius.listening', host: this.o.host, authPort, acctPort }, 'RADIUS listening');
@@ -146,7 +171,7 @@ export class RadiusServer {
       if (!attributes) return this.drop(nas, 'undecodable', peer);
       answer = await this.answer(port, packet, attributes, nas, peer);
     } finally {
-      if (key) this.duplicates.finish(key, answer?.bytes);
+      if (key) this.duplicates.finish(key, answer ? ownCopy(answer.bytes) : undefined);
     }
     if (!answer) return;
     socket.send(answer.bytes, peer.port, peer.address);
@@ -186,6 +211,7 @@ export class RadiusServer {
     }
     if (packet.code === Code.AccessRequest) {
       const decision = await this.decideAccess(attributes, nas);
+      if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, this.o.clock.now());
       this.o.log.info(
         { event: 'radius.access', nas: nas.name, mac: decision.mac, user: decision.user, outcome: decision.outcome, reason: decision.reason },
         'RADIUS access decision',
@@ -223,7 +249,7 @@ export class RadiusServer {
     if ('problem' in wanted) return rejectRequest(wanted.problem);
     try {
       const session = await this.o.sessions.live(wanted.mac);
-      return decideAccess(wanted.mac, session, nas, this.o.clock.now());
+      return decideAccess(wanted.mac, session, nas, { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
     } catch (err) {
       // Fail closed: without the store we cannot know of a session; a reject lets the NAS use its portal.
       this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac }, 'store unavailable; rejecting');

@@ -5,6 +5,9 @@ import { nextCutoff } from './daily-cutoff.js';
 import type { Session, SessionOrigin } from './session.js';
 import type { SessionStore } from './session-store.js';
 
+/** A change of a device's session that its router should hear about at once (RFC 5176). */
+export type SessionChange = { readonly kind: 'issued'; readonly session: Session } | { readonly kind: 'revoked'; readonly mac: Mac; readonly reason: string };
+
 /** Issues sessions that end at the daily cut-off, and answers whether a device has one. */
 export class SessionService {
   constructor(
@@ -15,6 +18,8 @@ export class SessionService {
       cutoff: string;
       timeZone: string;
       log: Logger;
+      /** Told after a session is stored or revoked; must return at once and never throw (it tells the router in the background). */
+      notify?: (change: SessionChange) => void;
     },
   ) {}
 
@@ -29,6 +34,7 @@ export class SessionService {
     const session: Session = { mac, user, origin, startedAt: now.toISOString(), endsAt: this.nextCutoff(now).toISOString() };
     await this.deps.store.put(session, now);
     this.deps.log.info({ event: 'session.issued', mac, user, origin, endsAt: session.endsAt }, 'session issued');
+    this.deps.notify?.({ kind: 'issued', session });
     return session;
   }
 
@@ -41,6 +47,7 @@ export class SessionService {
   async revoke(mac: Mac, reason: string): Promise<boolean> {
     const had = await this.deps.store.revoke(mac);
     if (had) this.deps.log.info({ event: 'session.revoked', mac, reason }, 'session revoked');
+    if (had) this.deps.notify?.({ kind: 'revoked', mac, reason });
     return had;
   }
 }
