@@ -212,7 +212,8 @@ export class RadiusServer {
     if (packet.code === Code.AccessRequest) {
       const decision = await this.decideAccess(attributes, nas);
       if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, this.o.clock.now());
-      this.o.log.info(
+      // Per request, so debug: at tens of thousands a second the log would cost more than the answer.
+      this.o.log.debug(
         { event: 'radius.access', nas: nas.name, mac: decision.mac, user: decision.user, outcome: decision.outcome, reason: decision.reason },
         'RADIUS access decision',
       );
@@ -232,7 +233,7 @@ export class RadiusServer {
       const session = await this.o.sessions.live(update.mac);
       const record = update.build(previous, session?.user);
       await this.o.accounting.save(record);
-      this.o.log.info(
+      this.o.log.debug(
         { event: `accounting.${record.status}`, nas: nas.name, mac: record.mac, user: record.user, ip: record.ip, sessionId: record.sessionId, inputOctets: record.inputOctets, outputOctets: record.outputOctets },
         'accounting recorded',
       );
