@@ -1,0 +1,199 @@
+/**
+ * npm run bench:radius — RADIUS MAC-authentication throughput of a real gateway
+ * process (built CLI, embedded SQLite store) holding 10,000 enrolled devices with
+ * live sessions, under a closed-loop load of 64 Access-Requests in flight, 10 %
+ * unknown MACs; then the same with accounting traffic alongside; then the shared
+ * C load generator (../shared/tools/radius-load) as an independent cross-check.
+ *
+ *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--log-level info] [--profile DIR]
+ *
+ * --profile DIR writes the gateway's V8 CPU profile there (open it in Chrome DevTools).
+ *
+ * Loopback only, bounded in time. Prints its figures; asserts nothing.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { initCommand } from '../src/cli/commands/init.js';
+import { DeviceRegistry } from '../src/devices/device-registry.js';
+import { parseMac } from '../src/devices/mac.js';
+import { SessionStore } from '../src/sessions/session-store.js';
+import { openSqliteStore } from '../src/store/state-store.js';
+import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
+import { runLoad, type LoadResult } from './radius-load.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    inflight: { type: 'string', default: '64' },
+    devices: { type: 'string', default: '10000' },
+    'log-level': { type: 'string', default: 'info' },
+    profile: { type: 'string' },
+  },
+});
+const DURATION = Number(values.duration);
+const INFLIGHT = Number(values.inflight);
+const DEVICES = Number(values.devices);
+const SECRET = randomBytes(18).toString('base64url');
+const C_TOOL = join(process.cwd(), '..', 'shared', 'tools', 'radius-load', 'radius-load');
+
+function knownMacs(n: number): string[] {
+  if (existsSync(C_TOOL)) {
+    // The C generator's own list, so both generators ask about the same devices.
+    return execFileSync(C_TOOL, ['--gen-macs', String(n)], { encoding: 'utf8' }).trim().split('\n');
+  }
+  return Array.from({ length: n }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+function show(label: string, r: LoadResult): void {
+  console.log(
+    `${label.padEnd(34)} ${String(r.requestsPerSecond).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  max ${r.maxMs.toFixed(1)} ms  ` +
+      `accept ${r.accepts}  reject ${r.rejects}  timeouts ${r.timeouts}  wrong ${r.wrong}`,
+  );
+}
+
+/** Accounting Interim-Updates at a steady rate from another socket, while the load runs. */
+function accountingLoad(port: number, macs: readonly string[], perSecond: number): { stop: () => Promise<number> } {
+  const socket = createSocket('udp4');
+  let answered = 0;
+  socket.on('message', () => answered++);
+  let id = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < perSecond / 100; i++) {
+      const mac = macs[Math.floor(Math.random() * macs.length)]!;
+      const attrs = [
+        [40, Buffer.from([0, 0, 0, 3])], // Acct-Status-Type = Interim-Update
+        [44, Buffer.from(`bench-${mac}`)],
+        [31, Buffer.from(mac.toUpperCase())],
+        [42, Buffer.from([0, 1, 0, 0])],
+      ].map(([t, v]) => Buffer.concat([Buffer.from([t as number, (v as Buffer).length + 2]), v as Buffer]));
+      const bytes = Buffer.concat([Buffer.from([4, id++ & 0xff, 0, 0]), Buffer.alloc(16), ...attrs]);
+      bytes.writeUInt16BE(bytes.length, 2);
+      createHash('md5').update(bytes).update(SECRET).digest().copy(bytes, 4);
+      socket.send(bytes, port, '127.0.0.1');
+    }
+  }, 10);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      return answered;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'enrollgate-bench-'));
+  const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => {} });
+  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+  const ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+  doc.log = { level: values['log-level'] };
+  doc.portal.http.port = ports.http;
+  doc.portal.https.port = ports.https;
+  doc.radius.auth_port = ports.auth;
+  doc.radius.acct_port = ports.acct;
+  // The C generator's reference figures come from a server answering with a VLAN and Session-Timeout: do the same.
+  doc.radius.clients = [{ name: 'bench', address: '127.0.0.1', secret: SECRET, with_session: { vlan: '10' } }];
+  // A cut-off an hour behind now: every session has nearly a day left.
+  doc.session = { daily_cutoff: `${String((new Date().getUTCHours() + 23) % 24).padStart(2, '0')}:00`, time_zone: 'UTC' };
+  await writeFile(configFile, stringify(doc));
+
+  const macs = knownMacs(DEVICES);
+  const started = Date.now();
+  const store = await openSqliteStore(join(dir, 'state.sqlite'));
+  const sessions = new SessionStore(store.kv.sessions);
+  const devices = new DeviceRegistry(store.kv.devices);
+  const now = new Date();
+  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
+  for (let i = 0; i < macs.length; i += 500) {
+    await Promise.all(
+      macs.slice(i, i + 500).map(async (m, j) => {
+        const mac = parseMac(m)!;
+        await devices.enroll({ mac, owner: `user${i + j}`, platform: 'android', enrolledAt: now.toISOString() });
+        await sessions.put({ mac, user: `user${i + j}`, origin: 'enrollment', startedAt: now.toISOString(), endsAt }, now);
+      }),
+    );
+  }
+  await store.close();
+  console.log(`seeded ${macs.length} devices with live sessions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
+  const gateway = spawn(process.execPath, [...profile, 'dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  gateway.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  let logLines = 0;
+  await new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    gateway.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      logLines += (d.toString().match(/\n/g) ?? []).length;
+      if (buffered.includes('enrollgate started')) {
+        buffered = '';
+        resolve();
+      }
+      if (buffered.length > 1e6) buffered = '';
+    });
+    gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  });
+  const pid = gateway.pid!;
+  console.log(`gateway pid ${pid}: RSS ${rssMb(pid)} MB after start; ${INFLIGHT} in flight, ${DURATION} s per run, 10 % unknown MACs, log level ${values['log-level']}`);
+
+  const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
+  let cpu = cpuSeconds(pid);
+  const alone = await runLoad(load);
+  const cpuAlone = cpuSeconds(pid) - cpu;
+  show('auth only (Node generator)', alone);
+  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average; RSS ${rssMb(pid)} MB`);
+
+  const acct = accountingLoad(ports.acct, macs, 2000);
+  const mixed = await runLoad(load);
+  const acctAnswered = await acct.stop();
+  show('auth with 2,000 acct/s alongside', mixed);
+  console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((mixed.requestsPerSecond - alone.requestsPerSecond) / alone.requestsPerSecond) * 100).toFixed(1)} %`);
+
+  if (existsSync(C_TOOL)) {
+    const macFile = join(dir, 'macs.txt');
+    await writeFile(macFile, `${macs.join('\n')}\n`);
+    cpu = cpuSeconds(pid);
+    let out: string;
+    try {
+      out = execFileSync(
+        C_TOOL,
+        ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT), '--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', '--server-pid', String(pid)],
+        { encoding: 'utf8' },
+      );
+    } catch (err) {
+      // It exits 1 when it saw errors; its report is still what we want to see.
+      out = `${(err as { stdout?: string }).stdout ?? ''}(radius-load exited with status ${(err as { status?: number }).status})`;
+    }
+    console.log('cross-check with ../shared/tools/radius-load:');
+    console.log(out.trim().replace(/^/gm, '  '));
+  } else {
+    console.log(`(${C_TOOL} not found: no cross-check)`);
+  }
+  console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
+  const exited = new Promise((resolve) => gateway.once('exit', resolve));
+  gateway.kill('SIGTERM');
+  await exited;
+  await rm(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
