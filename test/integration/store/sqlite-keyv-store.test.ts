@@ -69,7 +69,7 @@ describe('SqliteKeyvStore', () => {
     await a.set('y', 2);
     await b.set('x', 3);
     const seen: Array<[string, unknown]> = [];
-    for await (const [k, v] of a.iterator!()) seen.push([k as string, v]);
+    for await (const [k, v] of a.iterator!(undefined)) seen.push([k as string, v]);
     expect(seen.sort()).toEqual([
       ['x_%', 1],
       ['y', 2],
