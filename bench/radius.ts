@@ -2,8 +2,9 @@
  * npm run bench:radius — RADIUS MAC-authentication throughput of a real gateway
  * process (built CLI, embedded SQLite store) holding 10,000 enrolled devices with
  * live sessions, under a closed-loop load of 64 Access-Requests in flight, 10 %
- * unknown MACs; then the same with accounting traffic alongside; then the shared
- * C load generator (../shared/tools/radius-load) as an independent cross-check.
+ * unknown MACs: first from the shared C load generator (../shared/tools/radius-load,
+ * an independent check), then from bench/radius-load.ts, then that again with
+ * accounting traffic alongside.
  *
  *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--log-level info] [--profile DIR]
  *
@@ -153,23 +154,9 @@ async function main(): Promise<void> {
   const pid = gateway.pid!;
   console.log(`gateway pid ${pid}: RSS ${rssMb(pid)} MB after start; ${INFLIGHT} in flight, ${DURATION} s per run, 10 % unknown MACs, log level ${values['log-level']}`);
 
-  const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
-  let cpu = cpuSeconds(pid);
-  const alone = await runLoad(load);
-  const cpuAlone = cpuSeconds(pid) - cpu;
-  show('auth only (Node generator)', alone);
-  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average; RSS ${rssMb(pid)} MB`);
-
-  const acct = accountingLoad(ports.acct, macs, 2000);
-  const mixed = await runLoad(load);
-  const acctAnswered = await acct.stop();
-  show('auth with 2,000 acct/s alongside', mixed);
-  console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((mixed.requestsPerSecond - alone.requestsPerSecond) / alone.requestsPerSecond) * 100).toFixed(1)} %`);
-
   if (existsSync(C_TOOL)) {
     const macFile = join(dir, 'macs.txt');
     await writeFile(macFile, `${macs.join('\n')}\n`);
-    cpu = cpuSeconds(pid);
     let out: string;
     try {
       out = execFileSync(
@@ -186,6 +173,19 @@ async function main(): Promise<void> {
   } else {
     console.log(`(${C_TOOL} not found: no cross-check)`);
   }
+  const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
+  const cpu = cpuSeconds(pid);
+  const alone = await runLoad(load);
+  const cpuAlone = cpuSeconds(pid) - cpu;
+  show('auth only (Node generator)', alone);
+  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average; RSS ${rssMb(pid)} MB`);
+
+  const acct = accountingLoad(ports.acct, macs, 2000);
+  const mixed = await runLoad(load);
+  const acctAnswered = await acct.stop();
+  show('auth with 2,000 acct/s alongside', mixed);
+  console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((mixed.requestsPerSecond - alone.requestsPerSecond) / alone.requestsPerSecond) * 100).toFixed(1)} %`);
+
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
   const exited = new Promise((resolve) => gateway.once('exit', resolve));
   gateway.kill('SIGTERM');

@@ -67,6 +67,8 @@ export class AccountingStore {
       if (lease?.mac === record.mac) await storeCall('delete a lease', () => this.leases.delete(ip));
       return;
     }
+    const current = await this.leaseFor(ip);
+    if (current?.mac === record.mac && current.nas === record.nas && isFresh(current.updatedAt, record.updatedAt)) return;
     const lease: Lease = { ip, mac: record.mac, nas: record.nas, updatedAt: record.updatedAt };
     await storeCall('write a lease', () => this.leases.set(ip, lease, LEASE_TTL_MS));
   }
@@ -89,9 +91,22 @@ export class AccountingStore {
       if (current?.nas === record.nas && current.sessionId === record.sessionId) await storeCall('delete whereabouts', () => this.leases.delete(key));
       return;
     }
+    const current = await this.whereabouts(record.mac);
+    if (current?.nas === record.nas && current.sessionId === record.sessionId && current.nasIp === record.nasIp && isFresh(current.updatedAt, record.updatedAt)) return;
     const w: Whereabouts = { mac: record.mac, nas: record.nas, sessionId: record.sessionId, ...(record.nasIp ? { nasIp: record.nasIp } : {}), updatedAt: record.updatedAt };
     await storeCall('write whereabouts', () => this.leases.set(key, w, LEASE_TTL_MS));
   }
+}
+
+/**
+ * Interim-Updates repeat what Start said; rewriting the same lease every few minutes
+ * per device only costs writes. An unchanged entry is refreshed once an hour, well
+ * inside its 24-hour TTL.
+ */
+const REFRESH_MS = 3600_000;
+
+function isFresh(written: string, now: string): boolean {
+  return Date.parse(now) - Date.parse(written) < REFRESH_MS;
 }
 
 /** In the leases namespace beside the IP keys (which never contain "/"). */

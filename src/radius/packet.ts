@@ -208,6 +208,47 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
  * the library mutates what it is given.
  */
 function encodeAttribute(tuple: AttributeTuple, spec: ResponseSpec): Buffer {
+  const key = memoKey(tuple);
+  const known = key === undefined ? undefined : encodedAttributes.get(key);
+  if (known) return known;
+  const bytes = encodeAttributeWithLibrary(tuple, spec);
+  if (key !== undefined) {
+    if (encodedAttributes.size >= MEMO_LIMIT) encodedAttributes.clear();
+    encodedAttributes.set(key, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Encoded attributes by their tuple. Answers repeat the same few attributes (a VLAN,
+ * a role, Session-Timeouts that change once a second), and the library's encode costs
+ * a packet checksum each call: bench/radius.ts showed it at an eighth of the CPU.
+ * Never for attributes whose encoding depends on the secret or the authenticator.
+ */
+const encodedAttributes = new Map<string, Buffer>();
+const MEMO_LIMIT = 20_000;
+const SECRET_DEPENDENT = /^(User-Password|Tunnel-Password|MS-MPPE-|MS-CHAP-MPPE-Keys|Ascend-Send-Secret)/;
+
+function memoKey(tuple: AttributeTuple): string | undefined {
+  const [name, ...values] = tuple;
+  if (typeof name !== 'string' || SECRET_DEPENDENT.test(name)) return undefined;
+  let key = name;
+  for (const v of values) {
+    if (typeof v === 'string') key += `\u0000s${v}`;
+    else if (typeof v === 'number') key += `\u0000n${v}`;
+    else if (Array.isArray(v)) {
+      // A vendor-specific attribute: [[sub-name, value], ...] of strings and numbers only.
+      for (const sub of v) {
+        if (!Array.isArray(sub) || sub.some((x) => typeof x !== 'string' && typeof x !== 'number')) return undefined;
+        if (sub.some((x) => typeof x === 'string' && SECRET_DEPENDENT.test(x))) return undefined;
+        key += `\u0000v${JSON.stringify(sub)}`;
+      }
+    } else return undefined;
+  }
+  return key;
+}
+
+function encodeAttributeWithLibrary(tuple: AttributeTuple, spec: ResponseSpec): Buffer {
   // The real secret and request authenticator: encrypted attributes (RFC 2868 salt, MS-MPPE keys) depend on them.
   let encoded: Buffer;
   try {

@@ -100,6 +100,24 @@ describe('accounting leases', () => {
   });
 });
 
+describe('accounting leases on Interim-Update', () => {
+  it('are not rewritten while unchanged, and are refreshed after an hour', async () => {
+    const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+    const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString();
+    const record = (status: 'start' | 'interim', minutes: number) =>
+      ({ nas: 'n', sessionId: 's', mac, ip: '10.0.0.9', status, inputOctets: minutes, outputOctets: 0, startedAt: at(0), updatedAt: at(minutes) }) as const;
+    await accounting.save(record('start', 0));
+    await accounting.save(record('interim', 10));
+    expect((await accounting.leaseFor('10.0.0.9'))?.updatedAt).toBe(at(0));
+    expect((await accounting.whereabouts(mac))?.updatedAt).toBe(at(0));
+    // The record itself is always written.
+    expect((await accounting.get('n', 's'))?.inputOctets).toBe(10);
+    await accounting.save(record('interim', 61));
+    expect((await accounting.leaseFor('10.0.0.9'))?.updatedAt).toBe(at(61));
+    expect((await accounting.whereabouts(mac))?.updatedAt).toBe(at(61));
+  });
+});
+
 describe('failures', () => {
   it('an unopenable file is a StoreUnavailableError naming the file', async () => {
     // Its directory would have to be created inside a regular file.
