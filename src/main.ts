@@ -26,6 +26,7 @@ import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import { RouterNotifier } from './radius/router-notifier.js';
 import { RadiusServer } from './radius/server.js';
+import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
 import { SessionStore } from './sessions/session-store.js';
 import { openSqliteStore } from './store/state-store.js';
@@ -179,6 +180,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     notify: notifier.sessionChanged,
   });
   const devices = new DeviceRegistry(store.kv.devices);
+  const loginTokens = new LoginTokenStore(store.kv.tokens);
   const enrollment = new EnrollmentService({ devices, sessions, directory, metrics, clock, log });
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
@@ -192,6 +194,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     enrollment,
     accounting,
     flows: new FlowStore(store.kv.flows, config.portal.flow_ttl_seconds),
+    loginTokens,
+    nas,
     store,
     directory,
     renderer,
@@ -209,6 +213,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     sessions,
     accounting,
     accessRequests,
+    loginTokens,
     metrics,
     clock,
     log,

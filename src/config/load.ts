@@ -9,7 +9,10 @@ type SecretRef = z.output<typeof secretRef>;
 type RawNas = RawConfig['radius']['clients'][number];
 type RawLdap = NonNullable<RawConfig['directory']['ldap']>;
 
-export type NasClientConfig = Omit<RawNas, 'secret'> & { readonly secret: string };
+type RawUam = NonNullable<RawNas['uam']>;
+/** A NAS's UAM settings with the UAM secret read. */
+export type UamConfig = Omit<RawUam, 'secret'> & { readonly secret: string };
+export type NasClientConfig = Omit<RawNas, 'secret' | 'uam'> & { readonly secret: string; readonly uam?: UamConfig };
 export type LdapConfig = Omit<RawLdap, 'bind_password'> & { readonly bind_password: string };
 
 /** The configuration the gateway runs on: validated, secrets read, paths absolute, frozen. */
@@ -249,7 +252,9 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
           `(or set radius.clients[${i}].allow_short_secret: true, which is unsafe)`,
       );
     }
-    return { ...c, secret: value };
+    const { uam: rawUam, ...rest } = c;
+    const uam = rawUam && { ...rawUam, secret: secret(rawUam.secret, `radius.clients[${i}].uam.secret`) };
+    return { ...rest, secret: value, ...(uam ? { uam } : {}) };
   });
   const ldap = raw.directory.ldap && {
     ...raw.directory.ldap,

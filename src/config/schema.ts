@@ -33,6 +33,9 @@ const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attri
 const HOST = 'an IP address such as 127.0.0.1 or 0.0.0.0';
 const host = z.string({ error: HOST }).refine((v) => isIP(v) !== 0, HOST);
 
+const IPV4 = 'an IPv4 address such as 10.1.0.1';
+const ipv4 = z.string({ error: IPV4 }).refine((v) => isIP(v) === 4, IPV4);
+
 const IP_OR_CIDR = 'an IP address or CIDR such as 10.0.0.1 or 10.0.0.0/24';
 const ipOrCidr = z.string({ error: IP_OR_CIDR }).refine((v) => {
   const [addr, bits, extra] = v.split('/');
@@ -153,6 +156,19 @@ const nasClient = z.strictObject({
     })
     .prefault({})
     .describe('RFC 5176 CoA / Disconnect to this router'),
+  uam: z
+    .strictObject({
+      secret: secretRef.describe("the router's UAM secret (CoovaChilli uamsecret): signs its redirect (md) and hides the login password"),
+      method: z
+        .enum(['pap', 'chap'])
+        .prefault('chap')
+        .describe('how the portal hands the one-time login to the router: chap (response=, the default) or pap (password=)'),
+      address: ipv4
+        .optional()
+        .describe("the router's UAM address (uamip, e.g. CoovaChilli's uamlisten) when it is not within `address` (the RADIUS source address)"),
+    })
+    .optional()
+    .describe('this router is a CoovaChilli-style UAM router: its portal redirects are honoured and logins are handed back to it as one-time tokens'),
 }).superRefine((c, ctx) => {
   const answer = c.no_session.answer;
   if (answer === 'redirect' && c.profile !== 'cisco-wlc') {

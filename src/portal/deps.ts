@@ -7,6 +7,8 @@ import type { EnrollmentService } from '../devices/enrollment-service.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { NasTable } from '../radius/clients.js';
+import type { LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { StateStore } from '../store/state-store.js';
 import type { FlowStore } from './flow.js';
@@ -31,6 +33,10 @@ export interface PortalDeps {
   readonly enrollment: EnrollmentService;
   readonly accounting: AccountingStore;
   readonly flows: FlowStore;
+  /** One-time logins handed to UAM routers. */
+  readonly loginTokens: LoginTokenStore;
+  /** The configured routers (which of them are UAM routers, and their UAM secrets). */
+  readonly nas: NasTable;
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;

@@ -4,6 +4,7 @@ import type { Platform } from '../devices/device.js';
 import type { Mac } from '../devices/mac.js';
 import { FlowExpiredError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
+import type { UamLogin } from './uam.js';
 
 /** What a form on the portal is for. */
 export type FlowPurpose = 'login' | 'enroll';
@@ -27,6 +28,8 @@ export interface Flow {
   readonly osVersion?: string;
   readonly csrf: string;
   readonly expiresAt: string;
+  /** Set when a UAM router (CoovaChilli) sent the browser: the login is handed back to it (uam.ts). */
+  readonly uam?: UamLogin;
 }
 
 export class FlowStore {

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
 import type { Flow } from './flow.js';
+import { checkedUamLogon } from './uam.js';
 import type { PortalUrls } from './urls.js';
 
 declare module 'koa' {
@@ -55,4 +56,15 @@ export function renderForm(
 export function redirectInside(ctx: Context, target: string, status = 303): void {
   ctx.status = status;
   ctx.redirect(ctx.urls.checked(target));
+}
+
+/**
+ * The one redirect out of the portal: to the logon URL of the UAM router `nas`
+ * (`http://<its uamip>:<uamport>/logon`, checked by uam.ts). Carries a one-time login: never cached.
+ */
+export function redirectToUamLogon(ctx: Context, deps: Pick<PortalDeps, 'nas'>, target: string, nas: string, status = 303): void {
+  const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.status = status;
+  ctx.redirect(checked);
 }

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { NasClientConfig } from '../config/load.js';
+import type { NasClientConfig, UamConfig } from '../config/load.js';
 
 export type VendorProfile = NasClientConfig['profile'];
 
@@ -21,6 +21,8 @@ export interface NasClient {
   readonly noSession: NasClientConfig['no_session'];
   readonly withSession: NasClientConfig['with_session'];
   readonly dynamicAuthorization?: DynamicAuthorization;
+  /** Present when the router is a CoovaChilli-style UAM router (its UAM secret and login method). */
+  readonly uam?: UamConfig;
 }
 
 /** RFC 5176 §3: UDP 3799; Cisco WLCs (AireOS and 9800) listen on 1700 by default. */
@@ -48,6 +50,7 @@ export function nasClient(c: NasClientConfig): NasClient {
     noSession: c.no_session,
     withSession: c.with_session,
     ...(da ? { dynamicAuthorization: da } : {}),
+    ...(c.uam ? { uam: c.uam } : {}),
   };
 }
 
@@ -89,12 +92,32 @@ export class NasTable {
     return this.entries.find((e) => e.client.name === name)?.client;
   }
 
+  /**
+   * The UAM router a portal redirect names: the one whose UAM address is uamip (its
+   * uam.address, else its RADIUS address or CIDR), else the one named nasid. Either
+   * way uamip must be that router's UAM address: the portal sends browsers (and
+   * one-time logins) only there.
+   */
+  uamRouter(uamip: string, nasid?: string): NasClient | undefined {
+    const uamRouters = this.entries.filter((e) => e.client.uam !== undefined);
+    const byAddress = uamRouters.find((e) => isUamAddress(e, uamip));
+    if (byAddress) return byAddress.client;
+    const byName = uamRouters.find((e) => nasid !== undefined && e.client.name === nasid);
+    return byName && isUamAddress(byName, uamip) ? byName.client : undefined;
+  }
+
   /** The client this source address belongs to, if any. */
   find(address: string): NasClient | undefined {
     const ip = unmapIpv4(address);
     const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
     return this.entries.find((e) => e.match.check(ip, family))?.client;
   }
+}
+
+function isUamAddress(e: Entry, ip: string): boolean {
+  if (isIP(ip) !== 4) return false;
+  const configured = e.client.uam?.address;
+  return configured !== undefined ? configured === ip : e.match.check(ip, 'ipv4');
 }
 
 /** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */

@@ -5,6 +5,8 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { parseMac } from '../devices/mac.js';
+import { LOGIN_TOKEN_ID, tokenRef, type LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate } from './accounting.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
@@ -22,7 +24,8 @@ import {
   type ScannedPacket,
 } from './packet.js';
 import type { RecentAccessRequests } from './recent-access-requests.js';
-import { decideAccess, rejectRequest, requestedMac, type AccessDecision } from './policy.js';
+import { decideAccess, rejectRequest, requestedMac, single, type AccessDecision } from './policy.js';
+import { tokenCredential, tokenLoginProblem } from './uam-login.js';
 
 export interface RadiusServerOptions {
   host: string;
@@ -36,6 +39,8 @@ export interface RadiusServerOptions {
   log: Logger;
   /** Recent requests and their answers (RFC 5080); one process's memory by default. */
   duplicates?: DuplicateCache;
+  /** One-time logins the portal handed to UAM routers; without it token logins are not recognised. */
+  loginTokens?: LoginTokenStore;
   /** Remembers which router asked about each device (where RFC 5176 requests go when accounting is silent). */
   accessRequests?: RecentAccessRequests;
   /** session.time_zone: vendor answers that carry a local time (WISPr-Session-Terminate-Time) use it. */
@@ -169,7 +174,7 @@ export class RadiusServer {
     try {
       const attributes = decodeAttributes(raw, packet.length);
       if (!attributes) return this.drop(nas, 'undecodable', peer);
-      answer = await this.answer(port, packet, attributes, nas, peer);
+      answer = await this.answer(port, raw, packet, attributes, nas, peer);
     } finally {
       if (key) this.duplicates.finish(key, answer ? ownCopy(answer.bytes) : undefined);
     }
@@ -198,6 +203,7 @@ export class RadiusServer {
 
   private async answer(
     port: Port,
+    raw: Buffer,
     packet: ScannedPacket,
     attributes: Record<string, unknown>,
     nas: NasClient,
@@ -210,7 +216,7 @@ export class RadiusServer {
       return { bytes: respond(port === 'auth' ? Code.AccessAccept : Code.AccountingResponse), outcome: 'status' };
     }
     if (packet.code === Code.AccessRequest) {
-      const decision = await this.decideAccess(attributes, nas);
+      const decision = await this.decideAccess(raw, packet, attributes, nas);
       if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, this.o.clock.now());
       // Per request, so debug: at tens of thousands a second the log would cost more than the answer.
       this.o.log.debug(
@@ -245,7 +251,11 @@ export class RadiusServer {
     }
   }
 
-  private async decideAccess(attributes: Record<string, unknown>, nas: NasClient): Promise<AccessDecision> {
+  private async decideAccess(raw: Buffer, packet: ScannedPacket, attributes: Record<string, unknown>, nas: NasClient): Promise<AccessDecision> {
+    const userName = single(attributes['User-Name']);
+    if (nas.uam && this.o.loginTokens && userName !== undefined && LOGIN_TOKEN_ID.test(userName)) {
+      return this.tokenLogin(this.o.loginTokens, userName, raw, packet, attributes, nas);
+    }
     const wanted = requestedMac(attributes);
     if ('problem' in wanted) return rejectRequest(wanted.problem);
     try {
@@ -255,6 +265,45 @@ export class RadiusServer {
       // Fail closed: without the store we cannot know of a session; a reject lets the NAS use its portal.
       this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac }, 'store unavailable; rejecting');
       return { ...rejectRequest('state store unavailable'), mac: wanted.mac };
+    }
+  }
+
+  /**
+   * A UAM router redeeming a one-time login (uam-login.ts): accepted with the attributes
+   * of the device's live session (decideAccess), and the token is deleted; anything
+   * wrong is a reject with the reason logged. Logs name the token only by tokenRef.
+   */
+  private async tokenLogin(
+    tokens: LoginTokenStore,
+    id: string,
+    raw: Buffer,
+    packet: ScannedPacket,
+    attributes: Record<string, unknown>,
+    nas: NasClient,
+  ): Promise<AccessDecision> {
+    const station = parseMac(single(attributes['Calling-Station-Id']));
+    const log = (decision: AccessDecision): AccessDecision => {
+      this.o.log.info(
+        { event: 'radius.uam_login', nas: nas.name, token: tokenRef(id), mac: decision.mac ?? station ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
+        decision.code === Code.AccessAccept ? 'one-time login accepted' : 'one-time login refused',
+      );
+      return decision;
+    };
+    try {
+      const now = this.o.clock.now();
+      const token = await tokens.get(id, now);
+      const credential = tokenCredential(raw, packet.length, packet.authenticator, nas.secret);
+      const problem = tokenLoginProblem(token, nas.name, station, credential);
+      if (problem || !token) return log(rejectRequest(problem ?? 'unknown login token'));
+      const session = await this.o.sessions.live(token.mac);
+      const decision = decideAccess(token.mac, session, nas, { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
+      if (decision.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });
+      // Single use: only the request that deletes the token is accepted.
+      if (!(await tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
+      return log({ ...decision, reason: 'one-time login token' });
+    } catch (err) {
+      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, token: tokenRef(id) }, 'store unavailable; rejecting');
+      return rejectRequest('state store unavailable');
     }
   }
 }

@@ -6,7 +6,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { prepareTable, SqliteKeyvStore, TABLE } from './sqlite-keyv-store.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
-export const NAMESPACES = ['devices', 'sessions', 'flows', 'leases', 'accounting'] as const;
+export const NAMESPACES = ['devices', 'sessions', 'flows', 'leases', 'accounting', 'tokens'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */

@@ -3,6 +3,8 @@ import { DateTime } from 'luxon';
 import { decideStartPage } from '../decide.js';
 import type { PortalDeps } from '../deps.js';
 import { identifyDevice } from '../identify.js';
+import { readUamRedirect, type UamLogin } from '../uam.js';
+import type { Mac } from '../../devices/mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, render, renderForm } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
@@ -24,6 +26,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     return render(ctx, deps, 'unidentified.njk', {}, 200);
   }
   const mac = identified.mac;
+  const uam = uamLogin(ctx, deps, mac);
   const [session, device] = await Promise.all([deps.sessions.live(mac), deps.devices.get(mac)]);
   const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
 
@@ -33,12 +36,15 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       return render(ctx, deps, 'online.njk', { user: session!.user, mac, ...endsAt(session!, deps), ...(notice ? { notice } : {}) });
     }
     case 'login': {
-      const flow = await deps.flows.start({ purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform }, deps.clock.now());
+      const flow = await deps.flows.start(
+        { purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform, ...(uam ? { uam } : {}) },
+        deps.clock.now(),
+      );
       return renderForm(ctx, deps, 'login.njk', flow, { owner: device!.owner });
     }
     case 'ios-register': {
       const flow = await deps.flows.start(
-        { purpose: 'enroll', mac, macSource: identified.source, ip, platform, ...(os.version ? { osVersion: os.version } : {}) },
+        { purpose: 'enroll', mac, macSource: identified.source, ip, platform, ...(os.version ? { osVersion: os.version } : {}), ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
       return renderForm(ctx, deps, 'ios-register.njk', flow, { ca_url: ctx.urls.to('/portal/ca.cer'), ca_fingerprint: deps.ca.fingerprint });
@@ -53,6 +59,27 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'unidentified':
       return render(ctx, deps, 'unidentified.njk', {});
   }
+}
+
+/**
+ * A CoovaChilli redirect's parameters, when they verify (uam.ts) and name the device we
+ * identified; otherwise they are ignored (logged) and the visit is an ordinary one.
+ */
+function uamLogin(ctx: Context, deps: PortalDeps, mac: Mac): UamLogin | undefined {
+  // The URL Chilli signed is its uamserver setting: our start page, or the URL as requested
+  // (the Host header is harmless here: without the UAM secret no md verifies).
+  const portalUrls = [ctx.urls.to('/portal'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
+  const read = readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
+  if (read.kind === 'none') return undefined;
+  if (read.kind === 'ignored') {
+    deps.log.info({ event: 'portal.uam_ignored', mac, problem: read.problem }, 'UAM redirect parameters ignored');
+    return undefined;
+  }
+  if (read.mac !== mac) {
+    deps.log.info({ event: 'portal.uam_ignored', mac, problem: 'the redirect names another device' }, 'UAM redirect parameters ignored');
+    return undefined;
+  }
+  return read.uam;
 }
 
 function agentView(deps: PortalDeps): object {

@@ -1,10 +1,13 @@
 import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { Credentials } from '../../devices/enrollment-service.js';
-import { GatewayError } from '../../errors.js';
+import type { Mac } from '../../devices/mac.js';
+import { BadInputError, GatewayError } from '../../errors.js';
+import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
-import { clientIp, FLOW_COOKIE, redirectInside, renderForm } from '../respond.js';
+import { clientIp, FLOW_COOKIE, redirectInside, redirectToUamLogon, renderForm } from '../respond.js';
+import { uamLogonUrl } from '../uam.js';
 
 /** Form fields, bounded: nothing longer is a real username or password. */
 function credentials(body: unknown): Credentials | undefined {
@@ -48,7 +51,22 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
     throw err;
   }
   await deps.flows.finish(flow);
+  if (flow.uam) return redirectToUamLogon(ctx, deps, target, flow.uam.nas);
   redirectInside(ctx, target);
+}
+
+/**
+ * A flow a UAM router started: the session is issued; the router still has to open it.
+ * A one-time token, bound to the device, goes to the router's logon URL (uam.ts), and the
+ * router redeems it over RADIUS (radius/uam-login.ts).
+ */
+async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string): Promise<string> {
+  const uam = flow.uam!;
+  const nas = deps.nas.byName(uam.nas);
+  if (!nas?.uam) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+  const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name }, deps.clock.now());
+  deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method: nas.uam.method }, 'one-time login issued to the router');
+  return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret);
 }
 
 /** POST /portal/login: the owner of an enrolled device logs in for a new session. */
@@ -58,7 +76,8 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   // Unenrolled since the page was shown: start again, which shows the right page.
   if (!device) return redirectInside(ctx, ctx.urls.to('/portal'));
   return submit(ctx, deps, flow, 'login.njk', { owner: device.owner }, async (creds) => {
-    await deps.enrollment.login(device, creds);
+    const session = await deps.enrollment.login(device, creds);
+    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
     return ctx.urls.to('/portal', { done: 'logged-in' });
   });
 }
@@ -68,7 +87,8 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
   const flow = await loadFlow(ctx, deps, 'enroll');
   const extra = { ca_url: ctx.urls.to('/portal/ca.cer'), ca_fingerprint: deps.ca.fingerprint };
   return submit(ctx, deps, flow, 'ios-register.njk', extra, async (creds) => {
-    await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds);
+    const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds);
+    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
     return ctx.urls.to('/portal', { done: 'enrolled' });
   });
 }

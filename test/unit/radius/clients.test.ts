@@ -4,7 +4,7 @@ import { NasTable, unmapIpv4 } from '../../../src/radius/clients.js';
 
 function nas(name: string, address: string, extra: Record<string, unknown> = {}): NasClientConfig {
   const raw = validateConfig({ radius: { clients: [{ name, address, secret: `${name}-secret-0123456789`, ...extra }] } }).radius.clients[0]!;
-  return { ...raw, secret: `${name}-secret-0123456789` };
+  return { ...raw, secret: `${name}-secret-0123456789`, uam: undefined };
 }
 
 const name = (table: NasTable, address: string) => table.find(address)?.name;

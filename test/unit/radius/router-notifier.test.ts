@@ -17,7 +17,7 @@ const NOW = new Date('2026-03-02T10:00:00Z');
 
 function nas(name: string, address: string, extra: Record<string, unknown> = {}): NasClientConfig {
   const raw = validateConfig({ radius: { clients: [{ name, address, secret: `${name}-secret-0123456789`, ...extra }] } }).radius.clients[0]!;
-  return { ...raw, secret: `${name}-secret-0123456789` };
+  return { ...raw, secret: `${name}-secret-0123456789`, uam: undefined };
 }
 
 function setup() {
