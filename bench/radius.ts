@@ -6,7 +6,10 @@
  * an independent check), then from bench/radius-load.ts, then that again with
  * accounting traffic alongside.
  *
- *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--log-level info] [--profile DIR]
+ *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--workers 1] [--log-level info] [--profile DIR]
+ *
+ * --workers N runs RADIUS in N worker processes (radius.workers); CPU and RSS are then
+ * the main process's only, so the C generator's --server-pid figure is left out.
  *
  * --profile DIR writes the gateway's V8 CPU profile there (open it in Chrome DevTools).
  *
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '10000' },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const DURATION = Number(values.duration);
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
   const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
   const ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
   doc.log = { level: values['log-level'] };
+  doc.radius.workers = Number(values.workers);
   doc.portal.http.port = ports.http;
   doc.portal.https.port = ports.https;
   doc.radius.auth_port = ports.auth;
@@ -152,7 +157,9 @@ async function main(): Promise<void> {
     gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
   });
   const pid = gateway.pid!;
-  console.log(`gateway pid ${pid}: RSS ${rssMb(pid)} MB after start; ${INFLIGHT} in flight, ${DURATION} s per run, 10 % unknown MACs, log level ${values['log-level']}`);
+  console.log(
+    `gateway pid ${pid}: RSS ${rssMb(pid)} MB after start; ${INFLIGHT} in flight, ${DURATION} s per run, 10 % unknown MACs, log level ${values['log-level']}, RADIUS workers ${values.workers}`,
+  );
 
   if (existsSync(C_TOOL)) {
     const macFile = join(dir, 'macs.txt');
@@ -161,7 +168,7 @@ async function main(): Promise<void> {
     try {
       out = execFileSync(
         C_TOOL,
-        ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT), '--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', '--server-pid', String(pid)],
+        ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT), '--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', ...(values.workers === '1' ? ['--server-pid', String(pid)] : [])],
         { encoding: 'utf8' },
       );
     } catch (err) {

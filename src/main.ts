@@ -29,7 +29,8 @@ import { RadiusServer } from './radius/server.js';
 import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
 import { SessionStore } from './sessions/session-store.js';
-import { openSqliteStore } from './store/state-store.js';
+import { openSqliteStore, type StateStore } from './store/state-store.js';
+import { RadiusWorkers } from './radius/workers.js';
 
 /** views/ beside src/ (or dist/): the same relative place in a checkout and a build. */
 export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
@@ -147,6 +148,55 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** The RADIUS side of the gateway: one process's server, or the main process's handle on its workers. */
+interface RadiusService {
+  start(): Promise<{ authPort: number; acctPort: number }>;
+  stop(): Promise<void>;
+  /** Metrics kept elsewhere than this process's registry (the workers'), as Prometheus text. */
+  metricsText?(): Promise<string>;
+}
+
+class InProcessRadius implements RadiusService {
+  constructor(private readonly server: RadiusServer) {}
+  start() {
+    return this.server.start();
+  }
+  stop() {
+    return this.server.stop();
+  }
+}
+
+function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
+  return { store: new SessionStore(store.kv.sessions), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
+}
+
+/**
+ * Wires the RADIUS server on a store: shared by the main process (radius.workers: 1)
+ * and each RADIUS worker process (radius/worker-main.ts).
+ */
+export function buildRadiusServer(
+  config: Config,
+  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests },
+): RadiusServer {
+  const { store, metrics, clock, log, accessRequests } = deps;
+  const sessions = new SessionService(sessionSettings(config, store, clock, log));
+  return new RadiusServer({
+    host: config.radius.host,
+    authPort: config.radius.auth_port,
+    acctPort: config.radius.acct_port,
+    nas: new NasTable(config.radius.clients),
+    sessions,
+    accounting: new AccountingStore(store.kv.accounting, store.kv.leases),
+    accessRequests,
+    loginTokens: new LoginTokenStore(store.kv.tokens),
+    metrics,
+    clock,
+    log,
+    timeZone: config.session.time_zone,
+    portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
+  });
+}
+
 /** How often expired sessions, flows and leases are deleted from SQLite (it has no native expiry). */
 const PURGE_INTERVAL_MS = 60_000;
 
@@ -164,21 +214,15 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   }
   const directory = createDirectory(config, materials, log);
   const store = await openSqliteStore(config.store.sqlite_file);
-  const metrics = new Metrics();
+  // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
+  const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
   const nas = new NasTable(config.radius.clients);
   const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
   const accessRequests = new RecentAccessRequests();
   const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
   const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log });
 
-  const sessions = new SessionService({
-    store: new SessionStore(store.kv.sessions),
-    clock,
-    cutoff: config.session.daily_cutoff,
-    timeZone: config.session.time_zone,
-    log,
-    notify: notifier.sessionChanged,
-  });
+  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged });
   const devices = new DeviceRegistry(store.kv.devices);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const enrollment = new EnrollmentService({ devices, sessions, directory, metrics, clock, log });
@@ -187,6 +231,11 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     support_contact: config.portal.support_contact,
     start_url: new PortalUrls(config.portal.base_url).to('/portal'),
   });
+  const radius: RadiusService =
+    config.radius.workers > 1
+      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, log })
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests }));
+
   const app = createPortalApp({
     config,
     sessions,
@@ -203,24 +252,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     clock,
     log,
     ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
+    ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
   });
-  const radius = new RadiusServer({
-    host: config.radius.host,
-    authPort: config.radius.auth_port,
-    acctPort: config.radius.acct_port,
-    nas,
-    sessions,
-    accounting,
-    accessRequests,
-    loginTokens,
-    metrics,
-    clock,
-    log,
-    timeZone: config.session.time_zone,
-    portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
-  });
-
   const http = createHttpServer(app.callback());
   const https = createHttpsServer({ cert: materials.tls.cert, key: materials.tls.key }, app.callback());
   // Slow clients must not hold sockets forever.
@@ -257,6 +291,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
         baseUrl: config.portal.base_url,
         directory: config.directory.kind,
         nasClients: config.radius.clients.length,
+        radiusWorkers: config.radius.workers,
       },
       'enrollgate started',
     );

@@ -1,28 +1,34 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Which metrics a process keeps: RADIUS workers keep only theirs, so their registries and the main one never overlap. */
+export type MetricsPart = 'radius' | 'portal' | 'process';
+
 /** The gateway's Prometheus metrics, on one registry built at start-up. */
 export class Metrics {
-  readonly registry = new Registry();
+  private readonly radiusRegistry = new Registry();
+  private readonly portalRegistry = new Registry();
+  /** What /metrics shows: the parts this process keeps. */
+  readonly registry: Registry;
 
   readonly radiusRequests = new Counter({
     name: 'enrollgate_radius_requests_total',
     help: 'RADIUS requests answered, by NAS, request type and outcome',
     labelNames: ['nas', 'type', 'outcome'] as const,
-    registers: [this.registry],
+    registers: [this.radiusRegistry],
   });
 
   readonly radiusDrops = new Counter({
     name: 'enrollgate_radius_drops_total',
     help: 'RADIUS packets dropped without an answer, by NAS ("unknown" for unknown sources) and reason',
     labelNames: ['nas', 'reason'] as const,
-    registers: [this.registry],
+    registers: [this.radiusRegistry],
   });
 
   readonly radiusRetransmissions = new Counter({
     name: 'enrollgate_radius_retransmissions_total',
     help: 'RADIUS retransmissions (RFC 5080): answered from the cache, or dropped while the original was still being worked on',
     labelNames: ['nas', 'handled'] as const,
-    registers: [this.registry],
+    registers: [this.radiusRegistry],
   });
 
   readonly radiusLatency = new Histogram({
@@ -30,31 +36,40 @@ export class Metrics {
     help: 'Time from receiving a RADIUS request to sending the answer',
     labelNames: ['type'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-    registers: [this.registry],
+    registers: [this.radiusRegistry],
   });
 
   readonly portalLogins = new Counter({
     name: 'enrollgate_portal_logins_total',
     help: 'Portal logins by outcome',
     labelNames: ['outcome'] as const,
-    registers: [this.registry],
+    registers: [this.portalRegistry],
   });
 
   readonly enrollments = new Counter({
     name: 'enrollgate_enrollments_total',
     help: 'Devices enrolled, by platform',
     labelNames: ['platform'] as const,
-    registers: [this.registry],
+    registers: [this.portalRegistry],
   });
 
   readonly dynamicAuthorization = new Counter({
     name: 'enrollgate_dynamic_authorization_total',
     help: 'RFC 5176 requests to routers, by NAS, kind (coa, disconnect) and result (ack, nak, timeout, error)',
     labelNames: ['nas', 'kind', 'result'] as const,
-    registers: [this.registry],
+    registers: [this.portalRegistry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'enrollgate_' });
+  constructor(options: { parts?: readonly MetricsPart[] } = {}) {
+    const parts = new Set(options.parts ?? ['radius', 'portal', 'process']);
+    const chosen: Registry[] = [];
+    if (parts.has('radius')) chosen.push(this.radiusRegistry);
+    if (parts.has('portal')) chosen.push(this.portalRegistry);
+    if (parts.has('process')) {
+      const processRegistry = new Registry();
+      collectDefaultMetrics({ register: processRegistry, prefix: 'enrollgate_' });
+      chosen.push(processRegistry);
+    }
+    this.registry = Registry.merge(chosen);
   }
 }

@@ -241,6 +241,13 @@ export const configSchema = z.strictObject({
       host: host.prefault('127.0.0.1').describe('address RADIUS listens on'),
       auth_port: port.prefault(1812).describe('UDP port for authentication (RFC 2865)'),
       acct_port: port.prefault(1813).describe('UDP port for accounting (RFC 2866)'),
+      workers: z
+        .number({ error: 'a whole number of processes from 1 to 16' })
+        .int('a whole number of processes from 1 to 16')
+        .min(1, 'a whole number of processes from 1 to 16')
+        .max(16, 'a whole number of processes from 1 to 16')
+        .prefault(1)
+        .describe('RADIUS worker processes sharing the ports, one per core to use (1: RADIUS runs in the main process)'),
       clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
     })
     .prefault({})

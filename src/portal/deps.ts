@@ -46,4 +46,6 @@ export interface PortalDeps {
   /** The root CA iOS devices download: DER and SHA-256 fingerprint. */
   readonly ca: { readonly der: Buffer; readonly fingerprint: string };
   readonly agent?: AgentInfo;
+  /** The RADIUS workers' metrics (radius.workers > 1), Prometheus text. */
+  readonly workerMetrics?: () => Promise<string>;
 }

@@ -95,5 +95,7 @@ export async function metricsAction(ctx: Context, deps: PortalDeps): Promise<voi
     return;
   }
   ctx.type = deps.metrics.registry.contentType;
-  ctx.body = await deps.metrics.registry.metrics();
+  // Workers keep only RADIUS metrics and this process none of those, so the two texts never repeat a metric.
+  const own = await deps.metrics.registry.metrics();
+  ctx.body = deps.workerMetrics ? `${own}\n${await deps.workerMetrics()}` : own;
 }

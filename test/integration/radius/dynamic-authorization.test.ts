@@ -336,7 +336,7 @@ describe('the RFC 5176 client on its own', () => {
   let client: DynamicAuthorizationClient;
   beforeAll(() => {
     logs = new LogSink();
-    client = new DynamicAuthorizationClient({ bindAddress: '127.0.0.1', metrics: new Metrics({ defaultMetrics: false }), log: createLogger('debug', logs) });
+    client = new DynamicAuthorizationClient({ bindAddress: '127.0.0.1', metrics: new Metrics({ parts: ['portal'] }), log: createLogger('debug', logs) });
   });
   afterAll(async () => client?.close());
 

@@ -1,0 +1,34 @@
+/**
+ * The entry of a RADIUS worker process (see workers.ts): the RADIUS part of the
+ * gateway, on the config file the main process names, sharing its sockets.
+ */
+import { AggregatorRegistry } from 'prom-client';
+import { systemClock } from '../clock.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../logger.js';
+import { buildRadiusServer } from '../main.js';
+import { Metrics } from '../metrics.js';
+import { openSqliteStore } from '../store/state-store.js';
+import { ForwardingAccessRequests, type WorkerMessage } from './workers.js';
+
+async function main(configFile: string): Promise<void> {
+  const config = loadConfig(configFile);
+  const log = createLogger(config.log.level).child({ radiusWorker: process.pid });
+  const store = await openSqliteStore(config.store.sqlite_file);
+  // RADIUS metrics only, gathered by the main process's /metrics (no process metrics: the main process has those).
+  const metrics = new Metrics({ parts: ['radius'] });
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests() });
+  const ports = await radius.start();
+  process.send?.({ type: 'eg:ready', authPort: ports.authPort, acctPort: ports.acctPort } satisfies WorkerMessage);
+  process.once('SIGTERM', () => {
+    void radius.stop().then(() => store.close()).finally(() => process.exit(0));
+  });
+}
+
+main(process.argv[2] ?? '').catch((err: unknown) => {
+  process.send?.({ type: 'eg:failed', message: err instanceof Error ? err.message : String(err) } satisfies WorkerMessage);
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+});

@@ -1,0 +1,125 @@
+import cluster, { type Worker } from 'node:cluster';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry } from 'prom-client';
+import type { Mac } from '../devices/mac.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { RecentAccessRequests } from './recent-access-requests.js';
+
+/**
+ * RADIUS on several cores: worker processes (node:cluster) that share the auth and
+ * accounting sockets, the kernel handing each datagram to one of them. Each worker
+ * has its own SQLite connections to the same WAL file, so what the portal writes
+ * is what every worker reads. What differs from one process:
+ * - the RFC 5080 duplicate cache is per worker: a retransmission read by another
+ *   worker than the original is decided again (the same answer, unless the state
+ *   changed in between);
+ * - the "last router that asked" hint for CoA is forwarded to the main process
+ *   when it changes (IPC), where the RouterNotifier reads it;
+ * - metrics are gathered from the workers when /metrics is scraped.
+ */
+
+/** Messages between the main process and RADIUS workers. */
+export type WorkerMessage =
+  | { type: 'eg:ready'; authPort: number; acctPort: number }
+  | { type: 'eg:failed'; message: string }
+  | { type: 'eg:access'; mac: string; nas: string; atMs: number };
+
+const READY_TIMEOUT_MS = 15_000;
+/** A worker that dies is restarted, but not in a tight loop. */
+const RESTART_DELAY_MS = 1000;
+
+/** The worker entry beside this file: dist/radius/worker-main.js, or the .ts source when run through tsx (forks inherit its loader). */
+export function workerEntry(): string {
+  return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url));
+}
+
+export class RadiusWorkers {
+  private readonly workers = new Set<Worker>();
+  private stopping = false;
+  private readonly aggregator = new AggregatorRegistry();
+
+  constructor(
+    private readonly o: {
+      count: number;
+      configFile: string;
+      accessRequests: RecentAccessRequests;
+      log: Logger;
+    },
+  ) {}
+
+  /** Forks the workers and resolves once every one of them listens. */
+  async start(): Promise<{ authPort: number; acctPort: number }> {
+    const entry = workerEntry();
+    if (!existsSync(entry)) {
+      throw new ConfigError(`radius.workers: ${this.o.count} needs the built gateway (${entry} is missing: run npm run build)`);
+    }
+    cluster.setupPrimary({ exec: entry, args: [this.o.configFile] });
+    const ports = await Promise.all(Array.from({ length: this.o.count }, () => this.fork()));
+    return ports[0]!;
+  }
+
+  private fork(): Promise<{ authPort: number; acctPort: number }> {
+    const worker = cluster.fork();
+    this.workers.add(worker);
+    worker.on('message', (m: WorkerMessage) => {
+      if (m?.type === 'eg:access') this.o.accessRequests.note(m.mac as Mac, m.nas, new Date(m.atMs));
+    });
+    worker.on('exit', (code, signal) => {
+      this.workers.delete(worker);
+      if (this.stopping) return;
+      this.o.log.error({ event: 'radius.worker_exited', pid: worker.process.pid, code, signal }, 'RADIUS worker exited; restarting it');
+      setTimeout(() => {
+        if (!this.stopping) this.fork().catch((err: unknown) => this.o.log.error({ err, event: 'radius.worker_restart_failed' }, 'RADIUS worker did not restart'));
+      }, RESTART_DELAY_MS).unref();
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`RADIUS worker ${worker.process.pid} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      const onMessage = (m: WorkerMessage) => {
+        if (m?.type === 'eg:ready') {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          resolve({ authPort: m.authPort, acctPort: m.acctPort });
+        } else if (m?.type === 'eg:failed') {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          reject(new ConfigError(m.message));
+        }
+      };
+      worker.on('message', onMessage);
+    });
+  }
+
+  /** The workers' metrics (RADIUS counters and latency), summed across workers, as Prometheus text. */
+  metricsText(): Promise<string> {
+    return this.aggregator.clusterMetrics();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.workers].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('exit', () => resolve());
+            w.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+/**
+ * In a worker: the hint map that also tells the main process when a device is seen
+ * on a different router (or first seen), so IPC carries changes, not every request.
+ */
+export class ForwardingAccessRequests extends RecentAccessRequests {
+  override note(mac: Mac, nas: string, at: Date): void {
+    const before = this.latest(mac);
+    super.note(mac, nas, at);
+    if (before?.nas !== nas || at.getTime() - before.at.getTime() > 60_000) {
+      process.send?.({ type: 'eg:access', mac, nas, atMs: at.getTime() } satisfies WorkerMessage);
+    }
+  }
+}

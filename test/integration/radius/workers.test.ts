@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { initCommand } from '../../../src/cli/commands/init.js';
+import { parseMac } from '../../../src/devices/mac.js';
+import { SessionStore } from '../../../src/sessions/session-store.js';
+import { openSqliteStore } from '../../../src/store/state-store.js';
+import { TEST_NAS_SECRET } from '../../helpers/gateway.js';
+import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
+
+/**
+ * radius.workers: 2 — the CLI's gateway with RADIUS in two worker processes sharing
+ * the sockets: answers, metrics gathered from both, and a clean stop of all of them.
+ */
+
+const require = createRequire(import.meta.url);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TSX = pathToFileURL(require.resolve('tsx')).href;
+
+let dir: string;
+let gateway: ChildProcess;
+let ports: { http: number; auth: number; acct: number };
+let output = '';
+
+function started(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('enrollgate started')) {
+        clearTimeout(deadline);
+        resolve();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'enrollgate-workers-'));
+  const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => {} });
+  ports = { http: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+  doc.portal.http.port = ports.http;
+  doc.portal.https.port = await freeTcpPort();
+  doc.radius.auth_port = ports.auth;
+  doc.radius.acct_port = ports.acct;
+  doc.radius.workers = 2;
+  doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+  await writeFile(configFile, stringify(doc));
+  // A device with a session, written before start (the workers read the same file).
+  const store = await openSqliteStore(join(dir, 'state.sqlite'));
+  const now = new Date();
+  await new SessionStore(store.kv.sessions).put(
+    { mac: parseMac('02:00:00:00:07:01')!, user: 'alice', origin: 'enrollment', startedAt: now.toISOString(), endsAt: new Date(now.getTime() + 3600_000).toISOString() },
+    now,
+  );
+  await store.close();
+  gateway = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  await started(gateway);
+}, 60_000);
+
+afterAll(async () => {
+  if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('RADIUS workers', () => {
+  it('answer from either worker: accept with a session, reject without', async () => {
+    for (let i = 0; i < 6; i++) {
+      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:01'))).reply).toBe('Access-Accept');
+      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:02'))).reply).toBe('Access-Reject');
+    }
+    expect(output).toMatch(/"radiusWorker":\d+/);
+  });
+
+  it('their metrics are gathered into the main process /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
+    const count = (outcome: string) =>
+      Number(new RegExp(`enrollgate_radius_requests_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count('accept')).toBe(6);
+    expect(count('reject')).toBe(6);
+    // One HELP line per metric: the main process and the workers never both expose one.
+    const help = text.split('\n').filter((l) => l.startsWith('# HELP '));
+    expect(new Set(help).size).toBe(help.length);
+  });
+
+  it('stop with the main process on SIGTERM', async () => {
+    const pids = [...output.matchAll(/"radiusWorker":(\d+)/g)].map((m) => Number(m[1]));
+    expect(new Set(pids).size).toBe(2);
+    const exited = new Promise<number | null>((resolve) => gateway.once('exit', resolve));
+    gateway.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of new Set(pids)) {
+      expect(() => process.kill(pid, 0), `worker ${pid} still running`).toThrow();
+    }
+  });
+});
