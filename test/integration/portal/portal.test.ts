@@ -1,6 +1,6 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextCutoff, secondsUntil } from '../../../src/sessions/daily-cutoff.js';
+import { call as httpCall, formOf as httpFormOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { freeTcpPort } from '../../helpers/ports.js';
 import { radclient } from '../../helpers/radclient.js';
@@ -11,49 +11,14 @@ import { radclient } from '../../helpers/radclient.js';
  * stand for the many client addresses a Wi-Fi network has.
  */
 
-const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const WINDOWS_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 let t: TestGateway;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One HTTP request with full control of Host and the client address; redirects are not followed. */
-function call(method: string, path: string, o: { ip?: string; host?: string; ua?: string; cookie?: string; form?: Record<string, string>; base?: string } = {}): Promise<Reply> {
-  const url = new URL(path.startsWith('//') ? '/' : path, o.base ?? t.httpUrl);
-  const body = o.form ? new URLSearchParams(o.form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        method,
-        host: url.hostname,
-        port: url.port,
-        // A request-target such as //evil.example.com/x is sent as written.
-        path: path.startsWith('//') ? path : url.pathname + url.search,
-        headers: {
-          Host: o.host ?? url.host,
-          'User-Agent': o.ua ?? IPHONE_UA,
-          Accept: 'text/html',
-          ...(o.ip ? { 'X-Forwarded-For': o.ip } : {}),
-          ...(o.cookie ? { Cookie: o.cookie } : {}),
-          ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } : {}),
-        },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** One request to the gateway under test (or `base`), redirects not followed. */
+function call(method: string, path: string, o: CallOptions & { base?: string } = {}): Promise<Reply> {
+  return httpCall(o.base ?? t.httpUrl, method, path, o);
 }
 
 async function lease(mac: string, ip: string, sessionId = `s-${ip}`): Promise<void> {
@@ -68,14 +33,11 @@ async function lease(mac: string, ip: string, sessionId = `s-${ip}`): Promise<vo
 
 /** The form's token and the flow cookie of a rendered form page. */
 function formOf(reply: Reply): { csrf: string; cookie: string; action: string } {
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(reply.body)?.[1];
-  const action = /<form method="post" action="([^"]+)"/.exec(reply.body)?.[1];
+  const form = httpFormOf(reply);
   const setCookie = ([] as string[]).concat(reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('eg_flow='));
-  expect(csrf, 'form token').toBeDefined();
-  expect(setCookie, 'flow cookie').toBeDefined();
   expect(setCookie).toMatch(/HttpOnly/i);
   expect(setCookie).toMatch(/SameSite=Lax/i);
-  return { csrf: csrf!, cookie: setCookie!.split(';')[0]!, action: action! };
+  return form;
 }
 
 beforeAll(async () => {

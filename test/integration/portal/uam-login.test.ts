@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { radclient } from '../../helpers/radclient.js';
 
@@ -13,43 +13,10 @@ import { radclient } from '../../helpers/radclient.js';
  * then sends the Access-Request with radclient, as Chilli would.
  */
 
-const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const UAM_SECRET = 'chilli-uam-secret-42';
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function call(t: TestGateway, method: string, path: string, o: { ip: string; cookie?: string; form?: Record<string, string> }): Promise<Reply> {
-  const url = new URL(path, t.httpUrl);
-  const body = o.form ? new URLSearchParams(o.form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        method,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        headers: {
-          'User-Agent': IPHONE_UA,
-          Accept: 'text/html',
-          'X-Forwarded-For': o.ip,
-          ...(o.cookie ? { Cookie: o.cookie } : {}),
-          ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } : {}),
-        },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function call(t: TestGateway, method: string, path: string, o: CallOptions): Promise<Reply> {
+  return httpCall(t.httpUrl, method, path, o);
 }
 
 const md5 = (...parts: Array<Buffer | string>): Buffer => {

@@ -1,11 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { Metrics } from '../../../src/metrics.js';
 import { DynamicAuthorizationClient } from '../../../src/radius/dynamic-authorization.js';
 import { selectorAttributes } from '../../../src/radius/dynamic-authorization-packet.js';
+import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
 import { LogSink, startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 import { A, assemble, attr, expectedResponseAuthenticator, walk } from '../../unit/radius/radius-bytes.js';
@@ -137,40 +137,8 @@ function ciscoAvPairs(r: Received): string[] {
 let t: TestGateway;
 let das: DasListener;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function call(method: string, path: string, o: { ip: string; cookie?: string; form?: Record<string, string> }): Promise<Reply> {
-  const url = new URL(path, t.httpUrl);
-  const body = o.form ? new URLSearchParams(o.form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        method,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        headers: {
-          'User-Agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-          Accept: 'text/html',
-          'X-Forwarded-For': o.ip,
-          ...(o.cookie ? { Cookie: o.cookie } : {}),
-          ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } : {}),
-        },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function call(method: string, path: string, o: CallOptions): Promise<Reply> {
+  return httpCall(t.httpUrl, method, path, o);
 }
 
 /** Accounting Start from the router, so the portal knows which device holds `ip` and where it is. */
