@@ -10,8 +10,11 @@ type RawNas = RawConfig['radius']['clients'][number];
 type RawLdap = NonNullable<RawConfig['directory']['ldap']>;
 
 type RawUam = NonNullable<RawNas['uam']>;
-/** A NAS's UAM settings with the UAM secret read. */
-export type UamConfig = Omit<RawUam, 'secret'> & { readonly secret: string };
+type RawOpenNds = NonNullable<RawUam['opennds']>;
+/** A NAS's openNDS settings with the faskey read. */
+export type OpenNdsConfig = Omit<RawOpenNds, 'faskey'> & { readonly faskey: string };
+/** A NAS's UAM settings with the UAM secret (coovachilli) and faskey (opennds) read. */
+export type UamConfig = Omit<RawUam, 'secret' | 'opennds'> & { readonly secret?: string; readonly opennds?: OpenNdsConfig };
 export type NasClientConfig = Omit<RawNas, 'secret' | 'uam'> & { readonly secret: string; readonly uam?: UamConfig };
 export type LdapConfig = Omit<RawLdap, 'bind_password'> & { readonly bind_password: string };
 
@@ -40,7 +43,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
-const SECRET_KEYS = new Set(['secret', 'bind_password']);
+const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey']);
 const HIDDEN = '(hidden)';
 
 /** A bad value as shown in a message: short, and with anything under a secret key hidden. */
@@ -253,7 +256,13 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
       );
     }
     const { uam: rawUam, ...rest } = c;
-    const uam = rawUam && { ...rawUam, secret: secret(rawUam.secret, `radius.clients[${i}].uam.secret`) };
+    const { secret: uamSecret, opennds: rawOpenNds, ...uamRest } = rawUam ?? {};
+    const opennds = rawOpenNds && { ...rawOpenNds, faskey: secret(rawOpenNds.faskey, `radius.clients[${i}].uam.opennds.faskey`) };
+    const uam: UamConfig | undefined = rawUam && {
+      ...(uamRest as Omit<RawUam, 'secret' | 'opennds'>),
+      ...(uamSecret !== undefined ? { secret: secret(uamSecret, `radius.clients[${i}].uam.secret`) } : {}),
+      ...(opennds ? { opennds } : {}),
+    };
     return { ...rest, secret: value, ...(uam ? { uam } : {}) };
   });
   const ldap = raw.directory.ldap && {

@@ -158,17 +158,53 @@ const nasClient = z.strictObject({
     .describe('RFC 5176 CoA / Disconnect to this router'),
   uam: z
     .strictObject({
-      secret: secretRef.describe("the router's UAM secret (CoovaChilli uamsecret): signs its redirect (md) and hides the login password"),
+      kind: z
+        .enum(['coovachilli', 'mikrotik', 'opennds'])
+        .prefault('coovachilli')
+        .describe(
+          'which router hands browsers to the portal: coovachilli (UAM, signed redirect), mikrotik (hotspot with an external login page, HTTP-CHAP) or opennds (FAS level 1, no RADIUS)',
+        ),
+      secret: secretRef
+        .optional()
+        .describe("coovachilli: the router's UAM secret (uamsecret): signs its redirect (md) and hides the login password"),
       method: z
         .enum(['pap', 'chap'])
         .prefault('chap')
         .describe('how the portal hands the one-time login to the router: chap (response=, the default) or pap (password=)'),
       address: ipv4
         .optional()
-        .describe("the router's UAM address (uamip, e.g. CoovaChilli's uamlisten) when it is not within `address` (the RADIUS source address)"),
+        .describe(
+          "the router's UAM address (CoovaChilli's uamlisten, the MikroTik hotspot address in link-login-only) when it is not within `address` (the RADIUS source address)",
+        ),
+      opennds: z
+        .strictObject({
+          faskey: secretRef.describe("openNDS's faskey: the authorisation token is sha256(hid ‖ faskey)"),
+          gateway_address: ipv4.describe('the openNDS gateway address (gatewayaddress without the port); authorisations are sent only there'),
+          gateway_port: port.prefault(2050).describe('the openNDS gateway port (gatewayport)'),
+          authdir: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a directory name of letters, digits, "_" or "-"')
+            .prefault('opennds_auth')
+            .describe("openNDS's virtual authentication directory (authdir)"),
+        })
+        .optional()
+        .describe('kind opennds: the FAS level 1 settings (fas_secure_enabled 1 with a faskey)'),
+    })
+    .superRefine((u, ctx) => {
+      if (u.kind === 'coovachilli' && u.secret === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['secret'], input: undefined, message: 'the UAM secret (uamsecret), because kind is coovachilli' });
+      }
+      if (u.kind === 'opennds' && u.opennds === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['opennds'], input: undefined, message: 'an opennds section (faskey, gateway_address), because kind is opennds' });
+      }
+      if (u.kind !== 'opennds' && u.opennds !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['opennds'], input: u.opennds, message: 'nothing: opennds is for kind opennds' });
+      }
     })
     .optional()
-    .describe('this router is a CoovaChilli-style UAM router: its portal redirects are honoured and logins are handed back to it as one-time tokens'),
+    .describe(
+      'this router sends browsers to the portal (CoovaChilli UAM, MikroTik hotspot, openNDS FAS): its redirects are honoured and logins are handed back to it (one-time tokens, or the openNDS authorisation)',
+    ),
 }).superRefine((c, ctx) => {
   const answer = c.no_session.answer;
   if (answer === 'redirect' && c.profile !== 'cisco-wlc') {

@@ -28,7 +28,7 @@ export interface Flow {
   readonly osVersion?: string;
   readonly csrf: string;
   readonly expiresAt: string;
-  /** Set when a UAM router (CoovaChilli) sent the browser: the login is handed back to it (uam.ts). */
+  /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (uam.ts). */
   readonly uam?: UamLogin;
 }
 

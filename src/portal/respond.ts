@@ -59,8 +59,9 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
 }
 
 /**
- * The one redirect out of the portal: to the logon URL of the UAM router `nas`
- * (`http://<its uamip>:<uamport>/logon`, checked by uam.ts). Carries a one-time login: never cached.
+ * The one redirect out of the portal: to the logon URL of the UAM router `nas` (CoovaChilli
+ * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by uam.ts). Carries a one-time
+ * login or an authorisation: never cached.
  */
 export function redirectToUamLogon(ctx: Context, deps: Pick<PortalDeps, 'nas'>, target: string, nas: string, status = 303): void {
   const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));

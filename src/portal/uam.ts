@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import { parseMac, type Mac } from '../devices/mac.js';
 import { BadInputError } from '../errors.js';
 import type { NasClient } from '../radius/clients.js';
+import { isMikrotikLoginUrl, readMikrotikRedirect, type MikrotikLogin } from './mikrotik.js';
+import { isOpenNdsAuthUrl, readOpenNdsRedirect, type OpenNdsLogin } from './opennds.js';
 
 /**
  * CoovaChilli's UAM ("universal access method") handshake, the portal's half. Pure.
@@ -18,7 +20,8 @@ import type { NasClient } from '../radius/clients.js';
  */
 
 /** What the portal keeps of a Chilli redirect in its flow. */
-export interface UamLogin {
+export interface ChilliLogin {
+  readonly kind: 'coovachilli';
   /** The router's name (its NAS entry). */
   readonly nas: string;
   readonly uamip: string;
@@ -29,12 +32,21 @@ export interface UamLogin {
   readonly userurl?: string;
 }
 
+/**
+ * What the portal keeps of a router's redirect in its flow, by the router's kind: CoovaChilli
+ * (here), MikroTik hotspot (mikrotik.ts), openNDS FAS level 1 (opennds.ts).
+ */
+export type UamLogin = ChilliLogin | MikrotikLogin | OpenNdsLogin;
+
 type Query = Record<string, string | string[] | undefined>;
 
-/** The result of reading a redirect's UAM parameters: none, ignored (and why), or a usable login. */
-export type UamRedirect = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: UamLogin; mac: Mac };
+/**
+ * The result of reading a redirect's router parameters: none, ignored (and why), or a usable
+ * login with the device the router named (openNDS may name none).
+ */
+export type UamRedirect = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: UamLogin; mac?: Mac };
 
-/** Finds the UAM router a redirect names (NasTable.uamRouter). */
+/** Finds the UAM router a redirect names (NasTable.uamRouter); callers check its uam.kind. */
 export type UamRouterLookup = (uamip: string, nasid?: string) => NasClient | undefined;
 
 const MAX_USERURL = 2048;
@@ -56,6 +68,8 @@ export function chilliMd(urlBeforeMd: string, uamSecret: string): string {
  * knows it: one of `portalUrls`). Anything wrong: the parameters are ignored.
  */
 export function readUamRedirect(query: Query, rawQuery: string, portalUrls: readonly string[], lookup: UamRouterLookup): UamRedirect {
+  if (query['link-login-only'] !== undefined || query['chap-id'] !== undefined) return readMikrotikRedirect(query, lookup);
+  if (query.hid !== undefined) return readOpenNdsRedirect(query, lookup);
   if (query.uamip === undefined && query.challenge === undefined) return { kind: 'none' };
   const uamip = single(query, 'uamip');
   const uamport = single(query, 'uamport');
@@ -72,18 +86,19 @@ export function readUamRedirect(query: Query, rawQuery: string, portalUrls: read
   if (!mac) return { kind: 'ignored', problem: 'mac is not a device MAC address' };
   if (query.userurl !== undefined && (userurl === undefined || userurl.length > MAX_USERURL)) return { kind: 'ignored', problem: 'userurl is repeated or too long' };
   const nas = lookup(uamip, nasid);
-  if (!nas?.uam) return { kind: 'ignored', problem: 'uamip is not the UAM address of a configured UAM router' };
+  const uamSecret = nas?.uam?.kind === 'coovachilli' ? nas.uam.secret : undefined;
+  if (!nas || uamSecret === undefined) return { kind: 'ignored', problem: 'uamip is not the UAM address of a configured UAM router' };
   // Chilli appends md last; what it signed is everything before it.
   const at = rawQuery.lastIndexOf('&md=');
   if (md === undefined || at < 0 || !/^[0-9a-fA-F]{32}$/.test(rawQuery.slice(at + 4))) return { kind: 'ignored', problem: 'md is missing or malformed' };
   const signed = rawQuery.slice(0, at);
   const got = Buffer.from(rawQuery.slice(at + 4).toUpperCase());
-  const verified = portalUrls.some((url) => timingSafeEqual(Buffer.from(chilliMd(`${url}?${signed}`, nas.uam!.secret)), got));
+  const verified = portalUrls.some((url) => timingSafeEqual(Buffer.from(chilliMd(`${url}?${signed}`, uamSecret)), got));
   if (!verified) return { kind: 'ignored', problem: 'md does not match (wrong UAM secret, or the parameters were changed)' };
   return {
     kind: 'uam',
     mac,
-    uam: { nas: nas.name, uamip, uamport: Number(uamport), challenge: challenge.toLowerCase(), ...(userurl ? { userurl } : {}) },
+    uam: { kind: 'coovachilli', nas: nas.name, uamip, uamport: Number(uamport), challenge: challenge.toLowerCase(), ...(userurl ? { userurl } : {}) },
   };
 }
 
@@ -115,7 +130,7 @@ export function uamChapResponse(password: string, challengeHex: string, uamSecre
 }
 
 /** The router's logon URL for a one-time login (username = token id, password = token). */
-export function uamLogonUrl(uam: UamLogin, method: 'pap' | 'chap', username: string, password: string, uamSecret: string): string {
+export function uamLogonUrl(uam: ChilliLogin, method: 'pap' | 'chap', username: string, password: string, uamSecret: string): string {
   const url = new URL(`http://${uam.uamip}:${uam.uamport}/logon`);
   url.searchParams.set('username', username);
   if (method === 'pap') url.searchParams.set('password', uamPapPassword(password, uam.challenge, uamSecret));
@@ -125,8 +140,10 @@ export function uamLogonUrl(uam: UamLogin, method: 'pap' | 'chap', username: str
 }
 
 /**
- * The one redirect that leaves the portal: `http://<uamip>:<uamport>/logon?…` where uamip
- * is the UAM address of the configured UAM router `nas`. Anything else throws.
+ * The one redirect that leaves the portal, to the configured UAM router `nas` at its UAM
+ * address: `http://<uamip>:<uamport>/logon?…` (CoovaChilli), `http(s)://<address>/login?…`
+ * (MikroTik) or `http://<gateway_address>:<gateway_port>/<authdir>/?…` (openNDS).
+ * Anything else throws.
  */
 export function checkedUamLogon(target: string, nas: string, lookup: UamRouterLookup): string {
   let url: URL;
@@ -135,14 +152,12 @@ export function checkedUamLogon(target: string, nas: string, lookup: UamRouterLo
   } catch {
     throw new BadInputError('refusing to redirect outside the portal');
   }
+  const router = isIP(url.hostname) === 4 ? lookup(url.hostname, nas) : undefined;
+  const uam = router?.name === nas ? router.uam : undefined;
+  const chilli = () =>
+    url.protocol === 'http:' && url.username === '' && url.password === '' && url.hash === '' && url.pathname === '/logon';
   const ok =
-    url.protocol === 'http:' &&
-    url.username === '' &&
-    url.password === '' &&
-    url.hash === '' &&
-    url.pathname === '/logon' &&
-    isIP(url.hostname) === 4 &&
-    lookup(url.hostname, nas)?.name === nas;
+    uam?.kind === 'coovachilli' ? chilli() : uam?.kind === 'mikrotik' ? isMikrotikLoginUrl(url) : uam?.kind === 'opennds' && uam.opennds ? isOpenNdsAuthUrl(url, uam.opennds) : false;
   if (!ok) throw new BadInputError('refusing to redirect outside the portal');
   return target;
 }

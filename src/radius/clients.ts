@@ -21,7 +21,7 @@ export interface NasClient {
   readonly noSession: NasClientConfig['no_session'];
   readonly withSession: NasClientConfig['with_session'];
   readonly dynamicAuthorization?: DynamicAuthorization;
-  /** Present when the router is a CoovaChilli-style UAM router (its UAM secret and login method). */
+  /** Present when the router sends browsers to the portal (CoovaChilli, MikroTik hotspot, openNDS): its kind and settings. */
   readonly uam?: UamConfig;
 }
 
@@ -94,7 +94,8 @@ export class NasTable {
 
   /**
    * The UAM router a portal redirect names: the one whose UAM address is uamip (its
-   * uam.address, else its RADIUS address or CIDR), else the one named nasid. Either
+   * uam.address, else its openNDS gateway_address, else its RADIUS address or CIDR),
+   * else the one named nasid. Either
    * way uamip must be that router's UAM address: the portal sends browsers (and
    * one-time logins) only there.
    */
@@ -116,7 +117,7 @@ export class NasTable {
 
 function isUamAddress(e: Entry, ip: string): boolean {
   if (isIP(ip) !== 4) return false;
-  const configured = e.client.uam?.address;
+  const configured = e.client.uam?.address ?? e.client.uam?.opennds?.gateway_address;
   return configured !== undefined ? configured === ip : e.match.check(ip, 'ipv4');
 }
 

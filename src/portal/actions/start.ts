@@ -62,7 +62,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
 }
 
 /**
- * A CoovaChilli redirect's parameters, when they verify (uam.ts) and name the device we
+ * A UAM router's redirect parameters, when they verify (uam.ts) and name the device we
  * identified; otherwise they are ignored (logged) and the visit is an ordinary one.
  */
 function uamLogin(ctx: Context, deps: PortalDeps, mac: Mac): UamLogin | undefined {
@@ -75,7 +75,8 @@ function uamLogin(ctx: Context, deps: PortalDeps, mac: Mac): UamLogin | undefine
     deps.log.info({ event: 'portal.uam_ignored', mac, problem: read.problem }, 'UAM redirect parameters ignored');
     return undefined;
   }
-  if (read.mac !== mac) {
+  // openNDS may not name the device; when a router names one, it must be the one we identified.
+  if (read.mac !== undefined && read.mac !== mac) {
     deps.log.info({ event: 'portal.uam_ignored', mac, problem: 'the redirect names another device' }, 'UAM redirect parameters ignored');
     return undefined;
   }

@@ -7,6 +7,8 @@ import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
 import { clientIp, FLOW_COOKIE, redirectInside, redirectToUamLogon, renderForm } from '../respond.js';
+import { mikrotikLoginUrl } from '../mikrotik.js';
+import { openNdsAuthUrl } from '../opennds.js';
 import { uamLogonUrl } from '../uam.js';
 
 /** Form fields, bounded: nothing longer is a real username or password. */
@@ -57,15 +59,24 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
 
 /**
  * A flow a UAM router started: the session is issued; the router still has to open it.
- * A one-time token, bound to the device, goes to the router's logon URL (uam.ts), and the
- * router redeems it over RADIUS (radius/uam-login.ts).
+ * CoovaChilli and MikroTik: a one-time token, bound to the device, goes to the router's
+ * logon URL (uam.ts, mikrotik.ts), and the router redeems it over RADIUS
+ * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (opennds.ts).
  */
 async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string): Promise<string> {
   const uam = flow.uam!;
   const nas = deps.nas.byName(uam.nas);
-  if (!nas?.uam) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+  if (!nas?.uam || nas.uam.kind !== uam.kind) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+  if (uam.kind === 'opennds') {
+    if (!nas.uam.opennds) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+    deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
+    return openNdsAuthUrl(uam, nas.uam.opennds);
+  }
   const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name }, deps.clock.now());
-  deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method: nas.uam.method }, 'one-time login issued to the router');
+  const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
+  deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
+  if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret);
+  if (nas.uam.secret === undefined) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
   return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret);
 }
 

@@ -13,7 +13,14 @@ const MD = '59247E63EEB6758ACAC464BF05467FCE';
 
 function nas(name: string, address: string, extra: Record<string, unknown> = {}): NasClientConfig {
   const raw = validateConfig({ radius: { clients: [{ name, address, secret: `${name}-secret-0123456789`, ...extra }] } }).radius.clients[0]!;
-  const uam = raw.uam ? { ...raw.uam, secret: String(raw.uam.secret) } : undefined;
+  const { secret: uamSecret, opennds, ...uamRest } = raw.uam ?? { kind: 'coovachilli' as const, method: 'chap' as const };
+  const uam = raw.uam
+    ? {
+        ...uamRest,
+        ...(uamSecret !== undefined ? { secret: String(uamSecret) } : {}),
+        ...(opennds ? { opennds: { ...opennds, faskey: String(opennds.faskey) } } : {}),
+      }
+    : undefined;
   return { ...raw, secret: `${name}-secret-0123456789`, uam };
 }
 
@@ -55,7 +62,7 @@ describe('CoovaChilli UAM encodings', () => {
   });
 
   it('builds the logon URL for each method', () => {
-    const uam = { nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE, userurl: 'http://example.com/a?b=c' };
+    const uam = { kind: 'coovachilli' as const, nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE, userurl: 'http://example.com/a?b=c' };
     const chap = new URL(uamLogonUrl(uam, 'chap', 'uam-id', TOKEN, UAM_SECRET));
     expect(`${chap.origin}${chap.pathname}`).toBe('http://10.1.0.1:3990/logon');
     expect(chap.searchParams.get('username')).toBe('uam-id');
@@ -71,7 +78,7 @@ describe('readUamRedirect', () => {
   it('accepts a well-formed, correctly signed redirect from a configured UAM router (md in either case)', () => {
     for (const md of [MD, MD.toLowerCase()]) {
       const r = read(`${SIGNED}&md=${md}`);
-      expect(r).toEqual({ kind: 'uam', mac: 'aa:bb:cc:dd:ee:01', uam: { nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE } });
+      expect(r).toEqual({ kind: 'uam', mac: 'aa:bb:cc:dd:ee:01', uam: { kind: 'coovachilli', nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE } });
     }
   });
 
