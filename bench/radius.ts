@@ -3,8 +3,8 @@
  * process (built CLI, embedded SQLite store) holding 10,000 enrolled devices with
  * live sessions, under a closed-loop load of 64 Access-Requests in flight, 10 %
  * unknown MACs: first from the shared C load generator (../shared/tools/radius-load,
- * an independent check), then from bench/radius-load.ts, then that again with
- * accounting traffic alongside.
+ * an independent check), then from bench/radius-load.ts, then the C generator again
+ * with 2,000 accounting requests a second alongside.
  *
  *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--workers 1] [--log-level info] [--profile DIR]
  *
@@ -15,7 +15,8 @@
  *
  * Loopback only, bounded in time. Prints its figures; asserts nothing.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,6 +47,7 @@ const DURATION = Number(values.duration);
 const INFLIGHT = Number(values.inflight);
 const DEVICES = Number(values.devices);
 const SECRET = randomBytes(18).toString('base64url');
+const execFileAsync = promisify(execFile);
 const C_TOOL = join(process.cwd(), '..', 'shared', 'tools', 'radius-load', 'radius-load');
 
 function knownMacs(n: number): string[] {
@@ -161,37 +163,41 @@ async function main(): Promise<void> {
     `gateway pid ${pid}: RSS ${rssMb(pid)} MB after start; ${INFLIGHT} in flight, ${DURATION} s per run, 10 % unknown MACs, log level ${values['log-level']}, RADIUS workers ${values.workers}`,
   );
 
-  if (existsSync(C_TOOL)) {
-    const macFile = join(dir, 'macs.txt');
-    await writeFile(macFile, `${macs.join('\n')}\n`);
-    let out: string;
+  const macFile = join(dir, 'macs.txt');
+  await writeFile(macFile, `${macs.join('\n')}\n`);
+  /** The shared C generator against the gateway; its report, and its responses/s. */
+  const runC = async (): Promise<{ report: string; perSecond: number }> => {
+    const args = ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT)];
+    args.push('--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', ...(values.workers === '1' ? ['--server-pid', String(pid)] : []));
+    let report: string;
     try {
-      out = execFileSync(
-        C_TOOL,
-        ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT), '--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', ...(values.workers === '1' ? ['--server-pid', String(pid)] : [])],
-        { encoding: 'utf8' },
-      );
+      report = (await execFileAsync(C_TOOL, args, { encoding: 'utf8' })).stdout;
     } catch (err) {
       // It exits 1 when it saw errors; its report is still what we want to see.
-      out = `${(err as { stdout?: string }).stdout ?? ''}(radius-load exited with status ${(err as { status?: number }).status})`;
+      report = `${(err as { stdout?: string }).stdout ?? ''}(radius-load exited with status ${(err as { code?: number }).code})`;
     }
-    console.log('cross-check with ../shared/tools/radius-load:');
-    console.log(out.trim().replace(/^/gm, '  '));
-  } else {
-    console.log(`(${C_TOOL} not found: no cross-check)`);
-  }
+    return { report: report.trim().replace(/^/gm, '  '), perSecond: Number(/throughput\s+(\d+)/.exec(report)?.[1] ?? NaN) };
+  };
+  const hasC = existsSync(C_TOOL);
+  const cAlone = hasC ? await runC() : undefined;
+  if (cAlone) console.log(`../shared/tools/radius-load, auth only:\n${cAlone.report}`);
+  else console.log(`(${C_TOOL} not found: no cross-check)`);
+
   const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
   const cpu = cpuSeconds(pid);
   const alone = await runLoad(load);
   const cpuAlone = cpuSeconds(pid) - cpu;
   show('auth only (Node generator)', alone);
-  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average; RSS ${rssMb(pid)} MB`);
+  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average (main process); RSS ${rssMb(pid)} MB`);
 
-  const acct = accountingLoad(ports.acct, macs, 2000);
-  const mixed = await runLoad(load);
-  const acctAnswered = await acct.stop();
-  show('auth with 2,000 acct/s alongside', mixed);
-  console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((mixed.requestsPerSecond - alone.requestsPerSecond) / alone.requestsPerSecond) * 100).toFixed(1)} %`);
+  // Accounting from this process while the C generator (another process) loads authentication.
+  if (cAlone) {
+    const acct = accountingLoad(ports.acct, macs, 2000);
+    const cMixed = await runC();
+    const acctAnswered = await acct.stop();
+    console.log(`../shared/tools/radius-load with 2,000 accounting requests/s alongside:\n${cMixed.report}`);
+    console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((cMixed.perSecond - cAlone.perSecond) / cAlone.perSecond) * 100).toFixed(1)} %`);
+  }
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
   const exited = new Promise((resolve) => gateway.once('exit', resolve));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Keyv from 'keyv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prepareTable, SqliteKeyvStore, TABLE } from '../../../src/store/sqlite-keyv-store.js';
+import { prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from '../../../src/store/sqlite-keyv-store.js';
 
 /** The keyv store on better-sqlite3, on a real file, through keyv itself. */
 
@@ -89,6 +89,52 @@ describe('SqliteKeyvStore', () => {
     expect(await k.get('m')).toEqual({ owner: 'alice' });
     expect(old.prepare(`SELECT expires FROM ${TABLE} WHERE key = 'sessions:m'`).get()).toEqual({ expires: 4102444800000 });
     old.close();
+  });
+
+  it('a durable store writes with synchronous=FULL and leaves the connection at NORMAL', async () => {
+    db.pragma('synchronous = NORMAL');
+    const seen: number[] = [];
+    const durable = new SqliteKeyvStore(db, { durable: true });
+    // Observe the setting at the moment of the write, through the statement the store runs.
+    const k = new Keyv({ store: durable, namespace: 'sessions', throwOnErrors: true });
+    const spy = (durable as unknown as { statements: { set: { run: (...a: unknown[]) => unknown } } }).statements.set;
+    const run = spy.run.bind(spy);
+    spy.run = (...a: unknown[]) => {
+      seen.push(db.pragma('synchronous', { simple: true }) as number);
+      return run(...a);
+    };
+    await k.set('m', { user: 'alice' });
+    expect(seen).toEqual([2]); // FULL
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL again
+  });
+
+  it('group commit: a write resolves once committed, one commit for a burst, visible to another connection only then', async () => {
+    const batch = new WriteBatch(db);
+    // The adapter itself (keyv would defer the write by a few microtasks).
+    const store = new SqliteKeyvStore(db, { batch });
+    const other = new Database(join(dir, 'state.sqlite'), { readonly: true });
+    const seenByOther = () => (other.prepare(`SELECT count(*) AS n FROM ${TABLE} WHERE key LIKE 'accounting:%'`).get() as { n: number }).n;
+    const writes = Array.from({ length: 50 }, (_, i) => store.set(`accounting:r${i}`, JSON.stringify({ value: i })));
+    // Written on this connection already (read-your-writes), not yet committed for others.
+    expect(db.inTransaction).toBe(true);
+    expect(await new SqliteKeyvStore(db).get('accounting:r7')).toBeDefined();
+    expect(seenByOther()).toBe(0);
+    await Promise.all(writes);
+    expect(db.inTransaction).toBe(false);
+    expect(seenByOther()).toBe(50);
+    other.close();
+  });
+
+  it('a durable write commits the open batch first and then stands alone', async () => {
+    const batch = new WriteBatch(db);
+    const bulk = new SqliteKeyvStore(db, { batch });
+    const durable = new SqliteKeyvStore(db, { durable: true, batch });
+    const pending = bulk.set('leases:ip', '{"value":"m"}');
+    expect(db.inTransaction).toBe(true);
+    await durable.set('sessions:m', '{"value":"alice"}');
+    expect(db.inTransaction).toBe(false);
+    await pending;
+    expect(await bulk.get('leases:ip')).toBe('{"value":"m"}');
   });
 
   it('a closed database fails loudly through keyv', async () => {
