@@ -182,7 +182,7 @@ describe('PAP: a CoovaChilli router whose UAM address is its RADIUS address', ()
     const plain = Buffer.from(hidden.map((b, i) => b ^ key[i]!));
     const password = plain.subarray(0, plain.indexOf(0) < 0 ? plain.length : plain.indexOf(0)).toString('utf8');
 
-    const wrong = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, papRequest(username, mac, `${password.slice(0, -1)}x`));
+    const wrong = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, papRequest(username, mac, `${password.slice(0, -1)}${password.endsWith('x') ? 'y' : 'x'}`));
     expect(wrong.reply).toBe('Access-Reject');
     const other = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, papRequest(username, 'AA-BB-CC-20-00-99', password));
     expect(other.reply).toBe('Access-Reject');
