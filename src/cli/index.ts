@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, type Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 
@@ -132,6 +133,8 @@ async function main(argv: string[]): Promise<void> {
         await initCommand({ dir, certsDir: resolve(dir, '..', 'certs'), print });
       }
       const config = load(file);
+      const log = createLogger(config.log.level);
+      crashLog = log;
       // Handlers first: the gateway logs "enrollgate started" before startGateway() returns, and a
       // SIGTERM in between must still stop it cleanly instead of killing it with the default action.
       let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -152,7 +155,7 @@ async function main(argv: string[]): Promise<void> {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       try {
-        gateway = await startGateway(config);
+        gateway = await startGateway(config, { log });
       } catch (err) {
         if (err instanceof ConfigError) return configFail(err, file);
         throw err;
@@ -163,8 +166,13 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-// No stack traces for the people running the command: the message (and its code) only.
+/** The running gateway's log, once `start` has one: a crash goes there with its stack. */
+let crashLog: Logger | undefined;
+
+// No stack traces for the people running the command: the message (and its code) only; the
+// admin's JSON log gets the whole error.
 const crash = (err: unknown): never => {
+  crashLog?.fatal({ err, event: 'gateway.crashed' }, 'uncaught error; exiting');
   const e = err as NodeJS.ErrnoException;
   return fail(err instanceof Error ? `${e.message}${e.code ? ` (${e.code})` : ''}` : String(err), EXIT_FAILURE);
 };
