@@ -64,6 +64,12 @@ const baseUrl = z.string({ error: BASE_URL }).refine((v) => {
   }
 }, BASE_URL);
 
+/** Names a router takes as VLAN, ACL or role: they end up inside RADIUS attributes, so no spaces or quotes. */
+const routerName = (max: number, what: string) => z.string().regex(new RegExp(`^[0-9A-Za-z_.-]{1,${max}}$`), what);
+const vlanName = routerName(32, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"');
+const aclName = routerName(64, 'an ACL name of letters, digits, ".", "_" or "-"');
+const roleName = routerName(64, 'a role name of letters, digits, ".", "_" or "-"');
+
 const nasClient = z.strictObject({
   name: z.string().min(1).max(64).describe('a name for this router in logs and metrics'),
   address: ipOrCidr.describe('the source address the router sends from: one IP, or a CIDR for a group of access points'),
@@ -91,25 +97,13 @@ const nasClient = z.strictObject({
         .describe(
           'reject: Access-Reject, the router falls back to its portal; vlan: Accept into the registration VLAN; redirect (cisco-wlc): Accept with url-redirect to the portal; role (aruba): Accept with the unregistered role',
         ),
-      vlan: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"')
-        .optional()
+      vlan: vlanName.optional()
         .describe('the registration VLAN (with answer: vlan)'),
-      redirect_acl: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'an ACL name of letters, digits, ".", "_" or "-"')
-        .optional()
+      redirect_acl: aclName.optional()
         .describe('cisco-wlc: the ACL that lets the device reach only the portal and DNS (url-redirect-acl)'),
-      airespace_acl: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'an ACL name of letters, digits, ".", "_" or "-"')
-        .optional()
+      airespace_acl: aclName.optional()
         .describe('cisco-wlc (AireOS): Airespace-ACL-Name for devices without a session'),
-      role: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'a role name of letters, digits, ".", "_" or "-"')
-        .optional()
+      role: roleName.optional()
         .describe('aruba: the user role for devices without a session (with answer: role)'),
     })
     .superRefine((v, ctx) => {
@@ -124,15 +118,9 @@ const nasClient = z.strictObject({
     .describe('what a device without a session gets'),
   with_session: z
     .strictObject({
-      vlan: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,32}$/, 'a VLAN id or name of up to 32 letters, digits, ".", "_" or "-"')
-        .optional()
+      vlan: vlanName.optional()
         .describe('put devices with a session into this VLAN'),
-      role: z
-        .string()
-        .regex(/^[0-9A-Za-z_.-]{1,64}$/, 'a role name of letters, digits, ".", "_" or "-"')
-        .optional()
+      role: roleName.optional()
         .describe('aruba: the user role for devices with a session'),
       idle_timeout_seconds: z.number().int().min(60).max(86_400).optional().describe('Idle-Timeout: end the router session after this much silence'),
       terminate_time: z

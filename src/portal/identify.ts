@@ -1,16 +1,15 @@
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import { parseMac, type Mac } from '../devices/mac.js';
 import type { MacSource } from './flow.js';
+import type { RouterQuery } from './router-query.js';
 
-/** Query parameters routers use for the client's MAC and IP in their redirect to an external portal. */
+/** RouterQuery parameters routers use for the client's MAC and IP in their redirect to an external portal. */
 const MAC_PARAMS = ['mac', 'client_mac', 'clientmac', 'id'] as const;
 const IP_PARAMS = ['ip', 'clientip', 'client_ip'] as const;
 
 export type Identification = { mac: Mac; source: MacSource } | { mac?: undefined; problem: string };
 
-type Query = Record<string, string | string[] | undefined>;
-
-function one(query: Query, names: readonly string[]): string | undefined {
+function one(query: RouterQuery, names: readonly string[]): string | undefined {
   for (const name of names) {
     const v = query[name];
     if (typeof v === 'string' && v !== '') return v;
@@ -25,7 +24,7 @@ function one(query: Query, names: readonly string[]): string | undefined {
  * parameters: that is user input (anyone can type a query string), so it is used
  * only when well-formed and when any IP it comes with is the browser's own address.
  */
-export async function identifyDevice(ip: string, query: Query, accounting: AccountingStore, allowRedirectParameters: boolean): Promise<Identification> {
+export async function identifyDevice(ip: string, query: RouterQuery, accounting: AccountingStore, allowRedirectParameters: boolean): Promise<Identification> {
   const lease = await accounting.leaseFor(ip);
   if (lease) return { mac: lease.mac, source: 'accounting' };
   if (!allowRedirectParameters) return { problem: 'no accounting record for this address' };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseMac } from '../devices/mac.js';
 import type { UamRedirect, UamRouterLookup } from './uam.js';
+import { routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * A MikroTik hotspot with an external login page, the portal's half. Pure.
@@ -32,14 +33,7 @@ export interface MikrotikLogin {
   readonly dst?: string;
 }
 
-type Query = Record<string, string | string[] | undefined>;
-
 const MAX_LINK_ORIG = 2048;
-
-function single(query: Query, name: string): string | undefined {
-  const v = query[name];
-  return typeof v === 'string' ? v : undefined;
-}
 
 /** Reads MikroTik's octal escapes ("\123\045…", three digits each) as octets; undefined when malformed. */
 export function parseOctalEscaped(value: string): Buffer | undefined {
@@ -70,12 +64,12 @@ export function isMikrotikLoginUrl(url: URL): boolean {
  * link-login-only must be the login URL of a configured MikroTik router (the portal sends
  * browsers and one-time logins only there). Anything wrong: the parameters are ignored.
  */
-export function readMikrotikRedirect(query: Query, lookup: UamRouterLookup): UamRedirect {
-  const linkLogin = single(query, 'link-login-only');
-  const chapId = single(query, 'chap-id');
-  const chapChallenge = single(query, 'chap-challenge');
-  const mac = parseMac(single(query, 'mac'));
-  const linkOrig = query['link-orig'] === undefined ? undefined : single(query, 'link-orig');
+export function readMikrotikRedirect(query: RouterQuery, lookup: UamRouterLookup): UamRedirect {
+  const linkLogin = routerParam(query, 'link-login-only');
+  const chapId = routerParam(query, 'chap-id');
+  const chapChallenge = routerParam(query, 'chap-challenge');
+  const mac = parseMac(routerParam(query, 'mac'));
+  const linkOrig = query['link-orig'] === undefined ? undefined : routerParam(query, 'link-orig');
   let url: URL | undefined;
   try {
     url = linkLogin === undefined ? undefined : new URL(linkLogin);

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { OpenNdsConfig } from '../config/load.js';
 import { parseMac } from '../devices/mac.js';
 import type { UamRedirect, UamRouterLookup } from './uam.js';
+import { routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * openNDS forwarding authentication (FAS) at fas_secure_enabled level 1, the portal's half. Pure.
@@ -26,14 +27,7 @@ export interface OpenNdsLogin {
   readonly redir?: string;
 }
 
-type Query = Record<string, string | string[] | undefined>;
-
 const MAX_REDIR = 2048;
-
-function single(query: Query, name: string): string | undefined {
-  const v = query[name];
-  return typeof v === 'string' ? v : undefined;
-}
 
 /** The level 1 authorisation token: hex SHA-256 of the hid text followed by the faskey. */
 export function openNdsTok(hid: string, faskey: string): string {
@@ -45,12 +39,12 @@ export function openNdsTok(hid: string, faskey: string): string {
  * gatewayaddress must be the gateway of a configured openNDS router (address and port):
  * the portal sends authorisations only there. Anything wrong: the parameters are ignored.
  */
-export function readOpenNdsRedirect(query: Query, lookup: UamRouterLookup): UamRedirect {
-  const hid = single(query, 'hid');
-  const gatewayaddress = single(query, 'gatewayaddress');
-  const gatewayname = single(query, 'gatewayname');
-  const clientmac = single(query, 'clientmac');
-  const redir = query.redir === undefined ? undefined : single(query, 'redir');
+export function readOpenNdsRedirect(query: RouterQuery, lookup: UamRouterLookup): UamRedirect {
+  const hid = routerParam(query, 'hid');
+  const gatewayaddress = routerParam(query, 'gatewayaddress');
+  const gatewayname = routerParam(query, 'gatewayname');
+  const clientmac = routerParam(query, 'clientmac');
+  const redir = query.redir === undefined ? undefined : routerParam(query, 'redir');
   if (hid === undefined || !/^[0-9a-fA-F]{64}$/.test(hid)) return { kind: 'ignored', problem: 'hid is not 64 hex digits' };
   const [address, portText, extra] = (gatewayaddress ?? '').split(':');
   if (address === undefined || isIP(address) !== 4 || extra !== undefined || (portText !== undefined && !/^\d{1,5}$/.test(portText))) {

@@ -5,6 +5,7 @@ import { BadInputError } from '../errors.js';
 import type { NasClient } from '../radius/clients.js';
 import { isMikrotikLoginUrl, readMikrotikRedirect, type MikrotikLogin } from './mikrotik.js';
 import { isOpenNdsAuthUrl, readOpenNdsRedirect, type OpenNdsLogin } from './opennds.js';
+import { routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * CoovaChilli's UAM ("universal access method") handshake, the portal's half. Pure.
@@ -38,8 +39,6 @@ export interface ChilliLogin {
  */
 export type UamLogin = ChilliLogin | MikrotikLogin | OpenNdsLogin;
 
-type Query = Record<string, string | string[] | undefined>;
-
 /**
  * The result of reading a redirect's router parameters: none, ignored (and why), or a usable
  * login with the device the router named (openNDS may name none).
@@ -50,11 +49,6 @@ export type UamRedirect = { kind: 'none' } | { kind: 'ignored'; problem: string 
 export type UamRouterLookup = (uamip: string, nasid?: string) => NasClient | undefined;
 
 const MAX_USERURL = 2048;
-
-function single(query: Query, name: string): string | undefined {
-  const v = query[name];
-  return typeof v === 'string' ? v : undefined;
-}
 
 /** Upper-case hex MD5 of the redirect URL (up to "&md=") followed by the UAM secret. */
 export function chilliMd(urlBeforeMd: string, uamSecret: string): string {
@@ -67,17 +61,17 @@ export function chilliMd(urlBeforeMd: string, uamSecret: string): string {
  * the md signature must verify with its UAM secret (against the portal URL as Chilli
  * knows it: one of `portalUrls`). Anything wrong: the parameters are ignored.
  */
-export function readUamRedirect(query: Query, rawQuery: string, portalUrls: readonly string[], lookup: UamRouterLookup): UamRedirect {
+export function readUamRedirect(query: RouterQuery, rawQuery: string, portalUrls: readonly string[], lookup: UamRouterLookup): UamRedirect {
   if (query['link-login-only'] !== undefined || query['chap-id'] !== undefined) return readMikrotikRedirect(query, lookup);
   if (query.hid !== undefined) return readOpenNdsRedirect(query, lookup);
   if (query.uamip === undefined && query.challenge === undefined) return { kind: 'none' };
-  const uamip = single(query, 'uamip');
-  const uamport = single(query, 'uamport');
-  const challenge = single(query, 'challenge');
-  const mac = parseMac(single(query, 'mac'));
-  const nasid = single(query, 'nasid');
-  const userurl = query.userurl === undefined ? undefined : single(query, 'userurl');
-  const md = single(query, 'md');
+  const uamip = routerParam(query, 'uamip');
+  const uamport = routerParam(query, 'uamport');
+  const challenge = routerParam(query, 'challenge');
+  const mac = parseMac(routerParam(query, 'mac'));
+  const nasid = routerParam(query, 'nasid');
+  const userurl = query.userurl === undefined ? undefined : routerParam(query, 'userurl');
+  const md = routerParam(query, 'md');
   if (uamip === undefined || isIP(uamip) !== 4) return { kind: 'ignored', problem: 'uamip is not an IPv4 address' };
   if (uamport === undefined || !/^\d{1,5}$/.test(uamport) || Number(uamport) < 1 || Number(uamport) > 65535) {
     return { kind: 'ignored', problem: 'uamport is not a port number' };
