@@ -2,7 +2,7 @@ import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { Credentials } from '../../devices/enrollment-service.js';
 import type { Mac } from '../../devices/mac.js';
-import { BadInputError, GatewayError } from '../../errors.js';
+import { BadInputError, FlowExpiredError, GatewayError } from '../../errors.js';
 import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
@@ -26,7 +26,7 @@ async function loadFlow(ctx: Context, deps: PortalDeps, purpose: FlowPurpose): P
   // A flow belongs to the address it was started from: the device may have moved since.
   if (flow.ip !== clientIp(ctx)) {
     await deps.flows.finish(flow);
-    return deps.flows.load(undefined, purpose, undefined, deps.clock.now());
+    throw new FlowExpiredError();
   }
   return flow;
 }
@@ -57,6 +57,11 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
   redirectInside(ctx, target);
 }
 
+/** The router of a flow was removed or changed in the config while the person was logging in. */
+function routerGone(): BadInputError {
+  return new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+}
+
 /**
  * A flow a UAM router started: the session is issued; the router still has to open it.
  * CoovaChilli and MikroTik: a one-time token, bound to the device, goes to the router's
@@ -66,9 +71,9 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
 async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string): Promise<string> {
   const uam = flow.uam!;
   const nas = deps.nas.byName(uam.nas);
-  if (!nas?.uam || nas.uam.kind !== uam.kind) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+  if (!nas?.uam || nas.uam.kind !== uam.kind) throw routerGone();
   if (uam.kind === 'opennds') {
-    if (!nas.uam.opennds) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+    if (!nas.uam.opennds) throw routerGone();
     deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
     return openNdsAuthUrl(uam, nas.uam.opennds);
   }
@@ -76,7 +81,7 @@ async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: stri
   const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
   deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
   if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret);
-  if (nas.uam.secret === undefined) throw new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
+  if (nas.uam.secret === undefined) throw routerGone();
   return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret);
 }
 
