@@ -91,3 +91,51 @@ export class DeviceOwnedByOtherError extends GatewayError {
     super(message);
   }
 }
+
+/** The person has enrolled as many devices as their limit allows (device policy). */
+export class DeviceLimitReachedError extends GatewayError {
+  readonly code = 'EG_DEVICE_LIMIT';
+  readonly status = 409;
+  constructor(
+    readonly limit: number,
+    message = `You have already enrolled ${limit} device${limit === 1 ? '' : 's'}, your limit. Unenroll one you no longer use to make room.`,
+  ) {
+    super(message);
+  }
+}
+
+/** The device's OS is older than the minimum version the policy allows. */
+export class OsTooOldError extends GatewayError {
+  readonly code = 'EG_OS_TOO_OLD';
+  readonly status = 403;
+  constructor(
+    readonly needed: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The device uses a randomised (locally administered) MAC on this network and the policy refuses those. */
+export class RandomisedMacError extends GatewayError {
+  readonly code = 'EG_RANDOMISED_MAC';
+  readonly status = 403;
+}
+
+/** The MAC is on the block list (a lost or stolen device). */
+export class DeviceBlockedError extends GatewayError {
+  readonly code = 'EG_DEVICE_BLOCKED';
+  readonly status = 403;
+  constructor(message = `This device is blocked from the Wi-Fi. If it is yours and was found again, ask IT to unblock it.`) {
+    super(message);
+  }
+}
+
+/** A one-time download link that was already used, has expired or never existed. */
+export class LinkExpiredError extends GatewayError {
+  readonly code = 'EG_LINK_EXPIRED';
+  readonly status = 410;
+  constructor(message = 'This download link has expired or was already used. Go back to the Wi-Fi page and log in again for a new one.') {
+    super(message);
+  }
+}

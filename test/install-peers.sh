@@ -12,6 +12,7 @@ need radclient freeradius-utils
 need chromium chromium
 need openssl openssl
 need docker-compose docker-compose
+need python3 python3
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

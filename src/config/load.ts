@@ -17,9 +17,13 @@ export type OpenNdsConfig = Omit<RawOpenNds, 'faskey'> & { readonly faskey: stri
 export type UamConfig = Omit<RawUam, 'secret' | 'opennds'> & { readonly secret?: string; readonly opennds?: OpenNdsConfig };
 export type NasClientConfig = Omit<RawNas, 'secret' | 'uam'> & { readonly secret: string; readonly uam?: UamConfig };
 export type LdapConfig = Omit<RawLdap, 'bind_password'> & { readonly bind_password: string };
+type RawWifi = RawConfig['ios']['wifi'][number];
+/** A Wi-Fi network of the iOS profile with its pre-shared key read. */
+export type WifiConfig = Omit<RawWifi, 'password'> & { readonly password?: string };
 
 /** The configuration the gateway runs on: validated, secrets read, paths absolute, frozen. */
-export type Config = Omit<RawConfig, 'radius' | 'directory'> & {
+export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios'> & {
+  readonly ios: Omit<RawConfig['ios'], 'wifi'> & { readonly wifi: readonly WifiConfig[] };
   readonly config_file: string;
   readonly radius: Omit<RawConfig['radius'], 'clients'> & { readonly clients: readonly NasClientConfig[] };
   readonly directory: Omit<RawConfig['directory'], 'ldap'> & { readonly ldap?: LdapConfig };
@@ -43,7 +47,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
-const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey']);
+const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password']);
 const HIDDEN = '(hidden)';
 
 /** A bad value as shown in a message: short, and with anything under a secret key hidden. */
@@ -270,6 +274,16 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     ca_file: raw.directory.ldap.ca_file && at(raw.directory.ldap.ca_file),
     bind_password: secret(raw.directory.ldap.bind_password, 'directory.ldap.bind_password'),
   };
+  const wifi = raw.ios.wifi.map((w, i) => {
+    const { password: ref, ...rest } = w;
+    if (ref === undefined) return rest;
+    const password = secret(ref, `ios.wifi[${i}].password`);
+    // WPA personal: 8 to 63 printable ASCII characters (IEEE 802.11i passphrase).
+    if (password !== '' && !/^[\x20-\x7e]{8,63}$/.test(password)) {
+      problems.push(`ios.wifi[${i}].password: got ${password.length} characters (hidden); expected 8 to 63 printable ASCII characters`);
+    }
+    return { ...rest, password };
+  });
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
 
   const agent = raw.android.agent && { ...raw.android.agent, file: raw.android.agent.file && at(raw.android.agent.file) };
@@ -286,5 +300,21 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     directory: { kind: raw.directory.kind, file: { ...raw.directory.file, path: at(raw.directory.file.path) }, ...(ldap ? { ldap } : {}) },
     android: { ...raw.android, ...(agent ? { agent } : {}) },
     pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },
+    ios: {
+      ...raw.ios,
+      wifi,
+      profile: {
+        ...raw.ios.profile,
+        ...(raw.ios.profile.signing
+          ? {
+              signing: {
+                cert_file: at(raw.ios.profile.signing.cert_file),
+                key_file: at(raw.ios.profile.signing.key_file),
+                ...(raw.ios.profile.signing.chain_file ? { chain_file: at(raw.ios.profile.signing.chain_file) } : {}),
+              },
+            }
+          : {}),
+      },
+    },
   });
 }

@@ -211,6 +211,60 @@ const nasClient = z.strictObject({
   }
 });
 
+
+const VERSION = 'a version such as "16" or "16.4" (quoted)';
+const osVersion = z.string({ error: VERSION }).regex(/^\d{1,3}(\.\d{1,3}){0,2}$/, VERSION);
+
+const DEVICE_LIMIT = 'a whole number of devices from 0 (unlimited) to 1000';
+const deviceLimit = z
+  .number({ error: DEVICE_LIMIT })
+  .int(DEVICE_LIMIT)
+  .min(0, DEVICE_LIMIT)
+  .max(1000, DEVICE_LIMIT);
+
+const SSID = 'an SSID of 1 to 32 bytes';
+const ssid = z.string({ error: SSID }).refine((v) => { const n = Buffer.byteLength(v, 'utf8'); return n >= 1 && n <= 32; }, SSID);
+
+const SERVER_NAME = 'a RADIUS server certificate name such as radius.example.org or *.example.org';
+const serverName = z.string({ error: SERVER_NAME }).regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/, SERVER_NAME);
+
+const REVERSE_DNS = 'a reverse-DNS identifier such as org.example.wifi';
+const reverseDns = z.string({ error: REVERSE_DNS }).regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, REVERSE_DNS).max(120, REVERSE_DNS);
+
+/** One Wi-Fi network the iOS enrollment profile configures (Apple's com.apple.wifi.managed payload). */
+const wifiNetwork = z
+  .strictObject({
+    ssid: ssid.describe('the network name (SSID)'),
+    security: z
+      .enum(['open', 'wpa2-personal', 'wpa3-personal', 'eap-peap', 'eap-ttls', 'eap-tls'])
+      .describe('open; wpa2-personal / wpa3-personal (pre-shared key); eap-peap, eap-ttls or eap-tls (WPA2/WPA3 Enterprise with a RADIUS server)'),
+    password: secretRef.optional().describe('wpa2-personal / wpa3-personal: the pre-shared key (8 to 63 characters)'),
+    hidden: z.boolean().prefault(false).describe('the network does not broadcast its SSID'),
+    auto_join: z.boolean().prefault(true).describe('join automatically when in range'),
+    ttls_inner: z.enum(['pap', 'mschapv2']).prefault('mschapv2').describe('eap-ttls: the inner authentication (pap or mschapv2)'),
+    server_names: z
+      .array(serverName)
+      .optional()
+      .describe('eap-*: the names in the RADIUS server\'s certificate the device may trust (TLSTrustedServerNames); required for enterprise networks'),
+    outer_identity: z.string().min(1).max(128).optional().describe('eap-peap / eap-ttls: the anonymous outer identity, such as anonymous@example.org'),
+  })
+  .superRefine((w, ctx) => {
+    const personal = w.security === 'wpa2-personal' || w.security === 'wpa3-personal';
+    const enterprise = w.security.startsWith('eap-');
+    if (personal && w.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], input: undefined, message: `the pre-shared key, because security is ${w.security}` });
+    }
+    if (!personal && w.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], input: w.password, message: `nothing: password is for wpa2-personal / wpa3-personal, not ${w.security}` });
+    }
+    if (enterprise && (w.server_names === undefined || w.server_names.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['server_names'], input: w.server_names, message: `at least one RADIUS server name, because security is ${w.security}` });
+    }
+    if (w.outer_identity !== undefined && w.security !== 'eap-peap' && w.security !== 'eap-ttls') {
+      ctx.addIssue({ code: 'custom', path: ['outer_identity'], input: w.outer_identity, message: 'nothing: outer_identity is for eap-peap and eap-ttls' });
+    }
+  });
+
 export const configSchema = z.strictObject({
   log: z
     .strictObject({
@@ -340,6 +394,58 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Android devices'),
+  enrollment: z
+    .strictObject({
+      device_limit: deviceLimit.prefault(3).describe('how many devices one person may enroll (0: unlimited)'),
+      group_limits: z
+        .array(
+          z.strictObject({
+            group: z.string().min(1).describe('a directory group (its name or DN, as the directory reports it)'),
+            limit: deviceLimit.describe('the device limit for its members (0: unlimited)'),
+          }),
+        )
+        .prefault([])
+        .describe('other limits for members of these groups; a member of several gets the most generous'),
+      min_os_version: z
+        .strictObject({
+          ios: osVersion.optional().describe('refuse iPhones and iPads older than this iOS / iPadOS version'),
+          android: osVersion.optional().describe('refuse Android devices older than this version'),
+        })
+        .prefault({})
+        .describe('the oldest OS versions allowed to enroll'),
+      randomised_macs: z
+        .enum(['refuse', 'accept'])
+        .prefault('refuse')
+        .describe(
+          'refuse: a locally administered (randomised, "private") MAC cannot enroll and the person is told how to use the device MAC on this network; accept: enroll it (per-network randomised MACs are stable)',
+        ),
+    })
+    .prefault({})
+    .describe('device policy: how many devices per person, which OS versions, randomised MACs'),
+  ios: z
+    .strictObject({
+      profile: z
+        .strictObject({
+          identifier: reverseDns.prefault('local.enrollgate').describe('the reverse-DNS prefix of profile and payload identifiers'),
+          display_name: z.string().min(1).max(80).optional().describe('the profile name shown on the device (default: "<organisation_name> Wi-Fi")'),
+          link_ttl_seconds: z.number().int().min(60).max(3600).prefault(300).describe('how long a profile download link stays valid (it works once)'),
+          signing: z
+            .strictObject({
+              cert_file: z.string().describe('the signing certificate (PEM)'),
+              key_file: z.string().describe('its private key (PEM, RSA)'),
+              chain_file: z.string().optional().describe('intermediate certificates (PEM), to include in the signature'),
+            })
+            .optional()
+            .describe(
+              "sign profiles with this certificate (a publicly trusted one shows \"Verified\" on devices); default: a signing certificate issued by the gateway's CA",
+            ),
+        })
+        .prefault({})
+        .describe('the signed enrollment profile (.mobileconfig)'),
+      wifi: z.array(wifiNetwork).prefault([]).describe('the Wi-Fi networks the enrollment profile sets up, one payload each'),
+    })
+    .prefault({})
+    .describe('iPhones and iPads'),
   pki: z
     .strictObject({
       ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),

@@ -12,4 +12,12 @@ export interface Device {
   readonly osVersion?: string;
   /** ISO 8601. */
   readonly enrolledAt: string;
+  /** How it was enrolled: at the portal (iOS registration) or by the Android agent's API. */
+  readonly via?: 'portal' | 'agent';
+  /** The device model, as the agent reports it (for example "Pixel 8"). */
+  readonly model?: string;
+  /** The agent's version, when the agent enrolled it. */
+  readonly agentVersion?: string;
+  /** The MAC is locally administered (a randomised, "private" address) and the policy accepted it. */
+  readonly randomisedMac?: boolean;
 }

@@ -6,7 +6,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from './sqlite-keyv-store.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
-export const NAMESPACES = ['devices', 'sessions', 'flows', 'leases', 'accounting', 'tokens'] as const;
+export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */
@@ -28,7 +28,7 @@ export interface StateStore {
  * killed, only a power loss can take the last ones, and the NAS resends accounting
  * anyway. An fsync per accounting packet would otherwise stall authentication.
  */
-const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'sessions']);
+const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions']);
 
 /**
  * The embedded default: one SQLite file (WAL), read and written through keyv with a

@@ -11,6 +11,7 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   { bin: 'radclient', pkg: 'freeradius-utils' },
   { bin: 'openssl', pkg: 'openssl' },
   { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'python3', pkg: 'python3' },
 ];
 
 function onPath(bin: string): boolean {

@@ -180,6 +180,40 @@ describe('validateConfig: vendor profiles and dynamic authorization', () => {
   });
 });
 
+describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
+  const wifi = (extra: Record<string, unknown>) => ({ ios: { wifi: [{ ssid: 'Staff', ...extra }] } });
+
+  it('defaults: three devices a person, randomised MACs refused, no networks', () => {
+    const c = validateConfig({});
+    expect(c.enrollment).toEqual({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'refuse' });
+    expect(c.ios.wifi).toEqual([]);
+    expect(c.ios.profile).toMatchObject({ identifier: 'local.enrollgate', link_ttl_seconds: 300 });
+  });
+
+  it('bad limits and versions', () => {
+    expectProblem({ enrollment: { device_limit: -1 } }, 'enrollment.device_limit', '-1', 'from 0 (unlimited) to 1000');
+    expectProblem({ enrollment: { group_limits: [{ group: 'staff', limit: 2.5 }] } }, 'enrollment.group_limits[0].limit', '2.5', 'a whole number of devices');
+    expectProblem({ enrollment: { min_os_version: { ios: 16.4 } } }, 'enrollment.min_os_version.ios', '16.4', 'a version such as "16" or "16.4" (quoted)');
+    expectProblem({ enrollment: { min_os_version: { android: 'ten' } } }, 'enrollment.min_os_version.android', '"ten"', 'a version');
+    expectProblem({ enrollment: { randomised_macs: 'yes' } }, 'enrollment.randomised_macs', '"yes"', 'one of "refuse", "accept"');
+  });
+
+  it('each security type asks for what it needs', () => {
+    expectProblem(wifi({ security: 'wpa2-personal' }), 'ios.wifi[0].password', 'nothing', 'the pre-shared key, because security is wpa2-personal');
+    expectProblem(wifi({ security: 'eap-peap' }), 'ios.wifi[0].server_names', 'nothing', 'at least one RADIUS server name');
+    expectProblem(wifi({ security: 'open', password: 'some-pass-phrase' }), 'ios.wifi[0].password', '(hidden)', 'nothing: password is for wpa2-personal');
+    expectProblem(wifi({ security: 'eap-tls', server_names: ['radius.example.org'], outer_identity: 'anon' }), 'ios.wifi[0].outer_identity', '"anon"', 'for eap-peap and eap-ttls');
+    expectProblem(wifi({ security: 'wep' }), 'ios.wifi[0].security', '"wep"', 'one of "open"');
+    expectProblem({ ios: { wifi: [{ ssid: 'x'.repeat(33), security: 'open' }] } }, 'ios.wifi[0].ssid', `"${'x'.repeat(33)}"`, 'an SSID of 1 to 32 bytes');
+    expectProblem(wifi({ security: 'eap-ttls', server_names: ['radius server'] }), 'ios.wifi[0].server_names[0]', '"radius server"', 'a RADIUS server certificate name');
+  });
+
+  it('a valid enterprise network keeps its settings', () => {
+    const c = validateConfig(wifi({ security: 'eap-ttls', ttls_inner: 'pap', server_names: ['radius.example.org'], outer_identity: 'anonymous@example.org' }));
+    expect(c.ios.wifi[0]).toMatchObject({ ssid: 'Staff', security: 'eap-ttls', ttls_inner: 'pap', hidden: false, auto_join: true });
+  });
+});
+
 describe('validateConfig: secrets never appear in messages', () => {
   it.each([
     ['a number', 1234567890123456, '1234567890123456'],
@@ -210,6 +244,18 @@ describe('validateConfig: secrets never appear in messages', () => {
     const ldapProblem = problemsOf({ directory: { kind: 'ldap', ldap: [ldap()] } }).join('\n');
     expect(ldapProblem).toContain('directory.ldap: got ');
     expect(ldapProblem).not.toContain(INLINE_SECRET);
+  });
+
+  it('a Wi-Fi pre-shared key of the wrong length is refused without showing it', () => {
+    const raw = validateConfig({ ios: { wifi: [{ ssid: 'Staff', security: 'wpa2-personal', password: 'short' }] } });
+    let message = '';
+    try {
+      resolveConfig(raw, '/tmp/enrollgate.yaml', {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('ios.wifi[0].password: got 5 characters (hidden); expected 8 to 63 printable ASCII characters');
+    expect(message).not.toContain('short');
   });
 
   it('a missing secret says so (there is no value to hide)', () => {
@@ -313,7 +359,7 @@ describe('the schema documents itself', () => {
 
   it('has a description for every top-level section', () => {
     const sections = Object.entries(schema.properties ?? {});
-    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'pki']);
+    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'pki']);
     expect(sections.filter(([, s]) => !s.description).map(([k]) => k)).toEqual([]);
   });
 
