@@ -4,7 +4,8 @@
  * for the portal signed by it.
  *
  * Keys are generated natively (node:crypto) because node-forge's pure-JS RSA key
- * generation takes seconds; forge only builds and signs the certificates. Every
+ * generation takes seconds; forge only builds the certificates, and the CA's RSA
+ * signature is computed by OpenSSL too (native-rsa-signer.ts). Every
  * certificate is handed back as PEM re-read by node:crypto, so what leaves this
  * module has been parsed by OpenSSL at least once.
  *
@@ -16,6 +17,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { domainToASCII } from 'node:url';
 import forge from 'node-forge';
+import { asForgeKey, nativeRsaSigner, type ForgeSigningKey } from './native-rsa-signer.js';
 
 export interface CertificateAuthority {
   certPem: string;
@@ -34,6 +36,10 @@ const CA_DEFAULT_DAYS = 3650;
 // a root the user installed ("Requirements for trusted certificates in iOS 13 and
 // macOS 10.15", Apple HT210176). Android and browsers accept that too.
 const SERVER_MAX_DAYS = 825;
+// The signing certificate is issued anew at every start when none is configured,
+// so a long life buys nothing; devices check it only when installing a profile.
+const PROFILE_SIGNING_DAYS = 397;
+const PROFILE_SIGNING_KEY_BITS = 2048;
 // A phone that has just joined the Wi-Fi may not have synced its clock yet: a
 // certificate issued "now" must not look not-yet-valid to a clock a little behind.
 const BACKDATE_MS = 60 * 60 * 1000;
@@ -99,43 +105,53 @@ export function issueServerCertificate(
     throw new RangeError(`validDays must be at most ${SERVER_MAX_DAYS} (Apple devices reject longer server certificates)`);
   }
   const now = options.now ?? new Date();
-  const issuer = loadCa(ca, now);
-  const validity = validityPeriod(now, days);
-  // A leaf cannot be used past its CA's notAfter anyway: say so in the certificate
-  // rather than promise a date that will fail.
-  if (validity.notAfter > issuer.notAfter) validity.notAfter = issuer.notAfter;
-
+  const issuer = loadIssuingCa(ca, now);
   const keys = generateRsaKeys(SERVER_KEY_BITS);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = randomSerialHex();
-  cert.validity.notBefore = validity.notBefore;
-  cert.validity.notAfter = validity.notAfter;
-  cert.setSubject([utf8Attribute('CN', first.text)]);
-  cert.setIssuer(issuer.subject);
-  cert.setExtensions([
-    // RFC 5280 §4.2.1.9: an end-entity certificate must not be usable as a CA.
-    { name: 'basicConstraints', cA: false },
-    // RFC 5280 §4.2.1.3 (SHOULD be critical); keyEncipherment for RSA key exchange.
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    // RFC 5280 §4.2.1.12; Apple requires serverAuth on TLS server certificates.
-    { name: 'extKeyUsage', serverAuth: true },
-    // RFC 5280 §4.2.1.6. Clients match names against the SAN only (RFC 6125 §6.4.4
-    // lets them ignore the CN, and iOS and Chrome do), so every name goes here.
-    { name: 'subjectAltName', altNames: names.map((n) => n.altName) },
-    { name: 'subjectKeyIdentifier' },
-    // RFC 5280 §4.2.1.1: the CA's own subjectKeyIdentifier, so clients pick the right issuer.
-    { name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyIdentifier },
-  ]);
-  cert.sign(issuer.privateKey, forge.md.sha256.create());
-  const certPem = certificateToPem(cert);
+  const { certPem } = signLeafCertificate(issuer, {
+    commonName: first.text,
+    publicKey: keys.publicKey,
+    days,
+    now,
+    extensions: [
+      // RFC 5280 §4.2.1.3 (SHOULD be critical); keyEncipherment for RSA key exchange.
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // RFC 5280 §4.2.1.12; Apple requires serverAuth on TLS server certificates.
+      { name: 'extKeyUsage', serverAuth: true },
+      // RFC 5280 §4.2.1.6. Clients match names against the SAN only (RFC 6125 §6.4.4
+      // lets them ignore the CN, and iOS and Chrome do), so every name goes here.
+      { name: 'subjectAltName', altNames: names.map((n) => n.altName) },
+    ],
+  });
+  return { certPem, keyPem: keys.keyPem };
+}
 
-  // RFC 5280 §7.1: clients chain by comparing the leaf's issuer with the CA's subject.
-  // forge rebuilds the name from parsed attributes (flattening multi-valued RDNs), so
-  // check that it still matches rather than ship a certificate that never chains.
-  if (!new X509Certificate(certPem).checkIssued(issuer.x509)) {
-    throw new Error("the issued certificate's issuer name does not match the CA's subject name");
-  }
+/**
+ * Issues the certificate that signs configuration profiles when no other one is
+ * configured (RSA 2048, 397 days at most, keyUsage digitalSignature critical, EKU
+ * emailProtection + codeSigning). emailProtection because a profile is CMS
+ * SignedData, which OpenSSL and Apple check as S/MIME signing (OpenSSL's default
+ * `cms -verify` purpose, smimesign, requires it when an EKU is present);
+ * codeSigning is what Apple's own profile-signing certificates carry.
+ */
+export function issueProfileSigningCertificate(
+  ca: CertificateAuthority,
+  options: { commonName?: string; validDays?: number; now?: Date } = {},
+): IssuedCertificate {
+  const now = options.now ?? new Date();
+  const issuer = loadIssuingCa(ca, now);
+  const commonName = options.commonName ?? `${issuerDisplayName(issuer)} profile signing`.slice(0, MAX_COMMON_NAME);
+  const keys = generateRsaKeys(PROFILE_SIGNING_KEY_BITS);
+  const { certPem } = signLeafCertificate(issuer, {
+    commonName,
+    publicKey: keys.publicKey,
+    days: positiveDays(options.validDays ?? PROFILE_SIGNING_DAYS, 'validDays'),
+    now,
+    extensions: [
+      // RFC 5280 §4.2.1.3; RFC 8550 §4.4.2: S/MIME signing needs digitalSignature.
+      { name: 'keyUsage', digitalSignature: true, critical: true },
+      { name: 'extKeyUsage', emailProtection: true, codeSigning: true },
+    ],
+  });
   return { certPem, keyPem: keys.keyPem };
 }
 
@@ -212,18 +228,23 @@ function generateRsaKeys(modulusLength: number): RsaKeys {
   return { keyPem, privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 
-interface LoadedCa {
-  x509: X509Certificate;
-  subject: forge.pki.CertificateField[];
-  keyIdentifier: string;
-  privateKey: forge.pki.rsa.PrivateKey;
-  notAfter: Date;
+/** A CA read and checked once, ready to sign many certificates (see loadIssuingCa). */
+export interface IssuingCa {
+  readonly x509: X509Certificate;
+  /** The CA certificate as forge holds it (to put into a PKCS#12 beside a leaf). */
+  readonly cert: forge.pki.Certificate;
+  readonly subject: forge.pki.CertificateField[];
+  readonly keyIdentifier: string;
+  readonly signingKey: ForgeSigningKey;
+  readonly notAfter: Date;
 }
 
-function loadCa(ca: CertificateAuthority, now: Date): LoadedCa {
+/** Reads and checks the CA (a CA, key matching, not expired, RSA) once, so that issuing many certificates does not parse it each time. */
+export function loadIssuingCa(ca: CertificateAuthority, now: Date = new Date()): IssuingCa {
   const x509 = new X509Certificate(ca.certPem);
   if (!x509.ca) throw new Error('the CA certificate is not a CA (basicConstraints cA is not set)');
-  if (!x509.checkPrivateKey(createPrivateKey(ca.keyPem))) {
+  const privateKey = createPrivateKey(ca.keyPem);
+  if (!x509.checkPrivateKey(privateKey)) {
     throw new Error('the CA key does not belong to the CA certificate');
   }
   const notAfter = certificateNotAfter(ca.certPem);
@@ -243,6 +264,7 @@ function loadCa(ca: CertificateAuthority, now: Date): LoadedCa {
 
   return {
     x509,
+    cert,
     // forge parses UTF8String values as raw UTF-8 bytes but encodes them from JS
     // strings, so copying the attributes as they are would double-encode any
     // non-ASCII character of the CA's name. Decode them first.
@@ -252,9 +274,66 @@ function loadCa(ca: CertificateAuthority, now: Date): LoadedCa {
         : a,
     ),
     keyIdentifier,
-    privateKey: forge.pki.privateKeyFromPem(ca.keyPem),
+    signingKey: nativeRsaSigner(privateKey),
     notAfter,
   };
+}
+
+/** What differs between the leaf certificates the CA issues; signLeafCertificate adds the rest. */
+export interface LeafRequest {
+  readonly commonName: string;
+  readonly publicKey: forge.pki.rsa.PublicKey;
+  readonly days: number;
+  readonly now: Date;
+  /** keyUsage, extKeyUsage, subjectAltName: the purpose of the certificate. */
+  readonly extensions: readonly object[];
+}
+
+/**
+ * Builds and signs an end-entity certificate: random positive serial, validity
+ * backdated an hour and cut at the CA's notAfter, basicConstraints cA false, key
+ * identifiers, SHA-256 signed natively. Returns it as forge holds it and as PEM.
+ */
+export function signLeafCertificate(issuer: IssuingCa, request: LeafRequest): { cert: forge.pki.Certificate; certPem: string } {
+  if (request.commonName.trim() === '' || request.commonName.length > MAX_COMMON_NAME) {
+    throw new RangeError(`a certificate's commonName must be 1 to ${MAX_COMMON_NAME} characters`);
+  }
+  const validity = validityPeriod(request.now, positiveDays(request.days, 'validDays'));
+  // A leaf cannot be used past its CA's notAfter anyway: say so in the certificate
+  // rather than promise a date that will fail.
+  if (validity.notAfter > issuer.notAfter) validity.notAfter = issuer.notAfter;
+
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = request.publicKey;
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = validity.notBefore;
+  cert.validity.notAfter = validity.notAfter;
+  cert.setSubject([utf8Attribute('CN', request.commonName)]);
+  cert.setIssuer(issuer.subject);
+  cert.setExtensions([
+    // RFC 5280 §4.2.1.9: an end-entity certificate must not be usable as a CA.
+    { name: 'basicConstraints', cA: false },
+    ...request.extensions,
+    { name: 'subjectKeyIdentifier' },
+    // RFC 5280 §4.2.1.1: the CA's own subjectKeyIdentifier, so clients pick the right issuer.
+    { name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyIdentifier },
+  ]);
+  cert.sign(asForgeKey(issuer.signingKey), forge.md.sha256.create());
+  const certPem = certificateToPem(cert);
+
+  // RFC 5280 §7.1: clients chain by comparing the leaf's issuer with the CA's subject.
+  // forge rebuilds the name from parsed attributes (flattening multi-valued RDNs), so
+  // check that it still matches rather than ship a certificate that never chains.
+  if (!new X509Certificate(certPem).checkIssued(issuer.x509)) {
+    throw new Error("the issued certificate's issuer name does not match the CA's subject name");
+  }
+  return { cert, certPem };
+}
+
+/** The CA's organisation, else its common name: what a person recognises the gateway by. */
+function issuerDisplayName(issuer: IssuingCa): string {
+  const field = issuer.subject.find((a) => a.shortName === 'O') ?? issuer.subject.find((a) => a.shortName === 'CN');
+  return typeof field?.value === 'string' ? field.value : 'enrollgate';
 }
 
 function utf8Attribute(shortName: 'CN' | 'O', value: string): forge.pki.CertificateField {

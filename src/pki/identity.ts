@@ -1,0 +1,91 @@
+/**
+ * Per-device identities for EAP-TLS: a client certificate issued by the gateway's
+ * CA with its key, packed as PKCS#12 for a com.apple.security.pkcs12 payload.
+ *
+ * The key pair is generated with the asynchronous node:crypto API (OpenSSL, on
+ * libuv's thread pool) so that a portal request issuing an identity does not
+ * block RADIUS; the CA's signature is native too. forge packs the PKCS#12 with
+ * pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292), which every iOS version reads.
+ */
+import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+import { parseMac, type Mac } from '../devices/mac.js';
+import { loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from './ca.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+const DEVICE_KEY_BITS = 2048;
+const DEVICE_DEFAULT_DAYS = 365;
+// 18 random bytes: 144 bits, 24 base64url characters. The password travels in the
+// same profile as the PKCS#12 (Apple's Password key), so its job is to satisfy the
+// format, not to protect the key from whoever holds the profile.
+const PASSWORD_BYTES = 18;
+
+/** A device's EAP-TLS identity, ready for a profile. */
+export interface DeviceIdentity {
+  /** PKCS#12 (DER): the key, the device certificate and the CA certificate. */
+  readonly p12: Buffer;
+  /** The one-time random password of `p12`. Never log it. */
+  readonly password: string;
+  readonly certificatePem: string;
+}
+
+/** URI in the device certificate's subjectAltName that names the device (its MAC), for the RADIUS server to match. */
+export function deviceUri(mac: Mac): string {
+  return `urn:enrollgate:device:${mac}`;
+}
+
+/**
+ * Issues a client certificate for one device of one person: subject CN = user,
+ * SAN URI urn:enrollgate:device:<mac>, EKU clientAuth, keyUsage digitalSignature +
+ * keyEncipherment, 1 year (never past the CA), and packs it in PKCS#12.
+ */
+export async function issueDeviceIdentity(
+  ca: CertificateAuthority | IssuingCa,
+  device: { user: string; mac: string; validDays?: number; now?: Date },
+): Promise<DeviceIdentity> {
+  const mac = parseMac(device.mac);
+  if (mac === null) throw new RangeError('issueDeviceIdentity: not a device MAC address');
+  const now = device.now ?? new Date();
+  const issuer = 'signingKey' in ca ? ca : loadIssuingCa(ca, now);
+  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: DEVICE_KEY_BITS, publicExponent: 0x10001 });
+  const key = toForgeKey(privateKey);
+
+  const { cert, certPem } = signLeafCertificate(issuer, {
+    commonName: device.user,
+    publicKey: forge.pki.setRsaPublicKey(key.n, key.e),
+    days: device.validDays ?? DEVICE_DEFAULT_DAYS,
+    now,
+    extensions: [
+      // RFC 5280 §4.2.1.3; keyEncipherment for RSA key transport in older TLS suites.
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // RFC 5216 §5.3 (EAP-TLS) and RFC 5280 §4.2.1.12: a TLS client certificate.
+      { name: 'extKeyUsage', clientAuth: true },
+      // RFC 5280 §4.2.1.6, GeneralName [6] uniformResourceIdentifier.
+      { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(mac) }] },
+    ],
+  });
+
+  const password = randomBytes(PASSWORD_BYTES).toString('base64url');
+  const p12Asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert, issuer.cert], password, {
+    algorithm: '3des',
+    // Key stretching protects a password a person chose; this one is PASSWORD_BYTES of
+    // randomness, used once, so 2,048 rounds (forge's default) would add nothing but
+    // 14 ms of blocking pure-JS SHA-1 per profile (bench/profile.ts).
+    count: PKCS12_ITERATIONS,
+    // Shown in the device's certificate list.
+    friendlyName: `${device.user} (${mac})`,
+    generateLocalKeyId: true,
+  });
+  const p12 = Buffer.from(forge.asn1.toDer(p12Asn1).getBytes(), 'binary');
+  return { p12, password, certificatePem: certPem };
+}
+
+/** PBE and MAC iteration count of the PKCS#12 (see above: the password is random, not chosen). */
+const PKCS12_ITERATIONS = 64;
+
+function toForgeKey(privateKey: KeyObject): forge.pki.rsa.PrivateKey {
+  // forge reads PKCS#1 or PKCS#8 PEM; a few hundred microseconds, no RSA operation.
+  return forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+}

@@ -1,0 +1,117 @@
+/**
+ * What the portal calls to hand out profiles: builds a device's enrollment
+ * profile (issuing its EAP-TLS identity when a network needs one) or the root
+ * CA profile, signs it, and names the file. Rendering the answer
+ * (Content-Type MOBILECONFIG_TYPE, Content-Disposition: attachment) is the
+ * portal's job.
+ */
+import { createPrivateKey } from 'node:crypto';
+import type { Config } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
+import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
+import { issueDeviceIdentity } from '../pki/identity.js';
+import { loadProfileSigning } from '../pki/profile-signing.js';
+import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
+import { uuidKeyFromCaKey } from './payload-uuid.js';
+
+/** The Content-Type of a configuration profile (signed or not) that makes Safari offer to install it. */
+export const MOBILECONFIG_TYPE = 'application/x-apple-aspen-config';
+
+/** A signed profile, ready to send. */
+export interface ProfileFile {
+  /** ASCII only, safe in Content-Disposition without quoting tricks. */
+  readonly filename: string;
+  /** CMS SignedData (DER) with the XML plist attached. */
+  readonly body: Buffer;
+}
+
+/** What a ProfileService is built from (see createProfileService for the usual way). */
+export interface ProfileServiceOptions {
+  readonly config: Pick<Config, 'ios' | 'portal'>;
+  readonly ca: CertificateAuthority;
+  readonly signer: ProfileSigner;
+  /** Secret for the payload UUIDs; default: derived from the CA key, so they survive restarts. */
+  readonly uuidKey?: Buffer;
+}
+
+export class ProfileService {
+  private readonly config: Pick<Config, 'ios' | 'portal'>;
+  private readonly issuer: IssuingCa;
+  private readonly caDer: Buffer;
+  private readonly signer: ProfileSigner;
+  private readonly uuidKey: Buffer;
+  private readonly origin: ProfileOrigin;
+  private readonly filePrefix: string;
+  private root: ProfileFile | undefined;
+
+  constructor(options: ProfileServiceOptions) {
+    this.config = options.config;
+    this.issuer = loadIssuingCa(options.ca);
+    this.caDer = certificateDer(options.ca.certPem);
+    this.signer = options.signer;
+    this.uuidKey =
+      options.uuidKey ?? uuidKeyFromCaKey(createPrivateKey(options.ca.keyPem).export({ type: 'pkcs8', format: 'der' }));
+    const organisation = options.config.portal.organisation_name;
+    const displayName = options.config.ios.profile.display_name;
+    this.origin = { identifier: options.config.ios.profile.identifier, organisation, ...(displayName ? { displayName } : {}) };
+    this.filePrefix = fileSlug(organisation);
+  }
+
+  /** The signed enrollment profile of one device of `owner`; issues a new EAP-TLS identity when a network is eap-tls. */
+  async enrollmentProfile(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile> {
+    const wifi = this.config.ios.wifi;
+    const identity = wifi.some((w) => w.security === 'eap-tls')
+      ? await issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac })
+      : undefined;
+    const xml = buildEnrollmentProfile({
+      ...this.origin,
+      mac: device.mac,
+      user: device.owner,
+      caDer: this.caDer,
+      wifi,
+      ...(identity ? { identity } : {}),
+      uuidKey: this.uuidKey,
+    });
+    return { filename: `${this.filePrefix}-wifi.mobileconfig`, body: this.signer.sign(Buffer.from(xml, 'utf8')) };
+  }
+
+  /** The signed profile with the root CA only, built once (its signingTime is that of the first call). */
+  rootProfile(): ProfileFile {
+    this.root ??= {
+      filename: `${this.filePrefix}-root-ca.mobileconfig`,
+      // Not ios.profile.display_name: that names the Wi-Fi profile.
+      body: this.signer.sign(
+        Buffer.from(
+          buildRootProfile({ identifier: this.origin.identifier, organisation: this.origin.organisation, caDer: this.caDer, uuidKey: this.uuidKey }),
+          'utf8',
+        ),
+      ),
+    };
+    return this.root;
+  }
+}
+
+/** Builds the service at start: the signing certificate from ios.profile.signing, else one issued by `ca` in memory. */
+export function createProfileService(config: Pick<Config, 'ios' | 'portal'>, ca: CertificateAuthority): ProfileService {
+  const material = loadProfileSigning(config, ca);
+  let signer: ProfileSigner;
+  try {
+    signer = createProfileSigner(material);
+  } catch (cause) {
+    throw new ConfigError(`ios.profile.signing: cannot sign with this certificate and key (${(cause as Error).message})`, [], { cause });
+  }
+  return new ProfileService({ config, ca, signer });
+}
+
+/** "Example Corp" → "example-corp": an ASCII file name part, never empty. */
+function fileSlug(text: string): string {
+  const slug = text
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase()
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return slug === '' ? 'enrollgate' : slug;
+}
