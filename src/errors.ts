@@ -96,6 +96,8 @@ export class DeviceOwnedByOtherError extends GatewayError {
 export class DeviceLimitReachedError extends GatewayError {
   readonly code = 'EG_DEVICE_LIMIT';
   readonly status = 409;
+  /** The person (as the directory spells them) who is at the limit, when known: the portal shows their devices. */
+  user?: string;
   constructor(
     readonly limit: number,
     message = `You have already enrolled ${limit} device${limit === 1 ? '' : 's'}, your limit. Unenroll one you no longer use to make room.`,

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EnrollmentService } from './devices/enrollment-service.js';
+import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
@@ -223,9 +224,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log });
 
   const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged });
-  const devices = new DeviceRegistry(store.kv.devices);
+  const devices = new DeviceRegistry(store.kv);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
-  const enrollment = new EnrollmentService({ devices, sessions, directory, metrics, clock, log });
+  const policy = new DevicePolicy(config.enrollment);
+  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log });
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,

@@ -4,9 +4,10 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, type Config } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
+import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand, type DevicesSubcommand } from './commands/devices.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
@@ -20,7 +21,7 @@ Usage:
       when neither exists and no FILE is given, runs init first.
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
-`;
+${DEVICES_USAGE}`;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -31,6 +32,7 @@ const FLAGS: Record<string, readonly string[]> = {
   init: ['dir', 'certs', 'portal-url', 'listen'],
   start: ['config'],
   'check-config': ['config'],
+  devices: ['config', 'user', 'reason'],
 };
 
 /** How long a stop may take after SIGTERM before the process exits anyway. */
@@ -74,6 +76,8 @@ function parse(argv: string[]) {
         certs: { type: 'string' },
         'portal-url': { type: 'string' },
         listen: { type: 'string' },
+        user: { type: 'string' },
+        reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -89,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === 'help') return print(USAGE);
   const allowed = FLAGS[command];
   if (allowed === undefined) return usage(`unknown command "${command}"`);
-  if (rest.length > 0) usage(`unexpected arguments: ${rest.join(' ')}`);
+  if (rest.length > 0 && command !== 'devices') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
@@ -123,6 +127,20 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
+      return;
+    }
+    case 'devices': {
+      const [sub, ...args] = rest;
+      if (sub === undefined || !(DEVICES_SUBCOMMANDS as readonly string[]).includes(sub)) {
+        return usage(sub === undefined ? 'devices: which one? list, block, unblock or blocked' : `unknown devices command "${sub}"`);
+      }
+      const config = load(configLocation(values.config).file);
+      try {
+        await devicesCommand(config, sub as DevicesSubcommand, args, { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }, print);
+      } catch (err) {
+        if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
+        throw err;
+      }
       return;
     }
     case 'start': {

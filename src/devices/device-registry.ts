@@ -1,38 +1,247 @@
 import type Keyv from 'keyv';
-import { DeviceOwnedByOtherError } from '../errors.js';
+import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
 import type { Device } from './device.js';
 import type { Mac } from './mac.js';
 
-/** Enrolled devices by MAC. */
+/** An entry of the block list: a lost or stolen device's MAC, who blocked it, why and when. */
+export interface BlockEntry {
+  readonly mac: Mac;
+  /** Who blocked it: a username, or "cli:<os user>" for the command line. */
+  readonly by: string;
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+/** The state-store namespaces the registry keeps (state-store.ts: all three durable). */
+export interface DeviceNamespaces {
+  /** MAC → Device. */
+  readonly devices: Keyv;
+  /** Lower-cased owner → the MACs enrolled to them. */
+  readonly owners: Keyv;
+  /** MAC → BlockEntry. */
+  readonly blocked: Keyv;
+}
+
+/**
+ * Enrolled devices by MAC, with an index by owner (for device limits and "My devices")
+ * and the block list.
+ *
+ * Limits are enforced under an in-process lock per owner and per MAC (KeyedLock below):
+ * two enrollments for the same person cannot both read "one slot left". That holds for
+ * one gateway process only. Several gateways sharing a store need the store's own
+ * transactions (the Redis store of issue 6: WATCH/MULTI on the owner's index), not
+ * this lock.
+ *
+ * The index is written before the device and cleaned after it, so a crash in between
+ * leaves at most a stale MAC in an owner's list, which listByOwner skips (it checks
+ * each device's owner), never a device missing from its owner's list.
+ */
 export class DeviceRegistry {
-  constructor(private readonly kv: Keyv) {}
+  private readonly devices: Section;
+  private readonly owners: Section;
+  private readonly blockList: Section;
+  private readonly lock = new KeyedLock();
+
+  /**
+   * Takes the state store's namespaces. A single Keyv (the form before device limits,
+   * still used by benches and store tests) keeps the index and the block list in that
+   * Keyv under the key prefixes "owner:" and "blocked:", which no MAC key can have.
+   */
+  constructor(kv: Keyv | DeviceNamespaces) {
+    if (isNamespaces(kv)) {
+      this.devices = new Section(kv.devices);
+      this.owners = new Section(kv.owners);
+      this.blockList = new Section(kv.blocked);
+    } else {
+      this.devices = new Section(kv, '', ['owner:', 'blocked:']);
+      this.owners = new Section(kv, 'owner:');
+      this.blockList = new Section(kv, 'blocked:');
+    }
+  }
 
   /** The enrolled device with this MAC, if any. */
   async get(mac: Mac): Promise<Device | undefined> {
-    return storeCall('read a device', () => this.kv.get<Device>(mac));
+    return storeCall('read a device', () => this.devices.get<Device>(mac));
   }
 
   /**
    * Records the device as enrolled by its owner. Enrolling again by the same owner
-   * refreshes the record (keeping the first enrolment time); a device enrolled to
-   * somebody else is refused, never silently taken over.
+   * refreshes the record (keeping the first enrolment time) and never counts against
+   * the limit; a device enrolled to somebody else is refused, never silently taken
+   * over. A new device beyond `limit` (0: unlimited) is refused with
+   * DeviceLimitReachedError. Atomic against concurrent enrollments in this process.
    */
-  async enroll(device: Device): Promise<Device> {
-    const existing = await this.get(device.mac);
-    if (existing && !sameUser(existing.owner, device.owner)) throw new DeviceOwnedByOtherError();
-    const record: Device = existing ? { ...device, enrolledAt: existing.enrolledAt } : device;
-    await storeCall('write a device', () => this.kv.set(device.mac, record));
+  async enroll(device: Device, limit = 0): Promise<Device> {
+    return this.lock.run([ownerKey(device.owner), macKey(device.mac)], async () => {
+      const existing = await this.get(device.mac);
+      if (existing && !sameUser(existing.owner, device.owner)) throw new DeviceOwnedByOtherError();
+      if (!existing && limit > 0) {
+        const owned = await this.listByOwner(device.owner);
+        if (owned.length >= limit) {
+          const err = new DeviceLimitReachedError(limit);
+          err.user = device.owner;
+          throw err;
+        }
+      }
+      const record: Device = existing ? { ...device, owner: existing.owner, enrolledAt: existing.enrolledAt } : device;
+      await this.addToIndex(record.owner, record.mac);
+      await storeCall('write a device', () => this.devices.set(record.mac, record));
+      return record;
+    });
+  }
+
+  /** Removes the device (only when `owner` owns it, if given); true when it was removed. */
+  async unenroll(mac: Mac, owner?: string): Promise<boolean> {
+    const current = await this.get(mac);
+    if (!current || (owner !== undefined && !sameUser(current.owner, owner))) return false;
+    return this.lock.run([ownerKey(current.owner), macKey(mac)], async () => {
+      const device = await this.get(mac);
+      // Changed hands while waiting for the lock (unenrolled and enrolled again).
+      if (!device || !sameUser(device.owner, current.owner)) return false;
+      const removed = await storeCall('delete a device', () => this.devices.delete(mac));
+      await this.removeFromIndex(device.owner, mac);
+      return removed;
+    });
+  }
+
+  /** The devices enrolled to this person (compared case-insensitively), oldest first. */
+  async listByOwner(owner: string): Promise<Device[]> {
+    const macs = await this.indexOf(owner);
+    const devices = await Promise.all(macs.map((m) => this.get(m)));
+    return devices
+      .filter((d): d is Device => d !== undefined && sameUser(d.owner, owner))
+      .sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt));
+  }
+
+  /** Every enrolled device (for the command line; reads the whole namespace). */
+  async list(): Promise<Device[]> {
+    const all = await storeCall('list devices', () => this.devices.values<Device>());
+    return all.sort((a, b) => a.owner.localeCompare(b.owner) || a.enrolledAt.localeCompare(b.enrolledAt));
+  }
+
+  /** Puts the MAC on the block list (replacing an earlier entry for it). */
+  async block(mac: Mac, entry: { by: string; reason: string; at: string }): Promise<BlockEntry> {
+    const record: BlockEntry = { mac, by: entry.by, reason: entry.reason, at: entry.at };
+    await storeCall('write a block', () => this.blockList.set(mac, record));
     return record;
   }
 
-  /** Removes the device; true when it was enrolled. */
-  async unenroll(mac: Mac): Promise<boolean> {
-    return storeCall('delete a device', () => this.kv.delete(mac));
+  /** Takes the MAC off the block list; true when it was on it. */
+  async unblock(mac: Mac): Promise<boolean> {
+    return storeCall('delete a block', () => this.blockList.delete(mac));
+  }
+
+  /** The block-list entry for this MAC, if it is blocked. */
+  async blocked(mac: Mac): Promise<BlockEntry | undefined> {
+    return storeCall('read a block', () => this.blockList.get<BlockEntry>(mac));
+  }
+
+  /** The whole block list, most recent first. */
+  async listBlocked(): Promise<BlockEntry[]> {
+    const all = await storeCall('list blocks', () => this.blockList.values<BlockEntry>());
+    return all.sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  private async indexOf(owner: string): Promise<Mac[]> {
+    return (await storeCall('read an owner index', () => this.owners.get<Mac[]>(ownerKey(owner)))) ?? [];
+  }
+
+  // Callers hold the owner's lock: read-modify-write of the owner's list is safe.
+  private async addToIndex(owner: string, mac: Mac): Promise<void> {
+    const macs = await this.indexOf(owner);
+    if (macs.includes(mac)) return;
+    await storeCall('write an owner index', () => this.owners.set(ownerKey(owner), [...macs, mac]));
+  }
+
+  private async removeFromIndex(owner: string, mac: Mac): Promise<void> {
+    const macs = await this.indexOf(owner);
+    const rest = macs.filter((m) => m !== mac);
+    if (rest.length === macs.length) return;
+    await storeCall('write an owner index', () => (rest.length > 0 ? this.owners.set(ownerKey(owner), rest) : this.owners.delete(ownerKey(owner))));
   }
 }
 
 /** Directory usernames compare case-insensitively (LDAP uid and sAMAccountName do). */
 export function sameUser(a: string, b: string): boolean {
   return a.localeCompare(b, undefined, { sensitivity: 'accent' }) === 0;
+}
+
+/** The owner index key: the username folded the way sameUser compares. */
+function ownerKey(owner: string): string {
+  return owner.normalize('NFC').toLowerCase();
+}
+
+function macKey(mac: Mac): string {
+  return `mac:${mac}`;
+}
+
+function isNamespaces(kv: Keyv | DeviceNamespaces): kv is DeviceNamespaces {
+  return 'devices' in kv && 'owners' in kv && 'blocked' in kv;
+}
+
+/** One kind of record in a Keyv: the whole namespace, or the keys under a prefix. */
+class Section {
+  constructor(
+    private readonly kv: Keyv,
+    private readonly prefix = '',
+    /** Prefixes of other sections sharing the Keyv (skipped when listing). */
+    private readonly others: readonly string[] = [],
+  ) {}
+
+  get<T>(key: string): Promise<T | undefined> {
+    return this.kv.get<T>(this.prefix + key);
+  }
+
+  async set(key: string, value: unknown): Promise<boolean> {
+    return this.kv.set(this.prefix + key, value);
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.kv.delete(this.prefix + key);
+  }
+
+  async values<T>(): Promise<T[]> {
+    if (!this.kv.iterator) throw new Error('the store cannot list its entries');
+    const out: T[] = [];
+    for await (const [key, value] of this.kv.iterator(undefined) as AsyncGenerator<[string, T]>) {
+      if (!key.startsWith(this.prefix) || this.others.some((p) => key.startsWith(p))) continue;
+      out.push(value);
+    }
+    return out;
+  }
+}
+
+/**
+ * An async mutex per key. `run` takes its keys in sorted order, so two callers
+ * wanting overlapping sets of keys cannot wait for each other in a cycle.
+ */
+class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const releases: Array<() => void> = [];
+    try {
+      for (const key of sorted) releases.push(await this.acquire(key));
+      return await fn();
+    } finally {
+      for (const release of releases.reverse()) release();
+    }
+  }
+
+  private async acquire(key: string): Promise<() => void> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => done);
+    this.tails.set(key, tail);
+    await previous;
+    return () => {
+      release();
+      // The last holder leaves no entry behind.
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
 }

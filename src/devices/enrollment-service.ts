@@ -1,22 +1,37 @@
 import type { Clock } from '../clock.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { DeviceOwnedByOtherError, GatewayError } from '../errors.js';
+import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { Device, Platform } from './device.js';
-import { sameUser, type DeviceRegistry } from './device-registry.js';
+import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
 import type { Mac } from './mac.js';
+import type { DevicePolicy } from './policy.js';
 
 export interface Credentials {
   readonly username: string;
   readonly password: string;
 }
 
+/** How a device is being enrolled, besides who and what. */
+export interface EnrollOptions {
+  /** At the portal (the default) or by the Android agent's API. */
+  readonly via?: 'portal' | 'agent';
+  /** The device model the agent reports. */
+  readonly model?: string;
+  readonly agentVersion?: string;
+}
+
+/** Why a person unenrolls a device (the portal offers lost / replaced; the agent sends agent). */
+export type UnenrollReason = 'lost' | 'replaced' | 'agent' | (string & {});
+
 /**
- * The two things a person does at the portal: enroll a device (which gives it a
- * session at once) and, on a later day, log in again to get a new session.
+ * What people do with their devices: enroll one (which gives it a session at once),
+ * log in again on a later day for a new session, see and unenroll their devices; and
+ * what IT does: block a lost or stolen device. The device policy (policy.ts) is
+ * applied here.
  */
 export class EnrollmentService {
   constructor(
@@ -24,57 +39,162 @@ export class EnrollmentService {
       devices: DeviceRegistry;
       sessions: SessionService;
       directory: Directory;
+      policy: DevicePolicy;
       metrics: Metrics;
       clock: Clock;
       log: Logger;
     },
   ) {}
 
-  /** Authenticates the person, records the device as theirs and issues its session. */
-  async enroll(mac: Mac, platform: Platform, osVersion: string | undefined, credentials: Credentials): Promise<{ device: Device; session: Session }> {
+  /**
+   * Authenticates the person, applies the policy, records the device as theirs and
+   * issues its session. Checks run in this order: credentials first (so a stranger
+   * cannot probe the block list or the policy without a password), then block list,
+   * randomised MAC, OS version, and the device limit (atomic in DeviceRegistry.enroll).
+   * The agent always knows its OS version: with a minimum set, an unknown one is refused
+   * for `via: 'agent'` and allowed at the portal (a User-Agent may not tell it).
+   */
+  async enroll(
+    mac: Mac,
+    platform: Platform,
+    osVersion: string | undefined,
+    credentials: Credentials,
+    options: EnrollOptions = {},
+  ): Promise<{ device: Device; session: Session; user: DirectoryUser }> {
     const user = await this.authenticate(credentials, mac);
+    const via = options.via ?? 'portal';
+    let randomised: boolean;
+    try {
+      await this.refuseBlocked(mac);
+      randomised = this.deps.policy.checkMac(mac, platform).randomised;
+      this.deps.policy.checkOs(platform, osVersion, { unknown: via === 'agent' ? 'refuse' : 'allow' });
+    } catch (err) {
+      this.logRefused(err, mac, user.username, via);
+      throw err;
+    }
+    const limit = this.deps.policy.limitFor(user);
     let device: Device;
     try {
-      device = await this.deps.devices.enroll({
-        mac,
-        owner: user.username,
-        platform,
-        ...(osVersion ? { osVersion } : {}),
-        enrolledAt: this.deps.clock.now().toISOString(),
-      });
+      device = await this.deps.devices.enroll(
+        {
+          mac,
+          owner: user.username,
+          platform,
+          ...(osVersion ? { osVersion } : {}),
+          enrolledAt: this.deps.clock.now().toISOString(),
+          via,
+          ...(options.model ? { model: options.model } : {}),
+          ...(options.agentVersion ? { agentVersion: options.agentVersion } : {}),
+          ...(randomised ? { randomisedMac: true } : {}),
+        },
+        limit,
+      );
     } catch (err) {
       if (err instanceof DeviceOwnedByOtherError) this.logOwnerMismatch(mac, user);
+      if (err instanceof DeviceLimitReachedError) this.logRefused(err, mac, user.username, via);
       throw err;
     }
     this.deps.metrics.enrollments.inc({ platform });
-    this.deps.log.info({ event: 'device.enrolled', mac, user: user.username, platform, osVersion }, 'device enrolled');
+    this.deps.log.info(
+      { event: 'device.enrolled', mac, user: user.username, platform, osVersion, via, ...(options.model ? { model: options.model } : {}), randomisedMac: randomised },
+      'device enrolled',
+    );
     const session = await this.deps.sessions.issue(mac, user.username, 'enrollment');
-    return { device, session };
+    return { device, session, user };
   }
 
-  /** Authenticates the owner of an enrolled device and issues a new session. */
+  /**
+   * The policy problems that can be told before a password is asked for (block list,
+   * randomised MAC, OS version; an unknown version passes), or undefined. For the
+   * portal's start page.
+   */
+  async precheck(mac: Mac, platform: Platform, osVersion: string | undefined): Promise<GatewayError | undefined> {
+    try {
+      await this.refuseBlocked(mac);
+      this.deps.policy.checkMac(mac, platform);
+      this.deps.policy.checkOs(platform, osVersion);
+      return undefined;
+    } catch (err) {
+      if (err instanceof GatewayError) return err;
+      throw err;
+    }
+  }
+
+  /** Authenticates the owner of an enrolled device and issues a new session (refused for a blocked device). */
   async login(device: Device, credentials: Credentials): Promise<Session> {
     const user = await this.authenticate(credentials, device.mac);
     if (!sameUser(device.owner, user.username)) {
       this.logOwnerMismatch(device.mac, user);
       throw new DeviceOwnedByOtherError();
     }
+    try {
+      await this.refuseBlocked(device.mac);
+    } catch (err) {
+      this.logRefused(err, device.mac, user.username, 'portal');
+      throw err;
+    }
     return this.deps.sessions.issue(device.mac, device.owner, 'login');
   }
 
-  private async authenticate(credentials: Credentials, mac: Mac): Promise<DirectoryUser> {
+  /** Checks a username and password with the directory (logged, never with the password). */
+  async authenticate(credentials: Credentials, mac?: Mac): Promise<DirectoryUser> {
     try {
       const user = await this.deps.directory.authenticate(credentials.username, credentials.password);
       this.deps.metrics.portalLogins.inc({ outcome: 'success' });
-      this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, mac }, 'portal login succeeded');
+      this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, ...(mac ? { mac } : {}) }, 'portal login succeeded');
       return user;
     } catch (err) {
       const code = err instanceof GatewayError ? err.code : 'EG_INTERNAL';
       this.deps.metrics.portalLogins.inc({ outcome: code });
       // The username is logged as typed (it may be a mistyped password: keep it short and never log the password).
-      this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), mac, code }, 'portal login failed');
+      this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code }, 'portal login failed');
       throw err;
     }
+  }
+
+  /** The person's enrolled devices, oldest first. */
+  async devicesOf(user: DirectoryUser | string): Promise<Device[]> {
+    return this.deps.devices.listByOwner(typeof user === 'string' ? user : user.username);
+  }
+
+  /**
+   * Unenrolls the device when `byUser` owns it, and ends its session at once (the
+   * router hears a Disconnect-Request). False, and nothing done, when the device is not
+   * enrolled or is somebody else's (callers do not tell the two apart).
+   */
+  async unenroll(mac: Mac, byUser: string, reason: UnenrollReason): Promise<boolean> {
+    const removed = await this.deps.devices.unenroll(mac, byUser);
+    if (!removed) return false;
+    this.deps.log.info({ event: 'device.unenrolled', mac, user: byUser, reason }, 'device unenrolled');
+    await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`);
+    return true;
+  }
+
+  /**
+   * Puts the MAC on the block list and ends its session at once. The device stays
+   * enrolled (its owner sees it), but cannot enroll, log in or get a session until unblocked.
+   */
+  async block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
+    const entry = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
+    this.deps.log.info({ event: 'device.blocked', mac, by, reason }, 'device blocked');
+    await this.deps.sessions.revoke(mac, 'blocked');
+    return entry;
+  }
+
+  /** Takes the MAC off the block list; true when it was on it. */
+  async unblock(mac: Mac, by: string): Promise<boolean> {
+    const had = await this.deps.devices.unblock(mac);
+    if (had) this.deps.log.info({ event: 'device.unblocked', mac, by }, 'device unblocked');
+    return had;
+  }
+
+  private async refuseBlocked(mac: Mac): Promise<void> {
+    if (await this.deps.devices.blocked(mac)) throw new DeviceBlockedError();
+  }
+
+  private logRefused(err: unknown, mac: Mac, user: string, via: string): void {
+    if (!(err instanceof GatewayError)) return;
+    this.deps.log.info({ event: 'device.refused', mac, user, via, code: err.code }, 'device refused by policy');
   }
 
   private logOwnerMismatch(mac: Mac, user: DirectoryUser): void {

@@ -54,6 +54,14 @@ export interface TestGatewayOptions {
   /** Serve the portal base URL over HTTPS (default: plain HTTP, simpler for fetch). */
   https?: boolean;
   clock?: Clock;
+  /**
+   * The config's `enrollment` section (the device policy). Default here: randomised MACs
+   * accepted and no device limit, unlike the config's defaults (refuse, 3), because the
+   * suites written before the device policy use locally administered MACs such as
+   * AA-BB-CC-… and enroll many devices for one user. A `configure` that sets
+   * `doc.enrollment` replaces it.
+   */
+  enrollment?: Record<string, unknown>;
 }
 
 /**
@@ -81,6 +89,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   doc.radius.auth_port = auth;
   doc.radius.acct_port = acct;
   doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+  doc.enrollment = options.enrollment ?? { randomised_macs: 'accept', device_limit: 0 };
   await options.configure?.(doc);
   await writeFile(configFile, stringify(doc));
   await options.beforeStart?.(dir);

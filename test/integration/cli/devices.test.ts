@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { parseMac } from '../../../src/devices/mac.js';
+import { SessionStore } from '../../../src/sessions/session-store.js';
+import { openSqliteStore } from '../../../src/store/state-store.js';
+import { call, formOf } from '../../helpers/http.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
+
+/**
+ * `enrollgate devices …` as an admin runs it: a separate process (tsx, as in cli.test.ts)
+ * on the state file of a running gateway.
+ */
+
+const require = createRequire(import.meta.url);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = join(ROOT, 'src', 'cli', 'index.ts');
+const TSX = pathToFileURL(require.resolve('tsx')).href;
+
+let t: TestGateway;
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.ENROLLGATE_CONFIG;
+    execFile(process.execPath, ['--import', TSX, CLI, ...args, '--config', t.configFile], { cwd: t.dir, env, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function radiusAnswer(mac: string): Promise<string | undefined> {
+  return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
+}
+
+/** Enrolls an iPhone through the portal (the start page, then the registration form). */
+async function enrollAtPortal(mac: string, ip: string): Promise<void> {
+  const lease = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+    'Acct-Status-Type = Start',
+    `Acct-Session-Id = "cli-${ip}"`,
+    `Calling-Station-Id = "${mac}"`,
+    `Framed-IP-Address = ${ip}`,
+  ]);
+  expect(lease.reply).toBe('Accounting-Response');
+  const page = await call(t.httpUrl, 'GET', '/portal', { ip });
+  const form = formOf(page);
+  const done = await call(t.httpUrl, 'POST', new URL(form.action, t.httpUrl).pathname, {
+    ip,
+    cookie: form.cookie,
+    form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword },
+  });
+  expect([302, 303], done.body).toContain(done.status);
+}
+
+beforeAll(async () => {
+  t = await startTestGateway({ configure: (doc) => void (doc.portal.trust_proxy = true) });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('enrollgate devices', () => {
+  const mac = '3c:d0:00:00:00:01';
+
+  it('lists enrolled devices, all or one person’s', async () => {
+    await enrollAtPortal(mac, '10.9.0.1');
+    const all = await cli('devices', 'list');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^${mac}  employee  ios`, 'm'));
+    expect((await cli('devices', 'list', '--user', 'EMPLOYEE')).stdout).toContain(mac);
+    expect((await cli('devices', 'list', '--user', 'nobody')).stdout).toContain('No devices enrolled to nobody.');
+  });
+
+  it('block ends the session (RADIUS rejects the device) and refuses it at the portal; unblock lets it log in again', async () => {
+    expect(await radiusAnswer(mac)).toBe('Access-Accept');
+    const blocked = await cli('devices', 'block', mac.toUpperCase().replace(/:/g, '-'), '--reason', 'stolen on the train');
+    expect(blocked.code, blocked.stderr).toBe(0);
+    expect(blocked.stdout).toContain(`Blocked ${mac} (enrolled to employee)`);
+    expect(blocked.stdout).toContain('does not send the router a Disconnect-Request');
+    expect(await radiusAnswer(mac)).toBe('Access-Reject');
+
+    const list = await cli('devices', 'blocked');
+    expect(list.stdout).toMatch(new RegExp(`^${mac}  blocked \\S+ by cli:\\S+: stolen on the train$`, 'm'));
+    expect((await cli('devices', 'list')).stdout).toMatch(new RegExp(`^${mac} .*BLOCKED$`, 'm'));
+
+    // The portal tells the device before asking for a password.
+    const page = await call(t.httpUrl, 'GET', '/portal', { ip: '10.9.0.1' });
+    expect(page.body).toContain('This device is blocked');
+    expect(page.body).not.toContain('name="password"');
+
+    const unblocked = await cli('devices', 'unblock', mac);
+    expect(unblocked.code).toBe(0);
+    expect(unblocked.stdout).toContain(`Unblocked ${mac}`);
+    expect((await cli('devices', 'unblock', mac)).stdout).toContain('was not blocked');
+    expect((await cli('devices', 'blocked')).stdout).toContain('No devices are blocked.');
+
+    // The state the CLI left is the gateway's: no block, no session, still enrolled.
+    const state = await openSqliteStore(t.config.store.sqlite_file);
+    try {
+      const m = parseMac(mac)!;
+      expect(await new DeviceRegistry(state.kv).blocked(m)).toBeUndefined();
+      expect(await new SessionStore(state.kv.sessions).live(m, new Date())).toBeUndefined();
+      expect((await new DeviceRegistry(state.kv).get(m))?.owner).toBe('employee');
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('a bad MAC or a missing argument exits 2 with a clear message', async () => {
+    const bad = await cli('devices', 'block', 'not-a-mac');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"not-a-mac": not a MAC address');
+    const broadcast = await cli('devices', 'unblock', 'ff:ff:ff:ff:ff:ff');
+    expect(broadcast.code).toBe(2);
+    expect(broadcast.stderr).toContain('broadcast');
+    const missing = await cli('devices', 'block');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('takes one MAC address');
+    const unknown = await cli('devices', 'wipe');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown devices command "wipe"');
+    const misplaced = await cli('devices', 'blocked', '--reason', 'x');
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).not.toMatch(/^\s+at /m);
+  });
+});

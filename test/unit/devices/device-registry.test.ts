@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Device } from '../../../src/devices/device.js';
+import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../../../src/errors.js';
+import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'enrollgate-registry-'));
+let store: StateStore;
+let registry: DeviceRegistry;
+let n = 0;
+
+beforeAll(async () => {
+  store = await openSqliteStore(join(dir, 'state.sqlite'));
+  registry = new DeviceRegistry(store.kv);
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function device(owner: string, macText?: string): Device {
+  n += 1;
+  const mac = parseMac(macText ?? `3c:00:00:00:${String(Math.floor(n / 100)).padStart(2, '0')}:${String(n % 100).padStart(2, '0')}`) as Mac;
+  return { mac, owner, platform: 'android', enrolledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() };
+}
+
+describe('the owner index', () => {
+  it('lists a person’s devices case-insensitively and follows unenroll', async () => {
+    const a = await registry.enroll(device('Carol'), 3);
+    const b = await registry.enroll(device('carol'), 3);
+    expect((await registry.listByOwner('CAROL')).map((d) => d.mac)).toEqual([a.mac, b.mac]);
+    expect(await registry.unenroll(a.mac, 'dave')).toBe(false);
+    expect(await registry.unenroll(a.mac, 'carol')).toBe(true);
+    expect((await registry.listByOwner('carol')).map((d) => d.mac)).toEqual([b.mac]);
+    expect(await store.kv.owners.get('carol')).toEqual([b.mac]);
+    expect(await registry.unenroll(b.mac)).toBe(true);
+    expect(await store.kv.owners.get('carol')).toBeUndefined();
+  });
+});
+
+describe('the device limit', () => {
+  it('refuses a new device beyond the limit, never a re-enrolment, and still refuses somebody else’s device', async () => {
+    const first = await registry.enroll(device('erin'), 2);
+    await registry.enroll(device('erin'), 2);
+    const third = device('erin');
+    await expect(registry.enroll(third, 2)).rejects.toMatchObject({ code: 'EG_DEVICE_LIMIT', limit: 2, user: 'erin' });
+    expect(await registry.get(third.mac)).toBeUndefined();
+    // Re-enrolling an owned device at the limit is fine and keeps the first time.
+    const again = await registry.enroll({ ...first, osVersion: '15', enrolledAt: new Date().toISOString() }, 2);
+    expect(again.enrolledAt).toBe(first.enrolledAt);
+    await expect(registry.enroll({ ...first, owner: 'frank' }, 5)).rejects.toBeInstanceOf(DeviceOwnedByOtherError);
+    // 0 is unlimited.
+    await registry.enroll(third, 0);
+    expect(await registry.listByOwner('erin')).toHaveLength(3);
+  });
+
+  it('is atomic: of many concurrent enrollments with two slots left, exactly two succeed', async () => {
+    await registry.enroll(device('grace'), 3);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => registry.enroll(device('grace'), 3)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results.filter((x) => x.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DeviceLimitReachedError);
+    expect(await registry.listByOwner('grace')).toHaveLength(3);
+  });
+
+  it('gives a MAC to one of two people enrolling it at once, never both', async () => {
+    const mac = '3c:00:00:00:99:01';
+    const results = await Promise.allSettled([registry.enroll(device('heidi', mac), 3), registry.enroll(device('ivan', mac), 3)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const owner = (await registry.get(mac as Mac))!.owner;
+    expect((await registry.listByOwner(owner)).map((d) => d.mac)).toEqual([mac]);
+    expect(await registry.listByOwner(owner === 'heidi' ? 'ivan' : 'heidi')).toEqual([]);
+  });
+});
+
+describe('the block list', () => {
+  it('blocks, lists and unblocks', async () => {
+    const mac = parseMac('3c:00:00:00:77:01')!;
+    expect(await registry.blocked(mac)).toBeUndefined();
+    await registry.block(mac, { by: 'it-admin', reason: 'stolen', at: '2026-02-01T10:00:00.000Z' });
+    await registry.block(parseMac('3c:00:00:00:77:02')!, { by: 'it-admin', reason: 'lost', at: '2026-02-02T10:00:00.000Z' });
+    expect(await registry.blocked(mac)).toEqual({ mac, by: 'it-admin', reason: 'stolen', at: '2026-02-01T10:00:00.000Z' });
+    expect((await registry.listBlocked()).map((b) => b.reason)).toEqual(['lost', 'stolen']);
+    expect(await registry.unblock(mac)).toBe(true);
+    expect(await registry.unblock(mac)).toBe(false);
+    expect((await registry.listBlocked()).map((b) => b.mac)).toEqual(['3c:00:00:00:77:02']);
+  });
+
+  it('works the same on the single-Keyv form, whose list of devices skips the index and blocks', async () => {
+    const single = new DeviceRegistry(store.kv.flows);
+    const d = await single.enroll(device('judy'), 1);
+    await expect(single.enroll(device('judy'), 1)).rejects.toBeInstanceOf(DeviceLimitReachedError);
+    await single.block(d.mac, { by: 'x', reason: 'y', at: '2026-01-01T00:00:00.000Z' });
+    expect((await single.listBlocked()).map((b) => b.mac)).toEqual([d.mac]);
+    expect((await single.list()).map((x) => x.mac)).toEqual([d.mac]);
+  });
+});

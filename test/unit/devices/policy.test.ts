@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { compareVersions, DevicePolicy, groupMatches, type EnrollmentPolicySettings } from '../../../src/devices/policy.js';
+import { OsTooOldError, RandomisedMacError } from '../../../src/errors.js';
+
+function policy(over: Partial<EnrollmentPolicySettings> = {}): DevicePolicy {
+  return new DevicePolicy({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'refuse', ...over });
+}
+
+const user = (...groups: string[]) => ({ username: 'alice', groups });
+const mac = (s: string) => parseMac(s) as Mac;
+
+describe('compareVersions', () => {
+  it.each([
+    ['16.10', '16.9', 1],
+    ['16.9', '16.10', -1],
+    ['16', '16.0', 0],
+    ['16.0.1', '16', 1],
+    ['9', '10', -1],
+    ['17.5.1', '17.5.1', 0],
+  ])('%s vs %s', (a, b, sign) => {
+    expect(Math.sign(compareVersions(a, b))).toBe(sign);
+  });
+});
+
+describe('limitFor', () => {
+  it('is device_limit for a person in no configured group', () => {
+    expect(policy().limitFor(user('wifi-users'))).toBe(3);
+  });
+
+  it('takes the most generous of device_limit and the limits of the groups the person is in', () => {
+    const p = policy({ group_limits: [{ group: 'staff', limit: 5 }, { group: 'it', limit: 10 }, { group: 'interns', limit: 1 }] });
+    expect(p.limitFor(user('staff'))).toBe(5);
+    expect(p.limitFor(user('staff', 'IT'))).toBe(10);
+    // A group with a smaller limit does not lower device_limit: the most generous wins.
+    expect(p.limitFor(user('interns'))).toBe(3);
+  });
+
+  it('treats 0 as unlimited, beating any number (in a group or as device_limit)', () => {
+    const p = policy({ group_limits: [{ group: 'it', limit: 0 }, { group: 'staff', limit: 50 }] });
+    expect(p.limitFor(user('staff', 'it'))).toBe(0);
+    expect(policy({ device_limit: 0, group_limits: [{ group: 'staff', limit: 2 }] }).limitFor(user('staff'))).toBe(0);
+  });
+
+  it('matches group names case-insensitively, DNs ignoring case and spacing, and a plain name against the first RDN of a DN', () => {
+    expect(groupMatches('Wifi-Staff', 'wifi-staff')).toBe(true);
+    expect(groupMatches('wifi-staff', 'cn=Wifi-Staff,ou=groups,dc=example,dc=org')).toBe(true);
+    expect(groupMatches('cn=wifi-staff, ou=Groups,dc=example,dc=org', 'CN=Wifi-Staff,OU=groups,DC=example,DC=org')).toBe(true);
+    expect(groupMatches('cn=wifi-staff,ou=groups,dc=example,dc=org', 'cn=wifi-staff,ou=other,dc=example,dc=org')).toBe(false);
+    // Only the first RDN: a plain name never matches an ou or dc further along.
+    expect(groupMatches('groups', 'cn=wifi-staff,ou=groups,dc=example,dc=org')).toBe(false);
+    expect(groupMatches('staff', 'wifi-staff')).toBe(false);
+    const p = policy({ group_limits: [{ group: 'wifi-staff', limit: 7 }] });
+    expect(p.limitFor(user('cn=wifi-staff,ou=groups,dc=example,dc=org'))).toBe(7);
+  });
+});
+
+describe('checkOs', () => {
+  const p = policy({ min_os_version: { ios: '16.4', android: '10' } });
+
+  it('allows the minimum and newer versions, comparing numerically', () => {
+    expect(() => p.checkOs('ios', '16.4')).not.toThrow();
+    expect(() => p.checkOs('ios', '16.10')).not.toThrow();
+    expect(() => p.checkOs('ios', '17')).not.toThrow();
+    expect(() => p.checkOs('android', '14')).not.toThrow();
+  });
+
+  it('refuses an older iOS, saying the version found, the version needed and where to update', () => {
+    let err: unknown;
+    try {
+      p.checkOs('ios', '16.3.1');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OsTooOldError);
+    const e = err as OsTooOldError;
+    expect(e.code).toBe('EG_OS_TOO_OLD');
+    expect(e.status).toBe(403);
+    expect(e.needed).toBe('16.4');
+    expect(e.message).toContain('iOS 16.3.1');
+    expect(e.message).toContain('iOS 16.4 or later');
+    expect(e.message).toContain('Settings → General → Software Update');
+  });
+
+  it('refuses an older Android with the Android settings path', () => {
+    expect(() => p.checkOs('android', '9')).toThrow(/Android 9; this Wi-Fi needs Android 10 or later.*Settings → System → Software update/);
+  });
+
+  it('allows an unknown version by default (the portal) and refuses it when asked to (the agent API)', () => {
+    expect(() => p.checkOs('ios', undefined)).not.toThrow();
+    expect(() => p.checkOs('android', 'unknown')).not.toThrow();
+    expect(() => p.checkOs('android', undefined, { unknown: 'refuse' })).toThrow(/did not say which Android version.*Android 10 or later/);
+  });
+
+  it('has no minimum for platforms without one', () => {
+    expect(() => p.checkOs('other', '1')).not.toThrow();
+    expect(() => policy().checkOs('ios', '9', { unknown: 'refuse' })).not.toThrow();
+  });
+});
+
+describe('randomised MACs', () => {
+  it('recognises the locally administered bit of the first octet', () => {
+    const p = policy();
+    expect(p.isRandomisedMac(mac('3e:00:00:00:00:01'))).toBe(true);
+    expect(p.isRandomisedMac(mac('da:a1:19:00:00:01'))).toBe(true);
+    expect(p.isRandomisedMac(mac('3c:00:00:00:00:01'))).toBe(false);
+    expect(p.isRandomisedMac(mac('f0:18:98:00:00:01'))).toBe(false);
+  });
+
+  it('with refuse: tells iOS and Android how to use the device MAC on this network', () => {
+    const p = policy();
+    expect(p.checkMac(mac('3c:00:00:00:00:01'), 'ios')).toEqual({ randomised: false });
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toThrow(RandomisedMacError);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toThrow(/Settings → Wi-Fi → tap ⓘ next to this network → turn off Private Wi-Fi Address \(iOS 18: set Private Wi-Fi Address to Off\)/);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'android')).toThrow(/Settings → Network & internet → Internet → tap ⚙ next to this network → Privacy → Use device MAC/);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'other')).toThrow(/private \(randomised\) Wi-Fi address/);
+  });
+
+  it('with accept: enrolls it, marked as randomised', () => {
+    expect(policy({ randomised_macs: 'accept' }).checkMac(mac('3e:00:00:00:00:01'), 'android')).toEqual({ randomised: true });
+  });
+});
