@@ -20,6 +20,10 @@ import { certificateDer, fingerprintSha256 } from './pki/ca.js';
 import { createPortalApp } from './portal/app.js';
 import type { AgentInfo } from './portal/deps.js';
 import { FlowStore } from './portal/flow.js';
+import { ManageVisitStore } from './portal/manage.js';
+import { loadGatewayCa } from './pki/profile-signing.js';
+import { createProfileService } from './profiles/profile-service.js';
+import { ProfileLinkStore } from './portal/profile-links.js';
 import { createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { NasTable } from './radius/clients.js';
@@ -228,6 +232,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
   const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log });
+  // The CA key signs device identities and the profile-signing certificate; a bad file fails start-up here.
+  const profiles = createProfileService(config, loadGatewayCa(config));
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
@@ -245,6 +251,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     enrollment,
     accounting,
     flows: new FlowStore(store.kv.flows, config.portal.flow_ttl_seconds),
+    manage: new ManageVisitStore(store.kv.flows),
+    profileLinks: new ProfileLinkStore(store.kv.downloads, config.ios.profile.link_ttl_seconds),
     loginTokens,
     nas,
     store,
@@ -256,6 +264,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
+    profiles,
   });
   const http = createHttpServer(app.callback());
   const https = createHttpsServer({ cert: materials.tls.cert, key: materials.tls.key }, app.callback());

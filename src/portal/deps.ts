@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { EnrollmentService } from '../devices/enrollment-service.js';
 import type { Directory } from '../directory/directory.js';
+import type { Mac } from '../devices/mac.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { NasTable } from '../radius/clients.js';
@@ -12,6 +13,16 @@ import type { LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { StateStore } from '../store/state-store.js';
 import type { FlowStore } from './flow.js';
+import type { ManageVisitStore } from './manage.js';
+import type { ProfileLinkStore } from './profile-links.js';
+
+/** Signed Apple configuration profiles (src/profiles). */
+export interface Profiles {
+  /** The root CA as a signed profile (a com.apple.security.root payload). */
+  rootProfile(): { readonly filename: string; readonly body: Buffer };
+  /** The enrollment profile for one device and its owner, signed. */
+  enrollmentProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
+}
 
 /** The Android agent as the download page shows it. */
 export interface AgentInfo {
@@ -33,6 +44,12 @@ export interface PortalDeps {
   readonly enrollment: EnrollmentService;
   readonly accounting: AccountingStore;
   readonly flows: FlowStore;
+  /** "My devices" visits. */
+  readonly manage: ManageVisitStore;
+  /** One-time links to enrollment profiles. */
+  readonly profileLinks: ProfileLinkStore;
+  /** Builds and signs iOS profiles (absent only in tests that do not need them). */
+  readonly profiles?: Profiles;
   /** One-time logins handed to UAM routers. */
   readonly loginTokens: LoginTokenStore;
   /** The configured routers (which of them are UAM routers, and their UAM secrets). */

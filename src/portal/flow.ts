@@ -7,7 +7,7 @@ import { storeCall } from '../store/state-store.js';
 import type { UamLogin } from './uam.js';
 
 /** What a form on the portal is for. */
-export type FlowPurpose = 'login' | 'enroll';
+export type FlowPurpose = 'login' | 'enroll' | 'profile';
 
 /** How we know which device the browser is: the router's accounting, or its redirect parameters. */
 export type MacSource = 'accounting' | 'redirect';

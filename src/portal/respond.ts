@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
-import type { Flow } from './flow.js';
+import { FlowExpiredError } from '../errors.js';
+import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './uam.js';
 import type { PortalUrls } from './urls.js';
 
@@ -31,6 +32,9 @@ export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, templat
   ctx.body = deps.renderer.render(template, { ...context, csp_nonce: ctx.state.nonce });
 }
 
+/** Where each flow's form is posted. */
+const FORM_ACTIONS: Readonly<Record<Flow['purpose'], string>> = { login: '/portal/login', enroll: '/portal/enroll', profile: '/portal/profile' };
+
 /** Renders a page with a login form bound to a flow: the cookie names the flow, the form carries its token. */
 export function renderForm(
   ctx: Context,
@@ -48,7 +52,7 @@ export function renderForm(
     maxAge: deps.config.portal.flow_ttl_seconds * 1000,
     overwrite: true,
   });
-  const action = ctx.urls.to(flow.purpose === 'login' ? '/portal/login' : '/portal/enroll');
+  const action = ctx.urls.to(FORM_ACTIONS[flow.purpose]);
   render(ctx, deps, template, { action, csrf: flow.csrf, mac: flow.mac, ...context }, status);
 }
 
@@ -69,3 +73,16 @@ export function redirectToUamLogon(ctx: Context, deps: Pick<PortalDeps, 'nas'>, 
   ctx.status = status;
   ctx.redirect(checked);
 }
+
+/** The flow a form was posted for: checked by the flow store (expiry, purpose, CSRF) and bound to the address it was started from. */
+export async function loadFlow(ctx: Context, deps: PortalDeps, purpose: FlowPurpose): Promise<Flow> {
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  const flow = await deps.flows.load(ctx.cookies.get(FLOW_COOKIE), purpose, body._csrf, deps.clock.now());
+  // A flow belongs to the address it was started from: the device may have moved since.
+  if (flow.ip !== clientIp(ctx)) {
+    await deps.flows.finish(flow);
+    throw new FlowExpiredError();
+  }
+  return flow;
+}
+

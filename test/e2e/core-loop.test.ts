@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -65,6 +67,13 @@ async function submit(page: Page): Promise<void> {
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
 }
 
+/** What `openssl cms -verify` extracts from a signed profile, checked against the gateway's CA (throws when it does not verify). */
+function opensslVerify(signed: Buffer): string {
+  const file = join(t.dir, `verify-${Date.now()}-${Math.random().toString(36).slice(2)}.mobileconfig`);
+  writeFileSync(file, signed);
+  return execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -91,6 +100,13 @@ beforeAll(async () => {
         },
       };
       doc.android = { agent: { name: 'Northwind MDM agent', version: '4.2.0', file: 'agent/northwind-agent.apk' } };
+      doc.ios = {
+        profile: { identifier: 'com.northwind.wifi' },
+        wifi: [
+          { ssid: 'Northwind Staff', security: 'eap-ttls', ttls_inner: 'pap', server_names: ['radius.northwind.example'] },
+          { ssid: 'Northwind Secure', security: 'eap-tls', server_names: ['radius.northwind.example'] },
+        ],
+      };
     },
     beforeStart: async (dir) => {
       process.env.EG_E2E_LDAP_BIND = slapd.bindPassword;
@@ -145,11 +161,13 @@ describe('the core loop', () => {
     expect(await page.locator('h1').innerText()).toBe('Set up this iPhone or iPad');
     await shot(page, 'ios-register');
 
-    // Step 1: the root certificate, DER, with the fingerprint the page shows.
+    // Step 1: the root certificate, DER and as a signed profile, with the fingerprint the page shows.
     const caPem = await readFile(t.config.pki.ca_cert_file, 'utf8');
     const ca = new X509Certificate(caPem);
-    const cer = await downloadBy(page, 'Download certificate');
+    const cer = await downloadBy(page, 'certificate file (.cer)');
     expect(cer.equals(ca.raw)).toBe(true);
+    const rootProfile = await downloadBy(page, 'Download certificate profile');
+    expect(opensslVerify(rootProfile)).toContain('com.apple.security.root');
     const shown = (await page.locator('body').innerText()).replace(/\s+/g, '');
     expect(shown).toContain(ca.fingerprint256.replace(/:/g, ''));
 
@@ -161,8 +179,18 @@ describe('the core loop', () => {
     await shot(page, 'ios-register-wrong-password');
     await page.fill('#password', SLAPD_USERS.obrien.password);
     await submit(page);
+
+    // Step 3: the Wi-Fi profile made for this device, signed: openssl verifies it against the CA.
+    expect(await page.locator('h1').innerText()).toBe('Install the Wi-Fi profile');
+    expect(await page.locator('body').innerText()).toContain('Safari');
+    await shot(page, 'ios-profile');
+    const profile = await downloadBy(page, 'Download the Wi-Fi profile');
+    const plist = opensslVerify(profile);
+    expect(plist).toContain('<string>Northwind Staff</string>');
+    expect(plist).toContain('<string>radius.northwind.example</string>');
+    expect(plist).toContain('com.apple.security.pkcs12');
+    await page.goto(`${t.baseUrl}/portal`);
     expect(await page.locator('h1').innerText()).toBe('You are online');
-    expect(await page.locator('body').innerText()).toContain('profile for this device is not available yet');
     await shot(page, 'ios-online');
 
     // The probe now gets Apple's exact "online" answer.

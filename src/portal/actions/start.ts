@@ -6,12 +6,15 @@ import { identifyDevice } from '../identify.js';
 import { readUamRedirect, type UamLogin } from '../uam.js';
 import type { Mac } from '../../devices/mac.js';
 import { detectOs } from '../user-agent.js';
-import { clientIp, render, renderForm } from '../respond.js';
+import { clientIp, FLOW_COOKIE, render, renderForm } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
+import type { Platform } from '../../devices/device.js';
+import { qrDataUri } from '../qr.js';
+import { profilesOffered } from './profile.js';
 
 /** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
 const NOTICES: Readonly<Record<string, string>> = {
-  enrolled: 'Your device is enrolled. The configuration profile for this device is not available yet; IT will tell you when it is.',
+  enrolled: 'Your device is enrolled.',
   'logged-in': 'Welcome back.',
 };
 
@@ -30,27 +33,44 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
   const [session, device] = await Promise.all([deps.sessions.live(mac), deps.devices.get(mac)]);
   const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
 
+  // Policy problems (blocked, randomised MAC, OS too old) are told before anyone types a password.
+  if (page === 'login' || page === 'ios-register' || page === 'android-agent') {
+    const problem = await deps.enrollment.precheck(mac, device?.platform ?? platform, os.version);
+    if (problem) {
+      deps.log.info({ event: 'portal.refused', mac, code: problem.code }, 'device refused by policy');
+      return render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac, platform: device?.platform ?? platform });
+    }
+  }
+
   switch (page) {
     case 'online': {
       const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-      return render(ctx, deps, 'online.njk', { user: session!.user, mac, ...endsAt(session!, deps), ...(notice ? { notice } : {}) });
+      const profile = device?.platform === 'ios' && profilesOffered(deps) ? await profileFlow(ctx, deps, mac, identified.source, ip, device.platform) : {};
+      return render(ctx, deps, 'online.njk', {
+        user: session!.user,
+        mac,
+        ...endsAt(session!, deps),
+        ...(notice ? { notice } : {}),
+        ...profile,
+        devices_url: ctx.urls.to('/portal/devices'),
+      });
     }
     case 'login': {
       const flow = await deps.flows.start(
         { purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform, ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
-      return renderForm(ctx, deps, 'login.njk', flow, { owner: device!.owner });
+      return renderForm(ctx, deps, 'login.njk', flow, { owner: device!.owner, devices_url: ctx.urls.to('/portal/devices') });
     }
     case 'ios-register': {
       const flow = await deps.flows.start(
         { purpose: 'enroll', mac, macSource: identified.source, ip, platform, ...(os.version ? { osVersion: os.version } : {}), ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
-      return renderForm(ctx, deps, 'ios-register.njk', flow, { ca_url: ctx.urls.to('/portal/ca.cer'), ca_fingerprint: deps.ca.fingerprint });
+      return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(ctx, deps));
     }
     case 'android-agent':
-      return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? agentView(deps) : null });
+      return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
     case 'unsupported':
       return render(ctx, deps, 'unsupported.njk', {
         os_name: os.name,
@@ -59,6 +79,31 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'unidentified':
       return render(ctx, deps, 'unidentified.njk', {});
   }
+}
+
+/** What the iOS registration page shows besides its form (also when the form comes back with an error). */
+export function registrationView(ctx: Context, deps: PortalDeps): object {
+  return {
+    ca_url: ctx.urls.to('/portal/ca.cer'),
+    ...(deps.profiles ? { ca_profile_url: ctx.urls.to('/portal/ca.mobileconfig') } : {}),
+    ca_fingerprint: deps.ca.fingerprint,
+    profile_step: profilesOffered(deps),
+  };
+}
+
+/** The "get the Wi-Fi profile" form on the online page of an enrolled iPhone or iPad. */
+async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: 'accounting' | 'redirect', ip: string, platform: Platform): Promise<object> {
+  const flow = await deps.flows.start({ purpose: 'profile', mac, macSource: source, ip, platform }, deps.clock.now());
+  // renderForm sets the flow cookie; the online page renders its own form, so set it the same way.
+  ctx.cookies.set(FLOW_COOKIE, flow.id, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.urls.https,
+    path: '/portal',
+    maxAge: deps.config.portal.flow_ttl_seconds * 1000,
+    overwrite: true,
+  });
+  return { profile_action: ctx.urls.to('/portal/profile'), csrf: flow.csrf };
 }
 
 /**
@@ -83,12 +128,14 @@ function uamLogin(ctx: Context, deps: PortalDeps, mac: Mac): UamLogin | undefine
   return read.uam;
 }
 
-function agentView(deps: PortalDeps): object {
+async function agentView(deps: PortalDeps): Promise<object> {
   const agent = deps.agent!;
   return {
     name: agent.name,
     version: agent.version,
     url: agent.url,
+    external: agent.file === undefined,
+    qr_src: await qrDataUri(agent.url),
     ...(agent.sizeBytes !== undefined ? { size_text: sizeText(agent.sizeBytes) } : {}),
     ...(agent.sha256 ? { sha256: agent.sha256 } : {}),
   };

@@ -2,34 +2,18 @@ import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { Credentials } from '../../devices/enrollment-service.js';
 import type { Mac } from '../../devices/mac.js';
-import { BadInputError, FlowExpiredError, GatewayError } from '../../errors.js';
+import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError } from '../../errors.js';
 import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
-import { clientIp, FLOW_COOKIE, redirectInside, redirectToUamLogon, renderForm } from '../respond.js';
+import { loadFlow, redirectInside, redirectToUamLogon, render, renderForm } from '../respond.js';
 import { mikrotikLoginUrl } from '../mikrotik.js';
 import { openNdsAuthUrl } from '../opennds.js';
 import { uamLogonUrl } from '../uam.js';
-
-/** Form fields, bounded: nothing longer is a real username or password. */
-function credentials(body: unknown): Credentials | undefined {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const username = typeof b.username === 'string' ? b.username.trim() : '';
-  const password = typeof b.password === 'string' ? b.password : '';
-  if (username === '' || password === '' || username.length > 256 || password.length > 1024) return undefined;
-  return { username, password };
-}
-
-async function loadFlow(ctx: Context, deps: PortalDeps, purpose: FlowPurpose): Promise<Flow> {
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  const flow = await deps.flows.load(ctx.cookies.get(FLOW_COOKIE), purpose, body._csrf, deps.clock.now());
-  // A flow belongs to the address it was started from: the device may have moved since.
-  if (flow.ip !== clientIp(ctx)) {
-    await deps.flows.finish(flow);
-    throw new FlowExpiredError();
-  }
-  return flow;
-}
+import { credentials } from './credentials.js';
+import { offerProfile, profilesOffered } from './profile.js';
+import { deviceRows, startManageVisit } from './self-service.js';
+import { registrationView } from './start.js';
 
 /** Shows the form again with the reason, keeping what the person typed as username. */
 function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, error: string, status: number, extra: object = {}): void {
@@ -49,7 +33,8 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
   try {
     target = await act(creds);
   } catch (err) {
-    if (err instanceof GatewayError && err.expose) return again(ctx, deps, flow, template, err.message, err.status, extra);
+    // The device limit has its own page (enrollAction).
+    if (err instanceof GatewayError && err.expose && !(err instanceof DeviceLimitReachedError)) return again(ctx, deps, flow, template, err.message, err.status, extra);
     throw err;
   }
   await deps.flows.finish(flow);
@@ -98,13 +83,21 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   });
 }
 
-/** POST /portal/enroll: step 2 of the iOS registration: log in, enroll, get a session. */
+/** POST /portal/enroll: step 2 of the iOS registration: log in, enroll, get a session (and, step 3, the profile link). */
 export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
-  const extra = { ca_url: ctx.urls.to('/portal/ca.cer'), ca_fingerprint: deps.ca.fingerprint };
-  return submit(ctx, deps, flow, 'ios-register.njk', extra, async (creds) => {
-    const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds);
-    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
-    return ctx.urls.to('/portal', { done: 'enrolled' });
-  });
+  try {
+    return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(ctx, deps), async (creds) => {
+      const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
+      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
+      if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
+      return ctx.urls.to('/portal', { done: 'enrolled' });
+    });
+  } catch (err) {
+    if (!(err instanceof DeviceLimitReachedError) || err.user === undefined) throw err;
+    // At the limit: the person logged in correctly, so show their devices and let them make room.
+    await startManageVisit(ctx, deps, err.user);
+    const devices = await deviceRows(deps, err.user);
+    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, start_url: ctx.urls.to('/portal'), unenroll_url: ctx.urls.to('/portal/devices/unenroll') }, 409);
+  }
 }

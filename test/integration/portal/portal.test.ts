@@ -148,7 +148,7 @@ describe('enrolling over the form', () => {
 
     const online = await call('GET', '/portal?done=enrolled', { ip });
     expect(online.body).toContain('You are online');
-    expect(online.body).toContain('profile for this device is not available yet');
+    expect(online.body).toContain('Your device is enrolled.');
 
     const auth = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, [`User-Name = "${mac}"`, `Calling-Station-Id = "${mac}"`, 'Message-Authenticator = 0x00']);
     expect(auth.reply).toBe('Access-Accept');

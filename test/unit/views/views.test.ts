@@ -40,6 +40,16 @@ const ONLINE = {
 const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
 const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_url: '/portal/ca.cer', ca_fingerprint: FINGERPRINT };
 
+const DEVICES = [
+  { mac: 'aa:bb:cc:dd:ee:01', platform: 'iPhone or iPad', os: '17.5', enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
+  { mac: 'aa:bb:cc:dd:ee:02', platform: 'Android', model: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
+];
+const MANAGE_URLS = {
+  unenroll_url: 'https://portal.example.org/portal/devices/unenroll',
+  logout_action: 'https://portal.example.org/portal/devices/logout',
+  devices_url: 'https://portal.example.org/portal/devices',
+};
+
 type Case = { name: string; template: string; ctx: Record<string, unknown> };
 
 const CASES: Case[] = [
@@ -55,6 +65,20 @@ const CASES: Case[] = [
   { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: 'Windows' } },
   { name: 'unsupported maybe-iPad', template: 'unsupported.njk', ctx: { os_name: 'macOS', ipad_url: 'https://portal.example.org/portal?platform=ios' } },
   { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
+  { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
+  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile_url: '/portal/ca.mobileconfig', profile_step: true } },
+  { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
+  { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
+  { name: 'profile-login', template: 'profile-login.njk', ctx: { ...LOGIN, action: '/portal/profile', owner: 'jsmith' } },
+  { name: 'refused, OS too old', template: 'refused.njk', ctx: { code: 'EG_OS_TOO_OLD', message: 'This device runs iOS 15.7; iOS 16 or newer is needed.', mac: 'aa:bb:cc:dd:ee:ff' } },
+  { name: 'refused, blocked', template: 'refused.njk', ctx: { code: 'EG_DEVICE_BLOCKED', message: 'This device is blocked.', mac: 'aa:bb:cc:dd:ee:ff' } },
+  { name: 'my-devices-login', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', login_action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123' } },
+  { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', login_action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', notice: 'You are logged out of My devices.' } },
+  { name: 'my-devices', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', notice: 'The device is unenrolled.', start_url: GLOBALS.start_url, ...MANAGE_URLS } },
+  { name: 'my-devices, none', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: [], csrf: 'csrf-token-123', ...MANAGE_URLS } },
+  { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' }, ...MANAGE_URLS } },
+  { name: 'unenroll-confirm with error', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[1], csrf: 'csrf-token-123', reasons: { lost: 'I lost it' }, error: 'Choose why.', ...MANAGE_URLS } },
+  { name: 'device-limit', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES, start_url: GLOBALS.start_url, unenroll_url: MANAGE_URLS.unenroll_url } },
   { name: 'error 403', template: 'error.njk', ctx: { status: 403, message: 'This page has expired. Please start again.', retry: true } },
   { name: 'error 404', template: 'error.njk', ctx: { status: 404, message: 'This page does not exist.' } },
   { name: 'error 500', template: 'error.njk', ctx: { status: 500, message: 'Something went wrong.' } },
@@ -128,8 +152,9 @@ describe('views', () => {
     });
 
     it('links only to URLs from the context', () => {
-      const ctx = c.ctx as { action?: string; ca_url?: string; ipad_url?: string; agent?: { url: string } | null };
-      const allowed = [GLOBALS.start_url, ctx.action, ctx.ca_url, ctx.agent?.url, ctx.ipad_url].filter(Boolean);
+      const ctx = c.ctx as Record<string, unknown> & { agent?: { url: string; qr_src?: string } | null };
+      const fromContext = Object.entries(ctx).filter(([k, v]) => typeof v === 'string' && /(^action|_url|_action)$/.test(k)).map(([, v]) => v);
+      const allowed = [GLOBALS.start_url, ...fromContext, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
       for (const url of links(html)) expect(allowed).toContain(url);
     });
   });
@@ -218,6 +243,10 @@ describe('views', () => {
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
       { name: 'error', template: 'error.njk', ctx: { status: 400, message: '<script>', heading: XSS, retry: true } },
+      { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE } },
+      { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
+      { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, platform: XSS, os: XSS, model: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS, unenroll_url: QUOTE, logout_action: QUOTE, devices_url: QUOTE } },
+      { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, platform: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>', unenroll_url: QUOTE, devices_url: QUOTE } },
     ];
 
     it.each(hostile)('$name', (c) => {

@@ -1,0 +1,186 @@
+import type { Context } from 'koa';
+import { DateTime } from 'luxon';
+import type { Device } from '../../devices/device.js';
+import { parseMac, type Mac } from '../../devices/mac.js';
+import { sameUser } from '../../devices/device-registry.js';
+import { GatewayError } from '../../errors.js';
+import type { PortalDeps } from '../deps.js';
+import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
+import { clientIp, redirectInside, render } from '../respond.js';
+import { credentials } from './credentials.js';
+
+/**
+ * "My devices": the employee's own page. Reached from any browser (a lost phone is
+ * managed from another device), after logging in with the directory password. Each
+ * device can be unenrolled, which ends its Wi-Fi access at once (sessions.revoke
+ * tells the router with a Disconnect-Request).
+ */
+
+/** Why a person unenrolls a device; the page offers exactly these. */
+const REASONS: Readonly<Record<string, string>> = {
+  lost: 'I lost it, or it was stolen',
+  replaced: 'I replaced it, or no longer use it on this Wi-Fi',
+};
+
+/** Fixed notices a redirect may ask for (the query picks one, it never supplies text). */
+const NOTICES: Readonly<Record<string, string>> = {
+  unenrolled: 'The device is unenrolled. Its Wi-Fi access has ended.',
+  'logged-out': 'You are logged out of My devices.',
+};
+
+const PLATFORM_NAMES: Readonly<Record<string, string>> = { ios: 'iPhone or iPad', android: 'Android', other: 'Other' };
+
+function setVisitCookie(ctx: Context, visit: ManageVisit): void {
+  ctx.cookies.set(MANAGE_COOKIE, visit.id, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: ctx.urls.https,
+    path: '/portal',
+    maxAge: MANAGE_TTL_SECONDS * 1000,
+    overwrite: true,
+  });
+}
+
+async function currentVisit(ctx: Context, deps: PortalDeps): Promise<ManageVisit | undefined> {
+  return deps.manage.find(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), deps.clock.now());
+}
+
+/** Starts a logged-in visit for a person the directory just vouched for (a new id: nothing seen before login carries over). */
+export async function startManageVisit(ctx: Context, deps: PortalDeps, user: string, previous?: ManageVisit): Promise<ManageVisit> {
+  if (previous) await deps.manage.end(previous);
+  const visit = await deps.manage.start({ ip: clientIp(ctx), user }, deps.clock.now());
+  setVisitCookie(ctx, visit);
+  return visit;
+}
+
+/** One device as the list shows it. */
+export interface DeviceRow {
+  readonly mac: Mac;
+  readonly platform: string;
+  readonly os?: string;
+  readonly model?: string;
+  readonly enrolled_text: string;
+  readonly session_text?: string;
+  readonly last_seen_text?: string;
+  readonly randomised?: boolean;
+}
+
+function when(iso: string, deps: Pick<PortalDeps, 'config'>): string {
+  return DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('ccc d LLL yyyy, HH:mm');
+}
+
+/** The person's devices with their session and last accounting word, for the list and the device-limit page. */
+export async function deviceRows(deps: PortalDeps, user: string): Promise<DeviceRow[]> {
+  const devices = await deps.enrollment.devicesOf(user);
+  const sorted = [...devices].sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt));
+  return Promise.all(
+    sorted.map(async (d: Device) => {
+      const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
+      return {
+        mac: d.mac,
+        platform: PLATFORM_NAMES[d.platform] ?? d.platform,
+        ...(d.osVersion ? { os: d.osVersion } : {}),
+        ...(d.model ? { model: d.model } : {}),
+        enrolled_text: when(d.enrolledAt, deps),
+        ...(session ? { session_text: `until ${when(session.endsAt, deps)}` } : {}),
+        ...(seen ? { last_seen_text: when(seen.updatedAt, deps) } : {}),
+        ...(d.randomisedMac ? { randomised: true } : {}),
+      };
+    }),
+  );
+}
+
+/** GET /portal/devices: the login form, or the list once logged in. */
+export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const visit = await currentVisit(ctx, deps);
+  const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+  if (visit?.user) {
+    const devices = await deviceRows(deps, visit.user);
+    return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}), ...urls(ctx) });
+  }
+  const fresh = visit ?? (await deps.manage.start({ ip: clientIp(ctx) }, deps.clock.now()));
+  setVisitCookie(ctx, fresh);
+  render(ctx, deps, 'my-devices-login.njk', { csrf: fresh.csrf, ...(notice ? { notice } : {}), ...urls(ctx) });
+}
+
+function urls(ctx: Context): object {
+  return {
+    login_action: ctx.urls.to('/portal/devices/login'),
+    unenroll_url: ctx.urls.to('/portal/devices/unenroll'),
+    logout_action: ctx.urls.to('/portal/devices/logout'),
+    devices_url: ctx.urls.to('/portal/devices'),
+    start_url: ctx.urls.to('/portal'),
+  };
+}
+
+function form(ctx: Context): Record<string, unknown> {
+  return (ctx.request.body ?? {}) as Record<string, unknown>;
+}
+
+/** POST /portal/devices/login */
+export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const body = form(ctx);
+  const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
+  const again = (error: string, status: number) => {
+    const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
+    render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error, username, ...urls(ctx) }, status);
+  };
+  const creds = credentials(body);
+  if (!creds) return again('Enter your username and your password.', 400);
+  try {
+    const user = await deps.enrollment.authenticate(creds);
+    await startManageVisit(ctx, deps, user.username, visit);
+  } catch (err) {
+    if (err instanceof GatewayError && err.expose) return again(err.message, err.status);
+    throw err;
+  }
+  redirectInside(ctx, ctx.urls.to('/portal/devices'));
+}
+
+/** The logged-in visit and the person's own device named by `mac`, or a redirect back to the list. */
+async function ownDevice(ctx: Context, deps: PortalDeps, visit: ManageVisit | undefined, mac: unknown): Promise<{ user: string; device: Device } | undefined> {
+  if (!visit?.user) {
+    redirectInside(ctx, ctx.urls.to('/portal/devices'));
+    return undefined;
+  }
+  const parsed = typeof mac === 'string' ? parseMac(mac) : null;
+  const device = parsed ? await deps.devices.get(parsed) : undefined;
+  if (!device || !sameUser(device.owner, visit.user)) {
+    render(ctx, deps, 'error.njk', { status: 404, message: 'That device is not one of yours, or it is no longer enrolled.', retry: false, back_url: ctx.urls.to('/portal/devices') }, 404);
+    return undefined;
+  }
+  return { user: visit.user, device };
+}
+
+/** GET /portal/devices/unenroll?mac=…: asks to confirm, with the reason. */
+export async function unenrollConfirmAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const visit = await currentVisit(ctx, deps);
+  const own = await ownDevice(ctx, deps, visit, ctx.query.mac);
+  if (!own) return;
+  const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
+  render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit!.csrf, reasons: REASONS, ...urls(ctx) });
+}
+
+/** POST /portal/devices/unenroll: unenrolls the device; its session ends and its router is told. */
+export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const body = form(ctx);
+  const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
+  const own = await ownDevice(ctx, deps, visit, body.mac);
+  if (!own) return;
+  const reason = typeof body.reason === 'string' && body.reason in REASONS ? body.reason : undefined;
+  if (!reason) {
+    const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
+    return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.', ...urls(ctx) }, 400);
+  }
+  await deps.enrollment.unenroll(own.device.mac, own.user, reason);
+  redirectInside(ctx, ctx.urls.to('/portal/devices', { done: 'unenrolled' }));
+}
+
+/** POST /portal/devices/logout */
+export async function devicesLogoutAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const body = form(ctx);
+  const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
+  await deps.manage.end(visit);
+  ctx.cookies.set(MANAGE_COOKIE, '', { path: '/portal', maxAge: 0, overwrite: true });
+  redirectInside(ctx, ctx.urls.to('/portal/devices', { done: 'logged-out' }));
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import type Keyv from 'keyv';
+import type { Mac } from '../devices/mac.js';
+import { LinkExpiredError } from '../errors.js';
+import { storeCall } from '../store/state-store.js';
+
+/**
+ * A one-time link to a device's enrollment profile, issued after its owner logged in.
+ * The profile is built for that device and person only; the link works once, from the
+ * address that logged in, and expires within minutes (ios.profile.link_ttl_seconds).
+ */
+export interface ProfileLink {
+  readonly mac: Mac;
+  readonly owner: string;
+  /** The client address the owner logged in from. */
+  readonly ip: string;
+  readonly expiresAt: string;
+}
+
+const LINK_ID = /^[A-Za-z0-9_-]{32}$/;
+
+export class ProfileLinkStore {
+  constructor(
+    private readonly kv: Keyv,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async issue(fields: Omit<ProfileLink, 'expiresAt'>, now: Date): Promise<{ id: string; link: ProfileLink }> {
+    const id = randomBytes(24).toString('base64url');
+    const link: ProfileLink = { ...fields, expiresAt: new Date(now.getTime() + this.ttlSeconds * 1000).toISOString() };
+    await storeCall('write a profile link', () => this.kv.set(id, link, this.ttlSeconds * 1000));
+    return { id, link };
+  }
+
+  /** The link while it is unused and unexpired, for the page that offers it. */
+  async peek(id: string, ip: string, now: Date): Promise<ProfileLink> {
+    if (!LINK_ID.test(id)) throw new LinkExpiredError();
+    const link = await storeCall('read a profile link', () => this.kv.get<ProfileLink>(id));
+    if (!link || Date.parse(link.expiresAt) <= now.getTime() || link.ip !== ip) throw new LinkExpiredError();
+    return link;
+  }
+
+  /**
+   * Uses the link up. The delete decides: of two downloads racing with the same link,
+   * only the one whose delete removed it gets the profile.
+   */
+  async take(id: string, ip: string, now: Date): Promise<ProfileLink> {
+    const link = await this.peek(id, ip, now);
+    const deleted = await storeCall('delete a profile link', () => this.kv.delete(id));
+    if (!deleted) throw new LinkExpiredError();
+    return link;
+  }
+}
