@@ -16,6 +16,10 @@ export abstract class GatewayError extends Error {
     super(message, options);
     this.name = new.target.name;
   }
+  /** Fields a JSON answer carries beside `code` and `message` (what an API client needs to act on it). */
+  details(): Record<string, unknown> {
+    return {};
+  }
 }
 
 /** The configuration file is missing, unreadable or does not match the schema. */
@@ -72,6 +76,63 @@ export class StoreUnavailableError extends GatewayError {
 export class BadInputError extends GatewayError {
   readonly code = 'EG_BAD_INPUT';
   readonly status = 400;
+  /** The input field at fault, as the API names it (`device.os_version`), when there is one. */
+  readonly field: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options);
+    this.field = options?.field;
+  }
+  override details(): Record<string, unknown> {
+    return this.field === undefined ? {} : { field: this.field };
+  }
+}
+
+/** A request body that is not JSON, or not a JSON object. */
+export class BadJsonError extends GatewayError {
+  readonly code = 'EG_BAD_JSON';
+  readonly status = 400;
+  constructor(message = 'The request body is not valid JSON (an object is expected).') {
+    super(message);
+  }
+}
+
+/** A request body over the size the endpoint accepts. */
+export class BodyTooLargeError extends GatewayError {
+  readonly code = 'EG_BODY_TOO_LARGE';
+  readonly status = 413;
+}
+
+/** A request body of a media type the endpoint does not take. */
+export class UnsupportedMediaTypeError extends GatewayError {
+  readonly code = 'EG_UNSUPPORTED_MEDIA_TYPE';
+  readonly status = 415;
+}
+
+/** An endpoint that takes credentials refuses plain HTTP. */
+export class HttpsRequiredError extends GatewayError {
+  readonly code = 'EG_HTTPS_REQUIRED';
+  readonly status = 403;
+}
+
+/** No such endpoint (JSON APIs; the portal's pages answer 404 with a page). */
+export class NotFoundError extends GatewayError {
+  readonly code = 'EG_NOT_FOUND';
+  readonly status = 404;
+}
+
+/** The endpoint exists but not for this method. */
+export class MethodNotAllowedError extends GatewayError {
+  readonly code = 'EG_METHOD_NOT_ALLOWED';
+  readonly status = 405;
+}
+
+/** The device is not enrolled to the person asking (not enrolled at all, or to somebody else: never told apart). */
+export class NotEnrolledError extends GatewayError {
+  readonly code = 'EG_NOT_ENROLLED';
+  readonly status = 404;
+  constructor(message = 'No such device is enrolled to you.') {
+    super(message);
+  }
 }
 
 /** A portal visit that has expired, was never started, or whose form token does not match. */
@@ -98,11 +159,16 @@ export class DeviceLimitReachedError extends GatewayError {
   readonly status = 409;
   /** The person (as the directory spells them) who is at the limit, when known: the portal shows their devices. */
   user?: string;
+  /** The person's devices as an API answer lists them, when the caller has looked them up. */
+  devices?: readonly Record<string, unknown>[];
   constructor(
     readonly limit: number,
     message = `You have already enrolled ${limit} device${limit === 1 ? '' : 's'}, your limit. Unenroll one you no longer use to make room.`,
   ) {
     super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { limit: this.limit, ...(this.devices ? { devices: this.devices } : {}) };
   }
 }
 
@@ -115,6 +181,9 @@ export class OsTooOldError extends GatewayError {
     message: string,
   ) {
     super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { needed: this.needed };
   }
 }
 

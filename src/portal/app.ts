@@ -6,6 +6,7 @@ import helmet from 'koa-helmet';
 import { GatewayError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
 import { startAction } from './actions/start.js';
+import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
 import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
@@ -35,6 +36,10 @@ export function portalRouter(deps: PortalDeps): Router {
   router.post('portal.devices_logout', '/portal/devices/logout', on(devicesLogoutAction));
   router.get('portal.agent', '/portal/agent/:file', on(agentDownloadAction));
   router.get('captive.api', '/api/captive-portal', on(captiveApiAction));
+  // The Android agent's API (actions/agent-api.ts): HTTPS and JSON only.
+  router.post('agent_api.enroll', '/api/agent/v1/enroll', on(agentEnrollAction));
+  router.post('agent_api.unenroll', '/api/agent/v1/unenroll', on(agentUnenrollAction));
+  router.all('agent_api.unknown', '/api/agent/{*rest}', on(agentUnknownAction));
   router.get('health.live', '/healthz', on(livenessAction));
   router.get('health.ready', '/readyz', on(readinessAction));
   router.get('metrics', '/metrics', on(metricsAction));
@@ -47,15 +52,19 @@ function errors(deps: PortalDeps) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      // Under /api/ the answer is always JSON with a stable code, also for the body parser's refusals.
+      const api = ctx.path.startsWith('/api/');
+      const err = api ? apiError(caught, ctx) : caught;
       const known = err instanceof GatewayError;
       const status = known ? err.status : 500;
       const message = known && err.expose ? err.message : 'Something went wrong on our side. Please try again in a minute.';
       if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');
       else deps.log.info({ event: 'portal.refused', path: ctx.path, code: known ? err.code : undefined, status }, 'portal request refused');
-      if (ctx.accepts('html', 'json') === 'json') {
+      if (api || ctx.accepts('html', 'json') === 'json') {
         ctx.status = status;
-        ctx.body = { error: { code: known ? err.code : 'EG_INTERNAL', message } };
+        ctx.body = { error: { ...(api && known ? err.details() : {}), code: known ? err.code : 'EG_INTERNAL', message } };
+        if (api) ctx.set('Cache-Control', 'no-store');
         return;
       }
       render(ctx, deps, 'error.njk', { status, message, retry: true }, status);
