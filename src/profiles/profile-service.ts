@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
 import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
-import { issueDeviceIdentity } from '../pki/identity.js';
+import { DeviceKeyGenerator, issueDeviceIdentity } from '../pki/identity.js';
 import { loadProfileSigning } from '../pki/profile-signing.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
@@ -44,6 +44,8 @@ export class ProfileService {
   private readonly origin: ProfileOrigin;
   private readonly filePrefix: string;
   private root: ProfileFile | undefined;
+  /** Shared by every request: device keys are generated one at a time. */
+  private readonly keys = new DeviceKeyGenerator();
 
   constructor(options: ProfileServiceOptions) {
     this.config = options.config;
@@ -62,7 +64,7 @@ export class ProfileService {
   async enrollmentProfile(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile> {
     const wifi = this.config.ios.wifi;
     const identity = wifi.some((w) => w.security === 'eap-tls')
-      ? await issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac })
+      ? await issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac }, this.keys)
       : undefined;
     const xml = buildEnrollmentProfile({
       ...this.origin,

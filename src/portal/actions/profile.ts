@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { sameUser } from '../../devices/device-registry.js';
 import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../errors.js';
+import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
 import { clientIp, loadFlow, redirectInside, render, renderForm } from '../respond.js';
@@ -13,8 +14,6 @@ import { credentials } from './credentials.js';
  * "online" page), gets a one-time link (profile-links.ts) and the page that offers it
  * explains why Apple's captive sheet cannot install it (open the link in Safari).
  */
-
-import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 
 /** Issues a link for the device's owner and sends the browser to the page that offers it. */
 export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Flow, 'mac'>, owner: string): Promise<string> {
