@@ -35,6 +35,18 @@ export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, templat
 /** Where each flow's form is posted. */
 const FORM_ACTIONS: Readonly<Record<Flow['purpose'], string>> = { login: '/portal/login', enroll: '/portal/enroll', profile: '/portal/profile' };
 
+/** Names the flow in a cookie scoped to the portal, for as long as the flow lives. */
+export function setFlowCookie(ctx: Context, deps: Pick<PortalDeps, 'config'>, flow: Pick<Flow, 'id'>): void {
+  ctx.cookies.set(FLOW_COOKIE, flow.id, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.urls.https,
+    path: '/portal',
+    maxAge: deps.config.portal.flow_ttl_seconds * 1000,
+    overwrite: true,
+  });
+}
+
 /** Renders a page with a login form bound to a flow: the cookie names the flow, the form carries its token. */
 export function renderForm(
   ctx: Context,
@@ -44,14 +56,7 @@ export function renderForm(
   context: object,
   status = 200,
 ): void {
-  ctx.cookies.set(FLOW_COOKIE, flow.id, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.urls.https,
-    path: '/portal',
-    maxAge: deps.config.portal.flow_ttl_seconds * 1000,
-    overwrite: true,
-  });
+  setFlowCookie(ctx, deps, flow);
   const action = ctx.urls.to(FORM_ACTIONS[flow.purpose]);
   render(ctx, deps, template, { action, csrf: flow.csrf, mac: flow.mac, ...context }, status);
 }

@@ -6,7 +6,7 @@ import { identifyDevice } from '../identify.js';
 import { readUamRedirect, type UamLogin } from '../uam.js';
 import type { Mac } from '../../devices/mac.js';
 import { detectOs } from '../user-agent.js';
-import { clientIp, FLOW_COOKIE, render, renderForm } from '../respond.js';
+import { clientIp, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
 import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
@@ -94,15 +94,8 @@ export function registrationView(ctx: Context, deps: PortalDeps): object {
 /** The "get the Wi-Fi profile" form on the online page of an enrolled iPhone or iPad. */
 async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: 'accounting' | 'redirect', ip: string, platform: Platform): Promise<object> {
   const flow = await deps.flows.start({ purpose: 'profile', mac, macSource: source, ip, platform }, deps.clock.now());
-  // renderForm sets the flow cookie; the online page renders its own form, so set it the same way.
-  ctx.cookies.set(FLOW_COOKIE, flow.id, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.urls.https,
-    path: '/portal',
-    maxAge: deps.config.portal.flow_ttl_seconds * 1000,
-    overwrite: true,
-  });
+  // The online page renders its own form (renderForm would render the whole page).
+  setFlowCookie(ctx, deps, flow);
   return { profile_action: ctx.urls.to('/portal/profile'), csrf: flow.csrf };
 }
 
