@@ -5,6 +5,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountingStore } from './accounting/accounting-store.js';
+import { auditKey, AuditLog } from './audit/audit-log.js';
+import type { AuditTrail } from './audit/events.js';
+import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { DeviceRegistry } from './devices/device-registry.js';
@@ -33,12 +36,16 @@ import { RouterNotifier } from './radius/router-notifier.js';
 import { RadiusServer } from './radius/server.js';
 import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
+import type { Session } from './sessions/session.js';
 import { SessionStore } from './sessions/session-store.js';
 import { openSqliteStore, type StateStore } from './store/state-store.js';
 import { RadiusWorkers } from './radius/workers.js';
 
 /** views/ beside src/ (or dist/): the same relative place in a checkout and a build. */
 export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
+
+/** The gateway's version (package.json), for the audit trail's gateway.started. */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The files the gateway needs, read before any port opens. */
 export interface Materials {
@@ -130,6 +137,8 @@ export interface Gateway {
   readonly metrics: Metrics;
   /** Tells routers of session changes (RFC 5176); `idle()` resolves once every exchange under way has ended. */
   readonly notifier: Pick<RouterNotifier, 'idle'>;
+  /** The audit trail (records are written once per event-loop turn, spooled ones every 2 s; these do it now). */
+  readonly audit: Pick<AuditLog, 'flush' | 'drainSpool'>;
   /** Stops listening and closes the store. */
   stop(): Promise<void>;
 }
@@ -181,9 +190,9 @@ function sessionSettings(config: Config, store: StateStore, clock: Clock, log: L
  */
 export function buildRadiusServer(
   config: Config,
-  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests },
+  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests; audit: AuditTrail },
 ): RadiusServer {
-  const { store, metrics, clock, log, accessRequests } = deps;
+  const { store, metrics, clock, log, accessRequests, audit } = deps;
   const sessions = new SessionService(sessionSettings(config, store, clock, log));
   return new RadiusServer({
     host: config.radius.host,
@@ -199,6 +208,7 @@ export function buildRadiusServer(
     log,
     timeZone: config.session.time_zone,
     portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
+    audit,
   });
 }
 
@@ -218,6 +228,12 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
   }
   const directory = createDirectory(config, materials, log);
+  const configSha256 = createHash('sha256').update(readFileSync(config.config_file)).digest('hex');
+  // The audit trail opens first and closes last: it records everything in between.
+  const key = auditKey(config);
+  const syslog = config.audit.syslog ? new SyslogForwarder(config.audit.syslog, log) : undefined;
+  const audit = AuditLog.open({ dir: config.audit.dir, ...(key ? { key } : {}), clock, log, ...(syslog ? { forward: syslog.forward } : {}) });
+  audit.record({ type: 'config.loaded', file: config.config_file, sha256: configSha256 });
   const store = await openSqliteStore(config.store.sqlite_file);
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
@@ -225,13 +241,13 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
   const accessRequests = new RecentAccessRequests();
   const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
-  const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log });
+  const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log, audit });
 
-  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged });
+  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
   const devices = new DeviceRegistry(store.kv);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
-  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log });
+  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log, audit });
   // The CA key signs device identities and the profile-signing certificate; a bad file fails start-up here.
   const profiles = createProfileService(config, loadGatewayCa(config));
   const renderer = createRenderer(VIEWS_DIR, {
@@ -241,8 +257,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   });
   const radius: RadiusService =
     config.radius.workers > 1
-      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests }));
+      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit }));
 
   const app = createPortalApp({
     config,
@@ -274,10 +290,22 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     s.requestTimeout = 30_000;
   }
   let purge: NodeJS.Timeout | undefined;
-  const stop = async (): Promise<void> => {
+  let stopped = false;
+  const stop = async (reason = 'stopped'): Promise<void> => {
     if (purge) clearInterval(purge);
     await Promise.allSettled([closeServer(http), closeServer(https), radius.stop(), dynamicAuthorization.close()]);
     await Promise.allSettled([store.close(), directory.close()]);
+    if (stopped) return;
+    stopped = true;
+    audit.record({ type: 'gateway.stopped', pid: process.pid, reason });
+    await audit.close();
+    await syslog?.close();
+  };
+  /** Deletes expired entries; each session among them gets its session.expired record (once: the row is gone after). */
+  const purgeExpired = async (): Promise<number> => {
+    const { count, sessions: ended } = await store.purgeExpired(clock.now());
+    for (const s of ended as Session[]) audit.record({ type: 'session.expired', mac: s.mac, user: s.user, ended_at: s.endsAt });
+    return count;
   };
   try {
     const ports = {
@@ -286,18 +314,19 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       ...(await radius.start().then((p) => ({ auth: p.authPort, acct: p.acctPort }))),
     };
     purge = setInterval(() => {
-      store.purgeExpired(clock.now()).then(
+      purgeExpired().then(
         (n) => n > 0 && log.info({ event: 'store.purged', count: n }, 'expired entries purged'),
         (err: unknown) => log.error({ err, event: 'store.purge_failed' }, 'purging expired entries failed'),
       );
     }, PURGE_INTERVAL_MS);
     purge.unref();
-    await store.purgeExpired(clock.now());
+    await purgeExpired();
+    audit.record({ type: 'gateway.started', version: VERSION, pid: process.pid, config_sha256: configSha256 });
     log.info(
       {
         event: 'gateway.started',
         config: config.config_file,
-        configSha256: createHash('sha256').update(readFileSync(config.config_file)).digest('hex'),
+        configSha256,
         ports,
         baseUrl: config.portal.base_url,
         directory: config.directory.kind,
@@ -306,9 +335,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       },
       'enrollgate started',
     );
-    return { ports, metrics, notifier, stop };
+    return { ports, metrics, notifier, audit, stop: () => stop() };
   } catch (err) {
-    await stop();
+    await stop(`failed to start: ${(err as Error).message}`);
     throw err;
   }
 }

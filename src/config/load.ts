@@ -21,8 +21,12 @@ type RawWifi = RawConfig['ios']['wifi'][number];
 /** A Wi-Fi network of the iOS profile with its pre-shared key read. */
 export type WifiConfig = Omit<RawWifi, 'password'> & { readonly password?: string };
 
+/** The audit trail's settings with its HMAC key read. */
+export type AuditConfig = Omit<RawConfig['audit'], 'hmac_key'> & { readonly hmac_key?: string };
+
 /** The configuration the gateway runs on: validated, secrets read, paths absolute, frozen. */
-export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios'> & {
+export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios' | 'audit'> & {
+  readonly audit: AuditConfig;
   readonly ios: Omit<RawConfig['ios'], 'wifi'> & { readonly wifi: readonly WifiConfig[] };
   readonly config_file: string;
   readonly radius: Omit<RawConfig['radius'], 'clients'> & { readonly clients: readonly NasClientConfig[] };
@@ -47,7 +51,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
-const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password']);
+const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key']);
 const HIDDEN = '(hidden)';
 
 /** A bad value as shown in a message: short, and with anything under a secret key hidden. */
@@ -169,6 +173,9 @@ function withoutNulls(value: unknown): unknown {
   return value;
 }
 
+/** Shortest audit HMAC key: 256 bits of a random key written as characters. */
+const MIN_AUDIT_KEY_LENGTH = 32;
+
 /** Shortest NAS shared secret accepted without allow_short_secret. */
 export const MIN_SECRET_LENGTH = 16;
 
@@ -284,7 +291,14 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     }
     return { ...rest, password };
   });
+  const { hmac_key: hmacRef, ...auditRest } = raw.audit;
+  const hmacKey = hmacRef === undefined ? undefined : secret(hmacRef, 'audit.hmac_key');
+  if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {
+    problems.push(`audit.hmac_key: got ${hmacKey.length} characters (hidden); expected at least ${MIN_AUDIT_KEY_LENGTH}`);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
+  const syslog = auditRest.syslog && { ...auditRest.syslog, ...(auditRest.syslog.ca_file ? { ca_file: at(auditRest.syslog.ca_file) } : {}) };
+  const audit: AuditConfig = { ...auditRest, dir: at(auditRest.dir), ...(syslog ? { syslog } : {}), ...(hmacKey ? { hmac_key: hmacKey } : {}) };
 
   const agent = raw.android.agent && { ...raw.android.agent, file: raw.android.agent.file && at(raw.android.agent.file) };
   return deepFreeze({
@@ -300,6 +314,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     directory: { kind: raw.directory.kind, file: { ...raw.directory.file, path: at(raw.directory.file.path) }, ...(ldap ? { ldap } : {}) },
     android: { ...raw.android, ...(agent ? { agent } : {}) },
     pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },
+    audit,
     ios: {
       ...raw.ios,
       wifi,

@@ -446,6 +446,26 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('iPhones and iPads'),
+  audit: z
+    .strictObject({
+      dir: z.string().min(1).prefault('audit').describe('directory of the daily audit files, audit-YYYY-MM-DD.jsonl (relative to this file)'),
+      hmac_key: secretRef
+        .optional()
+        .describe('a key (at least 32 characters) to seal every record with HMAC-SHA256: without it, whoever can write the files can rebuild a chain that verifies'),
+      syslog: z
+        .strictObject({
+          host: z.string().min(1).max(253).describe('the SIEM or syslog relay (host name or IP)'),
+          port: port.optional().describe('default: 514 for udp and tcp, 6514 for tls'),
+          transport: z.enum(['udp', 'tcp', 'tls']).prefault('udp').describe('udp (RFC 5426), tcp (octet-counted, RFC 6587) or tls (RFC 5425)'),
+          ca_file: z.string().optional().describe("tls: the CA certificate (PEM) to trust for the relay's certificate (default: the system's)"),
+          facility: z.number().int().min(0).max(23).prefault(13).describe('the syslog facility number (13: log audit)'),
+          queue_limit: z.number().int().min(100).max(10_000_000).prefault(100_000).describe('records kept in memory while the relay is unreachable; older ones are dropped (they stay in the local files) and counted'),
+        })
+        .optional()
+        .describe('forward every record to a SIEM as RFC 5424 syslog; failures are retried and never block or lose the local record'),
+    })
+    .prefault({})
+    .describe('the tamper-evident audit trail'),
   pki: z
     .strictObject({
       ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError } from '../errors.js';
+import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -43,6 +44,7 @@ export class EnrollmentService {
       metrics: Metrics;
       clock: Clock;
       log: Logger;
+      audit: AuditTrail;
     },
   ) {}
 
@@ -99,6 +101,15 @@ export class EnrollmentService {
       { event: 'device.enrolled', mac, user: user.username, platform, osVersion, via, ...(options.model ? { model: options.model } : {}), randomisedMac: randomised },
       'device enrolled',
     );
+    this.deps.audit.record({
+      type: 'device.enrolled',
+      mac,
+      user: user.username,
+      platform,
+      ...(osVersion ? { os_version: osVersion } : {}),
+      via,
+      ...(randomised ? { randomised_mac: true } : {}),
+    });
     const session = await this.deps.sessions.issue(mac, user.username, 'enrollment');
     return { device, session, user };
   }
@@ -142,12 +153,14 @@ export class EnrollmentService {
       const user = await this.deps.directory.authenticate(credentials.username, credentials.password);
       this.deps.metrics.portalLogins.inc({ outcome: 'success' });
       this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, ...(mac ? { mac } : {}) }, 'portal login succeeded');
+      this.deps.audit.record({ type: 'login.succeeded', user: user.username, ...(mac ? { mac } : {}) });
       return user;
     } catch (err) {
       const code = err instanceof GatewayError ? err.code : 'EG_INTERNAL';
       this.deps.metrics.portalLogins.inc({ outcome: code });
       // The username is logged as typed (it may be a mistyped password: keep it short and never log the password).
       this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code }, 'portal login failed');
+      this.deps.audit.record({ type: 'login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code });
       throw err;
     }
   }
@@ -166,6 +179,7 @@ export class EnrollmentService {
     const removed = await this.deps.devices.unenroll(mac, byUser);
     if (!removed) return false;
     this.deps.log.info({ event: 'device.unenrolled', mac, user: byUser, reason }, 'device unenrolled');
+    this.deps.audit.record({ type: 'device.unenrolled', mac, user: byUser, reason });
     await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`);
     return true;
   }
@@ -177,6 +191,7 @@ export class EnrollmentService {
   async block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
     const entry = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
     this.deps.log.info({ event: 'device.blocked', mac, by, reason }, 'device blocked');
+    this.deps.audit.record({ type: 'device.blocked', mac, by, reason });
     await this.deps.sessions.revoke(mac, 'blocked');
     return entry;
   }
@@ -184,7 +199,10 @@ export class EnrollmentService {
   /** Takes the MAC off the block list; true when it was on it. */
   async unblock(mac: Mac, by: string): Promise<boolean> {
     const had = await this.deps.devices.unblock(mac);
-    if (had) this.deps.log.info({ event: 'device.unblocked', mac, by }, 'device unblocked');
+    if (had) {
+      this.deps.log.info({ event: 'device.unblocked', mac, by }, 'device unblocked');
+      this.deps.audit.record({ type: 'device.unblocked', mac, by });
+    }
     return had;
   }
 
@@ -195,6 +213,7 @@ export class EnrollmentService {
   private logRefused(err: unknown, mac: Mac, user: string, via: string): void {
     if (!(err instanceof GatewayError)) return;
     this.deps.log.info({ event: 'device.refused', mac, user, via, code: err.code }, 'device refused by policy');
+    this.deps.audit.record({ type: 'device.refused', mac, user, via, code: err.code });
   }
 
   private logOwnerMismatch(mac: Mac, user: DirectoryUser): void {

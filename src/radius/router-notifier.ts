@@ -1,6 +1,7 @@
 import type { AccountingStore, Whereabouts } from '../accounting/accounting-store.js';
 import type { Clock } from '../clock.js';
 import type { Mac } from '../devices/mac.js';
+import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import { secondsUntil } from '../sessions/daily-cutoff.js';
 import type { SessionChange } from '../sessions/session-service.js';
@@ -35,6 +36,8 @@ export class RouterNotifier {
       client: DynamicAuthorizationClient;
       clock: Clock;
       log: Logger;
+      /** Each request's fate (ACK, NAK, timeout) becomes a router.notified record. */
+      audit?: AuditTrail;
     },
   ) {}
 
@@ -73,7 +76,7 @@ export class RouterNotifier {
       ...selectorAttributes({ callingStationId: callingStationId(mac), ...(w ? { acctSessionId: w.sessionId } : {}), ...(w?.nasIp ? { nasIp: w.nasIp } : {}) }),
       ...(kind === 'coa' && change.kind === 'issued' ? this.coaAttributes(where.nas, change.session.endsAt) : []),
     ];
-    return this.o.client.send({
+    const outcome = await this.o.client.send({
       nas: where.nas.name,
       kind,
       address: da.address,
@@ -84,6 +87,15 @@ export class RouterNotifier {
       retries: da.retries,
       context: { ...context, found: where.source, ...(w ? { acctSessionId: w.sessionId } : {}) },
     });
+    this.o.audit?.record({
+      type: 'router.notified',
+      nas: where.nas.name,
+      kind,
+      mac,
+      result: outcome.result,
+      ...(outcome.result === 'nak' && outcome.errorCause !== undefined ? { error_cause: outcome.errorCause } : {}),
+    });
+    return outcome;
   }
 
   /**

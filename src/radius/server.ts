@@ -1,8 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { AccountingStore } from '../accounting/accounting-store.js';
+import type { AccountingRecord, AccountingStore } from '../accounting/accounting-store.js';
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
+import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { parseMac } from '../devices/mac.js';
@@ -49,6 +50,8 @@ export interface RadiusServerOptions {
   portalUrl: string;
   /** Vendor dictionaries; radius-dictionaries/ by default. */
   dictionaryDir?: string;
+  /** Every accept and reject, accounting start and stop. */
+  audit?: AuditTrail;
 }
 
 type Port = 'auth' | 'acct';
@@ -185,6 +188,34 @@ export class RadiusServer {
     this.o.metrics.radiusLatency.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
+  private auditDecision(nas: NasClient, d: AccessDecision): void {
+    if (!this.o.audit) return;
+    const who = { nas: nas.name, ...(d.mac ? { mac: d.mac } : {}) };
+    if (d.code === Code.AccessAccept) {
+      // An accept without a session (registration VLAN, redirect, role) says which in its reason.
+      this.o.audit.record({ type: 'radius.accepted', ...who, ...(d.user ? { user: d.user } : {}), reason: d.reason });
+    } else {
+      this.o.audit.record({ type: 'radius.rejected', ...who, reason: d.reason });
+    }
+  }
+
+  private auditAccounting(r: AccountingRecord): void {
+    if (!this.o.audit || r.status === 'interim') return;
+    const common = { nas: r.nas, mac: r.mac, ...(r.user ? { user: r.user } : {}), ...(r.ip ? { ip: r.ip } : {}), session_id: r.sessionId };
+    if (r.status === 'start') {
+      this.o.audit.record({ type: 'accounting.started', ...common });
+      return;
+    }
+    this.o.audit.record({
+      type: 'accounting.stopped',
+      ...common,
+      input_octets: r.inputOctets,
+      output_octets: r.outputOctets,
+      ...(r.sessionTimeSeconds !== undefined ? { duration_s: r.sessionTimeSeconds } : {}),
+      ...(r.terminateCause ? { terminate_cause: r.terminateCause } : {}),
+    });
+  }
+
   /** Checks the packet was sent by the NAS holding the shared secret; a reason to drop it, or null. */
   private authenticate(raw: Buffer, packet: ScannedPacket, nas: NasClient): DropReason | null {
     const hasMa = packet.messageAuthenticatorAt >= 0;
@@ -223,6 +254,7 @@ export class RadiusServer {
         { event: 'radius.access', nas: nas.name, mac: decision.mac, user: decision.user, outcome: decision.outcome, reason: decision.reason },
         'RADIUS access decision',
       );
+      this.auditDecision(nas, decision);
       return { bytes: respond(decision.code, decision.attributes), outcome: decision.outcome };
     }
     // Accounting-Request. RFC 2866 §4.1: answer only once the record is safely kept;
@@ -243,6 +275,7 @@ export class RadiusServer {
         { event: `accounting.${record.status}`, nas: nas.name, mac: record.mac, user: record.user, ip: record.ip, sessionId: record.sessionId, inputOctets: record.inputOctets, outputOctets: record.outputOctets },
         'accounting recorded',
       );
+      this.auditAccounting(record);
       return { bytes: respond(Code.AccountingResponse), outcome: record.status };
     } catch (err) {
       this.o.log.error({ err, event: 'accounting.store_failed', nas: nas.name }, 'accounting not recorded; no answer so the NAS retries');

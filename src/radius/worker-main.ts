@@ -9,7 +9,7 @@ import { createLogger } from '../logger.js';
 import { buildRadiusServer } from '../main.js';
 import { Metrics } from '../metrics.js';
 import { openSqliteStore } from '../store/state-store.js';
-import { ForwardingAccessRequests, type WorkerMessage } from './workers.js';
+import { ForwardingAccessRequests, ForwardingAudit, type WorkerMessage } from './workers.js';
 
 async function main(configFile: string): Promise<void> {
   const config = loadConfig(configFile);
@@ -19,7 +19,7 @@ async function main(configFile: string): Promise<void> {
   const metrics = new Metrics({ parts: ['radius'] });
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
-  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests() });
+  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit: new ForwardingAudit() });
   const ports = await radius.start();
   process.send?.({ type: 'eg:ready', authPort: ports.authPort, acctPort: ports.acctPort } satisfies WorkerMessage);
   process.once('SIGTERM', () => {

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
+import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import type { Mac } from '../devices/mac.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -17,14 +18,17 @@ import { RecentAccessRequests } from './recent-access-requests.js';
  *   changed in between);
  * - the "last router that asked" hint for CoA is forwarded to the main process
  *   when it changes (IPC), where the RouterNotifier reads it;
- * - metrics are gathered from the workers when /metrics is scraped.
+ * - metrics are gathered from the workers when /metrics is scraped;
+ * - audit events are sent to the main process, which owns the audit trail's one
+ *   hash chain (a batch per event-loop turn; stamped when the main process gets them).
  */
 
 /** Messages between the main process and RADIUS workers. */
 export type WorkerMessage =
   | { type: 'eg:ready'; authPort: number; acctPort: number }
   | { type: 'eg:failed'; message: string }
-  | { type: 'eg:access'; mac: string; nas: string; atMs: number };
+  | { type: 'eg:access'; mac: string; nas: string; atMs: number }
+  | { type: 'eg:audit'; events: AuditEvent[] };
 
 const READY_TIMEOUT_MS = 15_000;
 /** A worker that dies is restarted, but not in a tight loop. */
@@ -45,6 +49,7 @@ export class RadiusWorkers {
       count: number;
       configFile: string;
       accessRequests: RecentAccessRequests;
+      audit: AuditTrail;
       log: Logger;
     },
   ) {}
@@ -65,6 +70,7 @@ export class RadiusWorkers {
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
       if (m?.type === 'eg:access') this.o.accessRequests.note(m.mac as Mac, m.nas, new Date(m.atMs));
+      else if (m?.type === 'eg:audit') for (const event of m.events) this.o.audit.record(event);
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
@@ -121,5 +127,21 @@ export class ForwardingAccessRequests extends RecentAccessRequests {
     if (before?.nas !== nas || at.getTime() - before.at.getTime() > 60_000) {
       process.send?.({ type: 'eg:access', mac, nas, atMs: at.getTime() } satisfies WorkerMessage);
     }
+  }
+}
+
+/** A RADIUS worker's audit trail: events go to the main process in one message per event-loop turn. */
+export class ForwardingAudit implements AuditTrail {
+  private batch: AuditEvent[] = [];
+
+  record(event: AuditEvent): void {
+    if (this.batch.length === 0) setImmediate(() => this.send());
+    this.batch.push(event);
+  }
+
+  private send(): void {
+    const events = this.batch;
+    this.batch = [];
+    process.send?.({ type: 'eg:audit', events } satisfies WorkerMessage);
   }
 }

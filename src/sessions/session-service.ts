@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Mac } from '../devices/mac.js';
+import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import { nextCutoff } from './daily-cutoff.js';
 import type { Session, SessionOrigin } from './session.js';
@@ -20,6 +21,8 @@ export class SessionService {
       log: Logger;
       /** Told after a session is stored or revoked; must return at once and never throw (it tells the router in the background). */
       notify?: (change: SessionChange) => void;
+      /** session.issued and session.revoked records (RADIUS workers, which only read sessions, have none). */
+      audit?: AuditTrail;
     },
   ) {}
 
@@ -34,6 +37,7 @@ export class SessionService {
     const session: Session = { mac, user, origin, startedAt: now.toISOString(), endsAt: this.nextCutoff(now).toISOString() };
     await this.deps.store.put(session, now);
     this.deps.log.info({ event: 'session.issued', mac, user, origin, endsAt: session.endsAt }, 'session issued');
+    this.deps.audit?.record({ type: 'session.issued', mac, user, origin, ends_at: session.endsAt });
     this.deps.notify?.({ kind: 'issued', session });
     return session;
   }
@@ -46,8 +50,11 @@ export class SessionService {
   /** Ends the device's session at once. */
   async revoke(mac: Mac, reason: string): Promise<boolean> {
     const had = await this.deps.store.revoke(mac);
-    if (had) this.deps.log.info({ event: 'session.revoked', mac, reason }, 'session revoked');
-    if (had) this.deps.notify?.({ kind: 'revoked', mac, reason });
+    if (had) {
+      this.deps.log.info({ event: 'session.revoked', mac, reason }, 'session revoked');
+      this.deps.audit?.record({ type: 'session.revoked', mac, reason });
+      this.deps.notify?.({ kind: 'revoked', mac, reason });
+    }
     return had;
   }
 }

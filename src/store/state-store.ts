@@ -16,7 +16,7 @@ export interface StateStore {
   /** Resolves when the backend answers a read, rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Deletes entries whose TTL has passed (SQLite has no native expiry); returns how many. */
-  purgeExpired(now: Date): Promise<number>;
+  purgeExpired(now: Date): Promise<PurgeResult>;
   /** Closes connections. */
   close(): Promise<void>;
 }
@@ -67,7 +67,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   }
   const connection = db;
   const writes = batch!;
-  const purge = connection.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ?`);
+  const purge = connection.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? RETURNING key, value`);
 
   return {
     kv,
@@ -79,13 +79,30 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       }
     },
     async purgeExpired(now) {
-      return writes.run(() => purge.run(now.getTime()).changes);
+      const rows = await writes.run(() => purge.all(now.getTime()) as Array<{ key: string; value: string }>);
+      return { count: rows.length, sessions: rows.filter((r) => r.key.startsWith('sessions:')).flatMap((r) => storedValue(r.value)) };
     },
     async close() {
       writes.commit();
       if (connection.open) connection.close();
     },
   };
+}
+
+/** What a purge deleted: how many entries, and the sessions among them (whose end the audit trail records). */
+export interface PurgeResult {
+  readonly count: number;
+  readonly sessions: readonly unknown[];
+}
+
+/** The value keyv stored ({ value, expires } as JSON), or nothing when it does not read. */
+function storedValue(text: string): unknown[] {
+  try {
+    const parsed = JSON.parse(text) as { value?: unknown };
+    return parsed.value === undefined ? [] : [parsed.value];
+  } catch {
+    return [];
+  }
 }
 
 /** Runs a store operation, turning any failure into StoreUnavailableError with the cause kept. */

@@ -1,9 +1,13 @@
 import { userInfo } from 'node:os';
+import { auditKey, AuditLockedError, AuditLog, spoolAuditEvent } from '../../audit/audit-log.js';
+import type { AuditEvent } from '../../audit/events.js';
+import { systemClock } from '../../clock.js';
 import type { Config } from '../../config/load.js';
 import type { Device } from '../../devices/device.js';
 import { DeviceRegistry, type BlockEntry } from '../../devices/device-registry.js';
 import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
 import { BadInputError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
 import { SessionStore } from '../../sessions/session-store.js';
 import { openSqliteStore } from '../../store/state-store.js';
 
@@ -58,6 +62,8 @@ export async function devicesCommand(
       case 'block': {
         const entry = await registry.block(mac!, { by: `cli:${operator()}`, reason: flags.reason ?? 'blocked from the command line', at: new Date().toISOString() });
         const ended = await new SessionStore(store.kv.sessions).revoke(mac!);
+        await audit(config, { type: 'device.blocked', mac: entry.mac, by: entry.by, reason: entry.reason });
+        if (ended) await audit(config, { type: 'session.revoked', mac: entry.mac, reason: 'blocked' });
         const device = await registry.get(mac!);
         print(`Blocked ${entry.mac}${device ? ` (enrolled to ${device.owner})` : ' (not enrolled)'}.`);
         print(
@@ -69,6 +75,7 @@ export async function devicesCommand(
       }
       case 'unblock': {
         const had = await registry.unblock(mac!);
+        if (had) await audit(config, { type: 'device.unblocked', mac: mac!, by: `cli:${operator()}` });
         print(had ? `Unblocked ${mac}. It can enroll or log in again.` : `${mac} was not blocked.`);
         return;
       }
@@ -81,6 +88,22 @@ export async function devicesCommand(
     }
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Records what the command line changed. The audit trail has one writer: a running
+ * gateway records the spooled event within seconds; without one, this process takes
+ * the writer's lock and records it itself.
+ */
+async function audit(config: Config, event: AuditEvent): Promise<void> {
+  spoolAuditEvent(config.audit.dir, event);
+  try {
+    const key = auditKey(config);
+    const log = AuditLog.open({ dir: config.audit.dir, ...(key ? { key } : {}), clock: systemClock, log: createLogger('silent') });
+    await log.close();
+  } catch (err) {
+    if (!(err instanceof AuditLockedError)) throw err;
   }
 }
 

@@ -57,7 +57,10 @@ describe('sessions', () => {
     await sessions.put(session(now, new Date(now.getTime() + 3600_000)), now);
     await sessions.put({ ...session(now, new Date(now.getTime() + 7200_000)), mac: other }, now);
     // Two hours on, only the second is due; an hour and a half on, only the first.
-    expect(await store.purgeExpired(new Date(now.getTime() + 5400_000))).toBe(1);
+    const purged = await store.purgeExpired(new Date(now.getTime() + 5400_000));
+    expect(purged.count).toBe(1);
+    // The purge hands back the sessions it deleted: the audit trail records their end.
+    expect(purged.sessions).toEqual([expect.objectContaining({ mac, endsAt: new Date(now.getTime() + 3600_000).toISOString() })]);
     expect(await store.kv.sessions.has(mac)).toBe(false);
     expect(await store.kv.sessions.has(other)).toBe(true);
   });

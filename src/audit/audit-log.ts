@@ -1,0 +1,300 @@
+/**
+ * The audit trail's writer: appends hash-chained records (record.ts) to daily
+ * files in one directory. One writer per directory: RADIUS workers send their
+ * events to the main process (workers.ts), which owns the chain.
+ *
+ * Records are queued and written together once per event-loop turn with one
+ * synchronous write(2), so that a burst of RADIUS answers costs one system call,
+ * and a record is in the kernel before the answer that it describes leaves the
+ * next turn. A process killed mid-write can leave a torn last line; at the next
+ * start the writer ends it with a newline and appends an audit.recovered record
+ * naming it (file, line, length, SHA-256), chained to the last whole record, so
+ * the torn line is reported by `audit verify`, never silently accepted.
+ *
+ * Beside the files, audit-head.json names the last record written (rewritten at
+ * most once a second and at close): a trail cut at a record boundary ends before
+ * its checkpoint. Whoever can write the directory can also roll the checkpoint
+ * back; the SIEM copy (syslog.ts) is the defence against that.
+ *
+ * One writer per directory is enforced with a lock file (audit.lock, the owner's
+ * PID; a lock whose process is gone is taken over). Other processes (the command
+ * line) hand their events to the owner through spool files (spoolAuditEvent),
+ * which the owner records and deletes every SPOOL_INTERVAL_MS and when it opens.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../logger.js';
+import { GatewayError } from '../errors.js';
+import type { AuditEvent, AuditTrail } from './events.js';
+import { AUDIT_FILE, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealRecord, type AuditHead } from './record.js';
+
+/** Gets each line once it is written (the SIEM forwarder). Must return at once and never throw. */
+export type AuditForwarder = (line: string, at: Date) => void;
+
+export interface AuditLogOptions {
+  readonly dir: string;
+  /** audit.hmac_key, when configured. */
+  readonly key?: Buffer;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly forward?: AuditForwarder;
+}
+
+const HEAD_INTERVAL_MS = 1000;
+const SPOOL_INTERVAL_MS = 2000;
+const LOCK_FILE = 'audit.lock';
+const SPOOL_DIR = 'spool';
+
+/** The HMAC key of audit.hmac_key, when one is configured. */
+export function auditKey(config: Pick<Config, 'audit'>): Buffer | undefined {
+  return config.audit.hmac_key ? Buffer.from(config.audit.hmac_key, 'utf8') : undefined;
+}
+
+/** Another live process writes this audit directory. */
+export class AuditLockedError extends GatewayError {
+  readonly code = 'EG_AUDIT_LOCKED';
+  readonly status = 503;
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the audit trail in ${dir} is written by process ${pid} (a running gateway)`);
+  }
+}
+
+/**
+ * Hands an event to the directory's writer: a file in spool/, renamed into place so
+ * the writer never reads half of it. The writer stamps it when it records it; the
+ * time it happened is kept as requested_at.
+ */
+export function spoolAuditEvent(dir: string, event: AuditEvent, now: Date = new Date()): void {
+  const spool = join(dir, SPOOL_DIR);
+  mkdirSync(spool, { recursive: true, mode: 0o700 });
+  const name = `${now.getTime()}-${process.pid}-${Math.random().toString(36).slice(2, 10)}.json`;
+  writeFileSync(join(spool, `.${name}`), JSON.stringify({ ...event, requested_at: now.toISOString() }), { mode: 0o600 });
+  renameSync(join(spool, `.${name}`), join(spool, name));
+}
+
+export class AuditLog implements AuditTrail {
+  private seq: number;
+  private prev: string;
+  private file: string | undefined;
+  private fd: number | undefined;
+  /** The file `fd` is open on. */
+  private openFile: string | undefined;
+  private line: number;
+  private queue: string[] = [];
+  private queueAt: Date[] = [];
+  private scheduled = false;
+  private headWrittenAt = 0;
+  private closed = false;
+  private failures = 0;
+  private spoolTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly o: AuditLogOptions,
+    state: { seq: number; prev: string; file?: string; line: number },
+  ) {
+    this.seq = state.seq;
+    this.prev = state.prev;
+    this.file = state.file;
+    this.line = state.line;
+  }
+
+  /** Opens the directory (creating it, 0700), picks up the chain where the last file ends, and recovers a torn last line. */
+  static open(o: AuditLogOptions): AuditLog {
+    mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+    takeLock(o.dir);
+    const files = readdirSync(o.dir).filter((f) => AUDIT_FILE.test(f)).sort();
+    const state = { seq: 0, prev: GENESIS, line: 0 } as { seq: number; prev: string; file?: string; line: number };
+    let torn: { file: string; line: number; bytes: Buffer } | undefined;
+    // The chain continues from the newest file that holds a whole record.
+    for (let i = files.length - 1; i >= 0; i--) {
+      const file = files[i]!;
+      const content = readFileSync(join(o.dir, file));
+      const end = content.lastIndexOf(0x0a);
+      const lines = end < 0 ? 0 : countLines(content, end);
+      if (i === files.length - 1 && end < content.length - 1) {
+        torn = { file, line: lines + 1, bytes: content.subarray(end + 1) };
+      }
+      if (end < 0) continue;
+      const start = content.lastIndexOf(0x0a, end - 1) + 1;
+      const last = content.subarray(start, end);
+      const opened = openRecord(last.toString('utf8'), o.key);
+      if ('problem' in opened) {
+        // Not ours to repair: `audit verify` reports it. Chain on, so nothing after it is lost.
+        o.log.error({ event: 'audit.tail_unreadable', file, line: lines, problem: opened.problem }, 'the last audit record does not read back; run enrollgate audit verify');
+        state.seq = lines;
+      } else {
+        state.seq = opened.record.seq;
+      }
+      state.prev = lineHash(last);
+      if (i === files.length - 1) {
+        state.file = file;
+        state.line = lines + (torn ? 1 : 0);
+      }
+      break;
+    }
+    const audit = new AuditLog(o, state);
+    if (torn) {
+      // End the torn line, so that the recovery record starts a line of its own.
+      audit.appendRaw(torn.file, '\n');
+      o.log.warn({ event: 'audit.torn_line', file: torn.file, line: torn.line, bytes: torn.bytes.length }, 'the audit trail ended in a torn line (a crash while writing); recorded');
+      audit.record({ type: 'audit.recovered', torn_file: torn.file, torn_line: torn.line, torn_bytes: torn.bytes.length, torn_sha256: lineHash(torn.bytes) });
+      audit.flush();
+    }
+    audit.drainSpool();
+    audit.spoolTimer = setInterval(() => audit.drainSpool(), SPOOL_INTERVAL_MS);
+    audit.spoolTimer.unref();
+    return audit;
+  }
+
+  /** Records the events other processes spooled (oldest first) and deletes their files. */
+  drainSpool(): void {
+    const spool = join(this.o.dir, SPOOL_DIR);
+    let names: string[];
+    try {
+      names = readdirSync(spool).filter((n) => !n.startsWith('.')).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(spool, name);
+      try {
+        this.record(JSON.parse(readFileSync(path, 'utf8')) as AuditEvent);
+        rmSync(path);
+      } catch (err) {
+        this.o.log.error({ err, event: 'audit.spool_unreadable', file: name }, 'a spooled audit event could not be recorded; left in place');
+      }
+    }
+    this.flush();
+  }
+
+  record(event: AuditEvent): void {
+    if (this.closed) {
+      this.o.log.error({ event: 'audit.after_close', type: event.type }, 'audit event after the trail was closed; not recorded');
+      return;
+    }
+    const at = this.o.clock.now();
+    this.seq += 1;
+    const line = sealRecord(event, { seq: this.seq, at, prev: this.prev }, this.o.key);
+    this.prev = lineHash(line);
+    this.queue.push(line);
+    this.queueAt.push(at);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes what is queued now (normally once per event-loop turn). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const lines = this.queue;
+    const ats = this.queueAt;
+    this.queue = [];
+    this.queueAt = [];
+    // One write per file: a batch straddles midnight only rarely.
+    let from = 0;
+    while (from < lines.length) {
+      const file = fileFor(ats[from]!);
+      let to = from + 1;
+      while (to < lines.length && fileFor(ats[to]!) === file) to++;
+      if (file !== this.file) {
+        this.file = file;
+        this.line = 0;
+      }
+      this.appendRaw(file, `${lines.slice(from, to).join('\n')}\n`);
+      this.line += to - from;
+      from = to;
+    }
+    for (let i = 0; i < lines.length; i++) this.o.forward?.(lines[i]!, ats[i]!);
+    if (Date.now() - this.headWrittenAt >= HEAD_INTERVAL_MS) this.writeHead();
+  }
+
+  /** Writes everything queued, the checkpoint, and fsyncs; later events are refused (logged). */
+  async close(): Promise<void> {
+    if (this.spoolTimer) clearInterval(this.spoolTimer);
+    this.drainSpool();
+    this.flush();
+    this.writeHead();
+    if (this.fd !== undefined) {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    this.closed = true;
+    rmSync(join(this.o.dir, LOCK_FILE), { force: true });
+  }
+
+  private appendRaw(file: string, text: string): void {
+    try {
+      if (this.fd === undefined || this.openFile !== file) {
+        if (this.fd !== undefined) closeSync(this.fd);
+        this.fd = openSync(join(this.o.dir, file), 'a', 0o600);
+        this.openFile = file;
+      }
+      writeSync(this.fd, text);
+      this.failures = 0;
+    } catch (err) {
+      // A full or read-only disk must not take RADIUS down; the gap shows in `audit verify` (seq jumps).
+      if (this.failures++ === 0) this.o.log.error({ err, event: 'audit.write_failed', file }, 'audit records could not be written');
+    }
+  }
+
+  private writeHead(): void {
+    if (this.seq === 0 || this.file === undefined) return;
+    const head: AuditHead = {
+      seq: this.seq,
+      sha256: this.prev,
+      file: this.file,
+      line: this.line,
+      ...(this.o.key ? { hmac: headHmac(this.seq, this.prev, this.o.key) } : {}),
+    };
+    try {
+      const tmp = join(this.o.dir, `.${HEAD_FILE}.tmp`);
+      writeFileSync(tmp, `${JSON.stringify(head)}\n`, { mode: 0o600 });
+      renameSync(tmp, join(this.o.dir, HEAD_FILE));
+      this.headWrittenAt = Date.now();
+    } catch (err) {
+      this.o.log.error({ err, event: 'audit.head_failed' }, 'the audit checkpoint could not be written');
+    }
+  }
+}
+
+/** Takes the directory's writer lock, or throws AuditLockedError naming the live process that holds it. */
+function takeLock(dir: string): void {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new AuditLockedError(dir, pid);
+    // Left by a process that is gone (killed, crashed), or by this one: take it over.
+    rmSync(path, { force: true });
+  }
+  throw new AuditLockedError(dir, 0);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Lines up to and including the newline at `end`. */
+function countLines(content: Buffer, end: number): number {
+  let n = 0;
+  for (let i = content.indexOf(0x0a); i >= 0 && i <= end; i = content.indexOf(0x0a, i + 1)) n++;
+  return n;
+}

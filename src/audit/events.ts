@@ -1,0 +1,110 @@
+/**
+ * Every security-relevant event the gateway records in its audit trail, as one
+ * union: the compiler finds every place an event is written, and a new event
+ * type must say whether it is a success or a failure (OUTCOMES below).
+ *
+ * Names are noun.verb. Fields are snake_case, as they appear in the audit files,
+ * in exports and in the SIEM. No event carries a password, a shared secret or a
+ * one-time token: only what a security officer needs to reconstruct who did what
+ * to which device, when, through which router.
+ */
+
+export type AuditEvent =
+  // The gateway itself.
+  | { type: 'gateway.started'; version: string; pid: number; config_sha256: string }
+  | { type: 'gateway.stopped'; pid: number; reason: string }
+  | { type: 'config.loaded'; file: string; sha256: string }
+  // People at the portal, the agent API and My devices.
+  | { type: 'login.succeeded'; user: string; mac?: string }
+  | { type: 'login.failed'; user: string; mac?: string; code: string }
+  // Devices.
+  | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
+  | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
+  | { type: 'device.unenrolled'; mac: string; user: string; reason: string }
+  | { type: 'device.blocked'; mac: string; by: string; reason: string }
+  | { type: 'device.unblocked'; mac: string; by: string }
+  // Sessions.
+  | { type: 'session.issued'; mac: string; user: string; origin: string; ends_at: string }
+  | { type: 'session.revoked'; mac: string; reason: string }
+  | { type: 'session.expired'; mac: string; user: string; ended_at: string }
+  // RADIUS.
+  | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string }
+  | { type: 'radius.rejected'; nas: string; mac?: string; reason: string }
+  | { type: 'accounting.started'; nas: string; mac: string; user?: string; ip?: string; session_id: string }
+  | {
+      type: 'accounting.stopped';
+      nas: string;
+      mac: string;
+      user?: string;
+      ip?: string;
+      session_id: string;
+      input_octets: number;
+      output_octets: number;
+      duration_s?: number;
+      terminate_cause?: string;
+    }
+  // RFC 5176 requests to routers, once their fate is known.
+  | { type: 'router.notified'; nas: string; kind: 'coa' | 'disconnect'; mac: string; result: 'ack' | 'nak' | 'timeout' | 'error'; error_cause?: number }
+  // The audit trail itself: a torn last line found at start (a crash while writing).
+  | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string };
+
+export type AuditEventType = AuditEvent['type'];
+
+/** Whether a record says something went right or was refused / failed: what `audit query --outcome` filters on. */
+export type AuditOutcome = 'success' | 'failure' | 'info';
+
+/** The outcome of each event type; router.notified depends on its result. */
+export function outcomeOf(event: AuditEvent): AuditOutcome {
+  switch (event.type) {
+    case 'login.failed':
+    case 'device.refused':
+    case 'radius.rejected':
+      return 'failure';
+    case 'router.notified':
+      return event.result === 'ack' ? 'success' : 'failure';
+    case 'gateway.started':
+    case 'gateway.stopped':
+    case 'config.loaded':
+    case 'session.expired':
+    case 'accounting.started':
+    case 'accounting.stopped':
+    case 'audit.recovered':
+      return 'info';
+    default:
+      return 'success';
+  }
+}
+
+/** Every event type, for validating `--type` filters; a Record so the compiler insists on each member of the union. */
+const EVENT_TYPES: Record<AuditEventType, true> = {
+  'gateway.started': true,
+  'gateway.stopped': true,
+  'config.loaded': true,
+  'login.succeeded': true,
+  'login.failed': true,
+  'device.enrolled': true,
+  'device.refused': true,
+  'device.unenrolled': true,
+  'device.blocked': true,
+  'device.unblocked': true,
+  'session.issued': true,
+  'session.revoked': true,
+  'session.expired': true,
+  'radius.accepted': true,
+  'radius.rejected': true,
+  'accounting.started': true,
+  'accounting.stopped': true,
+  'router.notified': true,
+  'audit.recovered': true,
+};
+
+export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly AuditEventType[];
+
+/** Where audit events go. `record` returns at once and never throws: the trail must not break what it watches. */
+export interface AuditTrail {
+  /** Appends the event (stamped with the time and chained) to the trail. */
+  record(event: AuditEvent): void;
+}
+
+/** A trail that keeps nothing (for code paths built without one, such as unit tests). */
+export const noAudit: AuditTrail = { record: () => {} };

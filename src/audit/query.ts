@@ -1,0 +1,120 @@
+/**
+ * `enrollgate audit query` (and the admin console's search): filters the daily
+ * files by time range, user, MAC, event type and outcome, and hands back matching
+ * records in order.
+ *
+ * It reads only the files of the days in the range (files are named by UTC date),
+ * and when a user or MAC is asked for it jumps from one occurrence of that text in
+ * the file to the next (Buffer.indexOf) instead of parsing every line: a query for
+ * one device over a year parses only that device's lines. bench/audit.ts measures it.
+ * It does not verify the chain (`audit verify` does).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AUDIT_FILE, type AuditRecord } from './record.js';
+import type { AuditOutcome } from './events.js';
+
+export interface AuditFilter {
+  /** Records at or after this instant. */
+  readonly from?: Date;
+  /** Records before this instant. */
+  readonly to?: Date;
+  /** The person: matches `user` (who logged in, whose device) or `by` (who acted). */
+  readonly user?: string;
+  /** A device MAC in the gateway's form (aa:bb:cc:dd:ee:ff). */
+  readonly mac?: string;
+  /** An event type (device.enrolled), or a prefix ending in "." or ".*" (device.*). */
+  readonly type?: string;
+  readonly outcome?: AuditOutcome;
+  /** Stop after this many matches. */
+  readonly limit?: number;
+}
+
+export interface AuditMatch {
+  readonly record: AuditRecord;
+  /** The line as stored (what a JSON-lines export writes, so it can be checked against the trail). */
+  readonly line: string;
+  readonly file: string;
+}
+
+/** Calls `emit` for each matching record, oldest first; returns how many matched. */
+export function queryAudit(dir: string, filter: AuditFilter, emit: (match: AuditMatch) => void): number {
+  const fromDay = filter.from?.toISOString().slice(0, 10);
+  const toDay = filter.to?.toISOString().slice(0, 10);
+  const files = readdirSync(dir)
+    .filter((f) => {
+      const day = AUDIT_FILE.exec(f)?.[1];
+      return day !== undefined && (fromDay === undefined || day >= fromDay) && (toDay === undefined || day <= toDay);
+    })
+    .sort();
+  const typePrefix = filter.type?.endsWith('.*') ? filter.type.slice(0, -1) : filter.type?.endsWith('.') ? filter.type : undefined;
+  // The most selective text that every matching line must contain, as JSON writes it.
+  const needle = filter.mac
+    ? Buffer.from(`"mac":${JSON.stringify(filter.mac)}`)
+    : filter.user
+      ? Buffer.from(JSON.stringify(filter.user))
+      : filter.type && !typePrefix
+        ? Buffer.from(`"type":${JSON.stringify(filter.type)}`)
+        : undefined;
+  const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+  let matched = 0;
+
+  const consider = (content: Buffer, start: number, end: number, file: string): boolean => {
+    const line = content.toString('utf8', start, end);
+    let r: AuditRecord;
+    try {
+      r = JSON.parse(line) as AuditRecord;
+    } catch {
+      return false; // a torn or altered line: `audit verify` reports it
+    }
+    if (filter.from && r.at < filter.from.toISOString()) return false;
+    if (filter.to && r.at >= filter.to.toISOString()) return false;
+    if (filter.mac && r.mac !== filter.mac) return false;
+    if (filter.user && r.user !== filter.user && r.by !== filter.user) return false;
+    if (filter.type && (typePrefix ? !r.type.startsWith(typePrefix) : r.type !== filter.type)) return false;
+    if (filter.outcome && r.outcome !== filter.outcome) return false;
+    emit({ record: r, line, file });
+    return ++matched >= limit;
+  };
+
+  for (const file of files) {
+    const content = readFileSync(join(dir, file));
+    if (needle) {
+      // From one occurrence to the next; a line with two occurrences is considered once.
+      for (let at = content.indexOf(needle); at >= 0; ) {
+        const start = content.lastIndexOf(0x0a, at) + 1;
+        let end = content.indexOf(0x0a, at);
+        if (end < 0) end = content.length;
+        if (consider(content, start, end, file)) return matched;
+        at = content.indexOf(needle, end);
+      }
+    } else {
+      for (let start = 0; start < content.length; ) {
+        let end = content.indexOf(0x0a, start);
+        if (end < 0) end = content.length;
+        if (end > start && consider(content, start, end, file)) return matched;
+        start = end + 1;
+      }
+    }
+  }
+  return matched;
+}
+
+/** CSV columns: the fields most searches need, then the rest of the record as JSON. */
+export const CSV_COLUMNS = ['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas', 'reason', 'details'] as const;
+
+const CHAIN_FIELDS = new Set(['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas', 'reason', 'prev', 'hmac']);
+
+/** One CSV row (RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it). */
+export function csvRow(r: AuditRecord): string {
+  const details = Object.fromEntries(Object.entries(r).filter(([k]) => !CHAIN_FIELDS.has(k)));
+  const cells = [r.seq, r.at, r.type, r.outcome, r.user, r.mac, r.nas, r.reason, Object.keys(details).length > 0 ? JSON.stringify(details) : ''];
+  return cells.map(csvCell).join(',');
+}
+
+function csvCell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { call as httpCall, formOf, type CallOptions } from '../../helpers/http.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { radclient } from '../../helpers/radclient.js';
+
+/**
+ * The audit trail of a real gateway: what a person does at the portal and what the
+ * router asks over RADIUS (radclient) becomes typed records that chain, with no
+ * password in them; `enrollgate audit verify` and `audit query` read them back.
+ */
+const run = promisify(execFile);
+const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
+const MAC = '3c:a0:00:00:a0:01';
+const IP = '10.7.0.10';
+
+let t: TestGateway;
+const call = (method: string, path: string, o: CallOptions = {}) => httpCall(t.httpUrl, method, path, o);
+
+/** Every record so far (the gateway writes once per event-loop turn; flush writes what is queued now). */
+function records(): AuditRecord[] {
+  t.gateway.audit.flush();
+  const dir = t.config.audit.dir;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as AuditRecord);
+}
+
+const auth = () => radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, [`User-Name = "${MAC}"`, `Calling-Station-Id = "${MAC}"`, 'Message-Authenticator = 0x00']);
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.portal.trust_proxy = true;
+    },
+  });
+});
+afterAll(async () => t?.close());
+
+describe('the gateway’s audit trail', () => {
+  it('starts with config.loaded (a hash, no secrets) and gateway.started', () => {
+    const [loaded, started] = records();
+    expect(loaded).toMatchObject({ seq: 1, type: 'config.loaded', outcome: 'info', file: t.configFile, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(started).toMatchObject({ seq: 2, type: 'gateway.started', pid: process.pid });
+  });
+
+  it('records a reject, a failed and a successful login, the enrollment, the session, the accept and accounting', async () => {
+    expect((await auth()).reply).toBe('Access-Reject');
+    const start = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "a-1"', `Calling-Station-Id = "${MAC}"`, `Framed-IP-Address = ${IP}`]);
+    expect(start.reply).toBe('Accounting-Response');
+
+    const form = formOf(await call('GET', '/portal', { ip: IP }));
+    const post = (password: string) => call('POST', '/portal/enroll', { ip: IP, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password } });
+    expect((await post('not-the-password-1234')).status).toBe(401);
+    expect((await post(t.employeePassword)).status).toBe(303);
+    expect((await auth()).reply).toBe('Access-Accept');
+    const stop = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+      'Acct-Status-Type = Stop',
+      'Acct-Session-Id = "a-1"',
+      `Calling-Station-Id = "${MAC}"`,
+      `Framed-IP-Address = ${IP}`,
+      'Acct-Input-Octets = 1000',
+      'Acct-Output-Octets = 5000',
+      'Acct-Input-Gigawords = 1',
+      'Acct-Session-Time = 120',
+      'Acct-Terminate-Cause = User-Request',
+    ]);
+    expect(stop.reply).toBe('Accounting-Response');
+
+    const mine = records().filter((r) => r.mac === MAC || r.type.startsWith('login.'));
+    expect(mine.map((r) => r.type)).toEqual([
+      'radius.rejected',
+      'accounting.started',
+      'login.failed',
+      'login.succeeded',
+      'device.enrolled',
+      'session.issued',
+      'radius.accepted',
+      'accounting.stopped',
+    ]);
+    expect(mine[0]).toMatchObject({ nas: 'test-nas', reason: 'no session', outcome: 'failure' });
+    expect(mine[2]).toMatchObject({ user: 'employee', code: 'EG_INVALID_CREDENTIALS', outcome: 'failure' });
+    expect(mine[4]).toMatchObject({ user: 'employee', platform: 'ios', via: 'portal' });
+    expect(mine[6]).toMatchObject({ nas: 'test-nas', user: 'employee', reason: 'live session', outcome: 'success' });
+    expect(mine[7]).toMatchObject({ session_id: 'a-1', input_octets: 2 ** 32 + 1000, output_octets: 5000, duration_s: 120, terminate_cause: 'User-Request' });
+  });
+
+  it('never holds a password or the NAS secret', () => {
+    t.gateway.audit.flush();
+    const all = readdirSync(t.config.audit.dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => readFileSync(join(t.config.audit.dir, f), 'utf8'))
+      .join('');
+    expect(all).not.toContain(t.employeePassword);
+    expect(all).not.toContain('not-the-password-1234');
+    expect(all).not.toContain(TEST_NAS_SECRET);
+  });
+
+  it('audit verify and audit query read it from the command line, while the gateway runs', async () => {
+    t.gateway.audit.flush();
+    const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--config', t.configFile]);
+    expect(verify.stdout).toMatch(/^OK: \d+ record\(s\) in 1 file\(s\) chain from seq 1 to \d+/m);
+
+    const csv = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--mac', MAC.toUpperCase().replace(/:/g, '-'), '--type', 'radius.*', '--format', 'csv']);
+    const rows = csv.stdout.trim().split('\n');
+    expect(rows[0]).toBe('seq,at,type,outcome,user,mac,nas,reason,details');
+    expect(rows.slice(1).map((r) => r.split(',')[2])).toEqual(['radius.rejected', 'radius.accepted']);
+
+    const failures = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--outcome', 'failure']);
+    const lines = failures.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    expect(lines.map((r) => r.type)).toEqual(['radius.rejected', 'login.failed']);
+  });
+
+  it('refuses bad query flags with exit 2 and a clear message', async () => {
+    const bad = async (args: string[]) => {
+      const err = (await run(process.execPath, [CLI, 'audit', ...args]).then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
+      expect(err?.code).toBe(2);
+      return err.stderr;
+    };
+    expect(await bad(['query', '--config', t.configFile, '--mac', 'not-a-mac'])).toContain('--mac: "not-a-mac" is not a MAC address');
+    expect(await bad(['query', '--config', t.configFile, '--type', 'device.eaten'])).toContain('--type: "device.eaten" is not an event type');
+    expect(await bad(['query', '--config', t.configFile, '--from', 'yesterday'])).toContain('--from: "yesterday" is not a date');
+    expect(await bad(['query', '--config', t.configFile, '--from', '2026-11-27', '--to', '2026-11-26'])).toContain('must be before --to');
+    expect(await bad(['query', '--config', t.configFile, '--format', 'xml'])).toContain('--format: "xml" is not jsonl or csv');
+    expect(await bad(['verify', '--config', t.configFile, '--user', 'x'])).toContain('audit verify does not take --user');
+    expect(await bad(['shred', '--config', t.configFile])).toContain('unknown audit command "shred"');
+  });
+
+  it('a block from the command line is recorded by the running gateway, with who did it', async () => {
+    await run(process.execPath, [CLI, 'devices', 'block', MAC, '--reason', 'reported stolen', '--config', t.configFile]);
+    // The gateway owns the trail: the command line spooled its events, which the gateway
+    // records every 2 s; drain now rather than wait.
+    t.gateway.audit.drainSpool();
+    const blocked = records().find((r) => r.type === 'device.blocked');
+    expect(blocked).toMatchObject({ mac: MAC, reason: 'reported stolen', by: expect.stringMatching(/^cli:/) });
+    expect(records().some((r) => r.type === 'session.revoked' && r.mac === MAC)).toBe(true);
+    expect((await auth()).reply).toBe('Access-Reject');
+  });
+
+  it('ends with gateway.stopped, and the whole trail verifies after a restart', async () => {
+    await t.restart();
+    const all = records();
+    const stopped = all.findIndex((r) => r.type === 'gateway.stopped');
+    expect(stopped).toBeGreaterThan(0);
+    expect(all[stopped + 1]).toMatchObject({ type: 'config.loaded' });
+    const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--config', t.configFile]);
+    expect(verify.stdout).toContain('OK:');
+  });
+});
