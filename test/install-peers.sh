@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the real peers the test suite talks to, only those that are missing
 # (Debian packages): OpenLDAP slapd and its tools, FreeRADIUS's radclient,
-# Chromium for the end-to-end tests, openssl, and docker-compose to validate
-# docker-compose.yml offline.
+# Chromium for the end-to-end tests, openssl, docker-compose to validate
+# docker-compose.yml offline, and nftables and iptables to check the walled-garden
+# firewall files that `enrollgate ports` writes.
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
@@ -13,6 +14,10 @@ need chromium chromium
 need openssl openssl
 need docker-compose docker-compose
 need python3 python3
+need nft nftables
+need iptables-restore iptables
+need ip6tables-restore iptables
+need unshare util-linux
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -10,6 +10,7 @@ import { readMaterials, startGateway } from '../main.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand, type AuditSubcommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand, type DevicesSubcommand } from './commands/devices.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
+import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
 
@@ -22,6 +23,7 @@ Usage:
       when neither exists and no FILE is given, runs init first.
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
+${PORTS_USAGE}
 ${DEVICES_USAGE}${AUDIT_USAGE}`;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
@@ -34,6 +36,7 @@ const FLAGS: Record<string, readonly string[]> = {
   start: ['config'],
   'check-config': ['config'],
   devices: ['config', 'user', 'reason'],
+  ports: ['config', 'format'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
 
@@ -136,6 +139,14 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
+      return;
+    }
+    case 'ports': {
+      // The format first: a typo is a usage error whatever the state of the config file.
+      if (values.format !== undefined && !PORTS_FORMATS.includes(values.format)) {
+        usage(`--format: got ${JSON.stringify(values.format)}; expected one of ${PORTS_FORMATS.join(', ')}`);
+      }
+      portsCommand(load(configLocation(values.config).file), values.format, (text) => void process.stdout.write(text));
       return;
     }
     case 'devices': {

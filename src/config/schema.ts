@@ -265,6 +265,41 @@ const wifiNetwork = z
     }
   });
 
+// The walled garden (src/ports): addresses a device on the registration network connects to,
+// so not 0.0.0.0, :: or an IPv6 address with a zone (%eth0), which firewalls do not take.
+const REACHABLE_IP = 'an IP address devices can reach, such as 10.99.0.1 or fd00:99::1';
+const reachableIp = z.string({ error: REACHABLE_IP }).refine((v) => isIP(v) !== 0 && !v.includes('%') && v !== '0.0.0.0' && v !== '::', REACHABLE_IP);
+
+const NETWORK = 'a network in CIDR form, such as 10.99.0.0/24 or fd00:99::/64';
+const network = z.string({ error: NETWORK }).refine((v) => {
+  const [addr = '', bits = '', extra] = v.split('/');
+  const family = isIP(addr);
+  return extra === undefined && family !== 0 && !addr.includes('%') && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}, NETWORK);
+
+const walledGarden = z
+  .strictObject({
+    portal_addresses: z
+      .array(reachableIp)
+      .prefault([])
+      .describe("the portal's addresses as devices reach them (default: portal.base_url's host when it is an IP address, else the listeners' addresses other than 0.0.0.0, :: and loopback)"),
+    dns_servers: z.array(reachableIp).prefault([]).describe('the DNS servers DHCP gives devices that are not enrolled: UDP and TCP 53 are opened to them'),
+    registration_networks: z
+      .array(network)
+      .prefault([])
+      .describe('where devices that are not enrolled send from (the registration VLAN), IPv4 and IPv6; the nftables and iptables rules apply to these sources only'),
+    apns_ipv4: z
+      .enum(['apple-network', 'apns-ranges'])
+      .prefault('apple-network')
+      .describe("Apple push over IPv4: apple-network opens Apple's 17.0.0.0/8, as Apple recommends; apns-ranges only the APNs ranges Apple lists for networks that cannot (Apple support article 102266)"),
+    include_retired_apns: z
+      .boolean()
+      .prefault(false)
+      .describe('also open TCP 2195/2196, the legacy APNs binary provider API that Apple retired on 31 March 2021 (only an old MDM server on the registration network could want it)'),
+  })
+  .prefault({})
+  .describe('the walled garden: what devices that are not enrolled yet must reach (enrollgate ports, /portal/walled-garden)');
+
 export const configSchema = z.strictObject({
   log: z
     .strictObject({
@@ -473,6 +508,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe("the gateway's own certificate authority (paths relative to this file)"),
+  walled_garden: walledGarden,
 });
 
 /** The configuration as written (before secrets and paths are resolved). */

@@ -10,6 +10,7 @@ import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } 
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
 import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
+import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps } from './deps.js';
 import { PROBES } from './probes.js';
 import { render } from './respond.js';
@@ -36,6 +37,9 @@ export function portalRouter(deps: PortalDeps): Router {
   router.post('portal.devices_logout', '/portal/devices/logout', on(devicesLogoutAction));
   router.get('portal.agent', '/portal/agent/:file', on(agentDownloadAction));
   router.get('captive.api', '/api/captive-portal', on(captiveApiAction));
+  // What the router's walled garden must let through (src/ports), as a page and as JSON.
+  router.get('portal.walled_garden', '/portal/walled-garden', on(walledGardenPageAction));
+  router.get('walled_garden.api', '/api/walled-garden', on(walledGardenApiAction));
   // The Android agent's API (actions/agent-api.ts): HTTPS and JSON only.
   router.post('agent_api.enroll', '/api/agent/v1/enroll', on(agentEnrollAction));
   router.post('agent_api.unenroll', '/api/agent/v1/unenroll', on(agentUnenrollAction));

@@ -12,6 +12,11 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   { bin: 'openssl', pkg: 'openssl' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'python3', pkg: 'python3' },
+  // The walled-garden firewall files (test/integration/ports), checked in a namespace of their own.
+  { bin: 'nft', pkg: 'nftables' },
+  { bin: 'iptables-restore', pkg: 'iptables' },
+  { bin: 'ip6tables-restore', pkg: 'iptables' },
+  { bin: 'unshare', pkg: 'util-linux' },
 ];
 
 function onPath(bin: string): boolean {

@@ -214,6 +214,42 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
   });
 });
 
+describe('validateConfig: the walled garden', () => {
+  it('defaults: nothing configured, Apple network, retired APNs ports closed', () => {
+    expect(validateConfig({}).walled_garden).toEqual({
+      portal_addresses: [],
+      dns_servers: [],
+      registration_networks: [],
+      apns_ipv4: 'apple-network',
+      include_retired_apns: false,
+    });
+  });
+
+  it('keeps addresses and networks of both families', () => {
+    const wg = { portal_addresses: ['10.99.0.1', 'fd00:99::1'], dns_servers: ['10.99.0.53'], registration_networks: ['10.99.0.0/24', 'fd00:99::/64', '10.98.0.7/32'] };
+    expect(validateConfig({ walled_garden: wg }).walled_garden).toMatchObject(wg);
+  });
+
+  it.each(['0.0.0.0', '::', 'wifi.example.org', '10.99.0.999', 'fe80::1%eth0', '10.99.0.0/24', ''])('a portal address or DNS server of %j', (value) => {
+    const expected = 'an IP address devices can reach, such as 10.99.0.1 or fd00:99::1';
+    expectProblem({ walled_garden: { portal_addresses: ['10.99.0.1', value] } }, 'walled_garden.portal_addresses[1]', JSON.stringify(value), expected);
+    expectProblem({ walled_garden: { dns_servers: [value] } }, 'walled_garden.dns_servers[0]', JSON.stringify(value), expected);
+  });
+
+  it.each(['10.99.0.0', '10.99.0.0/33', '10.99.0.0/', '10.99.0.0/24/1', 'fd00::/129', 'fe80::%eth0/64', '10.99.0.0/x', 'vlan99'])('a registration network of %j', (value) => {
+    expectProblem({ walled_garden: { registration_networks: [value] } }, 'walled_garden.registration_networks[0]', JSON.stringify(value), 'a network in CIDR form, such as 10.99.0.0/24');
+  });
+
+  it('wrong types and unknown keys', () => {
+    expectProblem({ walled_garden: { dns_servers: '10.99.0.53' } }, 'walled_garden.dns_servers', '"10.99.0.53"', 'a list');
+    expectProblem({ walled_garden: { registration_networks: [24] } }, 'walled_garden.registration_networks[0]', '24', 'a network in CIDR form');
+    expectProblem({ walled_garden: { apns_ipv4: 'narrow' } }, 'walled_garden.apns_ipv4', '"narrow"', 'one of "apple-network", "apns-ranges"');
+    expectProblem({ walled_garden: { include_retired_apns: 'yes' } }, 'walled_garden.include_retired_apns', '"yes"', 'true or false');
+    const [unknown] = problemsOf({ walled_garden: { registration_network: '10.99.0.0/24' } }) as [string];
+    expect(unknown).toMatch(/^walled_garden\.registration_network: unknown key \(did you mean "registration_networks"\?\)/);
+  });
+});
+
 describe('validateConfig: secrets never appear in messages', () => {
   it.each([
     ['a number', 1234567890123456, '1234567890123456'],
@@ -359,7 +395,7 @@ describe('the schema documents itself', () => {
 
   it('has a description for every top-level section', () => {
     const sections = Object.entries(schema.properties ?? {});
-    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'audit', 'pki']);
+    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'audit', 'pki', 'walled_garden']);
     expect(sections.filter(([, s]) => !s.description).map(([k]) => k)).toEqual([]);
   });
 

@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import nunjucks from 'nunjucks';
+import { validateConfig } from '../../../src/config/load.js';
+import { walledGardenPage } from '../../../src/portal/actions/walled-garden.js';
+import { walledGarden } from '../../../src/ports/catalogue.js';
 
 const VIEWS = fileURLToPath(new URL('../../../views/', import.meta.url));
 
@@ -50,6 +53,19 @@ const MANAGE_URLS = {
   devices_url: 'https://portal.example.org/portal/devices',
 };
 
+// The walled-garden page from the real catalogue: every entry opened, every kind of destination.
+const gardenPage = (doc: Record<string, unknown>) => walledGardenPage(walledGarden(validateConfig(doc)), 'https://portal.example.org/api/walled-garden');
+const GARDEN_FULL = gardenPage({
+  portal: { base_url: 'https://portal.example.org' },
+  android: { agent: { version: '1.4.2', url: 'https://downloads.example.org/agent/enrollgate-agent-1.4.2.apk' } },
+  walled_garden: {
+    portal_addresses: ['10.99.0.1', 'fd00:99::1'],
+    dns_servers: ['10.99.0.53', '10.99.0.54', 'fd00:99::53'],
+    registration_networks: ['10.99.0.0/24', 'fd00:99::/64'],
+    include_retired_apns: true,
+  },
+});
+
 type Case = { name: string; template: string; ctx: Record<string, unknown> };
 
 const CASES: Case[] = [
@@ -83,6 +99,8 @@ const CASES: Case[] = [
   { name: 'error 404', template: 'error.njk', ctx: { status: 404, message: 'This page does not exist.' } },
   { name: 'error 500', template: 'error.njk', ctx: { status: 500, message: 'Something went wrong.' } },
   { name: 'error 503', template: 'error.njk', ctx: { status: 503, message: 'The directory is unavailable, please try again in a minute.', retry: true } },
+  { name: 'walled-garden', template: 'walled-garden.njk', ctx: GARDEN_FULL },
+  { name: 'walled-garden, nothing configured', template: 'walled-garden.njk', ctx: gardenPage({}) },
 ];
 
 function render(c: Case, env = makeEnv()): string {
@@ -231,6 +249,21 @@ describe('views', () => {
     expect(render(CASES.find((c) => c.name === 'error 500')!)).not.toContain('Try again');
   });
 
+  it('lists the walled garden within 10 KB, what stays closed apart', () => {
+    const html = render({ name: 'w', template: 'walled-garden.njk', ctx: GARDEN_FULL });
+    expect(Buffer.byteLength(html)).toBeLessThan(10 * 1024);
+    expect(html).toContain('<b>tcp 5223, 443</b> to <code>17.0.0.0/8, 2620:149:a44::/48');
+    expect(html).toContain('alt8-mtalk.google.com');
+    expect(html).toContain('<code>10.99.0.0/24, fd00:99::/64</code>');
+    expect(html).toContain('<h2>APNs legacy binary API (gateway 2195, feedback 2196)</h2>');
+    expect(html.slice(html.indexOf('<h2>Not opened</h2>'))).toContain('<li>APNs provider API, tcp 443, 2197: servers sending notifications, never phones.</li>');
+    expect(html).not.toContain('role="status"');
+    const bare = render({ name: 'w', template: 'walled-garden.njk', ctx: gardenPage({}) });
+    expect(Buffer.byteLength(bare)).toBeLessThan(10 * 1024);
+    expect(bare).toContain('<div class="alert" role="status"><ul>\n<li>walled_garden.portal_addresses: empty');
+    expect(bare).toContain('<b>udp+tcp 53</b> to <code>nothing configured</code>');
+  });
+
   describe('escapes hostile values', () => {
     const XSS = '<img src=x onerror=alert(1)>';
     const QUOTE = '"><svg onload=alert(1)>';
@@ -247,6 +280,16 @@ describe('views', () => {
       { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
       { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, platform: XSS, os: XSS, model: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS, unenroll_url: QUOTE, logout_action: QUOTE, devices_url: QUOTE } },
       { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, platform: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>', unenroll_url: QUOTE, devices_url: QUOTE } },
+      {
+        name: 'walled-garden',
+        template: 'walled-garden.njk',
+        ctx: {
+          registration_networks: [XSS],
+          entries: [true, false].map((open) => ({ open, service: XSS, ports_text: XSS, to: XSS, why: XSS })),
+          warnings: [XSS],
+          json_url: QUOTE,
+        },
+      },
     ];
 
     it.each(hostile)('$name', (c) => {
