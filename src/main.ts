@@ -20,6 +20,9 @@ import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { certificateDer, fingerprintSha256 } from './pki/ca.js';
+import { AdminService } from './admin/admin-service.js';
+import { adminApiRouter } from './admin/api.js';
+import { adminConsoleRouter } from './admin/console.js';
 import { createPortalApp } from './portal/app.js';
 import type { AgentInfo } from './portal/deps.js';
 import { FlowStore } from './portal/flow.js';
@@ -260,6 +263,18 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
       : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit }));
 
+  const admin = new AdminService({
+    devices,
+    enrollment,
+    sessions,
+    accounting,
+    routers: config.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
+    audit,
+    auditDir: config.audit.dir,
+    metricsText: async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : ''),
+    clock,
+  });
+  const adminVisits = new ManageVisitStore(store.kv.flows, { prefix: 'admin:', ttlSeconds: config.admin.session_minutes * 60 });
   const app = createPortalApp({
     config,
     sessions,
@@ -281,7 +296,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
     profiles,
-  });
+  }, [
+    adminConsoleRouter({ admin, directory, visits: adminVisits, renderer, config, audit, clock, log }),
+    adminApiRouter({ admin, tokens: config.admin.api_tokens }),
+  ]);
   const http = createHttpServer(app.callback());
   const https = createHttpsServer({ cert: materials.tls.cert, key: materials.tls.key }, app.callback());
   // Slow clients must not hold sockets forever.

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Which metrics a process keeps: RADIUS workers keep only theirs, so their registries and the main one never overlap. */
 export type MetricsPart = 'radius' | 'portal' | 'process';
@@ -28,6 +28,15 @@ export class Metrics {
     name: 'enrollgate_radius_retransmissions_total',
     help: 'RADIUS retransmissions (RFC 5080): answered from the cache, or dropped while the original was still being worked on',
     labelNames: ['nas', 'handled'] as const,
+    registers: [this.radiusRegistry],
+  });
+
+  readonly radiusLastPacket = new Gauge({
+    name: 'enrollgate_radius_last_answer_timestamp_seconds',
+    help: 'When each NAS was last answered (Unix time): a router that has gone quiet shows here',
+    labelNames: ['nas'] as const,
+    // Several RADIUS workers: the latest of theirs, not the sum.
+    aggregator: 'max',
     registers: [this.radiusRegistry],
   });
 

@@ -20,12 +20,12 @@ export type AuditEvent =
   // Devices.
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
   | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
-  | { type: 'device.unenrolled'; mac: string; user: string; reason: string }
+  | { type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string }
   | { type: 'device.blocked'; mac: string; by: string; reason: string }
   | { type: 'device.unblocked'; mac: string; by: string }
   // Sessions.
   | { type: 'session.issued'; mac: string; user: string; origin: string; ends_at: string }
-  | { type: 'session.revoked'; mac: string; reason: string }
+  | { type: 'session.revoked'; mac: string; reason: string; by?: string }
   | { type: 'session.expired'; mac: string; user: string; ended_at: string }
   // RADIUS.
   | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string }
@@ -45,6 +45,12 @@ export type AuditEvent =
     }
   // RFC 5176 requests to routers, once their fate is known.
   | { type: 'router.notified'; nas: string; kind: 'coa' | 'disconnect'; mac: string; result: 'ack' | 'nak' | 'timeout' | 'error'; error_cause?: number }
+  // The admin console and API; `admin` is the acting person (or api:<token name>).
+  | { type: 'admin.logged_in'; admin: string; role: string }
+  | { type: 'admin.login_failed'; user: string; code: string }
+  | { type: 'admin.logged_out'; admin: string }
+  | { type: 'admin.refused'; admin: string; role: string; action: string }
+  | { type: 'audit.exported'; by: string; format: string; records: number; filter: string }
   // The audit trail itself: a torn last line found at start (a crash while writing).
   | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string };
 
@@ -57,6 +63,8 @@ export type AuditOutcome = 'success' | 'failure' | 'info';
 export function outcomeOf(event: AuditEvent): AuditOutcome {
   switch (event.type) {
     case 'login.failed':
+    case 'admin.login_failed':
+    case 'admin.refused':
     case 'device.refused':
     case 'radius.rejected':
       return 'failure';
@@ -69,6 +77,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'accounting.started':
     case 'accounting.stopped':
     case 'audit.recovered':
+    case 'audit.exported':
       return 'info';
     default:
       return 'success';
@@ -95,6 +104,11 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'accounting.started': true,
   'accounting.stopped': true,
   'router.notified': true,
+  'admin.logged_in': true,
+  'admin.login_failed': true,
+  'admin.logged_out': true,
+  'admin.refused': true,
+  'audit.exported': true,
   'audit.recovered': true,
 };
 

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand, type AuditSubcommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand, type DevicesSubcommand } from './commands/devices.js';
+import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand, type SessionsSubcommand } from './commands/sessions.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 
@@ -24,7 +25,7 @@ Usage:
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
 ${PORTS_USAGE}
-${DEVICES_USAGE}${AUDIT_USAGE}`;
+${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}`;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -36,6 +37,7 @@ const FLAGS: Record<string, readonly string[]> = {
   start: ['config'],
   'check-config': ['config'],
   devices: ['config', 'user', 'reason'],
+  sessions: ['config', 'user', 'reason'],
   ports: ['config', 'format'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
@@ -105,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === 'help') return print(USAGE);
   const allowed = FLAGS[command];
   if (allowed === undefined) return usage(`unknown command "${command}"`);
-  if (rest.length > 0 && command !== 'devices' && command !== 'audit') usage(`unexpected arguments: ${rest.join(' ')}`);
+  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
@@ -152,11 +154,25 @@ async function main(argv: string[]): Promise<void> {
     case 'devices': {
       const [sub, ...args] = rest;
       if (sub === undefined || !(DEVICES_SUBCOMMANDS as readonly string[]).includes(sub)) {
-        return usage(sub === undefined ? 'devices: which one? list, block, unblock or blocked' : `unknown devices command "${sub}"`);
+        return usage(sub === undefined ? 'devices: which one? list, block, unblock, unenroll or blocked' : `unknown devices command "${sub}"`);
       }
       const config = load(configLocation(values.config).file);
       try {
         await devicesCommand(config, sub as DevicesSubcommand, args, { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }, print);
+      } catch (err) {
+        if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
+        throw err;
+      }
+      return;
+    }
+    case 'sessions': {
+      const [sub, ...args] = rest;
+      if (sub === undefined || !(SESSIONS_SUBCOMMANDS as readonly string[]).includes(sub)) {
+        return usage(sub === undefined ? 'sessions: which one? list or revoke' : `unknown sessions command "${sub}"`);
+      }
+      const config = load(configLocation(values.config).file);
+      try {
+        await sessionsCommand(config, sub as SessionsSubcommand, args, { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }, print);
       } catch (err) {
         if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
         throw err;

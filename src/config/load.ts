@@ -21,12 +21,19 @@ type RawWifi = RawConfig['ios']['wifi'][number];
 /** A Wi-Fi network of the iOS profile with its pre-shared key read. */
 export type WifiConfig = Omit<RawWifi, 'password'> & { readonly password?: string };
 
+type RawApiToken = RawConfig['admin']['api_tokens'][number];
+/** An admin API token with its secret read. */
+export type ApiTokenConfig = Omit<RawApiToken, 'token'> & { readonly token: string };
+/** The admin console's and API's settings with the tokens read. */
+export type AdminConfig = Omit<RawConfig['admin'], 'api_tokens'> & { readonly api_tokens: readonly ApiTokenConfig[] };
+
 /** The audit trail's settings with its HMAC key read. */
 export type AuditConfig = Omit<RawConfig['audit'], 'hmac_key'> & { readonly hmac_key?: string };
 
 /** The configuration the gateway runs on: validated, secrets read, paths absolute, frozen. */
-export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios' | 'audit'> & {
+export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios' | 'audit' | 'admin'> & {
   readonly audit: AuditConfig;
+  readonly admin: AdminConfig;
   readonly ios: Omit<RawConfig['ios'], 'wifi'> & { readonly wifi: readonly WifiConfig[] };
   readonly config_file: string;
   readonly radius: Omit<RawConfig['radius'], 'clients'> & { readonly clients: readonly NasClientConfig[] };
@@ -51,7 +58,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
-const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key']);
+const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key', 'token']);
 const HIDDEN = '(hidden)';
 
 /** A bad value as shown in a message: short, and with anything under a secret key hidden. */
@@ -173,6 +180,9 @@ function withoutNulls(value: unknown): unknown {
   return value;
 }
 
+/** Shortest admin API token, like the audit key. */
+const MIN_API_TOKEN_LENGTH = 32;
+
 /** Shortest audit HMAC key: 256 bits of a random key written as characters. */
 const MIN_AUDIT_KEY_LENGTH = 32;
 
@@ -291,6 +301,18 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     }
     return { ...rest, password };
   });
+  const apiTokens = raw.admin.api_tokens.map((t, i) => {
+    const token = secret(t.token, `admin.api_tokens[${i}].token`);
+    if (token !== '' && token.length < MIN_API_TOKEN_LENGTH) {
+      problems.push(`admin.api_tokens[${i}].token: got ${token.length} characters (hidden); expected at least ${MIN_API_TOKEN_LENGTH}`);
+    }
+    return { ...t, token };
+  });
+  const seenTokens = new Set<string>();
+  raw.admin.api_tokens.forEach((t, i) => {
+    if (seenTokens.has(t.name)) problems.push(`admin.api_tokens[${i}].name: "${t.name}" is used twice; expected one name per token`);
+    seenTokens.add(t.name);
+  });
   const { hmac_key: hmacRef, ...auditRest } = raw.audit;
   const hmacKey = hmacRef === undefined ? undefined : secret(hmacRef, 'audit.hmac_key');
   if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {
@@ -315,6 +337,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     android: { ...raw.android, ...(agent ? { agent } : {}) },
     pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },
     audit,
+    admin: { ...raw.admin, api_tokens: apiTokens },
     ios: {
       ...raw.ios,
       wifi,

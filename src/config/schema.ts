@@ -481,6 +481,30 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('iPhones and iPads'),
+  admin: z
+    .strictObject({
+      roles: z
+        .strictObject({
+          admin: z.array(z.string().min(1)).prefault([]).describe('directory groups whose members may do everything'),
+          helpdesk: z.array(z.string().min(1)).prefault([]).describe('directory groups whose members see devices and sessions, revoke sessions, unenroll devices and block MACs'),
+          auditor: z.array(z.string().min(1)).prefault([]).describe('directory groups whose members search and export the audit trail (read-only)'),
+        })
+        .prefault({})
+        .describe('who may use the admin console (/admin, HTTPS only): a member of several groups gets the strongest role; nobody, when none is listed'),
+      api_tokens: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1).max(64).describe('who uses the token (shown in the audit trail as api:<name>)'),
+            role: z.enum(['admin', 'helpdesk', 'auditor']).describe('what the token may do'),
+            token: secretRef.describe('the bearer token (at least 32 characters)'),
+          }),
+        )
+        .prefault([])
+        .describe('tokens for the JSON admin API (/api/admin/v1, HTTPS only), one per script or system'),
+      session_minutes: z.number().int().min(5).max(720).prefault(30).describe('how long an admin console login lasts without activity'),
+    })
+    .prefault({})
+    .describe('the admin console and API for network admins, helpdesk and auditors'),
   audit: z
     .strictObject({
       dir: z.string().min(1).prefault('audit').describe('directory of the daily audit files, audit-YYYY-MM-DD.jsonl (relative to this file)'),

@@ -185,6 +185,19 @@ export class EnrollmentService {
   }
 
   /**
+   * Unenrolls the device whoever owns it (an admin's action, `by` the admin) and ends
+   * its session at once. False when it was not enrolled.
+   */
+  async unenrollAsAdmin(mac: Mac, by: string, reason: string): Promise<boolean> {
+    const device = await this.deps.devices.get(mac);
+    if (!device || !(await this.deps.devices.unenroll(mac))) return false;
+    this.deps.log.info({ event: 'device.unenrolled', mac, user: device.owner, reason, by }, 'device unenrolled by an admin');
+    this.deps.audit.record({ type: 'device.unenrolled', mac, user: device.owner, reason, by });
+    await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`, by);
+    return true;
+  }
+
+  /**
    * Puts the MAC on the block list and ends its session at once. The device stays
    * enrolled (its owner sees it), but cannot enroll, log in or get a session until unblocked.
    */
@@ -192,7 +205,7 @@ export class EnrollmentService {
     const entry = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
     this.deps.log.info({ event: 'device.blocked', mac, by, reason }, 'device blocked');
     this.deps.audit.record({ type: 'device.blocked', mac, by, reason });
-    await this.deps.sessions.revoke(mac, 'blocked');
+    await this.deps.sessions.revoke(mac, 'blocked', by);
     return entry;
   }
 

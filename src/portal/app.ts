@@ -131,8 +131,12 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
   };
 }
 
-/** Builds the portal's Koa app (served on both HTTP and HTTPS by main.ts). */
-export function createPortalApp(deps: PortalDeps): Koa {
+/**
+ * Builds the portal's Koa app (served on both HTTP and HTTPS by main.ts). `more`
+ * are other routers on the same app (the admin console and API, HTTPS only), which
+ * share its error pages, security headers and body parser.
+ */
+export function createPortalApp(deps: PortalDeps, more: readonly Router[] = []): Koa {
   const app = new Koa({ proxy: deps.config.portal.trust_proxy });
   const urls = new PortalUrls(deps.config.portal.base_url);
   app.context.urls = urls;
@@ -148,5 +152,6 @@ export function createPortalApp(deps: PortalDeps): Koa {
     .use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '16kb', jsonLimit: '16kb' }))
     .use(router.routes())
     .use(router.allowedMethods());
+  for (const r of more) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

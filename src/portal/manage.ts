@@ -8,43 +8,62 @@ export const MANAGE_TTL_SECONDS = 10 * 60;
 export const MANAGE_COOKIE = 'eg_manage';
 
 /**
- * A visit to "My devices", the employee's self-service page. It is not about the
- * device in hand (a lost phone is managed from another one), so unlike a portal flow
- * it carries no MAC: before login it holds only the form token; after login, the
- * person. Logging in replaces it with a new id, so a token seen before the login is
- * worth nothing after it. Bound to the client address, like flows.
+ * A logged-in visit that is about a person, not the device in hand: "My devices"
+ * (the employee's self-service page; a lost phone is managed from another one) and
+ * the admin console. Before login it holds only the form token; after login, the
+ * person (and, in the console, their role). Logging in replaces it with a new id, so
+ * a token seen before the login is worth nothing after it. Bound to the client
+ * address, like flows.
  */
 export interface ManageVisit {
   readonly id: string;
   /** Set once the person logged in. */
   readonly user?: string;
+  /** The admin console's role of the person. */
+  readonly role?: string;
   readonly ip: string;
   readonly csrf: string;
   readonly expiresAt: string;
 }
 
-const KEY_PREFIX = 'manage:';
 const VISIT_ID = /^[A-Za-z0-9_-]{24}$/;
 
 export class ManageVisitStore {
-  /** Shares the flows namespace: both are short-lived portal visits. */
-  constructor(private readonly kv: Keyv) {}
+  /**
+   * Shares the flows namespace (short-lived visits all): "My devices" under the key
+   * prefix manage:, the admin console under admin:, each with its own lifetime.
+   */
+  constructor(
+    private readonly kv: Keyv,
+    private readonly o: { prefix: string; ttlSeconds: number } = { prefix: 'manage:', ttlSeconds: MANAGE_TTL_SECONDS },
+  ) {}
 
-  async start(fields: { ip: string; user?: string }, now: Date): Promise<ManageVisit> {
+  get ttlSeconds(): number {
+    return this.o.ttlSeconds;
+  }
+
+  async start(fields: { ip: string; user?: string; role?: string }, now: Date): Promise<ManageVisit> {
     const visit: ManageVisit = {
       ...fields,
       id: randomBytes(18).toString('base64url'),
       csrf: randomBytes(18).toString('base64url'),
-      expiresAt: new Date(now.getTime() + MANAGE_TTL_SECONDS * 1000).toISOString(),
+      expiresAt: new Date(now.getTime() + this.o.ttlSeconds * 1000).toISOString(),
     };
-    await storeCall('write a self-service visit', () => this.kv.set(KEY_PREFIX + visit.id, visit, MANAGE_TTL_SECONDS * 1000));
+    await storeCall('write a visit', () => this.kv.set(this.o.prefix + visit.id, visit, this.o.ttlSeconds * 1000));
     return visit;
+  }
+
+  /** Moves the visit's end to a full lifetime from now (activity keeps a console login alive). */
+  async extend(visit: ManageVisit, now: Date): Promise<ManageVisit> {
+    const extended = { ...visit, expiresAt: new Date(now.getTime() + this.o.ttlSeconds * 1000).toISOString() };
+    await storeCall('write a visit', () => this.kv.set(this.o.prefix + visit.id, extended, this.o.ttlSeconds * 1000));
+    return extended;
   }
 
   /** The visit the cookie names, when it is unexpired and from this address; undefined otherwise. */
   async find(id: string | undefined, ip: string, now: Date): Promise<ManageVisit | undefined> {
     if (!id || !VISIT_ID.test(id)) return undefined;
-    const visit = await storeCall('read a self-service visit', () => this.kv.get<ManageVisit>(KEY_PREFIX + id));
+    const visit = await storeCall('read a visit', () => this.kv.get<ManageVisit>(this.o.prefix + id));
     if (!visit || Date.parse(visit.expiresAt) <= now.getTime() || visit.ip !== ip) return undefined;
     return visit;
   }
@@ -57,7 +76,7 @@ export class ManageVisitStore {
   }
 
   async end(visit: ManageVisit): Promise<void> {
-    await storeCall('delete a self-service visit', () => this.kv.delete(KEY_PREFIX + visit.id));
+    await storeCall('delete a visit', () => this.kv.delete(this.o.prefix + visit.id));
   }
 }
 

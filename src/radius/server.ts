@@ -185,6 +185,7 @@ export class RadiusServer {
     socket.send(answer.bytes, peer.port, peer.address);
     const type = codeName(packet.code);
     this.o.metrics.radiusRequests.inc({ nas: nas.name, type, outcome: answer.outcome });
+    this.o.metrics.radiusLastPacket.set({ nas: nas.name }, Math.floor(Date.now() / 1000));
     this.o.metrics.radiusLatency.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 

@@ -47,12 +47,17 @@ export class SessionService {
     return this.deps.store.live(mac, this.deps.clock.now());
   }
 
-  /** Ends the device's session at once. */
-  async revoke(mac: Mac, reason: string): Promise<boolean> {
+  /** Every live session now. */
+  async list(): Promise<Session[]> {
+    return this.deps.store.list(this.deps.clock.now());
+  }
+
+  /** Ends the device's session at once; `by` names who did it when it was not the system or the owner's own action. */
+  async revoke(mac: Mac, reason: string, by?: string): Promise<boolean> {
     const had = await this.deps.store.revoke(mac);
     if (had) {
-      this.deps.log.info({ event: 'session.revoked', mac, reason }, 'session revoked');
-      this.deps.audit?.record({ type: 'session.revoked', mac, reason });
+      this.deps.log.info({ event: 'session.revoked', mac, reason, ...(by ? { by } : {}) }, 'session revoked');
+      this.deps.audit?.record({ type: 'session.revoked', mac, reason, ...(by ? { by } : {}) });
       this.deps.notify?.({ kind: 'revoked', mac, reason });
     }
     return had;

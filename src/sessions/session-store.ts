@@ -20,6 +20,17 @@ export class SessionStore {
     await storeCall('write a session', () => this.kv.set(session.mac, session, ttl));
   }
 
+  /** Every live session (reads the whole namespace: for the admin console, not per request). */
+  async list(now: Date): Promise<Session[]> {
+    const iterator = this.kv.iterator?.bind(this.kv);
+    if (!iterator) throw new Error('the store cannot list its entries');
+    return storeCall('list sessions', async () => {
+      const out: Session[] = [];
+      for await (const [, value] of iterator(undefined) as AsyncGenerator<[string, Session]>) if (isLive(value, now)) out.push(value);
+      return out;
+    });
+  }
+
   /** Ends the device's session now; true when there was one. */
   async revoke(mac: Mac): Promise<boolean> {
     return storeCall('delete a session', () => this.kv.delete(mac));

@@ -73,6 +73,8 @@ export interface Slapd {
   readonly bindPassword: string;
   /** cn=wifi-users (groupOfNames). */
   readonly groupDn: string;
+  /** Adds a groupOfNames under ou=groups with these members (DNs); the memberof overlay gives them memberOf. Returns its DN. */
+  addGroup(cn: string, members: readonly string[]): Promise<string>;
   /** Stops slapd (SIGTERM, waits for it to exit) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -132,6 +134,13 @@ export async function startSlapd(): Promise<Slapd> {
       bindDn: SERVICE_DN,
       bindPassword,
       groupDn: SLAPD_WIFI_USERS_DN,
+      async addGroup(cn, members) {
+        const dn = `cn=${cn},${GROUPS}`;
+        const file = join(dir, `group-${cn}.ldif`);
+        await writeFile(file, `${ldifEntry(dn, [['objectClass', 'groupOfNames'], ['cn', cn], ...members.map((m) => ['member', m] as const)])}\n`);
+        await run('ldapadd', ['-x', '-H', url, '-D', ROOT_DN, '-w', rootPassword, '-f', file]);
+        return dn;
+      },
       stop,
     };
   } catch (err) {

@@ -19,13 +19,15 @@ export const DEVICES_USAGE = `  enrollgate devices list [--user USER] [--config 
       ends in the state file, so RADIUS refuses its next request. A running gateway does
       not send the router a Disconnect-Request for a block made here (the admin API will):
       a device already online stays online until its router asks RADIUS again.
+  enrollgate devices unenroll MAC [--reason TEXT] [--config FILE]
+      Unenroll a device whoever owns it; its session ends in the state file.
   enrollgate devices unblock MAC [--config FILE]
       Take a MAC off the block list.
   enrollgate devices blocked [--config FILE]
       Show the block list.
 `;
 
-export const DEVICES_SUBCOMMANDS = ['list', 'block', 'unblock', 'blocked'] as const;
+export const DEVICES_SUBCOMMANDS = ['list', 'block', 'unblock', 'unenroll', 'blocked'] as const;
 export type DevicesSubcommand = (typeof DEVICES_SUBCOMMANDS)[number];
 
 /**
@@ -40,12 +42,12 @@ export async function devicesCommand(
   flags: { user?: string; reason?: string },
   print: (line: string) => void,
 ): Promise<void> {
-  const expected = sub === 'block' || sub === 'unblock' ? 1 : 0;
+  const expected = sub === 'block' || sub === 'unblock' || sub === 'unenroll' ? 1 : 0;
   if (args.length !== expected) {
     throw new BadInputError(expected === 1 ? `devices ${sub} takes one MAC address, such as aa:bb:cc:dd:ee:ff` : `devices ${sub} takes no arguments, got: ${args.join(' ')}`);
   }
   if (flags.user !== undefined && sub !== 'list') throw new BadInputError(`devices ${sub} does not take --user`);
-  if (flags.reason !== undefined && sub !== 'block') throw new BadInputError(`devices ${sub} does not take --reason`);
+  if (flags.reason !== undefined && sub !== 'block' && sub !== 'unenroll') throw new BadInputError(`devices ${sub} does not take --reason`);
   const mac = expected === 1 ? macArgument(args[0]!) : undefined;
 
   const store = await openSqliteStore(config.store.sqlite_file);
@@ -62,8 +64,8 @@ export async function devicesCommand(
       case 'block': {
         const entry = await registry.block(mac!, { by: `cli:${operator()}`, reason: flags.reason ?? 'blocked from the command line', at: new Date().toISOString() });
         const ended = await new SessionStore(store.kv.sessions).revoke(mac!);
-        await audit(config, { type: 'device.blocked', mac: entry.mac, by: entry.by, reason: entry.reason });
-        if (ended) await audit(config, { type: 'session.revoked', mac: entry.mac, reason: 'blocked' });
+        await auditFromCli(config, { type: 'device.blocked', mac: entry.mac, by: entry.by, reason: entry.reason });
+        if (ended) await auditFromCli(config, { type: 'session.revoked', mac: entry.mac, reason: 'blocked', by: entry.by });
         const device = await registry.get(mac!);
         print(`Blocked ${entry.mac}${device ? ` (enrolled to ${device.owner})` : ' (not enrolled)'}.`);
         print(
@@ -73,9 +75,20 @@ export async function devicesCommand(
         );
         return;
       }
+      case 'unenroll': {
+        const device = await registry.get(mac!);
+        if (!device || !(await registry.unenroll(mac!))) return print(`${mac} is not enrolled.`);
+        const reason = flags.reason ?? 'unenrolled from the command line';
+        const by = `cli:${operator()}`;
+        const ended = await new SessionStore(store.kv.sessions).revoke(mac!);
+        await auditFromCli(config, { type: 'device.unenrolled', mac: mac!, user: device.owner, reason, by });
+        if (ended) await auditFromCli(config, { type: 'session.revoked', mac: mac!, reason: `unenrolled: ${reason}`, by });
+        print(`Unenrolled ${mac} (it was ${device.owner}'s)${ended ? '; its session is ended' : ''}.`);
+        return;
+      }
       case 'unblock': {
         const had = await registry.unblock(mac!);
-        if (had) await audit(config, { type: 'device.unblocked', mac: mac!, by: `cli:${operator()}` });
+        if (had) await auditFromCli(config, { type: 'device.unblocked', mac: mac!, by: `cli:${operator()}` });
         print(had ? `Unblocked ${mac}. It can enroll or log in again.` : `${mac} was not blocked.`);
         return;
       }
@@ -96,7 +109,7 @@ export async function devicesCommand(
  * gateway records the spooled event within seconds; without one, this process takes
  * the writer's lock and records it itself.
  */
-async function audit(config: Config, event: AuditEvent): Promise<void> {
+export async function auditFromCli(config: Config, event: AuditEvent): Promise<void> {
   spoolAuditEvent(config.audit.dir, event);
   try {
     const key = auditKey(config);
@@ -113,7 +126,8 @@ function macArgument(value: string): Mac {
   return mac;
 }
 
-function operator(): string {
+/** Who runs the command line: the audit trail's acting admin for it (cli:<OS user>). */
+export function operator(): string {
   try {
     return userInfo().username;
   } catch {

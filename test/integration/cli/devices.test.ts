@@ -128,3 +128,44 @@ describe('enrollgate devices', () => {
     expect(misplaced.stderr).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('enrollgate sessions, and devices unenroll', () => {
+  const [one, two] = ['3c:d0:00:00:00:11', '3c:d0:00:00:00:12'];
+
+  it('lists live sessions, revokes one and then every session of a person; RADIUS rejects them; audited with the OS user', async () => {
+    await enrollAtPortal(one, '10.9.0.11');
+    await enrollAtPortal(two, '10.9.0.12');
+    const list = await cli('sessions', 'list', '--user', 'employee');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${one}  employee  enrollment  from \\S+  until \\S+$`, 'm'));
+
+    const revoked = await cli('sessions', 'revoke', one, '--reason', 'lost phone');
+    expect(revoked.stdout).toContain(`Ended the session of ${one}.`);
+    expect(await radiusAnswer(one)).toBe('Access-Reject');
+    expect(await radiusAnswer(two)).toBe('Access-Accept');
+    const all = await cli('sessions', 'revoke', '--user', 'employee');
+    expect(all.stdout).toContain(`Ended the session of ${two}.`);
+    expect(await radiusAnswer(two)).toBe('Access-Reject');
+    expect((await cli('sessions', 'revoke', one)).stdout).toContain(`${one} had no session.`);
+
+    // The running gateway records the spooled events.
+    t.gateway.audit.drainSpool();
+    const audit = await cli('audit', 'query', '--type', 'session.revoked', '--mac', one);
+    expect(JSON.parse(audit.stdout.trim().split('\n')[0]!)).toMatchObject({ mac: one, reason: 'lost phone', by: expect.stringMatching(/^cli:/) });
+  });
+
+  it('devices unenroll removes a device whoever owns it', async () => {
+    const r = await cli('devices', 'unenroll', two, '--reason', 'left the company');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Unenrolled ${two} (it was employee's)`);
+    expect((await cli('devices', 'list', '--user', 'employee')).stdout).not.toContain(two);
+    expect((await cli('devices', 'unenroll', two)).stdout).toContain('is not enrolled');
+  });
+
+  it('bad arguments exit 2', async () => {
+    expect((await cli('sessions', 'revoke')).code).toBe(2);
+    expect((await cli('sessions', 'revoke', one, '--user', 'employee')).stderr).toContain('one MAC address');
+    expect((await cli('sessions', 'list', 'extra')).code).toBe(2);
+    expect((await cli('sessions', 'purge')).stderr).toContain('unknown sessions command "purge"');
+  });
+});

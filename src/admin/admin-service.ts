@@ -1,0 +1,230 @@
+/**
+ * What the admin console, the admin API and their tests call: every operation
+ * checks the actor's permission on the server (roles.ts) and records what it
+ * changed, with the acting admin, in the audit trail. A refusal is audited too.
+ */
+import type { AccountingStore } from '../accounting/accounting-store.js';
+import type { AuditTrail } from '../audit/events.js';
+import { queryAudit, type AuditFilter, type AuditMatch } from '../audit/query.js';
+import type { Clock } from '../clock.js';
+import type { Device } from '../devices/device.js';
+import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
+import type { EnrollmentService } from '../devices/enrollment-service.js';
+import type { Mac } from '../devices/mac.js';
+import { GatewayError } from '../errors.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionService } from '../sessions/session-service.js';
+import { may, type Actor, type Permission } from './roles.js';
+
+/** The actor's role does not allow the operation. */
+export class ForbiddenError extends GatewayError {
+  readonly code = 'EG_FORBIDDEN';
+  readonly status = 403;
+  constructor(readonly permission: Permission) {
+    super(`Your role does not allow this (${permission}).`);
+  }
+  override details(): Record<string, unknown> {
+    return { permission: this.permission };
+  }
+}
+
+/** One device as the console and the API list it. */
+export interface DeviceView {
+  readonly device: Device;
+  readonly session?: Session;
+  readonly blocked?: BlockEntry;
+  /** When accounting last heard of it (ISO 8601). */
+  readonly lastSeen?: string;
+  readonly nas?: string;
+}
+
+export interface Dashboard {
+  readonly sessionsNow: number;
+  readonly devices: number;
+  /** Enrolled devices by platform and major OS version ("iOS 17", "Android 14", "Android ?"). */
+  readonly byOs: ReadonlyArray<{ readonly os: string; readonly count: number }>;
+  /** The last 24 hours, oldest first: RADIUS accepts and rejects per hour (from the audit trail). */
+  readonly hours: ReadonlyArray<{ readonly hour: string; readonly accepts: number; readonly rejects: number }>;
+}
+
+export interface NasView {
+  readonly name: string;
+  readonly address: string;
+  readonly profile: string;
+  readonly lastAnswer?: string;
+  readonly accepts: number;
+  readonly rejects: number;
+  readonly drops: number;
+}
+
+export interface AdminServiceDeps {
+  readonly devices: DeviceRegistry;
+  readonly enrollment: EnrollmentService;
+  readonly sessions: SessionService;
+  readonly accounting: AccountingStore;
+  /** The configured routers (radius.clients). */
+  readonly routers: ReadonlyArray<{ readonly name: string; readonly address: string; readonly profile: string }>;
+  readonly audit: AuditTrail;
+  /** The audit trail's directory (searches read its files). */
+  readonly auditDir: string;
+  /** The gateway's Prometheus text (RADIUS workers' included): per-NAS counts for the NAS page. */
+  readonly metricsText: () => Promise<string>;
+  readonly clock: Clock;
+}
+
+export class AdminService {
+  constructor(private readonly d: AdminServiceDeps) {}
+
+  /** Throws ForbiddenError (audited as admin.refused) unless the actor may. */
+  authorize(actor: Actor, permission: Permission): void {
+    if (may(actor, permission)) return;
+    this.d.audit.record({ type: 'admin.refused', admin: actor.name, role: actor.role, action: permission });
+    throw new ForbiddenError(permission);
+  }
+
+  async dashboard(actor: Actor): Promise<Dashboard> {
+    this.authorize(actor, 'dashboard.view');
+    const [sessions, devices] = await Promise.all([this.d.sessions.list(), this.d.devices.list()]);
+    const byOs = new Map<string, number>();
+    for (const dev of devices) {
+      const os = `${dev.platform === 'ios' ? 'iOS' : dev.platform === 'android' ? 'Android' : 'Other'} ${dev.osVersion?.split('.')[0] ?? '?'}`;
+      byOs.set(os, (byOs.get(os) ?? 0) + 1);
+    }
+    const now = this.d.clock.now();
+    const firstHour = Math.floor(now.getTime() / 3_600_000) - 23;
+    const hours = Array.from({ length: 24 }, (_, i) => ({ hour: new Date((firstHour + i) * 3_600_000).toISOString(), accepts: 0, rejects: 0 }));
+    queryAudit(this.d.auditDir, { type: 'radius.', from: new Date(firstHour * 3_600_000) }, (m) => {
+      const slot = hours[Math.floor(Date.parse(m.record.at) / 3_600_000) - firstHour];
+      if (!slot) return;
+      if (m.record.type === 'radius.accepted') slot.accepts++;
+      else slot.rejects++;
+    });
+    return {
+      sessionsNow: sessions.length,
+      devices: devices.length,
+      byOs: [...byOs].map(([os, count]) => ({ os, count })).sort((a, b) => b.count - a.count || a.os.localeCompare(b.os)),
+      hours,
+    };
+  }
+
+  /** Enrolled devices, all or those of one person or one MAC, with their session, block and last accounting. */
+  async devices(actor: Actor, filter: { user?: string; mac?: Mac } = {}): Promise<DeviceView[]> {
+    this.authorize(actor, 'devices.view');
+    let list: Device[];
+    if (filter.mac) {
+      const one = await this.d.devices.get(filter.mac);
+      list = one ? [one] : [];
+    } else if (filter.user) list = await this.d.devices.listByOwner(filter.user);
+    else list = await this.d.devices.list();
+    return Promise.all(list.map((device) => this.view(device)));
+  }
+
+  /** The block list (blocked MACs need not be enrolled). */
+  async blocked(actor: Actor): Promise<BlockEntry[]> {
+    this.authorize(actor, 'devices.view');
+    return this.d.devices.listBlocked();
+  }
+
+  async unenroll(actor: Actor, mac: Mac, reason: string): Promise<boolean> {
+    this.authorize(actor, 'devices.unenroll');
+    return this.d.enrollment.unenrollAsAdmin(mac, actor.name, reason);
+  }
+
+  async block(actor: Actor, mac: Mac, reason: string): Promise<BlockEntry> {
+    this.authorize(actor, 'devices.block');
+    return this.d.enrollment.block(mac, actor.name, reason);
+  }
+
+  async unblock(actor: Actor, mac: Mac): Promise<boolean> {
+    this.authorize(actor, 'devices.unblock');
+    return this.d.enrollment.unblock(mac, actor.name);
+  }
+
+  /** Live sessions, all or one person's. */
+  async sessions(actor: Actor, filter: { user?: string } = {}): Promise<Session[]> {
+    this.authorize(actor, 'sessions.view');
+    const all = await this.d.sessions.list();
+    const wanted = filter.user?.toLowerCase();
+    return all.filter((s) => wanted === undefined || s.user.toLowerCase() === wanted).sort((a, b) => a.user.localeCompare(b.user) || a.mac.localeCompare(b.mac));
+  }
+
+  /** Ends one device's session now (the router is told). */
+  async revoke(actor: Actor, mac: Mac, reason: string): Promise<boolean> {
+    this.authorize(actor, 'sessions.revoke');
+    return this.d.sessions.revoke(mac, reason, actor.name);
+  }
+
+  /** Ends every session of one person (a lost or stolen device: all of theirs, now); returns the MACs. */
+  async revokeAllOf(actor: Actor, user: string, reason: string): Promise<Mac[]> {
+    this.authorize(actor, 'sessions.revoke');
+    const theirs = await this.sessions(actor, { user });
+    const ended: Mac[] = [];
+    for (const s of theirs) if (await this.d.sessions.revoke(s.mac, reason, actor.name)) ended.push(s.mac);
+    return ended;
+  }
+
+  /** The configured routers with what RADIUS last did for each (metrics of this process and its workers). */
+  async nasClients(actor: Actor): Promise<NasView[]> {
+    this.authorize(actor, 'nas.view');
+    const samples = parseSamples(await this.d.metricsText());
+    const sum = (name: string, nas: string, match: (labels: Record<string, string>) => boolean) =>
+      samples.filter((s) => s.name === name && s.labels.nas === nas && match(s.labels)).reduce((n, s) => n + s.value, 0);
+    return this.d.routers.map((c) => {
+      const last = sum('enrollgate_radius_last_answer_timestamp_seconds', c.name, () => true);
+      return {
+        name: c.name,
+        address: c.address,
+        profile: c.profile,
+        ...(last > 0 ? { lastAnswer: new Date(last * 1000).toISOString() } : {}),
+        accepts: sum('enrollgate_radius_requests_total', c.name, (l) => l.type === 'Access-Request' && l.outcome !== 'reject'),
+        rejects: sum('enrollgate_radius_requests_total', c.name, (l) => l.type === 'Access-Request' && l.outcome === 'reject'),
+        drops: sum('enrollgate_radius_drops_total', c.name, () => true),
+      };
+    });
+  }
+
+  /** Audit records matching the filter, oldest first, at most `limit` (the console pages through them). */
+  searchAudit(actor: Actor, filter: AuditFilter): AuditMatch[] {
+    this.authorize(actor, 'audit.view');
+    const out: AuditMatch[] = [];
+    queryAudit(this.d.auditDir, filter, (m) => out.push(m));
+    return out;
+  }
+
+  /** Every matching record for an export; the export itself is audited (who took what). */
+  exportAudit(actor: Actor, filter: AuditFilter, format: 'jsonl' | 'csv', emit: (m: AuditMatch) => void): number {
+    this.authorize(actor, 'audit.export');
+    const n = queryAudit(this.d.auditDir, filter, emit);
+    this.d.audit.record({ type: 'audit.exported', by: actor.name, format, records: n, filter: JSON.stringify(filter) });
+    return n;
+  }
+
+  private async view(device: Device): Promise<DeviceView> {
+    const [session, blocked, seen] = await Promise.all([this.d.sessions.live(device.mac), this.d.devices.blocked(device.mac), this.d.accounting.whereabouts(device.mac)]);
+    return {
+      device,
+      ...(session ? { session } : {}),
+      ...(blocked ? { blocked } : {}),
+      ...(seen ? { lastSeen: seen.updatedAt, nas: seen.nas } : {}),
+    };
+  }
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of Prometheus text exposition format lines (name{labels} value); comments skipped. */
+export function parseSamples(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}

@@ -1,0 +1,370 @@
+/**
+ * The admin console: server-rendered pages under /admin, on HTTPS only, for network
+ * admins, helpdesk and auditors. A login with directory credentials starts a visit
+ * (cookie eg_admin, SameSite=Strict, its own CSRF token, bound to the address, ended
+ * after admin.session_minutes without activity). Every page and every action asks
+ * AdminService, which checks the role on the server and audits what it changes.
+ * Each state-changing action is a POST from a confirmation page, and answered by a
+ * page that says what was done.
+ */
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { DateTime } from 'luxon';
+import type { AuditFilter } from '../audit/query.js';
+import { csvRow, CSV_COLUMNS } from '../audit/query.js';
+import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../audit/events.js';
+import type { AuditTrail } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import { parseMac, type Mac } from '../devices/mac.js';
+import type { Directory } from '../directory/directory.js';
+import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
+import { clientIp, redirectInside, render } from '../portal/respond.js';
+import type nunjucks from 'nunjucks';
+import type { AdminService } from './admin-service.js';
+import { hourChart, shareBars } from './charts.js';
+import { may, roleFor, type Actor, type Permission, type Role } from './roles.js';
+
+export interface AdminConsoleDeps {
+  readonly admin: AdminService;
+  readonly directory: Directory;
+  /** Console visits (a ManageVisitStore with its own key prefix and lifetime). */
+  readonly visits: ManageVisitStore;
+  readonly renderer: nunjucks.Environment;
+  readonly config: Config;
+  readonly audit: AuditTrail;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export const ADMIN_COOKIE = 'eg_admin';
+/** Rows an audit search shows on the page; an export has them all. */
+const AUDIT_PAGE_ROWS = 200;
+
+/** What a confirmation page can ask for, and what each needs. */
+const ACTIONS = {
+  revoke: { permission: 'sessions.revoke', target: 'mac', title: 'End this device’s session', verb: 'End the session' },
+  'revoke-user': { permission: 'sessions.revoke', target: 'user', title: 'End every session of this person', verb: 'End all their sessions' },
+  unenroll: { permission: 'devices.unenroll', target: 'mac', title: 'Unenroll this device', verb: 'Unenroll' },
+  block: { permission: 'devices.block', target: 'mac', title: 'Block this device', verb: 'Block' },
+  unblock: { permission: 'devices.unblock', target: 'mac', title: 'Unblock this device', verb: 'Unblock' },
+} as const satisfies Record<string, { permission: Permission; target: 'mac' | 'user'; title: string; verb: string }>;
+type ActionName = keyof typeof ACTIONS;
+
+type Handler = (ctx: Context, deps: AdminConsoleDeps, actor: Actor, visit: ManageVisit) => Promise<void>;
+
+/** The console's routes (mounted in the portal's app; see main.ts). */
+export function adminConsoleRouter(deps: AdminConsoleDeps): Router {
+  const router = new Router();
+  const page = (h: Handler) => async (ctx: Context) => {
+    const visit = await currentVisit(ctx, deps);
+    if (!visit?.user || !visit.role) return loginPage(ctx, deps, visit);
+    ctx.state.adminVisit = visit;
+    await h(ctx, deps, { name: visit.user, role: visit.role as Role }, visit);
+  };
+  router.use(httpsOnly);
+  router.get('admin.home', '/admin', page(dashboardPage));
+  router.post('admin.login', '/admin/login', (ctx) => loginAction(ctx, deps));
+  router.post('admin.logout', '/admin/logout', page(logoutAction));
+  router.get('admin.devices', '/admin/devices', page(devicesPage));
+  router.get('admin.sessions', '/admin/sessions', page(sessionsPage));
+  router.get('admin.nas', '/admin/nas', page(nasPage));
+  router.get('admin.audit', '/admin/audit', page(auditPage));
+  router.get('admin.audit_export', '/admin/audit/export', page(auditExport));
+  router.get('admin.confirm', '/admin/confirm', page(confirmPage));
+  router.post('admin.action', '/admin/action', page(actionPerform));
+  return router;
+}
+
+/** /admin is served over HTTPS only (behind a TLS proxy: portal.trust_proxy). */
+async function httpsOnly(ctx: Context, next: Next): Promise<void> {
+  if (!ctx.path.startsWith('/admin')) return next();
+  if (!ctx.secure) throw new HttpsRequiredError('The admin console is only served over HTTPS.');
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+}
+
+async function currentVisit(ctx: Context, deps: AdminConsoleDeps): Promise<ManageVisit | undefined> {
+  const visit = await deps.visits.find(ctx.cookies.get(ADMIN_COOKIE), clientIp(ctx), deps.clock.now());
+  // Activity keeps a login alive; a visit without a login is not extended.
+  return visit?.user ? deps.visits.extend(visit, deps.clock.now()) : visit;
+}
+
+function setCookie(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | undefined): void {
+  ctx.cookies.set(ADMIN_COOKIE, visit?.id ?? '', {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: true,
+    path: '/admin',
+    maxAge: visit ? deps.visits.ttlSeconds * 1000 : 0,
+    overwrite: true,
+  });
+}
+
+function adminRender(ctx: Context, deps: AdminConsoleDeps, template: string, actor: Actor | undefined, context: object, status = 200): void {
+  const nav = actor
+    ? [
+        { url: '/admin', label: 'Dashboard', permission: 'dashboard.view' },
+        { url: '/admin/devices', label: 'Devices', permission: 'devices.view' },
+        { url: '/admin/sessions', label: 'Sessions', permission: 'sessions.view' },
+        { url: '/admin/nas', label: 'Routers', permission: 'nas.view' },
+        { url: '/admin/audit', label: 'Audit', permission: 'audit.view' },
+      ]
+        .filter((n) => may(actor, n.permission as Permission))
+        .map((n) => ({ ...n, url: ctx.urls.to(n.url), current: ctx.path === n.url }))
+    : [];
+  const visit = ctx.state.adminVisit as ManageVisit | undefined;
+  render(ctx, deps, template, { actor, nav, logout_action: ctx.urls.to('/admin/logout'), csrf_logout: visit?.csrf, ...context }, status);
+}
+
+function when(iso: string | undefined, deps: AdminConsoleDeps): string {
+  return iso ? DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('yyyy-LL-dd HH:mm') : '';
+}
+
+async function loginPage(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | undefined, extra: object = {}, status = 200): Promise<void> {
+  const fresh = visit && !visit.user ? visit : await deps.visits.start({ ip: clientIp(ctx) }, deps.clock.now());
+  setCookie(ctx, deps, fresh);
+  adminRender(ctx, deps, 'admin/login.njk', undefined, { action: ctx.urls.to('/admin/login'), csrf: fresh.csrf, ...extra }, status);
+}
+
+async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> {
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  const visit = await deps.visits.load(ctx.cookies.get(ADMIN_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
+  const username = typeof body.username === 'string' ? body.username.trim().slice(0, 256) : '';
+  const password = typeof body.password === 'string' && body.password.length <= 1024 ? body.password : '';
+  const again = (error: string, status: number) => loginPage(ctx, deps, visit, { error, username }, status);
+  if (username === '' || password === '') return again('Enter your username and your password.', 400);
+  let role: Role | undefined;
+  let name: string;
+  try {
+    const user = await deps.directory.authenticate(username, password);
+    name = user.username;
+    role = roleFor(user.groups, deps.config.admin.roles);
+  } catch (err) {
+    if (!(err instanceof GatewayError) || !err.expose) throw err;
+    deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code });
+    return again(err.message, err.status);
+  }
+  if (!role) {
+    deps.audit.record({ type: 'admin.login_failed', user: name, code: 'EG_NOT_ADMIN' });
+    return again('Your account has no role in the admin console. Ask a network admin to add you to an admin group.', 403);
+  }
+  await deps.visits.end(visit);
+  const loggedIn = await deps.visits.start({ ip: clientIp(ctx), user: name, role }, deps.clock.now());
+  setCookie(ctx, deps, loggedIn);
+  deps.audit.record({ type: 'admin.logged_in', admin: name, role });
+  redirectInside(ctx, ctx.urls.to('/admin'));
+}
+
+/** The visit a form was posted from, with its CSRF token checked. */
+async function checkForm(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit): Promise<Record<string, unknown>> {
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  await deps.visits.load(visit.id, clientIp(ctx), body._csrf, deps.clock.now());
+  return body;
+}
+
+const logoutAction: Handler = async (ctx, deps, actor, visit) => {
+  await checkForm(ctx, deps, visit);
+  await deps.visits.end(visit);
+  setCookie(ctx, deps, undefined);
+  deps.audit.record({ type: 'admin.logged_out', admin: actor.name });
+  redirectInside(ctx, ctx.urls.to('/admin'));
+};
+
+const dashboardPage: Handler = async (ctx, deps, actor) => {
+  const d = await deps.admin.dashboard(actor);
+  adminRender(ctx, deps, 'admin/dashboard.njk', actor, {
+    sessions_now: d.sessionsNow,
+    devices: d.devices,
+    by_os: shareBars(d.byOs),
+    chart: hourChart(d.hours, deps.config.session.time_zone),
+    accepts: d.hours.reduce((n, h) => n + h.accepts, 0),
+    rejects: d.hours.reduce((n, h) => n + h.rejects, 0),
+  });
+};
+
+/** A MAC or a username, as typed into a search box. */
+function searchTerm(q: unknown): { mac?: Mac; user?: string; q: string } {
+  const text = typeof q === 'string' ? q.trim().slice(0, 256) : '';
+  if (text === '') return { q: '' };
+  const mac = parseMac(text);
+  return mac ? { mac, q: text } : { user: text, q: text };
+}
+
+const devicesPage: Handler = async (ctx, deps, actor, visit) => {
+  const term = searchTerm(ctx.query.q);
+  const [views, blocked] = await Promise.all([
+    deps.admin.devices(actor, { ...(term.mac ? { mac: term.mac } : {}), ...(term.user ? { user: term.user } : {}) }),
+    deps.admin.blocked(actor),
+  ]);
+  const rows = views.map((v) => ({
+    mac: v.device.mac,
+    owner: v.device.owner,
+    os: `${v.device.platform}${v.device.osVersion ? ` ${v.device.osVersion}` : ''}${v.device.model ? ` (${v.device.model})` : ''}`,
+    enrolled: when(v.device.enrolledAt, deps),
+    session: v.session ? `until ${when(v.session.endsAt, deps)}` : '',
+    last_seen: v.lastSeen ? `${when(v.lastSeen, deps)} on ${v.nas}` : '',
+    blocked: v.blocked !== undefined,
+    revoke_url: v.session && may(actor, 'sessions.revoke') ? confirmUrl(ctx, 'revoke', v.device.mac) : undefined,
+    unenroll_url: may(actor, 'devices.unenroll') ? confirmUrl(ctx, 'unenroll', v.device.mac) : undefined,
+    block_url: !v.blocked && may(actor, 'devices.block') ? confirmUrl(ctx, 'block', v.device.mac) : undefined,
+  }));
+  const blockedRows = blocked.map((b) => ({ mac: b.mac, by: b.by, reason: b.reason, at: when(b.at, deps), unblock_url: may(actor, 'devices.unblock') ? confirmUrl(ctx, 'unblock', b.mac) : undefined }));
+  const blockOther = term.mac && rows.length === 0 && may(actor, 'devices.block') && !blocked.some((b) => b.mac === term.mac) ? confirmUrl(ctx, 'block', term.mac) : undefined;
+  adminRender(ctx, deps, 'admin/devices.njk', actor, { q: term.q, rows, blocked: blockedRows, block_other_url: blockOther, search_action: ctx.urls.to('/admin/devices'), csrf: visit.csrf });
+};
+
+const sessionsPage: Handler = async (ctx, deps, actor) => {
+  const term = searchTerm(ctx.query.user);
+  const sessions = await deps.admin.sessions(actor, term.user ? { user: term.user } : {});
+  const rows = sessions.map((s) => ({ mac: s.mac, user: s.user, origin: s.origin, started: when(s.startedAt, deps), ends: when(s.endsAt, deps), revoke_url: confirmUrl(ctx, 'revoke', s.mac) }));
+  const users = [...new Set(sessions.map((s) => s.user))];
+  adminRender(ctx, deps, 'admin/sessions.njk', actor, {
+    user: term.q,
+    rows,
+    revoke_user_url: term.user && users.length > 0 ? confirmUrl(ctx, 'revoke-user', term.user) : undefined,
+    search_action: ctx.urls.to('/admin/sessions'),
+  });
+};
+
+const nasPage: Handler = async (ctx, deps, actor) => {
+  const routers = await deps.admin.nasClients(actor);
+  adminRender(ctx, deps, 'admin/nas.njk', actor, { routers: routers.map((r) => ({ ...r, last_answer: r.lastAnswer ? when(r.lastAnswer, deps) : 'never (since start)' })) });
+};
+
+/** The audit search form's fields, validated (bad ones are a 400 with the field named). */
+function auditFilter(query: Record<string, unknown>, deps: AdminConsoleDeps): { filter: AuditFilter; form: Record<string, string> } {
+  const text = (k: string) => (typeof query[k] === 'string' ? (query[k] as string).trim().slice(0, 256) : '');
+  const form = { from: text('from'), to: text('to'), user: text('user'), mac: text('mac'), type: text('type'), outcome: text('outcome') };
+  const day = (v: string, field: string) => {
+    const t = DateTime.fromISO(v, { zone: deps.config.session.time_zone });
+    if (!t.isValid) throw new BadInputError(`${field}: "${v}" is not a date or time (2026-11-26 or 2026-11-26T08:00)`);
+    return t.toJSDate();
+  };
+  let mac: Mac | undefined;
+  if (form.mac) {
+    mac = parseMac(form.mac) ?? undefined;
+    if (!mac) throw new BadInputError(`MAC: "${form.mac}" is not a MAC address`);
+  }
+  if (form.type && !(AUDIT_EVENT_TYPES as readonly string[]).includes(form.type) && !AUDIT_EVENT_TYPES.some((t) => form.type.endsWith('.') && t.startsWith(form.type))) {
+    throw new BadInputError(`Type: "${form.type}" is not an event type`);
+  }
+  if (form.outcome && !['success', 'failure', 'info'].includes(form.outcome)) throw new BadInputError(`Outcome: "${form.outcome}" is not success, failure or info`);
+  return {
+    form,
+    filter: {
+      ...(form.from ? { from: day(form.from, 'From') } : {}),
+      ...(form.to ? { to: day(form.to, 'To') } : {}),
+      ...(form.user ? { user: form.user } : {}),
+      ...(mac ? { mac } : {}),
+      ...(form.type ? { type: form.type } : {}),
+      ...(form.outcome ? { outcome: form.outcome as AuditOutcome } : {}),
+    },
+  };
+}
+
+const auditPage: Handler = async (ctx, deps, actor) => {
+  const { filter, form } = auditFilter(ctx.query, deps);
+  const searched = Object.values(form).some((v) => v !== '');
+  if (!searched) deps.admin.authorize(actor, 'audit.view');
+  const matches = searched ? deps.admin.searchAudit(actor, { ...filter, limit: AUDIT_PAGE_ROWS + 1 }) : [];
+  const rows = matches.slice(0, AUDIT_PAGE_ROWS).map((m) => {
+    const { seq, at, type, outcome, user, mac, nas, reason, prev: _p, hmac: _h, ...rest } = m.record;
+    return { seq, at: when(at, deps), type, outcome, user, mac, nas, reason, details: Object.keys(rest).length > 0 ? JSON.stringify(rest) : '' };
+  });
+  const query = new URLSearchParams(Object.entries(form).filter(([, v]) => v !== ''));
+  adminRender(ctx, deps, 'admin/audit.njk', actor, {
+    form,
+    types: AUDIT_EVENT_TYPES,
+    searched,
+    rows,
+    more: matches.length > AUDIT_PAGE_ROWS,
+    search_action: ctx.urls.to('/admin/audit'),
+    export_csv_url: may(actor, 'audit.export') && searched ? `${ctx.urls.to('/admin/audit/export')}?${query}&format=csv` : undefined,
+    export_jsonl_url: may(actor, 'audit.export') && searched ? `${ctx.urls.to('/admin/audit/export')}?${query}&format=jsonl` : undefined,
+  });
+};
+
+const auditExport: Handler = async (ctx, deps, actor) => {
+  const { filter } = auditFilter(ctx.query, deps);
+  const format = ctx.query.format === 'csv' ? 'csv' : 'jsonl';
+  const lines: string[] = format === 'csv' ? [CSV_COLUMNS.join(',')] : [];
+  deps.admin.exportAudit(actor, filter, format, (m) => lines.push(format === 'csv' ? csvRow(m.record) : m.line));
+  ctx.status = 200;
+  ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/jsonl; charset=utf-8';
+  ctx.set('Content-Disposition', `attachment; filename="enrollgate-audit.${format}"`);
+  ctx.body = `${lines.join('\n')}\n`;
+};
+
+function confirmUrl(ctx: Context, action: ActionName, target: string): string {
+  return ctx.urls.to('/admin/confirm', { action, [ACTIONS[action].target]: target });
+}
+
+/** The action named in a query or form, its target checked; BadInputError otherwise. */
+function actionOf(input: Record<string, unknown>): { name: ActionName; target: string } {
+  const name = typeof input.action === 'string' && input.action in ACTIONS ? (input.action as ActionName) : undefined;
+  if (!name) throw new BadInputError('Unknown action.');
+  const spec = ACTIONS[name];
+  const raw = input[spec.target];
+  if (spec.target === 'mac') {
+    const mac = typeof raw === 'string' ? parseMac(raw) : null;
+    if (!mac) throw new BadInputError('That is not a MAC address.');
+    return { name, target: mac };
+  }
+  const user = typeof raw === 'string' ? raw.trim().slice(0, 256) : '';
+  if (user === '') throw new BadInputError('Which person?');
+  return { name, target: user };
+}
+
+const confirmPage: Handler = async (ctx, deps, actor, visit) => {
+  const { name, target } = actionOf(ctx.query);
+  deps.admin.authorize(actor, ACTIONS[name].permission);
+  adminRender(ctx, deps, 'admin/confirm.njk', actor, {
+    title: ACTIONS[name].title,
+    verb: ACTIONS[name].verb,
+    action_name: name,
+    target_field: ACTIONS[name].target,
+    target,
+    needs_reason: name !== 'unblock',
+    form_action: ctx.urls.to('/admin/action'),
+    csrf: visit.csrf,
+    back_url: ctx.urls.to(ACTIONS[name].target === 'user' ? '/admin/sessions' : '/admin/devices'),
+  });
+};
+
+const actionPerform: Handler = async (ctx, deps, actor, visit) => {
+  const body = await checkForm(ctx, deps, visit).catch((err: unknown) => {
+    throw err instanceof FlowExpiredError ? new FlowExpiredError('This form has expired. Go back and try again.') : err;
+  });
+  const { name, target } = actionOf(body);
+  deps.admin.authorize(actor, ACTIONS[name].permission);
+  const reason = typeof body.reason === 'string' ? body.reason.trim().slice(0, 200) : '';
+  if (name !== 'unblock' && reason === '') throw new BadInputError('Give a reason: it goes into the audit trail.');
+  let done: string;
+  switch (name) {
+    case 'revoke':
+      done = (await deps.admin.revoke(actor, target as Mac, reason)) ? `The session of ${target} has ended. Its next Access-Request is rejected.` : `${target} had no session.`;
+      break;
+    case 'revoke-user': {
+      const ended = await deps.admin.revokeAllOf(actor, target, reason);
+      done = ended.length > 0 ? `Ended ${ended.length} session(s) of ${target}: ${ended.join(', ')}.` : `${target} had no session.`;
+      break;
+    }
+    case 'unenroll':
+      done = (await deps.admin.unenroll(actor, target as Mac, reason)) ? `${target} is unenrolled and its session has ended.` : `${target} was not enrolled.`;
+      break;
+    case 'block':
+      await deps.admin.block(actor, target as Mac, reason);
+      done = `${target} is blocked: it cannot enroll, log in or get a session, and its session has ended.`;
+      break;
+    case 'unblock':
+      done = (await deps.admin.unblock(actor, target as Mac)) ? `${target} is unblocked.` : `${target} was not blocked.`;
+      break;
+  }
+  adminRender(ctx, deps, 'admin/done.njk', actor, { message: done, back_url: ctx.urls.to(ACTIONS[name].target === 'user' ? '/admin/sessions' : '/admin/devices') });
+};
+
+/** For tests: the permission each action needs. */
+export const ACTION_PERMISSIONS: Readonly<Record<ActionName, Permission>> = Object.fromEntries(Object.entries(ACTIONS).map(([k, v]) => [k, v.permission])) as Record<ActionName, Permission>;

@@ -1,0 +1,69 @@
+import type { Config } from '../../config/load.js';
+import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
+import { BadInputError } from '../../errors.js';
+import { SessionStore } from '../../sessions/session-store.js';
+import { openSqliteStore } from '../../store/state-store.js';
+import { auditFromCli, operator } from './devices.js';
+
+/** The `sessions` subcommands and their help (printed by `enrollgate help`). */
+export const SESSIONS_USAGE = `  enrollgate sessions list [--user USER] [--config FILE]
+      List live sessions (all, or USER's): MAC, user, how it began, start, end.
+  enrollgate sessions revoke MAC [--reason TEXT] [--config FILE]
+  enrollgate sessions revoke --user USER [--reason TEXT] [--config FILE]
+      End one device's session, or every session of USER (a lost or stolen device), in the
+      state file: RADIUS refuses the device's next request. Audited with the OS user. As
+      with devices block, a running gateway does not send the router a Disconnect-Request
+      for a revocation made here (the admin console and API do).
+`;
+
+export const SESSIONS_SUBCOMMANDS = ['list', 'revoke'] as const;
+export type SessionsSubcommand = (typeof SESSIONS_SUBCOMMANDS)[number];
+
+/** `enrollgate sessions …` on the state file (the gateway may be running). BadInputError → exit 2. */
+export async function sessionsCommand(
+  config: Config,
+  sub: SessionsSubcommand,
+  args: readonly string[],
+  flags: { user?: string; reason?: string },
+  print: (line: string) => void,
+): Promise<void> {
+  if (sub === 'list' && args.length > 0) throw new BadInputError(`sessions list takes no arguments, got: ${args.join(' ')}`);
+  if (sub === 'list' && flags.reason !== undefined) throw new BadInputError('sessions list does not take --reason');
+  if (sub === 'revoke' && (args.length > 1 || (args.length === 1) === (flags.user !== undefined))) {
+    throw new BadInputError('sessions revoke takes one MAC address (aa:bb:cc:dd:ee:ff) or --user USER');
+  }
+  const mac = sub === 'revoke' && args.length === 1 ? macArgument(args[0]!) : undefined;
+
+  const store = await openSqliteStore(config.store.sqlite_file);
+  try {
+    const sessions = new SessionStore(store.kv.sessions);
+    const now = new Date();
+    const wanted = flags.user?.toLowerCase();
+    const matching = async () => (await sessions.list(now)).filter((s) => wanted === undefined || s.user.toLowerCase() === wanted);
+    if (sub === 'list') {
+      const list = (await matching()).sort((a, b) => a.user.localeCompare(b.user) || a.mac.localeCompare(b.mac));
+      if (list.length === 0) return print(flags.user !== undefined ? `No live sessions of ${flags.user}.` : 'No live sessions.');
+      for (const s of list) print(`${s.mac}  ${s.user}  ${s.origin}  from ${s.startedAt}  until ${s.endsAt}`);
+      return;
+    }
+    const targets = mac ? [mac] : (await matching()).map((s) => s.mac);
+    const reason = flags.reason ?? 'revoked from the command line';
+    const by = `cli:${operator()}`;
+    let ended = 0;
+    for (const m of targets) {
+      if (!(await sessions.revoke(m))) continue;
+      ended++;
+      await auditFromCli(config, { type: 'session.revoked', mac: m, reason, by });
+      print(`Ended the session of ${m}.`);
+    }
+    if (ended === 0) print(mac ? `${mac} had no session.` : `${flags.user} had no live session.`);
+  } finally {
+    await store.close();
+  }
+}
+
+function macArgument(value: string): Mac {
+  const mac = parseMac(value);
+  if (mac === null) throw new BadInputError(`${JSON.stringify(value)}: ${macProblem(value) ?? 'not a MAC address'}`);
+  return mac;
+}

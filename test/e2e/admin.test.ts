@@ -1,0 +1,120 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpsCall } from '../helpers/https.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
+import { macAuth, radclient } from '../helpers/radclient.js';
+import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
+
+/**
+ * The admin console in headless Chromium, with a private slapd as the directory:
+ * a helpdesk member (role from an LDAP group, via memberOf) logs in, finds an
+ * enrolled device, ends its session through the confirmation page, and the
+ * device's next Access-Request (radclient) is rejected. An auditor then finds
+ * the revocation in the audit search.
+ */
+const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+const MAC = '3c:22:fb:10:20:99';
+
+let slapd: Slapd;
+let t: TestGateway;
+let browser: Browser;
+
+async function submit(page: Page, button: string): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button }).click()]);
+}
+
+async function login(page: Page, user: { uid: string; password: string }): Promise<void> {
+  await page.goto(`${t.baseUrl}/admin`);
+  await page.fill('#username', user.uid);
+  await page.fill('#password', user.password);
+  await submit(page, 'Log in');
+}
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  slapd = await startSlapd();
+  const helpdesk = await slapd.addGroup('wifi-helpdesk', [SLAPD_USERS.alice.dn]);
+  await slapd.addGroup('security-auditors', [SLAPD_USERS.obrien.dn]);
+  t = await startTestGateway({
+    https: true,
+    configure: async (doc) => {
+      doc.portal.organisation_name = 'Northwind Logistics';
+      doc.directory = {
+        kind: 'ldap',
+        ldap: { url: slapd.ldapsUrl, ca_file: 'ldap-ca.pem', bind_dn: slapd.bindDn, bind_password: { env: 'EG_E2E_ADMIN_LDAP_BIND' }, base_dn: slapd.baseDn, required_group: slapd.groupDn },
+      };
+      // By DN for helpdesk, by name for auditors: both forms match memberOf.
+      doc.admin = { roles: { helpdesk: [helpdesk], auditor: ['security-auditors'] } };
+    },
+    beforeStart: async (dir) => {
+      process.env.EG_E2E_ADMIN_LDAP_BIND = slapd.bindPassword;
+      await writeFile(join(dir, 'ldap-ca.pem'), slapd.ca);
+    },
+  });
+  const cert = new X509Certificate(await readFile(t.config.portal.https.cert_file));
+  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki}`],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await slapd?.stop();
+});
+
+describe('the admin console in a browser', () => {
+  it('helpdesk ends a device’s session; RADIUS rejects the device’s next request', async () => {
+    // A device enrolled by o'brien through the agent API, online.
+    const ca = await readFile(join(t.dir, 'certs', 'ca.pem'));
+    const enroll = await httpsCall(t.gateway.ports.https, ca, '/api/agent/v1/enroll', {
+      json: { username: SLAPD_USERS.obrien.uid, password: SLAPD_USERS.obrien.password, device: { mac: MAC, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } },
+    });
+    expect(enroll.status).toBe(201);
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBe('Access-Accept');
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(page, SLAPD_USERS.alice);
+    expect(await page.locator('h1').innerText()).toBe('Dashboard');
+    expect(await page.locator('.who').innerText()).toContain('alice (helpdesk)');
+    expect(await page.locator('nav').innerText()).not.toContain('Audit');
+    await page.screenshot({ path: join(SHOTS, 'admin-dashboard.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.fill('#q', SLAPD_USERS.obrien.uid);
+    await submit(page, 'Search');
+    const row = page.locator('tr', { hasText: MAC });
+    expect(await row.innerText()).toContain('until');
+    await page.screenshot({ path: join(SHOTS, 'admin-devices.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), row.getByRole('link', { name: 'End session' }).click()]);
+    expect(await page.locator('h1').innerText()).toBe('End this device’s session');
+    await page.fill('#reason', 'phone reported stolen, ticket 4711');
+    await submit(page, 'End the session');
+    expect(await page.locator('h1').innerText()).toBe('Done');
+    expect(await page.locator('main').innerText()).toContain(`The session of ${MAC} has ended`);
+    await page.screenshot({ path: join(SHOTS, 'admin-done.png'), fullPage: true });
+
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
+  });
+
+  it('an auditor finds the revocation in the audit search, and may not see devices', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(page, SLAPD_USERS.obrien);
+    expect(await page.locator('.who').innerText()).toContain('(auditor)');
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.selectOption('#type', 'session.revoked');
+    await submit(page, 'Search');
+    const row = page.locator('tbody tr', { hasText: MAC });
+    expect(await row.innerText()).toContain('phone reported stolen, ticket 4711');
+    expect(await row.innerText()).toContain('alice');
+    await page.screenshot({ path: join(SHOTS, 'admin-audit.png'), fullPage: true });
+    const devices = await page.goto(`${t.baseUrl}/admin/devices`);
+    expect(devices?.status()).toBe(403);
+  });
+});
