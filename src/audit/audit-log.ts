@@ -3,10 +3,9 @@
  * files in one directory. One writer per directory: RADIUS workers send their
  * events to the main process (workers.ts), which owns the chain.
  *
- * Records are queued and written together once per event-loop turn with one
- * synchronous write(2), so that a burst of RADIUS answers costs one system call,
- * and a record is in the kernel before the answer that it describes leaves the
- * next turn. A process killed mid-write can leave a torn last line; at the next
+ * Records are queued and written together with one synchronous write(2): at the
+ * next turn of the event loop, or for RADIUS and accounting records every 20 ms
+ * (BULK_FLUSH_MS), so that thousands of answers a second cost a few system calls. A process killed mid-write can leave a torn last line; at the next
  * start the writer ends it with a newline and appends an audit.recovered record
  * naming it (file, line, length, SHA-256), chained to the last whole record, so
  * the torn line is reported by `audit verify`, never silently accepted.
@@ -43,6 +42,15 @@ export interface AuditLogOptions {
 }
 
 const HEAD_INTERVAL_MS = 1000;
+/**
+ * RADIUS answers and accounting come by the thousand a second, a few per turn of the
+ * event loop: written every BULK_FLUSH_MS (or BULK_MAX_RECORDS) they cost one write(2)
+ * per batch instead of one per turn (bench:radius: −18 % throughput with a write per
+ * turn). A crash can lose that many milliseconds of them; everything else (logins,
+ * enrollments, admin actions) is written at the next turn.
+ */
+const BULK_FLUSH_MS = 20;
+const BULK_MAX_RECORDS = 512;
 const SPOOL_INTERVAL_MS = 2000;
 const LOCK_FILE = 'audit.lock';
 const SPOOL_DIR = 'spool';
@@ -87,7 +95,10 @@ export class AuditLog implements AuditTrail {
   private line: number;
   private queue: string[] = [];
   private queueAt: Date[] = [];
+  /** A flush is due at the next turn of the event loop. */
   private scheduled = false;
+  /** A flush is due when BULK_FLUSH_MS have passed (RADIUS and accounting records only). */
+  private bulkTimer: NodeJS.Timeout | undefined;
   private headWrittenAt = 0;
   private closed = false;
   private failures = 0;
@@ -183,15 +194,22 @@ export class AuditLog implements AuditTrail {
     this.prev = lineHash(line);
     this.queue.push(line);
     this.queueAt.push(at);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (this.scheduled) return;
+    if (isBulk(event) && this.queue.length < BULK_MAX_RECORDS) {
+      this.bulkTimer ??= setTimeout(() => this.flush(), BULK_FLUSH_MS);
+      return;
     }
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Writes what is queued now (normally once per event-loop turn). */
   flush(): void {
     this.scheduled = false;
+    if (this.bulkTimer) {
+      clearTimeout(this.bulkTimer);
+      this.bulkTimer = undefined;
+    }
     if (this.queue.length === 0) return;
     const lines = this.queue;
     const ats = this.queueAt;
@@ -263,6 +281,10 @@ export class AuditLog implements AuditTrail {
       this.o.log.error({ err, event: 'audit.head_failed' }, 'the audit checkpoint could not be written');
     }
   }
+}
+
+function isBulk(event: AuditEvent): boolean {
+  return event.type.startsWith('radius.') || event.type.startsWith('accounting.');
 }
 
 /** Takes the directory's writer lock, or throws AuditLockedError naming the live process that holds it. */

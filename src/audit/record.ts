@@ -5,8 +5,8 @@
  * One record is one line of JSON, in daily files named audit-YYYY-MM-DD.jsonl
  * (UTC date of the record):
  *
- *   {"seq":42,"at":"2026-11-26T08:15:04.120Z","type":"device.enrolled","outcome":"success",
- *    "mac":"…","user":"…",…,"prev":"<SHA-256 hex of the previous line>"[,"hmac":"<hex>"]}
+ *   {"seq":42,"at":"2026-11-26T08:15:04.120Z","type":"device.enrolled","mac":"…","user":"…",…,
+ *    "outcome":"success","prev":"<SHA-256 hex of the previous line>"[,"hmac":"<hex>"]}
  *
  * `seq` counts records from 1 across all files; `prev` is the SHA-256 of the
  * previous record's line exactly as written (without its newline), or 64 zeros for
@@ -56,8 +56,10 @@ export function lineHash(line: string | Buffer): string {
 
 /** Builds the line of an event: chained to `prev`, and sealed with the key when there is one. */
 export function sealRecord(event: AuditEvent, chain: { seq: number; at: Date; prev: string }, key?: Buffer): string {
-  const { type, ...fields } = event;
-  const body = JSON.stringify({ seq: chain.seq, at: chain.at.toISOString(), type, outcome: outcomeOf(event), ...fields, prev: chain.prev });
+  // Built as text around the event's own JSON (type first, as the union declares it):
+  // no copy of the event per record, which RADIUS pays for at every answer.
+  const fields = JSON.stringify(event).slice(1, -1);
+  const body = `{"seq":${chain.seq},"at":"${chain.at.toISOString()}",${fields},"outcome":"${outcomeOf(event)}","prev":"${chain.prev}"}`;
   if (!key) return body;
   return `${body.slice(0, -1)},"hmac":"${createHmac('sha256', key).update(body).digest('hex')}"}`;
 }
