@@ -16,6 +16,7 @@ import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
+import { MeteredDirectory } from './directory/metered-directory.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -230,7 +231,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
     if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
   }
-  const directory = createDirectory(config, materials, log);
+  // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
+  const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
+  const directory = new MeteredDirectory(createDirectory(config, materials, log), metrics);
   const configSha256 = createHash('sha256').update(readFileSync(config.config_file)).digest('hex');
   // The audit trail opens first and closes last: it records everything in between.
   const key = auditKey(config);
@@ -238,8 +241,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const audit = AuditLog.open({ dir: config.audit.dir, ...(key ? { key } : {}), clock, log, ...(syslog ? { forward: syslog.forward } : {}) });
   audit.record({ type: 'config.loaded', file: config.config_file, sha256: configSha256 });
   const store = await openSqliteStore(config.store.sqlite_file);
-  // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
-  const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
+  metrics.countSessionsWith(() => store.countLive('sessions', clock.now()));
   const nas = new NasTable(config.radius.clients);
   const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
   const accessRequests = new RecentAccessRequests();
@@ -334,7 +336,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     purge = setInterval(() => {
       purgeExpired().then(
         (n) => n > 0 && log.info({ event: 'store.purged', count: n }, 'expired entries purged'),
-        (err: unknown) => log.error({ err, event: 'store.purge_failed' }, 'purging expired entries failed'),
+        (err: unknown) => {
+          metrics.storeErrors.inc({ where: 'purge' });
+          log.error({ err, event: 'store.purge_failed' }, 'purging expired entries failed');
+        },
       );
     }, PURGE_INTERVAL_MS);
     purge.unref();

@@ -31,6 +31,13 @@ export class Metrics {
     registers: [this.radiusRegistry],
   });
 
+  readonly radiusStoreErrors = new Counter({
+    name: 'enrollgate_radius_store_errors_total',
+    help: 'State store failures met by RADIUS, by request kind (access: answered reject; accounting: not answered, the NAS retries; token)',
+    labelNames: ['kind'] as const,
+    registers: [this.radiusRegistry],
+  });
+
   readonly radiusLastPacket = new Gauge({
     name: 'enrollgate_radius_last_answer_timestamp_seconds',
     help: 'When each NAS was last answered (Unix time): a router that has gone quiet shows here',
@@ -62,12 +69,49 @@ export class Metrics {
     registers: [this.portalRegistry],
   });
 
+  private sessionCount: (() => Promise<number>) | undefined;
+
+  readonly sessionsLive: Gauge = new Gauge({
+    name: 'enrollgate_sessions_live',
+    help: 'Devices with a live session now (counted in the store at each scrape)',
+    registers: [this.portalRegistry],
+    // Called by prom-client before each read; a failed count keeps the last value.
+    collect: async () => {
+      if (!this.sessionCount) return;
+      try {
+        this.sessionsLive.set(await this.sessionCount());
+      } catch {
+        this.storeErrors.inc({ where: 'metrics' });
+      }
+    },
+  });
+
+  readonly directoryLatency = new Histogram({
+    name: 'enrollgate_directory_request_duration_seconds',
+    help: 'Directory (LDAP or users file) calls by operation and outcome (ok, invalid_credentials, not_allowed, unavailable)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.portalRegistry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: 'enrollgate_store_errors_total',
+    help: 'State store failures met by the portal, the agent and admin APIs and the purge (RADIUS: enrollgate_radius_store_errors_total)',
+    labelNames: ['where'] as const,
+    registers: [this.portalRegistry],
+  });
+
   readonly dynamicAuthorization = new Counter({
     name: 'enrollgate_dynamic_authorization_total',
     help: 'RFC 5176 requests to routers, by NAS, kind (coa, disconnect) and result (ack, nak, timeout, error)',
     labelNames: ['nas', 'kind', 'result'] as const,
     registers: [this.portalRegistry],
   });
+
+  /** Counts live sessions at each scrape with `count` (the store, wired in main.ts). */
+  countSessionsWith(count: () => Promise<number>): void {
+    this.sessionCount = count;
+  }
 
   constructor(options: { parts?: readonly MetricsPart[] } = {}) {
     const parts = new Set(options.parts ?? ['radius', 'portal', 'process']);

@@ -280,6 +280,7 @@ export class RadiusServer {
       return { bytes: respond(Code.AccountingResponse), outcome: record.status };
     } catch (err) {
       this.o.log.error({ err, event: 'accounting.store_failed', nas: nas.name }, 'accounting not recorded; no answer so the NAS retries');
+      this.o.metrics.radiusStoreErrors.inc({ kind: 'accounting' });
       this.o.metrics.radiusDrops.inc({ nas: nas.name, reason: 'store_error' });
       return undefined;
     }
@@ -298,6 +299,7 @@ export class RadiusServer {
     } catch (err) {
       // Fail closed: without the store we cannot know of a session; a reject lets the NAS use its portal.
       this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac }, 'store unavailable; rejecting');
+      this.o.metrics.radiusStoreErrors.inc({ kind: 'access' });
       return { ...rejectRequest('state store unavailable'), mac: wanted.mac };
     }
   }
@@ -337,6 +339,7 @@ export class RadiusServer {
       return log({ ...decision, reason: 'one-time login token' });
     } catch (err) {
       this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, token: tokenRef(id) }, 'store unavailable; rejecting');
+      this.o.metrics.radiusStoreErrors.inc({ kind: 'token' });
       return rejectRequest('state store unavailable');
     }
   }

@@ -17,6 +17,8 @@ export interface StateStore {
   ping(): Promise<void>;
   /** Deletes entries whose TTL has passed (SQLite has no native expiry); returns how many. */
   purgeExpired(now: Date): Promise<PurgeResult>;
+  /** How many unexpired entries a namespace holds now (the live-sessions gauge). */
+  countLive(namespace: Namespace, now: Date): Promise<number>;
   /** Closes connections. */
   close(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   }
   const connection = db;
   const writes = batch!;
+  const countLive = connection.prepare(`SELECT count(*) AS n FROM ${TABLE} WHERE key >= ? AND key < ? AND (expires IS NULL OR expires > ?)`);
   const purge = connection.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? RETURNING key, value`);
 
   return {
@@ -77,6 +80,10 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       } catch (err) {
         throw new StoreUnavailableError(`state file ${file} is not readable: ${(err as Error).message}`, { cause: err });
       }
+    },
+    async countLive(namespace, now) {
+      // All keys "ns:…" sort between "ns:" and "ns;" (sqlite-keyv-store.ts): a range on the primary key.
+      return (countLive.get(`${namespace}:`, `${namespace};`, now.getTime()) as { n: number }).n;
     },
     async purgeExpired(now) {
       const rows = await writes.run(() => purge.all(now.getTime()) as Array<{ key: string; value: string }>);

@@ -209,6 +209,13 @@ describe('pages', () => {
     expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { store: 'ok', directory: 'ok' } });
     const metrics = await call('GET', '/metrics');
     expect(metrics.body).toContain('enrollgate_radius_requests_total');
+    // The enrollment and the wrong passwords earlier in this file.
+    expect(Number(/^enrollgate_sessions_live (\d+)$/m.exec(metrics.body)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics.body).toMatch(/^enrollgate_directory_request_duration_seconds_count\{operation="authenticate",outcome="invalid_credentials"\} [1-9]/m);
+    expect(metrics.body).toMatch(/^enrollgate_directory_request_duration_seconds_count\{operation="authenticate",outcome="ok"\} [1-9]/m);
+    expect(metrics.body).toContain('# TYPE enrollgate_store_errors_total counter');
+    expect(metrics.body).toContain('# TYPE enrollgate_radius_store_errors_total counter');
+    expect(metrics.body).toContain('# TYPE enrollgate_radius_request_duration_seconds histogram');
     // Not from elsewhere (trust_proxy makes X-Forwarded-For the client address here).
     expect((await call('GET', '/metrics', { ip: '10.1.0.2' })).status).toBe(404);
   });
