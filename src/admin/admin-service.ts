@@ -5,7 +5,7 @@
  */
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import type { AuditTrail } from '../audit/events.js';
-import { queryAudit, type AuditFilter, type AuditMatch } from '../audit/query.js';
+import { auditMatches, exportChunks, queryAudit, type AuditFilter, type AuditMatch } from '../audit/query.js';
 import type { Clock } from '../clock.js';
 import type { Device } from '../devices/device.js';
 import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
@@ -191,12 +191,12 @@ export class AdminService {
     return out;
   }
 
-  /** Every matching record for an export; the export itself is audited (who took what). */
-  exportAudit(actor: Actor, filter: AuditFilter, format: 'jsonl' | 'csv', emit: (m: AuditMatch) => void): number {
+  /** Every matching record as export text, streamed in chunks; the export itself is audited (who took how many of what). */
+  exportAudit(actor: Actor, filter: AuditFilter, format: 'jsonl' | 'csv'): Generator<string> {
     this.authorize(actor, 'audit.export');
-    const n = queryAudit(this.d.auditDir, filter, emit);
-    this.d.audit.record({ type: 'audit.exported', by: actor.name, format, records: n, filter: JSON.stringify(filter) });
-    return n;
+    return exportChunks(auditMatches(this.d.auditDir, filter), format, (records) =>
+      this.d.audit.record({ type: 'audit.exported', by: actor.name, format, records, filter: JSON.stringify(filter) }),
+    );
   }
 
   private async view(device: Device): Promise<DeviceView> {

@@ -5,6 +5,7 @@
  * the portal's JSON errors ({ error: { code, message, …details } }).
  */
 import { timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { AuditOutcome } from '../audit/events.js';
@@ -105,10 +106,9 @@ export function adminApiRouter(deps: { admin: AdminService; tokens: AdminConfig[
     const limit = ctx.query.limit === undefined ? 1000 : Number(ctx.query.limit);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new BadInputError('limit: a whole number from 1 to 100000', { field: 'limit' });
     if (ctx.query.export === 'jsonl') {
-      const lines: string[] = [];
-      deps.admin.exportAudit(actor(ctx), filter, 'jsonl', (m) => lines.push(m.line));
+      const chunks = deps.admin.exportAudit(actor(ctx), filter, 'jsonl');
       ctx.type = 'application/jsonl; charset=utf-8';
-      ctx.body = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+      ctx.body = Readable.from(chunks);
       return;
     }
     ctx.body = { records: deps.admin.searchAudit(actor(ctx), { ...filter, limit }).map((m) => m.record) };

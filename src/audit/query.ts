@@ -39,6 +39,16 @@ export interface AuditMatch {
 
 /** Calls `emit` for each matching record, oldest first; returns how many matched. */
 export function queryAudit(dir: string, filter: AuditFilter, emit: (match: AuditMatch) => void): number {
+  let n = 0;
+  for (const m of auditMatches(dir, filter)) {
+    emit(m);
+    n++;
+  }
+  return n;
+}
+
+/** The matching records, oldest first, one at a time (an export of a year streams instead of filling memory). */
+export function* auditMatches(dir: string, filter: AuditFilter): Generator<AuditMatch> {
   const fromDay = filter.from?.toISOString().slice(0, 10);
   const toDay = filter.to?.toISOString().slice(0, 10);
   const files = readdirSync(dir)
@@ -57,24 +67,25 @@ export function queryAudit(dir: string, filter: AuditFilter, emit: (match: Audit
         ? Buffer.from(`"type":${JSON.stringify(filter.type)}`)
         : undefined;
   const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+  const fromIso = filter.from?.toISOString();
+  const toIso = filter.to?.toISOString();
   let matched = 0;
 
-  const consider = (content: Buffer, start: number, end: number, file: string): boolean => {
+  const consider = (content: Buffer, start: number, end: number, file: string): AuditMatch | undefined => {
     const line = content.toString('utf8', start, end);
     let r: AuditRecord;
     try {
       r = JSON.parse(line) as AuditRecord;
     } catch {
-      return false; // a torn or altered line: `audit verify` reports it
+      return undefined; // a torn or altered line: `audit verify` reports it
     }
-    if (filter.from && r.at < filter.from.toISOString()) return false;
-    if (filter.to && r.at >= filter.to.toISOString()) return false;
-    if (filter.mac && r.mac !== filter.mac) return false;
-    if (filter.user && r.user !== filter.user && r.by !== filter.user) return false;
-    if (filter.type && (typePrefix ? !r.type.startsWith(typePrefix) : r.type !== filter.type)) return false;
-    if (filter.outcome && r.outcome !== filter.outcome) return false;
-    emit({ record: r, line, file });
-    return ++matched >= limit;
+    if (fromIso && r.at < fromIso) return undefined;
+    if (toIso && r.at >= toIso) return undefined;
+    if (filter.mac && r.mac !== filter.mac) return undefined;
+    if (filter.user && r.user !== filter.user && r.by !== filter.user) return undefined;
+    if (filter.type && (typePrefix ? !r.type.startsWith(typePrefix) : r.type !== filter.type)) return undefined;
+    if (filter.outcome && r.outcome !== filter.outcome) return undefined;
+    return { record: r, line, file };
   };
 
   for (const file of files) {
@@ -85,19 +96,50 @@ export function queryAudit(dir: string, filter: AuditFilter, emit: (match: Audit
         const start = content.lastIndexOf(0x0a, at) + 1;
         let end = content.indexOf(0x0a, at);
         if (end < 0) end = content.length;
-        if (consider(content, start, end, file)) return matched;
+        const m = consider(content, start, end, file);
+        if (m) {
+          yield m;
+          if (++matched >= limit) return;
+        }
         at = content.indexOf(needle, end);
       }
     } else {
       for (let start = 0; start < content.length; ) {
         let end = content.indexOf(0x0a, start);
         if (end < 0) end = content.length;
-        if (end > start && consider(content, start, end, file)) return matched;
+        const m = end > start ? consider(content, start, end, file) : undefined;
+        if (m) {
+          yield m;
+          if (++matched >= limit) return;
+        }
         start = end + 1;
       }
     }
   }
-  return matched;
+}
+
+/**
+ * An export as text, in chunks of up to 1,000 records: JSON lines as stored, or CSV
+ * with its header. `done` is told how many records went out (also when the reader
+ * stops early).
+ */
+export function* exportChunks(matches: Iterable<AuditMatch>, format: 'jsonl' | 'csv', done?: (records: number) => void): Generator<string> {
+  let n = 0;
+  try {
+    if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
+    let chunk: string[] = [];
+    for (const m of matches) {
+      chunk.push(format === 'csv' ? csvRow(m.record) : m.line);
+      n++;
+      if (chunk.length >= 1000) {
+        yield `${chunk.join('\n')}\n`;
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+  } finally {
+    done?.(n);
+  }
 }
 
 /** CSV columns: the fields most searches need, then the rest of the record as JSON. */

@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<void> {
       const { config: _config, help: _help, certs: _certs, 'portal-url': _url, listen: _listen, reason: _reason, ...flags } = values;
       let status: number;
       try {
-        status = auditCommand(sub as AuditSubcommand, args, flags, () => load(configLocation(values.config).file), (text) => void process.stdout.write(text));
+        status = await auditCommand(sub as AuditSubcommand, args, flags, () => load(configLocation(values.config).file), process.stdout);
       } catch (err) {
         if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
         throw err;

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { auditKey } from '../../audit/audit-log.js';
 import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../../audit/events.js';
-import { CSV_COLUMNS, csvRow, queryAudit, type AuditFilter } from '../../audit/query.js';
+import { auditMatches, exportChunks, type AuditFilter } from '../../audit/query.js';
 import { formatReport, verifyAuditDir } from '../../audit/verify.js';
 import type { Config } from '../../config/load.js';
 import { parseMac } from '../../devices/mac.js';
@@ -44,13 +46,14 @@ const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'info'];
  * needs no config: an auditor may check a copy). Returns the exit status; throws
  * BadInputError for a bad flag value (exit 2).
  */
-export function auditCommand(
+export async function auditCommand(
   sub: AuditSubcommand,
   args: readonly string[],
   flags: AuditFlags,
   config: () => Config | undefined,
-  write: (text: string) => void,
-): number {
+  out: Writable,
+): Promise<number> {
+  const write = (text: string) => void out.write(text);
   if (args.length > 0) throw new BadInputError(`audit ${sub} takes no arguments, got: ${args.join(' ')}`);
   if (sub === 'verify') {
     const misplaced = QUERY_ONLY.filter((k) => flags[k] !== undefined);
@@ -72,17 +75,8 @@ export function auditCommand(
   const filter = parseFilter(flags);
   const format = flags.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new BadInputError(`--format: "${format}" is not jsonl or csv`);
-  if (format === 'csv') write(`${CSV_COLUMNS.join(',')}\n`);
-  // Written in chunks: a year's export is large, and one write per record is slow.
-  let chunk: string[] = [];
-  queryAudit(dir, filter, (m) => {
-    chunk.push(format === 'csv' ? csvRow(m.record) : m.line);
-    if (chunk.length >= 1000) {
-      write(`${chunk.join('\n')}\n`);
-      chunk = [];
-    }
-  });
-  if (chunk.length > 0) write(`${chunk.join('\n')}\n`);
+  // Streamed with back-pressure, in chunks of 1,000 records: a year's export is large.
+  await pipeline(Readable.from(exportChunks(auditMatches(dir, filter), format)), out, { end: false });
   return 0;
 }
 
