@@ -7,9 +7,9 @@ import { configLocation, loadConfig, type Config } from '../config/load.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
-import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand, type AuditSubcommand } from './commands/audit.js';
-import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand, type DevicesSubcommand } from './commands/devices.js';
-import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand, type SessionsSubcommand } from './commands/sessions.js';
+import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
+import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
+import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 
@@ -152,47 +152,22 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'devices': {
-      const [sub, ...args] = rest;
-      if (sub === undefined || !(DEVICES_SUBCOMMANDS as readonly string[]).includes(sub)) {
-        return usage(sub === undefined ? 'devices: which one? list, block, unblock, unenroll or blocked' : `unknown devices command "${sub}"`);
-      }
-      const config = load(configLocation(values.config).file);
-      try {
-        await devicesCommand(config, sub as DevicesSubcommand, args, { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }, print);
-      } catch (err) {
-        if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
-        throw err;
-      }
+      const sub = subcommand('devices', DEVICES_SUBCOMMANDS, rest[0]);
+      const flags = { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) };
+      await badInputExits(() => devicesCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, print));
       return;
     }
     case 'sessions': {
-      const [sub, ...args] = rest;
-      if (sub === undefined || !(SESSIONS_SUBCOMMANDS as readonly string[]).includes(sub)) {
-        return usage(sub === undefined ? 'sessions: which one? list or revoke' : `unknown sessions command "${sub}"`);
-      }
-      const config = load(configLocation(values.config).file);
-      try {
-        await sessionsCommand(config, sub as SessionsSubcommand, args, { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) }, print);
-      } catch (err) {
-        if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
-        throw err;
-      }
+      const sub = subcommand('sessions', SESSIONS_SUBCOMMANDS, rest[0]);
+      const flags = { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) };
+      await badInputExits(() => sessionsCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, print));
       return;
     }
     case 'audit': {
-      const [sub, ...args] = rest;
-      if (sub === undefined || !(AUDIT_SUBCOMMANDS as readonly string[]).includes(sub)) {
-        return usage(sub === undefined ? 'audit: which one? verify or query' : `unknown audit command "${sub}"`);
-      }
+      const sub = subcommand('audit', AUDIT_SUBCOMMANDS, rest[0]);
       if (values.dir !== undefined && values.config !== undefined) usage('audit: give --config or --dir, not both');
       const { config: _config, help: _help, certs: _certs, 'portal-url': _url, listen: _listen, reason: _reason, ...flags } = values;
-      let status: number;
-      try {
-        status = await auditCommand(sub as AuditSubcommand, args, flags, () => load(configLocation(values.config).file), process.stdout);
-      } catch (err) {
-        if (err instanceof BadInputError) fail(err.message, EXIT_USAGE);
-        throw err;
-      }
+      const status = await badInputExits(() => auditCommand(sub, rest.slice(1), flags, () => load(configLocation(values.config).file), process.stdout));
       // Let stdout drain (a large export) before exiting with the status.
       process.stdout.write('', () => process.exit(status));
       return;
@@ -235,6 +210,22 @@ async function main(argv: string[]): Promise<void> {
       if (signalled) stop(gateway, signalled);
       return;
     }
+  }
+}
+
+/** The subcommand of a command family (`devices block`, `audit verify`), or exit 2 naming the choices. */
+function subcommand<S extends string>(family: string, choices: readonly S[], given: string | undefined): S {
+  if (given !== undefined && (choices as readonly string[]).includes(given)) return given as S;
+  return usage(given === undefined ? `${family}: which one? ${choices.join(', ')}` : `unknown ${family} command "${given}"`);
+}
+
+/** Runs a command whose bad arguments throw BadInputError: those exit 2 with the message. */
+async function badInputExits<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof BadInputError) return fail(err.message, EXIT_USAGE);
+    throw err;
   }
 }
 

@@ -14,6 +14,9 @@ export interface HttpsCall {
   /** Sent as JSON (an object) or as a form (form). */
   json?: unknown;
   form?: Record<string, string>;
+  /** Sent as is (with `contentType`, default application/json), instead of json or form. */
+  raw?: string | Buffer;
+  contentType?: string;
   headers?: Record<string, string>;
   /** Cookie header value. */
   cookie?: string;
@@ -26,8 +29,8 @@ export interface HttpsCall {
  * redirects are not followed.
  */
 export function httpsCall(port: number, ca: Buffer, path: string, o: HttpsCall = {}): Promise<HttpsReply> {
-  const body = o.json !== undefined ? JSON.stringify(o.json) : o.form ? new URLSearchParams(o.form).toString() : undefined;
-  const type = o.json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded';
+  const body = o.raw ?? (o.json !== undefined ? JSON.stringify(o.json) : o.form ? new URLSearchParams(o.form).toString() : undefined);
+  const type = o.contentType ?? (o.form && o.raw === undefined ? 'application/x-www-form-urlencoded' : 'application/json');
   const request = o.plainPort ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -38,7 +41,7 @@ export function httpsCall(port: number, ca: Buffer, path: string, o: HttpsCall =
         method: o.method ?? (body === undefined ? 'GET' : 'POST'),
         ...(o.plainPort ? {} : { ca }),
         headers: {
-          Accept: o.json !== undefined || path.startsWith('/api/') ? 'application/json' : 'text/html',
+          Accept: o.json !== undefined || o.raw !== undefined || path.startsWith('/api/') ? 'application/json' : 'text/html',
           ...(body !== undefined ? { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) } : {}),
           ...(o.cookie ? { Cookie: o.cookie } : {}),
           ...o.headers,

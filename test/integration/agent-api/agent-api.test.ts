@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { parseMac } from '../../../src/devices/mac.js';
 import { hashPassword } from '../../../src/directory/file-directory.js';
 import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { httpsCall, type HttpsReply } from '../../helpers/https.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
@@ -17,12 +16,7 @@ import { macAuth, radclient } from '../../helpers/radclient.js';
  * real gateway: users file, SQLite state file, radclient as the router.
  */
 
-interface ApiReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  json: any;
-  text: string;
-}
+type ApiReply = HttpsReply;
 
 interface ApiOptions {
   /** Sent as is instead of JSON.stringify(body). */
@@ -43,39 +37,12 @@ const PASSWORDS = { racer: 'racer-password-1234', other: 'other-password-5678' }
 
 function api(path: string, body: unknown, o: ApiOptions = {}): Promise<ApiReply> {
   const payload = o.raw ?? (body === undefined ? undefined : JSON.stringify(body));
-  const port = o.plain ? new URL(t.httpUrl).port : String(t.gateway.ports.https);
-  const request = o.plain ? httpRequest : httpsRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: o.method ?? 'POST',
-        ...(o.plain ? {} : { ca }),
-        headers: {
-          Accept: 'application/json',
-          ...(payload !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
-          ...o.headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+  return httpsCall(t.gateway.ports.https, ca, path, {
+    method: o.method ?? 'POST',
+    ...(payload !== undefined ? { raw: payload } : {}),
+    ...(o.contentType ? { contentType: o.contentType } : {}),
+    ...(o.plain ? { plainPort: Number(new URL(t.httpUrl).port) } : {}),
+    headers: { Accept: 'application/json', ...o.headers },
   });
 }
 
@@ -332,18 +299,8 @@ describe('randomised_macs: accept', () => {
     const g = await startTestGateway({ https: true, configure: (doc) => void (doc.enrollment = { randomised_macs: 'accept' }) });
     try {
       const gca = readFileSync(join(g.dir, 'certs', 'ca.pem'));
-      const body = JSON.stringify({ username: 'employee', password: g.employeePassword, device: { mac: '3e:c0:00:00:00:01', model: 'Pixel 7', os_version: '13', agent_version: '1.2.0' } });
-      const r = await new Promise<{ status: number; json: any }>((resolve, reject) => {
-        const req = httpsRequest(
-          { host: '127.0.0.1', port: g.gateway.ports.https, path: '/api/agent/v1/enroll', method: 'POST', ca: gca, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
-          (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => (text += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
+      const r = await httpsCall(g.gateway.ports.https, gca, '/api/agent/v1/enroll', {
+        json: { username: 'employee', password: g.employeePassword, device: { mac: '3e:c0:00:00:00:01', model: 'Pixel 7', os_version: '13', agent_version: '1.2.0' } },
       });
       expect(r.status).toBe(201);
       expect(r.json.device).toMatchObject({ mac: '3e:c0:00:00:00:01', randomised_mac: true });
