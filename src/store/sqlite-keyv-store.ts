@@ -114,10 +114,9 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     const row = this.statements.get.get(key);
     if (!row) return undefined;
-    if (row.expires !== null && row.expires <= Date.now()) {
-      this.statements.delete.run(key);
-      return undefined;
-    }
+    // Expired: not returned, but left for the purge (state-store.ts), which hands the
+    // sessions it deletes to the audit trail (session.expired) exactly once.
+    if (row.expires !== null && row.expires <= Date.now()) return undefined;
     return row.value as StoredData<Value>;
   }
 

@@ -58,6 +58,8 @@ describe('SqliteKeyvStore', () => {
     const shortExpires = rows.find((r) => r.key === 'a:short')!.expires!;
     while (Date.now() <= shortExpires) await new Promise((r) => setImmediate(r));
     expect(await a.get('short')).toBeUndefined();
+    // …but left in the file for the purge, which reports what it deletes.
+    expect(db.prepare(`SELECT count(*) AS n FROM ${TABLE} WHERE key = 'a:short'`).get()).toEqual({ n: 1 });
     expect(await a.get('long')).toBe(2);
     expect(await a.get('forever')).toBe(3);
   });
