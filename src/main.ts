@@ -42,7 +42,8 @@ import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
 import type { Session } from './sessions/session.js';
 import { SessionStore } from './sessions/session-store.js';
-import { openSqliteStore, type StateStore } from './store/state-store.js';
+import { openStateStore } from './store/open-state-store.js';
+import type { StateStore } from './store/state-store.js';
 import { RadiusWorkers } from './radius/workers.js';
 
 /** views/ beside src/ (or dist/): the same relative place in a checkout and a build. */
@@ -240,7 +241,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const syslog = config.audit.syslog ? new SyslogForwarder(config.audit.syslog, log) : undefined;
   const audit = AuditLog.open({ dir: config.audit.dir, ...(key ? { key } : {}), clock, log, ...(syslog ? { forward: syslog.forward } : {}) });
   audit.record({ type: 'config.loaded', file: config.config_file, sha256: configSha256 });
-  const store = await openSqliteStore(config.store.sqlite_file);
+  const store = await openStateStore(config, log);
   metrics.countSessionsWith(() => store.countLive('sessions', clock.now()));
   const nas = new NasTable(config.radius.clients);
   const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
@@ -249,7 +250,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log, audit });
 
   const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
-  const devices = new DeviceRegistry(store.kv);
+  const devices = new DeviceRegistry(store.kv, store.withLock);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
   const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log, audit });

@@ -2,8 +2,8 @@
 # Installs the real peers the test suite talks to, only those that are missing
 # (Debian packages): OpenLDAP slapd and its tools, FreeRADIUS's radclient,
 # Chromium for the end-to-end tests, openssl, docker-compose to validate
-# docker-compose.yml offline, and nftables and iptables to check the walled-garden
-# firewall files that `enrollgate ports` writes.
+# docker-compose.yml offline, nftables and iptables to check the walled-garden
+# firewall files that `enrollgate ports` writes, and redis-server for the Redis store.
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
@@ -18,6 +18,8 @@ need nft nftables
 need iptables-restore iptables
 need ip6tables-restore iptables
 need unshare util-linux
+need redis-server redis-server
+need redis-cli redis-tools
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

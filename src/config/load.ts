@@ -27,11 +27,15 @@ export type ApiTokenConfig = Omit<RawApiToken, 'token'> & { readonly token: stri
 /** The admin console's and API's settings with the tokens read. */
 export type AdminConfig = Omit<RawConfig['admin'], 'api_tokens'> & { readonly api_tokens: readonly ApiTokenConfig[] };
 
+/** The Redis store's settings with its URL (which may hold a password) read. */
+export type RedisStoreConfig = Omit<NonNullable<RawConfig['store']['redis']>, 'url'> & { readonly url: string };
+
 /** The audit trail's settings with its HMAC key read. */
 export type AuditConfig = Omit<RawConfig['audit'], 'hmac_key'> & { readonly hmac_key?: string };
 
 /** The configuration the gateway runs on: validated, secrets read, paths absolute, frozen. */
-export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios' | 'audit' | 'admin'> & {
+export type Config = Omit<RawConfig, 'radius' | 'directory' | 'ios' | 'audit' | 'admin' | 'store'> & {
+  readonly store: Omit<RawConfig['store'], 'redis'> & { readonly redis?: RedisStoreConfig };
   readonly audit: AuditConfig;
   readonly admin: AdminConfig;
   readonly ios: Omit<RawConfig['ios'], 'wifi'> & { readonly wifi: readonly WifiConfig[] };
@@ -58,7 +62,8 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
-const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key', 'token']);
+// `redis`: store.redis.url may carry the Redis password, so the whole section is hidden in messages.
+const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key', 'token', 'redis']);
 const HIDDEN = '(hidden)';
 
 /** A bad value as shown in a message: short, and with anything under a secret key hidden. */
@@ -313,6 +318,10 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     if (seenTokens.has(t.name)) problems.push(`admin.api_tokens[${i}].name: "${t.name}" is used twice; expected one name per token`);
     seenTokens.add(t.name);
   });
+  const redis = raw.store.redis && { ...raw.store.redis, url: secret(raw.store.redis.url, 'store.redis.url') };
+  if (redis && redis.url !== '' && !/^rediss?:\/\/[^/\s]+(\/\d{1,2})?$/.test(redis.url)) {
+    problems.push('store.redis.url: (hidden); expected redis://[user:password@]host:port[/db] or rediss://…');
+  }
   const { hmac_key: hmacRef, ...auditRest } = raw.audit;
   const hmacKey = hmacRef === undefined ? undefined : secret(hmacRef, 'audit.hmac_key');
   if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {
@@ -332,7 +341,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
       https: { ...raw.portal.https, cert_file: at(raw.portal.https.cert_file), key_file: at(raw.portal.https.key_file) },
     },
     radius: { ...raw.radius, clients },
-    store: { ...raw.store, sqlite_file: at(raw.store.sqlite_file) },
+    store: { kind: raw.store.kind, sqlite_file: at(raw.store.sqlite_file), ...(redis ? { redis } : {}) },
     directory: { kind: raw.directory.kind, file: { ...raw.directory.file, path: at(raw.directory.file.path) }, ...(ldap ? { ldap } : {}) },
     android: { ...raw.android, ...(agent ? { agent } : {}) },
     pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },

@@ -367,8 +367,25 @@ export const configSchema = z.strictObject({
     .describe('the RADIUS server the routers ask'),
   store: z
     .strictObject({
-      kind: z.enum(['sqlite']).prefault('sqlite').describe('where devices and sessions are kept'),
+      kind: z.enum(['sqlite', 'redis']).prefault('sqlite').describe('sqlite: one file, one gateway (the embedded default); redis: shared by several gateways'),
       sqlite_file: z.string().prefault('state.sqlite').describe('SQLite file (relative to this config file)'),
+      redis: z
+        .strictObject({
+          url: secretRef.describe('redis://[user:password@]host:6379[/db] or rediss:// for TLS (a secret: it may hold the password)'),
+          key_prefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{0,32}:?$/, 'letters, digits, "_", "." or "-", up to 32, optionally ending in ":"')
+            .prefault('enrollgate:')
+            .describe('prefix of every key, so that other applications can share the Redis database'),
+          connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(2000).describe('how long to wait for Redis when connecting'),
+        })
+        .optional()
+        .describe('the Redis server (with kind: redis)'),
+    })
+    .superRefine((s, ctx) => {
+      if (s.kind === 'redis' && s.redis === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['redis'], input: undefined, message: 'a redis section (url), because kind is redis' });
+      }
     })
     .prefault({})
     .describe('where state (devices, sessions, accounting) is kept'),

@@ -1,5 +1,6 @@
 import type Keyv from 'keyv';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../errors.js';
+import { KeyedLock, type LockRunner } from '../store/keyed-lock.js';
 import { storeCall } from '../store/state-store.js';
 import type { Device } from './device.js';
 import type { Mac } from './mac.js';
@@ -28,11 +29,9 @@ export interface DeviceNamespaces {
  * Enrolled devices by MAC, with an index by owner (for device limits and "My devices")
  * and the block list.
  *
- * Limits are enforced under an in-process lock per owner and per MAC (KeyedLock below):
- * two enrollments for the same person cannot both read "one slot left". That holds for
- * one gateway process only. Several gateways sharing a store need the store's own
- * transactions (the Redis store of issue 6: WATCH/MULTI on the owner's index), not
- * this lock.
+ * Limits are enforced under a lock per owner and per MAC: two enrollments for the
+ * same person cannot both read "one slot left". The lock is the state store's
+ * (StateStore.withLock): in this process for SQLite, in Redis for gateways sharing it.
  *
  * The index is written before the device and cleaned after it, so a crash in between
  * leaves at most a stale MAC in an owner's list, which listByOwner skips (it checks
@@ -42,14 +41,19 @@ export class DeviceRegistry {
   private readonly devices: Section;
   private readonly owners: Section;
   private readonly blockList: Section;
-  private readonly lock = new KeyedLock();
+  private readonly lock: LockRunner;
 
   /**
    * Takes the state store's namespaces. A single Keyv (the form before device limits,
    * still used by benches and store tests) keeps the index and the block list in that
    * Keyv under the key prefixes "owner:" and "blocked:", which no MAC key can have.
    */
-  constructor(kv: Keyv | DeviceNamespaces) {
+  constructor(kv: Keyv | DeviceNamespaces, lock?: LockRunner) {
+    if (lock) this.lock = lock;
+    else {
+      const local = new KeyedLock();
+      this.lock = (keys, fn) => local.run(keys, fn);
+    }
     if (isNamespaces(kv)) {
       this.devices = new Section(kv.devices);
       this.owners = new Section(kv.owners);
@@ -74,7 +78,7 @@ export class DeviceRegistry {
    * DeviceLimitReachedError. Atomic against concurrent enrollments in this process.
    */
   async enroll(device: Device, limit = 0): Promise<Device> {
-    return this.lock.run([ownerKey(device.owner), macKey(device.mac)], async () => {
+    return this.lock([ownerKey(device.owner), macKey(device.mac)], async () => {
       const existing = await this.get(device.mac);
       if (existing && !sameUser(existing.owner, device.owner)) throw new DeviceOwnedByOtherError();
       if (!existing && limit > 0) {
@@ -96,7 +100,7 @@ export class DeviceRegistry {
   async unenroll(mac: Mac, owner?: string): Promise<boolean> {
     const current = await this.get(mac);
     if (!current || (owner !== undefined && !sameUser(current.owner, owner))) return false;
-    return this.lock.run([ownerKey(current.owner), macKey(mac)], async () => {
+    return this.lock([ownerKey(current.owner), macKey(mac)], async () => {
       const device = await this.get(mac);
       // Changed hands while waiting for the lock (unenrolled and enrolled again).
       if (!device || !sameUser(device.owner, current.owner)) return false;
@@ -210,38 +214,5 @@ class Section {
       out.push(value);
     }
     return out;
-  }
-}
-
-/**
- * An async mutex per key. `run` takes its keys in sorted order, so two callers
- * wanting overlapping sets of keys cannot wait for each other in a cycle.
- */
-class KeyedLock {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
-    const sorted = [...new Set(keys)].sort();
-    const releases: Array<() => void> = [];
-    try {
-      for (const key of sorted) releases.push(await this.acquire(key));
-      return await fn();
-    } finally {
-      for (const release of releases.reverse()) release();
-    }
-  }
-
-  private async acquire(key: string): Promise<() => void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => done);
-    this.tails.set(key, tail);
-    await previous;
-    return () => {
-      release();
-      // The last holder leaves no entry behind.
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
   }
 }

@@ -8,13 +8,13 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../logger.js';
 import { buildRadiusServer } from '../main.js';
 import { Metrics } from '../metrics.js';
-import { openSqliteStore } from '../store/state-store.js';
+import { openStateStore } from '../store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, type WorkerMessage } from './workers.js';
 
 async function main(configFile: string): Promise<void> {
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level).child({ radiusWorker: process.pid });
-  const store = await openSqliteStore(config.store.sqlite_file);
+  const store = await openStateStore(config, log);
   // RADIUS metrics only, gathered by the main process's /metrics (no process metrics: the main process has those).
   const metrics = new Metrics({ parts: ['radius'] });
   new AggregatorRegistry();

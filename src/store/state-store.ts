@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import Keyv from 'keyv';
 import { StoreUnavailableError } from '../errors.js';
+import { KeyedLock, type LockRunner } from './keyed-lock.js';
 import { prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from './sqlite-keyv-store.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
@@ -11,6 +12,10 @@ export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */
 export interface StateStore {
+  /** Which backend: the embedded SQLite file, or Redis shared by several gateways. */
+  readonly kind: 'sqlite' | 'redis';
+  /** Runs a function under locks on keys (the device limit's owner and MAC): in this process for SQLite, in Redis for gateways sharing it. */
+  readonly withLock: LockRunner;
   /** The Keyv for one namespace (values are JSON; TTLs in milliseconds). */
   readonly kv: Readonly<Record<Namespace, Keyv>>;
   /** Resolves when the backend answers a read, rejects with StoreUnavailableError otherwise. */
@@ -72,7 +77,10 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   const countLive = connection.prepare(`SELECT count(*) AS n FROM ${TABLE} WHERE key >= ? AND key < ? AND (expires IS NULL OR expires > ?)`);
   const purge = connection.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? RETURNING key, value`);
 
+  const locks = new KeyedLock();
   return {
+    kind: 'sqlite',
+    withLock: (keys, fn) => locks.run(keys, fn),
     kv,
     async ping() {
       try {

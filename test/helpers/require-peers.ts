@@ -17,6 +17,9 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   { bin: 'iptables-restore', pkg: 'iptables' },
   { bin: 'ip6tables-restore', pkg: 'iptables' },
   { bin: 'unshare', pkg: 'util-linux' },
+  // The Redis store (issue 6): a private redis-server per suite.
+  { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'redis-cli', pkg: 'redis-tools' },
 ];
 
 function onPath(bin: string): boolean {

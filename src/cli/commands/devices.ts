@@ -9,7 +9,7 @@ import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
 import { BadInputError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { SessionStore } from '../../sessions/session-store.js';
-import { openSqliteStore } from '../../store/state-store.js';
+import { openStateStore } from '../../store/open-state-store.js';
 
 /** The `devices` subcommands and their help (printed by `enrollgate help`). */
 export const DEVICES_USAGE = `  enrollgate devices list [--user USER] [--config FILE]
@@ -50,9 +50,9 @@ export async function devicesCommand(
   if (flags.reason !== undefined && sub !== 'block' && sub !== 'unenroll') throw new BadInputError(`devices ${sub} does not take --reason`);
   const mac = expected === 1 ? macArgument(args[0]!) : undefined;
 
-  const store = await openSqliteStore(config.store.sqlite_file);
+  const store = await openStateStore(config, createLogger('silent'));
   try {
-    const registry = new DeviceRegistry(store.kv);
+    const registry = new DeviceRegistry(store.kv, store.withLock);
     switch (sub) {
       case 'list': {
         const devices = flags.user !== undefined ? await registry.listByOwner(flags.user) : await registry.list();

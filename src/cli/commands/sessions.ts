@@ -1,8 +1,9 @@
 import type { Config } from '../../config/load.js';
 import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
 import { BadInputError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
 import { SessionStore } from '../../sessions/session-store.js';
-import { openSqliteStore } from '../../store/state-store.js';
+import { openStateStore } from '../../store/open-state-store.js';
 import { auditFromCli, operator } from './devices.js';
 
 /** The `sessions` subcommands and their help (printed by `enrollgate help`). */
@@ -34,7 +35,7 @@ export async function sessionsCommand(
   }
   const mac = sub === 'revoke' && args.length === 1 ? macArgument(args[0]!) : undefined;
 
-  const store = await openSqliteStore(config.store.sqlite_file);
+  const store = await openStateStore(config, createLogger('silent'));
   try {
     const sessions = new SessionStore(store.kv.sessions);
     const now = new Date();

@@ -226,7 +226,7 @@ describe('docker-compose.yml', () => {
     it('passes check-config with the environment docker-compose.yml gives the gateway', async () => {
       const r = await runCli(['check-config', '--config', join(dir, 'data', 'enrollgate.yaml')], dir, cleanEnv(resolved.services.enrollgate!.environment!));
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/OK \(1 RADIUS client\(s\), directory: ldap, store: sqlite\)/);
+      expect(r.stdout).toMatch(/OK \(1 RADIUS client\(s\), directory: ldap, store: redis\)/);
     });
 
     it('fails check-config, naming the variables, without that environment', async () => {

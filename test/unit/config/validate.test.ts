@@ -567,3 +567,38 @@ describe('configLocation', () => {
     expect(configLocation(undefined, { ENROLLGATE_CONFIG: '' })).toEqual({ file: join(process.cwd(), 'data', 'enrollgate.yaml'), named: false });
   });
 });
+
+describe('store, admin and audit secrets', () => {
+  const resolveMessage = (doc: unknown): string => {
+    try {
+      resolveConfig(validateConfig(doc), '/tmp/enrollgate.yaml', {});
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  };
+
+  it('kind redis needs a redis section; a bad Redis URL is refused without showing it (it may hold the password)', () => {
+    expect(problemsOf({ store: { kind: 'redis' } }).join('\n')).toContain('store.redis: got nothing; expected a redis section (url), because kind is redis');
+    const message = resolveMessage({ store: { kind: 'redis', redis: { url: 'http://user:pw-Secret-1@host' } } });
+    expect(message).toContain('store.redis.url: (hidden); expected redis://');
+    expect(message).not.toContain('pw-Secret-1');
+    const badPrefix = problemsOf({ store: { kind: 'redis', redis: { url: 'redis://h:6379', key_prefix: 'a b' } } }).join('\n');
+    expect(badPrefix).toContain('store.redis.key_prefix');
+    const resolved = resolveConfig(validateConfig({ store: { kind: 'redis', redis: { url: 'rediss://:pw@redis.example.org:6380/2' } } }), '/tmp/enrollgate.yaml', {});
+    expect(resolved.store.redis).toEqual({ url: 'rediss://:pw@redis.example.org:6380/2', key_prefix: 'enrollgate:', connect_timeout_ms: 2000 });
+  });
+
+  it('short admin API tokens and audit keys are refused without showing them; token names are unique', () => {
+    const message = resolveMessage({
+      admin: { api_tokens: [{ name: 'a', role: 'admin', token: 'short-Tok-1' }, { name: 'a', role: 'auditor', token: 'x'.repeat(40) }] },
+      audit: { hmac_key: 'short-Key-2' },
+    });
+    expect(message).toContain('admin.api_tokens[0].token: got 11 characters (hidden); expected at least 32');
+    expect(message).toContain('admin.api_tokens[1].name: "a" is used twice');
+    expect(message).toContain('audit.hmac_key: got 11 characters (hidden); expected at least 32');
+    expect(message).not.toContain('short-Tok-1');
+    expect(message).not.toContain('short-Key-2');
+    expect(problemsOf({ admin: { api_tokens: [{ name: 'b', role: 'root', token: 'x'.repeat(40) }] } }).join('\n')).toContain('admin.api_tokens[0].role');
+  });
+});

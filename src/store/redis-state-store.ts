@@ -1,0 +1,217 @@
+/**
+ * The state in Redis (keyv's Redis adapter), for several gateways sharing it. One
+ * connection for all namespaces; keys are <key_prefix><namespace>::<key>.
+ *
+ * What differs from the SQLite file:
+ * - Commands fail at once while Redis is unreachable (no offline queue): a RADIUS
+ *   request or a portal page gets StoreUnavailableError instead of waiting.
+ * - Redis expires keys itself, which would drop sessions silently. Sessions are
+ *   kept a day past their end (SESSION_GRACE_MS) in an index sorted by end
+ *   (<prefix>sessions:ends); reads hide them once ended, and purgeExpired takes the
+ *   ended ones out of the index and the keyspace in one Lua script, so each is
+ *   reported once (session.expired) whichever gateway purges. A session issued
+ *   again in the meantime has a later end and is left alone.
+ * - withLock holds the lock in Redis (SET NX PX, released by a Lua compare-and-
+ *   delete), so that the device limit holds for enrollments racing on different
+ *   gateways.
+ * Single Redis server or primary only (no cluster: the Lua scripts touch keys they
+ * do not declare).
+ */
+import { randomBytes } from 'node:crypto';
+import KeyvRedis, { createClient, createKeyv, type RedisClientType } from '@keyv/redis';
+import Keyv from 'keyv';
+import type { RedisStoreConfig } from '../config/load.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LockRunner } from './keyed-lock.js';
+import { NAMESPACES, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+
+/** How long an ended session stays in Redis for the purge to report it. */
+const SESSION_GRACE_MS = 24 * 3600_000;
+/** A lock is released by its holder, or expires after this (a gateway killed while holding it). */
+const LOCK_TTL_MS = 10_000;
+/** How long withLock waits for a lock another gateway holds. */
+const LOCK_WAIT_MS = 5_000;
+const PURGE_BATCH = 500;
+const SEPARATOR = '::';
+
+// Takes up to ARGV[2] index members whose end is at or before ARGV[1]; returns the values it deleted.
+const PURGE_SCRIPT = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, key in ipairs(due) do
+  redis.call('ZREM', KEYS[1], key)
+  local value = redis.call('GET', key)
+  if value then
+    redis.call('DEL', key)
+    table.insert(out, value)
+  end
+end
+return {#due, out}`;
+
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * The sessions namespace's adapter: the TTL carries the grace, the sorted index
+ * follows every write and delete, and a read does not return an ended session.
+ */
+class SessionsAdapter extends KeyvRedis<string> {
+  constructor(
+    private readonly redis: RedisClientType,
+    namespace: string,
+    private readonly indexKey: string,
+  ) {
+    super(redis, { namespace, throwOnErrors: true });
+  }
+
+  override async get<U = string>(key: string): Promise<U | undefined> {
+    const raw = await super.get<string>(key);
+    if (raw === undefined) return undefined;
+    // keyv's own { value, expires }: hide an ended session without deleting it.
+    const expires = (JSON.parse(raw) as { expires?: number | null }).expires;
+    return (typeof expires === 'number' && expires <= Date.now() ? undefined : raw) as U | undefined;
+  }
+
+  override async set(key: string, value: string, ttl?: number): Promise<void> {
+    const full = this.createKeyPrefix(key, this.namespace);
+    const multi = this.redis.multi();
+    if (typeof ttl === 'number' && ttl > 0) {
+      multi.set(full, value, { PX: ttl + SESSION_GRACE_MS });
+      multi.zAdd(this.indexKey, { score: Date.now() + ttl, value: full });
+    } else {
+      multi.set(full, value);
+      multi.zRem(this.indexKey, full);
+    }
+    await multi.exec();
+  }
+
+  override async delete(key: string): Promise<boolean> {
+    const full = this.createKeyPrefix(key, this.namespace);
+    const [deleted] = (await this.redis.multi().del(full).zRem(this.indexKey, full).exec()) as unknown as [number, number];
+    return deleted > 0;
+  }
+}
+
+export async function openRedisStore(settings: RedisStoreConfig, log: Logger): Promise<StateStore> {
+  const client = createClient({
+    url: settings.url,
+    // Fail fast while disconnected: queued commands would hold RADIUS answers.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: settings.connect_timeout_ms, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+  }) as RedisClientType;
+  let lastError = 0;
+  client.on('error', (err: Error) => {
+    // Reconnection errors repeat every few hundred milliseconds: one line a second at most.
+    if (Date.now() - lastError < 1000) return;
+    lastError = Date.now();
+    log.error({ event: 'store.redis_error', err: { message: err.message } }, 'Redis connection error');
+  });
+  try {
+    await withTimeout(client.connect(), settings.connect_timeout_ms, 'connecting');
+  } catch (err) {
+    client.destroy();
+    // The URL can hold the password: name the host only.
+    throw new StoreUnavailableError(`cannot connect to Redis at ${redisHost(settings.url)}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const prefix = settings.key_prefix;
+  const sessionsIndex = `${prefix}sessions:ends`;
+  const kv = {} as Record<Namespace, Keyv>;
+  for (const namespace of NAMESPACES) {
+    const name = `${prefix}${namespace}`;
+    const keyv = namespace === 'sessions' ? keyvOn(new SessionsAdapter(client, name, sessionsIndex), name) : createKeyv(client, { namespace: name, throwOnErrors: true });
+    keyv.on('error', () => {});
+    kv[namespace] = keyv;
+  }
+
+  const call = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      throw new StoreUnavailableError(`Redis: cannot ${what}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+
+  const withLock: LockRunner = async (keys, fn) => {
+    const held: Array<{ key: string; token: string }> = [];
+    try {
+      for (const key of [...new Set(keys)].sort()) {
+        const lockKey = `${prefix}lock:${key}`;
+        const token = randomBytes(12).toString('base64url');
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+          const ok = await call('take a lock', () => client.set(lockKey, token, { NX: true, PX: LOCK_TTL_MS }));
+          if (ok === 'OK') break;
+          if (Date.now() > deadline) throw new StoreUnavailableError(`Redis: the lock on ${key} stayed taken for ${LOCK_WAIT_MS / 1000} s`);
+          await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
+        }
+        held.push({ key: lockKey, token });
+      }
+      return await fn();
+    } finally {
+      for (const h of held.reverse()) {
+        await client.eval(RELEASE_SCRIPT, { keys: [h.key], arguments: [h.token] }).catch(() => undefined);
+      }
+    }
+  };
+
+  return {
+    kind: 'redis',
+    kv,
+    withLock,
+    async ping() {
+      await call('answer a ping', () => withTimeout(client.ping(), settings.connect_timeout_ms, 'ping'));
+    },
+    async purgeExpired(now) {
+      const sessions: unknown[] = [];
+      for (;;) {
+        const [taken, values] = (await call('purge ended sessions', () =>
+          client.eval(PURGE_SCRIPT, { keys: [sessionsIndex], arguments: [String(now.getTime()), String(PURGE_BATCH)] }),
+        )) as [number, string[]];
+        for (const v of values) {
+          const value = (JSON.parse(v) as { value?: unknown }).value;
+          if (value !== undefined) sessions.push(value);
+        }
+        if (taken < PURGE_BATCH) break;
+      }
+      // Other namespaces expire in Redis itself.
+      return { count: sessions.length, sessions } satisfies PurgeResult;
+    },
+    async countLive(namespace, now) {
+      if (namespace === 'sessions') return call('count sessions', () => client.zCount(sessionsIndex, `(${now.getTime()}`, '+inf'));
+      let n = 0;
+      for await (const keys of client.scanIterator({ MATCH: `${prefix}${namespace}${SEPARATOR}*`, COUNT: 1000 })) n += keys.length;
+      return n;
+    },
+    async close() {
+      await client.quit().catch(() => client.destroy());
+    },
+  };
+}
+
+/** A Keyv on an adapter that prefixes keys itself (what createKeyv does for its own adapter). */
+function keyvOn(adapter: KeyvRedis<string>, namespace: string): Keyv {
+  return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (${what})`)), ms);
+    }),
+  ]);
+}
+
+/** host:port of a Redis URL, without user or password. */
+export function redisHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return '(the configured URL)';
+  }
+}

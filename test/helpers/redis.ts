@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@keyv/redis';
+import { freeTcpPort } from './ports.js';
+
+/** A private redis-server (recipe: RECIPES.md), on a free port, keeping nothing on disk. */
+export interface TestRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops it (SIGTERM, waits for exit); `start()` starts it again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+const READY_DEADLINE_MS = 10_000;
+
+export async function startRedis(): Promise<TestRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'enrollgate-redis-'));
+  const port = await freeTcpPort();
+  let child: ChildProcess | undefined;
+  const kill = () => child?.kill('SIGKILL');
+  process.once('exit', kill);
+
+  const start = async () => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    child = proc;
+    const deadline = Date.now() + READY_DEADLINE_MS;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}) before it answered`);
+      const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { connectTimeout: 200, reconnectStrategy: false } });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        if ((await client.ping()) === 'PONG') {
+          await client.quit();
+          return;
+        }
+      } catch {
+        client.destroy();
+      }
+      if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const stop = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
+    async close() {
+      await stop();
+      process.removeListener('exit', kill);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { DeviceLimitReachedError, StoreUnavailableError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
+import { SessionStore } from '../../../src/sessions/session-store.js';
+import type { Session } from '../../../src/sessions/session.js';
+import { openRedisStore } from '../../../src/store/redis-state-store.js';
+import { openSqliteStore, storeCall, type StateStore } from '../../../src/store/state-store.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
+
+/**
+ * One set of expectations for every state store (STYLE.md: contract suites): the
+ * SQLite file and a real, private Redis. What the gateway relies on: namespaces
+ * kept apart, TTLs, the purge handing over each ended session once (also when it
+ * was read after its end, and never one issued again), the live-session count,
+ * listing, and locks that make the device limit hold.
+ */
+const quiet = createLogger('silent');
+let redis: TestRedis;
+let dir: string;
+let prefixes = 0;
+
+interface Backend {
+  name: string;
+  open(): Promise<StateStore>;
+  /** A second store on the same data (another gateway), where the backend supports several. */
+  openAnother?: () => Promise<StateStore>;
+}
+
+const BACKENDS: Backend[] = [
+  { name: 'sqlite', open: () => openSqliteStore(join(dir, `state-${++prefixes}.sqlite`)) },
+  {
+    name: 'redis',
+    open: () => openRedisStore({ url: redis.url, key_prefix: `t${++prefixes}:`, connect_timeout_ms: 1000 }, quiet),
+  },
+];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'enrollgate-contract-'));
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const mac = (n: number): Mac => parseMac(`3c:e0:00:00:00:${n.toString(16).padStart(2, '0')}`)!;
+const session = (m: Mac, startedAt: Date, endsAt: Date, user = 'alice'): Session => ({ mac: m, user, origin: 'login', startedAt: startedAt.toISOString(), endsAt: endsAt.toISOString() });
+/** Waits (by the clock, not by sleeping a guess) until `t` has passed. */
+async function until(t: Date): Promise<void> {
+  while (Date.now() <= t.getTime()) await new Promise((r) => setTimeout(r, Math.max(1, t.getTime() - Date.now() + 1)));
+}
+
+describe.each(BACKENDS)('state store contract: $name', (backend) => {
+  let store: StateStore;
+  beforeAll(async () => {
+    store = await backend.open();
+  });
+  afterAll(async () => store?.close());
+
+  it('keeps namespaces apart, answers a ping, and deletes', async () => {
+    await store.ping();
+    await store.kv.devices.set('k', { a: 1 });
+    await store.kv.flows.set('k', { b: 2 });
+    expect(await store.kv.devices.get('k')).toEqual({ a: 1 });
+    expect(await store.kv.flows.get('k')).toEqual({ b: 2 });
+    expect(await store.kv.devices.delete('k')).toBe(true);
+    expect(await store.kv.devices.delete('k')).toBe(false);
+    expect(await store.kv.flows.get('k')).toEqual({ b: 2 });
+  });
+
+  it('hides entries past their TTL', async () => {
+    await store.kv.tokens.set('short', 1, 30);
+    await store.kv.tokens.set('long', 2, 60_000);
+    await until(new Date(Date.now() + 40));
+    expect(await store.kv.tokens.get('short')).toBeUndefined();
+    expect(await store.kv.tokens.get('long')).toBe(2);
+  });
+
+  it('hands each ended session to the purge once, also after a read; a session issued again is kept', async () => {
+    const sessions = new SessionStore(store.kv.sessions);
+    const now = new Date();
+    const end = new Date(now.getTime() + 60);
+    await sessions.put(session(mac(1), now, end), now);
+    await sessions.put(session(mac(2), now, end), now);
+    await sessions.put(session(mac(3), now, new Date(now.getTime() + 3600_000)), now);
+    expect(await store.countLive('sessions', now)).toBe(3);
+    await until(end);
+    // Read after its end (a RADIUS request just after the cut-off): not live, still reported below.
+    expect(await sessions.live(mac(1), new Date())).toBeUndefined();
+    // Issued again after its end: a new session, not to be purged.
+    const again = new Date();
+    await sessions.put(session(mac(2), again, new Date(again.getTime() + 3600_000)), again);
+
+    const purged = await store.purgeExpired(new Date());
+    expect((purged.sessions as Session[]).map((s) => s.mac)).toEqual([mac(1)]);
+    expect((await store.purgeExpired(new Date())).sessions).toEqual([]);
+    expect((await sessions.live(mac(2), new Date()))?.startedAt).toBe(again.toISOString());
+    expect(await store.countLive('sessions', new Date())).toBe(2);
+  });
+
+  it('lists a namespace (the registry lists devices and the block list)', async () => {
+    const registry = new DeviceRegistry(store.kv, store.withLock);
+    await registry.enroll({ mac: mac(10), owner: 'bob', platform: 'ios', enrolledAt: new Date().toISOString() });
+    await registry.enroll({ mac: mac(11), owner: 'carol', platform: 'android', enrolledAt: new Date().toISOString() });
+    await registry.block(mac(12), { by: 'admin', reason: 'stolen', at: new Date().toISOString() });
+    expect((await registry.list()).map((d) => d.mac).sort()).toEqual([mac(10), mac(11)]);
+    expect((await registry.listByOwner('BOB')).map((d) => d.mac)).toEqual([mac(10)]);
+    expect((await registry.listBlocked()).map((b) => b.mac)).toEqual([mac(12)]);
+  });
+
+  it('holds the device limit when enrollments for one person race (through the store’s lock)', async () => {
+    // Two registries on the store: for Redis they could be two gateways; the lock is the store's.
+    const a = new DeviceRegistry(store.kv, store.withLock);
+    const b = new DeviceRegistry(store.kv, store.withLock);
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).enroll({ mac: mac(20 + i), owner: 'dave', platform: 'android', enrolledAt: new Date().toISOString() }, 3)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof DeviceLimitReachedError)).toBe(true);
+    expect(await a.listByOwner('dave')).toHaveLength(3);
+  });
+});
+
+describe('the Redis store', () => {
+  it('holds the device limit across two connections (two gateways)', async () => {
+    const settings = { url: redis.url, key_prefix: 'race:', connect_timeout_ms: 1000 };
+    const [one, two] = [await openRedisStore(settings, quiet), await openRedisStore(settings, quiet)];
+    try {
+      const a = new DeviceRegistry(one.kv, one.withLock);
+      const b = new DeviceRegistry(two.kv, two.withLock);
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enroll({ mac: mac(40 + i), owner: 'erin', platform: 'ios', enrolledAt: new Date().toISOString() }, 2)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(await b.listByOwner('erin')).toHaveLength(2);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it('fails fast, with StoreUnavailableError, while Redis is down, and works again when it is back', async () => {
+    const store = await openRedisStore({ url: redis.url, key_prefix: 'down:', connect_timeout_ms: 500 }, quiet);
+    try {
+      await store.kv.devices.set('x', 1);
+      await redis.stop();
+      const started = Date.now();
+      await expect(storeCall('read', () => store.kv.devices.get('x'))).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await redis.start();
+      // Reconnects by itself (backoff up to 2 s); the data was in memory only, so it is gone.
+      for (const deadline = Date.now() + 5000; ; ) {
+        try {
+          await store.ping();
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      await store.kv.devices.set('y', 2);
+      expect(await store.kv.devices.get('y')).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to open when Redis cannot be reached, naming the host and not the password', async () => {
+    const err = await openRedisStore({ url: 'redis://user:s3cret-pw@127.0.0.1:1', key_prefix: 'x:', connect_timeout_ms: 300 }, quiet).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toContain('127.0.0.1:1');
+    expect((err as Error).message).not.toContain('s3cret-pw');
+  });
+});

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { httpsCall } from '../../helpers/https.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
+
+/**
+ * Two gateway processes' worth of state on one Redis (a private redis-server), as a
+ * campus runs them behind the router's primary and secondary RADIUS servers: what
+ * one gateway does is what the other's RADIUS answers at once, and the device
+ * limit holds when enrollments race on both.
+ */
+const TOKEN = 'admin-token-for-two-gateways-0123456789';
+let redis: TestRedis;
+let a: TestGateway;
+let b: TestGateway;
+
+const answer = async (g: TestGateway, mac: string) => (await radclient(g.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
+const ca = (g: TestGateway) => readFileSync(join(g.dir, 'certs', 'ca.pem'));
+const enroll = (g: TestGateway, mac: string) =>
+  httpsCall(g.gateway.ports.https, ca(g), '/api/agent/v1/enroll', {
+    json: { username: 'employee', password: a.employeePassword, device: { mac, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } },
+  });
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const shared = (doc: Record<string, any>) => {
+    doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: 'campus:' } };
+    doc.enrollment = { randomised_macs: 'accept', device_limit: 2 };
+    doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
+  };
+  a = await startTestGateway({ https: true, configure: shared });
+  // The same people on both (one directory), as two gateways of one campus have.
+  b = await startTestGateway({
+    https: true,
+    configure: (doc) => {
+      shared(doc);
+      doc.directory = { kind: 'file', file: { path: a.config.directory.file.path } };
+    },
+  });
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await redis?.close();
+});
+
+describe('two gateways on one Redis', () => {
+  const mac = '3c:f0:00:00:00:01';
+
+  it('a device enrolled through one is accepted by the other’s RADIUS at once', async () => {
+    expect(await answer(b, mac)).toBe('Access-Reject');
+    expect((await enroll(a, mac)).status).toBe(201);
+    expect(await answer(b, mac)).toBe('Access-Accept');
+    expect(await answer(a, mac)).toBe('Access-Accept');
+  });
+
+  it('a session revoked on one is rejected by the other at once', async () => {
+    const r = await httpsCall(b.gateway.ports.https, ca(b), `/api/admin/v1/sessions/${mac}/revoke`, { json: { reason: 'lost' }, headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(r.status, r.text).toBe(200);
+    expect(await answer(a, mac)).toBe('Access-Reject');
+    expect(await answer(b, mac)).toBe('Access-Reject');
+  });
+
+  it('the device limit holds when two enrollments race on different gateways', async () => {
+    // employee has one device (above) and a limit of 2: one slot left.
+    const [x, y] = await Promise.all([enroll(a, '3c:f0:00:00:00:02'), enroll(b, '3c:f0:00:00:00:03')]);
+    expect([x.status, y.status].sort()).toEqual([201, 409]);
+    const devices = await httpsCall(a.gateway.ports.https, ca(a), '/api/admin/v1/devices?user=employee', { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(devices.json.devices).toHaveLength(2);
+  });
+
+  it('each gateway keeps its own audit trail of what it did', async () => {
+    a.gateway.audit.flush();
+    b.gateway.audit.flush();
+    const lines = (g: TestGateway) => readFileSync(join(g.config.audit.dir, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`), 'utf8');
+    expect(lines(a)).toContain('"type":"device.enrolled"');
+    expect(lines(b)).toContain('"type":"session.revoked"');
+    expect(lines(b)).toContain('"by":"api:ops"');
+  });
+});
