@@ -210,3 +210,21 @@ export class LinkExpiredError extends GatewayError {
     super(message);
   }
 }
+
+/** Too many wrong passwords: try again after `retryAfterSeconds`. */
+export class TooManyAttemptsError extends GatewayError {
+  readonly code = 'EG_TOO_MANY_ATTEMPTS';
+  readonly status = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many wrong passwords. Try again in ${humanWait(retryAfterSeconds)}.`);
+  }
+  override details(): Record<string, unknown> {
+    return { retry_after: this.retryAfterSeconds };
+  }
+}
+
+function humanWait(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}

@@ -16,6 +16,7 @@ import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
+import { LoginThrottle } from './directory/login-throttle.js';
 import { MeteredDirectory } from './directory/metered-directory.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -253,7 +254,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const devices = new DeviceRegistry(store.kv, store.withLock);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
-  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log, audit });
+  const throttle = new LoginThrottle(store.kv.throttle, { clock, audit });
+  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log, audit, throttle });
   // The CA key signs device identities and the profile-signing certificate; a bad file fails start-up here.
   const profiles = createProfileService(config, loadGatewayCa(config));
   const renderer = createRenderer(VIEWS_DIR, {
@@ -300,7 +302,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ...(materials.agent ? { agent: materials.agent } : {}),
     profiles,
   }, [
-    adminConsoleRouter({ admin, directory, visits: adminVisits, renderer, config, audit, clock, log }),
+    adminConsoleRouter({ admin, directory, visits: adminVisits, renderer, config, audit, clock, log, throttle }),
     adminApiRouter({ admin, tokens: config.admin.api_tokens }),
   ]);
   const http = createHttpServer(app.callback());

@@ -18,7 +18,8 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import { parseMac, type Mac } from '../devices/mac.js';
 import type { Directory } from '../directory/directory.js';
-import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } from '../errors.js';
+import type { LoginThrottle } from '../directory/login-throttle.js';
+import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError, InvalidCredentialsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
 import { clientIp, redirectInside, render } from '../portal/respond.js';
@@ -37,6 +38,8 @@ export interface AdminConsoleDeps {
   readonly audit: AuditTrail;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The portal's login throttle: admin logins are counted with the rest. */
+  readonly throttle?: LoginThrottle;
 }
 
 export const ADMIN_COOKIE = 'eg_admin';
@@ -138,12 +141,16 @@ async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> 
   if (username === '' || password === '') return again('Enter your username and your password.', 400);
   let role: Role | undefined;
   let name: string;
+  const from = clientIp(ctx);
   try {
+    await deps.throttle?.check(username, from);
     const user = await deps.directory.authenticate(username, password);
+    await deps.throttle?.succeeded(username, from);
     name = user.username;
     role = roleFor(user.groups, deps.config.admin.roles);
   } catch (err) {
     if (!(err instanceof GatewayError) || !err.expose) throw err;
+    if (err instanceof InvalidCredentialsError) await deps.throttle?.failed(username, from);
     deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code });
     return again(err.message, err.status);
   }

@@ -17,6 +17,7 @@ export type AuditEvent =
   // People at the portal, the agent API and My devices.
   | { type: 'login.succeeded'; user: string; mac?: string }
   | { type: 'login.failed'; user: string; mac?: string; code: string }
+  | { type: 'login.throttled'; user: string; ip?: string; scope: 'user_and_address' | 'address'; failures: number; until: string }
   // Devices.
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
   | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
@@ -63,6 +64,7 @@ export type AuditOutcome = 'success' | 'failure' | 'info';
 export function outcomeOf(event: AuditEvent): AuditOutcome {
   switch (event.type) {
     case 'login.failed':
+    case 'login.throttled':
     case 'admin.login_failed':
     case 'admin.refused':
     case 'device.refused':
@@ -91,6 +93,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'config.loaded': true,
   'login.succeeded': true,
   'login.failed': true,
+  'login.throttled': true,
   'device.enrolled': true,
   'device.refused': true,
   'device.unenrolled': true,

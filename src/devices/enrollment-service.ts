@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError } from '../errors.js';
+import type { LoginThrottle } from '../directory/login-throttle.js';
+import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError, InvalidCredentialsError } from '../errors.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -14,6 +15,8 @@ import type { DevicePolicy } from './policy.js';
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+  /** The client address they came from (login throttling counts per person and address). */
+  readonly from?: string;
 }
 
 /** How a device is being enrolled, besides who and what. */
@@ -45,6 +48,8 @@ export class EnrollmentService {
       clock: Clock;
       log: Logger;
       audit: AuditTrail;
+      /** Slows password guessing down (absent: no throttling). */
+      throttle?: LoginThrottle;
     },
   ) {}
 
@@ -149,8 +154,11 @@ export class EnrollmentService {
 
   /** Checks a username and password with the directory (logged, never with the password). */
   async authenticate(credentials: Credentials, mac?: Mac): Promise<DirectoryUser> {
+    // Before the directory: a locked guesser costs the directory nothing.
+    await this.deps.throttle?.check(credentials.username, credentials.from);
     try {
       const user = await this.deps.directory.authenticate(credentials.username, credentials.password);
+      await this.deps.throttle?.succeeded(credentials.username, credentials.from);
       this.deps.metrics.portalLogins.inc({ outcome: 'success' });
       this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, ...(mac ? { mac } : {}) }, 'portal login succeeded');
       this.deps.audit.record({ type: 'login.succeeded', user: user.username, ...(mac ? { mac } : {}) });
@@ -161,6 +169,7 @@ export class EnrollmentService {
       // The username is logged as typed (it may be a mistyped password: keep it short and never log the password).
       this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code }, 'portal login failed');
       this.deps.audit.record({ type: 'login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code });
+      if (err instanceof InvalidCredentialsError) await this.deps.throttle?.failed(credentials.username, credentials.from);
       throw err;
     }
   }

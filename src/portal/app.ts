@@ -3,7 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import helmet from 'koa-helmet';
-import { GatewayError, StoreUnavailableError } from '../errors.js';
+import { GatewayError, StoreUnavailableError, TooManyAttemptsError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
 import { startAction } from './actions/start.js';
 import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
@@ -62,6 +62,7 @@ function errors(deps: PortalDeps) {
       const err = api ? apiError(caught, ctx) : caught;
       const known = err instanceof GatewayError;
       if (err instanceof StoreUnavailableError) deps.metrics.storeErrors.inc({ where: api ? 'api' : 'portal' });
+      if (err instanceof TooManyAttemptsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
       const status = known ? err.status : 500;
       const message = known && err.expose ? err.message : 'Something went wrong on our side. Please try again in a minute.';
       if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');

@@ -7,7 +7,7 @@ import { KeyedLock, type LockRunner } from './keyed-lock.js';
 import { prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from './sqlite-keyv-store.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
-export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads'] as const;
+export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */

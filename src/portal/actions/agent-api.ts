@@ -16,6 +16,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
+import { clientIp } from '../respond.js';
 
 /**
  * The Android agent's API (JSON over HTTPS): the agent, installed from the portal's
@@ -123,7 +124,7 @@ export async function agentEnrollAction(ctx: Context, deps: PortalDeps): Promise
       mac,
       'android',
       body.device.os_version,
-      { username: body.username.trim(), password: body.password },
+      { username: body.username.trim(), password: body.password, from: clientIp(ctx) },
       { via: 'agent', model: body.device.model, agentVersion: body.device.agent_version },
     );
   } catch (err) {
@@ -149,7 +150,7 @@ export async function agentEnrollAction(ctx: Context, deps: PortalDeps): Promise
 export async function agentUnenrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const body = input(ctx, unenrollBody);
   const mac = macField(body.mac, 'mac');
-  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password }, mac);
+  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx) }, mac);
   if (!(await deps.enrollment.unenroll(mac, user.username, body.reason ?? 'agent'))) throw new NotEnrolledError();
   ctx.status = 200;
   ctx.body = { unenrolled: true };

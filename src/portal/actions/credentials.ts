@@ -1,10 +1,10 @@
 import type { Credentials } from '../../devices/enrollment-service.js';
 
 /** Login form fields, bounded: nothing longer is a real username or password. */
-export function credentials(body: unknown): Credentials | undefined {
+export function credentials(body: unknown, from?: string): Credentials | undefined {
   const b = (body ?? {}) as Record<string, unknown>;
   const username = typeof b.username === 'string' ? b.username.trim() : '';
   const password = typeof b.password === 'string' ? b.password : '';
   if (username === '' || password === '' || username.length > 256 || password.length > 1024) return undefined;
-  return { username, password };
+  return { username, password, ...(from ? { from } : {}) };
 }

@@ -37,7 +37,7 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
     renderForm(ctx, deps, 'profile-login.njk', flow, { error, username, owner: device.owner }, status);
   };
-  const creds = credentials(ctx.request.body);
+  const creds = credentials(ctx.request.body, clientIp(ctx));
   if (!creds) return again('Enter your username and your password.', 400);
   let target: string;
   try {

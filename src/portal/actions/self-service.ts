@@ -125,7 +125,7 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
     render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error, username, ...urls(ctx) }, status);
   };
-  const creds = credentials(body);
+  const creds = credentials(body, clientIp(ctx));
   if (!creds) return again('Enter your username and your password.', 400);
   try {
     const user = await deps.enrollment.authenticate(creds);

@@ -6,7 +6,7 @@ import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError 
 import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
-import { loadFlow, redirectInside, redirectToUamLogon, render, renderForm } from '../respond.js';
+import { clientIp, loadFlow, redirectInside, redirectToUamLogon, render, renderForm } from '../respond.js';
 import { mikrotikLoginUrl } from '../mikrotik.js';
 import { openNdsAuthUrl } from '../opennds.js';
 import { uamLogonUrl } from '../uam.js';
@@ -27,7 +27,7 @@ function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, err
  * as the form with a specific message, anything else goes to the error page.
  */
 async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: string, extra: object, act: (c: Credentials) => Promise<string>): Promise<void> {
-  const creds = credentials(ctx.request.body);
+  const creds = credentials(ctx.request.body, clientIp(ctx));
   if (!creds) return again(ctx, deps, flow, template, 'Enter your username and your password.', 400, extra);
   let target: string;
   try {

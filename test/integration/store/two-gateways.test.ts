@@ -81,3 +81,17 @@ describe('two gateways on one Redis', () => {
     expect(lines(b)).toContain('"by":"api:ops"');
   });
 });
+
+describe('login throttling across the two gateways', () => {
+  it('wrong passwords counted on one gateway lock the same device out on the other', async () => {
+    const guess = (g: TestGateway) =>
+      httpsCall(g.gateway.ports.https, ca(g), '/api/agent/v1/enroll', {
+        json: { username: 'mallory-target', password: 'wrong-password', device: { mac: '3c:f0:00:00:00:09', model: 'x', os_version: '14', agent_version: '1.0' } },
+      });
+    for (let i = 0; i < 5; i++) expect((await guess(a)).status).toBe(401);
+    expect((await guess(a)).status).toBe(401);
+    const onB = await guess(b);
+    expect(onB.status).toBe(429);
+    expect(onB.json.error.code).toBe('EG_TOO_MANY_ATTEMPTS');
+  });
+});

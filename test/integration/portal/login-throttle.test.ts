@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryAudit } from '../../../src/audit/query.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { httpsCall } from '../../helpers/https.js';
+
+/**
+ * A guessing run against one account through the agent API (real HTTPS, users
+ * file): throttled after a few wrong passwords, the directory no longer asked, the
+ * lockout audited; the owner logs in from another device meanwhile.
+ * portal.trust_proxy lets X-Forwarded-For stand for the two devices' addresses.
+ */
+let t: TestGateway;
+let ca: Buffer;
+const ATTACKER = '10.66.0.6';
+const OWNER = '10.66.0.7';
+
+const enroll = (password: string, from: string, mac = '3c:aa:00:00:00:01') =>
+  httpsCall(t.gateway.ports.https, ca, '/api/agent/v1/enroll', {
+    json: { username: 'employee', password, device: { mac, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } },
+    headers: { 'X-Forwarded-For': from },
+  });
+
+beforeAll(async () => {
+  t = await startTestGateway({ https: true, configure: (doc) => void (doc.portal.trust_proxy = true) });
+  ca = readFileSync(join(t.dir, 'certs', 'ca.pem'));
+});
+afterAll(async () => t?.close());
+
+describe('login throttling', () => {
+  it('throttles a 1,000-guess run against one account; the owner still gets in from another device', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | undefined;
+    for (let i = 0; i < 1000; i++) {
+      const r = await enroll(`guess-${i}-not-the-password`, ATTACKER);
+      statuses.push(r.status);
+      if (r.status === 429) {
+        retryAfter ??= String(r.headers['retry-after']);
+        expect(r.json.error).toMatchObject({ code: 'EG_TOO_MANY_ATTEMPTS', retry_after: expect.any(Number) });
+      }
+    }
+    // Five free wrong passwords, then locked: the rest never reached the directory.
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(990);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    // Even the right password is refused from the guessing device while it is locked.
+    expect((await enroll(t.employeePassword, ATTACKER)).status).toBe(429);
+
+    // The owner, from their own phone.
+    const owner = await enroll(t.employeePassword, OWNER);
+    expect(owner.status, owner.text).toBe(201);
+
+    t.gateway.audit.flush();
+    const throttled: Array<Record<string, unknown>> = [];
+    queryAudit(t.config.audit.dir, { type: 'login.throttled' }, (m) => throttled.push(m.record));
+    expect(throttled[0]).toMatchObject({ user: 'employee', ip: ATTACKER, scope: 'user_and_address', outcome: 'failure' });
+    let failedAtDirectory = 0;
+    queryAudit(t.config.audit.dir, { type: 'login.failed' }, () => failedAtDirectory++);
+    expect(failedAtDirectory).toBeLessThan(10);
+  });
+});

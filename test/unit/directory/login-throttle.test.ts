@@ -1,0 +1,60 @@
+import Keyv from 'keyv';
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../../src/audit/events.js';
+import { LoginThrottle } from '../../../src/directory/login-throttle.js';
+import { TooManyAttemptsError } from '../../../src/errors.js';
+
+function setup() {
+  let now = Date.parse('2026-11-26T08:00:00Z');
+  const events: AuditEvent[] = [];
+  const throttle = new LoginThrottle(new Keyv(), { clock: { now: () => new Date(now) }, audit: { record: (e) => events.push(e) } });
+  return { throttle, events, advance: (ms: number) => (now += ms) };
+}
+
+const refusal = async (p: Promise<void>) => {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  return err instanceof TooManyAttemptsError ? err.retryAfterSeconds : undefined;
+};
+
+describe('LoginThrottle', () => {
+  it('allows five wrong passwords per person and address, then locks 1 s, 2 s, 4 s …', async () => {
+    const { throttle, events, advance } = setup();
+    for (let i = 0; i < 5; i++) {
+      await throttle.check('alice', '10.0.0.9');
+      await throttle.failed('alice', '10.0.0.9');
+    }
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBeUndefined();
+    await throttle.failed('alice', '10.0.0.9');
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBe(1);
+    expect(await refusal(throttle.check('ALICE', '10.0.0.9'))).toBe(1);
+    advance(1000);
+    await throttle.failed('alice', '10.0.0.9');
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBe(2);
+    advance(2000);
+    await throttle.failed('alice', '10.0.0.9');
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBe(4);
+    expect(events.filter((e) => e.type === 'login.throttled')).toHaveLength(3);
+    expect(events[0]).toMatchObject({ type: 'login.throttled', user: 'alice', ip: '10.0.0.9', scope: 'user_and_address', failures: 6 });
+  });
+
+  it('never locks the person out from another address, and a success clears the counter', async () => {
+    const { throttle, advance } = setup();
+    for (let i = 0; i < 10; i++) await throttle.failed('alice', '10.0.0.9');
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBeGreaterThan(0);
+    expect(await refusal(throttle.check('alice', '10.0.0.10'))).toBeUndefined();
+    await throttle.succeeded('alice', '10.0.0.10');
+    advance(15 * 60_000);
+    await throttle.succeeded('alice', '10.0.0.9');
+    expect(await refusal(throttle.check('alice', '10.0.0.9'))).toBeUndefined();
+  });
+
+  it('locks an address that sprays many accounts after twenty failures, and caps locks at 15 minutes', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 20; i++) await throttle.failed(`user${i}`, '10.0.0.66');
+    expect(await refusal(throttle.check('somebody-new', '10.0.0.66'))).toBeUndefined();
+    await throttle.failed('user20', '10.0.0.66');
+    expect(await refusal(throttle.check('somebody-new', '10.0.0.66'))).toBe(1);
+    for (let i = 0; i < 40; i++) await throttle.failed('user0', '10.0.0.66');
+    expect(await refusal(throttle.check('user0', '10.0.0.66'))).toBe(15 * 60);
+  });
+});
