@@ -215,6 +215,7 @@ export function buildRadiusServer(
     timeZone: config.session.time_zone,
     portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
     audit,
+    storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
   });
 }
 
@@ -232,6 +233,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   for (const c of config.radius.clients) {
     if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
     if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
+  }
+  if (config.radius.fail_mode === 'open') {
+    log.warn({ event: 'config.warning', failOpenMaxAgeSeconds: config.radius.fail_open_max_age_seconds }, 'WARNING: radius.fail_mode is open: while the state store is down, remembered sessions are accepted, revoked ones included');
   }
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});

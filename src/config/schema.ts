@@ -362,6 +362,20 @@ export const configSchema = z.strictObject({
         .prefault(1)
         .describe('RADIUS worker processes sharing the ports, one per core to use (1: RADIUS runs in the main process)'),
       clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
+      store_deadline_ms: z
+        .number()
+        .int()
+        .min(50)
+        .max(5000)
+        .prefault(1000)
+        .describe('the longest a RADIUS answer waits for the state store; keep it below your routers\' retry timer (often 3-5 s)'),
+      fail_mode: z
+        .enum(['closed', 'open'])
+        .prefault('closed')
+        .describe(
+          'when the state store cannot answer: closed rejects (the router falls back to its portal or secondary server); WARNING: open accepts devices this gateway saw with a live session within fail_open_max_age_seconds, even if revoked since',
+        ),
+      fail_open_max_age_seconds: z.number().int().min(60).max(86_400).prefault(14_400).describe('fail_mode open: how old a remembered session may be and still be accepted'),
     })
     .prefault({})
     .describe('the RADIUS server the routers ask'),

@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { AccountingRecord, AccountingStore } from '../accounting/accounting-store.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StoreUnavailableError } from '../errors.js';
+import type { Session } from '../sessions/session.js';
 import type { Clock } from '../clock.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
@@ -52,6 +53,8 @@ export interface RadiusServerOptions {
   dictionaryDir?: string;
   /** Every accept and reject, accounting start and stop. */
   audit?: AuditTrail;
+  /** When the state store does not answer: how long to wait, and what to answer (radius.fail_mode). */
+  storeFailure?: { deadlineMs: number; mode: 'closed' | 'open'; openMaxAgeMs: number };
 }
 
 type Port = 'auth' | 'acct';
@@ -84,9 +87,12 @@ const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
 export class RadiusServer {
   private readonly sockets: Socket[] = [];
   private readonly duplicates: DuplicateCache;
+  /** fail_mode open: the sessions this process last saw live. */
+  private readonly remembered: RememberedSessions;
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
+    this.remembered = new RememberedSessions(o.storeFailure?.openMaxAgeMs ?? 0);
   }
 
   /** Binds both ports; resolves with the ports actually bound (0 picks free ones). */
@@ -293,15 +299,37 @@ export class RadiusServer {
     }
     const wanted = requestedMac(attributes);
     if ('problem' in wanted) return rejectRequest(wanted.problem);
+    const policy = { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl };
+    let session: Session | undefined;
     try {
-      const session = await this.o.sessions.live(wanted.mac);
-      return decideAccess(wanted.mac, session, nas, { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
+      session = await this.withStoreDeadline(this.o.sessions.live(wanted.mac));
     } catch (err) {
-      // Fail closed: without the store we cannot know of a session; a reject lets the NAS use its portal.
-      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac }, 'store unavailable; rejecting');
       this.o.metrics.radiusStoreErrors.inc({ kind: 'access' });
-      return { ...rejectRequest('state store unavailable'), mac: wanted.mac };
+      // fail_mode open: a session this process saw live, not too long ago, and live still by its own end.
+      const remembered = this.o.storeFailure?.mode === 'open' ? this.remembered.recall(wanted.mac, policy.now) : undefined;
+      this.o.log.error(
+        { err, event: 'radius.store_failed', nas: nas.name, mac: wanted.mac, failMode: this.o.storeFailure?.mode ?? 'closed', remembered: remembered !== undefined },
+        remembered ? 'store unavailable; accepting a remembered session (fail_mode open)' : 'store unavailable; rejecting',
+      );
+      if (!remembered) return { ...rejectRequest('state store unavailable'), mac: wanted.mac };
+      const decision = decideAccess(wanted.mac, remembered, nas, policy);
+      return { ...decision, reason: 'fail open: state store unavailable, remembered session' };
     }
+    if (this.o.storeFailure?.mode === 'open') this.remembered.note(wanted.mac, session, policy.now);
+    return decideAccess(wanted.mac, session, nas, policy);
+  }
+
+  /** RADIUS never waits longer than radius.store_deadline_ms for the store: past it the store counts as unavailable. */
+  private withStoreDeadline<T>(p: Promise<T>): Promise<T> {
+    const ms = this.o.storeFailure?.deadlineMs;
+    if (ms === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      p.finally(() => clearTimeout(timer)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreUnavailableError(`the state store did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
   }
 
   /**
@@ -344,3 +372,30 @@ export class RadiusServer {
     }
   }
 }
+
+/**
+ * fail_mode open's memory: the live session of each device this process answered,
+ * as last read from the store, at most REMEMBERED_MAX devices (the oldest go first).
+ * A device whose session the store no longer has is forgotten at its next request.
+ */
+class RememberedSessions {
+  private readonly entries = new Map<string, { session: Session; seenAt: number }>();
+
+  constructor(private readonly maxAgeMs: number) {}
+
+  note(mac: string, session: Session | undefined, now: Date): void {
+    this.entries.delete(mac);
+    if (!session) return;
+    this.entries.set(mac, { session, seenAt: now.getTime() });
+    if (this.entries.size > REMEMBERED_MAX) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** The remembered session, while seen within the maximum age and not past its own end. */
+  recall(mac: string, now: Date): Session | undefined {
+    const e = this.entries.get(mac);
+    if (!e || now.getTime() - e.seenAt > this.maxAgeMs || Date.parse(e.session.endsAt) <= now.getTime()) return undefined;
+    return e.session;
+  }
+}
+
+const REMEMBERED_MAX = 200_000;

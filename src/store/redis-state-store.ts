@@ -186,7 +186,9 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
       return n;
     },
     async close() {
-      await client.quit().catch(() => client.destroy());
+      // A client waiting to reconnect would wait for ever to QUIT: drop it.
+      if (!client.isReady) return client.destroy();
+      await withTimeout(client.quit(), settings.connect_timeout_ms, 'closing').catch(() => client.destroy());
     },
   };
 }
