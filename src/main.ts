@@ -215,6 +215,7 @@ export function buildRadiusServer(
     timeZone: config.session.time_zone,
     portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
     audit,
+    maxInFlight: config.radius.max_in_flight,
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
   });
 }

@@ -341,6 +341,13 @@ export const configSchema = z.strictObject({
         .boolean()
         .prefault(false)
         .describe('take the client address from X-Forwarded-For (only behind a reverse proxy you run)'),
+      max_in_flight: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .prefault(512)
+        .describe('requests handled at once; past it the portal answers 503 with Retry-After (health checks and metrics excepted) instead of queueing without bound'),
       identify_by_redirect_parameters: z
         .boolean()
         .prefault(true)
@@ -362,6 +369,13 @@ export const configSchema = z.strictObject({
         .prefault(1)
         .describe('RADIUS worker processes sharing the ports, one per core to use (1: RADIUS runs in the main process)'),
       clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
+      max_in_flight: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .prefault(4096)
+        .describe('requests waiting for the store at once; past it requests are dropped and counted (reason overload) and the router retries'),
       store_deadline_ms: z
         .number()
         .int()

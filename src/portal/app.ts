@@ -78,6 +78,34 @@ function errors(deps: PortalDeps) {
   };
 }
 
+/** Paths that must answer under overload: the health checks and metrics. */
+const ALWAYS_ANSWERED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * At most `max` requests at once: past it, 503 with Retry-After at once, so that an
+ * overload (a flood of captive probes, a slow directory) costs neither unbounded
+ * memory nor the health checks.
+ */
+function bounded(max: number) {
+  let inFlight = 0;
+  return async (ctx: Context, next: Next) => {
+    if (inFlight >= max && !ALWAYS_ANSWERED.has(ctx.path)) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = 'The Wi-Fi portal is busy. Please try again in a few seconds.\n';
+      return;
+    }
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+    }
+  };
+}
+
 /**
  * Security headers. Pages carry no script at all; the one inline stylesheet is
  * allowed by a per-response nonce.
@@ -148,6 +176,7 @@ export function createPortalApp(deps: PortalDeps, more: readonly Router[] = []):
   const router = portalRouter(deps);
   app
     .use(errors(deps))
+    .use(bounded(deps.config.portal.max_in_flight))
     .use(securityHeaders(urls))
     .use(interceptOrNotFound(deps, urls))
     .use(upgradeToBase(urls))

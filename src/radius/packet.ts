@@ -60,7 +60,9 @@ export type DropReason =
   | 'missing_message_authenticator'
   | 'undecodable'
   /** Accounting that cannot be recorded (no Acct-Session-Id, no MAC): not answered, so the NAS keeps it. */
-  | 'unusable_accounting';
+  | 'unusable_accounting'
+  /** radius.max_in_flight requests were already waiting (for a slow store): the NAS retries. */
+  | 'overload';
 
 /** The structure of a well-formed packet: header fields and where each attribute is. */
 export interface ScannedPacket {

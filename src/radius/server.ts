@@ -53,6 +53,8 @@ export interface RadiusServerOptions {
   dictionaryDir?: string;
   /** Every accept and reject, accounting start and stop. */
   audit?: AuditTrail;
+  /** Requests answered at once at most (radius.max_in_flight); past it, dropped as overload. */
+  maxInFlight?: number;
   /** When the state store does not answer: how long to wait, and what to answer (radius.fail_mode). */
   storeFailure?: { deadlineMs: number; mode: 'closed' | 'open'; openMaxAgeMs: number };
 }
@@ -89,6 +91,8 @@ export class RadiusServer {
   private readonly duplicates: DuplicateCache;
   /** fail_mode open: the sessions this process last saw live. */
   private readonly remembered: RememberedSessions;
+  /** Requests between decoding and their answer (waiting for the store, mostly). */
+  private inFlight = 0;
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
@@ -180,11 +184,18 @@ export class RadiusServer {
       }
     }
     let answer: { bytes: Buffer; outcome: string } | undefined;
+    // Bounded: with a slow store, requests would otherwise pile up in memory without end.
+    if (this.inFlight >= (this.o.maxInFlight ?? Number.POSITIVE_INFINITY)) {
+      if (key) this.duplicates.finish(key, undefined);
+      return this.drop(nas, 'overload', peer);
+    }
+    this.inFlight++;
     try {
       const attributes = decodeAttributes(raw, packet.length);
       if (!attributes) return this.drop(nas, 'undecodable', peer);
       answer = await this.answer(port, raw, packet, attributes, nas, peer);
     } finally {
+      this.inFlight--;
       if (key) this.duplicates.finish(key, answer ? ownCopy(answer.bytes) : undefined);
     }
     if (!answer) return;
