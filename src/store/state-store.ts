@@ -37,6 +37,9 @@ export interface StateStore {
  */
 const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions']);
 
+/** Rows the purge deletes in one statement (one event-loop turn). */
+const PURGE_BATCH = 1000;
+
 /**
  * The embedded default: one SQLite file (WAL), read and written through keyv with a
  * better-sqlite3 store (sqlite-keyv-store.ts). @keyv/sqlite answered 3,000 RADIUS
@@ -75,7 +78,10 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   const connection = db;
   const writes = batch!;
   const countLive = connection.prepare(`SELECT count(*) AS n FROM ${TABLE} WHERE key >= ? AND key < ? AND (expires IS NULL OR expires > ?)`);
-  const purge = connection.prepare(`DELETE FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? RETURNING key, value`);
+  // In batches, the event loop free between two: the daily cut-off ends every session at once.
+  const purge = connection.prepare(
+    `DELETE FROM ${TABLE} WHERE key IN (SELECT key FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? LIMIT ${PURGE_BATCH}) RETURNING key, value`,
+  );
 
   const locks = new KeyedLock();
   return {
@@ -94,8 +100,15 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       return (countLive.get(`${namespace}:`, `${namespace};`, now.getTime()) as { n: number }).n;
     },
     async purgeExpired(now) {
-      const rows = await writes.run(() => purge.all(now.getTime()) as Array<{ key: string; value: string }>);
-      return { count: rows.length, sessions: rows.filter((r) => r.key.startsWith('sessions:')).flatMap((r) => storedValue(r.value)) };
+      let count = 0;
+      const sessions: unknown[] = [];
+      for (;;) {
+        const rows = await writes.run(() => purge.all(now.getTime()) as Array<{ key: string; value: string }>);
+        count += rows.length;
+        for (const r of rows) if (r.key.startsWith('sessions:')) sessions.push(...storedValue(r.value));
+        if (rows.length < PURGE_BATCH) return { count, sessions };
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
     async close() {
       writes.commit();

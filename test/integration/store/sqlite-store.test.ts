@@ -65,6 +65,20 @@ describe('sessions', () => {
     expect(await store.kv.sessions.has(other)).toBe(true);
   });
 
+  it('purges a cut-off’s worth of sessions in batches, handing every one over once', async () => {
+    const sessions = new SessionStore(store.kv.sessions);
+    const now = new Date();
+    const end = new Date(now.getTime() + 3600_000);
+    for (let i = 0; i < 2500; i++) {
+      const m = parseMac(`3c:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`)!;
+      await sessions.put({ ...session(now, end), mac: m }, now);
+    }
+    const purged = await store.purgeExpired(new Date(end.getTime() + 1));
+    expect(purged.count).toBe(2500);
+    expect(new Set((purged.sessions as Session[]).map((s) => s.mac)).size).toBe(2500);
+    expect((await store.purgeExpired(new Date(end.getTime() + 1))).count).toBe(0);
+  });
+
   it('survives closing and reopening the file', async () => {
     const now = new Date();
     await new SessionStore(store.kv.sessions).put(session(now, new Date(now.getTime() + 3600_000)), now);
