@@ -73,10 +73,12 @@ describe('sessions', () => {
       const m = parseMac(`3c:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`)!;
       await sessions.put({ ...session(now, end), mac: m }, now);
     }
-    const purged = await store.purgeExpired(new Date(end.getTime() + 1));
+    // The rows' expiry is the real time of each put plus the TTL: a minute past the end covers them all.
+    const after = new Date(end.getTime() + 60_000);
+    const purged = await store.purgeExpired(after);
     expect(purged.count).toBe(2500);
     expect(new Set((purged.sessions as Session[]).map((s) => s.mac)).size).toBe(2500);
-    expect((await store.purgeExpired(new Date(end.getTime() + 1))).count).toBe(0);
+    expect((await store.purgeExpired(after)).count).toBe(0);
   });
 
   it('survives closing and reopening the file', async () => {
