@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configLocation, loadConfig, type Config } from '../config/load.js';
+import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
 import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
+import { STORE_SUBCOMMANDS, STORE_USAGE, storeCommand } from './commands/store.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 
@@ -25,7 +26,7 @@ Usage:
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
 ${PORTS_USAGE}
-${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}`;
+${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}`;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -38,6 +39,7 @@ const FLAGS: Record<string, readonly string[]> = {
   'check-config': ['config'],
   devices: ['config', 'user', 'reason'],
   sessions: ['config', 'user', 'reason'],
+  store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
   ports: ['config', 'format'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
@@ -92,6 +94,10 @@ function parse(argv: string[]) {
         outcome: { type: 'string' },
         format: { type: 'string' },
         limit: { type: 'string' },
+        'redis-url': { type: 'string' },
+        'sqlite-file': { type: 'string' },
+        resume: { type: 'boolean' },
+        'verify-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -107,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === 'help') return print(USAGE);
   const allowed = FLAGS[command];
   if (allowed === undefined) return usage(`unknown command "${command}"`);
-  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit') usage(`unexpected arguments: ${rest.join(' ')}`);
+  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
@@ -169,6 +175,25 @@ async function main(argv: string[]): Promise<void> {
       const { config: _config, help: _help, certs: _certs, 'portal-url': _url, listen: _listen, reason: _reason, ...flags } = values;
       const status = await badInputExits(() => auditCommand(sub, rest.slice(1), flags, () => load(configLocation(values.config).file), process.stdout));
       // Let stdout drain (a large export) before exiting with the status.
+      process.stdout.write('', () => process.exit(status));
+      return;
+    }
+    case 'store': {
+      const sub = subcommand('store', STORE_SUBCOMMANDS, rest[0]);
+      // Ctrl-C: the copy stops after the page it is writing, with its checkpoint saved; a second one kills.
+      const interrupted = new AbortController();
+      process.once('SIGINT', () => interrupted.abort());
+      const fromEnv = migrationRedisUrl();
+      const flags = {
+        ...(values.to !== undefined ? { to: values.to } : {}),
+        ...(values['redis-url'] !== undefined ? { redisUrl: values['redis-url'] } : {}),
+        ...(fromEnv !== undefined ? { redisUrlFromEnv: fromEnv } : {}),
+        ...(values['sqlite-file'] !== undefined ? { sqliteFile: values['sqlite-file'] } : {}),
+        resume: values.resume === true,
+        verifyOnly: values['verify-only'] === true,
+      };
+      const io = { print, error: (line: string) => void process.stderr.write(`enrollgate: ${line}\n`), progress: process.stderr, signal: interrupted.signal };
+      const status = await badInputExits(() => storeCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, io));
       process.stdout.write('', () => process.exit(status));
       return;
     }

@@ -62,6 +62,14 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return configLocation(flag, env).file;
 }
 
+/** The variable `store migrate` reads a Redis URL from: unlike --redis-url, it keeps the password out of ps and shell history. */
+export const MIGRATION_REDIS_URL_VARIABLE = 'ENROLLGATE_REDIS_URL';
+
+/** The Redis URL for `store migrate` from the environment, if set and not empty. */
+export function migrationRedisUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[MIGRATION_REDIS_URL_VARIABLE] || undefined;
+}
+
 // `redis`: store.redis.url may carry the Redis password, so the whole section is hidden in messages.
 const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key', 'token', 'redis']);
 const HIDDEN = '(hidden)';

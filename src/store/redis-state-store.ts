@@ -24,7 +24,8 @@ import type { RedisStoreConfig } from '../config/load.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
-import { NAMESPACES, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+import { compareKeys } from './key-order.js';
+import { ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
 
 /** How long an ended session stays in Redis for the purge to report it. */
 const SESSION_GRACE_MS = 24 * 3600_000;
@@ -92,6 +93,27 @@ class SessionsAdapter extends KeyvRedis<string> {
     const [deleted] = (await this.redis.multi().del(full).zRem(this.indexKey, full).exec()) as unknown as [number, number];
     return deleted > 0;
   }
+
+  /**
+   * Writes keyv's stored forms with the end each session already has (store migrate),
+   * indexed as set() does: kept a grace past its end, and one that has ended already a
+   * grace from now, so that a purge still reports it once. A page in one transaction.
+   */
+  async setUntil(entries: ReadonlyArray<{ key: string; value: string; expiresAt: number | null }>): Promise<void> {
+    const now = Date.now();
+    const multi = this.redis.multi();
+    for (const e of entries) {
+      const full = this.createKeyPrefix(e.key, this.namespace);
+      if (e.expiresAt === null) {
+        multi.set(full, e.value);
+        multi.zRem(this.indexKey, full);
+      } else {
+        multi.set(full, e.value, { expiration: { type: 'PXAT', value: Math.max(e.expiresAt, now) + SESSION_GRACE_MS } });
+        multi.zAdd(this.indexKey, { score: e.expiresAt, value: full });
+      }
+    }
+    await multi.exec();
+  }
 }
 
 export async function openRedisStore(settings: RedisStoreConfig, log: Logger): Promise<StateStore> {
@@ -101,6 +123,8 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     disableOfflineQueue: true,
     socket: { connectTimeout: settings.connect_timeout_ms, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
   }) as RedisClientType;
+  // Every namespace's adapter listens on the one client: more than Node's default ten.
+  client.setMaxListeners(NAMESPACES.length + 10);
   let lastError = 0;
   client.on('error', (err: Error) => {
     // Reconnection errors repeat every few hundred milliseconds: one line a second at most.
@@ -119,9 +143,10 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
   const prefix = settings.key_prefix;
   const sessionsIndex = `${prefix}sessions:ends`;
   const kv = {} as Record<Namespace, Keyv>;
+  const sessionsAdapter = new SessionsAdapter(client, `${prefix}sessions`, sessionsIndex);
   for (const namespace of NAMESPACES) {
     const name = `${prefix}${namespace}`;
-    const keyv = namespace === 'sessions' ? keyvOn(new SessionsAdapter(client, name, sessionsIndex), name) : createKeyv(client, { namespace: name, throwOnErrors: true });
+    const keyv = namespace === 'sessions' ? keyvOn(sessionsAdapter, name) : createKeyv(client, { namespace: name, throwOnErrors: true });
     keyv.on('error', () => {});
     kv[namespace] = keyv;
   }
@@ -184,6 +209,35 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
       let n = 0;
       for await (const keys of client.scanIterator({ MATCH: `${prefix}${namespace}${SEPARATOR}*`, COUNT: 1000 })) n += keys.length;
       return n;
+    },
+    async *entries(namespace, after) {
+      const start = `${prefix}${namespace}${SEPARATOR}`;
+      // SCAN has no order and may return a key twice: list the keys (not the values), sort and
+      // dedupe them, then read the values a page at a time.
+      const keys = await call('list keys', async () => {
+        const found: string[] = [];
+        for await (const page of client.scanIterator({ MATCH: `${start}*`, COUNT: 1000, TYPE: 'string' })) for (const k of page) found.push(k.slice(start.length));
+        return found.sort(compareKeys).filter((k, i, all) => (i === 0 || k !== all[i - 1]) && (after === undefined || compareKeys(k, after) > 0));
+      });
+      for (let i = 0; i < keys.length; i += ENTRIES_PAGE) {
+        const page = keys.slice(i, i + ENTRIES_PAGE);
+        const raws = await call('read entries', () => client.mGet(page.map((k) => start + k)));
+        // null: deleted or expired since the listing.
+        for (const [j, raw] of raws.entries()) if (typeof raw === 'string') yield await storedEntry(kv[namespace], page[j]!, raw);
+      }
+    },
+    async putEntries(namespace, entries) {
+      const rows = await Promise.all(entries.map(async (e) => ({ key: e.key, value: await storedForm(kv[namespace], e), expiresAt: e.expiresAt })));
+      if (namespace === 'sessions') return call('write sessions', () => sessionsAdapter.setUntil(rows));
+      const now = Date.now();
+      const multi = client.multi();
+      for (const r of rows) {
+        const full = `${prefix}${namespace}${SEPARATOR}${r.key}`;
+        if (r.expiresAt === null) multi.set(full, r.value);
+        // One past its expiry is not written: Redis would drop it at once, and keyv would not return it.
+        else if (r.expiresAt > now) multi.set(full, r.value, { expiration: { type: 'PXAT', value: r.expiresAt } });
+      }
+      await call('write entries', () => multi.exec());
     },
     async close() {
       // A client waiting to reconnect would wait for ever to QUIT: drop it.

@@ -24,6 +24,10 @@ export interface StateStore {
   purgeExpired(now: Date): Promise<PurgeResult>;
   /** How many unexpired entries a namespace holds now (the live-sessions gauge). */
   countLive(namespace: Namespace, now: Date): Promise<number>;
+  /** Every entry of a namespace in key order (compareKeys), those after `after` if given, with its expiry; includes expired ones not purged yet (store migrate pages through it). */
+  entries(namespace: Namespace, after?: string): AsyncIterable<StoredEntry>;
+  /** Writes entries with their absolute expiry, replacing any under the same keys (store migrate; a Redis session keeps its end-time index). */
+  putEntries(namespace: Namespace, entries: readonly StoredEntry[]): Promise<void>;
   /** Closes connections. */
   close(): Promise<void>;
 }
@@ -82,6 +86,10 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   const purge = connection.prepare(
     `DELETE FROM ${TABLE} WHERE key IN (SELECT key FROM ${TABLE} WHERE expires IS NOT NULL AND expires <= ? LIMIT ${PURGE_BATCH}) RETURNING key, value`,
   );
+  // store migrate: a namespace a page at a time in key order (BINARY: UTF-8 bytes), and writes with the expiry given.
+  const pageFrom = connection.prepare<[string, string], { key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE key >= ? AND key < ? ORDER BY key LIMIT ${ENTRIES_PAGE}`);
+  const pageAfter = connection.prepare<[string, string], { key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE key > ? AND key < ? ORDER BY key LIMIT ${ENTRIES_PAGE}`);
+  const put = connection.prepare(`INSERT INTO ${TABLE} (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires`);
 
   const locks = new KeyedLock();
   return {
@@ -110,6 +118,27 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
         await new Promise((resolve) => setImmediate(resolve));
       }
     },
+    async *entries(namespace, after) {
+      const [start, end] = [`${namespace}:`, `${namespace};`];
+      for (let rows = after === undefined ? pageFrom.all(start, end) : pageAfter.all(start + after, end); rows.length > 0; ) {
+        for (const row of rows) yield await storedEntry(kv[namespace], row.key.slice(start.length), row.value);
+        if (rows.length < ENTRIES_PAGE) return;
+        rows = pageAfter.all(rows[rows.length - 1]!.key, end);
+      }
+    },
+    async putEntries(namespace, entries) {
+      const rows = await Promise.all(entries.map(async (e) => [`${namespace}:${e.key}`, await storedForm(kv[namespace], e), e.expiresAt] as const));
+      // One commit per page, fsynced like a durable write, after any open group commit.
+      writes.commit();
+      connection.pragma('synchronous = FULL');
+      try {
+        connection.transaction(() => {
+          for (const row of rows) put.run(...row);
+        })();
+      } finally {
+        connection.pragma('synchronous = NORMAL');
+      }
+    },
     async close() {
       writes.commit();
       if (connection.open) connection.close();
@@ -121,6 +150,27 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
 export interface PurgeResult {
   readonly count: number;
   readonly sessions: readonly unknown[];
+}
+
+/** One entry as keyv keeps it: its key in the namespace, its value, and when it expires (ms since the epoch; null: never). */
+export interface StoredEntry {
+  readonly key: string;
+  readonly value: unknown;
+  readonly expiresAt: number | null;
+}
+
+/** How many entries `entries()` reads at a time: a namespace of 100,000 sessions is never in memory at once. */
+export const ENTRIES_PAGE = 500;
+
+/** An entry from keyv's stored form ({ value, expires }, read by the namespace's own Keyv). */
+export async function storedEntry(keyv: Keyv, key: string, raw: string): Promise<StoredEntry> {
+  const data = await keyv.deserializeData<unknown>(raw);
+  return { key, value: data?.value, expiresAt: typeof data?.expires === 'number' ? data.expires : null };
+}
+
+/** keyv's stored form of an entry, written by the namespace's own Keyv as keyv.set() would. */
+export async function storedForm(keyv: Keyv, entry: StoredEntry): Promise<string> {
+  return (await keyv.serializeData({ value: entry.value, ...(entry.expiresAt === null ? {} : { expires: entry.expiresAt }) })) as string;
 }
 
 /** The value keyv stored ({ value, expires } as JSON), or nothing when it does not read. */
