@@ -126,7 +126,9 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
   // Every namespace's adapter listens on the one client: more than Node's default ten.
   client.setMaxListeners(NAMESPACES.length + 10);
   let lastError = 0;
+  let lastMessage: string | undefined;
   client.on('error', (err: Error) => {
+    lastMessage = err.message;
     // Reconnection errors repeat every few hundred milliseconds: one line a second at most.
     if (Date.now() - lastError < 1000) return;
     lastError = Date.now();
@@ -137,7 +139,9 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
   } catch (err) {
     client.destroy();
     // The URL can hold the password: name the host only.
-    throw new StoreUnavailableError(`cannot connect to Redis at ${redisHost(settings.url)}: ${(err as Error).message}`, { cause: err });
+    // The reconnect loop hides why (a wrong password, a refused connection): say the last error Redis gave.
+    const why = lastMessage && lastMessage !== (err as Error).message ? ` (last error: ${lastMessage})` : '';
+    throw new StoreUnavailableError(`cannot connect to Redis at ${redisHost(settings.url)}: ${(err as Error).message}${why}`, { cause: err });
   }
 
   const prefix = settings.key_prefix;
