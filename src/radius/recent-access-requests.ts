@@ -1,4 +1,5 @@
 import type { Mac } from '../devices/mac.js';
+import { GenerationalMap } from './generational-map.js';
 
 /** A router that asked about a device, and when. */
 export interface AccessRequestSighting {
@@ -14,16 +15,15 @@ export interface AccessRequestSighting {
  */
 export class RecentAccessRequests {
   /** Milliseconds, not Dates: up to maxDevices entries live here. */
-  private readonly byMac = new Map<Mac, { readonly nas: string; readonly atMs: number }>();
+  private readonly byMac: GenerationalMap<Mac, { readonly nas: string; readonly atMs: number }>;
 
-  constructor(private readonly maxDevices = 100_000) {}
+  constructor(maxDevices = 100_000) {
+    this.byMac = new GenerationalMap(maxDevices);
+  }
 
   /** Records that `nas` asked about `mac` at `at`. */
   note(mac: Mac, nas: string, at: Date): void {
-    // Delete first so the Map's insertion order stays least-recently-seen first.
-    this.byMac.delete(mac);
     this.byMac.set(mac, { nas, atMs: at.getTime() });
-    if (this.byMac.size > this.maxDevices) this.byMac.delete(this.byMac.keys().next().value as Mac);
   }
 
   /** The router that last asked about the device, if remembered. */

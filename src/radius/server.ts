@@ -13,6 +13,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate } from './accounting.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
 import { duplicateKey, MemoryDuplicateCache, type DuplicateCache } from './duplicate-cache.js';
+import { GenerationalMap } from './generational-map.js';
 import type { NasClient, NasTable } from './clients.js';
 import {
   Code,
@@ -62,18 +63,6 @@ export interface RadiusServerOptions {
 type Port = 'auth' | 'acct';
 
 const DROP_LOG_INTERVAL_MS = 1000;
-
-/**
- * A copy with memory of its own, for answers kept in the retransmission cache: a small
- * Buffer is a slice of Node's shared 8 KiB pool, and a cached slice kept its whole pool
- * alive for the RFC 5080 window (test/integration/radius/fuzz.test.ts: 6,566 cached
- * answers held 51 MB).
- */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
-}
 
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
@@ -196,7 +185,7 @@ export class RadiusServer {
       answer = await this.answer(port, raw, packet, attributes, nas, peer);
     } finally {
       this.inFlight--;
-      if (key) this.duplicates.finish(key, answer ? ownCopy(answer.bytes) : undefined);
+      if (key) this.duplicates.finish(key, answer?.bytes);
     }
     if (!answer) return;
     socket.send(answer.bytes, peer.port, peer.address);
@@ -386,19 +375,20 @@ export class RadiusServer {
 
 /**
  * fail_mode open's memory: the live session of each device this process answered,
- * as last read from the store, at most REMEMBERED_MAX devices (the oldest go first).
+ * as last read from the store, at most REMEMBERED_MAX devices (GenerationalMap).
  * A device whose session the store no longer has is forgotten at its next request.
  */
 class RememberedSessions {
-  private readonly entries = new Map<string, { session: Session; seenAt: number }>();
+  private readonly entries = new GenerationalMap<string, { session: Session; seenAt: number }>(REMEMBERED_MAX);
 
   constructor(private readonly maxAgeMs: number) {}
 
   note(mac: string, session: Session | undefined, now: Date): void {
-    this.entries.delete(mac);
-    if (!session) return;
+    if (!session) {
+      this.entries.delete(mac);
+      return;
+    }
     this.entries.set(mac, { session, seenAt: now.getTime() });
-    if (this.entries.size > REMEMBERED_MAX) this.entries.delete(this.entries.keys().next().value!);
   }
 
   /** The remembered session, while seen within the maximum age and not past its own end. */
