@@ -167,7 +167,10 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
  * share its error pages, security headers and body parser.
  */
 export function createPortalApp(deps: PortalDeps, more: readonly Router[] = []): Koa {
-  const app = new Koa({ proxy: deps.config.portal.trust_proxy });
+  // Behind a proxy that appends to X-Forwarded-For, only its last entry is the proxy's
+  // word; the ones before it are whatever the client sent (a forged device address, or
+  // 127.0.0.1 for /metrics). Koa takes the leftmost unless told how many to trust.
+  const app = new Koa({ proxy: deps.config.portal.trust_proxy, maxIpsCount: 1 });
   const urls = new PortalUrls(deps.config.portal.base_url);
   app.context.urls = urls;
   // Errors are rendered by the middleware; Koa's default handler would print stacks to stderr.

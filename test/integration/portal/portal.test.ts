@@ -218,6 +218,8 @@ describe('pages', () => {
     expect(metrics.body).toContain('# TYPE enrollgate_radius_request_duration_seconds histogram');
     // Not from elsewhere (trust_proxy makes X-Forwarded-For the client address here).
     expect((await call('GET', '/metrics', { ip: '10.1.0.2' })).status).toBe(404);
+    // A client cannot put 127.0.0.1 in front of what the proxy appends: only the last entry counts.
+    expect((await call('GET', '/metrics', { ip: '127.0.0.1, 10.1.0.2' })).status).toBe(404);
   });
 });
 
