@@ -186,6 +186,16 @@ describe('enrolling over the form', () => {
 });
 
 describe('pages', () => {
+  it('an error page gets the nonce of its stylesheet too; a redirect gets a CSP without any', async () => {
+    const missing = await call('GET', '/portal/no-such-page', { ip: '10.1.0.2' });
+    expect(missing.status).toBe(404);
+    const nonce = /style-src 'nonce-([^']+)'/.exec(String(missing.headers['content-security-policy']))?.[1];
+    expect(missing.body).toContain(`<style nonce="${nonce}">`);
+    const probe = await call('GET', '/hotspot-detect.html', { ip: '10.1.0.3' });
+    expect(probe.status).toBe(302);
+    expect(String(probe.headers['content-security-policy'])).toMatch(/^default-src 'none'; img-src/);
+  });
+
   it('send security headers, a nonce-only CSP matching the stylesheet, no script, and stay small', async () => {
     const r = await call('GET', '/portal', { ip: '10.1.0.2' });
     const csp = String(r.headers['content-security-policy']);
