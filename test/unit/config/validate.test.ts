@@ -99,7 +99,7 @@ describe('validateConfig: every problem names path, value and expectation', () =
 
   it('unknown and misspelt keys, with the right spelling and the keys allowed', () => {
     const [client] = problemsOf({ radius: { client: [nas()] } }) as [string];
-    expect(client).toMatch(/^radius\.client: unknown key \(did you mean "clients"\?\); expected one of host, auth_port, acct_port, workers, clients$/);
+    expect(client).toMatch(/^radius\.client: unknown key \(did you mean "clients"\?\); expected one of host, auth_port, acct_port, workers, clients, max_in_flight, store_deadline_ms, fail_mode, fail_open_max_age_seconds$/);
     const [top] = problemsOf({ radiuss: {} }) as [string];
     expect(top).toMatch(/^radiuss: unknown key \(did you mean "radius"\?\); expected one of log, session, portal, radius/);
     const problems = problemsOf({ portal: { baseurl: 'https://x.example.org' }, directory: { file: { paht: 'u.yaml' } } });
@@ -305,7 +305,17 @@ describe('validateConfig: defaults', () => {
   it('an empty document is the defaults', () => {
     expect(defaults.session).toEqual({ daily_cutoff: '04:00', time_zone: 'UTC' });
     expect(defaults.portal.http).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(defaults.radius).toEqual({ host: '127.0.0.1', auth_port: 1812, acct_port: 1813, workers: 1, clients: [] });
+    expect(defaults.radius).toEqual({
+      host: '127.0.0.1',
+      auth_port: 1812,
+      acct_port: 1813,
+      workers: 1,
+      clients: [],
+      max_in_flight: 4096,
+      store_deadline_ms: 1000,
+      fail_mode: 'closed',
+      fail_open_max_age_seconds: 14_400,
+    });
     expect(defaults.directory.kind).toBe('file');
     expect(defaults.android.agent).toBeUndefined();
     expect(validateConfig(null)).toEqual(defaults);
