@@ -39,6 +39,7 @@ import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import { RouterNotifier } from './radius/router-notifier.js';
 import { RadiusServer } from './radius/server.js';
+import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
 import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
 import type { Session } from './sessions/session.js';
@@ -216,6 +217,7 @@ export function buildRadiusServer(
     portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
     audit,
     maxInFlight: config.radius.max_in_flight,
+    ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
   });
 }
@@ -237,6 +239,9 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   for (const c of config.radius.clients) {
     if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
     if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
+  }
+  if (config.radius.shared_retransmission_cache && config.store.kind !== 'redis') {
+    log.warn({ event: 'config.warning' }, 'radius.shared_retransmission_cache needs store.kind: redis; each process keeps its own cache');
   }
   if (config.radius.fail_mode === 'open') {
     log.warn({ event: 'config.warning', failOpenMaxAgeSeconds: config.radius.fail_open_max_age_seconds }, 'WARNING: radius.fail_mode is open: while the state store is down, remembered sessions are accepted, revoked ones included');

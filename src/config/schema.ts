@@ -376,6 +376,10 @@ export const configSchema = z.strictObject({
         .max(100_000)
         .prefault(4096)
         .describe('requests waiting for the store at once; past it requests are dropped and counted (reason overload) and the router retries'),
+      shared_retransmission_cache: z
+        .boolean()
+        .prefault(false)
+        .describe('with store.kind redis: share the RFC 5080 retransmission cache between gateways, so a router failing over gets the first answer again (one Redis round trip per request)'),
       store_deadline_ms: z
         .number()
         .int()

@@ -11,8 +11,8 @@ export type DuplicateLookup = { kind: 'new' } | { kind: 'answered'; response: Bu
 
 /** Remembers recent requests and their answers. */
 export interface DuplicateCache {
-  /** Looks a request up; a new one is marked as in progress. */
-  begin(key: string, now: number): DuplicateLookup;
+  /** Looks a request up; a new one is marked as in progress. (Shared caches answer asynchronously.) */
+  begin(key: string, now: number): DuplicateLookup | Promise<DuplicateLookup>;
   /** Records the answer of a request begun here, or forgets it when none was sent (so a retry is worked on afresh). */
   finish(key: string, response: Buffer | undefined): void;
 }

@@ -165,7 +165,7 @@ export class RadiusServer {
     // RFC 5080 §2.2.2 (Status-Server is never cached: RFC 5997 §3 wants a fresh answer).
     const key = packet.code === Code.StatusServer ? undefined : duplicateKey(port, peer.address, peer.port, packet.identifier, packet.authenticator);
     if (key) {
-      const seen = this.duplicates.begin(key, Date.now());
+      const seen = await this.duplicates.begin(key, Date.now());
       if (seen.kind !== 'new') {
         this.o.metrics.radiusRetransmissions.inc({ nas: nas.name, handled: seen.kind === 'answered' ? 'answered_from_cache' : 'dropped_in_progress' });
         if (seen.kind === 'answered') socket.send(seen.response, peer.port, peer.address);

@@ -50,6 +50,13 @@ for _, key in ipairs(due) do
 end
 return {#due, out}`;
 
+// Returns the value under KEYS[1], or stores ARGV[1] for ARGV[2] ms and returns nothing.
+const CLAIM_SCRIPT = `
+local value = redis.call('GET', KEYS[1])
+if value then return value end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false`;
+
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -242,6 +249,18 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
         else if (r.expiresAt > now) multi.set(full, r.value, { expiration: { type: 'PXAT', value: r.expiresAt } });
       }
       await call('write entries', () => multi.exec());
+    },
+    sharedCache: {
+      async claim(key, placeholder, ttlMs) {
+        const value = await client.eval(CLAIM_SCRIPT, { keys: [`${prefix}rfc5080:${key}`], arguments: [placeholder, String(ttlMs)] });
+        return typeof value === 'string' ? value : null;
+      },
+      async put(key, value, ttlMs) {
+        await client.set(`${prefix}rfc5080:${key}`, value, { PX: ttlMs });
+      },
+      async remove(key) {
+        await client.del(`${prefix}rfc5080:${key}`);
+      },
     },
     async close() {
       // A client waiting to reconnect would wait for ever to QUIT: drop it.

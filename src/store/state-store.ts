@@ -28,8 +28,19 @@ export interface StateStore {
   entries(namespace: Namespace, after?: string): AsyncIterable<StoredEntry>;
   /** Writes entries with their absolute expiry, replacing any under the same keys (store migrate; a Redis session keeps its end-time index). */
   putEntries(namespace: Namespace, entries: readonly StoredEntry[]): Promise<void>;
+  /** Short-lived entries shared by every gateway on this store (Redis only): the shared RFC 5080 cache. */
+  readonly sharedCache?: SharedCacheBackend;
   /** Closes connections. */
   close(): Promise<void>;
+}
+
+/** A small shared cache with an atomic claim (see radius/shared-duplicate-cache.ts). */
+export interface SharedCacheBackend {
+  /** The value under `key`, or null after storing `placeholder` there for `ttlMs` (one atomic step). */
+  claim(key: string, placeholder: string, ttlMs: number): Promise<string | null>;
+  /** Replaces the value, for `ttlMs`. */
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  remove(key: string): Promise<void>;
 }
 
 /**

@@ -99,7 +99,7 @@ describe('validateConfig: every problem names path, value and expectation', () =
 
   it('unknown and misspelt keys, with the right spelling and the keys allowed', () => {
     const [client] = problemsOf({ radius: { client: [nas()] } }) as [string];
-    expect(client).toMatch(/^radius\.client: unknown key \(did you mean "clients"\?\); expected one of host, auth_port, acct_port, workers, clients, max_in_flight, store_deadline_ms, fail_mode, fail_open_max_age_seconds$/);
+    expect(client).toMatch(/^radius\.client: unknown key \(did you mean "clients"\?\); expected one of host, auth_port, acct_port, workers, clients, max_in_flight, shared_retransmission_cache, store_deadline_ms, fail_mode, fail_open_max_age_seconds$/);
     const [top] = problemsOf({ radiuss: {} }) as [string];
     expect(top).toMatch(/^radiuss: unknown key \(did you mean "radius"\?\); expected one of log, session, portal, radius/);
     const problems = problemsOf({ portal: { baseurl: 'https://x.example.org' }, directory: { file: { paht: 'u.yaml' } } });
@@ -312,6 +312,7 @@ describe('validateConfig: defaults', () => {
       workers: 1,
       clients: [],
       max_in_flight: 4096,
+      shared_retransmission_cache: false,
       store_deadline_ms: 1000,
       fail_mode: 'closed',
       fail_open_max_age_seconds: 14_400,
