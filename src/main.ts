@@ -16,6 +16,7 @@ import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
+import { BackoffDirectory } from './directory/backoff-directory.js';
 import { LoginThrottle } from './directory/login-throttle.js';
 import { MeteredDirectory } from './directory/metered-directory.js';
 import { ConfigError } from './errors.js';
@@ -248,7 +249,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   }
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
-  const directory = new MeteredDirectory(createDirectory(config, materials, log), metrics);
+  const directory = new BackoffDirectory(new MeteredDirectory(createDirectory(config, materials, log), metrics), { clock, log });
   const configSha256 = createHash('sha256').update(readFileSync(config.config_file)).digest('hex');
   // The audit trail opens first and closes last: it records everything in between.
   const key = auditKey(config);
