@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { queryAudit } from '../../../src/audit/query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
 import { Metrics } from '../../../src/metrics.js';
@@ -258,6 +259,11 @@ describe('telling the router when a session is issued (RFC 5176)', () => {
     expect(timeout!.ms as number).toBeLessThan(2500);
     expect(events('coa.retried', station)).toHaveLength(2);
     expect(await counted('coa', 'timeout')).toBe(1);
+    // The audit trail records the failure; the session itself was issued regardless.
+    t.gateway.audit.flush();
+    const notified: Array<Record<string, unknown>> = [];
+    queryAudit(t.config.audit.dir, { type: 'router.notified', mac: station.toLowerCase().replace(/-/g, ':') }, (m) => notified.push(m.record));
+    expect(notified).toEqual([expect.objectContaining({ kind: 'coa', result: 'timeout', outcome: 'failure' })]);
   });
 
   it('finds the router from its Access-Request when there is no accounting, and omits Acct-Session-Id', async () => {
