@@ -17,6 +17,7 @@ import {
   InvalidCredentialsError,
   NotAllowedError,
 } from '../errors.js';
+import { withDeadline } from '../deadline.js';
 import type { Directory, DirectoryUser } from './directory.js';
 
 export interface LdapDirectoryOptions {
@@ -291,16 +292,4 @@ function describe(err: unknown, step: string): string {
   if (err instanceof ResultCodeError) return `LDAP ${step} failed with result code ${err.code}`;
   const message = err instanceof Error ? err.message : String(err);
   return `LDAP ${step} failed: ${message.split('\n')[0]}`;
-}
-
-async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

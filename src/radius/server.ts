@@ -4,6 +4,7 @@ import type { AccountingRecord, AccountingStore } from '../accounting/accounting
 import { ConfigError, StoreUnavailableError } from '../errors.js';
 import type { Session } from '../sessions/session.js';
 import type { Clock } from '../clock.js';
+import { withDeadline } from '../deadline.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -323,13 +324,7 @@ export class RadiusServer {
   private withStoreDeadline<T>(p: Promise<T>): Promise<T> {
     const ms = this.o.storeFailure?.deadlineMs;
     if (ms === undefined) return p;
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      p.finally(() => clearTimeout(timer)),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StoreUnavailableError(`the state store did not answer within ${ms} ms`)), ms);
-      }),
-    ]);
+    return withDeadline(p, ms, () => new StoreUnavailableError(`the state store did not answer within ${ms} ms`));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { withDeadline } from '../deadline.js';
 import type { SharedCacheBackend } from '../store/state-store.js';
 import { DUPLICATE_WINDOW_MS, MemoryDuplicateCache, type DuplicateCache, type DuplicateLookup } from './duplicate-cache.js';
 
@@ -25,7 +26,7 @@ export class SharedDuplicateCache implements DuplicateCache {
     if (local.kind !== 'new') return local;
     let shared: string | null;
     try {
-      shared = await deadline(this.backend.claim(key, IN_PROGRESS, this.windowMs), this.deadlineMs);
+      shared = await withDeadline(this.backend.claim(key, IN_PROGRESS, this.windowMs), this.deadlineMs, 'the shared RFC 5080 cache did not answer');
     } catch {
       return local;
     }
@@ -49,13 +50,3 @@ export class SharedDuplicateCache implements DuplicateCache {
 
 /** What a key holds while its request is being decided (never valid base64 of an answer). */
 const IN_PROGRESS = '-';
-
-function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('deadline')), ms);
-    }),
-  ]);
-}

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import KeyvRedis, { createClient, createKeyv, type RedisClientType } from '@keyv/redis';
 import Keyv from 'keyv';
 import type { RedisStoreConfig } from '../config/load.js';
+import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
@@ -142,7 +143,7 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     log.error({ event: 'store.redis_error', err: { message: err.message } }, 'Redis connection error');
   });
   try {
-    await withTimeout(client.connect(), settings.connect_timeout_ms, 'connecting');
+    await withDeadline(client.connect(), settings.connect_timeout_ms, `no answer within ${settings.connect_timeout_ms} ms (connecting)`);
   } catch (err) {
     client.destroy();
     // The URL can hold the password: name the host only.
@@ -198,7 +199,7 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     kv,
     withLock,
     async ping() {
-      await call('answer a ping', () => withTimeout(client.ping(), settings.connect_timeout_ms, 'ping'));
+      await call('answer a ping', () => withDeadline(client.ping(), settings.connect_timeout_ms, `no answer within ${settings.connect_timeout_ms} ms (ping)`));
     },
     async purgeExpired(now) {
       const sessions: unknown[] = [];
@@ -265,7 +266,7 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     async close() {
       // A client waiting to reconnect would wait for ever to QUIT: drop it.
       if (!client.isReady) return client.destroy();
-      await withTimeout(client.quit(), settings.connect_timeout_ms, 'closing').catch(() => client.destroy());
+      await withDeadline(client.quit(), settings.connect_timeout_ms, `no answer within ${settings.connect_timeout_ms} ms (closing)`).catch(() => client.destroy());
     },
   };
 }
@@ -273,16 +274,6 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
 /** A Keyv on an adapter that prefixes keys itself (what createKeyv does for its own adapter). */
 function keyvOn(adapter: KeyvRedis<string>, namespace: string): Keyv {
   return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms (${what})`)), ms);
-    }),
-  ]);
 }
 
 /** host:port of a Redis URL, without user or password. */
