@@ -243,3 +243,37 @@ describe('the admin console', () => {
     expect(auditRecords('admin.logged_out')).toContainEqual(expect.objectContaining({ admin: 'audit' }));
   });
 });
+
+describe('bad input to the admin console and API', () => {
+  it('the console answers 400 with what is wrong, never a 500', async () => {
+    const s = await consoleLogin(PEOPLE.admin);
+    const get = (path: string) => call(path, { cookie: s.cookie });
+    const cases: Array<[string, string]> = [
+      ['/admin/confirm?action=format-disk&mac=3c:b0:00:00:00:01', 'Unknown action.'],
+      ['/admin/confirm?action=revoke&mac=not-a-mac', 'That is not a MAC address.'],
+      ['/admin/confirm?action=revoke-user&user=%20', 'Which person?'],
+      ['/admin/audit?from=yesterday', 'From: &quot;yesterday&quot; is not a date'],
+      ['/admin/audit?mac=zz', 'MAC: &quot;zz&quot; is not a MAC address'],
+      ['/admin/audit?type=device.eaten', 'Type: &quot;device.eaten&quot; is not an event type'],
+      ['/admin/audit?outcome=maybe', 'Outcome: &quot;maybe&quot; is not success, failure or info'],
+    ];
+    for (const [path, message] of cases) {
+      const r = await get(path);
+      expect(r.status, path).toBe(400);
+      expect(r.text, path).toContain(message);
+    }
+    const noReason = await call('/admin/action', { cookie: s.cookie, form: { _csrf: s.csrf, action: 'block', mac: '3c:b0:00:00:00:55', reason: '  ' } });
+    expect(noReason.status).toBe(400);
+    expect(noReason.text).toContain('Give a reason');
+  });
+
+  it('the API answers 400 with the field for malformed JSON, bad times and limits', async () => {
+    const badJson = await api('admin', '/sessions/3c:b0:00:00:00:01/revoke', { raw: '{"reason": ', contentType: 'application/json' });
+    expect(badJson.status).toBe(400);
+    expect(badJson.json.error.code).toBe('EG_BAD_JSON');
+    expect((await api('auditor', '/audit?from=not-a-time')).json.error).toMatchObject({ code: 'EG_BAD_INPUT', field: 'from' });
+    expect((await api('auditor', '/audit?limit=0')).json.error).toMatchObject({ code: 'EG_BAD_INPUT', field: 'limit' });
+    expect((await api('auditor', '/audit?outcome=maybe')).json.error).toMatchObject({ code: 'EG_BAD_INPUT', field: 'outcome' });
+    expect((await api('helpdesk', '/devices?mac=zz')).json.error).toMatchObject({ code: 'EG_BAD_INPUT', field: 'mac' });
+  });
+});
