@@ -153,6 +153,16 @@ describe('the admin API', () => {
     expect((await api('admin', '/nothing/here')).status).toBe(404);
   });
 
+  it('lists the routers with what RADIUS did for each (parsed from the gateway\'s metrics)', async () => {
+    const r = await api('helpdesk', '/nas');
+    const [nas] = r.json.nas as Array<Record<string, unknown>>;
+    expect(nas).toMatchObject({ name: 'test-nas', address: '127.0.0.1', profile: 'generic', lastAnswer: expect.any(String) });
+    // The tests above got accepts and rejects from this router.
+    expect(nas!.accepts as number).toBeGreaterThan(0);
+    expect(nas!.rejects as number).toBeGreaterThan(0);
+    expect(Date.now() - Date.parse(nas!.lastAnswer as string)).toBeLessThan(120_000);
+  });
+
   it('auditors search and export the trail; the export itself is audited', async () => {
     const search = await api('auditor', '/audit?type=session.revoked');
     expect(search.status).toBe(200);
