@@ -189,7 +189,7 @@ class InProcessRadius implements RadiusService {
 }
 
 function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
-  return { store: new SessionStore(store.kv.sessions), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
+  return { store: SessionStore.on(store), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
 }
 
 /**

@@ -24,7 +24,10 @@ export class SessionService {
       /** session.issued and session.revoked records (RADIUS workers, which only read sessions, have none). */
       audit?: AuditTrail;
     },
-  ) {}
+  ) {
+    const read = deps.store.liveNow;
+    this.liveNow = read && ((mac) => read(mac, deps.clock.now()));
+  }
 
   /** The instant the sessions issued now end. */
   nextCutoff(now: Date = this.deps.clock.now()): Date {
@@ -46,6 +49,12 @@ export class SessionService {
   async live(mac: Mac): Promise<Session | undefined> {
     return this.deps.store.live(mac, this.deps.clock.now());
   }
+
+  /**
+   * live() answered at once, when the store reads synchronously (SQLite); undefined
+   * otherwise, and callers use live(). Throws StoreUnavailableError as live() rejects.
+   */
+  readonly liveNow: ((mac: Mac) => Session | undefined) | undefined;
 
   /** Every live session now. */
   async list(): Promise<Session[]> {

@@ -1,11 +1,33 @@
 import type Keyv from 'keyv';
 import type { Mac } from '../devices/mac.js';
-import { storeCall } from '../store/state-store.js';
+import { storeCall, type StateStore } from '../store/state-store.js';
 import { isLive, type Session } from './session.js';
 
 /** Sessions by device MAC, at most one per device. */
 export class SessionStore {
-  constructor(private readonly kv: Keyv) {}
+  /**
+   * live() without a promise, when the store reads synchronously (the embedded SQLite
+   * store's readNow): RADIUS answers a request in one turn with it. Absent on Redis.
+   */
+  readonly liveNow?: (mac: Mac, now: Date) => Session | undefined;
+
+  constructor(
+    private readonly kv: Keyv,
+    readNow?: (mac: Mac) => unknown,
+  ) {
+    if (readNow) {
+      this.liveNow = (mac, now) => {
+        const session = readNow(mac) as Session | undefined;
+        return session && isLive(session, now) ? session : undefined;
+      };
+    }
+  }
+
+  /** The sessions of a state store, read synchronously where the store can (StateStore.readNow). */
+  static on(store: StateStore): SessionStore {
+    const { readNow } = store;
+    return new SessionStore(store.kv.sessions, readNow && ((mac) => readNow('sessions', mac)));
+  }
 
   /** The device's live session, or undefined (an expired one is never returned, whatever the backend's TTL did). */
   async live(mac: Mac, now: Date): Promise<Session | undefined> {

@@ -18,6 +18,13 @@ export interface StateStore {
   readonly withLock: LockRunner;
   /** The Keyv for one namespace (values are JSON; TTLs in milliseconds). */
   readonly kv: Readonly<Record<Namespace, Keyv>>;
+  /**
+   * The embedded store only: the value under a key, read without waiting (what the
+   * namespace's Keyv.get would resolve with), or undefined. Throws StoreUnavailableError
+   * when the file cannot be read. RADIUS answers through it without a promise per
+   * request (bench:radius); stores that must wait for a server (Redis) have none.
+   */
+  readonly readNow?: (namespace: Namespace, key: string) => unknown;
   /** Resolves when the backend answers a read, rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Deletes entries whose TTL has passed (SQLite has no native expiry); returns how many. */
@@ -72,6 +79,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
   let db: Database.Database | undefined;
   let batch: WriteBatch | undefined;
   const kv = {} as Record<Namespace, Keyv>;
+  const adapters = {} as Record<Namespace, SqliteKeyvStore>;
   try {
     mkdirSync(dirname(file), { recursive: true });
     // A busy wait blocks the event loop: keep it short (only another writer process, such as a migration, makes one).
@@ -83,6 +91,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     batch = new WriteBatch(db);
     for (const namespace of NAMESPACES) {
       const store = new SqliteKeyvStore(db, { durable: DURABLE.has(namespace), batch });
+      adapters[namespace] = store;
       const keyv = new Keyv({ store, namespace, throwOnErrors: true });
       // Errors are thrown to the caller (throwOnErrors); without a listener the emitter would crash the process.
       keyv.on('error', () => {});
@@ -109,6 +118,19 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     kind: 'sqlite',
     withLock: (keys, fn) => locks.run(keys, fn),
     kv,
+    readNow(namespace, key) {
+      let raw: string | undefined;
+      try {
+        raw = adapters[namespace].getNow(`${namespace}:${key}`);
+      } catch (err) {
+        throw new StoreUnavailableError(`state file ${file} is not readable: ${(err as Error).message}`, { cause: err });
+      }
+      if (raw === undefined) return undefined;
+      // The namespace's own Keyv deserializer (keyv's, synchronous): the same value keyv.get would give.
+      const data: unknown = kv[namespace].deserialize!(raw);
+      if (data instanceof Promise) throw new Error('readNow needs a synchronous deserializer');
+      return (data as { value?: unknown } | undefined)?.value;
+    },
     async ping() {
       try {
         connection.prepare('SELECT 1').get();

@@ -73,6 +73,32 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
     expect(await store.kv.flows.get('k')).toEqual({ b: 2 });
   });
 
+  it('reads synchronously what keyv reads, where the backend can (SQLite: readNow), and SessionStore.on uses it', async () => {
+    const sessions = SessionStore.on(store);
+    if (backend.name !== 'sqlite') {
+      // Redis must wait for its server: no synchronous path, callers use live().
+      expect(store.readNow).toBeUndefined();
+      expect(sessions.liveNow).toBeUndefined();
+      return;
+    }
+    const readNow = store.readNow!;
+    const now = new Date();
+    const live = session(mac(0x60), now, new Date(now.getTime() + 60_000), ':colon-first user');
+    await sessions.put(live, now);
+    // keyv escapes strings that begin with ':'; readNow must undo that exactly as keyv.get does.
+    expect(readNow('sessions', live.mac)).toEqual(await store.kv.sessions.get(live.mac));
+    expect(sessions.liveNow!(live.mac, now)).toEqual(live);
+    expect(readNow('sessions', mac(0x61))).toBeUndefined();
+    expect(readNow('devices', live.mac)).toBeUndefined();
+    // Past its end: neither liveNow nor readNow (past the TTL) returns it.
+    expect(sessions.liveNow!(live.mac, new Date(now.getTime() + 60_000))).toBeUndefined();
+    await store.kv.tokens.set('brief', { n: 1 }, 20);
+    await until(new Date(Date.now() + 30));
+    expect(readNow('tokens', 'brief')).toBeUndefined();
+    // The tests below count this store's sessions.
+    await sessions.revoke(live.mac);
+  });
+
   it('hides entries past their TTL', async () => {
     await store.kv.tokens.set('short', 1, 30);
     await store.kv.tokens.set('long', 2, 60_000);
