@@ -39,7 +39,7 @@ import { NasTable } from './radius/clients.js';
 import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import { RouterNotifier } from './radius/router-notifier.js';
-import { RadiusServer } from './radius/server.js';
+import { RadiusServer, type Port } from './radius/server.js';
 import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
 import { LoginTokenStore } from './sessions/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
@@ -180,8 +180,9 @@ interface RadiusService {
 
 class InProcessRadius implements RadiusService {
   constructor(private readonly server: RadiusServer) {}
-  start() {
-    return this.server.start();
+  async start() {
+    const { authPort, acctPort } = await this.server.start();
+    return { authPort: authPort!, acctPort: acctPort! };
   }
   stop() {
     return this.server.stop();
@@ -198,9 +199,9 @@ function sessionSettings(config: Config, store: StateStore, clock: Clock, log: L
  */
 export function buildRadiusServer(
   config: Config,
-  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests; audit: AuditTrail },
+  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests; audit: AuditTrail; serve?: Port | 'both' },
 ): RadiusServer {
-  const { store, metrics, clock, log, accessRequests, audit } = deps;
+  const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
   const sessions = new SessionService(sessionSettings(config, store, clock, log));
   return new RadiusServer({
     host: config.radius.host,
@@ -220,6 +221,7 @@ export function buildRadiusServer(
     maxInFlight: config.radius.max_in_flight,
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
+    ...(serve ? { serve } : {}),
   });
 }
 

@@ -59,9 +59,11 @@ export interface RadiusServerOptions {
   maxInFlight?: number;
   /** When the state store does not answer: how long to wait, and what to answer (radius.fail_mode). */
   storeFailure?: { deadlineMs: number; mode: 'closed' | 'open'; openMaxAgeMs: number };
+  /** Which ports this server binds: both (default), or one (RADIUS workers split them, workers.ts). */
+  serve?: 'both' | Port;
 }
 
-type Port = 'auth' | 'acct';
+export type Port = 'auth' | 'acct';
 
 /** A datagram that passed the checks, on its way to an answer. */
 interface Request {
@@ -109,15 +111,16 @@ export class RadiusServer {
     this.liveNow = o.sessions.liveNow;
   }
 
-  /** Binds both ports; resolves with the ports actually bound (0 picks free ones). */
-  async start(): Promise<{ authPort: number; acctPort: number }> {
+  /** Binds its ports (both unless `serve` names one); resolves with the ports actually bound (0 picks free ones). */
+  async start(): Promise<{ authPort?: number; acctPort?: number }> {
     // Before the first packet: the `radius` package reads dictionaries once, lazily (dictionary.ts).
     const dictionaries = loadDictionaries(this.o.dictionaryDir ?? DICTIONARY_DIR);
     this.o.log.info({ event: 'radius.dictionaries_loaded', files: dictionaries.files.length, vendors: dictionaries.vendors, attributes: dictionaries.attributes }, 'RADIUS dictionaries loaded');
-    const authPort = await this.listen('auth', this.o.authPort);
-    const acctPort = await this.listen('acct', this.o.acctPort);
+    const serve = this.o.serve ?? 'both';
+    const authPort = serve === 'acct' ? undefined : await this.listen('auth', this.o.authPort);
+    const acctPort = serve === 'auth' ? undefined : await this.listen('acct', this.o.acctPort);
     this.o.log.info({ event: 'radius.listening', host: this.o.host, authPort, acctPort }, 'RADIUS listening');
-    return { authPort, acctPort };
+    return { ...(authPort !== undefined ? { authPort } : {}), ...(acctPort !== undefined ? { acctPort } : {}) };
   }
 
   async stop(): Promise<void> {

@@ -9,7 +9,7 @@ import { createLogger } from '../logger.js';
 import { buildRadiusServer } from '../main.js';
 import { Metrics } from '../metrics.js';
 import { openStateStore } from '../store/open-state-store.js';
-import { ForwardingAccessRequests, ForwardingAudit, type WorkerMessage } from './workers.js';
+import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './workers.js';
 
 async function main(configFile: string): Promise<void> {
   const config = loadConfig(configFile);
@@ -19,9 +19,10 @@ async function main(configFile: string): Promise<void> {
   const metrics = new Metrics({ parts: ['radius'] });
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
-  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit: new ForwardingAudit() });
+  const serve = workerPort();
+  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit: new ForwardingAudit(), serve });
   const ports = await radius.start();
-  process.send?.({ type: 'eg:ready', authPort: ports.authPort, acctPort: ports.acctPort } satisfies WorkerMessage);
+  process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);
   process.once('SIGTERM', () => {
     void radius.stop().then(() => store.close()).finally(() => process.exit(0));
   });

@@ -41,7 +41,7 @@ beforeAll(async () => {
   metrics = new Metrics({ parts: ['radius'] });
   const config = { ...t.config, radius: { ...t.config.radius, auth_port: 0, acct_port: 0 } };
   server = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new RecentAccessRequests(), audit });
-  port = (await server.start()).authPort;
+  port = (await server.start()).authPort!;
 });
 afterAll(async () => {
   await server?.stop();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { initCommand } from '../../../src/cli/commands/init.js';
 import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
@@ -16,7 +17,8 @@ import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * radius.workers: 2 — the CLI's gateway with RADIUS in two worker processes sharing
- * the sockets: answers, metrics gathered from both, and a clean stop of all of them.
+ * the authentication socket and a third serving accounting: answers, accounting kept,
+ * metrics gathered from all, and a clean stop of all of them.
  */
 
 const require = createRequire(import.meta.url);
@@ -81,6 +83,32 @@ describe('RADIUS workers', () => {
     expect(output).toMatch(/"radiusWorker":\d+/);
   });
 
+  it('one more worker serves accounting alone, and keeps the record with the session user', async () => {
+    const r = await radclient(ports.acct, 'acct', TEST_NAS_SECRET, [
+      'Acct-Status-Type = Start',
+      'Acct-Session-Id = "workers-1"',
+      'Calling-Station-Id = "02-00-00-00-07-01"',
+      'Framed-IP-Address = 10.7.0.1',
+      'NAS-IP-Address = 127.0.0.1',
+    ]);
+    expect(r.reply).toBe('Accounting-Response');
+    const listening = output
+      .split('\n')
+      .filter((l) => l.includes('"event":"radius.listening"'))
+      .map((l) => JSON.parse(l) as { authPort?: number; acctPort?: number });
+    // Two on the authentication port only, one on the accounting port only.
+    expect(listening.filter((l) => l.authPort === ports.auth && l.acctPort === undefined)).toHaveLength(2);
+    expect(listening.filter((l) => l.acctPort === ports.acct && l.authPort === undefined)).toHaveLength(1);
+    const store = await openSqliteStore(join(dir, 'state.sqlite'));
+    try {
+      const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+      expect(await accounting.get('test-nas', 'workers-1')).toMatchObject({ status: 'start', mac: '02:00:00:00:07:01', user: 'alice' });
+      expect(await accounting.leaseFor('10.7.0.1')).toMatchObject({ mac: '02:00:00:00:07:01' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('their metrics are gathered into the main process /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
     const count = (outcome: string) =>
@@ -94,7 +122,7 @@ describe('RADIUS workers', () => {
 
   it('stop with the main process on SIGTERM', async () => {
     const pids = [...output.matchAll(/"radiusWorker":(\d+)/g)].map((m) => Number(m[1]));
-    expect(new Set(pids).size).toBe(2);
+    expect(new Set(pids).size).toBe(3);
     const exited = new Promise<number | null>((resolve) => gateway.once('exit', resolve));
     gateway.kill('SIGTERM');
     expect(await exited).toBe(0);
