@@ -49,8 +49,8 @@ const HEAD_INTERVAL_MS = 1000;
  * turn). A crash can lose that many milliseconds of them; everything else (logins,
  * enrollments, admin actions) is written at the next turn.
  */
-const BULK_FLUSH_MS = 20;
-const BULK_MAX_RECORDS = 512;
+export const BULK_FLUSH_MS = 20;
+export const BULK_MAX_RECORDS = 512;
 const SPOOL_INTERVAL_MS = 2000;
 const LOCK_FILE = 'audit.lock';
 const SPOOL_DIR = 'spool';
@@ -283,7 +283,8 @@ export class AuditLog implements AuditTrail {
   }
 }
 
-function isBulk(event: AuditEvent): boolean {
+/** RADIUS answers and accounting: the records that come by the thousand a second. */
+export function isBulk(event: AuditEvent): boolean {
   return event.type.startsWith('radius.') || event.type.startsWith('accounting.');
 }
 

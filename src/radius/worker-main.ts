@@ -20,11 +20,15 @@ async function main(configFile: string): Promise<void> {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
   const serve = workerPort();
-  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit: new ForwardingAudit(), serve });
+  const audit = new ForwardingAudit();
+  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit, serve });
   const ports = await radius.start();
   process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);
   process.once('SIGTERM', () => {
-    void radius.stop().then(() => store.close()).finally(() => process.exit(0));
+    void radius
+      .stop()
+      .then(() => Promise.all([store.close(), audit.flush()]))
+      .finally(() => process.exit(0));
   });
 }
 

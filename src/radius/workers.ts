@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
+import { BULK_FLUSH_MS, BULK_MAX_RECORDS, isBulk } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import type { Mac } from '../devices/mac.js';
 import { ConfigError } from '../errors.js';
@@ -143,18 +144,44 @@ export class ForwardingAccessRequests extends RecentAccessRequests {
   }
 }
 
-/** A RADIUS worker's audit trail: events go to the main process in one message per event-loop turn. */
+/**
+ * A RADIUS worker's audit trail: events go to the main process in batches, RADIUS
+ * answers and accounting every BULK_FLUSH_MS (or BULK_MAX_RECORDS), as the main
+ * process writes them anyway; anything else at the next turn. One IPC message per
+ * turn cost a worker 9 % of its CPU in pipe writes at 7,000 answers a second
+ * (bench:radius profile).
+ */
 export class ForwardingAudit implements AuditTrail {
   private batch: AuditEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate = false;
 
   record(event: AuditEvent): void {
-    if (this.batch.length === 0) setImmediate(() => this.send());
     this.batch.push(event);
+    if (this.batch.length >= BULK_MAX_RECORDS) this.send();
+    else if (!isBulk(event)) {
+      if (!this.immediate) {
+        this.immediate = true;
+        setImmediate(() => this.send());
+      }
+    } else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
   }
 
-  private send(): void {
+  /** Sends what is waiting now; resolves once it is handed to the channel (before the worker exits). */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.send(() => resolve()));
+  }
+
+  private send(done?: () => void): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.immediate = false;
+    if (this.batch.length === 0 || !process.send) {
+      done?.();
+      return;
+    }
     const events = this.batch;
     this.batch = [];
-    process.send?.({ type: 'eg:audit', events } satisfies WorkerMessage);
+    process.send({ type: 'eg:audit', events } satisfies WorkerMessage, undefined, undefined, () => done?.());
   }
 }

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
+import { queryAudit } from '../../../src/audit/query.js';
 import { initCommand } from '../../../src/cli/commands/init.js';
 import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
@@ -129,5 +130,11 @@ describe('RADIUS workers', () => {
     for (const pid of new Set(pids)) {
       expect(() => process.kill(pid, 0), `worker ${pid} still running`).toThrow();
     }
+    // The workers' answers reached the main process's audit trail (their events go there in batches).
+    const types: string[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => types.push(m.record.type));
+    expect(types.filter((x) => x === 'radius.accepted')).toHaveLength(6);
+    expect(types.filter((x) => x === 'radius.rejected')).toHaveLength(6);
+    expect(types.filter((x) => x === 'accounting.started')).toHaveLength(1);
   });
 });
