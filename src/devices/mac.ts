@@ -13,28 +13,34 @@ const FORMS: readonly RegExp[] = [
 
 /** Why a string is not a usable device MAC, or null when it is one. */
 export function macProblem(input: string): string | null {
-  const hex = hexDigits(input);
+  return hexProblem(hexDigits(input));
+}
+
+function hexProblem(hex: string | null): string | null {
   if (hex === null) return 'not a MAC address (expected six hex pairs such as aa:bb:cc:dd:ee:ff)';
-  if (/^0+$/.test(hex)) return 'the all-zero MAC address belongs to no device';
+  if (hex === '000000000000') return 'the all-zero MAC address belongs to no device';
   // IEEE 802: the least significant bit of the first octet marks a group (multicast/broadcast) address.
   if (parseInt(hex.slice(0, 2), 16) & 0x01) return 'a multicast or broadcast MAC address belongs to no device';
   return null;
 }
 
+/** The twelve hex digits of a MAC in one of FORMS, lower-case, or null. (Every RADIUS request parses two.) */
 function hexDigits(input: string): string | null {
   const trimmed = input.trim();
-  for (const form of FORMS) {
-    const m = form.exec(trimmed);
-    if (m) return m.slice(1).filter((part) => part !== ':' && part !== '-').join('').toLowerCase();
-  }
-  return null;
+  let m = FORMS[0]!.exec(trimmed);
+  if (m) return `${m[1]}${m[3]}${m[4]}${m[5]}${m[6]}${m[7]}`.toLowerCase();
+  m = FORMS[1]!.exec(trimmed);
+  if (m) return `${m[1]}${m[2]}${m[3]}`.toLowerCase();
+  m = FORMS[2]!.exec(trimmed);
+  return m ? m[1]!.toLowerCase() : null;
 }
 
 /** The normalised MAC, or null when the input is not a device MAC (see macProblem for why). */
 export function parseMac(input: string | undefined | null): Mac | null {
-  if (typeof input !== 'string' || macProblem(input) !== null) return null;
-  const hex = hexDigits(input) as string;
-  return hex.match(/../g)!.join(':') as Mac;
+  if (typeof input !== 'string') return null;
+  const hex = hexDigits(input);
+  if (hex === null || hexProblem(hex) !== null) return null;
+  return `${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}` as Mac;
 }
 
 /**

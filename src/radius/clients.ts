@@ -107,13 +107,27 @@ export class NasTable {
     return byName && isUamAddress(byName, uamip) ? byName.client : undefined;
   }
 
+  /**
+   * Source addresses already matched, and their client (null: none). BlockList.check
+   * builds a SocketAddress per call and walks every entry: 3 % of a RADIUS answer
+   * (bench:radius). Bounded, since spoofed sources are endless.
+   */
+  private readonly matched = new Map<string, NasClient | null>();
+
   /** The client this source address belongs to, if any. */
   find(address: string): NasClient | undefined {
+    const known = this.matched.get(address);
+    if (known !== undefined) return known ?? undefined;
     const ip = unmapIpv4(address);
     const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-    return this.entries.find((e) => e.match.check(ip, family))?.client;
+    const client = this.entries.find((e) => e.match.check(ip, family))?.client;
+    if (this.matched.size >= MATCHED_MAX) this.matched.clear();
+    this.matched.set(address, client ?? null);
+    return client;
   }
 }
+
+const MATCHED_MAX = 4096;
 
 function isUamAddress(e: Entry, ip: string): boolean {
   if (isIP(ip) !== 4) return false;

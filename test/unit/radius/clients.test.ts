@@ -104,6 +104,19 @@ describe('NasTable', () => {
     expect(new NasTable([]).find('127.0.0.1')).toBeUndefined();
     expect(name(new NasTable([nas('ap', '10.0.0.7')]), '127.0.0.1')).toBeUndefined();
   });
+
+  it('answers the same for an address asked again, also after a flood of unknown sources has filled its memory', () => {
+    const table = new NasTable([nas('site', '10.1.0.0/16'), nas('ap', '10.1.2.3')]);
+    for (let round = 0; round < 2; round++) {
+      expect(name(table, '10.1.2.3')).toBe('ap');
+      expect(name(table, '10.1.9.9')).toBe('site');
+      expect(name(table, '10.2.0.1')).toBeUndefined();
+    }
+    for (let i = 0; i < 10_000; i++) expect(table.find(`192.0.${i >> 8}.${i & 255}`)).toBeUndefined();
+    expect(name(table, '10.1.2.3')).toBe('ap');
+    expect(name(table, '10.1.9.9')).toBe('site');
+    expect(name(table, '10.2.0.1')).toBeUndefined();
+  });
 });
 
 describe('unmapIpv4', () => {
