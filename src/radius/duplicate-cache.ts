@@ -5,7 +5,7 @@
  * worked on when its retransmission arrives makes the copy wait for nothing: it is
  * dropped, and the NAS's next retry finds the answer.
  */
-import { GenerationalMap } from './generational-map.js';
+import { GenerationalMap } from '../generational-map.js';
 
 export type DuplicateLookup = { kind: 'new' } | { kind: 'answered'; response: Buffer } | { kind: 'in_progress' };
 

@@ -1,5 +1,5 @@
 import type { Mac } from '../devices/mac.js';
-import { GenerationalMap } from './generational-map.js';
+import { GenerationalMap } from '../generational-map.js';
 
 /** A router that asked about a device, and when. */
 export interface AccessRequestSighting {

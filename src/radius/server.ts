@@ -15,7 +15,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate } from './accounting.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
 import { duplicateKey, MemoryDuplicateCache, type DuplicateCache, type DuplicateLookup } from './duplicate-cache.js';
-import { GenerationalMap } from './generational-map.js';
+import { GenerationalMap } from '../generational-map.js';
 import type { NasClient, NasTable } from './clients.js';
 import {
   Code,

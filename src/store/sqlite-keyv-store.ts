@@ -38,6 +38,9 @@ export class WriteBatch {
   private scheduled = false;
   /** The open transaction was begun by read() and has written nothing. */
   private readOnly = false;
+  /** Counts transactions ended (turns), and writes made on this connection, for the read cache (state-store.ts). */
+  turns = 0;
+  writes = 0;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
 
@@ -62,6 +65,7 @@ export class WriteBatch {
     // refuses to turn such a snapshot into a write (SQLITE_BUSY_SNAPSHOT): end it first.
     if (this.readOnly) this.commit();
     if (!this.db.inTransaction) this.begin.run();
+    this.writes++;
     let result: T;
     try {
       result = write();
@@ -79,6 +83,7 @@ export class WriteBatch {
   commit(): void {
     this.scheduled = false;
     this.readOnly = false;
+    this.turns++;
     const waiting = this.waiting.splice(0);
     if (this.db.open && this.db.inTransaction) {
       try {
@@ -146,13 +151,18 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
    * what get() resolves with, for callers that must not wait a turn (StateStore.readNow).
    */
   getNow(key: string): string | undefined {
-    const batch = this.options.batch;
-    const row = batch ? batch.read(() => this.statements.get.get(key)) : this.statements.get.get(key);
+    const row = this.row(key);
     if (!row) return undefined;
     // Expired: not returned, but left for the purge (state-store.ts), which hands the
     // sessions it deletes to the audit trail (session.expired) exactly once.
     if (row.expires !== null && row.expires <= Date.now()) return undefined;
     return row.value;
+  }
+
+  /** The stored row under a full key, expired or not, read in this turn's transaction. */
+  row(key: string): { value: string; expires: number | null } | undefined {
+    const batch = this.options.batch;
+    return batch ? batch.read(() => this.statements.get.get(key)) : this.statements.get.get(key);
   }
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
@@ -178,6 +188,7 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     if (!this.options.durable) return batch ? batch.run(run) : run();
     // better-sqlite3 is synchronous: nothing else uses the connection between these lines.
     batch?.commit();
+    if (batch) batch.writes++;
     this.db.pragma('synchronous = FULL');
     try {
       return run();
@@ -202,6 +213,7 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   async clear(): Promise<void> {
     if (this.namespace === undefined) throw new Error('refusing to clear a store without a namespace');
+    if (this.options.batch) this.options.batch.writes++;
     this.statements.clear.run(...namespaceRange(this.namespace));
   }
 

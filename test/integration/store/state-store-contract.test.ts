@@ -108,8 +108,49 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
     // Past its end: neither liveNow nor readNow (past the TTL) returns it.
     expect(sessions.liveNow!(live.mac, new Date(now.getTime() + 60_000))).toBeUndefined();
     await store.kv.tokens.set('brief', { n: 1 }, 20);
+    expect(readNow('tokens', 'brief')).toEqual({ n: 1 });
     await until(new Date(Date.now() + 30));
     expect(readNow('tokens', 'brief')).toBeUndefined();
+  });
+
+  it('readNow answers from memory only while nothing changed: another connection\'s commit is seen from the next turn, its own writes at once', async () => {
+    if (backend.name !== 'sqlite') return;
+    const readNow = store.readNow!;
+    // The first read of a turn goes to SQLite anyway; a turn's later reads can come from memory.
+    const nextTurn = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readNow('flows', 'first-read-of-the-turn')).toBeUndefined();
+    };
+    // Another connection to the same file: another process (the portal, the command line, a worker).
+    const other = await openSqliteStore(join(dir, `state-${prefixes}.sqlite`));
+    onTestFinished(() => other.close());
+    const m = mac(0x70);
+    const now = new Date();
+    onTestFinished(async () => void (await other.kv.sessions.delete(m)));
+    expect(readNow('sessions', m)).toBeUndefined();
+    expect(readNow('sessions', m)).toBeUndefined();
+    await new SessionStore(other.kv.sessions).put(session(m, now, new Date(now.getTime() + 60_000), 'bob'), now);
+    await nextTurn();
+    expect(readNow('sessions', m)).toMatchObject({ user: 'bob' });
+    expect(readNow('sessions', m)).toMatchObject({ user: 'bob' });
+    await new SessionStore(other.kv.sessions).revoke(m);
+    await nextTurn();
+    expect(readNow('sessions', m)).toBeUndefined();
+    // Its own writes (which SQLite's data_version does not count), through keyv: seen once they resolve.
+    await store.kv.sessions.set(m, session(m, now, new Date(now.getTime() + 60_000), 'carol'), 60_000);
+    expect(readNow('flows', 'first-read-of-the-turn')).toBeUndefined();
+    expect(readNow('sessions', m)).toMatchObject({ user: 'carol' });
+    await store.kv.sessions.delete(m);
+    expect(readNow('flows', 'first-read-of-the-turn')).toBeUndefined();
+    expect(readNow('sessions', m)).toBeUndefined();
+    // The other connection again, on a key read many times before.
+    for (let i = 0; i < 3; i++) expect(readNow('devices', 'dev-1')).toBeUndefined();
+    await other.kv.devices.set('dev-1', { owner: 'dave' });
+    await nextTurn();
+    expect(readNow('devices', 'dev-1')).toEqual({ owner: 'dave' });
+    await other.kv.devices.delete('dev-1');
+    await nextTurn();
+    expect(readNow('devices', 'dev-1')).toBeUndefined();
   });
 
   it('hides entries past their TTL', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GenerationalMap } from '../../../src/radius/generational-map.js';
+import { GenerationalMap } from '../../src/generational-map.js';
 
 describe('GenerationalMap', () => {
   it('keeps at most maxEntries, the most recently set surviving', () => {
