@@ -215,12 +215,13 @@ export class AuditLog implements AuditTrail {
     const ats = this.queueAt;
     this.queue = [];
     this.queueAt = [];
-    // One write per file: a batch straddles midnight only rarely.
+    // One write per file: a batch straddles midnight (UTC) only rarely.
     let from = 0;
     while (from < lines.length) {
       const file = fileFor(ats[from]!);
+      const day = utcDay(ats[from]!);
       let to = from + 1;
-      while (to < lines.length && fileFor(ats[to]!) === file) to++;
+      while (to < lines.length && utcDay(ats[to]!) === day) to++;
       if (file !== this.file) {
         this.file = file;
         this.line = 0;
@@ -281,6 +282,11 @@ export class AuditLog implements AuditTrail {
       this.o.log.error({ err, event: 'audit.head_failed' }, 'the audit checkpoint could not be written');
     }
   }
+}
+
+/** Days since the epoch, in UTC: records of the same day go in the same file (fileFor). */
+function utcDay(at: Date): number {
+  return Math.floor(at.getTime() / 86_400_000);
 }
 
 /** RADIUS answers and accounting: the records that come by the thousand a second. */
