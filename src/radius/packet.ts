@@ -180,24 +180,33 @@ export interface ResponseSpec {
 export function encodeResponse(spec: ResponseSpec): Buffer {
   if (!CODE_NAMES[spec.code]) throw new Error(`unknown response code ${spec.code}`);
   const withMa = spec.code === Code.AccessAccept || spec.code === Code.AccessReject || spec.code === Code.AccessChallenge;
-  const parts: Buffer[] = [
-    Buffer.alloc(HEADER),
-    ...(withMa ? [Buffer.concat([Buffer.from([ATTR_MESSAGE_AUTHENTICATOR, 18]), Buffer.alloc(16)])] : []),
-    ...spec.attributes.map((a) => encodeAttribute(a, spec)),
-    // Proxy-State is opaque octets: copied byte for byte, never through the library.
-    ...spec.request.proxyStates.map((p) => Buffer.concat([Buffer.from([ATTR_PROXY_STATE, p.length + 2]), p])),
-  ];
-  const packet = Buffer.concat(parts);
+  const attributes = encodeAttributes(spec);
+  let length = HEADER + (withMa ? 18 : 0);
+  for (const a of attributes) length += a.length;
+  for (const p of spec.request.proxyStates) length += 2 + p.length;
   // RFC 2865 §3: at most 4096 octets. Refuse rather than send a truncated packet.
-  if (packet.length > MAX_LENGTH) throw new Error(`${codeName(spec.code)} would be ${packet.length} octets, over the RADIUS maximum of ${MAX_LENGTH}`);
+  if (length > MAX_LENGTH) throw new Error(`${codeName(spec.code)} would be ${length} octets, over the RADIUS maximum of ${MAX_LENGTH}`);
+  // One buffer, written in place (every answer pays for this): zero-filled, so the
+  // Message-Authenticator's value is zeros while it is computed over the packet.
+  const packet = Buffer.alloc(length);
   packet[0] = spec.code;
   packet[1] = spec.request.identifier;
-  packet.writeUInt16BE(packet.length, 2);
+  packet.writeUInt16BE(length, 2);
   spec.request.authenticator.copy(packet, AUTH_OFFSET);
+  let at = HEADER;
   if (withMa) {
-    const at = HEADER + 2;
-    messageAuthenticator(packet, packet.length, at, spec.secret).copy(packet, at);
+    packet[at] = ATTR_MESSAGE_AUTHENTICATOR;
+    packet[at + 1] = 18;
+    at += 18;
   }
+  for (const a of attributes) at += a.copy(packet, at);
+  // Proxy-State is opaque octets: copied byte for byte, never through the library.
+  for (const p of spec.request.proxyStates) {
+    packet[at] = ATTR_PROXY_STATE;
+    packet[at + 1] = 2 + p.length;
+    at += 2 + p.copy(packet, at + 2);
+  }
+  if (withMa) createHmac('md5', spec.secret).update(packet).digest().copy(packet, HEADER + 2);
   createHash('md5').update(packet).update(spec.secret).digest().copy(packet, AUTH_OFFSET);
   return packet;
 }
@@ -209,6 +218,22 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
  * Tunnel-Private-Group-Id) gained a stray tag octet. A fresh tuple each time, because
  * the library mutates what it is given.
  */
+function encodeAttributes(spec: ResponseSpec): readonly Buffer[] {
+  const known = encodedLists.get(spec.attributes);
+  if (known) return known;
+  const encoded = spec.attributes.map((a) => encodeAttribute(a, spec));
+  if (spec.attributes.every((a) => memoKey(a) !== undefined)) encodedLists.set(spec.attributes, encoded);
+  return encoded;
+}
+
+/**
+ * Encoded attribute lists by identity: policy.ts hands out the same list for every
+ * answer of a kind (a NAS's accept in one second, its reject), so most answers need
+ * no per-attribute lookup at all. Only lists none of whose values depend on the
+ * secret or the authenticator.
+ */
+const encodedLists = new WeakMap<readonly AttributeTuple[], readonly Buffer[]>();
+
 function encodeAttribute(tuple: AttributeTuple, spec: ResponseSpec): Buffer {
   const key = memoKey(tuple);
   const known = key === undefined ? undefined : encodedAttributes.get(key);

@@ -87,11 +87,26 @@ export function decideAccess(mac: Mac, session: Session | undefined, nas: NasCli
       mac,
     };
   }
-  return { code: Code.AccessReject, attributes: [], outcome: 'reject', reason: 'no session', mac };
+  return { code: Code.AccessReject, attributes: NO_ATTRIBUTES, outcome: 'reject', reason: 'no session', mac };
 }
 
+/**
+ * The last accept attributes built for each NAS: every accept of one second carries
+ * the same list, so it is built once a second and encoded once (packet.ts remembers
+ * encoded lists by identity).
+ */
+const lastSessionAttributes = new WeakMap<NasClient, { endMs: number; seconds: number; timeZone: string; attributes: readonly AttributeTuple[] }>();
+
 /** Session-Timeout, then what with_session adds, in a fixed order. */
-function sessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone: string): AttributeTuple[] {
+function sessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone: string): readonly AttributeTuple[] {
+  const last = lastSessionAttributes.get(nas);
+  if (last && last.seconds === seconds && last.endMs === end.getTime() && last.timeZone === timeZone) return last.attributes;
+  const attributes = Object.freeze(buildSessionAttributes(end, seconds, nas, timeZone));
+  lastSessionAttributes.set(nas, { endMs: end.getTime(), seconds, timeZone, attributes });
+  return attributes;
+}
+
+function buildSessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone: string): AttributeTuple[] {
   const w = nas.withSession;
   const attributes: AttributeTuple[] = [['Session-Timeout', seconds]];
   // RFC 2865 §5.28: seconds of idleness before the NAS ends the session.
@@ -102,14 +117,23 @@ function sessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone:
   return attributes;
 }
 
-/** RFC 3580 §3.31: VLAN assignment with tag 0 (one tunnel). */
-function vlanAttributes(vlan: string): AttributeTuple[] {
-  return [
-    ['Tunnel-Type', 0, 'VLAN'],
-    ['Tunnel-Medium-Type', 0, 'IEEE-802'],
-    ['Tunnel-Private-Group-Id', 0, vlan],
-  ];
+/** RFC 3580 §3.31: VLAN assignment with tag 0 (one tunnel); one list per VLAN (configured names only). */
+function vlanAttributes(vlan: string): readonly AttributeTuple[] {
+  let attributes = vlanLists.get(vlan);
+  if (!attributes) {
+    attributes = Object.freeze<AttributeTuple[]>([
+      ['Tunnel-Type', 0, 'VLAN'],
+      ['Tunnel-Medium-Type', 0, 'IEEE-802'],
+      ['Tunnel-Private-Group-Id', 0, vlan],
+    ]);
+    vlanLists.set(vlan, attributes);
+  }
+  return attributes;
 }
+const vlanLists = new Map<string, readonly AttributeTuple[]>();
+
+/** A reject carries no attributes: one shared empty list. */
+const NO_ATTRIBUTES: readonly AttributeTuple[] = Object.freeze([]);
 
 /** One vendor attribute in its own Vendor-Specific attribute (RFC 2865 §5.26), the form every NAS parses. */
 function vsa(vendor: number, name: string, value: string | number): AttributeTuple {
@@ -127,7 +151,7 @@ export function wisprTerminateTime(end: Date, timeZone: string): string {
 
 /** A refusal for requests that are well-formed RADIUS but not a usable MAC authentication. */
 export function rejectRequest(reason: string): AccessDecision {
-  return { code: Code.AccessReject, attributes: [], outcome: 'reject', reason };
+  return { code: Code.AccessReject, attributes: NO_ATTRIBUTES, outcome: 'reject', reason };
 }
 
 /** The first value of an attribute that may repeat, as a string. */
