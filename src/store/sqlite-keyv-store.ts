@@ -14,7 +14,24 @@ export function prepareTable(db: Database.Database): void {
     db.exec(`UPDATE ${TABLE} SET expires = json_extract(value, '$.expires') WHERE json_valid(value)`);
   }
   db.exec(`CREATE INDEX IF NOT EXISTS ${TABLE}_expires ON ${TABLE} (expires) WHERE expires IS NOT NULL`);
+  // The change log (see CHANGES): triggers, so every writer keeps it, whatever code it runs.
+  db.exec(`CREATE TABLE IF NOT EXISTS ${CHANGES} (seq INTEGER PRIMARY KEY, key TEXT NOT NULL)`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS ${CHANGES}_insert AFTER INSERT ON ${TABLE} BEGIN INSERT INTO ${CHANGES} (key) VALUES (NEW.key); END`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS ${CHANGES}_update AFTER UPDATE ON ${TABLE} BEGIN INSERT INTO ${CHANGES} (key) VALUES (NEW.key); END`);
+  db.exec(`CREATE TRIGGER IF NOT EXISTS ${CHANGES}_delete AFTER DELETE ON ${TABLE} BEGIN INSERT INTO ${CHANGES} (key) VALUES (OLD.key); END`);
+  db.exec(
+    `CREATE TRIGGER IF NOT EXISTS ${CHANGES}_pruned AFTER INSERT ON ${CHANGES} WHEN NEW.seq % 1000 = 0 BEGIN DELETE FROM ${CHANGES} WHERE seq <= NEW.seq - ${CHANGES_KEPT}; END`,
+  );
 }
+
+/**
+ * The keys written lately, in the order written (seq counts up by one per change;
+ * the newest CHANGES_KEPT are kept). A process that remembers what it read
+ * (state-store.ts, ReadCache) forgets exactly the keys changed since it last looked,
+ * and everything when it fell further behind than the log reaches.
+ */
+export const CHANGES = 'enrollgate_changes';
+const CHANGES_KEPT = 50_000;
 
 /** All keys "ns:…" sort between "ns:" and "ns;" (';' follows ':'). */
 function namespaceRange(ns: string): [string, string] {
@@ -41,6 +58,8 @@ export class WriteBatch {
   /** Counts transactions ended (turns), and writes made on this connection, for the read cache (state-store.ts). */
   turns = 0;
   writes = 0;
+  /** Counts batches rolled back: the change log's numbers may then be handed out again. */
+  rollbacks = 0;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
 
@@ -90,6 +109,7 @@ export class WriteBatch {
         this.end.run();
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.rollbacks++;
         for (const w of waiting) w.reject(err);
         return;
       }

@@ -5,7 +5,7 @@ import Keyv from 'keyv';
 import { StoreUnavailableError } from '../errors.js';
 import { KeyedLock, type LockRunner } from './keyed-lock.js';
 import { GenerationalMap } from '../generational-map.js';
-import { prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from './sqlite-keyv-store.js';
+import { CHANGES, prepareTable, SqliteKeyvStore, TABLE, WriteBatch } from './sqlite-keyv-store.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
 export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle'] as const;
@@ -208,51 +208,69 @@ const ABSENT = Object.freeze({ value: undefined, expires: null });
 const READ_CACHE_MAX = 50_000;
 
 /**
- * What readNow read, while nothing can have changed it. SQLite counts the commits of
- * other connections (PRAGMA data_version); the cache is emptied when that count moved,
- * checked in each turn's read transaction after its first read, and at every write
- * of this connection. RADIUS reads the same sessions over and over, and between two
- * changes answers from memory instead of from the B-tree and JSON (bench:radius: a
- * tenth of a worker's CPU); a change made anywhere is seen from the next turn on, as
- * without the cache.
+ * What readNow read, kept until it changes. Every write to the table is logged by
+ * SQLite triggers (sqlite-keyv-store.ts, CHANGES), whichever process makes it, under a
+ * number that only grows. At its first read in each turn, readNow opens the turn's
+ * read transaction by asking for the newest number, and forgets the keys logged since
+ * it last looked (everything, when the log no longer reaches back that far); this
+ * connection's own writes are caught up with before the next read. RADIUS reads the
+ * same sessions over and over and answers from memory between changes, also while
+ * accounting is written (bench:radius); a change made anywhere is seen from the next
+ * turn on, as without the cache.
  */
 class ReadCache {
   private entries = new GenerationalMap<string, { value: unknown; expires: number | null }>(READ_CACHE_MAX);
-  private readonly dataVersion: Database.Statement;
+  private readonly changedSince: Database.Statement<[number], { seq: number; key: string }>;
+  private readonly lastChange: Database.Statement<[], number | null>;
   private checkedTurn = -1;
-  private seenWrites = 0;
-  private version: unknown;
+  private seenWrites: number;
+  private rollbacks: number;
+  /** The last change log entry applied. */
+  private seq: number;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly writes: WriteBatch,
   ) {
-    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.changedSince = db.prepare(`SELECT seq, key FROM ${CHANGES} WHERE seq > ? ORDER BY seq`);
+    this.lastChange = db.prepare<[], number | null>(`SELECT max(seq) FROM ${CHANGES}`).pluck();
+    this.seq = this.lastChange.get() ?? 0;
+    this.seenWrites = writes.writes;
+    this.rollbacks = writes.rollbacks;
   }
 
-  /** The remembered row, if nothing changed since it was read. */
+  /** The remembered row, if it has not changed since it was read; undefined otherwise (read it, then set()). */
   get(key: string): { value: unknown; expires: number | null } | undefined {
-    if (this.seenWrites !== this.writes.writes) this.clear();
-    // A new turn: its transaction is not open yet, or holds no snapshot; the caller reads from SQLite first.
-    if (this.checkedTurn !== this.writes.turns) return undefined;
+    if (this.checkedTurn !== this.writes.turns) {
+      // The turn's first read: it opens the read transaction, whose snapshot the log is read in.
+      const last = this.writes.read(() => this.lastChange.get()) ?? 0;
+      this.checkedTurn = this.writes.turns;
+      if (last !== this.seq) this.catchUp();
+    }
+    if (this.seenWrites !== this.writes.writes || this.rollbacks !== this.writes.rollbacks) this.catchUp();
     return this.entries.get(key);
   }
 
-  /** Remembers a row just read from SQLite (which began this turn's snapshot). */
+  /** Remembers a row just read from SQLite, in this turn's transaction. */
   set(key: string, row: { value: unknown; expires: number | null }): void {
-    if (this.checkedTurn !== this.writes.turns) {
-      // After a read, data_version tells whether another connection committed since the last turn's check.
-      const version = this.dataVersion.get();
-      if (version !== this.version) this.clear();
-      this.version = version;
-      this.checkedTurn = this.writes.turns;
-    }
     this.entries.set(key, row);
   }
 
-  private clear(): void {
-    this.entries = new GenerationalMap(READ_CACHE_MAX);
+  /** Forgets the keys changed since the last look (all of them when the log has moved past it). */
+  private catchUp(): void {
     this.seenWrites = this.writes.writes;
+    if (this.rollbacks !== this.writes.rollbacks) {
+      // What was read of the log may have been rolled back, and its numbers used again.
+      this.rollbacks = this.writes.rollbacks;
+      this.entries = new GenerationalMap(READ_CACHE_MAX);
+      this.seq = this.lastChange.get() ?? 0;
+      return;
+    }
+    const changes = this.changedSince.all(this.seq);
+    if (changes.length === 0) return;
+    if (changes[0]!.seq !== this.seq + 1) this.entries = new GenerationalMap(READ_CACHE_MAX);
+    else for (const c of changes) this.entries.delete(c.key);
+    this.seq = changes[changes.length - 1]!.seq;
   }
 }
 

@@ -151,6 +151,38 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
     await other.kv.devices.delete('dev-1');
     await nextTurn();
     expect(readNow('devices', 'dev-1')).toBeUndefined();
+    // Its own writes in one turn, not committed yet (leases go in the turn's batch, committed at its end):
+    // each seen at once, also a second write in the transaction the first one opened.
+    await nextTurn();
+    onTestFinished(async () => {
+      await store.kv.leases.delete('dev-3');
+      await store.kv.leases.delete('dev-4');
+    });
+    /** Microtasks only: keyv reaches the store's write within a few, and the turn cannot end meanwhile. */
+    const seenWithinTurn = async (key: string) => {
+      let seen: unknown;
+      for (let hop = 0; hop < 50 && seen === undefined; hop++) {
+        await Promise.resolve();
+        seen = readNow('leases', key);
+      }
+      return seen;
+    };
+    const first = store.kv.leases.set('dev-4', { owner: 'frank' });
+    expect(await seenWithinTurn('dev-4')).toEqual({ owner: 'frank' });
+    expect(readNow('leases', 'dev-3')).toBeUndefined();
+    const second = store.kv.leases.set('dev-3', { owner: 'grace' });
+    expect(await seenWithinTurn('dev-3')).toEqual({ owner: 'grace' });
+    await Promise.all([first, second]);
+    // A change that has left the change log (50,000 kept) by the next look: everything is read afresh.
+    expect(readNow('devices', 'dev-2')).toBeUndefined();
+    onTestFinished(async () => {
+      await other.kv.devices.delete('dev-2');
+      await other.kv.flows.clear();
+    });
+    await other.kv.devices.set('dev-2', { owner: 'erin' });
+    await other.putEntries('flows', Array.from({ length: 51_000 }, (_, i) => ({ key: `f${i}`, value: { i }, expiresAt: Date.now() + 60_000 })));
+    await nextTurn();
+    expect(readNow('devices', 'dev-2')).toEqual({ owner: 'erin' });
   });
 
   it('hides entries past their TTL', async () => {
