@@ -19,7 +19,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,33 @@ function rssMb(pid: number): number {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+/** The gateway's processes: the main one and its RADIUS workers (its children), by pid. */
+function gatewayProcesses(pid: number): number[] {
+  const children = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [pid, ...children];
+}
+
+/** Runs `work` and says how many cores each gateway process used meanwhile (main first, then the workers). */
+async function perProcessCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cores: string }> {
+  const pids = gatewayProcesses(pid);
+  const before = pids.map((p) => cpuSeconds(p));
+  const started = Date.now();
+  const result = await work();
+  const seconds = (Date.now() - started) / 1000;
+  const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!) / seconds);
+  const cores = pids.length === 1 ? `${used[0]!.toFixed(2)}` : `main ${used[0]!.toFixed(2)}, workers ${used.slice(1).map((u) => u.toFixed(2)).join(' / ')}`;
+  return { result, cores: `${cores} (total ${used.reduce((a, b) => a + b, 0).toFixed(2)})` };
 }
 
 function show(label: string, r: LoadResult): void {
@@ -179,8 +206,9 @@ async function main(): Promise<void> {
     return { report: report.trim().replace(/^/gm, '  '), perSecond: Number(/throughput\s+(\d+)/.exec(report)?.[1] ?? NaN) };
   };
   const hasC = existsSync(C_TOOL);
-  const cAlone = hasC ? await runC() : undefined;
-  if (cAlone) console.log(`../shared/tools/radius-load, auth only:\n${cAlone.report}`);
+  const cAloneRun = hasC ? await perProcessCpu(pid, runC) : undefined;
+  const cAlone = cAloneRun?.result;
+  if (cAlone) console.log(`../shared/tools/radius-load, auth only:\n${cAlone.report}\n  gateway CPU, cores: ${cAloneRun!.cores}`);
   else console.log(`(${C_TOOL} not found: no cross-check)`);
 
   const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
@@ -193,9 +221,9 @@ async function main(): Promise<void> {
   // Accounting from this process while the C generator (another process) loads authentication.
   if (cAlone) {
     const acct = accountingLoad(ports.acct, macs, 2000);
-    const cMixed = await runC();
+    const { result: cMixed, cores } = await perProcessCpu(pid, runC);
     const acctAnswered = await acct.stop();
-    console.log(`../shared/tools/radius-load with 2,000 accounting requests/s alongside:\n${cMixed.report}`);
+    console.log(`../shared/tools/radius-load with 2,000 accounting requests/s alongside:\n${cMixed.report}\n  gateway CPU, cores: ${cores}`);
     console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((cMixed.perSecond - cAlone.perSecond) / cAlone.perSecond) * 100).toFixed(1)} %`);
   }
 
