@@ -209,7 +209,7 @@ export function buildRadiusServer(
     acctPort: config.radius.acct_port,
     nas: new NasTable(config.radius.clients),
     sessions,
-    accounting: new AccountingStore(store.kv.accounting, store.kv.leases),
+    accounting: AccountingStore.on(store),
     accessRequests,
     loginTokens: new LoginTokenStore(store.kv.tokens),
     metrics,
@@ -267,7 +267,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     return counted.n;
   });
   const nas = new NasTable(config.radius.clients);
-  const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+  const accounting = AccountingStore.on(store);
   const accessRequests = new RecentAccessRequests();
   const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
   const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log, audit });

@@ -375,7 +375,7 @@ export class RadiusServer {
     }
     try {
       const previous = await this.o.accounting.get(nas.name, update.sessionId);
-      const session = await this.o.sessions.live(update.mac);
+      const session = this.liveNow ? this.liveNow(update.mac) : await this.o.sessions.live(update.mac);
       const record = update.build(previous, session?.user);
       await this.o.accounting.save(record);
       this.o.log.debug(
