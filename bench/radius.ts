@@ -4,12 +4,15 @@
  * live sessions, under a closed-loop load of 64 Access-Requests in flight, 10 %
  * unknown MACs: first from the shared C load generator (../shared/tools/radius-load,
  * an independent check), then from bench/radius-load.ts, then the C generator again
- * with 2,000 accounting requests a second alongside.
+ * with 2,000 accounting requests a second alongside. The C generator's runs are
+ * repeated (--runs) and their median printed: on a shared 2-core machine one run can
+ * differ from the next by a fifth.
  *
- *   npm run bench:radius -- [--duration 10] [--inflight 64] [--devices 10000] [--workers 1] [--log-level info] [--profile DIR]
+ *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR]
  *
- * --workers N runs RADIUS in N worker processes (radius.workers); CPU and RSS are then
- * the main process's only, so the C generator's --server-pid figure is left out.
+ * --workers N runs RADIUS in N worker processes (radius.workers; default 2, one per core
+ * of the machine the targets are set for, plus the accounting worker); 1 runs it in the
+ * main process. The cores each gateway process used are printed per run.
  *
  * --profile DIR writes the gateway's V8 CPU profile there (open it in Chrome DevTools).
  *
@@ -40,9 +43,11 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '10000' },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '3' },
   },
 });
+const RUNS = Math.max(1, Number(values.runs));
 const DURATION = Number(values.duration);
 const INFLIGHT = Number(values.inflight);
 const DEVICES = Number(values.devices);
@@ -93,6 +98,40 @@ async function perProcessCpu<T>(pid: number, work: () => Promise<T>): Promise<{ 
   const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!) / seconds);
   const cores = pids.length === 1 ? `${used[0]!.toFixed(2)}` : `main ${used[0]!.toFixed(2)}, workers ${used.slice(1).map((u) => u.toFixed(2)).join(' / ')}`;
   return { result, cores: `${cores} (total ${used.reduce((a, b) => a + b, 0).toFixed(2)})` };
+}
+
+/** One run of the C generator, from its report. */
+interface CRun {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Timeouts and every kind of wrong answer it counts. */
+  problems: string;
+  cores: string;
+}
+
+function summarise(report: string): Omit<CRun, 'cores'> {
+  const number = (re: RegExp) => Number(re.exec(report)?.[1] ?? NaN);
+  const validation = /validation\s+(.*)/.exec(report)?.[1] ?? '';
+  const problems = [...`${validation} other ${number(/other\s+(\d+)/)} timeouts ${number(/timeouts\s+(\d+)/)}`.matchAll(/([a-z-]+) (\d+)/g)]
+    .filter(([, name, n]) => Number(n) > 0 && name !== 'with-msg-auth')
+    .map(([, name, n]) => `${name} ${n}`);
+  return {
+    perSecond: number(/throughput\s+(\d+)/),
+    p50Ms: number(/p50 ([\d.]+)/),
+    p99Ms: number(/p99 ([\d.]+)/),
+    problems: problems.length ? problems.join(', ') : 'no timeouts, no wrong answers',
+  };
+}
+
+function line(r: CRun): string {
+  return `${r.perSecond} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.problems}; gateway cores: ${r.cores}`;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function show(label: string, r: LoadResult): void {
@@ -206,25 +245,39 @@ async function main(): Promise<void> {
     return { report: report.trim().replace(/^/gm, '  '), perSecond: Number(/throughput\s+(\d+)/.exec(report)?.[1] ?? NaN) };
   };
   const hasC = existsSync(C_TOOL);
-  const cAloneRun = hasC ? await perProcessCpu(pid, runC) : undefined;
-  const cAlone = cAloneRun?.result;
-  if (cAlone) console.log(`../shared/tools/radius-load, auth only:\n${cAlone.report}\n  gateway CPU, cores: ${cAloneRun!.cores}`);
-  else console.log(`(${C_TOOL} not found: no cross-check)`);
+  /** Runs the C generator RUNS times; prints the first report whole and a line per run, and returns the runs. */
+  const cRuns = async (label: string): Promise<CRun[]> => {
+    const runs: CRun[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const { result, cores } = await perProcessCpu(pid, runC);
+      const run = { ...summarise(result.report), cores };
+      runs.push(run);
+      if (i === 0) console.log(`../shared/tools/radius-load, ${label}:\n${result.report}`);
+      console.log(`  run ${i + 1}: ${line(run)}`);
+    }
+    if (RUNS > 1) console.log(`  median of ${RUNS}: ${Math.round(median(runs.map((r) => r.perSecond)))} req/s, p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms`);
+    return runs;
+  };
+  const alone = hasC ? await cRuns('auth only') : undefined;
+  if (!hasC) console.log(`(${C_TOOL} not found: no cross-check)`);
 
   const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
-  const cpu = cpuSeconds(pid);
-  const alone = await runLoad(load);
-  const cpuAlone = cpuSeconds(pid) - cpu;
-  show('auth only (Node generator)', alone);
-  console.log(`  gateway CPU ${(cpuAlone / (DURATION + 2)).toFixed(2)} cores on average (main process); RSS ${rssMb(pid)} MB`);
+  const generatorCpu = process.cpuUsage();
+  const generatorStarted = Date.now();
+  const { result: own, cores: ownCores } = await perProcessCpu(pid, () => runLoad(load));
+  const generatorUsed = process.cpuUsage(generatorCpu);
+  show('auth only (Node generator)', own);
+  const generatorCores = (generatorUsed.user + generatorUsed.system) / 1000 / (Date.now() - generatorStarted);
+  console.log(`  gateway CPU, cores: ${ownCores}; the generator itself ${generatorCores.toFixed(2)}; RSS ${rssMb(pid)} MB (main process)`);
 
   // Accounting from this process while the C generator (another process) loads authentication.
-  if (cAlone) {
+  if (alone) {
     const acct = accountingLoad(ports.acct, macs, 2000);
-    const { result: cMixed, cores } = await perProcessCpu(pid, runC);
+    const mixed = await cRuns('with 2,000 accounting requests/s alongside');
     const acctAnswered = await acct.stop();
-    console.log(`../shared/tools/radius-load with 2,000 accounting requests/s alongside:\n${cMixed.report}\n  gateway CPU, cores: ${cores}`);
-    console.log(`  accounting answered: ${acctAnswered}; auth throughput change ${(((cMixed.perSecond - cAlone.perSecond) / cAlone.perSecond) * 100).toFixed(1)} %`);
+    const before = median(alone.map((r) => r.perSecond));
+    const after = median(mixed.map((r) => r.perSecond));
+    console.log(`  accounting answered: ${acctAnswered}; auth throughput change (medians) ${(((after - before) / before) * 100).toFixed(1)} %`);
   }
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
