@@ -212,7 +212,7 @@ export class RadiusServer {
     const seen = this.duplicates.begin(request.key, Date.now());
     if (seen instanceof Promise) {
       seen.then(
-        (s) => this.afterDuplicateCheck(request, s),
+        (s) => this.safely(port, () => this.afterDuplicateCheck(request, s)),
         (err: unknown) => this.failed(err, port),
       );
     } else {
@@ -246,7 +246,7 @@ export class RadiusServer {
 
   private workAccounting(): void {
     this.accountingTimer = undefined;
-    for (const r of this.accounting.splice(0)) this.decide(r);
+    for (const r of this.accounting.splice(0)) this.safely(r.port, () => this.decide(r));
   }
 
   private decide(r: Request): void {
@@ -264,9 +264,9 @@ export class RadiusServer {
     }
     if (pending instanceof Promise) {
       pending.then(
-        (answer) => this.reply(r, answer),
+        (answer) => this.safely(r.port, () => this.reply(r, answer)),
         (err: unknown) => {
-          this.reply(r, undefined);
+          this.safely(r.port, () => this.reply(r, undefined));
           this.failed(err, r.port);
         },
       );
@@ -285,6 +285,19 @@ export class RadiusServer {
     this.o.metrics.radiusRequests.inc({ nas: r.nas.name, type, outcome: answer.outcome });
     this.o.metrics.radiusLastPacket.set({ nas: r.nas.name }, Math.floor(Date.now() / 1000));
     this.o.metrics.radiusLatency.observe({ type }, (performance.now() - r.started) / 1000);
+  }
+
+  /**
+   * Runs what continues a request outside the socket's handler (a promise, the
+   * accounting timer): a failure there (a send on a socket closed by stop()) is
+   * logged, never an unhandled rejection or exception that would end the process.
+   */
+  private safely(port: Port, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.failed(err, port);
+    }
   }
 
   private failed(err: unknown, port: Port): void {
