@@ -38,6 +38,16 @@ function namespaceRange(ns: string): [string, string] {
   return [`${ns}:`, `${ns};`];
 }
 
+/** Runs a write whose commit is fsynced before it returns (the connection's default is synchronous=NORMAL). */
+function fsynced<T>(db: Database.Database, write: () => T): T {
+  db.pragma('synchronous = FULL');
+  try {
+    return write();
+  } finally {
+    db.pragma('synchronous = NORMAL');
+  }
+}
+
 /**
  * Group commit for one connection. Writes run at once inside a transaction that is
  * committed on the next turn of the event loop, and each write's promise resolves
@@ -55,11 +65,12 @@ export class WriteBatch {
   private scheduled = false;
   /** The open transaction was begun by read() and has written nothing. */
   private readOnly = false;
-  /** Counts transactions ended (turns), and writes made on this connection, for the read cache (state-store.ts). */
-  turns = 0;
-  writes = 0;
-  /** Counts batches rolled back: the change log's numbers may then be handed out again. */
-  rollbacks = 0;
+  /**
+   * For the read cache (state-store.ts): transactions ended (turns), writes made on this
+   * connection, and batches rolled back (after which the change log's numbers may be
+   * handed out again).
+   */
+  readonly counts = { turns: 0, writes: 0, rollbacks: 0 };
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
 
@@ -84,7 +95,7 @@ export class WriteBatch {
     // refuses to turn such a snapshot into a write (SQLITE_BUSY_SNAPSHOT): end it first.
     if (this.readOnly) this.commit();
     if (!this.db.inTransaction) this.begin.run();
-    this.writes++;
+    this.counts.writes++;
     let result: T;
     try {
       result = write();
@@ -98,18 +109,29 @@ export class WriteBatch {
     });
   }
 
+  /**
+   * Runs a write on its own, now, after committing the open batch: with `fsync`, in a
+   * commit fsynced before this returns (synchronous=FULL for that commit; durable
+   * namespaces, store migrate). Counted, like run()'s, for the read cache.
+   */
+  alone<T>(write: () => T, options: { fsync: boolean }): T {
+    this.commit();
+    this.counts.writes++;
+    return options.fsync ? fsynced(this.db, write) : write();
+  }
+
   /** Commits the open batch now (before a durable write, or on close). */
   commit(): void {
     this.scheduled = false;
     this.readOnly = false;
-    this.turns++;
+    this.counts.turns++;
     const waiting = this.waiting.splice(0);
     if (this.db.open && this.db.inTransaction) {
       try {
         this.end.run();
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        this.rollbacks++;
+        this.counts.rollbacks++;
         for (const w of waiting) w.reject(err);
         return;
       }
@@ -206,15 +228,8 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   private async write<T>(run: () => T): Promise<T> {
     const batch = this.options.batch;
     if (!this.options.durable) return batch ? batch.run(run) : run();
-    // better-sqlite3 is synchronous: nothing else uses the connection between these lines.
-    batch?.commit();
-    if (batch) batch.writes++;
-    this.db.pragma('synchronous = FULL');
-    try {
-      return run();
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    // better-sqlite3 is synchronous: nothing else uses the connection meanwhile.
+    return batch ? batch.alone(run, { fsync: true }) : fsynced(this.db, run);
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {
@@ -233,8 +248,9 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   async clear(): Promise<void> {
     if (this.namespace === undefined) throw new Error('refusing to clear a store without a namespace');
-    if (this.options.batch) this.options.batch.writes++;
-    this.statements.clear.run(...namespaceRange(this.namespace));
+    const clear = () => this.statements.clear.run(...namespaceRange(this.namespace!));
+    if (this.options.batch) this.options.batch.alone(clear, { fsync: false });
+    else clear();
   }
 
   async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {

@@ -172,16 +172,12 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     async putEntries(namespace, entries) {
       const rows = await Promise.all(entries.map(async (e) => [`${namespace}:${e.key}`, await storedForm(kv[namespace], e), e.expiresAt] as const));
       // One commit per page, fsynced like a durable write, after any open group commit.
-      writes.commit();
-      writes.writes++;
-      connection.pragma('synchronous = FULL');
-      try {
+      writes.alone(
         connection.transaction(() => {
           for (const row of rows) put.run(...row);
-        })();
-      } finally {
-        connection.pragma('synchronous = NORMAL');
-      }
+        }),
+        { fsync: true },
+      );
     },
     async close() {
       writes.commit();
@@ -235,19 +231,19 @@ class ReadCache {
     this.changedSince = db.prepare(`SELECT seq, key FROM ${CHANGES} WHERE seq > ? ORDER BY seq`);
     this.lastChange = db.prepare<[], number | null>(`SELECT max(seq) FROM ${CHANGES}`).pluck();
     this.seq = this.lastChange.get() ?? 0;
-    this.seenWrites = writes.writes;
-    this.rollbacks = writes.rollbacks;
+    this.seenWrites = writes.counts.writes;
+    this.rollbacks = writes.counts.rollbacks;
   }
 
   /** The remembered row, if it has not changed since it was read; undefined otherwise (read it, then set()). */
   get(key: string): { value: unknown; expires: number | null } | undefined {
-    if (this.checkedTurn !== this.writes.turns) {
+    if (this.checkedTurn !== this.writes.counts.turns) {
       // The turn's first read: it opens the read transaction, whose snapshot the log is read in.
       const last = this.writes.read(() => this.lastChange.get()) ?? 0;
-      this.checkedTurn = this.writes.turns;
+      this.checkedTurn = this.writes.counts.turns;
       if (last !== this.seq) this.catchUp();
     }
-    if (this.seenWrites !== this.writes.writes || this.rollbacks !== this.writes.rollbacks) this.catchUp();
+    if (this.seenWrites !== this.writes.counts.writes || this.rollbacks !== this.writes.counts.rollbacks) this.catchUp();
     return this.entries.get(key);
   }
 
@@ -258,10 +254,10 @@ class ReadCache {
 
   /** Forgets the keys changed since the last look (all of them when the log has moved past it). */
   private catchUp(): void {
-    this.seenWrites = this.writes.writes;
-    if (this.rollbacks !== this.writes.rollbacks) {
+    this.seenWrites = this.writes.counts.writes;
+    if (this.rollbacks !== this.writes.counts.rollbacks) {
       // What was read of the log may have been rolled back, and its numbers used again.
-      this.rollbacks = this.writes.rollbacks;
+      this.rollbacks = this.writes.counts.rollbacks;
       this.entries = new GenerationalMap(READ_CACHE_MAX);
       this.seq = this.lastChange.get() ?? 0;
       return;
