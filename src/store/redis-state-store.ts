@@ -26,7 +26,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
 import { compareKeys } from './key-order.js';
-import { ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+import { ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, storedSessions, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
 
 /** How long an ended session stays in Redis for the purge to report it. */
 const SESSION_GRACE_MS = 24 * 3600_000;
@@ -203,18 +203,17 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     },
     async purgeExpired(now) {
       const sessions: unknown[] = [];
+      let count = 0;
       for (;;) {
         const [taken, values] = (await call('purge ended sessions', () =>
           client.eval(PURGE_SCRIPT, { keys: [sessionsIndex], arguments: [String(now.getTime()), String(PURGE_BATCH)] }),
         )) as [number, string[]];
-        for (const v of values) {
-          const value = (JSON.parse(v) as { value?: unknown }).value;
-          if (value !== undefined) sessions.push(value);
-        }
+        count += values.length;
+        sessions.push(...storedSessions(kv.sessions, values));
         if (taken < PURGE_BATCH) break;
       }
       // Other namespaces expire in Redis itself.
-      return { count: sessions.length, sessions } satisfies PurgeResult;
+      return { count, sessions } satisfies PurgeResult;
     },
     async countLive(namespace, now) {
       if (namespace === 'sessions') return call('count sessions', () => client.zCount(sessionsIndex, `(${now.getTime()}`, '+inf'));

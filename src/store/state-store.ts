@@ -156,7 +156,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       for (;;) {
         const rows = await writes.run(() => purge.all(now.getTime()) as Array<{ key: string; value: string }>);
         count += rows.length;
-        for (const r of rows) if (r.key.startsWith('sessions:')) sessions.push(...storedValue(r.value));
+        sessions.push(...storedSessions(kv.sessions, rows.filter((r) => r.key.startsWith('sessions:')).map((r) => r.value)));
         if (rows.length < PURGE_BATCH) return { count, sessions };
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -195,6 +195,24 @@ function storedValueNow(keyv: Keyv, raw: string): unknown {
   const data: unknown = MAY_HOLD_ESCAPED.test(raw) ? keyv.deserialize!(raw) : JSON.parse(raw);
   if (data instanceof Promise) throw new Error('readNow needs a synchronous deserializer');
   return (data as { value?: unknown } | undefined)?.value;
+}
+
+/**
+ * The sessions among purged entries (their stored text), as keyv reads them (its ':'
+ * escape undone), for the audit trail's session.expired; an entry that does not read
+ * is deleted all the same and left out. Both stores' purges use it.
+ */
+export function storedSessions(keyv: Keyv, raws: readonly string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const raw of raws) {
+    try {
+      const value = storedValueNow(keyv, raw);
+      if (value !== undefined) out.push(value);
+    } catch {
+      // not something keyv wrote: nothing to hand over
+    }
+  }
+  return out;
 }
 
 /** A key readNow found nothing under. */
@@ -295,16 +313,6 @@ export async function storedEntry(keyv: Keyv, key: string, raw: string): Promise
 /** keyv's stored form of an entry, written by the namespace's own Keyv as keyv.set() would. */
 export async function storedForm(keyv: Keyv, entry: StoredEntry): Promise<string> {
   return (await keyv.serializeData({ value: entry.value, ...(entry.expiresAt === null ? {} : { expires: entry.expiresAt }) })) as string;
-}
-
-/** The value keyv stored ({ value, expires } as JSON), or nothing when it does not read. */
-function storedValue(text: string): unknown[] {
-  try {
-    const parsed = JSON.parse(text) as { value?: unknown };
-    return parsed.value === undefined ? [] : [parsed.value];
-  } catch {
-    return [];
-  }
 }
 
 /** Runs a store operation, turning any failure into StoreUnavailableError with the cause kept. */
