@@ -21,13 +21,14 @@ async function main(configFile: string): Promise<void> {
   AggregatorRegistry.setRegistries([metrics.registry]);
   const serve = workerPort();
   const audit = new ForwardingAudit();
-  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests: new ForwardingAccessRequests(), audit, serve });
+  const accessRequests = new ForwardingAccessRequests();
+  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests, audit, serve });
   const ports = await radius.start();
   process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);
   process.once('SIGTERM', () => {
     void radius
       .stop()
-      .then(() => Promise.all([store.close(), audit.flush()]))
+      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush()]))
       .finally(() => process.exit(0));
   });
 }

@@ -131,72 +131,74 @@ export class RadiusWorkers {
 }
 
 /**
- * In a worker: the hint map that also tells the main process when a device is seen
- * on a different router (or first seen), so IPC carries changes, not every request;
- * the changes go every BULK_FLUSH_MS in one message (unknown devices are each a change:
- * one message apiece cost a worker 7 % of its CPU in pipe writes).
+ * In a worker: what goes to the main process, in one IPC message per batch: every
+ * BULK_FLUSH_MS (as the main process writes RADIUS records anyway), at
+ * BULK_MAX_RECORDS, or at the next turn for an item that should not wait. One message
+ * per item, or per turn, cost a worker 7-9 % of its CPU in pipe writes at 7,000
+ * answers a second (bench:radius profile).
  */
-export class ForwardingAccessRequests extends RecentAccessRequests {
-  private seen: Array<[string, string, number]> = [];
+class ToMainProcess<T> {
+  private items: T[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
 
-  override note(mac: Mac, nas: string, at: Date): void {
-    const before = this.latest(mac);
-    super.note(mac, nas, at);
-    if (before?.nas !== nas || at.getTime() - before.at.getTime() > 60_000) {
-      this.seen.push([mac, nas, at.getTime()]);
-      if (this.seen.length >= BULK_MAX_RECORDS) this.send();
-      else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
-    }
-  }
+  constructor(private readonly message: (items: T[]) => WorkerMessage) {}
 
-  private send(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const seen = this.seen;
-    this.seen = [];
-    if (seen.length > 0) process.send?.({ type: 'eg:access', seen } satisfies WorkerMessage);
-  }
-}
-
-/**
- * A RADIUS worker's audit trail: events go to the main process in batches, RADIUS
- * answers and accounting every BULK_FLUSH_MS (or BULK_MAX_RECORDS), as the main
- * process writes them anyway; anything else at the next turn. One IPC message per
- * turn cost a worker 9 % of its CPU in pipe writes at 7,000 answers a second
- * (bench:radius profile).
- */
-export class ForwardingAudit implements AuditTrail {
-  private batch: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private immediate = false;
-
-  record(event: AuditEvent): void {
-    this.batch.push(event);
-    if (this.batch.length >= BULK_MAX_RECORDS) this.send();
-    else if (!isBulk(event)) {
-      if (!this.immediate) {
-        this.immediate = true;
-        setImmediate(() => this.send());
-      }
-    } else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
+  add(item: T, soon = false): void {
+    this.items.push(item);
+    if (this.items.length >= BULK_MAX_RECORDS) this.send();
+    else if (soon) this.immediate ??= setImmediate(() => this.send());
+    else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
   }
 
   /** Sends what is waiting now; resolves once it is handed to the channel (before the worker exits). */
   flush(): Promise<void> {
-    return new Promise((resolve) => this.send(() => resolve()));
+    return new Promise((resolve) => this.send(resolve));
   }
 
   private send(done?: () => void): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
-    this.immediate = false;
-    if (this.batch.length === 0 || !process.send) {
+    this.immediate = undefined;
+    if (this.items.length === 0 || !process.send) {
       done?.();
       return;
     }
-    const events = this.batch;
-    this.batch = [];
-    process.send({ type: 'eg:audit', events } satisfies WorkerMessage, undefined, undefined, () => done?.());
+    const items = this.items;
+    this.items = [];
+    process.send(this.message(items), undefined, undefined, () => done?.());
+  }
+}
+
+/**
+ * In a worker: the hint map that also tells the main process when a device is seen
+ * on a different router (or first seen), so IPC carries changes, not every request
+ * (unknown devices are each a change).
+ */
+export class ForwardingAccessRequests extends RecentAccessRequests {
+  private readonly toMain = new ToMainProcess<[string, string, number]>((seen) => ({ type: 'eg:access', seen }));
+
+  override note(mac: Mac, nas: string, at: Date): void {
+    const before = this.latest(mac);
+    super.note(mac, nas, at);
+    if (before?.nas !== nas || at.getTime() - before.at.getTime() > 60_000) this.toMain.add([mac, nas, at.getTime()]);
+  }
+
+  flush(): Promise<void> {
+    return this.toMain.flush();
+  }
+}
+
+/** A RADIUS worker's audit trail: RADIUS answers and accounting go in batches, anything else at the next turn. */
+export class ForwardingAudit implements AuditTrail {
+  private readonly toMain = new ToMainProcess<AuditEvent>((events) => ({ type: 'eg:audit', events }));
+
+  record(event: AuditEvent): void {
+    this.toMain.add(event, !isBulk(event));
+  }
+
+  flush(): Promise<void> {
+    return this.toMain.flush();
   }
 }
