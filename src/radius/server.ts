@@ -86,7 +86,7 @@ type Answer = { bytes: Buffer; outcome: string } | undefined;
 const DROP_LOG_INTERVAL_MS = 1000;
 
 /** How long accounting requests are gathered before they are worked on together (routers wait seconds for an answer). */
-const ACCOUNTING_BATCH_MS = 5;
+export const ACCOUNTING_BATCH_MS = 5;
 
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
