@@ -22,7 +22,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { parseMac } from '../src/devices/mac.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
+import { cpuMeter, gatewayProcesses, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -64,42 +65,14 @@ function knownMacs(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
-/** The gateway's processes: the main one and its RADIUS workers (its children), by pid. */
-function gatewayProcesses(pid: number): number[] {
-  const children = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [pid, ...children];
-}
-
-/** Runs `work` and says how many cores each gateway process used meanwhile (main first, then the workers). */
-async function perProcessCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cores: string }> {
-  const pids = gatewayProcesses(pid);
-  const before = pids.map((p) => cpuSeconds(p));
-  const started = Date.now();
+/** Runs `work` and says how many cores each gateway process, this process and the rest of the host used meanwhile. */
+async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cores: string }> {
+  const meter = cpuMeter(gatewayProcesses(pid));
   const result = await work();
-  const seconds = (Date.now() - started) / 1000;
-  const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!) / seconds);
-  const cores = pids.length === 1 ? `${used[0]!.toFixed(2)}` : `main ${used[0]!.toFixed(2)}, workers ${used.slice(1).map((u) => u.toFixed(2)).join(' / ')}`;
-  return { result, cores: `${cores} (total ${used.reduce((a, b) => a + b, 0).toFixed(2)})` };
+  return { result, cores: meter() };
 }
+
+const rssMb = (pid: number) => Math.round(procStatus(pid).rss);
 
 /** One run of the C generator, from its report. */
 interface CRun {
@@ -126,7 +99,7 @@ function summarise(report: string): Omit<CRun, 'cores'> {
 }
 
 function line(r: CRun): string {
-  return `${r.perSecond} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.problems}; gateway cores: ${r.cores}`;
+  return `${r.perSecond} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.problems}; ${r.cores}`;
 }
 
 function median(xs: number[]): number {
@@ -250,7 +223,7 @@ async function main(): Promise<void> {
   const cRuns = async (label: string): Promise<CRun[]> => {
     const runs: CRun[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const { result, cores } = await perProcessCpu(pid, runC);
+      const { result, cores } = await measured(pid, runC);
       const run = { ...summarise(result.report), cores };
       runs.push(run);
       if (i === 0) console.log(`../shared/tools/radius-load, ${label}:\n${result.report}`);
@@ -263,13 +236,10 @@ async function main(): Promise<void> {
   if (!hasC) console.log(`(${C_TOOL} not found: no cross-check)`);
 
   const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
-  const generatorCpu = process.cpuUsage();
-  const generatorStarted = Date.now();
-  const { result: own, cores: ownCores } = await perProcessCpu(pid, () => runLoad(load));
-  const generatorUsed = process.cpuUsage(generatorCpu);
+  const { result: own, cores: ownCores } = await measured(pid, () => runLoad(load));
   show('auth only (Node generator)', own);
-  const generatorCores = (generatorUsed.user + generatorUsed.system) / 1000 / (Date.now() - generatorStarted);
-  console.log(`  gateway CPU, cores: ${ownCores}; the generator itself ${generatorCores.toFixed(2)}; RSS ${rssMb(pid)} MB (main process)`);
+  // The Node generator runs in this process: "bench process" is its CPU.
+  console.log(`  ${ownCores}; RSS ${rssMb(pid)} MB (main process)`);
 
   // Accounting from this process while the C generator (another process) loads authentication.
   if (alone) {

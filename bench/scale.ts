@@ -66,6 +66,7 @@ import { openRedisStore } from '../src/store/redis-state-store.js';
 import { prepareTable, SqliteKeyvStore, WriteBatch } from '../src/store/sqlite-keyv-store.js';
 import { NAMESPACES, openSqliteStore, type Namespace, type StateStore } from '../src/store/state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
+import { cpuMeter, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -151,12 +152,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // Small helpers: processes, numbers.
 
-function procStatus(pid: number): { rss: number; anon: number; file: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: (kb('RssFile') + kb('RssShmem')) / 1024 };
-}
-
 function rssText(pid: number): string {
   const s = procStatus(pid);
   return `${s.rss.toFixed(0)} MB (private ${s.anon.toFixed(0)} MB, mapped files ${s.file.toFixed(0)} MB)`;
@@ -177,58 +172,6 @@ async function memoryText(g: { pid: number; ports: { http: number } }): Promise<
     heap = '; /metrics did not answer';
   }
   return `${rss}${heap}`;
-}
-
-/** utime + stime in seconds (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy and total CPU seconds of the whole host, from /proc/stat (all cores). */
-function hostCpu(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((s, v) => s + v, 0);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
-  return { busy: (total - idle) / 100, total: total / 100 };
-}
-
-/**
- * CPU use of some processes, of this one and of the whole host over a stretch of
- * wall time, in cores. The machine is shared: "rest of host" is what neither the
- * listed processes nor this one used (generators in other processes, the kernel's
- * network work, anything else running).
- */
-function cpuMeter(pids: Record<string, number>): (others?: Record<string, number>) => string {
-  const started = performance.now();
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  const self = process.cpuUsage();
-  const host = hostCpu();
-  return (others = {}) => {
-    const wall = (performance.now() - started) / 1000;
-    let listed = 0;
-    const parts = Object.entries(pids).map(([k, pid]) => {
-      const used = cpuSeconds(pid) - before[k]!;
-      listed += used;
-      return `${k} ${(used / wall).toFixed(2)}`;
-    });
-    const mine = process.cpuUsage(self);
-    const own = (mine.user + mine.system) / 1e6;
-    parts.push(`bench process ${(own / wall).toFixed(2)}`);
-    // Processes that measured themselves (the C generators), in cores over their own window.
-    for (const [k, cores] of Object.entries(others)) {
-      listed += cores * wall;
-      parts.push(`${k} ${cores.toFixed(2)}`);
-    }
-    const now = hostCpu();
-    const busy = now.busy - host.busy;
-    parts.push(`rest of host ${(Math.max(0, busy - listed - own) / wall).toFixed(2)}`);
-    return `CPU in cores: ${parts.join(', ')}; host busy ${(busy / wall).toFixed(2)} of ${((now.total - host.total) / wall).toFixed(0)}`;
-  };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
