@@ -24,6 +24,8 @@ const quiet = createLogger('silent');
 let redis: TestRedis;
 let dir: string;
 let prefixes = 0;
+/** The file of the SQLite store under test (other connections open it too). */
+let sqliteFile = '';
 
 interface Backend {
   name: string;
@@ -33,7 +35,7 @@ interface Backend {
 }
 
 const BACKENDS: Backend[] = [
-  { name: 'sqlite', open: () => openSqliteStore(join(dir, `state-${++prefixes}.sqlite`)) },
+  { name: 'sqlite', open: () => openSqliteStore((sqliteFile = join(dir, `state-${++prefixes}.sqlite`))) },
   {
     name: 'redis',
     open: () => openRedisStore({ url: redis.url, key_prefix: `t${++prefixes}:`, connect_timeout_ms: 1000 }, quiet),
@@ -123,7 +125,7 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
       expect(readNow('flows', 'first-read-of-the-turn')).toBeUndefined();
     };
     // Another connection to the same file: another process (the portal, the command line, a worker).
-    const other = await openSqliteStore(join(dir, `state-${prefixes}.sqlite`));
+    const other = await openSqliteStore(sqliteFile);
     onTestFinished(() => other.close());
     const m = mac(0x70);
     const now = new Date();
@@ -175,7 +177,7 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
     expect(await seenWithinTurn('dev-3')).toEqual({ owner: 'grace' });
     await Promise.all([first, second]);
     // A row that is not keyv's JSON (a damaged file, another program's write): a store failure, every time (never remembered).
-    const raw = new Database(join(dir, `state-${prefixes}.sqlite`));
+    const raw = new Database(sqliteFile);
     onTestFinished(() => {
       raw.prepare('DELETE FROM enrollgate WHERE key = ?').run('devices:damaged');
       raw.close();
