@@ -27,7 +27,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import type { AuditEvent, AuditTrail } from './events.js';
-import { AUDIT_FILE, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealRecord, type AuditHead } from './record.js';
+import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
 
 /** Gets each line once it is written (the SIEM forwarder). Must return at once and never throw. */
 export type AuditForwarder = (line: string, at: Date) => void;
@@ -188,14 +188,31 @@ export class AuditLog implements AuditTrail {
       this.o.log.error({ event: 'audit.after_close', type: event.type }, 'audit event after the trail was closed; not recorded');
       return;
     }
+    this.append(eventMembers(event), this.o.clock.now(), isBulk(event));
+  }
+
+  /**
+   * Records events another process of this gateway (a RADIUS worker) built with
+   * eventMembers, oldest first, stamped with one time: when they arrived. `bulk`
+   * (RADIUS answers and accounting only) lets them wait for the BULK_FLUSH_MS write.
+   */
+  recordMembers(members: readonly string[], bulk: boolean): void {
+    if (this.closed) {
+      this.o.log.error({ event: 'audit.after_close', records: members.length }, 'audit events after the trail was closed; not recorded');
+      return;
+    }
     const at = this.o.clock.now();
+    for (const m of members) this.append(m, at, bulk);
+  }
+
+  private append(members: string, at: Date, bulk: boolean): void {
     this.seq += 1;
-    const line = sealRecord(event, { seq: this.seq, at, prev: this.prev }, this.o.key);
+    const line = sealMembers(members, { seq: this.seq, at, prev: this.prev }, this.o.key);
     this.prev = lineHash(line);
     this.queue.push(line);
     this.queueAt.push(at);
     if (this.scheduled) return;
-    if (isBulk(event) && this.queue.length < BULK_MAX_RECORDS) {
+    if (bulk && this.queue.length < BULK_MAX_RECORDS) {
       this.bulkTimer ??= setTimeout(() => this.flush(), BULK_FLUSH_MS);
       return;
     }

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
 import { BULK_FLUSH_MS, BULK_MAX_RECORDS, isBulk } from '../audit/audit-log.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
+import { eventMembers } from '../audit/record.js';
 import type { Mac } from '../devices/mac.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -26,7 +28,8 @@ import type { Port } from './server.js';
  *   when it changes (IPC), where the RouterNotifier reads it;
  * - metrics are gathered from the workers when /metrics is scraped;
  * - audit events are sent to the main process, which owns the audit trail's one
- *   hash chain (a batch per event-loop turn; stamped when the main process gets them).
+ *   hash chain: as the text of their records (eventMembers), in batches (ToMainProcess),
+ *   stamped when the main process gets them.
  */
 
 /** Messages between the main process and RADIUS workers. */
@@ -34,7 +37,8 @@ export type WorkerMessage =
   | { type: 'eg:ready'; port: Port; number: number }
   | { type: 'eg:failed'; message: string }
   | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number]> }
-  | { type: 'eg:audit'; events: AuditEvent[] };
+  /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
+  | { type: 'eg:audit'; records: string; urgent: boolean };
 
 const READY_TIMEOUT_MS = 15_000;
 /** A worker that dies is restarted, but not in a tight loop. */
@@ -63,7 +67,7 @@ export class RadiusWorkers {
       count: number;
       configFile: string;
       accessRequests: RecentAccessRequests;
-      audit: AuditTrail;
+      audit: Pick<AuditLog, 'recordMembers'>;
       log: Logger;
     },
   ) {}
@@ -84,7 +88,7 @@ export class RadiusWorkers {
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
       if (m?.type === 'eg:access') for (const [mac, nas, atMs] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs));
-      else if (m?.type === 'eg:audit') for (const event of m.events) this.o.audit.record(event);
+      else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
@@ -139,13 +143,16 @@ export class RadiusWorkers {
  */
 class ToMainProcess<T> {
   private items: T[] = [];
+  /** An item added since the last send should not wait. */
+  private urgent = false;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
 
-  constructor(private readonly message: (items: T[]) => WorkerMessage) {}
+  constructor(private readonly message: (items: T[], urgent: boolean) => WorkerMessage) {}
 
   add(item: T, soon = false): void {
     this.items.push(item);
+    if (soon) this.urgent = true;
     if (this.items.length >= BULK_MAX_RECORDS) this.send();
     else if (soon) this.immediate ??= setImmediate(() => this.send());
     else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
@@ -166,8 +173,10 @@ class ToMainProcess<T> {
       return;
     }
     const items = this.items;
+    const urgent = this.urgent;
     this.items = [];
-    process.send(this.message(items), undefined, undefined, () => done?.());
+    this.urgent = false;
+    process.send(this.message(items, urgent), undefined, undefined, () => done?.());
   }
 }
 
@@ -190,12 +199,15 @@ export class ForwardingAccessRequests extends RecentAccessRequests {
   }
 }
 
-/** A RADIUS worker's audit trail: RADIUS answers and accounting go in batches, anything else at the next turn. */
+/**
+ * A RADIUS worker's audit trail: each event goes as the text of its record
+ * (eventMembers), RADIUS answers and accounting in batches, anything else at the next turn.
+ */
 export class ForwardingAudit implements AuditTrail {
-  private readonly toMain = new ToMainProcess<AuditEvent>((events) => ({ type: 'eg:audit', events }));
+  private readonly toMain = new ToMainProcess<string>((records, urgent) => ({ type: 'eg:audit', records: records.join('\n'), urgent }));
 
   record(event: AuditEvent): void {
-    this.toMain.add(event, !isBulk(event));
+    this.toMain.add(eventMembers(event), !isBulk(event));
   }
 
   flush(): Promise<void> {

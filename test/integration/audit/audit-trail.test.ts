@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLockedError, AuditLog, spoolAuditEvent } from '../../../src/audit/audit-log.js';
 import type { AuditEvent } from '../../../src/audit/events.js';
 import { queryAudit } from '../../../src/audit/query.js';
-import { HEAD_FILE } from '../../../src/audit/record.js';
+import { eventMembers, HEAD_FILE } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { createLogger } from '../../../src/logger.js';
+import { LogSink } from '../../helpers/gateway.js';
 
 const quiet = createLogger('silent');
 const KEY = Buffer.from('an audit key of at least 32 characters!!');
@@ -67,6 +68,39 @@ describe('the audit trail', () => {
     const wrong = verifyAuditDir(dir, Buffer.from('another key of at least 32 characters!!!'));
     expect(wrong.status).toBe('broken');
     expect(wrong.problem).toMatchObject({ file: 'audit-2026-11-25.jsonl', line: 1 });
+  });
+
+  it('seals records another process built (RADIUS workers) like its own: stamped on arrival, chained, keyed', async () => {
+    const clock = clockAt('2026-11-26T09:00:00.000Z');
+    const audit = AuditLog.open({ dir, clock, log: quiet, key: KEY });
+    audit.record(enrolled(1));
+    clock.set('2026-11-26T09:00:05.000Z');
+    // A user name with a quote, a backslash and a newline: eventMembers' JSON escapes it, so it cannot end its line.
+    const odd = 'o"dd\\user\nname';
+    audit.recordMembers(
+      [
+        eventMembers({ type: 'radius.accepted', nas: 'ap-1', mac: '3c:a0:00:00:00:02', user: odd, reason: 'session' }),
+        eventMembers({ type: 'radius.rejected', nas: 'ap-1', mac: '3c:a0:00:00:00:03', reason: 'no_session' }),
+      ],
+      true,
+    );
+    await audit.close();
+    const records = linesOf('audit-2026-11-26.jsonl').map((l) => JSON.parse(l));
+    expect(records).toHaveLength(3);
+    expect(records[1]).toMatchObject({ seq: 2, at: '2026-11-26T09:00:05.000Z', type: 'radius.accepted', user: odd, outcome: 'success' });
+    expect(records[2]).toMatchObject({ seq: 3, at: '2026-11-26T09:00:05.000Z', type: 'radius.rejected', reason: 'no_session', outcome: 'failure' });
+    expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'intact', records: 3 });
+  });
+
+  it('refuses (and logs) records that arrive after it closed', async () => {
+    const logs = new LogSink();
+    const log = createLogger('info', logs);
+    const audit = AuditLog.open({ dir, clock: clockAt('2026-11-26T09:00:00Z'), log });
+    await audit.close();
+    audit.recordMembers([eventMembers({ type: 'radius.rejected', nas: 'ap-1', reason: 'no_session' })], true);
+    audit.record(enrolled(1));
+    expect(files()).toEqual([]);
+    expect(logs.events().filter((e) => e.event === 'audit.after_close')).toHaveLength(2);
   });
 
   it('detects a change of any single byte of any file', async () => {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { queryAudit } from '../../../src/audit/query.js';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { initCommand } from '../../../src/cli/commands/init.js';
 import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
@@ -131,10 +133,15 @@ describe('RADIUS workers', () => {
       expect(() => process.kill(pid, 0), `worker ${pid} still running`).toThrow();
     }
     // The workers' answers reached the main process's audit trail (their events go there in batches).
-    const types: string[] = [];
-    queryAudit(join(dir, 'audit'), {}, (m) => types.push(m.record.type));
+    const records: AuditRecord[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => records.push(m.record));
+    const types = records.map((r) => r.type);
     expect(types.filter((x) => x === 'radius.accepted')).toHaveLength(6);
     expect(types.filter((x) => x === 'radius.rejected')).toHaveLength(6);
     expect(types.filter((x) => x === 'accounting.started')).toHaveLength(1);
+    // Sent as record text and sealed by the main process: whole records, in one intact chain.
+    expect(records.find((r) => r.type === 'accounting.started')).toMatchObject({ nas: 'test-nas', mac: '02:00:00:00:07:01', user: 'alice', session_id: 'workers-1', outcome: 'info' });
+    expect(records.find((r) => r.type === 'radius.rejected')).toMatchObject({ nas: 'test-nas', outcome: 'failure', reason: expect.any(String) });
+    expect(verifyAuditDir(join(dir, 'audit'))).toMatchObject({ status: 'intact', records: records.length });
   });
 });
