@@ -1,9 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { radiusLib, type AttributeTuple } from './radius-lib.js';
 
 /**
  * RADIUS packets as bytes: checking their structure and authenticators, decoding
- * attributes, and building responses. Pure: no sockets, no state, no clock.
+ * attributes, and building responses. Pure (no sockets, no clock), but for a memo
+ * of HMAC keys.
  */
 
 /** RFC 2865 §3, RFC 2866 §3, RFC 5176 §3. */
@@ -122,6 +123,38 @@ function equal(a: Buffer, b: Buffer): boolean {
 }
 
 /**
+ * Each shared secret's HMAC key, made once: createHmac with a KeyObject skips turning
+ * the secret into a key at every packet (two HMACs per Access-Request). Secrets come
+ * from the config, so this stays small; it is emptied if it ever grows past
+ * HMAC_KEYS_MAX all the same.
+ */
+const hmacKeys = new Map<string, KeyObject>();
+const HMAC_KEYS_MAX = 4096;
+
+function hmacMd5(secret: string, data: Buffer): Buffer {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    if (hmacKeys.size >= HMAC_KEYS_MAX) hmacKeys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    hmacKeys.set(secret, key);
+  }
+  return createHmac('md5', key).update(data).digest();
+}
+
+/**
+ * MD5 of a packet's first `length` octets followed by the secret (RFC 2865 §3, RFC
+ * 2866 §3), in one call: `buf` has room for the secret after `length` (one-shot
+ * crypto.hash, no Hash object per packet); the secret is zeroed there again before
+ * this returns.
+ */
+function md5WithSecret(buf: Buffer, length: number, secret: string): Buffer {
+  const end = length + buf.write(secret, length, 'utf8');
+  const digest = hash('md5', buf.subarray(0, end), 'buffer');
+  buf.fill(0, length, end);
+  return digest;
+}
+
+/**
  * RFC 3579 §3.2 / RFC 5176 §3.5: HMAC-MD5 keyed with the secret over the packet
  * with the Message-Authenticator's value zeroed. `headerAuthenticator` replaces the
  * packet's authenticator field first (the request's for a response; zeros for
@@ -131,7 +164,7 @@ export function messageAuthenticator(raw: Buffer, length: number, at: number, se
   const copy = Buffer.from(raw.subarray(0, length));
   copy.fill(0, at, at + 16);
   if (headerAuthenticator) headerAuthenticator.copy(copy, AUTH_OFFSET);
-  return createHmac('md5', secret).update(copy).digest();
+  return hmacMd5(secret, copy);
 }
 
 /** Checks a present Message-Authenticator in a request, in constant time. */
@@ -147,10 +180,10 @@ export function verifyMessageAuthenticator(raw: Buffer, packet: ScannedPacket, s
  * Disconnect requests is MD5(Code+Identifier+Length+16 zero octets+Attributes+Secret).
  */
 export function verifyRequestAuthenticator(raw: Buffer, packet: ScannedPacket, secret: string): boolean {
-  const copy = Buffer.from(raw.subarray(0, packet.length));
+  const copy = Buffer.alloc(packet.length + Buffer.byteLength(secret, 'utf8'));
+  raw.copy(copy, 0, 0, packet.length);
   copy.fill(0, AUTH_OFFSET, HEADER);
-  const expected = createHash('md5').update(copy).update(secret).digest();
-  return equal(expected, packet.authenticator);
+  return equal(md5WithSecret(copy, packet.length, secret), packet.authenticator);
 }
 
 /** Decoded attributes by dictionary name (repeated attributes become arrays; vendors merge under Vendor-Specific). */
@@ -186,9 +219,10 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
   for (const p of spec.request.proxyStates) length += 2 + p.length;
   // RFC 2865 §3: at most 4096 octets. Refuse rather than send a truncated packet.
   if (length > MAX_LENGTH) throw new Error(`${codeName(spec.code)} would be ${length} octets, over the RADIUS maximum of ${MAX_LENGTH}`);
-  // One buffer, written in place (every answer pays for this): zero-filled, so the
-  // Message-Authenticator's value is zeros while it is computed over the packet.
-  const packet = Buffer.alloc(length);
+  // One buffer, written in place (every answer pays for this), with room for the secret
+  // after it (md5WithSecret): zero-filled, so the Message-Authenticator's value is zeros
+  // while it is computed over the packet.
+  const packet = Buffer.alloc(length + Buffer.byteLength(spec.secret, 'utf8'));
   packet[0] = spec.code;
   packet[1] = spec.request.identifier;
   packet.writeUInt16BE(length, 2);
@@ -206,9 +240,9 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
     packet[at + 1] = 2 + p.length;
     at += 2 + p.copy(packet, at + 2);
   }
-  if (withMa) createHmac('md5', spec.secret).update(packet).digest().copy(packet, HEADER + 2);
-  createHash('md5').update(packet).update(spec.secret).digest().copy(packet, AUTH_OFFSET);
-  return packet;
+  if (withMa) hmacMd5(spec.secret, packet.subarray(0, length)).copy(packet, HEADER + 2);
+  md5WithSecret(packet, length, spec.secret).copy(packet, AUTH_OFFSET);
+  return packet.subarray(0, length);
 }
 
 /**

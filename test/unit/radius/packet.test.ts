@@ -227,6 +227,15 @@ describe('verifyRequestAuthenticator (accounting)', () => {
     expect(verifyRequestAuthenticator(acct, scanned(acct), '')).toBe(false);
   });
 
+  it('accepts a packet signed with a multi-byte UTF-8 secret, and refuses it with the secret bytes read as latin1', () => {
+    const secret = 'ключ-sécret-of-sixteen';
+    const signed = Buffer.from(acct);
+    signed.fill(0, 4, 20);
+    createHash('md5').update(Buffer.concat([signed, Buffer.from(secret, 'utf8')])).digest().copy(signed, 4);
+    expect(verifyRequestAuthenticator(signed, scanned(signed), secret)).toBe(true);
+    expect(verifyRequestAuthenticator(signed, scanned(signed), Buffer.from(secret, 'utf8').toString('latin1'))).toBe(false);
+  });
+
   it('refuses a zero authenticator (an unsigned packet)', () => {
     const unsigned = Buffer.from(acct);
     unsigned.fill(0, 4, 20);
@@ -300,6 +309,21 @@ describe('encodeResponse', () => {
     requestAuth.copy(copy, 4);
     const expected = createHash('md5').update(Buffer.concat([copy, Buffer.from(SECRET)])).digest();
     expect(response.subarray(4, 20).equals(expected)).toBe(true);
+  });
+
+  it('signs with a secret of multi-byte UTF-8 characters, and leaves no copy of the secret beside the packet', () => {
+    const secret = 'sécret-ünïcode-längër-ключ';
+    const response = encodeResponse({ code: Code.AccessAccept, request: scannedRequest, secret, attributes: [['Session-Timeout', 60]] });
+    const copy = Buffer.from(response);
+    requestAuth.copy(copy, 4);
+    const expected = createHash('md5').update(Buffer.concat([copy, Buffer.from(secret, 'utf8')])).digest();
+    expect(response.subarray(4, 20).equals(expected)).toBe(true);
+    copy.fill(0, 22, 38);
+    expect(response.subarray(22, 38).equals(createHmac('md5', secret).update(copy).digest())).toBe(true);
+    // The memory behind the packet held the secret while it was hashed.
+    const behind = Buffer.from(response.buffer, response.byteOffset, response.buffer.byteLength - response.byteOffset);
+    expect(behind.includes(Buffer.from(secret, 'utf8'))).toBe(false);
+    expect(behind.subarray(response.length).every((b) => b === 0)).toBe(true);
   });
 
   it('builds an Access-Reject with the MA first', () => {
