@@ -29,6 +29,14 @@ export class GenerationalMap<K, V> {
     return this.current.get(key) ?? this.previous.get(key);
   }
 
+  /**
+   * The value when the key is in the newer generation, where setting it again would
+   * leave it: a caller may then change the value in place instead of setting a new one.
+   */
+  newer(key: K): V | undefined {
+    return this.current.get(key);
+  }
+
   /** Sets in the newer generation (moving the key there), retiring the older one when the newer is full or old. */
   set(key: K, value: V, now = 0): void {
     if (this.current.size >= Math.max(1, Math.floor(this.maxEntries / 2)) || now - this.startedAt >= this.maxAgeMs) this.rotate(now);

@@ -15,15 +15,30 @@ export interface AccessRequestSighting {
  */
 export class RecentAccessRequests {
   /** Milliseconds, not Dates: up to maxDevices entries live here. */
-  private readonly byMac: GenerationalMap<Mac, { readonly nas: string; readonly atMs: number }>;
+  private readonly byMac: GenerationalMap<Mac, { readonly nas: string; atMs: number }>;
 
   constructor(maxDevices = 100_000) {
     this.byMac = new GenerationalMap(maxDevices);
   }
 
-  /** Records that `nas` asked about `mac` at `at`. */
-  note(mac: Mac, nas: string, at: Date): void {
-    this.byMac.set(mac, { nas, atMs: at.getTime() });
+  /**
+   * Records that `nas` asked about `mac` at `at`. Returns when the same router asked
+   * before (ms), or undefined when it did not (a device not seen, or seen on another
+   * router). A device asking again through the same router has its entry updated in
+   * place: every Access-Request comes here, and a new entry per request was garbage
+   * that lived long enough to be copied by every young-generation GC (bench:radius).
+   */
+  note(mac: Mac, nas: string, at: Date): number | undefined {
+    const atMs = at.getTime();
+    const newer = this.byMac.newer(mac);
+    if (newer?.nas === nas) {
+      const before = newer.atMs;
+      newer.atMs = atMs;
+      return before;
+    }
+    const seen = newer ?? this.byMac.get(mac);
+    this.byMac.set(mac, { nas, atMs });
+    return seen?.nas === nas ? seen.atMs : undefined;
   }
 
   /** The router that last asked about the device, if remembered. */

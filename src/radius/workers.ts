@@ -190,10 +190,10 @@ class ToMainProcess<T> {
 export class ForwardingAccessRequests extends RecentAccessRequests {
   private readonly toMain = new ToMainProcess<[string, string, number]>((seen) => ({ type: 'eg:access', seen }));
 
-  override note(mac: Mac, nas: string, at: Date): void {
-    const before = this.latest(mac);
-    super.note(mac, nas, at);
-    if (before?.nas !== nas || at.getTime() - before.at.getTime() > 60_000) this.toMain.add([mac, nas, at.getTime()]);
+  override note(mac: Mac, nas: string, at: Date): number | undefined {
+    const before = super.note(mac, nas, at);
+    if (before === undefined || at.getTime() - before > 60_000) this.toMain.add([mac, nas, at.getTime()]);
+    return before;
   }
 
   flush(): Promise<void> {

@@ -24,6 +24,17 @@ describe('GenerationalMap', () => {
     expect(m.get('a')).toBeUndefined();
   });
 
+  it('newer() finds only what the newer generation holds', () => {
+    const m = new GenerationalMap<string, { n: number }>(4);
+    m.set('a', { n: 1 });
+    expect(m.newer('a')).toEqual({ n: 1 });
+    m.set('b', { n: 2 });
+    m.set('c', { n: 3 }); // rotates: a, b are the older generation
+    expect(m.newer('a')).toBeUndefined();
+    expect(m.get('a')).toEqual({ n: 1 });
+    expect(m.newer('c')).toEqual({ n: 3 });
+  });
+
   it('with maxAgeMs, retires a generation once it is that old', () => {
     const m = new GenerationalMap<string, number>(1000, 30_000, 0);
     m.set('old', 1, 0);

@@ -139,4 +139,20 @@ describe('RecentAccessRequests', () => {
     expect(r.latest(a!)?.nas).toBe('two');
     expect(r.latest(c!)?.nas).toBe('one');
   });
+
+  it('says when the same router asked before, and nothing for a new device or another router', () => {
+    const r = new RecentAccessRequests(4);
+    const [a, b, c] = ['02:00:00:00:00:0a', '02:00:00:00:00:0b', '02:00:00:00:00:0c'] as Mac[];
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+    expect(r.note(a!, 'one', at(0))).toBeUndefined();
+    expect(r.note(a!, 'one', at(5))).toBe(at(0).getTime());
+    expect(r.latest(a!)).toEqual({ nas: 'one', at: at(5) });
+    expect(r.note(a!, 'two', at(6))).toBeUndefined();
+    expect(r.note(a!, 'two', at(7))).toBe(at(6).getTime());
+    // Pushed into the older generation by two newer devices, then seen again: still known, and kept.
+    r.note(b!, 'one', at(8));
+    r.note(c!, 'one', at(9));
+    expect(r.note(a!, 'two', at(10))).toBe(at(7).getTime());
+    expect(r.latest(a!)).toEqual({ nas: 'two', at: at(10) });
+  });
 });
