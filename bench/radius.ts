@@ -8,13 +8,17 @@
  * The C generator's runs are repeated (--runs) and their median printed: on a shared
  * 2-core machine one run can differ from the next by a fifth.
  *
- *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR]
+ *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc]
  *
  * --workers N runs RADIUS in N worker processes (radius.workers; default 2, one per core
  * of the machine the targets are set for, plus the accounting worker); 1 runs it in the
  * main process. The cores each gateway process used are printed per run.
  *
  * --profile DIR writes the gateway's V8 CPU profile there (open it in Chrome DevTools).
+ *
+ * --gc runs the gateway with V8's --trace-gc and prints, per run, each gateway
+ * process's garbage-collection pauses: a worker paused is a worker whose requests wait,
+ * which is what sets the p99 here.
  *
  * Loopback only, bounded in time. Prints its figures; asserts nothing.
  */
@@ -46,6 +50,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     workers: { type: 'string', default: '2' },
     runs: { type: 'string', default: '3' },
+    gc: { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(values.runs));
@@ -65,11 +70,42 @@ function knownMacs(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
 }
 
-/** Runs `work` and says how many cores each gateway process, this process and the rest of the host used meanwhile. */
+/** A garbage-collection pause of a gateway process, from V8's --trace-gc line (--gc). */
+interface GcPause {
+  pid: number;
+  kind: 'scavenge' | 'mark-compact';
+  ms: number;
+}
+const gcPauses: GcPause[] = [];
+const GC_LINE = /^\[(\d+):0x[0-9a-f]+\]\s+\d+ ms: (Scavenge|Mark-Compact|Mark-Sweep)\b[^,]*, ([\d.]+) \//;
+
+/** One line per gateway process: its pauses during a run, and the share of the run it spent in them. */
+function gcSummary(pauses: GcPause[], processes: Record<string, number>, seconds: number): string {
+  const parts = Object.entries(processes).map(([name, pid]) => {
+    const mine = pauses.filter((p) => p.pid === pid);
+    const of = (kind: GcPause['kind']) => mine.filter((p) => p.kind === kind).map((p) => p.ms);
+    const scavenges = of('scavenge');
+    const full = of('mark-compact');
+    const total = mine.reduce((a, p) => a + p.ms, 0);
+    const mean = scavenges.length ? scavenges.reduce((a, b) => a + b, 0) / scavenges.length : 0;
+    return (
+      `${name} ${scavenges.length} scavenges (mean ${mean.toFixed(1)} ms, max ${Math.max(0, ...scavenges).toFixed(1)})` +
+      `${full.length ? `, ${full.length} mark-compact (max ${Math.max(...full).toFixed(1)} ms)` : ''}, paused ${((total / 1000 / seconds) * 100).toFixed(1)} %`
+    );
+  });
+  return `GC pauses: ${parts.join('; ')}`;
+}
+
+/** Runs `work` and says how many cores each gateway process, this process and the rest of the host used meanwhile (and, with --gc, their GC pauses). */
 async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cores: string }> {
-  const meter = cpuMeter(gatewayProcesses(pid));
+  const processes = gatewayProcesses(pid);
+  const meter = cpuMeter(processes);
+  const started = performance.now();
+  const firstPause = gcPauses.length;
   const result = await work();
-  return { result, cores: meter() };
+  const cores = meter();
+  if (!values.gc) return { result, cores };
+  return { result, cores: `${cores}\n    ${gcSummary(gcPauses.slice(firstPause), processes, (performance.now() - started) / 1000)}` };
 }
 
 const rssMb = (pid: number) => Math.round(procStatus(pid).rss);
@@ -182,14 +218,26 @@ async function main(): Promise<void> {
   console.log(`seeded ${macs.length} devices with live sessions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
-  const gateway = spawn(process.execPath, [...profile, 'dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const gateway = spawn(process.execPath, [...profile, ...(values.gc ? ['--trace-gc'] : []), 'dist/cli/index.js', 'start', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   gateway.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   let logLines = 0;
+  // Workers inherit --trace-gc and write to the same stdout: GC lines there are not log lines.
+  let partial = '';
+  gateway.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      const gc = GC_LINE.exec(l);
+      if (gc) gcPauses.push({ pid: Number(gc[1]), kind: gc[2] === 'Scavenge' ? 'scavenge' : 'mark-compact', ms: Number(gc[3]) });
+      else logLines++;
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
     gateway.stdout!.on('data', (d: Buffer) => {
       buffered += d.toString();
-      logLines += (d.toString().match(/\n/g) ?? []).length;
       if (buffered.includes('enrollgate started')) {
         buffered = '';
         resolve();
