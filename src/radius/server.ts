@@ -109,6 +109,8 @@ export class RadiusServer {
   /** Accounting requests waiting for their batch (workAccounting). */
   private readonly accounting: Request[] = [];
   private accountingTimer: NodeJS.Timeout | undefined;
+  /** The second each NAS was last answered in, as last given to the metric (bounded by the configured NAS names). */
+  private readonly lastAnswerSecond = new Map<string, number>();
   /** The store's synchronous session read (SQLite), when it has one. */
   private readonly liveNow: ((mac: Mac) => Session | undefined) | undefined;
 
@@ -283,7 +285,12 @@ export class RadiusServer {
     r.socket.send(answer.bytes, r.peer.port, r.peer.address);
     const type = codeName(r.packet.code);
     this.o.metrics.radiusRequests.inc({ nas: r.nas.name, type, outcome: answer.outcome });
-    this.o.metrics.radiusLastPacket.set({ nas: r.nas.name }, Math.floor(Date.now() / 1000));
+    // Whole seconds: set once a second per NAS, not at every answer (prom-client hashes the labels of each set).
+    const second = Math.floor(Date.now() / 1000);
+    if (this.lastAnswerSecond.get(r.nas.name) !== second) {
+      this.lastAnswerSecond.set(r.nas.name, second);
+      this.o.metrics.radiusLastPacket.set({ nas: r.nas.name }, second);
+    }
     this.o.metrics.radiusLatency.observe({ type }, (performance.now() - r.started) / 1000);
   }
 

@@ -84,6 +84,11 @@ describe('RADIUS server: MAC authentication', () => {
     const received = r.stdout.slice(r.stdout.indexOf('Received Access-Reject'));
     expect(received.split('\n')[1]).toMatch(/^\tMessage-Authenticator = 0x[0-9a-f]{32}$/);
     expect(logEvents(t, 'radius.access').at(-1)).toMatchObject({ mac: '02:00:00:00:00:01', outcome: 'reject', reason: 'no session' });
+    // The NAS's last answer, in whole seconds (set at most once a second).
+    const last = (await t.gateway.metrics.registry.getSingleMetric('enrollgate_radius_last_answer_timestamp_seconds')?.get())?.values ?? [];
+    expect(last).toHaveLength(1);
+    expect(last[0]!.labels).toEqual({ nas: 'test-nas' });
+    expect(Math.abs(last[0]!.value - Date.now() / 1000)).toBeLessThanOrEqual(2);
   });
 
   it('the Access-Reject bytes: MA first and correct (HMAC with the request authenticator), Response Authenticator correct', async () => {
