@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,14 +17,20 @@ import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/state-store.js';
 import { TEST_NAS_SECRET } from '../../helpers/gateway.js';
+import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * radius.workers: 2 — the CLI's gateway with RADIUS in two worker processes sharing
  * the authentication socket and a third serving accounting: answers, accounting kept,
+ * the router a worker saw told of a revoke (RFC 5176, to a UDP listener here that ACKs),
  * metrics gathered from all, and a clean stop of all of them.
  */
+
+const TOKEN = 'admin-token-for-workers-test-0123456789';
+/** A device with a session that only an Access-Request (no accounting) places on a router. */
+const SEEN_ONLY = '02:00:00:00:07:03';
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -30,7 +38,9 @@ const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 let dir: string;
 let gateway: ChildProcess;
-let ports: { http: number; auth: number; acct: number };
+let ports: { http: number; https: number; auth: number; acct: number };
+let das: Socket;
+const toRouter: Buffer[] = [];
 let output = '';
 
 function started(child: ChildProcess): Promise<void> {
@@ -51,22 +61,45 @@ function started(child: ChildProcess): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-workers-'));
   const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => {} });
-  ports = { http: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+  ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+  // The router's dynamic-authorization port: keeps what it gets and ACKs it (RFC 5176 §3.5 Response Authenticator).
+  das = createSocket('udp4');
+  das.on('message', (raw, peer) => {
+    toRouter.push(raw);
+    const ack = Buffer.alloc(20);
+    ack[0] = raw[0]! + 1;
+    ack[1] = raw[1]!;
+    ack.writeUInt16BE(20, 2);
+    raw.copy(ack, 4, 4, 20);
+    createHash('md5').update(ack).update(TEST_NAS_SECRET).digest().copy(ack, 4);
+    das.send(ack, peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => das.bind(0, '127.0.0.1', resolve));
   const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
   doc.portal.http.port = ports.http;
-  doc.portal.https.port = await freeTcpPort();
+  doc.portal.https.port = ports.https;
   doc.radius.auth_port = ports.auth;
   doc.radius.acct_port = ports.acct;
   doc.radius.workers = 2;
-  doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+  doc.radius.clients = [
+    {
+      name: 'test-nas',
+      address: '127.0.0.1',
+      secret: TEST_NAS_SECRET,
+      dynamic_authorization: { enabled: true, address: '127.0.0.1', port: das.address().port, timeout_ms: 300, retries: 1 },
+    },
+  ];
+  doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
   await writeFile(configFile, stringify(doc));
   // A device with a session, written before start (the workers read the same file).
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
   const now = new Date();
-  await new SessionStore(store.kv.sessions).put(
-    { mac: parseMac('02:00:00:00:07:01')!, user: 'alice', origin: 'enrollment', startedAt: now.toISOString(), endsAt: new Date(now.getTime() + 3600_000).toISOString() },
-    now,
-  );
+  for (const mac of ['02:00:00:00:07:01', SEEN_ONLY]) {
+    await new SessionStore(store.kv.sessions).put(
+      { mac: parseMac(mac)!, user: 'alice', origin: 'enrollment', startedAt: now.toISOString(), endsAt: new Date(now.getTime() + 3600_000).toISOString() },
+      now,
+    );
+  }
   await store.close();
   gateway = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   await started(gateway);
@@ -74,6 +107,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
+  das?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -112,12 +146,35 @@ describe('RADIUS workers', () => {
     }
   });
 
+  it('tell the main process which router asked: a revoke reaches that router (Disconnect-Request)', async () => {
+    expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(SEEN_ONLY))).reply).toBe('Access-Accept');
+    // The worker sends the hint before the answer's audit record (both in 20 ms batches, added
+    // in that order in one turn): once the record is in the trail, the main process has the hint.
+    const answered = () => {
+      let found = false;
+      queryAudit(join(dir, 'audit'), { mac: SEEN_ONLY }, (m) => (found ||= m.record.type === 'radius.accepted'));
+      return found;
+    };
+    await expect.poll(answered).toBe(true);
+    const revoked = await httpsCall(ports.https, await readFile(join(dir, 'certs', 'ca.pem')), `/api/admin/v1/sessions/${SEEN_ONLY}/revoke`, {
+      json: { reason: 'stolen' },
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(revoked.status).toBe(200);
+    await expect.poll(() => toRouter.length).toBe(1);
+    // A Disconnect-Request naming the device as routers write it (Calling-Station-Id, type 31).
+    expect(toRouter[0]![0]).toBe(40);
+    expect(toRouter[0]!.includes(Buffer.from('02-00-00-00-07-03'))).toBe(true);
+    expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(SEEN_ONLY))).reply).toBe('Access-Reject');
+  });
+
   it('their metrics are gathered into the main process /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
     const count = (outcome: string) =>
       Number(new RegExp(`enrollgate_radius_requests_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
-    expect(count('accept')).toBe(6);
-    expect(count('reject')).toBe(6);
+    // Six of each from the first test, and one of each for the device revoked in the third.
+    expect(count('accept')).toBe(7);
+    expect(count('reject')).toBe(7);
     // One HELP line per metric: the main process and the workers never both expose one.
     const help = text.split('\n').filter((l) => l.startsWith('# HELP '));
     expect(new Set(help).size).toBe(help.length);
@@ -136,8 +193,9 @@ describe('RADIUS workers', () => {
     const records: AuditRecord[] = [];
     queryAudit(join(dir, 'audit'), {}, (m) => records.push(m.record));
     const types = records.map((r) => r.type);
-    expect(types.filter((x) => x === 'radius.accepted')).toHaveLength(6);
-    expect(types.filter((x) => x === 'radius.rejected')).toHaveLength(6);
+    expect(types.filter((x) => x === 'radius.accepted')).toHaveLength(7);
+    expect(types.filter((x) => x === 'radius.rejected')).toHaveLength(7);
+    expect(records.find((r) => r.type === 'router.notified')).toMatchObject({ nas: 'test-nas', kind: 'disconnect', mac: SEEN_ONLY, result: 'ack' });
     expect(types.filter((x) => x === 'accounting.started')).toHaveLength(1);
     // Sent as record text and sealed by the main process: whole records, in one intact chain.
     expect(records.find((r) => r.type === 'accounting.started')).toMatchObject({ nas: 'test-nas', mac: '02:00:00:00:07:01', user: 'alice', session_id: 'workers-1', outcome: 'info' });
