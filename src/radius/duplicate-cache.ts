@@ -20,50 +20,148 @@ export interface DuplicateCache {
 /** The RFC 5080 window. */
 export const DUPLICATE_WINDOW_MS = 30_000;
 
-interface Entry {
-  at: number;
-  /**
-   * The answer's bytes as a latin1 string: a flat string is about a third of a small
-   * Buffer's footprint, and holds no slice of Node's shared 8 KiB buffer pool alive
-   * (fuzz.test.ts once saw 6,566 cached slices hold 51 MB).
-   */
-  response: string | undefined;
-}
+/**
+ * One request in the table: 256 octets.
+ *   0        state: EMPTY, IN_PROGRESS or ANSWERED
+ *   1        key length
+ *   2..3     answer length
+ *   8..15    when the request arrived (ms, float64)
+ *   16..79   the key (duplicateKey, latin1)
+ *   80..255  the answer
+ */
+const SLOT = 256;
+const KEY_AT = 16;
+const KEY_MAX = 64;
+const RESPONSE_AT = KEY_AT + KEY_MAX;
+const RESPONSE_MAX = SLOT - RESPONSE_AT;
+const EMPTY = 0;
+const IN_PROGRESS = 1;
+const ANSWERED = 2;
+/** Slots a key may use (a set): the oldest of them is replaced when all are taken. */
+const WAYS = 4;
+
+const NEW: DuplicateLookup = Object.freeze({ kind: 'new' });
+const BUSY: DuplicateLookup = Object.freeze({ kind: 'in_progress' });
 
 /**
- * In one process's memory, bounded in entries and in time (GenerationalMap: two
- * generations of at most a window each, O(1) whatever the load).
+ * In one process's memory, bounded in entries and in time: a table of fixed slots in
+ * one Buffer, outside V8's heap. Every request is remembered for the window, so a
+ * JS object per request (its key, its entry, its answer) lived long enough to be
+ * copied twice by the young-generation GC, and that copying was most of each of its
+ * pauses, which set the p99 (bench:radius --gc). Keys go to a set of WAYS slots by
+ * their FNV-1a hash; a full set gives up its oldest entry (a retransmission of it is
+ * then decided again, as when it has left the window). Answers longer than a slot
+ * holds (a Cisco redirect URL, say) are kept in a small map beside it.
  */
 export class MemoryDuplicateCache implements DuplicateCache {
-  private readonly entries: GenerationalMap<string, Entry>;
+  private readonly slots: Buffer;
+  private readonly sets: number;
+  /** A key written as latin1 bytes, for comparing with the table's. */
+  private readonly probe = Buffer.alloc(KEY_MAX);
+  /** Answers too long for a slot (and keys too long for one), as latin1 text. */
+  private readonly large: GenerationalMap<string, { at: number; response: string | undefined }>;
 
+  /** @param maxEntries the most requests remembered: the table has the largest power of two of sets of WAYS slots within it. */
   constructor(
     private readonly windowMs = DUPLICATE_WINDOW_MS,
-    maxEntries = 100_000,
+    maxEntries = 65_536,
   ) {
-    this.entries = new GenerationalMap(maxEntries, windowMs);
+    let sets = 1;
+    while (sets * 2 * WAYS <= maxEntries) sets *= 2;
+    this.sets = sets;
+    this.slots = Buffer.alloc(sets * WAYS * SLOT);
+    this.large = new GenerationalMap(Math.max(2, Math.floor(maxEntries / 16)), windowMs);
   }
 
   begin(key: string, now: number): DuplicateLookup {
-    const entry = this.entries.get(key);
-    if (entry && now - entry.at < this.windowMs) {
-      return entry.response !== undefined ? { kind: 'answered', response: Buffer.from(entry.response, 'latin1') } : { kind: 'in_progress' };
+    if (key.length > KEY_MAX || this.large.size > 0) {
+      const entry = this.large.get(key);
+      if (entry && now - entry.at < this.windowMs) {
+        return entry.response !== undefined ? { kind: 'answered', response: Buffer.from(entry.response, 'latin1') } : BUSY;
+      }
+      if (key.length > KEY_MAX) {
+        this.large.set(key, { at: now, response: undefined }, now);
+        return NEW;
+      }
     }
-    this.entries.set(key, { at: now, response: undefined }, now);
-    return { kind: 'new' };
+    const found = this.find(key, now);
+    if (found >= 0) {
+      const state = this.slots[found]!;
+      if (state === IN_PROGRESS) return BUSY;
+      const at = found + RESPONSE_AT;
+      return { kind: 'answered', response: Buffer.from(this.slots.subarray(at, at + this.slots.readUInt16LE(found + 2))) };
+    }
+    const slot = this.freeSlot(key, now);
+    this.slots[slot] = IN_PROGRESS;
+    this.slots[slot + 1] = key.length;
+    this.slots.writeUInt16LE(0, slot + 2);
+    this.slots.writeDoubleLE(now, slot + 8);
+    this.probe.copy(this.slots, slot + KEY_AT, 0, key.length);
+    return NEW;
   }
 
   finish(key: string, response: Buffer | undefined): void {
-    const entry = this.entries.get(key);
+    if (key.length <= KEY_MAX) {
+      const slot = this.find(key, Number.NEGATIVE_INFINITY);
+      if (slot >= 0 && this.slots[slot] === IN_PROGRESS) {
+        if (response && response.length <= RESPONSE_MAX) {
+          response.copy(this.slots, slot + RESPONSE_AT);
+          this.slots.writeUInt16LE(response.length, slot + 2);
+          this.slots[slot] = ANSWERED;
+          return;
+        }
+        this.slots[slot] = EMPTY;
+        // The window runs from the original request, as the NAS's retry timer does.
+        if (response) {
+          const at = this.slots.readDoubleLE(slot + 8);
+          this.large.set(key, { at, response: response.toString('latin1') }, at);
+        }
+        return;
+      }
+    }
+    const entry = this.large.get(key);
     if (!entry) return;
-    // The window runs from the original request, as the NAS's retry timer does.
     if (response) entry.response = response.toString('latin1');
-    else this.entries.delete(key);
+    else this.large.delete(key);
   }
 
-  /** How many requests are remembered (for tests and metrics). */
+  /** How many requests are remembered (for tests and metrics), whatever their age. */
   get size(): number {
-    return this.entries.size;
+    let n = this.large.size;
+    for (let slot = 0; slot < this.slots.length; slot += SLOT) if (this.slots[slot] !== EMPTY) n++;
+    return n;
+  }
+
+  /** The slot holding `key` (in progress or answered) and arrived within the window of `now`, or -1. Leaves the key's bytes in `probe`. */
+  private find(key: string, now: number): number {
+    const length = this.probe.write(key, 0, 'latin1');
+    const first = this.setOf(key) * WAYS * SLOT;
+    for (let way = 0; way < WAYS; way++) {
+      const slot = first + way * SLOT;
+      if (this.slots[slot] === EMPTY || this.slots[slot + 1] !== length) continue;
+      if (now - this.slots.readDoubleLE(slot + 8) >= this.windowMs) continue;
+      if (this.probe.compare(this.slots, slot + KEY_AT, slot + KEY_AT + length, 0, length) === 0) return slot;
+    }
+    return -1;
+  }
+
+  /** Where a new key goes in its set: an empty or expired slot, else the oldest. */
+  private freeSlot(key: string, now: number): number {
+    const first = this.setOf(key) * WAYS * SLOT;
+    let oldest = first;
+    for (let way = 0; way < WAYS; way++) {
+      const slot = first + way * SLOT;
+      if (this.slots[slot] === EMPTY || now - this.slots.readDoubleLE(slot + 8) >= this.windowMs) return slot;
+      if (this.slots.readDoubleLE(slot + 8) < this.slots.readDoubleLE(oldest + 8)) oldest = slot;
+    }
+    return oldest;
+  }
+
+  /** FNV-1a over the key's characters, masked to a set. */
+  private setOf(key: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return (h >>> 0) & (this.sets - 1);
   }
 }
 

@@ -42,9 +42,65 @@ describe('MemoryDuplicateCache (RFC 5080 §2.2.2)', () => {
     expect(cache.begin(key, 30_000)).toEqual({ kind: 'new' });
   });
 
-  it('stays bounded: the oldest entries go first', () => {
+  it('stays bounded: a full set gives up its oldest entry', () => {
     const cache = new MemoryDuplicateCache(30_000, 100);
-    for (let i = 0; i < 1000; i++) cache.begin(duplicateKey('auth', '10.0.0.1', 1, i % 256, Buffer.alloc(16, i >> 8)), i);
-    expect(cache.size).toBe(100);
+    const keyOf = (i: number) => duplicateKey('auth', '10.0.0.1', 1, i % 256, Buffer.alloc(16, i >> 8));
+    for (let i = 0; i < 1000; i++) {
+      cache.begin(keyOf(i), i);
+      cache.finish(keyOf(i), Buffer.from(`answer ${i}`));
+    }
+    // 16 sets of 4 slots: the largest table within 100 entries.
+    expect(cache.size).toBe(64);
+    expect(cache.begin(keyOf(999), 1000)).toEqual({ kind: 'answered', response: Buffer.from('answer 999') });
+    expect(cache.begin(keyOf(0), 1000)).toEqual({ kind: 'new' });
+  });
+
+  it('never answers one request with another request\'s answer, across 20,000 requests in a small table', () => {
+    const cache = new MemoryDuplicateCache(30_000, 1000);
+    const keyOf = (i: number) => duplicateKey(i % 2 ? 'auth' : 'acct', `10.0.${(i >> 8) & 255}.${i & 255}`, 1000 + (i % 7), i % 256, Buffer.alloc(16, i % 251));
+    for (let i = 0; i < 20_000; i++) {
+      const seen = cache.begin(keyOf(i), i);
+      if (seen.kind === 'answered') expect(seen.response.toString()).toBe(`answer ${i}`);
+      else cache.finish(keyOf(i), Buffer.from(`answer ${i}`));
+      // A retransmission of a recent request, when still remembered, gets exactly its answer.
+      const back = i - (i % 13);
+      const again = cache.begin(keyOf(back), i);
+      if (again.kind === 'answered') expect(again.response.toString()).toBe(`answer ${back}`);
+      else if (again.kind === 'new') cache.finish(keyOf(back), Buffer.from(`answer ${back}`));
+    }
+  });
+
+  it('an expired slot is reused, and its old answer is never given', () => {
+    const cache = new MemoryDuplicateCache(1000, 8);
+    const keys = Array.from({ length: 8 }, (_, i) => duplicateKey('auth', '10.0.0.1', 1, i, Buffer.alloc(16, 3)));
+    for (const k of keys) {
+      cache.begin(k, 0);
+      cache.finish(k, Buffer.from('old'));
+    }
+    expect(cache.begin(keys[0]!, 1000)).toEqual({ kind: 'new' });
+    cache.finish(keys[0]!, Buffer.from('new'));
+    expect(cache.begin(keys[0]!, 1500)).toEqual({ kind: 'answered', response: Buffer.from('new') });
+  });
+
+  it('keeps answers too long for a slot (a long redirect URL), and keys too long for one (a scoped IPv6 address), beside the table', () => {
+    const cache = new MemoryDuplicateCache(30_000);
+    const long = Buffer.alloc(1200, 0x61);
+    cache.begin(key, 0);
+    cache.finish(key, long);
+    expect(cache.begin(key, 10)).toEqual({ kind: 'answered', response: long });
+    const v6 = duplicateKey('auth', 'fe80:1234:5678:9abc:def0:1234:5678:9abc%enp0s31f6', 65000, 1, Buffer.alloc(16, 9));
+    expect(v6.length).toBeGreaterThan(64);
+    expect(cache.begin(v6, 0)).toEqual({ kind: 'new' });
+    expect(cache.begin(v6, 1)).toEqual({ kind: 'in_progress' });
+    cache.finish(v6, Buffer.from('v6 answer'));
+    expect(cache.begin(v6, 2)).toEqual({ kind: 'answered', response: Buffer.from('v6 answer') });
+    expect(cache.begin(v6, 30_000)).toEqual({ kind: 'new' });
+  });
+
+  it('holds every request outside the JS heap: the table is one Buffer of its full size from the start', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const cache = new MemoryDuplicateCache(30_000, 65_536);
+    expect(process.memoryUsage().arrayBuffers - before).toBeGreaterThanOrEqual(65_536 * 256);
+    expect(cache.size).toBe(0);
   });
 });
