@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +14,7 @@ import { initCommand } from '../../../src/cli/commands/init.js';
 import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/state-store.js';
+import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
 import { TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
@@ -39,8 +38,7 @@ const TSX = pathToFileURL(require.resolve('tsx')).href;
 let dir: string;
 let gateway: ChildProcess;
 let ports: { http: number; https: number; auth: number; acct: number };
-let das: Socket;
-const toRouter: Buffer[] = [];
+let router: AckingRouter;
 let output = '';
 
 function started(child: ChildProcess): Promise<void> {
@@ -62,19 +60,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-workers-'));
   const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => {} });
   ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
-  // The router's dynamic-authorization port: keeps what it gets and ACKs it (RFC 5176 §3.5 Response Authenticator).
-  das = createSocket('udp4');
-  das.on('message', (raw, peer) => {
-    toRouter.push(raw);
-    const ack = Buffer.alloc(20);
-    ack[0] = raw[0]! + 1;
-    ack[1] = raw[1]!;
-    ack.writeUInt16BE(20, 2);
-    raw.copy(ack, 4, 4, 20);
-    createHash('md5').update(ack).update(TEST_NAS_SECRET).digest().copy(ack, 4);
-    das.send(ack, peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => das.bind(0, '127.0.0.1', resolve));
+  // The router's dynamic-authorization port: keeps what it gets and ACKs it.
+  router = await startAckingRouter(TEST_NAS_SECRET);
   const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
   doc.portal.http.port = ports.http;
   doc.portal.https.port = ports.https;
@@ -86,7 +73,7 @@ beforeAll(async () => {
       name: 'test-nas',
       address: '127.0.0.1',
       secret: TEST_NAS_SECRET,
-      dynamic_authorization: { enabled: true, address: '127.0.0.1', port: das.address().port, timeout_ms: 300, retries: 1 },
+      dynamic_authorization: { enabled: true, address: '127.0.0.1', port: router.port, timeout_ms: 300, retries: 1 },
     },
   ];
   doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
@@ -107,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
-  das?.close();
+  await router?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -161,10 +148,10 @@ describe('RADIUS workers', () => {
       headers: { Authorization: `Bearer ${TOKEN}` },
     });
     expect(revoked.status).toBe(200);
-    await expect.poll(() => toRouter.length).toBe(1);
-    // A Disconnect-Request naming the device as routers write it (Calling-Station-Id, type 31).
-    expect(toRouter[0]![0]).toBe(40);
-    expect(toRouter[0]!.includes(Buffer.from('02-00-00-00-07-03'))).toBe(true);
+    await expect.poll(() => router.received.length).toBe(1);
+    // A Disconnect-Request naming the device as routers write it (Calling-Station-Id).
+    expect(router.received[0]!.raw[0]).toBe(40);
+    expect(router.received[0]!.raw.includes(Buffer.from('02-00-00-00-07-03'))).toBe(true);
     expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(SEEN_ONLY))).reply).toBe('Access-Reject');
   });
 

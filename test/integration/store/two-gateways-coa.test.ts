@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { radclient } from '../../helpers/radclient.js';
@@ -17,31 +16,18 @@ import { startRedis, type TestRedis } from '../../helpers/redis.js';
 const TOKEN = 'admin-token-for-coa-test-0123456789abcd';
 const MAC = '3c:f1:00:00:00:01';
 let redis: TestRedis;
-let das: Socket;
-const received: Array<{ code: number; fromPort: number }> = [];
+let router: AckingRouter;
 let a: TestGateway;
 let b: TestGateway;
 
 beforeAll(async () => {
   redis = await startRedis();
-  das = createSocket('udp4');
-  das.on('message', (raw, peer) => {
-    received.push({ code: raw[0]!, fromPort: peer.port });
-    // ACK (request code + 1), RFC 5176 §3.5 Response Authenticator over the request's.
-    const ack = Buffer.alloc(20);
-    ack[0] = raw[0]! + 1;
-    ack[1] = raw[1]!;
-    ack.writeUInt16BE(20, 2);
-    raw.copy(ack, 4, 4, 20);
-    createHash('md5').update(ack).update(TEST_NAS_SECRET).digest().copy(ack, 4);
-    das.send(ack, peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => das.bind(0, '127.0.0.1', resolve));
+  router = await startAckingRouter(TEST_NAS_SECRET);
   const configure = (doc: Record<string, any>) => {
     doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: 'coa:' } };
     doc.enrollment = { randomised_macs: 'accept', device_limit: 0 };
     doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
-    doc.radius.clients[0].dynamic_authorization = { enabled: true, address: '127.0.0.1', port: das.address().port, timeout_ms: 300, retries: 1 };
+    doc.radius.clients[0].dynamic_authorization = { enabled: true, address: '127.0.0.1', port: router.port, timeout_ms: 300, retries: 1 };
   };
   a = await startTestGateway({ https: true, configure });
   b = await startTestGateway({
@@ -55,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close();
   await b?.close();
-  das?.close();
+  await router?.close();
   await redis?.close();
 });
 
@@ -71,7 +57,7 @@ describe('RFC 5176 with two gateways on one Redis', () => {
     });
     expect(enrolled.status).toBe(201);
     await Promise.all([a.gateway.notifier.idle(), b.gateway.notifier.idle()]);
-    expect(received).toHaveLength(1);
+    expect(router.received).toHaveLength(1);
 
     // Revoked through B: B sends the Disconnect-Request; A does not.
     const revoked = await httpsCall(b.gateway.ports.https, readFileSync(join(b.dir, 'certs', 'ca.pem')), `/api/admin/v1/sessions/${MAC}/revoke`, {
@@ -80,9 +66,9 @@ describe('RFC 5176 with two gateways on one Redis', () => {
     });
     expect(revoked.status).toBe(200);
     await Promise.all([a.gateway.notifier.idle(), b.gateway.notifier.idle()]);
-    expect(received).toHaveLength(2);
-    expect(received.every((r) => r.code === 40)).toBe(true);
+    expect(router.received).toHaveLength(2);
+    expect(router.received.every((r) => r.raw[0] === 40)).toBe(true);
     // Two different gateways' sockets sent them.
-    expect(received[0]!.fromPort).not.toBe(received[1]!.fromPort);
+    expect(router.received[0]!.fromPort).not.toBe(router.received[1]!.fromPort);
   });
 });
