@@ -70,7 +70,8 @@ export class MemoryDuplicateCache implements DuplicateCache {
     while (sets * 2 * WAYS <= maxEntries) sets *= 2;
     this.sets = sets;
     this.slots = Buffer.alloc(sets * WAYS * SLOT);
-    this.large = new GenerationalMap(Math.max(2, Math.floor(maxEntries / 16)), windowMs);
+    // As many as the table: a router whose every answer is long (a Cisco redirect) keeps the same reach.
+    this.large = new GenerationalMap(Math.max(2, maxEntries), windowMs);
   }
 
   begin(key: string, now: number): DuplicateLookup {
