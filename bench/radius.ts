@@ -2,11 +2,12 @@
  * npm run bench:radius — RADIUS MAC-authentication throughput of a real gateway
  * process (built CLI, embedded SQLite store) holding 10,000 enrolled devices with
  * live sessions, under a closed-loop load of 64 Access-Requests in flight, 10 %
- * unknown MACs: first from the shared C load generator (../shared/tools/radius-load,
- * an independent check), then from bench/radius-load.ts, then the C generator again
- * with 2,000 accounting requests a second alongside (started 3 s before it measures).
- * The C generator's runs are repeated (--runs) and their median printed: on a shared
- * 2-core machine one run can differ from the next by a fifth.
+ * unknown MACs: from the shared C load generator (../shared/tools/radius-load, an
+ * independent check), alone and with 2,000 accounting requests a second alongside, in
+ * pairs (--runs of each, alternating; accounting starts 3 s before the first such run
+ * measures, 1 s before the others), then from bench/radius-load.ts. Medians are
+ * printed, and the change accounting makes within each pair: on a shared 2-core
+ * machine one run can differ from the next by a fifth.
  *
  *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc]
  *
@@ -55,6 +56,8 @@ const { values } = parseArgs({
 });
 const RUNS = Math.max(1, Number(values.runs));
 const ACCOUNTING_WARMUP_MS = 3000;
+/** Before each later run with accounting: the accounting worker is warm by then. */
+const ACCOUNTING_SETTLE_MS = 1000;
 const DURATION = Number(values.duration);
 const INFLIGHT = Number(values.inflight);
 const DEVICES = Number(values.devices);
@@ -267,39 +270,51 @@ async function main(): Promise<void> {
     return { report: report.trim().replace(/^/gm, '  '), perSecond: Number(/throughput\s+(\d+)/.exec(report)?.[1] ?? NaN) };
   };
   const hasC = existsSync(C_TOOL);
-  /** Runs the C generator RUNS times; prints the first report whole and a line per run, and returns the runs. */
-  const cRuns = async (label: string): Promise<CRun[]> => {
-    const runs: CRun[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const { result, cores } = await measured(pid, runC);
-      const run = { ...summarise(result.report), cores };
-      runs.push(run);
-      if (i === 0) console.log(`../shared/tools/radius-load, ${label}:\n${result.report}`);
-      console.log(`  run ${i + 1}: ${line(run)}`);
-    }
-    if (RUNS > 1) console.log(`  median of ${RUNS}: ${Math.round(median(runs.map((r) => r.perSecond)))} req/s, p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms`);
-    return runs;
+  /** One run of the C generator, printed (its whole report the first time for each label). */
+  const shown = new Set<string>();
+  const cRun = async (label: string, i: number): Promise<CRun> => {
+    const { result, cores } = await measured(pid, runC);
+    const run = { ...summarise(result.report), cores };
+    if (!shown.has(label)) console.log(`../shared/tools/radius-load, ${label}:\n${result.report}`);
+    shown.add(label);
+    console.log(`  run ${i + 1}, ${label}: ${line(run)}`);
+    return run;
   };
-  const alone = hasC ? await cRuns('auth only') : undefined;
-  if (!hasC) console.log(`(${C_TOOL} not found: no cross-check)`);
+  const summary = (label: string, runs: CRun[]) =>
+    console.log(`${label}: median of ${runs.length}: ${Math.round(median(runs.map((r) => r.perSecond)))} req/s, p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms`);
+
+  // The C generator alone, then with 2,000 accounting requests a second from this process,
+  // in pairs (alone, alongside; alone, alongside; …): the machine's speed drifts by a fifth
+  // from one minute to the next, and a change measured within each pair is less exposed
+  // to that than one between two separate series.
+  if (hasC) {
+    const alone: CRun[] = [];
+    const mixed: CRun[] = [];
+    let acctAnswered = 0;
+    for (let i = 0; i < RUNS; i++) {
+      alone.push(await cRun('auth only', i));
+      const acct = accountingLoad(ports.acct, macs, 2000);
+      // As the C generator warms authentication up before it measures, accounting runs a
+      // while first (longer the first time: V8 still compiles the accounting path).
+      await new Promise((resolve) => setTimeout(resolve, i === 0 ? ACCOUNTING_WARMUP_MS : ACCOUNTING_SETTLE_MS));
+      mixed.push(await cRun('with 2,000 accounting requests/s alongside', i));
+      acctAnswered += await acct.stop();
+    }
+    summary('auth only', alone);
+    summary('with accounting alongside', mixed);
+    const changes = alone.map((a, i) => ((mixed[i]!.perSecond - a.perSecond) / a.perSecond) * 100);
+    console.log(
+      `  accounting answered: ${acctAnswered}; auth throughput change per pair ${changes.map((c) => `${c.toFixed(1)} %`).join(', ')}; median ${median(changes).toFixed(1)} %`,
+    );
+  } else {
+    console.log(`(${C_TOOL} not found: no cross-check)`);
+  }
 
   const load = { port: ports.auth, secret: SECRET, known: macs, durationS: DURATION, warmupS: 2, inflight: INFLIGHT, unknownPct: 10, timeoutMs: 1000 };
   const { result: own, cores: ownCores } = await measured(pid, () => runLoad(load));
   show('auth only (Node generator)', own);
   // The Node generator runs in this process: "bench process" is its CPU.
   console.log(`  ${ownCores}; RSS ${rssMb(pid)} MB (main process)`);
-
-  // Accounting from this process while the C generator (another process) loads authentication.
-  if (alone) {
-    const acct = accountingLoad(ports.acct, macs, 2000);
-    // As the C generator warms authentication up before it measures, accounting runs a while first.
-    await new Promise((resolve) => setTimeout(resolve, ACCOUNTING_WARMUP_MS));
-    const mixed = await cRuns('with 2,000 accounting requests/s alongside (after 3 s of accounting alone)');
-    const acctAnswered = await acct.stop();
-    const before = median(alone.map((r) => r.perSecond));
-    const after = median(mixed.map((r) => r.perSecond));
-    console.log(`  accounting answered: ${acctAnswered}; auth throughput change (medians) ${(((after - before) / before) * 100).toFixed(1)} %`);
-  }
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
   const exited = new Promise((resolve) => gateway.once('exit', resolve));
