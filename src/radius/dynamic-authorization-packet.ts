@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { Code, messageAuthenticator, scanPacket } from './packet.js';
+import { authenticatorMd5, Code, equal, messageAuthenticator, scanPacket } from './packet.js';
 
 /**
  * RFC 5176 Disconnect and CoA requests, built by us (the Dynamic Authorization
@@ -142,7 +141,8 @@ export function encodeDynamicAuthorizationRequest(spec: DynamicAuthorizationRequ
     const at = HEADER + 2;
     messageAuthenticator(packet, packet.length, at, spec.secret).copy(packet, at);
   }
-  createHash('md5').update(packet).update(spec.secret).digest().copy(packet, AUTH_OFFSET);
+  // The authenticator field is still zeros here.
+  authenticatorMd5(packet, packet.length, spec.secret).copy(packet, AUTH_OFFSET);
   return packet;
 }
 
@@ -168,13 +168,10 @@ export function checkDynamicAuthorizationReply(raw: Buffer, request: Buffer, sec
   const requestCode = request[0]!;
   if (p.code !== ACK_CODE[requestCode] && p.code !== NAK_CODE[requestCode]) return { ok: false, problem: 'unexpected_code' };
   const requestAuthenticator = request.subarray(AUTH_OFFSET, HEADER);
-  const copy = Buffer.from(raw.subarray(0, p.length));
-  requestAuthenticator.copy(copy, AUTH_OFFSET);
-  const expected = createHash('md5').update(copy).update(secret).digest();
-  if (!timingSafeEqualBuffers(expected, p.authenticator)) return { ok: false, problem: 'bad_authenticator' };
+  if (!equal(authenticatorMd5(raw, p.length, secret, requestAuthenticator), p.authenticator)) return { ok: false, problem: 'bad_authenticator' };
   if (p.messageAuthenticatorAt >= 0) {
     const ma = messageAuthenticator(raw, p.length, p.messageAuthenticatorAt, secret, Buffer.from(requestAuthenticator));
-    if (!timingSafeEqualBuffers(ma, raw.subarray(p.messageAuthenticatorAt, p.messageAuthenticatorAt + 16))) {
+    if (!equal(ma, raw.subarray(p.messageAuthenticatorAt, p.messageAuthenticatorAt + 16))) {
       return { ok: false, problem: 'bad_message_authenticator' };
     }
   }
@@ -191,6 +188,3 @@ function findErrorCause(raw: Buffer, length: number): number | undefined {
   return undefined;
 }
 
-function timingSafeEqualBuffers(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
