@@ -185,20 +185,12 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    return this.getNow(key) as StoredData<Value> | undefined;
-  }
-
-  /**
-   * The stored text under a full key, read at once (better-sqlite3 is synchronous):
-   * what get() resolves with, for callers that must not wait a turn (StateStore.readNow).
-   */
-  getNow(key: string): string | undefined {
     const row = this.row(key);
     if (!row) return undefined;
     // Expired: not returned, but left for the purge (state-store.ts), which hands the
     // sessions it deletes to the audit trail (session.expired) exactly once.
     if (row.expires !== null && row.expires <= Date.now()) return undefined;
-    return row.value;
+    return row.value as StoredData<Value>;
   }
 
   /** The stored row under a full key, expired or not, read in this turn's transaction. */
