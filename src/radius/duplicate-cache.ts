@@ -9,7 +9,7 @@ import { GenerationalMap } from '../generational-map.js';
 
 export type DuplicateLookup = { kind: 'new' } | { kind: 'answered'; response: Buffer } | { kind: 'in_progress' };
 
-/** Remembers recent requests and their answers. */
+/** Remembers recent requests and their answers, under duplicateKey's keys (latin1 text: one octet a character, as the table compares them). */
 export interface DuplicateCache {
   /** Looks a request up; a new one is marked as in progress. (Shared caches answer asynchronously.) */
   begin(key: string, now: number): DuplicateLookup | Promise<DuplicateLookup>;
