@@ -9,7 +9,10 @@
  * printed, and the change accounting makes within each pair: on a shared 2-core
  * machine one run can differ from the next by a fifth.
  *
- *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc]
+ *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc] [--accounting-only]
+ *
+ * First, accounting alone (no authentication load): the CPU time each gateway process
+ * spends per accounting request. --accounting-only stops there.
  *
  * --workers N runs RADIUS in N worker processes (radius.workers; default 2, one per core
  * of the machine the targets are set for, plus the accounting worker); 1 runs it in the
@@ -23,7 +26,7 @@
  *
  * Loopback only, bounded in time. Prints its figures; asserts nothing.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -39,7 +42,7 @@ import { parseMac } from '../src/devices/mac.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
-import { cpuMeter, gatewayProcesses, procStatus } from './processes.js';
+import { cpuMeter, cpuSeconds, gatewayProcesses, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -52,10 +55,13 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     runs: { type: 'string', default: '3' },
     gc: { type: 'boolean', default: false },
+    'accounting-only': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(values.runs));
 const ACCOUNTING_WARMUP_MS = 3000;
+/** Accounting requests a second, alongside authentication (Interim-Updates for random known devices). */
+const ACCOUNTING_RATE = 2000;
 /** Before each later run with accounting: the accounting worker is warm by then. */
 const ACCOUNTING_SETTLE_MS = 1000;
 const DURATION = Number(values.duration);
@@ -155,7 +161,7 @@ function show(label: string, r: LoadResult): void {
 }
 
 /** Accounting Interim-Updates at a steady rate from another socket, while the load runs. */
-function accountingLoad(port: number, macs: readonly string[], perSecond: number): { stop: () => Promise<number> } {
+function accountingLoad(port: number, macs: readonly string[], perSecond: number): { answered: () => number; stop: () => Promise<number> } {
   const socket = createSocket('udp4');
   let answered = 0;
   socket.on('message', () => answered++);
@@ -176,6 +182,7 @@ function accountingLoad(port: number, macs: readonly string[], perSecond: number
     }
   }, 10);
   return {
+    answered: () => answered,
     stop: async () => {
       clearInterval(timer);
       await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -287,13 +294,35 @@ async function main(): Promise<void> {
   // in pairs (alone, alongside; alone, alongside; …): the machine's speed drifts by a fifth
   // from one minute to the next, and a change measured within each pair is less exposed
   // to that than one between two separate series.
+  // Accounting on its own first: what one accounting request costs each gateway process,
+  // in CPU time, without authentication competing for the cores (a steadier figure than
+  // the change in authentication throughput below, which the machine's drift blurs).
+  {
+    const processes = gatewayProcesses(pid);
+    const acct = accountingLoad(ports.acct, macs, ACCOUNTING_RATE);
+    await new Promise((resolve) => setTimeout(resolve, ACCOUNTING_WARMUP_MS));
+    const before = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, cpuSeconds(p)]));
+    const answeredBefore = acct.answered();
+    await new Promise((resolve) => setTimeout(resolve, DURATION * 1000));
+    const answered = acct.answered() - answeredBefore;
+    await acct.stop();
+    const perRequest = Object.entries(processes)
+      .map(([name, p]) => `${name} ${(((cpuSeconds(p) - before[name]!) / answered) * 1e6).toFixed(0)}`)
+      .join(', ');
+    console.log(`accounting alone, ${ACCOUNTING_RATE.toLocaleString('en')}/s for ${DURATION} s: ${answered} answered; CPU µs per accounting request: ${perRequest}`);
+  }
+  if (values['accounting-only']) {
+    await stopGateway(gateway, dir);
+    return;
+  }
+
   if (hasC) {
     const alone: CRun[] = [];
     const mixed: CRun[] = [];
     let acctAnswered = 0;
     for (let i = 0; i < RUNS; i++) {
       alone.push(await cRun('auth only', i));
-      const acct = accountingLoad(ports.acct, macs, 2000);
+      const acct = accountingLoad(ports.acct, macs, ACCOUNTING_RATE);
       // As the C generator warms authentication up before it measures, accounting runs a
       // while first (longer the first time: V8 still compiles the accounting path).
       await new Promise((resolve) => setTimeout(resolve, i === 0 ? ACCOUNTING_WARMUP_MS : ACCOUNTING_SETTLE_MS));
@@ -317,6 +346,10 @@ async function main(): Promise<void> {
   console.log(`  ${ownCores}; RSS ${rssMb(pid)} MB (main process)`);
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
+  await stopGateway(gateway, dir);
+}
+
+async function stopGateway(gateway: ChildProcess, dir: string): Promise<void> {
   const exited = new Promise((resolve) => gateway.once('exit', resolve));
   gateway.kill('SIGTERM');
   await exited;
