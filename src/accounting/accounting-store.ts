@@ -43,73 +43,120 @@ export interface Whereabouts {
 const RECORD_TTL_MS = 7 * 24 * 3600 * 1000;
 const LEASE_TTL_MS = 24 * 3600 * 1000;
 
+/** The namespaces accounting keeps its entries in. */
+type AccountingNamespace = 'accounting' | 'leases';
+
+/** One write that saving a record makes: an entry to put (with its TTL) or to remove. */
+type Change = { namespace: AccountingNamespace; key: string } & ({ value: AccountingRecord | Lease | Whereabouts; ttlMs: number } | { remove: true });
+
+/** A store that reads and writes without waiting (the embedded SQLite store: StateStore.readNow and writeNow). */
+type Synchronous = Required<Pick<StateStore, 'readNow' | 'writeNow' | 'deleteNow'>>;
+
 /** Accounting records by NAS and Acct-Session-Id, and the IP→MAC mapping they maintain. */
 export class AccountingStore {
   /**
-   * @param readNow the store's synchronous read (SQLite), when it has one: accounting
-   *   reads a record and the device's whereabouts for every packet, and keyv's own get
-   *   cost more than the rest of the answer (bench:radius).
+   * @param now the store's synchronous reads and writes, when it has them (SQLite):
+   *   accounting reads its record and the device's whereabouts and writes the record for
+   *   every packet, and keyv's promises cost more than the rest of the answer (bench:radius).
    */
   constructor(
     private readonly records: Keyv,
     private readonly leases: Keyv,
-    private readonly readNow?: (namespace: 'accounting' | 'leases', key: string) => unknown,
+    private readonly now?: Synchronous,
   ) {}
 
-  /** The accounting of a state store, read synchronously where the store can. */
+  /** The accounting of a state store, read and written synchronously where the store can. */
   static on(store: StateStore): AccountingStore {
-    return new AccountingStore(store.kv.accounting, store.kv.leases, store.readNow);
+    const { readNow, writeNow, deleteNow } = store;
+    return new AccountingStore(store.kv.accounting, store.kv.leases, readNow && writeNow && deleteNow ? { readNow, writeNow, deleteNow } : undefined);
   }
 
   /** The record for a session on a NAS, if we have one. */
   async get(nas: string, sessionId: string): Promise<AccountingRecord | undefined> {
-    if (this.readNow) return this.readNow('accounting', recordKey(nas, sessionId)) as AccountingRecord | undefined;
+    if (this.now) return this.getNow(nas, sessionId);
     return storeCall('read an accounting record', () => this.records.get<AccountingRecord>(recordKey(nas, sessionId)));
+  }
+
+  /**
+   * On a synchronous store only: the record, read now (undefined when there is none, or
+   * when the store has no synchronous reads: see `synchronous`).
+   */
+  getNow(nas: string, sessionId: string): AccountingRecord | undefined {
+    return this.now?.readNow('accounting', recordKey(nas, sessionId)) as AccountingRecord | undefined;
+  }
+
+  /** Whether getNow and saveNow work (the store reads and writes without waiting). */
+  get synchronous(): boolean {
+    return this.now !== undefined;
   }
 
   /** Saves a record and moves the IP→MAC mapping accordingly (Stop releases the address). */
   async save(record: AccountingRecord): Promise<void> {
-    await storeCall('write an accounting record', () => this.records.set(recordKey(record.nas, record.sessionId), record, RECORD_TTL_MS));
-    await this.moveWhereabouts(record);
-    if (!record.ip) return;
-    const ip = record.ip;
-    if (record.status === 'stop') {
-      // Only release the address if it still points at this device (it may have been reassigned since).
-      const lease = await this.leaseFor(ip);
-      if (lease?.mac === record.mac) await storeCall('delete a lease', () => this.leases.delete(ip));
-      return;
+    if (this.now) return this.saveNow(record);
+    const [whereabouts, lease] = await Promise.all([this.whereabouts(record.mac), record.ip ? this.leaseFor(record.ip) : undefined]);
+    for (const change of changesOf(record, whereabouts, lease)) {
+      const kv = change.namespace === 'accounting' ? this.records : this.leases;
+      if ('remove' in change) await storeCall(`delete from ${change.namespace}`, () => kv.delete(change.key));
+      else await storeCall(`write to ${change.namespace}`, () => kv.set(change.key, change.value, change.ttlMs));
     }
-    const current = await this.leaseFor(ip);
-    if (current?.mac === record.mac && current.nas === record.nas && isFresh(current.updatedAt, record.updatedAt)) return;
-    const lease: Lease = { ip, mac: record.mac, nas: record.nas, updatedAt: record.updatedAt };
-    await storeCall('write a lease', () => this.leases.set(ip, lease, LEASE_TTL_MS));
+  }
+
+  /**
+   * save() on a synchronous store: every read and write happens before this returns,
+   * in the store's open group commit, and the promise settles with that commit (one
+   * promise for all the writes, instead of a chain of keyv calls). Throws when the
+   * store cannot be read; rejects when a write or the commit fails.
+   */
+  saveNow(record: AccountingRecord): Promise<void> {
+    const now = this.now;
+    if (!now) return this.save(record);
+    const lease = record.ip ? (now.readNow('leases', record.ip) as Lease | undefined) : undefined;
+    const whereabouts = now.readNow('leases', whereaboutsKey(record.mac)) as Whereabouts | undefined;
+    const writes = changesOf(record, whereabouts, lease).map((c) => ('remove' in c ? now.deleteNow(c.namespace, c.key) : now.writeNow(c.namespace, c.key, c.value, c.ttlMs)));
+    return writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes).then(() => undefined);
   }
 
   /** Which device holds this address, per the latest accounting. */
   async leaseFor(ip: string): Promise<Lease | undefined> {
-    if (this.readNow) return this.readNow('leases', ip) as Lease | undefined;
+    if (this.now) return this.now.readNow('leases', ip) as Lease | undefined;
     return storeCall('read a lease', () => this.leases.get<Lease>(ip));
   }
 
   /** Which router and session the device is on, per the latest accounting. */
   async whereabouts(mac: Mac): Promise<Whereabouts | undefined> {
-    if (this.readNow) return this.readNow('leases', whereaboutsKey(mac)) as Whereabouts | undefined;
+    if (this.now) return this.now.readNow('leases', whereaboutsKey(mac)) as Whereabouts | undefined;
     return storeCall('read whereabouts', () => this.leases.get<Whereabouts>(whereaboutsKey(mac)));
   }
+}
 
-  /** Start and Interim point the device at this session; Stop forgets it only if it is still this session (the device may have moved on). */
-  private async moveWhereabouts(record: AccountingRecord): Promise<void> {
-    const key = whereaboutsKey(record.mac);
-    if (record.status === 'stop') {
-      const current = await this.whereabouts(record.mac);
-      if (current?.nas === record.nas && current.sessionId === record.sessionId) await storeCall('delete whereabouts', () => this.leases.delete(key));
-      return;
-    }
-    const current = await this.whereabouts(record.mac);
-    if (current?.nas === record.nas && current.sessionId === record.sessionId && current.nasIp === record.nasIp && isFresh(current.updatedAt, record.updatedAt)) return;
+/**
+ * What saving a record writes (pure), given the device's whereabouts and the lease of
+ * the record's address as they are now:
+ * - the record itself;
+ * - Start and Interim point the device at this session; Stop forgets its whereabouts
+ *   only if they are still this session (the device may have moved on);
+ * - Start and Interim give the address to the device; Stop releases it only if it
+ *   still points at this device (it may have been reassigned since).
+ * An unchanged whereabouts or lease is rewritten only once it is an hour old (isFresh).
+ */
+function changesOf(record: AccountingRecord, whereabouts: Whereabouts | undefined, lease: Lease | undefined): Change[] {
+  const changes: Change[] = [{ namespace: 'accounting', key: recordKey(record.nas, record.sessionId), value: record, ttlMs: RECORD_TTL_MS }];
+  const sameSession = whereabouts?.nas === record.nas && whereabouts.sessionId === record.sessionId;
+  const wKey = whereaboutsKey(record.mac);
+  if (record.status === 'stop') {
+    if (sameSession) changes.push({ namespace: 'leases', key: wKey, remove: true });
+  } else if (!(sameSession && whereabouts.nasIp === record.nasIp && isFresh(whereabouts.updatedAt, record.updatedAt))) {
     const w: Whereabouts = { mac: record.mac, nas: record.nas, sessionId: record.sessionId, ...(record.nasIp ? { nasIp: record.nasIp } : {}), updatedAt: record.updatedAt };
-    await storeCall('write whereabouts', () => this.leases.set(key, w, LEASE_TTL_MS));
+    changes.push({ namespace: 'leases', key: wKey, value: w, ttlMs: LEASE_TTL_MS });
   }
+  if (!record.ip) return changes;
+  const ip = record.ip;
+  if (record.status === 'stop') {
+    if (lease?.mac === record.mac) changes.push({ namespace: 'leases', key: ip, remove: true });
+  } else if (!(lease?.mac === record.mac && lease.nas === record.nas && isFresh(lease.updatedAt, record.updatedAt))) {
+    changes.push({ namespace: 'leases', key: ip, value: { ip, mac: record.mac, nas: record.nas, updatedAt: record.updatedAt } satisfies Lease, ttlMs: LEASE_TTL_MS });
+  }
+  return changes;
 }
 
 /**

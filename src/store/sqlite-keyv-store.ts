@@ -204,24 +204,40 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
-    await this.write(() => this.statements.set.run(key, value, typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null));
+    await this.setNow(key, value, ttl);
     return true;
   }
 
+  /** set(), its statement run before this returns; the promise settles with the commit. */
+  setNow(key: string, value: string, ttl?: number): Promise<void> {
+    return this.write(() => {
+      this.statements.set.run(key, value, typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null);
+    });
+  }
+
   async delete(key: string): Promise<boolean> {
+    return this.deleteNow(key);
+  }
+
+  /** delete(), its statement run before this returns; the promise settles with the commit. */
+  deleteNow(key: string): Promise<boolean> {
     return this.write(() => this.statements.delete.run(key).changes > 0);
   }
 
-
   /**
-   * Runs one write: durable ones fsynced in a commit of their own before this resolves,
-   * others in the connection's group commit (or at once when there is none).
+   * Runs one write before this returns: durable ones fsynced in a commit of their own,
+   * others in the connection's group commit (or at once when there is none). The
+   * promise settles once the write is committed; a failure rejects it, never throws.
    */
-  private async write<T>(run: () => T): Promise<T> {
+  private write<T>(run: () => T): Promise<T> {
     const batch = this.options.batch;
-    if (!this.options.durable) return batch ? batch.run(run) : run();
-    // better-sqlite3 is synchronous: nothing else uses the connection meanwhile.
-    return batch ? batch.alone(run, { fsync: true }) : fsynced(this.db, run);
+    try {
+      if (!this.options.durable) return batch ? batch.run(run) : Promise.resolve(run());
+      // better-sqlite3 is synchronous: nothing else uses the connection meanwhile.
+      return Promise.resolve(batch ? batch.alone(run, { fsync: true }) : fsynced(this.db, run));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {

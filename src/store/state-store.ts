@@ -26,6 +26,15 @@ export interface StateStore {
    * request (bench:radius); stores that must wait for a server (Redis) have none.
    */
   readonly readNow?: (namespace: Namespace, key: string) => unknown;
+  /**
+   * The embedded store only: writes a value as the namespace's Keyv.set would (the same
+   * stored text, the same expiry), before this returns, in the connection's open group
+   * commit; the promise settles with that commit (after an fsync in durable namespaces).
+   * Accounting writes through it without a chain of keyv promises per packet (bench:radius).
+   */
+  readonly writeNow?: (namespace: Namespace, key: string, value: unknown, ttlMs?: number) => Promise<void>;
+  /** The embedded store only: deletes as Keyv.delete would, before this returns; settles with the commit (true if there was an entry). */
+  readonly deleteNow?: (namespace: Namespace, key: string) => Promise<boolean>;
   /** Resolves when the backend answers a read, rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Deletes entries whose TTL has passed (SQLite has no native expiry); returns how many. */
@@ -138,6 +147,17 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       }
       // Expired: not returned (the purge hands ended sessions to the audit trail), as get() does.
       return row.expires !== null && row.expires <= Date.now() ? undefined : row.value;
+    },
+    writeNow(namespace, key, value, ttlMs) {
+      const keyv = kv[namespace];
+      // As Keyv.set: no TTL (or 0) is no expiry; the value is kept with its expiry as keyv serializes it.
+      const ttl = typeof ttlMs === 'number' && ttlMs !== 0 ? ttlMs : undefined;
+      const raw = keyv.serialize!({ value, expires: ttl === undefined ? undefined : Date.now() + ttl });
+      if (typeof raw !== 'string') return Promise.reject(new Error('writeNow needs a synchronous serializer'));
+      return adapters[namespace].setNow(`${namespace}:${key}`, raw, ttl);
+    },
+    deleteNow(namespace, key) {
+      return adapters[namespace].deleteNow(`${namespace}:${key}`);
     },
     async ping() {
       try {

@@ -9,7 +9,8 @@ import { macAuth, radclient } from '../../helpers/radclient.js';
 /**
  * RADIUS on the embedded store reads sessions synchronously (StateStore.readNow). When
  * that read fails, the answer is the one fail_mode closed gives for any store failure:
- * a reject, counted and audited, never a crash and never silence. A RADIUS server of
+ * a reject, counted and audited, never a crash and never silence. Accounting, read and
+ * written synchronously too (writeNow), goes unanswered instead, so that the router retries. A RADIUS server of
  * its own on a real SQLite file, whose connection the test closes under it; radclient
  * is the router.
  */
@@ -42,5 +43,16 @@ describe('RADIUS on SQLite when the read fails', () => {
     const rejected: Array<Record<string, unknown>> = [];
     queryAudit(own.auditDir, { type: 'radius.rejected' }, (m) => rejected.push(m.record));
     expect(rejected.map((e) => [e.mac, e.reason])).toEqual([[mac, 'state store unavailable']]);
+  });
+
+  it('does not answer accounting it cannot keep (RFC 2866 §4.1: the router sends it again), and counts it', async () => {
+    // The store is closed (the test above): the synchronous accounting path cannot read or write.
+    const mac = '3c-dd-00-00-00-02';
+    const r = await radclient(own.acctPort, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "lost-1"', `Calling-Station-Id = "${mac}"`]);
+    expect(r.reply).toBeUndefined();
+    const errors = await own.metrics.registry.getSingleMetric('enrollgate_radius_store_errors_total')?.get();
+    expect(errors?.values.find((v) => v.labels.kind === 'accounting')?.value).toBeGreaterThanOrEqual(1);
+    expect(own.logs.text()).toContain('accounting.store_failed');
+    expect(own.logs.text()).not.toContain('radius.handler_failed');
   });
 });

@@ -1,5 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
@@ -103,9 +104,19 @@ describe('devices', () => {
   });
 });
 
-describe('accounting leases', () => {
+/** Accounting through keyv's promises, and through the store's synchronous reads and writes (what RADIUS uses on SQLite). */
+const accountingPaths = [
+  { path: 'keyv', open: () => new AccountingStore(store.kv.accounting, store.kv.leases) },
+  { path: 'synchronous', open: () => AccountingStore.on(store) },
+];
+
+describe.each(accountingPaths)('accounting leases ($path)', ({ path, open }) => {
+  it('works on the path it is named after', () => {
+    expect(open().synchronous).toBe(path === 'synchronous');
+  });
+
   it('maps an address to the device, moves it on reassignment, and releases it only for its holder', async () => {
-    const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+    const accounting = open();
     const other = parseMac('aa:bb:cc:dd:ee:12')!;
     const base = { nas: 'n', inputOctets: 0, outputOctets: 0, startedAt: 'x', updatedAt: 'x' } as const;
     await accounting.save({ ...base, sessionId: '1', mac, ip: '10.0.0.5', status: 'start' });
@@ -119,9 +130,9 @@ describe('accounting leases', () => {
   });
 });
 
-describe('accounting leases on Interim-Update', () => {
+describe.each(accountingPaths)('accounting leases on Interim-Update ($path)', ({ open }) => {
   it('are not rewritten while unchanged, and are refreshed after an hour', async () => {
-    const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
+    const accounting = open();
     const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 0, minutes)).toISOString();
     const record = (status: 'start' | 'interim', minutes: number) =>
       ({ nas: 'n', sessionId: 's', mac, ip: '10.0.0.9', status, inputOctets: minutes, outputOctets: 0, startedAt: at(0), updatedAt: at(minutes) }) as const;
@@ -134,6 +145,74 @@ describe('accounting leases on Interim-Update', () => {
     await accounting.save(record('interim', 61));
     expect((await accounting.leaseFor('10.0.0.9'))?.updatedAt).toBe(at(61));
     expect((await accounting.whereabouts(mac))?.updatedAt).toBe(at(61));
+  });
+
+  it('a Stop forgets the whereabouts only while they are still its session', async () => {
+    const accounting = open();
+    const record = (sessionId: string, status: 'start' | 'stop') =>
+      ({ nas: 'n', sessionId, mac, status, inputOctets: 0, outputOctets: 0, startedAt: 'x', updatedAt: new Date().toISOString() }) as const;
+    await accounting.save(record('old', 'start'));
+    await accounting.save(record('new', 'start'));
+    // The old session's late Stop: the device has moved on to the new one.
+    await accounting.save(record('old', 'stop'));
+    expect((await accounting.whereabouts(mac))?.sessionId).toBe('new');
+    await accounting.save(record('new', 'stop'));
+    expect(await accounting.whereabouts(mac)).toBeUndefined();
+    expect((await accounting.get('n', 'new'))?.status).toBe('stop');
+  });
+});
+
+describe('writeNow and deleteNow', () => {
+  const rawRow = (key: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT value, expires FROM enrollgate WHERE key = ?').get(key) as { value: string; expires: number | null } | undefined;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('store what keyv.set stores, with the expiry column, and are read back by keyv and readNow', async () => {
+    const value = { text: ':starts with the escape', n: 1, list: [':a'], nested: { at: 'x' } };
+    const before = Date.now();
+    await store.writeNow!('leases', 'by-now', value, 60_000);
+    await store.kv.leases.set('by-keyv', value, 60_000);
+    const now = rawRow('leases:by-now')!;
+    const keyv = rawRow('leases:by-keyv')!;
+    // Same text but for the expiry inside it (each took its own Date.now()).
+    expect(now.value.replace(/"expires":\d+/, '')).toBe(keyv.value.replace(/"expires":\d+/, ''));
+    expect(now.expires).toBeGreaterThanOrEqual(before + 60_000);
+    expect(now.expires).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(JSON.parse(now.value).expires).toBe(now.expires);
+    expect(await store.kv.leases.get('by-now')).toEqual(value);
+    expect(store.readNow!('leases', 'by-now')).toEqual(value);
+  });
+
+  it('without a TTL, store no expiry', async () => {
+    await store.writeNow!('leases', 'forever', { a: 1 });
+    expect(rawRow('leases:forever')).toEqual({ value: '{"value":{"a":1}}', expires: null });
+  });
+
+  it('write before they return: readNow sees the write in the same turn, before its commit', async () => {
+    const committed = store.writeNow!('accounting', 'k', { v: 1 }, 60_000);
+    expect(store.readNow!('accounting', 'k')).toEqual({ v: 1 });
+    const deleted = store.deleteNow!('accounting', 'k');
+    expect(store.readNow!('accounting', 'k')).toBeUndefined();
+    await committed;
+    expect(await deleted).toBe(true);
+    expect(rawRow('accounting:k')).toBeUndefined();
+    expect(await store.deleteNow!('accounting', 'k')).toBe(false);
+  });
+
+  it('reject, never throw, when the file is closed', async () => {
+    await store.close();
+    let write: Promise<void> | undefined;
+    expect(() => (write = store.writeNow!('accounting', 'k', { v: 1 }, 1000))).not.toThrow();
+    await expect(write).rejects.toThrow();
+    let remove: Promise<boolean> | undefined;
+    expect(() => (remove = store.deleteNow!('accounting', 'k'))).not.toThrow();
+    await expect(remove).rejects.toThrow();
+    store = await openSqliteStore(file);
   });
 });
 
