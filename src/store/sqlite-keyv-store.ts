@@ -210,8 +210,18 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
 
   /** set(), its statement run before this returns; the promise settles with the commit. */
   setNow(key: string, value: string, ttl?: number): Promise<void> {
+    return this.putNow(key, value, typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null);
+  }
+
+  /**
+   * Writes a stored text with its expiry (ms since the epoch, or null), before this
+   * returns; `written` runs right after the statement succeeds, in the same transaction.
+   * The promise settles with the commit.
+   */
+  putNow(key: string, value: string, expiresAt: number | null, written?: () => void): Promise<void> {
     return this.write(() => {
-      this.statements.set.run(key, value, typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null);
+      this.statements.set.run(key, value, expiresAt);
+      written?.();
     });
   }
 
@@ -219,9 +229,13 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     return this.deleteNow(key);
   }
 
-  /** delete(), its statement run before this returns; the promise settles with the commit. */
-  deleteNow(key: string): Promise<boolean> {
-    return this.write(() => this.statements.delete.run(key).changes > 0);
+  /** delete(), its statement run before this returns (`written` right after it succeeds, as in putNow); the promise settles with the commit. */
+  deleteNow(key: string, written?: () => void): Promise<boolean> {
+    return this.write(() => {
+      const deleted = this.statements.delete.run(key).changes > 0;
+      written?.();
+      return deleted;
+    });
   }
 
   /**

@@ -134,12 +134,16 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     kv,
     readNow(namespace, key) {
       const full = `${namespace}:${key}`;
-      let row: { value: unknown; expires: number | null } | undefined;
+      let row: CachedRow | undefined;
       try {
         row = reads.get(full);
         if (row === undefined) {
           const stored = adapters[namespace].row(full);
           row = stored ? { value: storedValueNow(kv[namespace], stored.value), expires: stored.expires } : ABSENT;
+          reads.set(full, row);
+        } else if (row.raw !== undefined) {
+          // Written here (writeNow), read for the first time since.
+          row = { value: storedValueNow(kv[namespace], row.raw), expires: row.expires };
           reads.set(full, row);
         }
       } catch (err) {
@@ -151,13 +155,17 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     writeNow(namespace, key, value, ttlMs) {
       const keyv = kv[namespace];
       // As Keyv.set: no TTL (or 0) is no expiry; the value is kept with its expiry as keyv serializes it.
-      const ttl = typeof ttlMs === 'number' && ttlMs !== 0 ? ttlMs : undefined;
-      const raw = keyv.serialize!({ value, expires: ttl === undefined ? undefined : Date.now() + ttl });
+      const expires = typeof ttlMs === 'number' && ttlMs !== 0 ? Date.now() + ttlMs : undefined;
+      const raw = keyv.serialize!({ value, expires });
       if (typeof raw !== 'string') return Promise.reject(new Error('writeNow needs a synchronous serializer'));
-      return adapters[namespace].setNow(`${namespace}:${key}`, raw, ttl);
+      const full = `${namespace}:${key}`;
+      // The column as the adapter's set() fills it (a negative TTL: no expiry in the column, as there).
+      const expiresAt = expires !== undefined && ttlMs! > 0 ? expires : null;
+      return adapters[namespace].putNow(full, raw, expiresAt, () => reads.wrote(full, { value: undefined, expires: expiresAt, raw }));
     },
     deleteNow(namespace, key) {
-      return adapters[namespace].deleteNow(`${namespace}:${key}`);
+      const full = `${namespace}:${key}`;
+      return adapters[namespace].deleteNow(full, () => reads.wrote(full, ABSENT));
     },
     async ping() {
       try {
@@ -235,8 +243,21 @@ export function storedSessions(keyv: Keyv, raws: readonly string[]): unknown[] {
   return out;
 }
 
+/**
+ * What readNow remembers of a key: its value and expiry (ms since the epoch, or null),
+ * or, for a row this connection wrote (writeNow), its stored text, read when first asked for.
+ */
+interface CachedRow {
+  readonly value: unknown;
+  readonly expires: number | null;
+  readonly raw?: string;
+}
+
 /** A key readNow found nothing under. */
-const ABSENT = Object.freeze({ value: undefined, expires: null });
+const ABSENT: CachedRow = Object.freeze({ value: undefined, expires: null });
+
+/** At most this many of this connection's own change log entries are remembered as such (see ReadCache.wrote). */
+const OWN_CHANGES_MAX = 10_000;
 
 /** How many keys readNow remembers (GenerationalMap: two generations of half each). */
 const READ_CACHE_MAX = 50_000;
@@ -246,14 +267,18 @@ const READ_CACHE_MAX = 50_000;
  * SQLite triggers (sqlite-keyv-store.ts, CHANGES), whichever process makes it, under a
  * number that only grows. At its first read in each turn, readNow opens the turn's
  * read transaction by asking for the newest number, and forgets the keys logged since
- * it last looked (everything, when the log no longer reaches back that far); this
- * connection's own writes are caught up with before the next read. RADIUS reads the
- * same sessions over and over and answers from memory between changes, also while
- * accounting is written (bench:radius); a change made anywhere is seen from the next
- * turn on, as without the cache.
+ * it last looked (everything, when the log no longer reaches back that far). RADIUS
+ * reads the same sessions over and over and answers from memory between changes, also
+ * while accounting is written (bench:radius); a change made anywhere is seen from the
+ * next turn on, as without the cache.
+ *
+ * This connection's own writes: those made through writeNow/deleteNow in the open
+ * batch are remembered as written (wrote), and their log entries are not forgotten
+ * again when caught up with; any other write of this connection is caught up with
+ * before the next read. Accounting reads back, at every packet, what it wrote.
  */
 class ReadCache {
-  private entries = new GenerationalMap<string, { value: unknown; expires: number | null }>(READ_CACHE_MAX);
+  private entries = new GenerationalMap<string, CachedRow>(READ_CACHE_MAX);
   private readonly changedSince: Database.Statement<[number], { seq: number; key: string }>;
   private readonly lastChange: Database.Statement<[], number | null>;
   private checkedTurn = -1;
@@ -261,9 +286,11 @@ class ReadCache {
   private rollbacks: number;
   /** The last change log entry applied. */
   private seq: number;
+  /** Change log entries this connection made and `entries` already holds the outcome of (wrote). */
+  private own = new Set<number>();
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly writes: WriteBatch,
   ) {
     this.changedSince = db.prepare(`SELECT seq, key FROM ${CHANGES} WHERE seq > ? ORDER BY seq`);
@@ -274,7 +301,7 @@ class ReadCache {
   }
 
   /** The remembered row, if it has not changed since it was read; undefined otherwise (read it, then set()). */
-  get(key: string): { value: unknown; expires: number | null } | undefined {
+  get(key: string): CachedRow | undefined {
     if (this.checkedTurn !== this.writes.counts.turns) {
       // The turn's first read: it opens the read transaction, whose snapshot the log is read in.
       const last = this.writes.read(() => this.lastChange.get()) ?? 0;
@@ -286,25 +313,52 @@ class ReadCache {
   }
 
   /** Remembers a row just read from SQLite, in this turn's transaction. */
-  set(key: string, row: { value: unknown; expires: number | null }): void {
+  set(key: string, row: CachedRow): void {
     this.entries.set(key, row);
   }
 
-  /** Forgets the keys changed since the last look (all of them when the log has moved past it). */
+  /**
+   * A write this connection has just made to one key, inside the open batch
+   * (writeNow/deleteNow). While the transaction holds SQLite's write lock no other
+   * process can write, so the newest log entry is this write's: it is remembered as
+   * this connection's own, and the row as written. Otherwise (a write outside a
+   * transaction, other writes not caught up with yet, too many own entries pending)
+   * nothing is remembered, and the next read catches up with the log as for any write.
+   */
+  wrote(key: string, row: CachedRow): void {
+    const caughtUp = this.seenWrites === this.writes.counts.writes - 1 && this.rollbacks === this.writes.counts.rollbacks;
+    if (!caughtUp || !this.db.inTransaction || this.own.size >= OWN_CHANGES_MAX) return;
+    const seq = this.lastChange.get();
+    if (typeof seq !== 'number' || seq <= this.seq) return;
+    this.own.add(seq);
+    this.seenWrites++;
+    this.entries.set(key, row);
+  }
+
+  /** Forgets the keys changed since the last look (all of them when the log has moved past it), but for this connection's own (wrote). */
   private catchUp(): void {
     this.seenWrites = this.writes.counts.writes;
     if (this.rollbacks !== this.writes.counts.rollbacks) {
-      // What was read of the log may have been rolled back, and its numbers used again.
+      // What was read of the log, or written here, may have been rolled back, and its numbers used again.
       this.rollbacks = this.writes.counts.rollbacks;
-      this.entries = new GenerationalMap(READ_CACHE_MAX);
-      this.seq = this.lastChange.get() ?? 0;
+      this.forgetAll();
       return;
     }
     const changes = this.changedSince.all(this.seq);
     if (changes.length === 0) return;
-    if (changes[0]!.seq !== this.seq + 1) this.entries = new GenerationalMap(READ_CACHE_MAX);
-    else for (const c of changes) this.entries.delete(c.key);
+    if (changes[0]!.seq !== this.seq + 1) this.forgetAll();
+    else {
+      for (const c of changes) {
+        if (!this.own.delete(c.seq)) this.entries.delete(c.key);
+      }
+    }
     this.seq = changes[changes.length - 1]!.seq;
+  }
+
+  private forgetAll(): void {
+    this.entries = new GenerationalMap(READ_CACHE_MAX);
+    this.own = new Set();
+    this.seq = this.lastChange.get() ?? 0;
   }
 }
 

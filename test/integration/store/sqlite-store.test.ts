@@ -162,6 +162,8 @@ describe.each(accountingPaths)('accounting leases on Interim-Update ($path)', ({
   });
 });
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('writeNow and deleteNow', () => {
   const rawRow = (key: string) => {
     const db = new Database(file, { readonly: true });
@@ -202,6 +204,51 @@ describe('writeNow and deleteNow', () => {
     expect(await deleted).toBe(true);
     expect(rawRow('accounting:k')).toBeUndefined();
     expect(await store.deleteNow!('accounting', 'k')).toBe(false);
+  });
+
+  it('what this connection wrote is read back, and another connection’s later write is still seen', async () => {
+    const other = await openSqliteStore(file);
+    try {
+      await store.writeNow!('accounting', 'k', { v: 1 }, 60_000);
+      expect(store.readNow!('accounting', 'k')).toEqual({ v: 1 });
+      await other.writeNow!('accounting', 'k', { v: 2 }, 60_000);
+      await nextTurn();
+      expect(store.readNow!('accounting', 'k')).toEqual({ v: 2 });
+      await store.writeNow!('accounting', 'k', { v: 3 }, 60_000);
+      await nextTurn();
+      expect(other.readNow!('accounting', 'k')).toEqual({ v: 3 });
+      expect(store.readNow!('accounting', 'k')).toEqual({ v: 3 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a write of this connection does not hide what another connection wrote before it', async () => {
+    const other = await openSqliteStore(file);
+    try {
+      await store.writeNow!('accounting', 'read', { v: 1 }, 60_000);
+      await nextTurn();
+      expect(store.readNow!('accounting', 'read')).toEqual({ v: 1 });
+      await nextTurn();
+      // Another process changes a key this one remembers; then this one writes first thing in its turn.
+      await other.writeNow!('accounting', 'read', { v: 2 }, 60_000);
+      await other.deleteNow!('accounting', 'read-too');
+      const written = store.writeNow!('accounting', 'mine', { v: 1 }, 60_000);
+      expect(store.readNow!('accounting', 'read')).toEqual({ v: 2 });
+      expect(store.readNow!('accounting', 'mine')).toEqual({ v: 1 });
+      await written;
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a write to a durable namespace (committed on its own) is read back all the same', async () => {
+    const value = { mac, user: 'alice', origin: 'login', startedAt: 'x', endsAt: 'y' };
+    expect(store.readNow!('sessions', mac)).toBeUndefined();
+    const written = store.writeNow!('sessions', mac, value, 60_000);
+    expect(store.readNow!('sessions', mac)).toEqual(value);
+    await written;
+    expect(store.readNow!('sessions', mac)).toEqual(value);
   });
 
   it('reject, never throw, when the file is closed', async () => {
