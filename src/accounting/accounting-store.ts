@@ -77,10 +77,7 @@ export class AccountingStore {
     return storeCall('read an accounting record', () => this.records.get<AccountingRecord>(recordKey(nas, sessionId)));
   }
 
-  /**
-   * On a synchronous store only: the record, read now (undefined when there is none, or
-   * when the store has no synchronous reads: see `synchronous`).
-   */
+  /** The record, read now, on a synchronous store (see `synchronous`); undefined when there is none, and on other stores. */
   getNow(nas: string, sessionId: string): AccountingRecord | undefined {
     return this.now?.readNow('accounting', recordKey(nas, sessionId)) as AccountingRecord | undefined;
   }
@@ -105,7 +102,9 @@ export class AccountingStore {
    * save() on a synchronous store: every read and write happens before this returns,
    * in the store's open group commit, and the promise settles with that commit (one
    * promise for all the writes, instead of a chain of keyv calls). Throws when the
-   * store cannot be read; rejects when a write or the commit fails.
+   * store cannot be read; rejects when a write or the commit fails. A write that fails
+   * leaves the others in the batch: each is the record's own state, and the router,
+   * left without an answer, sends the record again.
    */
   saveNow(record: AccountingRecord): Promise<void> {
     const now = this.now;
