@@ -247,7 +247,7 @@ export function storedSessions(keyv: Keyv, raws: readonly string[]): unknown[] {
  * What readNow remembers of a key: its value and expiry (ms since the epoch, or null),
  * or, for a row this connection wrote (writeNow), its stored text, read when first asked for.
  */
-interface CachedRow {
+export interface CachedRow {
   readonly value: unknown;
   readonly expires: number | null;
   readonly raw?: string;
@@ -276,8 +276,9 @@ const READ_CACHE_MAX = 50_000;
  * batch are remembered as written (wrote), and their log entries are not forgotten
  * again when caught up with; any other write of this connection is caught up with
  * before the next read. Accounting reads back, at every packet, what it wrote.
+ * Exported for its tests; openSqliteStore makes the one each connection uses.
  */
-class ReadCache {
+export class ReadCache {
   private entries = new GenerationalMap<string, CachedRow>(READ_CACHE_MAX);
   private readonly changedSince: Database.Statement<[number], { seq: number; key: string }>;
   private readonly lastChange: Database.Statement<[], number | null>;
