@@ -156,7 +156,13 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
       const keyv = kv[namespace];
       // As Keyv.set: no TTL (or 0) is no expiry; the value is kept with its expiry as keyv serializes it.
       const expires = typeof ttlMs === 'number' && ttlMs !== 0 ? Date.now() + ttlMs : undefined;
-      const raw = keyv.serialize!({ value, expires });
+      let raw: unknown;
+      try {
+        raw = keyv.serialize!({ value, expires });
+      } catch (err) {
+        // What JSON cannot hold (a BigInt, a cycle): rejected like any failed write.
+        return Promise.reject(err);
+      }
       if (typeof raw !== 'string') return Promise.reject(new Error('writeNow needs a synchronous serializer'));
       const full = `${namespace}:${key}`;
       // The column as the adapter's set() fills it (a negative TTL: no expiry in the column, as there).

@@ -251,6 +251,13 @@ describe('writeNow and deleteNow', () => {
     expect(store.readNow!('sessions', mac)).toEqual(value);
   });
 
+  it('reject, never throw, a value JSON cannot hold, and write nothing', async () => {
+    let write: Promise<void> | undefined;
+    expect(() => (write = store.writeNow!('accounting', 'big', { n: 1n }, 1000))).not.toThrow();
+    await expect(write).rejects.toThrow(/BigInt/);
+    expect(rawRow('accounting:big')).toBeUndefined();
+  });
+
   it('reject, never throw, when the file is closed', async () => {
     await store.close();
     let write: Promise<void> | undefined;
