@@ -85,8 +85,19 @@ type Answer = { bytes: Buffer; outcome: string } | undefined;
 
 const DROP_LOG_INTERVAL_MS = 1000;
 
-/** How long accounting requests are gathered before they are worked on together (routers wait seconds for an answer). */
+/**
+ * How long accounting requests are gathered before they are worked on together, in
+ * a process that also answers authentication: short, so that one batch's work does not
+ * hold authentication up for long. Routers wait seconds for an answer (the default
+ * timeout is 3 s on Juniper, 5 s on Aruba CX).
+ */
 export const ACCOUNTING_BATCH_MS = 5;
+/**
+ * The same in a process that serves accounting alone (the accounting worker): fewer,
+ * larger commits (bench:radius --accounting-only, three runs each way: 83-97 against
+ * 96-117 µs of CPU per request).
+ */
+export const ACCOUNTING_ALONE_BATCH_MS = 20;
 
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
@@ -113,11 +124,14 @@ export class RadiusServer {
   private readonly lastAnswerSecond = new Map<string, number>();
   /** The store's synchronous session read (SQLite), when it has one. */
   private readonly liveNow: ((mac: Mac) => Session | undefined) | undefined;
+  /** How long accounting requests are gathered (ACCOUNTING_BATCH_MS, or ACCOUNTING_ALONE_BATCH_MS serving accounting alone). */
+  private readonly accountingBatchMs: number;
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
     this.remembered = new RememberedSessions(o.storeFailure?.openMaxAgeMs ?? 0);
     this.liveNow = o.sessions.liveNow;
+    this.accountingBatchMs = o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS;
   }
 
   /** Binds its ports (both unless `serve` names one); resolves with the ports actually bound (0 picks free ones). */
@@ -236,11 +250,11 @@ export class RadiusServer {
       return this.drop(r.nas, 'overload', r.peer);
     }
     if (r.packet.code === Code.AccountingRequest) {
-      // Gathered for ACCOUNTING_BATCH_MS and worked on together: one SQLite commit for all
+      // Gathered for a few milliseconds and worked on together: one SQLite commit for all
       // of them, instead of one per datagram when they trickle in (bench:radius: each
       // commit also makes every RADIUS reader catch up with the change log).
       this.accounting.push(r);
-      this.accountingTimer ??= setTimeout(() => this.workAccounting(), ACCOUNTING_BATCH_MS);
+      this.accountingTimer ??= setTimeout(() => this.workAccounting(), this.accountingBatchMs);
       return;
     }
     this.decide(r);
