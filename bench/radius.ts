@@ -312,10 +312,6 @@ async function main(): Promise<void> {
   const summary = (label: string, runs: CRun[]) =>
     console.log(`${label}: median of ${runs.length}: ${Math.round(median(runs.map((r) => r.perSecond)))} req/s, p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms`);
 
-  // The C generator alone, then with 2,000 accounting requests a second from this process,
-  // in pairs (alone, alongside; alone, alongside; …): the machine's speed drifts by a fifth
-  // from one minute to the next, and a change measured within each pair is less exposed
-  // to that than one between two separate series.
   // Accounting on its own first: what one accounting request costs each gateway process,
   // in CPU time, without authentication competing for the cores (a steadier figure than
   // the change in authentication throughput below, which the machine's drift blurs).
@@ -341,6 +337,10 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The C generator alone, then with 2,000 accounting requests a second from this process,
+  // in pairs (alone, alongside; alone, alongside; …): the machine's speed drifts by a fifth
+  // from one minute to the next, and a change measured within each pair is less exposed
+  // to that than one between two separate series.
   if (hasC) {
     const alone: CRun[] = [];
     const mixed: CRun[] = [];
