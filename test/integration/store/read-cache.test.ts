@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareTable, TABLE, WriteBatch } from '../../../src/store/sqlite-keyv-store.js';
-import { ReadCache } from '../../../src/store/state-store.js';
+import { READ_CACHE_MAX, ReadCache } from '../../../src/store/state-store.js';
 
 /**
  * The read cache behind readNow, on a real SQLite file, where a batch's COMMIT fails:
@@ -68,5 +68,18 @@ describe('ReadCache when a batch is rolled back', () => {
     expect(cache.get('b')?.value).toBe('3');
     expect(stored('a')).toBe('1');
     expect(stored('b')).toBe('3');
+  });
+});
+
+describe('ReadCache under a stream of keys read once', () => {
+  it('keeps a key that is still read, however many others pass through', () => {
+    cache.set('sessions:known', { value: 'alice', expires: null });
+    // Three times as many keys as it holds, each read once (unknown MACs), the known one read between them.
+    for (let i = 0; i < 3 * READ_CACHE_MAX; i++) {
+      cache.set(`sessions:unknown-${i}`, { value: undefined, expires: null });
+      if (i % 1000 === 0) expect(cache.get('sessions:known')?.value, `after ${i} others`).toBe('alice');
+    }
+    // And the ones read once do go: the cache stays bounded.
+    expect(cache.get('sessions:unknown-0')).toBeUndefined();
   });
 });
