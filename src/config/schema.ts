@@ -367,7 +367,7 @@ export const configSchema = z.strictObject({
         .min(1, 'a whole number of processes from 1 to 16')
         .max(16, 'a whole number of processes from 1 to 16')
         .prefault(1)
-        .describe('RADIUS worker processes sharing the authentication port, one per core to use, and one more for accounting (1: RADIUS runs in the main process)'),
+        .describe('RADIUS worker processes sharing the authentication port, one per core to use, and one more for accounting (1: RADIUS runs in the main process); init writes the number of cores of the machine it runs on'),
       clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
       max_in_flight: z
         .number()

@@ -89,6 +89,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   doc.radius.auth_port = auth;
   doc.radius.acct_port = acct;
   doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+  // RADIUS in this process, whatever init chose for this machine: tests reach the gateway's
+  // own objects (metrics, audit trail), and workers have tests of their own (workers.test.ts).
+  doc.radius.workers = 1;
   doc.enrollment = options.enrollment ?? { randomised_macs: 'accept', device_limit: 0 };
   await options.configure?.(doc);
   await writeFile(configFile, stringify(doc));

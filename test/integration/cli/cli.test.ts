@@ -5,12 +5,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { radiusWorkersFor } from '../../../src/cli/commands/init.js';
 import { FileDirectory } from '../../../src/directory/file-directory.js';
 import { InvalidCredentialsError } from '../../../src/errors.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
@@ -320,6 +321,11 @@ describe('enrollgate init --dir D', () => {
     // Nothing outside D: the working directory holds D only.
     expect(readdirSync(cwd)).toEqual(['D']);
     expect(first.stdout).toContain(`Wrote ${join(dir, 'enrollgate.yaml')}.`);
+  });
+
+  it('writes radius.workers as this machine’s cores, so that a new gateway uses them', async () => {
+    const doc = parse(await readFile(join(dir, 'enrollgate.yaml'), 'utf8')) as Record<string, any>;
+    expect(doc.radius.workers).toBe(radiusWorkersFor(availableParallelism()));
   });
 
   it('keeps private keys, the secret, the users file and the config private (0600)', () => {

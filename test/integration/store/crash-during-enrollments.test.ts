@@ -44,6 +44,8 @@ async function gatewayProcess(store: Record<string, unknown>): Promise<{ child: 
   doc.portal.https.port = https;
   doc.radius.auth_port = await freeUdpPort();
   doc.radius.acct_port = await freeUdpPort();
+  // One process to kill: what is under test is the store, not the RADIUS workers.
+  doc.radius.workers = 1;
   doc.enrollment = { randomised_macs: 'accept', device_limit: 0 };
   doc.store = store;
   await writeFile(configFile, stringify(doc));
