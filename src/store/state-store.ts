@@ -288,6 +288,7 @@ export class ReadCache {
   private entries = new GenerationalMap<string, CachedRow>(READ_CACHE_MAX);
   private readonly changedSince: Database.Statement<[number], { seq: number; key: string }>;
   private readonly lastChange: Database.Statement<[], number | null>;
+  private readonly newestChange: Database.Statement<[], { seq: number; key: string }>;
   private checkedTurn = -1;
   private seenWrites: number;
   private rollbacks: number;
@@ -302,6 +303,7 @@ export class ReadCache {
   ) {
     this.changedSince = db.prepare(`SELECT seq, key FROM ${CHANGES} WHERE seq > ? ORDER BY seq`);
     this.lastChange = db.prepare<[], number | null>(`SELECT max(seq) FROM ${CHANGES}`).pluck();
+    this.newestChange = db.prepare(`SELECT seq, key FROM ${CHANGES} ORDER BY seq DESC LIMIT 1`);
     this.seq = this.lastChange.get() ?? 0;
     this.seenWrites = writes.counts.writes;
     this.rollbacks = writes.counts.rollbacks;
@@ -333,17 +335,20 @@ export class ReadCache {
   /**
    * A write this connection has just made to one key, inside the open batch
    * (writeNow/deleteNow). While the transaction holds SQLite's write lock no other
-   * process can write, so the newest log entry is this write's: it is remembered as
-   * this connection's own, and the row as written. Otherwise (a write outside a
-   * transaction, other writes not caught up with yet, too many own entries pending)
-   * nothing is remembered, and the next read catches up with the log as for any write.
+   * process can write, so the newest log entry, when it names this key, is this
+   * write's: it is remembered as this connection's own, and the row as written.
+   * Otherwise (a write outside a transaction, one that logged nothing, other writes not
+   * caught up with yet, too many own entries pending) nothing is remembered, and the
+   * next read catches up with the log as for any write.
    */
   wrote(key: string, row: CachedRow): void {
     const caughtUp = this.seenWrites === this.writes.counts.writes - 1 && this.rollbacks === this.writes.counts.rollbacks;
     if (!caughtUp || !this.db.inTransaction || this.own.size >= OWN_CHANGES_MAX) return;
-    const seq = this.lastChange.get();
-    if (typeof seq !== 'number' || seq <= this.seq) return;
-    this.own.add(seq);
+    // A write that changed no row (a delete of an absent key) logs nothing: the newest
+    // entry is then someone else's, possibly not caught up with yet, and must not be taken.
+    const newest = this.newestChange.get();
+    if (!newest || newest.key !== key || newest.seq <= this.seq) return;
+    this.own.add(newest.seq);
     this.seenWrites++;
     this.entries.set(key, row);
   }

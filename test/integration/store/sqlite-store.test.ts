@@ -242,6 +242,24 @@ describe('writeNow and deleteNow', () => {
     }
   });
 
+  it('deleting a key that is not there does not hide what another connection wrote before it', async () => {
+    const other = await openSqliteStore(file);
+    try {
+      await store.writeNow!('accounting', 'read', { v: 1 }, 60_000);
+      await nextTurn();
+      expect(store.readNow!('accounting', 'read')).toEqual({ v: 1 });
+      await nextTurn();
+      await other.writeNow!('accounting', 'read', { v: 2 }, 60_000);
+      // No row, so no change log entry of its own: the newest entry is the other connection's.
+      const deleted = store.deleteNow!('accounting', 'never-written');
+      expect(store.readNow!('accounting', 'read')).toEqual({ v: 2 });
+      expect(await deleted).toBe(false);
+      expect(store.readNow!('accounting', 'never-written')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a write to a durable namespace (committed on its own) is read back all the same', async () => {
     const value = { mac, user: 'alice', origin: 'login', startedAt: 'x', endsAt: 'y' };
     expect(store.readNow!('sessions', mac)).toBeUndefined();
