@@ -418,7 +418,7 @@ export class RadiusServer {
       return undefined;
     }
     const accounting = this.o.accounting;
-    if (!this.liveNow || !accounting.synchronous) return this.accountingAnswerLater(r, update, now);
+    if (!this.liveNow || !accounting.synchronous) return this.accountingAnswerLater(r, update);
     let record: AccountingRecord;
     let saved: Promise<void>;
     try {
@@ -434,7 +434,7 @@ export class RadiusServer {
   }
 
   /** accountingAnswer on a store that must be waited for (Redis). */
-  private async accountingAnswerLater(r: Request, update: Extract<AccountingUpdate, { kind: 'record' }>, now: Date): Promise<Answer> {
+  private async accountingAnswerLater(r: Request, update: Extract<AccountingUpdate, { kind: 'record' }>): Promise<Answer> {
     try {
       const previous = await this.o.accounting.get(r.nas.name, update.sessionId);
       const session = await this.o.sessions.live(update.mac);

@@ -22,6 +22,7 @@ export interface InitOptions {
 }
 
 export const CONFIG_NAME = 'enrollgate.yaml';
+const FIRST_USER = 'employee';
 
 /**
  * radius.workers for a machine with this many cores: RADIUS authentication in one worker
@@ -31,7 +32,6 @@ export const CONFIG_NAME = 'enrollgate.yaml';
 export function radiusWorkersFor(cores: number): number {
   return Math.max(1, Math.min(16, Math.floor(cores)));
 }
-const FIRST_USER = 'employee';
 
 /** A portable relative path for the config file (paths in it are relative to it). */
 function rel(from: string, to: string): string {
