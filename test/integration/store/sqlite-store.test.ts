@@ -223,41 +223,41 @@ describe('writeNow and deleteNow', () => {
     }
   });
 
-  it('a write of this connection does not hide what another connection wrote before it', async () => {
+  /**
+   * This connection remembers 'read' ({ v: 1 }); another connection then changes it to
+   * { v: 2 }, and `then` runs at the start of this connection's next turn.
+   */
+  async function afterAnotherConnectionChanged(then: () => Promise<void>): Promise<void> {
     const other = await openSqliteStore(file);
     try {
       await store.writeNow!('accounting', 'read', { v: 1 }, 60_000);
       await nextTurn();
       expect(store.readNow!('accounting', 'read')).toEqual({ v: 1 });
       await nextTurn();
-      // Another process changes a key this one remembers; then this one writes first thing in its turn.
       await other.writeNow!('accounting', 'read', { v: 2 }, 60_000);
-      await other.deleteNow!('accounting', 'read-too');
+      await then();
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('a write of this connection does not hide what another connection wrote before it', async () => {
+    await afterAnotherConnectionChanged(async () => {
       const written = store.writeNow!('accounting', 'mine', { v: 1 }, 60_000);
       expect(store.readNow!('accounting', 'read')).toEqual({ v: 2 });
       expect(store.readNow!('accounting', 'mine')).toEqual({ v: 1 });
       await written;
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('deleting a key that is not there does not hide what another connection wrote before it', async () => {
-    const other = await openSqliteStore(file);
-    try {
-      await store.writeNow!('accounting', 'read', { v: 1 }, 60_000);
-      await nextTurn();
-      expect(store.readNow!('accounting', 'read')).toEqual({ v: 1 });
-      await nextTurn();
-      await other.writeNow!('accounting', 'read', { v: 2 }, 60_000);
+    await afterAnotherConnectionChanged(async () => {
       // No row, so no change log entry of its own: the newest entry is the other connection's.
       const deleted = store.deleteNow!('accounting', 'never-written');
       expect(store.readNow!('accounting', 'read')).toEqual({ v: 2 });
       expect(await deleted).toBe(false);
       expect(store.readNow!('accounting', 'never-written')).toBeUndefined();
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('a write to a durable namespace (committed on its own) is read back all the same', async () => {
