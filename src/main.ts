@@ -357,10 +357,15 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     return count;
   };
   try {
+    // RADIUS first: once /healthz answers, every RADIUS process listens. A router that
+    // fails over to a gateway whose health check just turned green must not lose its
+    // first request to a port nobody reads yet (the workers take a second to start).
+    const { authPort, acctPort } = await radius.start();
     const ports = {
       http: await listen(http, config.portal.http.port, config.portal.http.host, 'portal.http.port'),
       https: await listen(https, config.portal.https.port, config.portal.https.host, 'portal.https.port'),
-      ...(await radius.start().then((p) => ({ auth: p.authPort, acct: p.acctPort }))),
+      auth: authPort,
+      acct: acctPort,
     };
     purge = setInterval(() => {
       purgeExpired().then(
