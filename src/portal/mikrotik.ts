@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseMac } from '../devices/mac.js';
 import type { UamRedirect, UamRouterLookup } from './uam.js';
-import { routerParam, type RouterQuery } from './router-query.js';
+import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * A MikroTik hotspot with an external login page, the portal's half. Pure.
@@ -101,13 +101,14 @@ export function readMikrotikRedirect(query: RouterQuery, lookup: UamRouterLookup
 
 /**
  * The router's login URL for a one-time login: link-login-only with username, the CHAP
- * password md5.js would compute, and dst. A GET, because a cross-origin POST needs a page
+ * password md5.js would compute, and dst (link-orig when it is an absolute http(s) URL, else
+ * `fallback`, the portal's success page). A GET, because a cross-origin POST needs a page
  * with a self-submitting form (JavaScript) while a 303 to a GET needs nothing.
  */
-export function mikrotikLoginUrl(login: MikrotikLogin, username: string, password: string): string {
+export function mikrotikLoginUrl(login: MikrotikLogin, username: string, password: string, fallback: string): string {
   const url = new URL(login.loginUrl);
   url.searchParams.set('username', username);
   url.searchParams.set('password', mikrotikChapPassword(login.chapId, password, login.chapChallenge));
-  if (login.dst) url.searchParams.set('dst', login.dst);
+  url.searchParams.set('dst', destinationToPassOn(login.dst) ?? fallback);
   return url.toString();
 }

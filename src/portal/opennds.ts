@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { OpenNdsConfig } from '../config/load.js';
 import { parseMac } from '../devices/mac.js';
 import type { UamRedirect, UamRouterLookup } from './uam.js';
-import { routerParam, type RouterQuery } from './router-query.js';
+import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * openNDS forwarding authentication (FAS) at fas_secure_enabled level 1, the portal's half. Pure.
@@ -65,11 +65,15 @@ export function readOpenNdsRedirect(query: RouterQuery, lookup: UamRouterLookup)
   };
 }
 
-/** The gateway's authorisation URL: `http://<gateway_address>:<gateway_port>/<authdir>/?tok=…&redir=…`. */
-export function openNdsAuthUrl(login: OpenNdsLogin, config: OpenNdsConfig): string {
+/**
+ * The gateway's authorisation URL: `http://<gateway_address>:<gateway_port>/<authdir>/?tok=…&redir=…`,
+ * redir being the person's destination when it is an absolute http(s) URL, else `fallback`
+ * (the portal's success page).
+ */
+export function openNdsAuthUrl(login: OpenNdsLogin, config: OpenNdsConfig, fallback: string): string {
   const url = new URL(`http://${config.gateway_address}:${config.gateway_port}/${config.authdir}/`);
   url.searchParams.set('tok', openNdsTok(login.hid, config.faskey));
-  if (login.redir) url.searchParams.set('redir', login.redir);
+  url.searchParams.set('redir', destinationToPassOn(login.redir) ?? fallback);
   return url.toString();
 }
 

@@ -9,3 +9,21 @@ export function routerParam(query: RouterQuery, name: string): string | undefine
   const v = query[name];
   return typeof v === 'string' ? v : undefined;
 }
+
+/**
+ * A router's "where the person wanted to go" (CoovaChilli userurl, MikroTik link-orig,
+ * openNDS redir), when it may be handed back: an absolute http(s) URL. Anything else
+ * (`javascript:…`, `//host`, a bare path) is dropped, and the router is sent the portal's
+ * own success page instead: the router puts it in a redirect or a link of its own.
+ */
+export function destinationToPassOn(value: string | undefined): string | undefined {
+  // Written out in full: "http:///x" and "http:\\x" are absolute to a URL parser, not to a reader.
+  if (value === undefined || !/^https?:\/\/[^/\\]/i.test(value)) return undefined;
+  try {
+    const url = new URL(value);
+    // Passed on as the browser will read it.
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

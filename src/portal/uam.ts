@@ -5,7 +5,7 @@ import { BadInputError } from '../errors.js';
 import type { NasClient } from '../radius/clients.js';
 import { isMikrotikLoginUrl, readMikrotikRedirect, type MikrotikLogin } from './mikrotik.js';
 import { isOpenNdsAuthUrl, readOpenNdsRedirect, type OpenNdsLogin } from './opennds.js';
-import { routerParam, type RouterQuery } from './router-query.js';
+import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
  * CoovaChilli's UAM ("universal access method") handshake, the portal's half. Pure.
@@ -123,13 +123,17 @@ export function uamChapResponse(password: string, challengeHex: string, uamSecre
     .digest('hex');
 }
 
-/** The router's logon URL for a one-time login (username = token id, password = token). */
-export function uamLogonUrl(uam: ChilliLogin, method: 'pap' | 'chap', username: string, password: string, uamSecret: string): string {
+/**
+ * The router's logon URL for a one-time login (username = token id, password = token).
+ * userurl is where Chilli sends the browser next: the person's own destination when it is
+ * an absolute http(s) URL, else `fallback` (the portal's success page).
+ */
+export function uamLogonUrl(uam: ChilliLogin, method: 'pap' | 'chap', username: string, password: string, uamSecret: string, fallback: string): string {
   const url = new URL(`http://${uam.uamip}:${uam.uamport}/logon`);
   url.searchParams.set('username', username);
   if (method === 'pap') url.searchParams.set('password', uamPapPassword(password, uam.challenge, uamSecret));
   else url.searchParams.set('response', uamChapResponse(password, uam.challenge, uamSecret));
-  if (uam.userurl) url.searchParams.set('userurl', uam.userurl);
+  url.searchParams.set('userurl', destinationToPassOn(uam.userurl) ?? fallback);
   return url.toString();
 }
 

@@ -53,21 +53,21 @@ function routerGone(): BadInputError {
  * logon URL (uam.ts, mikrotik.ts), and the router redeems it over RADIUS
  * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (opennds.ts).
  */
-async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string): Promise<string> {
+async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string, done: string): Promise<string> {
   const uam = flow.uam!;
   const nas = deps.nas.byName(uam.nas);
   if (!nas?.uam || nas.uam.kind !== uam.kind) throw routerGone();
   if (uam.kind === 'opennds') {
     if (!nas.uam.opennds) throw routerGone();
     deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
-    return openNdsAuthUrl(uam, nas.uam.opennds);
+    return openNdsAuthUrl(uam, nas.uam.opennds, done);
   }
   const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name }, deps.clock.now());
   const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
   deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
-  if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret);
+  if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret, done);
   if (nas.uam.secret === undefined) throw routerGone();
-  return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret);
+  return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret, done);
 }
 
 /** POST /portal/login: the owner of an enrolled device logs in for a new session. */
@@ -78,8 +78,9 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   if (!device) return redirectInside(ctx, ctx.urls.to('/portal'));
   return submit(ctx, deps, flow, 'login.njk', { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
-    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
-    return ctx.urls.to('/portal', { done: 'logged-in' });
+    const done = ctx.urls.to('/portal', { done: 'logged-in' });
+    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, done);
+    return done;
   });
 }
 
@@ -89,7 +90,7 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
   try {
     return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(ctx, deps), async (creds) => {
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
-      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user);
+      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, ctx.urls.to('/portal', { done: 'enrolled' }));
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
       return ctx.urls.to('/portal', { done: 'enrolled' });
     });

@@ -5,6 +5,7 @@ import { isMikrotikLoginUrl, mikrotikChapPassword, mikrotikLoginUrl, parseOctalE
 import { openNdsAuthUrl, openNdsTok } from '../../../src/portal/opennds.js';
 import { checkedUamLogon, readUamRedirect } from '../../../src/portal/uam.js';
 import { NasTable } from '../../../src/radius/clients.js';
+import { BAD_DESTINATIONS, DONE } from './destinations.js';
 
 /**
  * The MikroTik hotspot and openNDS FAS level 1 variants of "logins that come from the
@@ -59,11 +60,21 @@ describe('MikroTik hotspot encodings', () => {
 
   it('builds the GET login on link-login-only with username, CHAP password and dst', () => {
     const login = { kind: 'mikrotik', nas: 'hotspot', loginUrl: 'http://10.5.50.1/login', chapId: 'f9', chapChallenge: CHALLENGE_HEX, dst: 'http://example.com/a?b=c' } as const;
-    const url = new URL(mikrotikLoginUrl(login, 'uam-id', 'abcdefghijklmnop'));
+    const url = new URL(mikrotikLoginUrl(login, 'uam-id', 'abcdefghijklmnop', DONE));
     expect(`${url.origin}${url.pathname}`).toBe('http://10.5.50.1/login');
     expect(url.searchParams.get('username')).toBe('uam-id');
     expect(url.searchParams.get('password')).toBe(mikrotikChapPassword('f9', 'abcdefghijklmnop', CHALLENGE_HEX));
     expect(url.searchParams.get('dst')).toBe('http://example.com/a?b=c');
+  });
+
+  it.each(BAD_DESTINATIONS)('sends the portal success page as dst instead of link-orig %j', (dst) => {
+    const login = { kind: 'mikrotik', nas: 'hotspot', loginUrl: 'http://10.5.50.1/login', chapId: 'f9', chapChallenge: CHALLENGE_HEX, dst } as const;
+    expect(new URL(mikrotikLoginUrl(login, 'uam-id', 'abcdefghijklmnop', DONE)).searchParams.get('dst')).toBe(DONE);
+  });
+
+  it('sends the portal success page as dst when the hotspot gave no link-orig', () => {
+    const login = { kind: 'mikrotik', nas: 'hotspot', loginUrl: 'http://10.5.50.1/login', chapId: 'f9', chapChallenge: CHALLENGE_HEX } as const;
+    expect(new URL(mikrotikLoginUrl(login, 'uam-id', 'abcdefghijklmnop', DONE)).searchParams.get('dst')).toBe(DONE);
   });
 });
 
@@ -107,10 +118,16 @@ describe('openNDS FAS level 1 encodings', () => {
 
   it('builds http://<gateway_address>:<gateway_port>/<authdir>/?tok=…&redir=…', () => {
     const nds = config.radius.clients.find((c) => c.name === 'nds')!.uam!.opennds!;
-    const url = new URL(openNdsAuthUrl({ kind: 'opennds', nas: 'nds', hid: HID, redir: 'http://example.com/' }, nds));
+    const url = new URL(openNdsAuthUrl({ kind: 'opennds', nas: 'nds', hid: HID, redir: 'http://example.com/' }, nds, DONE));
     expect(`${url.origin}${url.pathname}`).toBe('http://10.7.0.1:2050/opennds_auth/');
     expect(url.searchParams.get('tok')).toBe(createHash('sha256').update(HID + FASKEY).digest('hex'));
     expect(url.searchParams.get('redir')).toBe('http://example.com/');
+  });
+
+  it.each([...BAD_DESTINATIONS, undefined])('sends the portal success page as redir instead of %j', (redir) => {
+    const nds = config.radius.clients.find((c) => c.name === 'nds')!.uam!.opennds!;
+    const url = new URL(openNdsAuthUrl({ kind: 'opennds', nas: 'nds', hid: HID, ...(redir === undefined ? {} : { redir }) }, nds, DONE));
+    expect(url.searchParams.get('redir')).toBe(DONE);
   });
 });
 

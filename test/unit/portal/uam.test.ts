@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig, type NasClientConfig } from '../../../src/config/load.js';
 import { checkedUamLogon, chilliMd, readUamRedirect, uamChallenge, uamChapResponse, uamLogonUrl, uamPapPassword } from '../../../src/portal/uam.js';
 import { NasTable } from '../../../src/radius/clients.js';
+import { BAD_DESTINATIONS, DONE } from './destinations.js';
 
 // Known answers computed independently (Python hashlib) from CoovaChilli's redir.c formulas.
 const CHALLENGE = '00112233445566778899aabbccddeeff';
@@ -63,14 +64,19 @@ describe('CoovaChilli UAM encodings', () => {
 
   it('builds the logon URL for each method', () => {
     const uam = { kind: 'coovachilli' as const, nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE, userurl: 'http://example.com/a?b=c' };
-    const chap = new URL(uamLogonUrl(uam, 'chap', 'uam-id', TOKEN, UAM_SECRET));
+    const chap = new URL(uamLogonUrl(uam, 'chap', 'uam-id', TOKEN, UAM_SECRET, DONE));
     expect(`${chap.origin}${chap.pathname}`).toBe('http://10.1.0.1:3990/logon');
     expect(chap.searchParams.get('username')).toBe('uam-id');
     expect(chap.searchParams.get('response')).toBe('3dd37cc83dd510b76951f0d4c5c7b177');
     expect(chap.searchParams.get('userurl')).toBe('http://example.com/a?b=c');
-    const pap = new URL(uamLogonUrl(uam, 'pap', 'uam-id', TOKEN, UAM_SECRET));
+    const pap = new URL(uamLogonUrl(uam, 'pap', 'uam-id', TOKEN, UAM_SECRET, DONE));
     expect(pap.searchParams.get('password')).toBe('304195a68d84965a050ad7e8d6a2740f');
     expect(pap.searchParams.get('response')).toBeNull();
+  });
+
+  it.each([...BAD_DESTINATIONS, undefined])('hands Chilli the portal success page as userurl instead of %j', (userurl) => {
+    const uam = { kind: 'coovachilli' as const, nas: 'chilli', uamip: '10.1.0.1', uamport: 3990, challenge: CHALLENGE, ...(userurl === undefined ? {} : { userurl }) };
+    expect(new URL(uamLogonUrl(uam, 'chap', 'uam-id', TOKEN, UAM_SECRET, DONE)).searchParams.get('userurl')).toBe(DONE);
   });
 });
 
