@@ -5,7 +5,7 @@ import Koa, { type Context, type Next } from 'koa';
 import helmet from 'koa-helmet';
 import { GatewayError, StoreUnavailableError, TooManyAttemptsError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
-import { startAction } from './actions/start.js';
+import { ipadAction, startAction } from './actions/start.js';
 import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
@@ -23,6 +23,7 @@ export function portalRouter(deps: PortalDeps): Router {
     await action(ctx, deps);
   };
   router.get('portal.start', '/portal', on(startAction));
+  router.post('portal.ipad', '/portal/ipad', on(ipadAction));
   router.post('portal.login', '/portal/login', on(loginAction));
   router.post('portal.enroll', '/portal/enroll', on(enrollAction));
   router.get('portal.ca', '/portal/ca.cer', on(caCertificateAction));

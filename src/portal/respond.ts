@@ -68,15 +68,14 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
 }
 
 /**
- * The one redirect out of the portal: to the logon URL of the UAM router `nas` (CoovaChilli
- * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by uam.ts). Carries a one-time
- * login or an authorisation: never cached.
+ * The one way out of the portal: to the logon URL of the UAM router `nas` (CoovaChilli
+ * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by uam.ts), as a page that
+ * navigates there (views/uam-handoff.njk says why not a redirect of the form's POST).
+ * Carries a one-time login or an authorisation: never cached.
  */
-export function redirectToUamLogon(ctx: Context, deps: Pick<PortalDeps, 'nas'>, target: string, nas: string, status = 303): void {
+export function handToUamRouter(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer'>, target: string, nas: string): void {
   const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
-  ctx.set('Cache-Control', 'no-store');
-  ctx.status = status;
-  ctx.redirect(checked);
+  render(ctx, deps, 'uam-handoff.njk', { router_url: checked });
 }
 
 /** The flow a form was posted for: checked by the flow store (expiry, purpose, CSRF) and bound to the address it was started from. */

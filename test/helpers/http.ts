@@ -64,3 +64,21 @@ export function formOf(reply: Reply): { csrf: string; cookie: string; action: st
   if (!csrf || !setCookie || !action) throw new Error(`not a form page (status ${reply.status})`);
   return { csrf, cookie: setCookie.split(';')[0]!, action };
 }
+
+/** Undoes nunjucks' HTML escaping of an attribute value. */
+function unescapeHtml(text: string): string {
+  return text.replace(/&(amp|quot|#39|lt|gt);/g, (_, e: string) => ({ amp: '&', quot: '"', '#39': "'", lt: '<', gt: '>' })[e]!);
+}
+
+/**
+ * Where the portal's hand-off page (views/uam-handoff.njk) sends the browser after a login a
+ * UAM router started: the refresh target, which must be the Continue link too. Not cached.
+ */
+export function handoffTarget(reply: Reply): URL {
+  if (reply.status !== 200) throw new Error(`not a hand-off page (status ${reply.status}, location ${String(reply.headers.location)})`);
+  if (reply.headers['cache-control'] !== 'no-store') throw new Error('the hand-off page carries a login: it must not be cached');
+  const refresh = /<meta http-equiv="refresh" content="0; url=([^"]+)">/.exec(reply.body)?.[1];
+  const link = /<a class="btn" href="([^"]+)">Continue<\/a>/.exec(reply.body)?.[1];
+  if (!refresh || refresh !== link) throw new Error(`not a hand-off page: refresh ${refresh}, link ${link}`);
+  return new URL(unescapeHtml(refresh));
+}

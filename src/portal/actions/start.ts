@@ -6,7 +6,7 @@ import { identifyDevice } from '../identify.js';
 import { readUamRedirect, type UamLogin } from '../uam.js';
 import type { Mac } from '../../devices/mac.js';
 import { detectOs } from '../user-agent.js';
-import { clientIp, render, renderForm, setFlowCookie } from '../respond.js';
+import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
 import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
@@ -23,7 +23,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
   const ip = clientIp(ctx);
   const identified = await identifyDevice(ip, ctx.query, deps.accounting, deps.config.portal.identify_by_redirect_parameters);
   const os = detectOs(ctx.get('User-Agent'));
-  const platform = os.maybeIpad && ctx.query.platform === 'ios' ? 'ios' : os.platform;
+  const platform = os.platform;
   if ('problem' in identified) {
     deps.log.info({ event: 'portal.unidentified', ip, problem: identified.problem }, 'portal visitor not identified');
     return render(ctx, deps, 'unidentified.njk', {}, 200);
@@ -35,11 +35,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
 
   // Policy problems (blocked, randomised MAC, OS too old) are told before anyone types a password.
   if (page === 'login' || page === 'ios-register' || page === 'android-agent') {
-    const problem = await deps.enrollment.precheck(mac, device?.platform ?? platform, os.version);
-    if (problem) {
-      deps.log.info({ event: 'portal.refused', mac, code: problem.code }, 'device refused by policy');
-      return render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac, platform: device?.platform ?? platform });
-    }
+    if (await refusedByPolicy(ctx, deps, mac, device?.platform ?? platform, os.version)) return;
   }
 
   switch (page) {
@@ -71,14 +67,38 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     }
     case 'android-agent':
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
-    case 'unsupported':
-      return render(ctx, deps, 'unsupported.njk', {
-        os_name: os.name,
-        ...(os.maybeIpad ? { ipad_url: ctx.urls.to('/portal', { platform: 'ios' }) } : {}),
-      });
+    case 'unsupported': {
+      if (!os.maybeIpad) return render(ctx, deps, 'unsupported.njk', { os_name: os.name });
+      // Maybe an iPad: the choice is a form bound to an iOS registration flow, which keeps
+      // what identified this visit (the device, a UAM router's login) for the next page.
+      // A link would have to carry the router's parameters again, and CoovaChilli signs
+      // them all: one more parameter and its md no longer verifies.
+      const flow = await deps.flows.start(
+        { purpose: 'enroll', mac, macSource: identified.source, ip, platform: 'ios', ...(uam ? { uam } : {}) },
+        deps.clock.now(),
+      );
+      setFlowCookie(ctx, deps, flow);
+      return render(ctx, deps, 'unsupported.njk', { os_name: os.name, ipad_action: ctx.urls.to('/portal/ipad'), csrf: flow.csrf });
+    }
     case 'unidentified':
       return render(ctx, deps, 'unidentified.njk', {});
   }
+}
+
+/** POST /portal/ipad: "this is an iPad" on the not-supported page: the iOS registration of the same visit. */
+export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const flow = await loadFlow(ctx, deps, 'enroll');
+  if (await refusedByPolicy(ctx, deps, flow.mac, flow.platform, flow.osVersion)) return;
+  return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(ctx, deps));
+}
+
+/** Renders the refusal when the device policy (blocked, randomised MAC, OS too old) refuses this device; says whether it did. */
+async function refusedByPolicy(ctx: Context, deps: PortalDeps, mac: Mac, platform: Platform, osVersion: string | undefined): Promise<boolean> {
+  const problem = await deps.enrollment.precheck(mac, platform, osVersion);
+  if (!problem) return false;
+  deps.log.info({ event: 'portal.refused', mac, code: problem.code }, 'device refused by policy');
+  render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac, platform });
+  return true;
 }
 
 /** What the iOS registration page shows besides its form (also when the form comes back with an error). */

@@ -6,7 +6,7 @@ import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError 
 import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
-import { clientIp, loadFlow, redirectInside, redirectToUamLogon, render, renderForm } from '../respond.js';
+import { clientIp, loadFlow, redirectInside, handToUamRouter, render, renderForm } from '../respond.js';
 import { mikrotikLoginUrl } from '../mikrotik.js';
 import { openNdsAuthUrl } from '../opennds.js';
 import { uamLogonUrl } from '../uam.js';
@@ -38,7 +38,7 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
     throw err;
   }
   await deps.flows.finish(flow);
-  if (flow.uam) return redirectToUamLogon(ctx, deps, target, flow.uam.nas);
+  if (flow.uam) return handToUamRouter(ctx, deps, target, flow.uam.nas);
   redirectInside(ctx, target);
 }
 
