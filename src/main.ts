@@ -11,7 +11,7 @@ import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { EnrollmentService } from './devices/enrollment-service.js';
+import { completePendingEnrollment, EnrollmentService } from './devices/enrollment-service.js';
 import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
@@ -203,6 +203,15 @@ export function buildRadiusServer(
 ): RadiusServer {
   const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
   const sessions = new SessionService(sessionSettings(config, store, clock, log));
+  // What a pending enrollment needs when its token is redeemed (the router proves the device then).
+  const recorder = {
+    devices: new DeviceRegistry(store.kv, store.withLock),
+    sessions: new SessionService({ ...sessionSettings(config, store, clock, log), audit }),
+    metrics,
+    clock,
+    log,
+    audit,
+  };
   return new RadiusServer({
     host: config.radius.host,
     authPort: config.radius.auth_port,
@@ -212,6 +221,7 @@ export function buildRadiusServer(
     accounting: AccountingStore.on(store),
     accessRequests,
     loginTokens: new LoginTokenStore(store.kv.tokens),
+    completeEnrollment: (token) => (token.enroll ? completePendingEnrollment(recorder, { mac: token.mac, user: token.user, enroll: token.enroll }) : Promise.resolve(null)),
     metrics,
     clock,
     log,

@@ -28,6 +28,86 @@ export interface EnrollOptions {
   readonly agentVersion?: string;
 }
 
+/**
+ * An enrollment whose person and policy were checked at the portal, waiting for the router
+ * to prove the device: MikroTik's redirect names the device without signing it, and the
+ * router's RADIUS request that redeems the one-time login does prove it (its
+ * Calling-Station-Id). Carried in the login token until then.
+ */
+export interface PendingEnrollment {
+  readonly platform: Platform;
+  readonly osVersion?: string;
+  /** The owner's device limit, from their groups when the portal checked them. */
+  readonly limit: number;
+  readonly randomisedMac?: boolean;
+}
+
+/** What recording an enrollment needs: no directory, so a RADIUS process can complete a pending one. */
+export interface EnrollmentRecordDeps {
+  readonly devices: DeviceRegistry;
+  readonly sessions: SessionService;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly audit: AuditTrail;
+}
+
+/**
+ * Records a device as its owner's (the limit checked atomically by the registry), logs and
+ * audits it, and issues its session. The person and the policy were checked before.
+ */
+export async function recordEnrollment(
+  deps: EnrollmentRecordDeps,
+  e: { mac: Mac; owner: string; platform: Platform; osVersion?: string | undefined; via: 'portal' | 'agent'; limit: number; randomised: boolean; model?: string | undefined; agentVersion?: string | undefined },
+): Promise<{ device: Device; session: Session }> {
+  const { mac, owner, platform, osVersion, via, randomised } = e;
+  const device = await deps.devices.enroll(
+    {
+      mac,
+      owner,
+      platform,
+      ...(osVersion ? { osVersion } : {}),
+      enrolledAt: deps.clock.now().toISOString(),
+      via,
+      ...(e.model ? { model: e.model } : {}),
+      ...(e.agentVersion ? { agentVersion: e.agentVersion } : {}),
+      ...(randomised ? { randomisedMac: true } : {}),
+    },
+    e.limit,
+  );
+  deps.metrics.enrollments.inc({ platform });
+  deps.log.info({ event: 'device.enrolled', mac, user: owner, platform, osVersion, via, ...(e.model ? { model: e.model } : {}), randomisedMac: randomised }, 'device enrolled');
+  deps.audit.record({ type: 'device.enrolled', mac, user: owner, platform, ...(osVersion ? { os_version: osVersion } : {}), via, ...(randomised ? { randomised_mac: true } : {}) });
+  const session = await deps.sessions.issue(mac, owner, 'enrollment');
+  return { device, session };
+}
+
+/**
+ * Records a PendingEnrollment once the router has proven the device (RADIUS, at the
+ * redemption of the token that carries it). Resolves with why it was refused (the device
+ * blocked, enrolled to somebody else or past the limit since the portal checked), or null.
+ */
+export async function completePendingEnrollment(
+  deps: EnrollmentRecordDeps,
+  p: { readonly mac: Mac; readonly user: string; readonly enroll: PendingEnrollment },
+): Promise<string | null> {
+  const { mac, user, enroll } = p;
+  const refuse = (err: GatewayError, reason: string): string => {
+    deps.log.info({ event: 'device.refused', mac, user, via: 'portal', code: err.code }, 'device refused by policy');
+    deps.audit.record({ type: 'device.refused', mac, user, via: 'portal', code: err.code });
+    return reason;
+  };
+  if (await deps.devices.blocked(mac)) return refuse(new DeviceBlockedError(), 'the device is blocked');
+  try {
+    await recordEnrollment(deps, { mac, owner: user, platform: enroll.platform, osVersion: enroll.osVersion, via: 'portal', limit: enroll.limit, randomised: enroll.randomisedMac === true });
+    return null;
+  } catch (err) {
+    if (err instanceof DeviceOwnedByOtherError) return refuse(err, 'the device is enrolled to somebody else');
+    if (err instanceof DeviceLimitReachedError) return refuse(err, 'the owner has reached the device limit');
+    throw err;
+  }
+}
+
 /** Why a person unenrolls a device (the portal offers lost / replaced; the agent sends agent). */
 export type UnenrollReason = 'lost' | 'replaced' | 'agent' | (string & {});
 
@@ -80,43 +160,38 @@ export class EnrollmentService {
       throw err;
     }
     const limit = this.deps.policy.limitFor(user);
-    let device: Device;
     try {
-      device = await this.deps.devices.enroll(
-        {
-          mac,
-          owner: user.username,
-          platform,
-          ...(osVersion ? { osVersion } : {}),
-          enrolledAt: this.deps.clock.now().toISOString(),
-          via,
-          ...(options.model ? { model: options.model } : {}),
-          ...(options.agentVersion ? { agentVersion: options.agentVersion } : {}),
-          ...(randomised ? { randomisedMac: true } : {}),
-        },
-        limit,
-      );
+      const { device, session } = await recordEnrollment(this.deps, { mac, owner: user.username, platform, osVersion, via, limit, randomised, model: options.model, agentVersion: options.agentVersion });
+      return { device, session, user };
     } catch (err) {
       if (err instanceof DeviceOwnedByOtherError) this.logOwnerMismatch(mac, user);
       if (err instanceof DeviceLimitReachedError) this.logRefused(err, mac, user.username, via);
       throw err;
     }
-    this.deps.metrics.enrollments.inc({ platform });
-    this.deps.log.info(
-      { event: 'device.enrolled', mac, user: user.username, platform, osVersion, via, ...(options.model ? { model: options.model } : {}), randomisedMac: randomised },
-      'device enrolled',
-    );
-    this.deps.audit.record({
-      type: 'device.enrolled',
-      mac,
-      user: user.username,
-      platform,
-      ...(osVersion ? { os_version: osVersion } : {}),
-      via,
-      ...(randomised ? { randomised_mac: true } : {}),
-    });
-    const session = await this.deps.sessions.issue(mac, user.username, 'enrollment');
-    return { device, session, user };
+  }
+
+  /**
+   * enroll() up to the point where the device must be proven: the person authenticated,
+   * the block list, randomised MAC and OS checked, and the device limit checked as it
+   * stands (the registry checks it again, atomically, when the enrollment is recorded).
+   * For a device only a router's unsigned redirect names (PendingEnrollment).
+   */
+  async prepareEnrollment(mac: Mac, platform: Platform, osVersion: string | undefined, credentials: Credentials): Promise<{ user: DirectoryUser; pending: PendingEnrollment }> {
+    const user = await this.authenticate(credentials, mac);
+    const limit = this.deps.policy.limitFor(user);
+    try {
+      await this.refuseBlocked(mac);
+      const { randomised } = this.deps.policy.checkMac(mac, platform);
+      this.deps.policy.checkOs(platform, osVersion, { unknown: 'allow' });
+      const existing = await this.deps.devices.get(mac);
+      if (existing && !sameUser(existing.owner, user.username)) throw new DeviceOwnedByOtherError();
+      if (!existing && limit > 0 && (await this.deps.devices.listByOwner(user.username)).length >= limit) throw Object.assign(new DeviceLimitReachedError(limit), { user: user.username });
+      return { user, pending: { platform, ...(osVersion ? { osVersion } : {}), limit, ...(randomised ? { randomisedMac: true } : {}) } };
+    } catch (err) {
+      if (err instanceof DeviceOwnedByOtherError) this.logOwnerMismatch(mac, user);
+      else this.logRefused(err, mac, user.username, 'portal');
+      throw err;
+    }
   }
 
   /**

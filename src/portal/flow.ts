@@ -9,8 +9,11 @@ import type { UamLogin } from './uam.js';
 /** What a form on the portal is for. */
 export type FlowPurpose = 'login' | 'enroll' | 'profile';
 
-/** How we know which device the browser is: the router's accounting, or its redirect parameters. */
-export type MacSource = 'accounting' | 'redirect';
+/**
+ * How we know which device the browser is (identify.ts): the router's accounting, a
+ * redirect it signed, or unsigned redirect parameters (a claim, not proof).
+ */
+export type MacSource = 'accounting' | 'signed-redirect' | 'claimed';
 
 /**
  * One visit to a form page: which device it is about and the token its form must

@@ -45,6 +45,21 @@ export type UamLogin = ChilliLogin | MikrotikLogin | OpenNdsLogin;
  */
 export type UamRedirect = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: UamLogin; mac?: Mac };
 
+/**
+ * What each router family can prove about the device a browser is:
+ * - `redirect`: its redirect to the portal is signed (readUamRedirect ignores it unless the
+ *   signature verifies), so the MAC in it is the router's word;
+ * - `redemption`: the router redeems the one-time login over RADIUS with the device's
+ *   Calling-Station-Id, which the token must match (radius/uam-login.ts).
+ * CoovaChilli signs its redirect (md) and redeems over RADIUS; a MikroTik hotspot signs
+ * nothing but redeems over RADIUS; openNDS at FAS level 1 signs nothing and has no RADIUS.
+ */
+export const ROUTER_PROOF: Readonly<Record<UamLogin['kind'], { readonly redirect: boolean; readonly redemption: boolean }>> = {
+  coovachilli: { redirect: true, redemption: true },
+  mikrotik: { redirect: false, redemption: true },
+  opennds: { redirect: false, redemption: false },
+};
+
 /** Finds the UAM router a redirect names (NasTable.uamRouter); callers check its uam.kind. */
 export type UamRouterLookup = (uamip: string, nasid?: string) => NasClient | undefined;
 

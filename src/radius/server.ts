@@ -10,7 +10,7 @@ import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { parseMac, type Mac } from '../devices/mac.js';
-import { LOGIN_TOKEN_ID, tokenRef, type LoginTokenStore } from '../sessions/login-token-store.js';
+import { LOGIN_TOKEN_ID, tokenRef, type LoginToken, type LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { accountingUpdate, type AccountingUpdate } from './accounting.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
@@ -46,6 +46,12 @@ export interface RadiusServerOptions {
   duplicates?: DuplicateCache;
   /** One-time logins the portal handed to UAM routers; without it token logins are not recognised. */
   loginTokens?: LoginTokenStore;
+  /**
+   * Records the enrollment a redeemed token carries (LoginToken.enroll), once the router
+   * has proven the device; resolves with why it was refused, or null. Without it such
+   * tokens are refused.
+   */
+  completeEnrollment?: (token: LoginToken) => Promise<string | null>;
   /** Remembers which router asked about each device (where RFC 5176 requests go when accounting is silent). */
   accessRequests?: RecentAccessRequests;
   /** session.time_zone: vendor answers that carry a local time (WISPr-Session-Terminate-Time) use it. */
@@ -543,6 +549,16 @@ export class RadiusServer {
       const credential = tokenCredential(raw, packet.length, packet.authenticator, nas.secret);
       const problem = tokenLoginProblem(token, nas.name, station, credential);
       if (problem || !token) return log(rejectRequest(problem ?? 'unknown login token'));
+      if (token.enroll) {
+        // The router has just proven the device (its Calling-Station-Id is the token's MAC):
+        // the enrollment the portal prepared is recorded now, once.
+        if (!(await tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
+        const refused = this.o.completeEnrollment ? await this.o.completeEnrollment(token) : 'enrollments are not completed by this server';
+        if (refused) return log({ ...rejectRequest(refused), mac: token.mac });
+        const enrolled = decideAccess(token.mac, await this.o.sessions.live(token.mac), nas, { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
+        if (enrolled.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });
+        return log({ ...enrolled, reason: 'one-time login token, device enrolled' });
+      }
       const session = await this.o.sessions.live(token.mac);
       const decision = decideAccess(token.mac, session, nas, { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
       if (decision.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });

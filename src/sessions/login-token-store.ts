@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
+import type { PendingEnrollment } from '../devices/enrollment-service.js';
 import type { Mac } from '../devices/mac.js';
 import { storeCall } from '../store/state-store.js';
 
@@ -9,7 +10,8 @@ export const LOGIN_TOKEN_TTL_MS = 2 * 60 * 1000;
 /**
  * A one-time login the portal hands to a UAM router (CoovaChilli) after a person logged
  * in: the router sends `id` as User-Name and `secret` as the password (PAP or CHAP), and
- * the Access-Accept opens the session that was already issued. Bound to the device's MAC.
+ * the Access-Accept opens the session that was already issued (or, with `enroll`, the
+ * enrollment and session recorded at that moment). Bound to the device's MAC.
  */
 export interface LoginToken {
   readonly mac: Mac;
@@ -19,6 +21,12 @@ export interface LoginToken {
   /** The password. 16 ASCII characters: CoovaChilli hides exactly one 16-octet block (redir.c). */
   readonly secret: string;
   readonly expiresAt: string;
+  /**
+   * The enrollment to record when the router redeems the token, for a device the router's
+   * redirect named without proof (MikroTik): the redemption's Calling-Station-Id proves it.
+   * Absent: the device was proven at the portal and its session is already issued.
+   */
+  readonly enroll?: PendingEnrollment;
 }
 
 /** The User-Name of a token login: recognisable, so the RADIUS server never mistakes it for a MAC. */
@@ -34,7 +42,7 @@ export class LoginTokenStore {
   constructor(private readonly kv: Keyv) {}
 
   /** Issues a token for a device's session. */
-  async issue(fields: Pick<LoginToken, 'mac' | 'user' | 'nas'>, now: Date): Promise<{ id: string; token: LoginToken }> {
+  async issue(fields: Pick<LoginToken, 'mac' | 'user' | 'nas' | 'enroll'>, now: Date): Promise<{ id: string; token: LoginToken }> {
     const id = `uam-${randomBytes(12).toString('base64url')}`;
     const token: LoginToken = {
       ...fields,

@@ -2,11 +2,9 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Mac } from '../../src/devices/mac.js';
-import { DeviceRegistry } from '../../src/devices/device-registry.js';
-import { openSqliteStore } from '../../src/store/state-store.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { radclient } from '../helpers/radclient.js';
+import { Backdoor } from '../helpers/raw-nas.js';
 
 /**
  * A UAM router's whole exchange in a real browser: the router (a small HTTP listener in
@@ -152,13 +150,8 @@ async function accountingStart(t: TestGateway, mac: string): Promise<void> {
 }
 
 /** An Android phone is enrolled by its MDM agent; what the portal serves it is the daily login. */
-async function enrollAndroid(t: TestGateway, mac: string): Promise<void> {
-  const store = await openSqliteStore(t.config.store.sqlite_file);
-  try {
-    await new DeviceRegistry(store.kv, store.withLock).enroll({ mac: mac.toLowerCase().replace(/-/g, ':') as Mac, owner: 'employee', platform: 'android', enrolledAt: new Date().toISOString(), via: 'agent' });
-  } finally {
-    await store.close();
-  }
+function enrollAndroid(t: TestGateway, mac: string): Promise<void> {
+  return Backdoor.with(t, (b) => b.enrollByAgent(mac));
 }
 
 function newMac(): string {

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { AccountingStore } from '../../src/accounting/accounting-store.js';
-import type { Mac } from '../../src/devices/mac.js';
+import { DeviceRegistry } from '../../src/devices/device-registry.js';
+import { parseMac, type Mac } from '../../src/devices/mac.js';
 import { SessionStore } from '../../src/sessions/session-store.js';
 import { openSqliteStore, type StateStore } from '../../src/store/state-store.js';
 import { expectedResponseAuthenticator } from '../unit/radius/radius-bytes.js';
@@ -12,11 +13,32 @@ export class Backdoor {
     private readonly store: StateStore,
     readonly sessions: SessionStore,
     readonly accounting: AccountingStore,
+    readonly devices: DeviceRegistry,
   ) {}
 
   static async open(t: TestGateway): Promise<Backdoor> {
     const store = await openSqliteStore(t.config.store.sqlite_file);
-    return new Backdoor(store, new SessionStore(store.kv.sessions), new AccountingStore(store.kv.accounting, store.kv.leases));
+    return new Backdoor(store, new SessionStore(store.kv.sessions), new AccountingStore(store.kv.accounting, store.kv.leases), new DeviceRegistry(store.kv, store.withLock));
+  }
+
+  /** Runs `use` on a backdoor opened for it, and closes it. */
+  static async with<T>(t: TestGateway, use: (b: Backdoor) => Promise<T>): Promise<T> {
+    const b = await Backdoor.open(t);
+    try {
+      return await use(b);
+    } finally {
+      await b.close();
+    }
+  }
+
+  /** Records the device as `owner`'s, as the Android agent's enrollment does (no session). */
+  async enrollByAgent(mac: string, owner = 'employee'): Promise<void> {
+    await this.devices.enroll({ mac: parseMac(mac)!, owner, platform: 'android', enrolledAt: new Date().toISOString(), via: 'agent' });
+  }
+
+  /** Who the device is enrolled to, if anyone. */
+  async ownerOf(mac: string): Promise<string | undefined> {
+    return (await this.devices.get(parseMac(mac)!))?.owner;
   }
 
   /** A session for the device ending `ms` from now; returns its end. */

@@ -3,7 +3,8 @@ import { DateTime } from 'luxon';
 import { decideStartPage } from '../decide.js';
 import type { PortalDeps } from '../deps.js';
 import { identifyDevice } from '../identify.js';
-import { readUamRedirect, type UamLogin } from '../uam.js';
+import { readUamRedirect, ROUTER_PROOF, type UamLogin, type UamRedirect } from '../uam.js';
+import type { MacSource } from '../flow.js';
 import type { Mac } from '../../devices/mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
@@ -21,7 +22,8 @@ const NOTICES: Readonly<Record<string, string>> = {
 /** GET /portal: works out who the visitor is and shows the page for their state (decide.ts). */
 export async function startAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const ip = clientIp(ctx);
-  const identified = await identifyDevice(ip, ctx.query, deps.accounting, deps.config.portal.identify_by_redirect_parameters);
+  const redirect = readRouterRedirect(ctx, deps);
+  const identified = await identifyDevice(ip, ctx.query, deps.accounting, deps.config.portal.identify_by_redirect_parameters, redirect);
   const os = detectOs(ctx.get('User-Agent'));
   const platform = os.platform;
   if ('problem' in identified) {
@@ -29,14 +31,19 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     return render(ctx, deps, 'unidentified.njk', {}, 200);
   }
   const mac = identified.mac;
-  const uam = uamLogin(ctx, deps, mac);
-  const [session, device] = await Promise.all([deps.sessions.live(mac), deps.devices.get(mac)]);
+  const uam = uamLogin(deps, redirect, mac);
+  // A claim (unsigned redirect parameters) shows neither the owner nor the session, nor
+  // the block list: anyone can type a colleague's MAC, which is visible over the air.
+  const claimed = identified.source === 'claimed';
+  const [session, device] = await Promise.all([claimed ? undefined : deps.sessions.live(mac), deps.devices.get(mac)]);
   const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
 
   // Policy problems (blocked, randomised MAC, OS too old) are told before anyone types a password.
-  if (page === 'login' || page === 'ios-register' || page === 'android-agent') {
+  if (!claimed && (page === 'login' || page === 'ios-register' || page === 'android-agent')) {
     if (await refusedByPolicy(ctx, deps, mac, device?.platform ?? platform, os.version)) return;
   }
+  // A device only a claim names is enrolled only where the router proves it when it redeems the login.
+  if ((page === 'ios-register' || (page === 'unsupported' && os.maybeIpad)) && !mayEnrollHere(identified.source, uam)) return unproven(ctx, deps, mac);
 
   switch (page) {
     case 'online': {
@@ -56,7 +63,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
         { purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform, ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
-      return renderForm(ctx, deps, 'login.njk', flow, { owner: device!.owner, devices_url: ctx.urls.to('/portal/devices') });
+      return renderForm(ctx, deps, 'login.njk', flow, { ...(claimed ? {} : { owner: device!.owner }), devices_url: ctx.urls.to('/portal/devices') });
     }
     case 'ios-register': {
       const flow = await deps.flows.start(
@@ -88,8 +95,23 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
 /** POST /portal/ipad: "this is an iPad" on the not-supported page: the iOS registration of the same visit. */
 export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
-  if (await refusedByPolicy(ctx, deps, flow.mac, flow.platform, flow.osVersion)) return;
+  if (flow.macSource !== 'claimed' && (await refusedByPolicy(ctx, deps, flow.mac, flow.platform, flow.osVersion))) return;
   return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(ctx, deps));
+}
+
+/**
+ * Whether the portal may enroll the device this visit names: when accounting or a signed
+ * redirect identified it, or when the router that sent the browser proves the device as
+ * it redeems the login (ROUTER_PROOF), which is when the enrollment is then recorded.
+ */
+export function mayEnrollHere(source: MacSource, uam: UamLogin | undefined): boolean {
+  return source !== 'claimed' || (uam !== undefined && ROUTER_PROOF[uam.kind].redemption);
+}
+
+/** The page for a device only unsigned redirect parameters name, where nothing will prove it. */
+function unproven(ctx: Context, deps: PortalDeps, mac: Mac): void {
+  deps.log.info({ event: 'portal.unproven', mac }, 'device named only by unsigned redirect parameters: not enrolled here');
+  render(ctx, deps, 'unidentified.njk', { unproven: true });
 }
 
 /** Renders the refusal when the device policy (blocked, randomised MAC, OS too old) refuses this device; says whether it did. */
@@ -112,22 +134,26 @@ export function registrationView(ctx: Context, deps: PortalDeps): object {
 }
 
 /** The "get the Wi-Fi profile" form on the online page of an enrolled iPhone or iPad. */
-async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: 'accounting' | 'redirect', ip: string, platform: Platform): Promise<object> {
+async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: MacSource, ip: string, platform: Platform): Promise<object> {
   const flow = await deps.flows.start({ purpose: 'profile', mac, macSource: source, ip, platform }, deps.clock.now());
   // The online page renders its own form (renderForm would render the whole page).
   setFlowCookie(ctx, deps, flow);
   return { profile_action: ctx.urls.to('/portal/profile'), csrf: flow.csrf };
 }
 
-/**
- * A UAM router's redirect parameters, when they verify (uam.ts) and name the device we
- * identified; otherwise they are ignored (logged) and the visit is an ordinary one.
- */
-function uamLogin(ctx: Context, deps: PortalDeps, mac: Mac): UamLogin | undefined {
+/** A UAM router's redirect parameters, read and checked (uam.ts). */
+function readRouterRedirect(ctx: Context, deps: PortalDeps): UamRedirect {
   // The URL Chilli signed is its uamserver setting: our start page, or the URL as requested
   // (the Host header is harmless here: without the UAM secret no md verifies).
   const portalUrls = [ctx.urls.to('/portal'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
-  const read = readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
+  return readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
+}
+
+/**
+ * A UAM router's redirect, when it verified and names the device we identified; otherwise
+ * it is ignored (logged) and the visit is an ordinary one.
+ */
+function uamLogin(deps: PortalDeps, read: UamRedirect, mac: Mac): UamLogin | undefined {
   if (read.kind === 'none') return undefined;
   if (read.kind === 'ignored') {
     deps.log.info({ event: 'portal.uam_ignored', mac, problem: read.problem }, 'UAM redirect parameters ignored');

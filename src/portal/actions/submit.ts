@@ -1,6 +1,6 @@
 import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
-import type { Credentials } from '../../devices/enrollment-service.js';
+import type { Credentials, PendingEnrollment } from '../../devices/enrollment-service.js';
 import type { Mac } from '../../devices/mac.js';
 import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError } from '../../errors.js';
 import { tokenRef } from '../../sessions/login-token-store.js';
@@ -13,7 +13,7 @@ import { uamLogonUrl } from '../uam.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { deviceRows, startManageVisit } from './self-service.js';
-import { registrationView } from './start.js';
+import { mayEnrollHere, registrationView } from './start.js';
 
 /** Shows the form again with the reason, keeping what the person typed as username. */
 function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, error: string, status: number, extra: object = {}): void {
@@ -53,7 +53,7 @@ function routerGone(): BadInputError {
  * logon URL (uam.ts, mikrotik.ts), and the router redeems it over RADIUS
  * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (opennds.ts).
  */
-async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string, done: string): Promise<string> {
+async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string, done: string, enroll?: PendingEnrollment): Promise<string> {
   const uam = flow.uam!;
   const nas = deps.nas.byName(uam.nas);
   if (!nas?.uam || nas.uam.kind !== uam.kind) throw routerGone();
@@ -62,7 +62,7 @@ async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: stri
     deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
     return openNdsAuthUrl(uam, nas.uam.opennds, done);
   }
-  const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name }, deps.clock.now());
+  const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name, ...(enroll ? { enroll } : {}) }, deps.clock.now());
   const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
   deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
   if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret, done);
@@ -76,7 +76,8 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   const device = await deps.devices.get(flow.mac);
   // Unenrolled since the page was shown: start again, which shows the right page.
   if (!device) return redirectInside(ctx, ctx.urls.to('/portal'));
-  return submit(ctx, deps, flow, 'login.njk', { owner: device.owner }, async (creds) => {
+  // The owner's name only where the device was proven (a claim shows none: start.ts).
+  return submit(ctx, deps, flow, 'login.njk', flow.macSource === 'claimed' ? {} : { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
     const done = ctx.urls.to('/portal', { done: 'logged-in' });
     if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, done);
@@ -89,6 +90,13 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
   const flow = await loadFlow(ctx, deps, 'enroll');
   try {
     return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(ctx, deps), async (creds) => {
+      if (flow.macSource === 'claimed') {
+        // Only the router's unsigned redirect names the device: the enrollment is recorded
+        // when the router redeems the login and so proves the device (ROUTER_PROOF).
+        if (!flow.uam || !mayEnrollHere(flow.macSource, flow.uam)) throw new BadInputError('this network cannot confirm which device this is; please reconnect to the Wi-Fi');
+        const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
+        return uamLogonTarget(deps, flow, flow.mac, user.username, ctx.urls.to('/portal', { done: 'enrolled' }), pending);
+      }
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
       if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, ctx.urls.to('/portal', { done: 'enrolled' }));
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);

@@ -78,9 +78,41 @@ describe('identifying the device', () => {
     expect(r.body).toMatch(/recogni[sz]e/i);
   });
 
-  it('uses the router redirect parameters when they agree with the browser address', async () => {
-    const ok = await call('GET', '/portal?mac=AA-BB-CC-00-00-01&ip=10.1.0.3&userurl=http%3A%2F%2Fexample.com', { ip: '10.1.0.3' });
-    expect(ok.body).toContain('Set up this iPhone or iPad');
+  it('takes unsigned redirect parameters that agree with the browser address as a claim: no registration on a claim alone', async () => {
+    const claim = await call('GET', '/portal?mac=AA-BB-CC-00-00-01&ip=10.1.0.3&userurl=http%3A%2F%2Fexample.com', { ip: '10.1.0.3' });
+    expect(claim.body).toContain('We could not confirm this device');
+    expect(claim.body).not.toContain('Set up this iPhone or iPad');
+    expect(claim.body).not.toContain('name="_csrf"');
+    // The router's accounting is proof: the same visit, now with a lease, is the registration.
+    await lease('AA-BB-CC-00-00-01', '10.1.0.3');
+    const proven = await call('GET', '/portal?mac=AA-BB-CC-00-00-01&ip=10.1.0.3', { ip: '10.1.0.3' });
+    expect(proven.body).toContain('Set up this iPhone or iPad');
+  });
+
+  it("shows neither a device's owner nor its session on the strength of an unsigned parameter", async () => {
+    // Alice's phone, enrolled at the portal with a session, as the router's accounting named it.
+    const mac = 'AA-BB-CC-00-00-61';
+    await lease(mac, '10.1.0.61');
+    const page = await call('GET', '/portal', { ip: '10.1.0.61' });
+    const form = formOf(page);
+    const enrolled = await call('POST', form.action.replace(t.baseUrl, ''), { ip: '10.1.0.61', cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
+    expect(enrolled.status).toBe(303);
+    const online = await call('GET', '/portal', { ip: '10.1.0.61' });
+    expect(online.body).toContain('employee');
+    expect(online.body).toContain('connected to the Wi-Fi until');
+
+    // Anyone else, naming her MAC (seen over the air) from an address accounting does not know.
+    const claim = await call('GET', `/portal?mac=${mac}`, { ip: '10.1.0.62' });
+    expect(claim.status).toBe(200);
+    expect(claim.body).not.toContain('employee');
+    expect(claim.body).not.toContain('connected to the Wi-Fi until');
+    expect(claim.body).not.toContain('Enrolled to');
+    // A wrong password brings the form back: still without the owner.
+    const form2 = formOf(claim);
+    const wrong = await call('POST', form2.action.replace(t.baseUrl, ''), { ip: '10.1.0.62', cookie: form2.cookie, form: { _csrf: form2.csrf, username: 'mallory', password: 'not-her-password' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).not.toContain('employee');
+    expect(wrong.body).not.toContain('Enrolled to');
   });
 
   it.each([

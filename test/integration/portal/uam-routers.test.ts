@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call as httpCall, handoffTarget, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { radclient } from '../../helpers/radclient.js';
+import { Backdoor } from '../../helpers/raw-nas.js';
+import { parseMac } from '../../../src/devices/mac.js';
 
 /**
  * The MikroTik hotspot and openNDS FAS level 1 logins end to end. The test plays the
@@ -25,6 +27,12 @@ async function enrollFrom(t: TestGateway, path: string, ip: string): Promise<Rep
   expect(page.status).toBe(200);
   const form = formOf(page);
   return call(t, 'POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
+}
+
+/** The router's accounting: this device has `ip` (what the portal trusts first). */
+async function lease(t: TestGateway, mac: string, ip: string): Promise<void> {
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', `Acct-Session-Id = "s-${mac}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
+  expect(r.reply).toBe('Accounting-Response');
 }
 
 function leaving(reply: Reply): URL {
@@ -93,9 +101,13 @@ describe('MikroTik hotspot with an external login page (HTTP-CHAP)', () => {
     expect(wrongChallenge.reply).toBe('Access-Reject');
     const otherDevice = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, chapRequest(username, 'AA-BB-CC-30-00-99', chapId, password, challenge));
     expect(otherDevice.reply).toBe('Access-Reject');
+    // The hotspot's redirect signs nothing: until the router proves the device, nothing is enrolled.
+    expect(await Backdoor.with(t, (b) => b.ownerOf(mac))).toBeUndefined();
+    expect(await Backdoor.with(t, (b) => b.ownerOf('AA-BB-CC-30-00-99'))).toBeUndefined();
 
     const accept = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, chapRequest(username, mac, chapId, password, challenge));
     expect(accept.reply).toBe('Access-Accept');
+    expect(await Backdoor.with(t, (b) => b.ownerOf(mac))).toBe('employee');
     expect(Number(accept.attributes['Session-Timeout'])).toBeGreaterThan(0);
     const replay = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, chapRequest(username, mac, chapId, password, challenge));
     expect(replay.reply).toBe('Access-Reject');
@@ -104,17 +116,31 @@ describe('MikroTik hotspot with an external login page (HTTP-CHAP)', () => {
       'wrong login token password',
       'wrong login token password',
       'login token issued for another device',
-      'one-time login token',
+      'one-time login token, device enrolled',
       'unknown, expired or already used login token',
     ]);
     expect(t.logs.text()).not.toContain(username);
   });
 
+  it('refuses, at the redemption, an enrollment the device no longer allows: enrolled to somebody else meanwhile', async () => {
+    const mac = 'AA-BB-CC-30-00-05';
+    const ip = '10.5.50.25';
+    const chapId = Buffer.from([7]);
+    const challenge = randomBytes(16);
+    const url = leaving(await enrollFrom(t, redirect({ mac, ip, chapId, challenge }), ip));
+    await Backdoor.with(t, (b) => b.enrollByAgent(mac, 'alice'));
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, chapRequest(url.searchParams.get('username')!, mac, chapId, url.searchParams.get('password')!, challenge));
+    expect(r.reply).toBe('Access-Reject');
+    expect(await Backdoor.with(t, (b) => b.ownerOf(mac))).toBe('alice');
+    expect(t.logs.events().filter((e) => e.event === 'radius.uam_login' && e.mac === parseMac(mac)).map((e) => e.reason)).toEqual(['the device is enrolled to somebody else']);
+  });
+
   it('refuses a link-login-only that is not the configured router: the ordinary done page', async () => {
     const ip = '10.5.50.22';
-    const r = await enrollFrom(t, redirect({ mac: 'AA-BB-CC-30-00-02', ip, chapId: randomBytes(1), challenge: randomBytes(16), linkLogin: 'http://10.9.9.9/login' }), ip);
-    expect(r.status).toBe(303);
-    expect(r.headers.location).toBe(`${t.baseUrl}/portal?done=enrolled`);
+    // Ignored, the MAC is only a claim that nothing will prove: no registration form.
+    const r = await call(t, 'GET', redirect({ mac: 'AA-BB-CC-30-00-02', ip, chapId: randomBytes(1), challenge: randomBytes(16), linkLogin: 'http://10.9.9.9/login' }), { ip });
+    expect(r.body).toContain('We could not confirm this device');
+    expect(r.body).not.toContain('name="_csrf"');
     expect(t.logs.events().filter((e) => e.event === 'portal.uam_ignored').map((e) => e.problem)).toContain(
       'link-login-only is not the hotspot address of a configured MikroTik router',
     );
@@ -129,7 +155,8 @@ describe('openNDS FAS level 1', () => {
       configure: (doc) => {
         doc.portal.trust_proxy = true;
         doc.radius.clients = [
-          { name: 'nds', address: '192.0.2.30', secret: TEST_NAS_SECRET, uam: { kind: 'opennds', opennds: { faskey: FASKEY, gateway_address: '10.7.0.1' } } },
+          // RADIUS from 127.0.0.1: the accounting that names the device comes from radclient here.
+          { name: 'nds', address: '127.0.0.1', secret: TEST_NAS_SECRET, uam: { kind: 'opennds', opennds: { faskey: FASKEY, gateway_address: '10.7.0.1' } } },
         ];
       },
     });
@@ -147,6 +174,8 @@ describe('openNDS FAS level 1', () => {
     const ip = '10.7.0.21';
     const clientToken = randomBytes(8).toString('hex');
     const hid = createHash('sha256').update(clientToken).digest('hex');
+    // openNDS proves nothing about the device: the router's accounting names it.
+    await lease(t, mac, ip);
     const url = leaving(await enrollFrom(t, redirect({ hid, mac, ip, gatewayaddress: '10.7.0.1:2050' }), ip));
     expect(`${url.origin}${url.pathname}`).toBe('http://10.7.0.1:2050/opennds_auth/');
     // The router's check: tok must equal sha256(hid ‖ faskey).
@@ -159,10 +188,20 @@ describe('openNDS FAS level 1', () => {
     expect(t.logs.text()).not.toContain(FASKEY);
   });
 
+  it('enrolls nothing that only its unsigned clientmac names: openNDS cannot prove the device', async () => {
+    const ip = '10.7.0.41';
+    const hid = createHash('sha256').update('y').digest('hex');
+    const r = await call(t, 'GET', redirect({ hid, mac: 'AA-BB-CC-40-00-41', ip, gatewayaddress: '10.7.0.1:2050' }), { ip });
+    expect(r.body).toContain('We could not confirm this device');
+    expect(r.body).not.toContain('name="_csrf"');
+    expect(await Backdoor.with(t, (b) => b.ownerOf('AA-BB-CC-40-00-41'))).toBeUndefined();
+  });
+
   it('refuses a redirect naming a gateway that is not configured: the ordinary done page', async () => {
     const hid = createHash('sha256').update('x').digest('hex');
     for (const [n, gatewayaddress] of ['10.9.9.9:2050', '10.7.0.1:9999'].entries()) {
       const ip = `10.7.0.${30 + n}`;
+      await lease(t, `AA-BB-CC-40-00-1${n}`, ip);
       const r = await enrollFrom(t, redirect({ hid, mac: `AA-BB-CC-40-00-1${n}`, ip, gatewayaddress }), ip);
       expect(r.status).toBe(303);
       expect(r.headers.location).toBe(`${t.baseUrl}/portal?done=enrolled`);

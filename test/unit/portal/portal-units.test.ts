@@ -3,6 +3,7 @@ import type { AccountingStore, Lease } from '../../../src/accounting/accounting-
 import { parseMac } from '../../../src/devices/mac.js';
 import { decideStartPage, type VisitorState } from '../../../src/portal/decide.js';
 import { identifyDevice } from '../../../src/portal/identify.js';
+import type { UamRedirect } from '../../../src/portal/uam.js';
 import { PortalUrls } from '../../../src/portal/urls.js';
 import { detectOs } from '../../../src/portal/user-agent.js';
 
@@ -87,12 +88,35 @@ describe('identifyDevice', () => {
   it('uses parameters only when allowed, well-formed and for this address', async () => {
     expect(await identifyDevice('10.0.0.2', { client_mac: 'AA-BB-CC-00-00-02', client_ip: '10.0.0.2' }, accounting, true)).toEqual({
       mac: 'aa:bb:cc:00:00:02',
-      source: 'redirect',
+      source: 'claimed',
     });
     expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:02' }, accounting, false)).toHaveProperty('problem');
     expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:02', ip: '10.0.0.3' }, accounting, true)).toHaveProperty('problem');
     expect(await identifyDevice('10.0.0.2', { mac: ['aa:bb:cc:00:00:02', 'aa:bb:cc:00:00:03'] }, accounting, true)).toHaveProperty('problem');
     expect(await identifyDevice('10.0.0.2', { mac: '<script>' }, accounting, true)).toHaveProperty('problem');
     expect(await identifyDevice('10.0.0.2', {}, accounting, true)).toHaveProperty('problem');
+  });
+
+  describe('trusts the accounting lease, then a signed router redirect, then (a claim) unsigned parameters', () => {
+    const signed = parseMac('aa:bb:cc:00:00:03')!;
+    const chilli: UamRedirect = { kind: 'uam', mac: signed, uam: { kind: 'coovachilli', nas: 'c', uamip: '10.1.0.1', uamport: 3990, challenge: '0'.repeat(32) } };
+    const mikrotik: UamRedirect = { kind: 'uam', mac: signed, uam: { kind: 'mikrotik', nas: 'm', loginUrl: 'http://10.5.50.1/login', chapId: '01', chapChallenge: '0'.repeat(32) } };
+    const opennds: UamRedirect = { kind: 'uam', mac: signed, uam: { kind: 'opennds', nas: 'o', hid: '0'.repeat(64) } };
+
+    it('the lease over a signed redirect', async () => {
+      expect(await identifyDevice('10.0.0.1', { mac: 'aa:bb:cc:00:00:03' }, accounting, true, chilli)).toEqual({ mac: known, source: 'accounting' });
+    });
+
+    it('a CoovaChilli redirect (md verified) is the router\'s word, even where parameters are not allowed', async () => {
+      expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:03' }, accounting, false, chilli)).toEqual({ mac: signed, source: 'signed-redirect' });
+    });
+
+    it.each([
+      ['MikroTik', mikrotik],
+      ['openNDS', opennds],
+    ])('a %s redirect signs nothing: a claim', async (_name, redirect) => {
+      expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:03' }, accounting, true, redirect)).toEqual({ mac: signed, source: 'claimed' });
+      expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:03' }, accounting, false, redirect)).toHaveProperty('problem');
+    });
   });
 });

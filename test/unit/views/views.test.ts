@@ -81,6 +81,7 @@ const CASES: Case[] = [
   { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: 'Windows' } },
   { name: 'unsupported maybe-iPad', template: 'unsupported.njk', ctx: { os_name: 'macOS', ipad_action: 'https://portal.example.org/portal/ipad', csrf: 'csrf-token-123' } },
   { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
+  { name: 'unidentified, named but unproven', template: 'unidentified.njk', ctx: { unproven: true } },
   { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { router_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
   { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
   { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile_url: '/portal/ca.mobileconfig', profile_step: true } },
