@@ -21,3 +21,17 @@ export interface Device {
   /** The MAC is locally administered (a randomised, "private" address) and the policy accepted it. */
   readonly randomisedMac?: boolean;
 }
+
+/**
+ * An enrollment whose person and policy were checked at the portal, waiting for the router
+ * to prove the device: MikroTik's redirect names the device without signing it, and the
+ * router's RADIUS request that redeems the one-time login does prove it (its
+ * Calling-Station-Id). Carried in the login token until then.
+ */
+export interface PendingEnrollment {
+  readonly platform: Platform;
+  readonly osVersion?: string;
+  /** The owner's device limit, from their groups when the portal checked them. */
+  readonly limit: number;
+  readonly randomisedMac?: boolean;
+}

@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
-import type { Device, Platform } from './device.js';
+import type { Device, PendingEnrollment, Platform } from './device.js';
+
 import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
 import type { Mac } from './mac.js';
 import type { DevicePolicy } from './policy.js';
@@ -26,20 +27,6 @@ export interface EnrollOptions {
   /** The device model the agent reports. */
   readonly model?: string;
   readonly agentVersion?: string;
-}
-
-/**
- * An enrollment whose person and policy were checked at the portal, waiting for the router
- * to prove the device: MikroTik's redirect names the device without signing it, and the
- * router's RADIUS request that redeems the one-time login does prove it (its
- * Calling-Station-Id). Carried in the login token until then.
- */
-export interface PendingEnrollment {
-  readonly platform: Platform;
-  readonly osVersion?: string;
-  /** The owner's device limit, from their groups when the portal checked them. */
-  readonly limit: number;
-  readonly randomisedMac?: boolean;
 }
 
 /** What recording an enrollment needs: no directory, so a RADIUS process can complete a pending one. */

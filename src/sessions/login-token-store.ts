@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
-import type { PendingEnrollment } from '../devices/enrollment-service.js';
+import type { PendingEnrollment } from '../devices/device.js';
 import type { Mac } from '../devices/mac.js';
 import { storeCall } from '../store/state-store.js';
 

@@ -1,6 +1,7 @@
 import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
-import type { Credentials, PendingEnrollment } from '../../devices/enrollment-service.js';
+import type { PendingEnrollment } from '../../devices/device.js';
+import type { Credentials } from '../../devices/enrollment-service.js';
 import type { Mac } from '../../devices/mac.js';
 import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError } from '../../errors.js';
 import { tokenRef } from '../../sessions/login-token-store.js';
