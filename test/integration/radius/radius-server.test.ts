@@ -40,6 +40,28 @@ function expectNoReply(r: RadclientResult): void {
   expect(r.stdout).not.toContain('Received');
 }
 
+/**
+ * Sends `forged`, then `barrier` (a request the server answers), from one socket: no datagram
+ * may have come back for `forged` by the time the barrier is answered. radclient alone cannot
+ * show a drop: it discards by itself a reply signed with another secret than its own.
+ */
+async function expectUnanswered(port: number, forged: Buffer, barrier: Buffer): Promise<void> {
+  expect(forged[1]).not.toBe(barrier[1]);
+  const nas = await RawNas.open();
+  try {
+    await nas.send(port, forged);
+    await nas.ask(port, barrier, answers(barrier));
+    expect(nas.replies.filter((r) => r[1] === forged[1]).length, 'datagrams answering the forged request').toBe(0);
+  } finally {
+    await nas.close();
+  }
+}
+
+/** Accounting-On from the test NAS, correctly signed: always answered, records nothing. */
+function accountingOn(identifier: number): Buffer {
+  return signAccountingRequest(assemble(4, identifier, Buffer.alloc(16), [attr(A.AcctStatusType, Status.AccountingOn), ipAttr(A.NasIpAddress, '127.0.0.1')]), TEST_NAS_SECRET);
+}
+
 const auth = (t: TestGateway, lines: readonly string[], secret = TEST_NAS_SECRET) => radclient(t.gateway.ports.auth, 'auth', secret, lines);
 const acct = (t: TestGateway, lines: readonly string[], secret = TEST_NAS_SECRET) => radclient(t.gateway.ports.acct, 'acct', secret, lines);
 
@@ -168,8 +190,9 @@ describe('RADIUS server: MAC authentication', () => {
 
   it('drops a request signed with the wrong secret and counts it', async () => {
     const before = await dropCount(t, 'test-nas', 'bad_message_authenticator');
-    const r = await auth(t, macAuth('02:00:00:00:00:04'), WRONG_SECRET);
-    expectNoReply(r);
+    const forged = macAuthRequest({ secret: WRONG_SECRET, identifier: 4, userName: '020000000004', callingStationId: '02-00-00-00-00-04', authenticator: randomBytes(16) });
+    const barrier = macAuthRequest({ secret: TEST_NAS_SECRET, identifier: 5, userName: '020000000004', callingStationId: '02-00-00-00-00-04', authenticator: randomBytes(16) });
+    await expectUnanswered(t.gateway.ports.auth, forged, barrier);
     await expect.poll(() => dropCount(t, 'test-nas', 'bad_message_authenticator')).toBe(before + 1);
     expect(await t.gateway.metrics.registry.getSingleMetricAsString('enrollgate_radius_drops_total')).toContain(
       `enrollgate_radius_drops_total{nas="test-nas",reason="bad_message_authenticator"} ${before + 1}`,
@@ -398,8 +421,11 @@ describe('RADIUS server: accounting', () => {
 
   it('drops accounting signed with the wrong secret (bad_authenticator) and records nothing', async () => {
     const before = await dropCount(t, 'test-nas', 'bad_authenticator');
-    const r = await acct(t, ['Acct-Status-Type = Start', 'Acct-Session-Id = "forged"', 'Calling-Station-Id = "02-00-00-00-02-04"', 'Framed-IP-Address = 10.0.0.7'], WRONG_SECRET);
-    expectNoReply(r);
+    const forged = signAccountingRequest(
+      assemble(4, 24, Buffer.alloc(16), [attr(A.AcctStatusType, Status.Start), attr(A.AcctSessionId, 'forged'), attr(A.CallingStationId, '02-00-00-00-02-04'), ipAttr(A.FramedIpAddress, '10.0.0.7')]),
+      WRONG_SECRET,
+    );
+    await expectUnanswered(t.gateway.ports.acct, forged, accountingOn(25));
     await expect.poll(() => dropCount(t, 'test-nas', 'bad_authenticator')).toBe(before + 1);
     expect(await db.accounting.leaseFor('10.0.0.7')).toBeUndefined();
     expect(await db.accounting.get('test-nas', 'forged')).toBeUndefined();
@@ -440,7 +466,11 @@ describe('RADIUS server: per-NAS configuration', () => {
       // The answer still carries a Message-Authenticator first.
       expect(r.stdout.slice(r.stdout.indexOf('Received Access-Reject')).split('\n')[1]).toMatch(/^\tMessage-Authenticator = /);
       // A wrong Message-Authenticator is still refused when one is present.
-      expectNoReply(await auth(t, macAuth('02:00:00:00:03:01'), WRONG_SECRET));
+      await expectUnanswered(
+        t.gateway.ports.auth,
+        macAuthRequest({ secret: WRONG_SECRET, identifier: 31, userName: '020000000301', callingStationId: '02-00-00-00-03-01', authenticator: randomBytes(16) }),
+        macAuthRequest({ secret: TEST_NAS_SECRET, identifier: 32, userName: '020000000301', callingStationId: '02-00-00-00-03-01', authenticator: randomBytes(16) }),
+      );
       const before = await dropCount(t, 'test-nas', 'missing_message_authenticator');
       const proxied = await auth(t, [...macAuth('02:00:00:00:03:01').filter((l) => !l.startsWith('Message-Authenticator')), 'Proxy-State = 0x01']);
       expectNoReply(proxied);
