@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { nextCutoff, secondsUntil } from '../../src/sessions/daily-cutoff.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
+import { nextWallClock } from '../helpers/wall-clock.js';
 import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
 
 /**
@@ -203,7 +203,7 @@ describe('the core loop', () => {
 
   it('accepts the enrolled iPhone with Session-Timeout until the next cut-off', async () => {
     const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
-    const expected = secondsUntil(nextCutoff(clock.now(), CUTOFF, ZONE), clock.now());
+    const expected = Math.floor((nextWallClock(clock.now(), CUTOFF, ZONE).getTime() - clock.now().getTime()) / 1000);
     expect(r.reply).toBe('Access-Accept');
     expect(Math.abs(Number(r.attributes['Session-Timeout']) - expected)).toBeLessThanOrEqual(2);
   });
@@ -236,7 +236,7 @@ describe('the core loop', () => {
 
   it('the next morning, the enrolled iPhone logs in again for a new session', async () => {
     // Move past the next cut-off: the session has ended, the device is still enrolled.
-    clock.offsetMs = nextCutoff(clock.now(), CUTOFF, ZONE).getTime() - Date.now() + 3 * 3600_000;
+    clock.offsetMs = nextWallClock(clock.now(), CUTOFF, ZONE).getTime() - Date.now() + 3 * 3600_000;
     const before = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
     expect(before.reply).toBe('Access-Reject');
 
@@ -259,7 +259,7 @@ describe('the core loop', () => {
 
     const after = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(IPHONE_MAC));
     expect(after.reply).toBe('Access-Accept');
-    const expected = secondsUntil(nextCutoff(clock.now(), CUTOFF, ZONE), clock.now());
+    const expected = Math.floor((nextWallClock(clock.now(), CUTOFF, ZONE).getTime() - clock.now().getTime()) / 1000);
     expect(Math.abs(Number(after.attributes['Session-Timeout']) - expected)).toBeLessThanOrEqual(2);
   });
 
