@@ -10,10 +10,12 @@
  * naming it (file, line, length, SHA-256), chained to the last whole record, so
  * the torn line is reported by `audit verify`, never silently accepted.
  *
- * Beside the files, audit-head.json names the last record written (rewritten at
- * most once a second and at close): a trail cut at a record boundary ends before
- * its checkpoint. Whoever can write the directory can also roll the checkpoint
- * back; the SIEM copy (syslog.ts) is the defence against that.
+ * Beside the files, audit-head.json names the last record written: a trail cut at
+ * a record boundary ends before its checkpoint, and a change to its last record no
+ * longer matches the checkpoint's hash. The checkpoint follows the records within
+ * HEAD_INTERVAL_MS (a timer covers the last ones when no further event comes) and
+ * at close, never per record. Whoever can write the directory can also roll the
+ * checkpoint back; the SIEM copy (syslog.ts) is the defence against that.
  *
  * One writer per directory is enforced with a lock file (audit.lock, the owner's
  * PID; a lock whose process is gone is taken over). Other processes (the command
@@ -22,10 +24,12 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
+import { writeCheckpoint } from './checkpoint.js';
 import type { AuditEvent, AuditTrail } from './events.js';
 import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
 
@@ -41,7 +45,11 @@ export interface AuditLogOptions {
   readonly forward?: AuditForwarder;
 }
 
-const HEAD_INTERVAL_MS = 1000;
+/**
+ * The checkpoint names the last record written at most this long after it was
+ * written, even with no further event (the bound README's "Audit trail" states).
+ */
+export const HEAD_INTERVAL_MS = 1000;
 /**
  * RADIUS answers and accounting come by the thousand a second, a few per turn of the
  * event loop: written every BULK_FLUSH_MS (or BULK_MAX_RECORDS) they cost one write(2)
@@ -99,7 +107,19 @@ export class AuditLog implements AuditTrail {
   private scheduled = false;
   /** A flush is due when BULK_FLUSH_MS have passed (RADIUS and accounting records only). */
   private bulkTimer: NodeJS.Timeout | undefined;
-  private headWrittenAt = 0;
+  /** The last record in the file (`seq` and `prev` run ahead of it while records are queued). */
+  private writtenSeq: number;
+  private writtenPrev: string;
+  /** The record the checkpoint names (or is being written to name), and when that write began (performance.now()). */
+  private headSeq = 0;
+  private headWrittenAt = Number.NEGATIVE_INFINITY;
+  /** Brings the checkpoint up to the last record HEAD_INTERVAL_MS after the previous checkpoint. */
+  private headTimer: NodeJS.Timeout | undefined;
+  /** The checkpoint write under way (off the event loop: its fsyncs take milliseconds), and whether another is due after it. */
+  private headWrite: Promise<void> | undefined;
+  private headAgain = false;
+  /** Daily files written since the last checkpoint: fsynced before it. */
+  private unsynced = new Set<string>();
   private closed = false;
   private failures = 0;
   private spoolTimer: NodeJS.Timeout | undefined;
@@ -110,6 +130,8 @@ export class AuditLog implements AuditTrail {
   ) {
     this.seq = state.seq;
     this.prev = state.prev;
+    this.writtenSeq = state.seq;
+    this.writtenPrev = state.prev;
     this.file = state.file;
     this.line = state.line;
   }
@@ -247,23 +269,46 @@ export class AuditLog implements AuditTrail {
       this.line += to - from;
       from = to;
     }
+    this.writtenSeq = this.seq;
+    this.writtenPrev = this.prev;
     for (let i = 0; i < lines.length; i++) this.o.forward?.(lines[i]!, ats[i]!);
-    if (Date.now() - this.headWrittenAt >= HEAD_INTERVAL_MS) this.writeHead();
+    this.scheduleHead();
   }
 
-  /** Writes everything queued, the checkpoint, and fsyncs; later events are refused (logged). */
+  /** Writes everything queued and the checkpoint, and fsyncs; later events are refused (logged). */
   async close(): Promise<void> {
     if (this.spoolTimer) clearInterval(this.spoolTimer);
     this.drainSpool();
     this.flush();
+    this.closed = true;
     this.writeHead();
+    while (this.headWrite) await this.headWrite;
     if (this.fd !== undefined) {
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.fd = undefined;
     }
-    this.closed = true;
     rmSync(join(this.o.dir, LOCK_FILE), { force: true });
+  }
+
+  /**
+   * After records were written: the checkpoint follows now if the last one is
+   * HEAD_INTERVAL_MS old, else when it will be, by a timer, so that it comes even if
+   * no further event does (a burst, then quiet).
+   */
+  private scheduleHead(): void {
+    const wait = this.headWrittenAt + HEAD_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      this.writeHead();
+    } else if (this.headTimer === undefined) {
+      this.headTimer = setTimeout(() => {
+        this.headTimer = undefined;
+        // Bulk records waiting for their BULK_FLUSH_MS write go now, and the checkpoint names them.
+        this.flush();
+        this.writeHead();
+      }, wait);
+      this.headTimer.unref();
+    }
   }
 
   private appendRaw(file: string, text: string): void {
@@ -274,6 +319,7 @@ export class AuditLog implements AuditTrail {
         this.openFile = file;
       }
       writeSync(this.fd, text);
+      this.unsynced.add(file);
       this.failures = 0;
     } catch (err) {
       // A full or read-only disk must not take RADIUS down; the gap shows in `audit verify` (seq jumps).
@@ -281,23 +327,42 @@ export class AuditLog implements AuditTrail {
     }
   }
 
+  /** Starts bringing the checkpoint up to the last record written, unless it names it already; one write at a time. */
   private writeHead(): void {
-    if (this.seq === 0 || this.file === undefined) return;
+    if (this.headTimer !== undefined) {
+      clearTimeout(this.headTimer);
+      this.headTimer = undefined;
+    }
+    if (this.writtenSeq === this.headSeq || this.file === undefined) return;
+    if (this.headWrite) {
+      this.headAgain = true;
+      return;
+    }
     const head: AuditHead = {
-      seq: this.seq,
-      sha256: this.prev,
+      seq: this.writtenSeq,
+      sha256: this.writtenPrev,
       file: this.file,
       line: this.line,
-      ...(this.o.key ? { hmac: headHmac(this.seq, this.prev, this.o.key) } : {}),
+      ...(this.o.key ? { hmac: headHmac(this.writtenSeq, this.writtenPrev, this.o.key) } : {}),
     };
-    try {
-      const tmp = join(this.o.dir, `.${HEAD_FILE}.tmp`);
-      writeFileSync(tmp, `${JSON.stringify(head)}\n`, { mode: 0o600 });
-      renameSync(tmp, join(this.o.dir, HEAD_FILE));
-      this.headWrittenAt = Date.now();
-    } catch (err) {
-      this.o.log.error({ err, event: 'audit.head_failed' }, 'the audit checkpoint could not be written');
-    }
+    const written = [...this.unsynced];
+    this.unsynced.clear();
+    this.headSeq = head.seq;
+    this.headWrittenAt = performance.now();
+    this.headWrite = writeCheckpoint(this.o.dir, head, written)
+      .catch((err: unknown) => {
+        // Written again after the next record, or at close.
+        this.headSeq = -1;
+        for (const file of written) this.unsynced.add(file);
+        this.o.log.error({ err, event: 'audit.head_failed' }, 'the audit checkpoint could not be written');
+      })
+      .finally(() => {
+        this.headWrite = undefined;
+        if (this.headAgain) {
+          this.headAgain = false;
+          this.writeHead();
+        }
+      });
   }
 }
 

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog, HEAD_INTERVAL_MS } from '../../../src/audit/audit-log.js';
+import type { AuditEvent } from '../../../src/audit/events.js';
+import { eventMembers, HEAD_FILE, type AuditHead } from '../../../src/audit/record.js';
+import { verifyAuditDir } from '../../../src/audit/verify.js';
+import { systemClock } from '../../../src/clock.js';
+import { createLogger } from '../../../src/logger.js';
+
+/**
+ * The end of the audit trail. audit-head.json names the last record written, within a
+ * second of it even when no further event comes, so a trail at rest (the gateway idle,
+ * not stopped) verifies only as written. `enrollgate audit verify` is the built command
+ * line (npm run build first).
+ */
+const run = promisify(execFile);
+const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
+const quiet = createLogger('silent');
+/** The checkpoint is due HEAD_INTERVAL_MS (a second) after the last record; ten times that leaves room for a loaded machine. */
+const CHECKPOINT_DEADLINE_MS = 10 * HEAD_INTERVAL_MS;
+
+let dir: string;
+let audit: AuditLog | undefined;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'enrollgate-checkpoint-'));
+});
+afterEach(async () => {
+  await audit?.close();
+  audit = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function verifyCli(target: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'audit', 'verify', '--dir', target]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function readHead(): AuditHead | undefined {
+  const path = join(dir, HEAD_FILE);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as AuditHead) : undefined;
+}
+
+/** Polls until the checkpoint names record `seq`; fails with what it names at the deadline. */
+async function untilCheckpointed(seq: number): Promise<void> {
+  const deadline = Date.now() + CHECKPOINT_DEADLINE_MS;
+  while (readHead()?.seq !== seq) {
+    if (Date.now() > deadline) throw new Error(`after ${CHECKPOINT_DEADLINE_MS} ms the checkpoint names seq ${readHead()?.seq}, the last record is seq ${seq}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const login = (i: number): AuditEvent => ({ type: 'login.succeeded', user: `user${i}`, mac: '3c:a0:00:00:00:01' });
+const accepted = (i: number) => eventMembers({ type: 'radius.accepted', nas: 'wlc-1', mac: '3c:a0:00:00:00:01', user: `user${i}`, reason: 'live session' });
+
+/**
+ * What a gateway writes in a busy moment and then nothing more: five turns of a login
+ * and 100 RADIUS answers sent as text (as RADIUS workers send them). The writer stays
+ * open, idle. Returns the last seq.
+ */
+async function burstThenIdle(key?: Buffer): Promise<number> {
+  audit = AuditLog.open({ dir, clock: systemClock, log: quiet, ...(key ? { key } : {}) });
+  let seq = 0;
+  for (let turn = 0; turn < 5; turn++) {
+    audit.record(login(turn));
+    audit.recordMembers(
+      Array.from({ length: 100 }, (_, i) => accepted(i)),
+      true,
+    );
+    seq += 101;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return seq;
+}
+
+const trailFile = () => readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
+
+describe('a trail at rest: the gateway idle after a burst', () => {
+  it('has its checkpoint brought up to the last record with no further event; cutting the last 1 to 4 records then fails verify', async () => {
+    const last = await burstThenIdle();
+    await untilCheckpointed(last);
+
+    const file = join(dir, trailFile());
+    const original = readFileSync(file, 'utf8');
+    const lines = original.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(last);
+    for (let cut = 1; cut <= 4; cut++) {
+      writeFileSync(file, `${lines.slice(0, -cut).join('\n')}\n`);
+      const verify = await verifyCli(dir);
+      expect(verify.code, `cut ${cut}: ${verify.stdout}`).toBe(1);
+      expect(verify.stdout).toContain(`is the last record (seq ${last - cut}), but the checkpoint names seq ${last}`);
+    }
+    writeFileSync(file, original);
+    expect((await verifyCli(dir)).code).toBe(0);
+  });
+
+  it('fails verify at a change of any byte of the last record', async () => {
+    const last = await burstThenIdle();
+    await untilCheckpointed(last);
+
+    const file = join(dir, trailFile());
+    const original = readFileSync(file);
+    const start = original.lastIndexOf(0x0a, original.length - 2) + 1;
+    for (let i = start; i < original.length; i++) {
+      const altered = Buffer.from(original);
+      altered[i] = altered[i]! ^ 0x01;
+      writeFileSync(file, altered);
+      if (verifyAuditDir(dir).status === 'intact') throw new Error(`a flip of byte ${i - start} of the last record went unnoticed`);
+    }
+
+    // A change that leaves a well-formed record (user99 → user98): only the checkpoint shows it.
+    const text = original.toString('utf8');
+    writeFileSync(file, `${text.slice(0, start)}${text.slice(start).replace('"user":"user99"', '"user":"user98"')}`);
+    const verify = await verifyCli(dir);
+    expect(verify.code, verify.stdout).toBe(1);
+    expect(verify.stdout).toContain(`does not match the checkpoint's SHA-256 for seq ${last}: altered`);
+  });
+});
