@@ -22,14 +22,14 @@
  * line) hand their events to the owner through spool files (spoolAuditEvent),
  * which the owner records and deletes every SPOOL_INTERVAL_MS and when it opens.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
-import { writeCheckpoint } from './checkpoint.js';
+import { writeCheckpoint, writeCheckpointSync } from './checkpoint.js';
 import type { AuditEvent, AuditTrail } from './events.js';
 import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
 
@@ -169,6 +169,11 @@ export class AuditLog implements AuditTrail {
         state.line = lines + (torn ? 1 : 0);
       }
       break;
+    }
+    if (files.length === 0 && !existsSync(join(o.dir, HEAD_FILE))) {
+      // A new trail has its checkpoint (seq 0) before its first record, so that a missing
+      // checkpoint is never a crash before the first one was written: `audit verify` reports it.
+      writeCheckpointSync(o.dir, { seq: 0, sha256: GENESIS, file: fileFor(o.clock.now()), line: 0, ...(o.key ? { hmac: headHmac(0, GENESIS, o.key) } : {}) });
     }
     const audit = new AuditLog(o, state);
     if (torn) {

@@ -4,23 +4,33 @@
  * and names it by file and line: a record altered (the next record's `prev` does
  * not match it, or its HMAC is wrong), records deleted (a jump in `seq`), records
  * reordered (`seq` going back), a line that is not a record, and a trail that ends
- * before its checkpoint (cut at a record boundary). A torn line followed by the
- * writer's audit.recovered record naming it (same file, line, length and SHA-256)
- * is a crash, reported as a note; a torn last line not yet recovered is reported
- * as such, with its own status.
+ * before its checkpoint (cut at a record boundary) or whose last record differs
+ * from it. A torn line followed by the writer's audit.recovered record naming it
+ * (same file, line, length and SHA-256) is a crash, reported as a note; a torn last
+ * line not yet recovered is reported as such, with its own status.
+ *
+ * The checkpoint is what covers the end of the trail, so a missing or unreadable
+ * one is a break: whoever cuts the trail can delete it too. The writer creates it
+ * before the first record (audit-log.ts), so no crash leaves a trail without one.
+ * A directory that does not exist or holds no trail is reported as missing, never
+ * as an intact trail of 0 records (a wrong path, or a trail deleted whole).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDIT_FILE, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, type AuditHead } from './record.js';
+import { readCheckpoint } from './checkpoint.js';
+import { AUDIT_FILE, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord } from './record.js';
 
 export interface VerifyReport {
-  /** intact: every record chains; torn: intact up to a torn last line (a crash, not yet restarted); broken: tampered or lost records. */
-  readonly status: 'intact' | 'torn' | 'broken';
+  /**
+   * intact: every record chains up to the checkpoint; torn: intact up to a torn last line (a crash,
+   * not yet restarted); broken: tampered or lost records, or no checkpoint; missing: no trail at all.
+   */
+  readonly status: 'intact' | 'torn' | 'broken' | 'missing';
   readonly files: number;
   readonly records: number;
   readonly lastSeq: number;
-  /** The first break: where and what. */
-  readonly problem?: { readonly file: string; readonly line: number; readonly message: string };
+  /** The first break: where (a file, with a line when it is one of the trail's) and what. */
+  readonly problem?: { readonly file: string; readonly line?: number; readonly message: string };
   /** Torn lines the writer recovered from (each a crash while writing). */
   readonly notes: readonly string[];
 }
@@ -32,7 +42,15 @@ interface Place {
 
 /** Checks a whole audit directory; `key` is audit.hmac_key when one is configured. */
 export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => AUDIT_FILE.test(f)).sort() : [];
+  if (!existsSync(dir)) return { status: 'missing', files: 0, records: 0, lastSeq: 0, problem: { file: dir, message: 'does not exist' }, notes: [] };
+  // The checkpoint before the files: it names a record already written, so a running writer
+  // cannot make it name one in a file not yet listed.
+  const checkpoint = readCheckpoint(dir);
+  const files = readdirSync(dir).filter((f) => AUDIT_FILE.test(f)).sort();
+  if (files.length === 0 && ('missing' in checkpoint || ('head' in checkpoint && checkpoint.head.seq === 0))) {
+    return { status: 'missing', files: 0, records: 0, lastSeq: 0, problem: { file: dir, message: 'holds no audit trail (no audit-YYYY-MM-DD.jsonl file)' }, notes: [] };
+  }
+  const head = 'head' in checkpoint ? checkpoint.head : undefined;
   const notes: string[] = [];
   let prev = GENESIS;
   let prevSeq = 0;
@@ -40,8 +58,7 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
   let records = 0;
   let torn: (Place & { bytes: Buffer }) | undefined;
   const hashes = new Map<number, string>();
-  const head = readHead(dir);
-  const broken = (file: string, line: number, message: string): VerifyReport => ({
+  const broken = (file: string, line: number | undefined, message: string): VerifyReport => ({
     status: 'broken',
     files: files.length,
     records,
@@ -98,23 +115,29 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
       prevSeq = r.seq;
       prevPlace = { file, line };
       records++;
-      if (head && r.seq === head.seq) hashes.set(r.seq, prev);
+      if (r.seq === head?.seq) hashes.set(r.seq, prev);
     }
   }
   if (torn) return broken(torn.file, torn.line, `is not a valid record (${describeProblem(torn.bytes, key)})`);
 
-  if (head) {
-    const last = prevPlace ?? { file: files.at(-1) ?? HEAD_FILE, line: 0 };
-    if (key && (head.hmac === undefined || head.hmac !== headHmac(head.seq, head.sha256, key))) {
-      return broken(HEAD_FILE, 1, 'has a missing or wrong HMAC');
-    }
-    if (head.seq > prevSeq) {
-      return broken(last.file, last.line, `is the last record (seq ${prevSeq}), but the checkpoint names seq ${head.seq} (${head.file} line ${head.line}): the trail was cut`);
-    }
-    const seen = hashes.get(head.seq);
-    if (seen !== undefined && seen !== head.sha256) {
-      return broken(head.file, head.line, `does not match the checkpoint's SHA-256 for seq ${head.seq}: altered`);
-    }
+  if (!head) {
+    return 'problem' in checkpoint
+      ? broken(HEAD_FILE, undefined, `is not a checkpoint: it ${checkpoint.problem}`)
+      : broken(HEAD_FILE, undefined, `is missing: nothing shows where the trail ended, so records cut from its end would go unnoticed (the last one here is seq ${prevSeq})`);
+  }
+  if (key && (head.hmac === undefined || head.hmac !== headHmac(head.seq, head.sha256, key))) {
+    return broken(HEAD_FILE, undefined, 'has a missing or wrong HMAC');
+  }
+  if (head.seq > prevSeq) {
+    const cut = `the checkpoint names seq ${head.seq} (${head.file} line ${head.line}): the trail was cut`;
+    return prevPlace ? broken(prevPlace.file, prevPlace.line, `is the last record (seq ${prevSeq}), but ${cut}`) : broken(dir, undefined, `holds no record, but ${cut}`);
+  }
+  const seen = hashes.get(head.seq);
+  if (seen !== undefined && seen !== head.sha256) {
+    return broken(head.file, head.line, `does not match the checkpoint's SHA-256 for seq ${head.seq}: altered`);
+  }
+  if (head.seq < prevSeq) {
+    notes.push(`${prevSeq - head.seq} record(s) after the checkpoint (seq ${head.seq}) are not yet covered by it: a running gateway covers them within a second; one that stopped without closing never does`);
   }
   return { status: 'intact', files: files.length, records, lastSeq: prevSeq, notes };
 }
@@ -134,17 +157,6 @@ function splitLines(content: Buffer): Array<{ bytes: Buffer; newline: boolean }>
   return lines;
 }
 
-function readHead(dir: string): AuditHead | undefined {
-  const path = join(dir, HEAD_FILE);
-  if (!existsSync(path)) return undefined;
-  try {
-    const head = JSON.parse(readFileSync(path, 'utf8')) as AuditHead;
-    return Number.isSafeInteger(head.seq) && typeof head.sha256 === 'string' ? head : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function describeProblem(bytes: Buffer, key?: Buffer): string {
   const opened = openRecord(bytes.toString('utf8'), key);
   return 'problem' in opened ? `it ${opened.problem}` : 'it reads as a record';
@@ -153,12 +165,14 @@ function describeProblem(bytes: Buffer, key?: Buffer): string {
 /** The report as the command line prints it. */
 export function formatReport(report: VerifyReport): string {
   const lines = [...report.notes.map((n) => `note: ${n}`)];
+  const p = report.problem;
   if (report.status === 'intact') {
     lines.push(`OK: ${report.records} record(s) in ${report.files} file(s) chain from seq 1 to ${report.lastSeq}`);
+  } else if (report.status === 'missing') {
+    lines.push(`MISSING: ${p!.file} ${p!.message}`);
   } else {
-    const p = report.problem!;
     lines.push(
-      `${report.status === 'torn' ? 'TORN' : 'BROKEN'}: ${p.file} line ${p.line} ${p.message}`,
+      `${report.status === 'torn' ? 'TORN' : 'BROKEN'}: ${p!.file}${p!.line === undefined ? '' : ` line ${p!.line}`} ${p!.message}`,
       `(${report.records} record(s) before it verified, up to seq ${report.lastSeq})`,
     );
   }

@@ -11,9 +11,11 @@ import { BadInputError } from '../../errors.js';
 
 /** The `audit` subcommands and their help (printed by `enrollgate help`). */
 export const AUDIT_USAGE = `  enrollgate audit verify [--config FILE | --dir DIR]
-      Check the audit trail's hash chain (and HMACs, with audit.hmac_key): exit 0 when
-      intact, 1 at the first altered, deleted, reordered or cut record (named by file
-      and line), 3 when it ends in a torn line from a crash not yet recovered.
+      Check the audit trail's hash chain (and HMACs, with audit.hmac_key) up to its
+      checkpoint (audit-head.json): exit 0 when intact, 1 at the first altered, deleted,
+      reordered or cut record (named by file and line), at a missing or wrong
+      checkpoint, and when the directory does not exist or holds no trail; 3 when it
+      ends in a torn line from a crash not yet recovered.
   enrollgate audit query [--config FILE | --dir DIR] [--from T] [--to T] [--user U]
       [--mac MAC] [--type TYPE] [--outcome success|failure|info] [--format jsonl|csv]
       [--limit N]

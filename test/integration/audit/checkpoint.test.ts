@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -122,5 +122,72 @@ describe('a trail at rest: the gateway idle after a burst', () => {
     const verify = await verifyCli(dir);
     expect(verify.code, verify.stdout).toBe(1);
     expect(verify.stdout).toContain(`does not match the checkpoint's SHA-256 for seq ${last}: altered`);
+  });
+});
+
+describe('audit verify without a whole trail', () => {
+  /** Writes a closed trail of `n` records (its checkpoint current). */
+  async function closedTrail(n: number): Promise<void> {
+    const writer = AuditLog.open({ dir, clock: systemClock, log: quiet });
+    for (let i = 1; i <= n; i++) writer.record(login(i));
+    await writer.close();
+  }
+
+  it('is an error for a directory that does not exist', async () => {
+    const verify = await verifyCli(join(dir, 'no-such-dir'));
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`MISSING: ${join(dir, 'no-such-dir')} does not exist`);
+  });
+
+  it('is an error for a directory that holds no trail; with the checkpoint left behind, the records are missing', async () => {
+    // What a writer leaves besides the records: its spool.
+    mkdirSync(join(dir, 'spool'));
+    const verify = await verifyCli(dir);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`MISSING: ${dir} holds no audit trail`);
+
+    await closedTrail(3);
+    rmSync(join(dir, trailFile()));
+    const deleted = await verifyCli(dir);
+    expect(deleted.code).toBe(1);
+    expect(deleted.stdout).toContain('BROKEN:');
+    expect(deleted.stdout).toContain('the checkpoint names seq 3');
+  });
+
+  it('reports a missing or unreadable checkpoint', async () => {
+    await closedTrail(3);
+    rmSync(join(dir, HEAD_FILE));
+    const missing = await verifyCli(dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain(`BROKEN: ${HEAD_FILE} is missing`);
+
+    writeFileSync(join(dir, HEAD_FILE), '{"seq":3,');
+    const unreadable = await verifyCli(dir);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stdout).toContain(`BROKEN: ${HEAD_FILE} is not a checkpoint`);
+  });
+
+  it('never lacks a checkpoint through a crash: a new trail has one (seq 0) before its first record', async () => {
+    // Killed right after writing its first record: the first checkpoint naming it, written
+    // off the event loop, never lands.
+    const script = `
+      import { AuditLog } from './dist/audit/audit-log.js';
+      import { createLogger } from './dist/logger.js';
+      const audit = AuditLog.open({ dir: process.argv[1], clock: { now: () => new Date() }, log: createLogger('silent') });
+      audit.record({ type: 'login.succeeded', user: 'alice', mac: '3c:a0:00:00:00:01' });
+      audit.flush();
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const killed = await run(process.execPath, ['--input-type=module', '-e', script, dir]).then(
+      () => undefined,
+      (err: { signal?: string }) => err.signal,
+    );
+    expect(killed).toBe('SIGKILL');
+    expect(readHead()?.seq).toBe(0);
+
+    const verify = await verifyCli(dir);
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(verify.stdout).toContain('note: 1 record(s) after the checkpoint (seq 0) are not yet covered by it');
+    expect(verify.stdout).toContain('OK: 1 record(s) in 1 file(s)');
   });
 });
