@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, HEAD_INTERVAL_MS } from '../../../src/audit/audit-log.js';
 import type { AuditEvent } from '../../../src/audit/events.js';
-import { eventMembers, HEAD_FILE, type AuditHead } from '../../../src/audit/record.js';
+import { eventMembers, HEAD_FILE, lineHash, type AuditHead } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { systemClock } from '../../../src/clock.js';
 import { createLogger } from '../../../src/logger.js';
@@ -20,6 +20,7 @@ import { createLogger } from '../../../src/logger.js';
 const run = promisify(execFile);
 const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
 const quiet = createLogger('silent');
+const KEY = Buffer.from('an audit key of at least 32 characters!!');
 /** The checkpoint is due HEAD_INTERVAL_MS (a second) after the last record; ten times that leaves room for a loaded machine. */
 const CHECKPOINT_DEADLINE_MS = 10 * HEAD_INTERVAL_MS;
 
@@ -127,8 +128,8 @@ describe('a trail at rest: the gateway idle after a burst', () => {
 
 describe('audit verify without a whole trail', () => {
   /** Writes a closed trail of `n` records (its checkpoint current). */
-  async function closedTrail(n: number): Promise<void> {
-    const writer = AuditLog.open({ dir, clock: systemClock, log: quiet });
+  async function closedTrail(n: number, key?: Buffer): Promise<void> {
+    const writer = AuditLog.open({ dir, clock: systemClock, log: quiet, ...(key ? { key } : {}) });
     for (let i = 1; i <= n; i++) writer.record(login(i));
     await writer.close();
   }
@@ -189,5 +190,23 @@ describe('audit verify without a whole trail', () => {
     expect(verify.code, verify.stdout).toBe(0);
     expect(verify.stdout).toContain('note: 1 record(s) after the checkpoint (seq 0) are not yet covered by it');
     expect(verify.stdout).toContain('OK: 1 record(s) in 1 file(s)');
+  });
+
+  it('with a key: a cut trail whose checkpoint was recomputed (all but its HMAC) fails', async () => {
+    await closedTrail(6, KEY);
+    const file = join(dir, trailFile());
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`);
+    const genuine = readHead()!;
+    const forged: AuditHead = { ...genuine, seq: 5, sha256: lineHash(lines[4]!), line: 5 };
+    writeFileSync(join(dir, HEAD_FILE), `${JSON.stringify(forged)}\n`);
+
+    // Without the key the forgery is consistent: the key is what makes the checkpoint unforgeable.
+    expect(verifyAuditDir(dir).status).toBe('intact');
+    expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'broken', problem: { file: HEAD_FILE, message: expect.stringContaining('HMAC') } });
+
+    const { hmac: _hmac, ...unsealed } = forged;
+    writeFileSync(join(dir, HEAD_FILE), `${JSON.stringify(unsealed)}\n`);
+    expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'broken', problem: { file: HEAD_FILE, message: expect.stringContaining('HMAC') } });
   });
 });
