@@ -29,7 +29,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
-import { writeCheckpoint, writeCheckpointSync } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, writeCheckpointSync } from './checkpoint.js';
 import type { AuditEvent, AuditTrail } from './events.js';
 import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
 
@@ -170,12 +170,19 @@ export class AuditLog implements AuditTrail {
       }
       break;
     }
+    const mismatch = files.length > 0 ? tailMismatch(readCheckpoint(o.dir), state, o.key) : undefined;
     if (files.length === 0 && !existsSync(join(o.dir, HEAD_FILE))) {
       // A new trail has its checkpoint (seq 0) before its first record, so that a missing
       // checkpoint is never a crash before the first one was written: `audit verify` reports it.
       writeCheckpointSync(o.dir, { seq: 0, sha256: GENESIS, file: fileFor(o.clock.now()), line: 0, ...(o.key ? { hmac: headHmac(0, GENESIS, o.key) } : {}) });
     }
     const audit = new AuditLog(o, state);
+    if (mismatch) {
+      // The writer is about to replace the checkpoint: record what it found first, chained, so
+      // `audit verify` still reports the cut or the change (a restart must not launder it).
+      o.log.error({ event: 'audit.mismatch', ...mismatch }, 'the audit trail does not end where its checkpoint says: recorded; run enrollgate audit verify');
+      audit.record({ type: 'audit.mismatch', ...mismatch });
+    }
     if (torn) {
       // End the torn line, so that the recovery record starts a line of its own.
       audit.appendRaw(torn.file, '\n');
@@ -413,4 +420,27 @@ function countLines(content: Buffer, end: number): number {
   let n = 0;
   for (let i = content.indexOf(0x0a); i >= 0 && i <= end; i = content.indexOf(0x0a, i + 1)) n++;
   return n;
+}
+
+/**
+ * Whether the trail's last whole record (seq, SHA-256 of its line) is where the checkpoint
+ * says the trail ended, or after it (records written after the last checkpoint, by a writer
+ * that did not close). Anything else at start is a cut, a change, or a checkpoint that is
+ * gone or forged. A checkpoint behind the last record is not checked against the record it
+ * names here (that needs a scan); `audit verify` checks it.
+ */
+function tailMismatch(
+  checkpoint: ReturnType<typeof readCheckpoint>,
+  last: { seq: number; prev: string },
+  key: Buffer | undefined,
+): Omit<Extract<AuditEvent, { type: 'audit.mismatch' }>, 'type'> | undefined {
+  const found = { last_seq: last.seq, last_sha256: last.prev };
+  if ('missing' in checkpoint) return { problem: 'the checkpoint is missing', ...found };
+  if ('problem' in checkpoint) return { problem: `the checkpoint ${checkpoint.problem}`, ...found };
+  const head = checkpoint.head;
+  const named = { checkpoint_seq: head.seq, checkpoint_sha256: head.sha256 };
+  if (key && (head.hmac === undefined || head.hmac !== headHmac(head.seq, head.sha256, key))) return { problem: 'the checkpoint has a missing or wrong HMAC', ...found, ...named };
+  if (head.seq > last.seq) return { problem: 'the trail ends before the record the checkpoint names: records were cut', ...found, ...named };
+  if (head.seq === last.seq && head.sha256 !== last.prev) return { problem: "the last record does not match the checkpoint's SHA-256: altered", ...found, ...named };
+  return undefined;
 }

@@ -53,7 +53,10 @@ export type AuditEvent =
   | { type: 'admin.refused'; admin: string; role: string; action: string }
   | { type: 'audit.exported'; by: string; format: string; records: number; filter: string }
   // The audit trail itself: a torn last line found at start (a crash while writing).
-  | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string };
+  | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string }
+  // The trail found at start not to end where its checkpoint says (cut, altered, or the checkpoint gone):
+  // what was found, so that the evidence outlives the checkpoint the writer goes on to replace.
+  | { type: 'audit.mismatch'; problem: string; last_seq: number; last_sha256: string; checkpoint_seq?: number; checkpoint_sha256?: string };
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -81,6 +84,8 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'audit.recovered':
     case 'audit.exported':
       return 'info';
+    case 'audit.mismatch':
+      return 'failure';
     default:
       return 'success';
   }
@@ -113,6 +118,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'admin.refused': true,
   'audit.exported': true,
   'audit.recovered': true,
+  'audit.mismatch': true,
 };
 
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly AuditEventType[];

@@ -111,6 +111,10 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
           ? broken(prevPlace.file, prevPlace.line, `was altered: its SHA-256 does not match the prev of the next record (${file} line ${line})`)
           : broken(file, line, 'is the first record but does not start the chain (records before it are missing)');
       }
+      if (r.type === 'audit.mismatch') {
+        // The writer found the trail at rest not ending where its checkpoint said, before it replaced the checkpoint.
+        return broken(file, line, `records what the gateway found when it started: ${String(r.problem)} (the trail's last record was seq ${String(r.last_seq)}${r.checkpoint_seq !== undefined ? `, the checkpoint named seq ${String(r.checkpoint_seq)}` : ''})`);
+      }
       prev = lineHash(bytes);
       prevSeq = r.seq;
       prevPlace = { file, line };

@@ -210,3 +210,63 @@ describe('audit verify without a whole trail', () => {
     expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'broken', problem: { file: HEAD_FILE, message: expect.stringContaining('HMAC') } });
   });
 });
+
+describe('a restart after the trail was changed at rest', () => {
+  /** A closed trail of `n` logins (its checkpoint current), then the change, then a writer opens it again, records one event and closes. */
+  async function changeThenRestart(n: number, change: (file: string, lines: string[]) => void, key?: Buffer): Promise<void> {
+    const first = AuditLog.open({ dir, clock: systemClock, log: quiet, ...(key ? { key } : {}) });
+    for (let i = 1; i <= n; i++) first.record(login(i));
+    await first.close();
+    const file = join(dir, trailFile());
+    change(file, readFileSync(file, 'utf8').split('\n').filter(Boolean));
+    const again = AuditLog.open({ dir, clock: systemClock, log: quiet, ...(key ? { key } : {}) });
+    again.record(login(n + 1));
+    await again.close();
+  }
+
+  it('does not launder a cut: the writer records what it found, and verify reports it', async () => {
+    for (let cut = 1; cut <= 3; cut++) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      await changeThenRestart(8, (file, lines) => writeFileSync(file, `${lines.slice(0, -cut).join('\n')}\n`));
+      const report = verifyAuditDir(dir);
+      expect(report.status, `cut ${cut}`).toBe('broken');
+      expect(report.problem?.message).toContain('records what the gateway found when it started: the trail ends before the record the checkpoint names: records were cut');
+      expect(report.problem?.message).toContain(`the trail's last record was seq ${8 - cut}, the checkpoint named seq 8`);
+    }
+  });
+
+  it('does not launder a change to the last record', async () => {
+    await changeThenRestart(5, (file, lines) => writeFileSync(file, `${[...lines.slice(0, -1), lines.at(-1)!.replace('"user":"user5"', '"user":"user4"')].join('\n')}\n`));
+    const verify = await verifyCli(dir);
+    expect(verify.code, verify.stdout).toBe(1);
+    expect(verify.stdout).toContain("the last record does not match the checkpoint's SHA-256: altered");
+  });
+
+  it('does not launder a deleted checkpoint, nor one forged without the key', async () => {
+    await changeThenRestart(4, () => rmSync(join(dir, HEAD_FILE)));
+    expect(verifyAuditDir(dir).problem?.message).toContain('the checkpoint is missing');
+
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    await changeThenRestart(
+      4,
+      (file, lines) => {
+        const kept = lines.slice(0, -1);
+        writeFileSync(file, `${kept.join('\n')}\n`);
+        // The cut trail's own last record, named by a checkpoint with no HMAC.
+        const head = readHead()!;
+        writeFileSync(join(dir, HEAD_FILE), JSON.stringify({ ...head, seq: 3, sha256: lineHash(Buffer.from(kept.at(-1)!)), line: 3, hmac: undefined }));
+      },
+      KEY,
+    );
+    expect(verifyAuditDir(dir, KEY).problem?.message).toContain('the checkpoint has a missing or wrong HMAC');
+  });
+
+  it('is quiet after an ordinary restart: no mismatch, the trail verifies', async () => {
+    await changeThenRestart(5, () => undefined);
+    const verify = await verifyCli(dir);
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(readFileSync(join(dir, trailFile()), 'utf8')).not.toContain('audit.mismatch');
+  });
+});
