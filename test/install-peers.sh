@@ -3,7 +3,8 @@
 # (Debian packages): OpenLDAP slapd and its tools, FreeRADIUS's radclient,
 # Chromium for the end-to-end tests, openssl, docker-compose to validate
 # docker-compose.yml offline, nftables and iptables to check the walled-garden
-# firewall files that `enrollgate ports` writes, and redis-server for the Redis store.
+# firewall files that `enrollgate ports` writes, redis-server for the Redis store and
+# redis-sentinel for its failover test.
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
@@ -20,6 +21,7 @@ need ip6tables-restore iptables
 need unshare util-linux
 need redis-server redis-server
 need redis-cli redis-tools
+need redis-sentinel redis-sentinel
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

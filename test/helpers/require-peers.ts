@@ -20,6 +20,8 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   // The Redis store (issue 6): a private redis-server per suite.
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'redis-cli', pkg: 'redis-tools' },
+  // Failover through Redis Sentinel (issue 14): a private primary, replica and three sentinels.
+  { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
 ];
 
 function onPath(bin: string): boolean {
