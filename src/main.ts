@@ -256,6 +256,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   if (config.radius.shared_retransmission_cache && config.store.kind !== 'redis') {
     log.warn({ event: 'config.warning' }, 'radius.shared_retransmission_cache needs store.kind: redis; each process keeps its own cache');
   }
+  // WARNING: a failover promotes a replica; what only the old primary had is lost with it.
+  if (config.store.kind === 'redis' && config.store.redis?.sentinel && config.store.redis.min_replicas_ack === 0) {
+    log.warn({ event: 'config.warning' }, 'WARNING: store.redis.min_replicas_ack is 0 with sentinel: a failover can lose enrollments and sessions people were told are done');
+  }
   if (config.radius.fail_mode === 'open') {
     log.warn({ event: 'config.warning', failOpenMaxAgeSeconds: config.radius.fail_open_max_age_seconds }, 'WARNING: radius.fail_mode is open: while the state store is down, remembered sessions are accepted, revoked ones included');
   }

@@ -27,8 +27,16 @@ export type ApiTokenConfig = Omit<RawApiToken, 'token'> & { readonly token: stri
 /** The admin console's and API's settings with the tokens read. */
 export type AdminConfig = Omit<RawConfig['admin'], 'api_tokens'> & { readonly api_tokens: readonly ApiTokenConfig[] };
 
-/** The Redis store's settings with its URL (which may hold a password) read. */
-export type RedisStoreConfig = Omit<NonNullable<RawConfig['store']['redis']>, 'url'> & { readonly url: string };
+type RawRedis = NonNullable<RawConfig['store']['redis']>;
+type RawSentinel = NonNullable<RawRedis['sentinel']>;
+/** Redis Sentinel's settings with the passwords read. */
+export type SentinelConfig = Omit<RawSentinel, 'password' | 'sentinel_password'> & { readonly password?: string; readonly sentinel_password?: string };
+/** Where the Redis store is: one server by URL (which may hold a password), or a primary found through Sentinel. */
+export type RedisLocation = { readonly url: string; readonly sentinel?: undefined } | { readonly url?: undefined; readonly sentinel: SentinelConfig };
+/** The Redis store's settings other than where it is. */
+export type RedisOptions = Omit<RawRedis, 'url' | 'sentinel'>;
+/** The Redis store's settings with its secrets read. */
+export type RedisStoreConfig = RedisOptions & RedisLocation;
 
 /** The audit trail's settings with its HMAC key read. */
 export type AuditConfig = Omit<RawConfig['audit'], 'hmac_key'> & { readonly hmac_key?: string };
@@ -70,7 +78,8 @@ export function migrationRedisUrl(env: NodeJS.ProcessEnv = process.env): string 
   return env[MIGRATION_REDIS_URL_VARIABLE] || undefined;
 }
 
-// `redis`: store.redis.url may carry the Redis password, so the whole section is hidden in messages.
+// `redis`: store.redis.url may carry the Redis password, so the whole section is hidden in messages
+// (its sentinel passwords with it).
 const SECRET_KEYS = new Set(['secret', 'bind_password', 'faskey', 'password', 'hmac_key', 'token', 'redis']);
 const HIDDEN = '(hidden)';
 
@@ -221,6 +230,28 @@ function readSecret(ref: SecretRef, path: string, baseDir: string, env: NodeJS.P
   }
 }
 
+/** The Redis settings with their secrets read (through `secret`); problems are added to `problems`. */
+function resolveRedis(raw: RawRedis, secret: (ref: SecretRef, path: string) => string, problems: string[]): RedisStoreConfig {
+  const { url: urlRef, sentinel, ...options } = raw;
+  if (sentinel) {
+    const { password, sentinel_password, ...rest } = sentinel;
+    return {
+      ...options,
+      sentinel: {
+        ...rest,
+        ...(password !== undefined ? { password: secret(password, 'store.redis.sentinel.password') } : {}),
+        ...(sentinel_password !== undefined ? { sentinel_password: secret(sentinel_password, 'store.redis.sentinel.sentinel_password') } : {}),
+      },
+    };
+  }
+  // The schema lets exactly one of url and sentinel through.
+  const url = secret(urlRef!, 'store.redis.url');
+  if (url !== '' && !/^rediss?:\/\/[^/\s]+(\/\d{1,2})?$/.test(url)) {
+    problems.push('store.redis.url: (hidden); expected redis://[user:password@]host:port[/db] or rediss://…');
+  }
+  return { ...options, url };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);
@@ -326,10 +357,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     if (seenTokens.has(t.name)) problems.push(`admin.api_tokens[${i}].name: "${t.name}" is used twice; expected one name per token`);
     seenTokens.add(t.name);
   });
-  const redis = raw.store.redis && { ...raw.store.redis, url: secret(raw.store.redis.url, 'store.redis.url') };
-  if (redis && redis.url !== '' && !/^rediss?:\/\/[^/\s]+(\/\d{1,2})?$/.test(redis.url)) {
-    problems.push('store.redis.url: (hidden); expected redis://[user:password@]host:port[/db] or rediss://…');
-  }
+  const redis = raw.store.redis && resolveRedis(raw.store.redis, secret, problems);
   const { hmac_key: hmacRef, ...auditRest } = raw.audit;
   const hmacKey = hmacRef === undefined ? undefined : secret(hmacRef, 'audit.hmac_key');
   if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {

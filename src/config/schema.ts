@@ -11,6 +11,9 @@ import { z } from 'zod';
  * `prefault` (not `default`) so that nested defaults apply when a section is absent.
  */
 
+/** store.redis.replica_ack_timeout_ms when not given (also for callers that build Redis settings themselves). */
+export const DEFAULT_REPLICA_ACK_TIMEOUT_MS = 1000;
+
 /** What a secret reference looks like, for messages. */
 export const SECRET_FORMS = 'a secret: a non-empty string, { env: VARIABLE } or { file: path }';
 
@@ -32,6 +35,11 @@ const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attri
 // Each string kind gives its message for a wrong type too: "expected a string" would not say which string.
 const HOST = 'an IP address such as 127.0.0.1 or 0.0.0.0';
 const host = z.string({ error: HOST }).refine((v) => isIP(v) !== 0, HOST);
+
+const HOST_NAME = 'a host name or IP address such as redis-1.example.org or 10.0.0.5';
+const hostName = z
+  .string({ error: HOST_NAME })
+  .refine((v) => isIP(v) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v), HOST_NAME);
 
 const IPV4 = 'an IPv4 address such as 10.1.0.1';
 const ipv4 = z.string({ error: IPV4 }).refine((v) => isIP(v) === 4, IPV4);
@@ -403,20 +411,70 @@ export const configSchema = z.strictObject({
       sqlite_file: z.string().prefault('state.sqlite').describe('SQLite file (relative to this config file)'),
       redis: z
         .strictObject({
-          url: secretRef.describe('redis://[user:password@]host:6379[/db] or rediss:// for TLS (a secret: it may hold the password)'),
+          url: secretRef
+            .optional()
+            .describe('one Redis server: redis://[user:password@]host:6379[/db] or rediss:// for TLS (a secret: it may hold the password); or give sentinel instead'),
+          sentinel: z
+            .strictObject({
+              name: z
+                .string()
+                .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'the name the sentinels monitor the primary under (sentinel monitor NAME ...), such as mymaster')
+                .describe('the name the sentinels monitor the primary under (the NAME of `sentinel monitor NAME host port quorum`)'),
+              sentinels: z
+                .array(z.strictObject({ host: hostName.describe('a sentinel\'s host name or address'), port: port.prefault(26379).describe('its port') }))
+                .min(1, 'a list of at least one sentinel ({ host, port }); give all of them, three or more')
+                .describe('the sentinels to ask where the primary is, as [{ host, port }] (port 26379 if left out): all of them, three or more, so that any one may be down'),
+              username: z.string().min(1).optional().describe('the ACL user on the primary and replicas (default: the default user)'),
+              password: secretRef.optional().describe('the password of the primary and replicas (requirepass, or the ACL user\'s)'),
+              sentinel_username: z.string().min(1).optional().describe('the ACL user on the sentinels, if they require one'),
+              sentinel_password: secretRef.optional().describe('the sentinels\' own password (requirepass in sentinel.conf), if they require one'),
+              database: z.number().int().min(0).max(99).prefault(0).describe('the database number'),
+            })
+            .optional()
+            .describe('a primary and replicas watched by Redis Sentinel, instead of url: the gateway asks the sentinels for the primary and follows a failover'),
           key_prefix: z
             .string()
             .regex(/^[A-Za-z0-9_.-]{0,32}:?$/, 'letters, digits, "_", "." or "-", up to 32, optionally ending in ":"')
             .prefault('enrollgate:')
             .describe('prefix of every key, so that other applications can share the Redis database'),
-          connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(2000).describe('how long to wait for Redis when connecting'),
+          connect_timeout_ms: z
+            .number()
+            .int()
+            .min(100)
+            .max(60_000)
+            .prefault(2000)
+            .describe('how long to wait for Redis when connecting; with sentinel also the longest a request waits while the sentinels find a primary (a failover)'),
+          min_replicas_ack: z
+            .number()
+            .int()
+            .min(0)
+            .max(16)
+            .optional()
+            .describe(
+              'what a person is told is done (an enrollment, a session, a revocation, a block) is confirmed only once this many replicas have it (Redis WAIT), so that a failover cannot lose it; else the request fails (503). Default: 1 with sentinel, 0 with url. WARNING: 0 with sentinel lets a failover lose what was confirmed (logged at every start)',
+            ),
+          replica_ack_timeout_ms: z
+            .number()
+            .int()
+            .min(10)
+            .max(10_000)
+            .prefault(DEFAULT_REPLICA_ACK_TIMEOUT_MS)
+            .describe('with min_replicas_ack above 0: how long a confirmed write waits for the replicas before the request fails'),
+        })
+        .superRefine((r, ctx) => {
+          if (r.url !== undefined && r.sentinel !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['sentinel'], input: r.sentinel, message: 'either url or sentinel, not both (url names one server; sentinel finds the primary)' });
+          }
+          if (r.url === undefined && r.sentinel === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['url'], input: undefined, message: 'a url (one Redis server) or a sentinel section (a primary watched by Redis Sentinel)' });
+          }
         })
         .optional()
-        .describe('the Redis server (with kind: redis)'),
+        .describe('the Redis server, or the sentinels of a primary and its replicas (with kind: redis)'),
     })
     .superRefine((s, ctx) => {
       if (s.kind === 'redis' && s.redis === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['redis'], input: undefined, message: 'a redis section (url), because kind is redis' });
+        ctx.addIssue({ code: 'custom', path: ['redis'], input: undefined, message: 'a redis section (url or sentinel), because kind is redis' });
       }
     })
     .prefault({})

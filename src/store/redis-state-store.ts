@@ -14,19 +14,22 @@
  * - withLock holds the lock in Redis (SET NX PX, released by a Lua compare-and-
  *   delete), so that the device limit holds for enrollments racing on different
  *   gateways.
- * Single Redis server or primary only (no cluster: the Lua scripts touch keys they
- * do not declare).
+ * - What a person is told is done (the DURABLE namespaces: devices, owners, the block
+ *   list, sessions) is written through RedisConnection.confirm: behind Sentinel it is on
+ *   a replica before the write resolves (min_replicas_ack), so a failover keeps it.
+ * One server, or a primary found through Sentinel (redis-connection.ts); no cluster: the
+ * Lua scripts touch keys they do not declare.
  */
 import { randomBytes } from 'node:crypto';
-import KeyvRedis, { createClient, createKeyv, type RedisClientType } from '@keyv/redis';
-import Keyv from 'keyv';
-import type { RedisStoreConfig } from '../config/load.js';
+import KeyvRedis from '@keyv/redis';
+import Keyv, { type KeyvEntry } from 'keyv';
 import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
 import { compareKeys } from './key-order.js';
-import { ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, storedSessions, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+import { openRedisConnection, type ConfirmWrite, type RedisCommands, type RedisConnection, type RedisStoreSettings } from './redis-connection.js';
+import { DURABLE, ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, storedSessions, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
 
 /** How long an ended session stays in Redis for the purge to report it. */
 const SESSION_GRACE_MS = 24 * 3600_000;
@@ -63,16 +66,52 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 /**
+ * A namespace whose writes someone is told about (DURABLE): every write and delete goes
+ * through RedisConnection.confirm; reads share the connection of all the others.
+ */
+class ConfirmedAdapter extends KeyvRedis<string> {
+  constructor(
+    client: RedisConnection['keyvClient'],
+    namespace: string,
+    protected readonly confirm: ConfirmWrite,
+  ) {
+    super(client, { namespace, throwOnErrors: true });
+  }
+
+  override async set(key: string, value: string, ttl?: number): Promise<void> {
+    const full = this.createKeyPrefix(key, this.namespace);
+    await this.confirm((c) => (ttl ? c.set(full, value, { PX: ttl }) : c.set(full, value)));
+  }
+
+  override async delete(key: string): Promise<boolean> {
+    const full = this.createKeyPrefix(key, this.namespace);
+    return (await this.confirm((c) => c.del(full))) > 0;
+  }
+
+  // Through set() and delete(), so that a subclass's bookkeeping applies to these too.
+  override async setMany(entries: KeyvEntry[]): Promise<void> {
+    for (const e of entries) await this.set(e.key, e.value as string, e.ttl);
+  }
+
+  override async deleteMany(keys: string[]): Promise<boolean> {
+    let all = true;
+    for (const k of keys) all = (await this.delete(k)) && all;
+    return all;
+  }
+}
+
+/**
  * The sessions namespace's adapter: the TTL carries the grace, the sorted index
  * follows every write and delete, and a read does not return an ended session.
  */
-class SessionsAdapter extends KeyvRedis<string> {
+class SessionsAdapter extends ConfirmedAdapter {
   constructor(
-    private readonly redis: RedisClientType,
+    client: RedisConnection['keyvClient'],
     namespace: string,
     private readonly indexKey: string,
+    confirm: ConfirmWrite,
   ) {
-    super(redis, { namespace, throwOnErrors: true });
+    super(client, namespace, confirm);
   }
 
   override async get<U = string>(key: string): Promise<U | undefined> {
@@ -85,20 +124,22 @@ class SessionsAdapter extends KeyvRedis<string> {
 
   override async set(key: string, value: string, ttl?: number): Promise<void> {
     const full = this.createKeyPrefix(key, this.namespace);
-    const multi = this.redis.multi();
-    if (typeof ttl === 'number' && ttl > 0) {
-      multi.set(full, value, { PX: ttl + SESSION_GRACE_MS });
-      multi.zAdd(this.indexKey, { score: Date.now() + ttl, value: full });
-    } else {
-      multi.set(full, value);
-      multi.zRem(this.indexKey, full);
-    }
-    await multi.exec();
+    await this.confirm((c) => {
+      const multi = c.multi();
+      if (typeof ttl === 'number' && ttl > 0) {
+        multi.set(full, value, { PX: ttl + SESSION_GRACE_MS });
+        multi.zAdd(this.indexKey, { score: Date.now() + ttl, value: full });
+      } else {
+        multi.set(full, value);
+        multi.zRem(this.indexKey, full);
+      }
+      return multi.exec();
+    });
   }
 
   override async delete(key: string): Promise<boolean> {
     const full = this.createKeyPrefix(key, this.namespace);
-    const [deleted] = (await this.redis.multi().del(full).zRem(this.indexKey, full).exec()) as unknown as [number, number];
+    const [deleted] = (await this.confirm((c) => c.multi().del(full).zRem(this.indexKey, full).exec())) as unknown as [number, number];
     return deleted > 0;
   }
 
@@ -109,56 +150,40 @@ class SessionsAdapter extends KeyvRedis<string> {
    */
   async setUntil(entries: ReadonlyArray<{ key: string; value: string; expiresAt: number | null }>): Promise<void> {
     const now = Date.now();
-    const multi = this.redis.multi();
-    for (const e of entries) {
-      const full = this.createKeyPrefix(e.key, this.namespace);
-      if (e.expiresAt === null) {
-        multi.set(full, e.value);
-        multi.zRem(this.indexKey, full);
-      } else {
-        multi.set(full, e.value, { expiration: { type: 'PXAT', value: Math.max(e.expiresAt, now) + SESSION_GRACE_MS } });
-        multi.zAdd(this.indexKey, { score: e.expiresAt, value: full });
+    await this.confirm((c) => {
+      const multi = c.multi();
+      for (const e of entries) {
+        const full = this.createKeyPrefix(e.key, this.namespace);
+        if (e.expiresAt === null) {
+          multi.set(full, e.value);
+          multi.zRem(this.indexKey, full);
+        } else {
+          multi.set(full, e.value, { expiration: { type: 'PXAT', value: Math.max(e.expiresAt, now) + SESSION_GRACE_MS } });
+          multi.zAdd(this.indexKey, { score: e.expiresAt, value: full });
+        }
       }
-    }
-    await multi.exec();
+      return multi.exec();
+    });
   }
 }
 
-export async function openRedisStore(settings: RedisStoreConfig, log: Logger): Promise<StateStore> {
-  const client = createClient({
-    url: settings.url,
-    // Fail fast while disconnected: queued commands would hold RADIUS answers.
-    disableOfflineQueue: true,
-    socket: { connectTimeout: settings.connect_timeout_ms, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
-  }) as RedisClientType;
-  // Every namespace's adapter listens on the one client: more than Node's default ten.
-  client.setMaxListeners(NAMESPACES.length + 10);
-  let lastError = 0;
-  let lastMessage: string | undefined;
-  client.on('error', (err: Error) => {
-    lastMessage = err.message;
-    // Reconnection errors repeat every few hundred milliseconds: one line a second at most.
-    if (Date.now() - lastError < 1000) return;
-    lastError = Date.now();
-    log.error({ event: 'store.redis_error', err: { message: err.message } }, 'Redis connection error');
-  });
-  try {
-    await withDeadline(client.connect(), settings.connect_timeout_ms, `no answer within ${settings.connect_timeout_ms} ms (connecting)`);
-  } catch (err) {
-    client.destroy();
-    // The URL can hold the password: name the host only.
-    // The reconnect loop hides why (a wrong password, a refused connection): say the last error Redis gave.
-    const why = lastMessage && lastMessage !== (err as Error).message ? ` (last error: ${lastMessage})` : '';
-    throw new StoreUnavailableError(`cannot connect to Redis at ${redisHost(settings.url)}: ${(err as Error).message}${why}`, { cause: err });
-  }
+export async function openRedisStore(settings: RedisStoreSettings, log: Logger): Promise<StateStore> {
+  const connection = await openRedisConnection(settings, log);
+  const { commands: client, confirm } = connection;
 
   const prefix = settings.key_prefix;
   const sessionsIndex = `${prefix}sessions:ends`;
   const kv = {} as Record<Namespace, Keyv>;
-  const sessionsAdapter = new SessionsAdapter(client, `${prefix}sessions`, sessionsIndex);
+  const sessionsAdapter = new SessionsAdapter(connection.keyvClient, `${prefix}sessions`, sessionsIndex, confirm);
   for (const namespace of NAMESPACES) {
     const name = `${prefix}${namespace}`;
-    const keyv = namespace === 'sessions' ? keyvOn(sessionsAdapter, name) : createKeyv(client, { namespace: name, throwOnErrors: true });
+    const adapter =
+      namespace === 'sessions'
+        ? sessionsAdapter
+        : DURABLE.has(namespace)
+          ? new ConfirmedAdapter(connection.keyvClient, name, confirm)
+          : new KeyvRedis<string>(connection.keyvClient, { namespace: name, throwOnErrors: true });
+    const keyv = keyvOn(adapter, name);
     keyv.on('error', () => {});
     kv[namespace] = keyv;
   }
@@ -218,7 +243,7 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
     async countLive(namespace, now) {
       if (namespace === 'sessions') return call('count sessions', () => client.zCount(sessionsIndex, `(${now.getTime()}`, '+inf'));
       let n = 0;
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}${namespace}${SEPARATOR}*`, COUNT: 1000 })) n += keys.length;
+      for await (const keys of scan(client, `${prefix}${namespace}${SEPARATOR}*`)) n += keys.length;
       return n;
     },
     async *entries(namespace, after) {
@@ -227,7 +252,7 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
       // dedupe them, then read the values a page at a time.
       const keys = await call('list keys', async () => {
         const found: string[] = [];
-        for await (const page of client.scanIterator({ MATCH: `${start}*`, COUNT: 1000, TYPE: 'string' })) for (const k of page) found.push(k.slice(start.length));
+        for await (const page of scan(client, `${start}*`, 'string')) for (const k of page) found.push(k.slice(start.length));
         return found.sort(compareKeys).filter((k, i, all) => (i === 0 || k !== all[i - 1]) && (after === undefined || compareKeys(k, after) > 0));
       });
       for (let i = 0; i < keys.length; i += ENTRIES_PAGE) {
@@ -241,14 +266,17 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
       const rows = await Promise.all(entries.map(async (e) => ({ key: e.key, value: await storedForm(kv[namespace], e), expiresAt: e.expiresAt })));
       if (namespace === 'sessions') return call('write sessions', () => sessionsAdapter.setUntil(rows));
       const now = Date.now();
-      const multi = client.multi();
-      for (const r of rows) {
-        const full = `${prefix}${namespace}${SEPARATOR}${r.key}`;
-        if (r.expiresAt === null) multi.set(full, r.value);
-        // One past its expiry is not written: Redis would drop it at once, and keyv would not return it.
-        else if (r.expiresAt > now) multi.set(full, r.value, { expiration: { type: 'PXAT', value: r.expiresAt } });
-      }
-      await call('write entries', () => multi.exec());
+      const write = (c: RedisCommands) => {
+        const multi = c.multi();
+        for (const r of rows) {
+          const full = `${prefix}${namespace}${SEPARATOR}${r.key}`;
+          if (r.expiresAt === null) multi.set(full, r.value);
+          // One past its expiry is not written: Redis would drop it at once, and keyv would not return it.
+          else if (r.expiresAt > now) multi.set(full, r.value, { expiration: { type: 'PXAT', value: r.expiresAt } });
+        }
+        return multi.exec();
+      };
+      await call('write entries', () => (DURABLE.has(namespace) ? confirm(write) : write(client)));
     },
     sharedCache: {
       async claim(key, placeholder, ttlMs) {
@@ -262,25 +290,21 @@ export async function openRedisStore(settings: RedisStoreConfig, log: Logger): P
         await client.del(`${prefix}rfc5080:${key}`);
       },
     },
-    async close() {
-      // A client waiting to reconnect would wait for ever to QUIT: drop it.
-      if (!client.isReady) return client.destroy();
-      await withDeadline(client.quit(), settings.connect_timeout_ms, `no answer within ${settings.connect_timeout_ms} ms (closing)`).catch(() => client.destroy());
-    },
+    close: () => connection.close(),
   };
 }
 
-/** A Keyv on an adapter that prefixes keys itself (what createKeyv does for its own adapter). */
+/** A Keyv on an adapter that prefixes keys itself (what @keyv/redis's createKeyv makes, for any adapter). */
 function keyvOn(adapter: KeyvRedis<string>, namespace: string): Keyv {
   return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
 }
 
-/** host:port of a Redis URL, without user or password. */
-export function redisHost(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '6379'}`;
-  } catch {
-    return '(the configured URL)';
-  }
+/** The keys matching `match` (of one type, if given), a SCAN page at a time; a key may come twice. */
+async function* scan(client: RedisCommands, match: string, type?: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const page = await client.scan(cursor, { MATCH: match, COUNT: 1000, ...(type ? { TYPE: type } : {}) });
+    cursor = String(page.cursor);
+    yield page.keys;
+  } while (cursor !== '0');
 }

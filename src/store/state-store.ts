@@ -66,8 +66,9 @@ export interface SharedCacheBackend {
  * and tokens use NORMAL: in WAL mode a commit still survives the process being
  * killed, only a power loss can take the last ones, and the NAS resends accounting
  * anyway. An fsync per accounting packet would otherwise stall authentication.
+ * On Redis these are the confirmed writes, which wait for replicas (redis-connection.ts).
  */
-const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions']);
+export const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions']);
 
 /** A string value that begins with ':' in keyv's JSON (see readNow). */
 const MAY_HOLD_ESCAPED = /[:,[]":/;

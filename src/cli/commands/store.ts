@@ -7,7 +7,8 @@ import { createLogger } from '../../logger.js';
 import { CheckpointFile, type Checkpoint } from '../../store/migration-checkpoint.js';
 import { copyStore, namespaceWithEntries, type CopyResult } from '../../store/migration-copy.js';
 import { compareStores, EXPIRY_MARGIN_MS, type NamespaceComparison } from '../../store/migration-verify.js';
-import { openRedisStore, redisHost } from '../../store/redis-state-store.js';
+import { redisWhere } from '../../store/redis-connection.js';
+import { openRedisStore } from '../../store/redis-state-store.js';
 import { sqliteFileInUse } from '../../store/sqlite-in-use.js';
 import { NAMESPACES, openSqliteStore, type StateStore } from '../../store/state-store.js';
 import { count, ProgressLine, type ProgressStream } from '../progress.js';
@@ -20,8 +21,8 @@ export const STORE_USAGE = `  enrollgate store migrate --to redis|sqlite [--resu
       count and SHA-256 of each namespace's live entries. Stop the gateway first (every
       gateway, for a Redis source; a SQLite file another process has open is refused): a
       change made during the copy is not copied, and shows as a difference.
-      Redis: --redis-url, else $${MIGRATION_REDIS_URL_VARIABLE}, else store.redis.url (ps and shell
-      history show a flag: keep a password in the variable or the config). SQLite:
+      Redis: --redis-url, else $${MIGRATION_REDIS_URL_VARIABLE}, else store.redis (url or sentinel; ps
+      and shell history show a flag: keep a password in the variable or the config). SQLite:
       --sqlite-file, else store.sqlite_file. A target that holds enrollgate data already
       is refused. A copy stopped by Ctrl-C or a crash leaves FILE.migration.json beside the
       SQLite file; the same command with --resume goes on from there. --verify-only
@@ -87,7 +88,7 @@ export async function storeCommand(config: Config, sub: StoreSubcommand, args: r
   const redisSettings = redisSettingsOf(config, flags);
   const redis: Backend = {
     kind: 'redis',
-    name: `Redis at ${redisHost(redisSettings.url)} (database ${redisDatabase(redisSettings.url)}, key prefix "${redisSettings.key_prefix}")`,
+    name: `Redis at ${redisWhere(redisSettings)} (database ${redisDatabase(redisSettings)}, key prefix "${redisSettings.key_prefix}")`,
     open: () => openRedisStore(redisSettings, createLogger('silent')),
   };
   const [source, target] = to === 'redis' ? [sqlite, redis] : [redis, sqlite];
@@ -178,23 +179,31 @@ export async function storeCommand(config: Config, sub: StoreSubcommand, args: r
   }
 }
 
-/** The Redis settings: the URL from --redis-url, else $ENROLLGATE_REDIS_URL, else the config; the rest from the config or its defaults. */
+/**
+ * The Redis settings: a URL from --redis-url, else from $ENROLLGATE_REDIS_URL, else the
+ * config's url or sentinel; the other settings from the config or their defaults.
+ */
 function redisSettingsOf(config: Config, flags: StoreFlags): RedisStoreConfig {
-  const url = flags.redisUrl ?? flags.redisUrlFromEnv ?? config.store.redis?.url;
-  const origin = flags.redisUrl !== undefined ? '--redis-url' : flags.redisUrlFromEnv !== undefined ? `$${MIGRATION_REDIS_URL_VARIABLE}` : 'store.redis.url';
+  const url = flags.redisUrl ?? flags.redisUrlFromEnv;
+  const configured = config.store.redis;
   if (url === undefined) {
-    throw new BadInputError(`which Redis? Set $${MIGRATION_REDIS_URL_VARIABLE}, add store.redis.url to ${config.config_file}, or give --redis-url`);
+    if (configured) return configured;
+    throw new BadInputError(`which Redis? Set $${MIGRATION_REDIS_URL_VARIABLE}, add store.redis (url or sentinel) to ${config.config_file}, or give --redis-url`);
   }
   // Never echo the URL: it may hold the password.
+  const origin = flags.redisUrl !== undefined ? '--redis-url' : `$${MIGRATION_REDIS_URL_VARIABLE}`;
   if (!REDIS_URL.test(url)) throw new BadInputError(`${origin}: (hidden); expected redis://[user:password@]host:port[/db] or rediss://…`);
   const defaults = configSchema.shape.store.unwrap().shape.redis.unwrap().parse({ url });
-  return { ...defaults, ...config.store.redis, url };
+  // The URL given takes the place of the config's url or sentinel.
+  const { url: _url, sentinel: _sentinel, ...options } = { ...defaults, ...configured };
+  return { ...options, url };
 }
 
-/** The database number of a Redis URL (its path), 0 when it names none. */
-function redisDatabase(url: string): string {
+/** The database number: a URL's path (0 when it names none), or the sentinel section's. */
+function redisDatabase(settings: RedisStoreConfig): string {
+  if (settings.sentinel) return String(settings.sentinel.database);
   try {
-    return new URL(url).pathname.slice(1) || '0';
+    return new URL(settings.url).pathname.slice(1) || '0';
   } catch {
     return '0';
   }

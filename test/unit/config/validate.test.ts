@@ -590,14 +590,60 @@ describe('store, admin and audit secrets', () => {
   };
 
   it('kind redis needs a redis section; a bad Redis URL is refused without showing it (it may hold the password)', () => {
-    expect(problemsOf({ store: { kind: 'redis' } }).join('\n')).toContain('store.redis: got nothing; expected a redis section (url), because kind is redis');
+    expect(problemsOf({ store: { kind: 'redis' } }).join('\n')).toContain('store.redis: got nothing; expected a redis section (url or sentinel), because kind is redis');
     const message = resolveMessage({ store: { kind: 'redis', redis: { url: 'http://user:pw-Secret-1@host' } } });
     expect(message).toContain('store.redis.url: (hidden); expected redis://');
     expect(message).not.toContain('pw-Secret-1');
     const badPrefix = problemsOf({ store: { kind: 'redis', redis: { url: 'redis://h:6379', key_prefix: 'a b' } } }).join('\n');
     expect(badPrefix).toContain('store.redis.key_prefix');
     const resolved = resolveConfig(validateConfig({ store: { kind: 'redis', redis: { url: 'rediss://:pw@redis.example.org:6380/2' } } }), '/tmp/enrollgate.yaml', {});
-    expect(resolved.store.redis).toEqual({ url: 'rediss://:pw@redis.example.org:6380/2', key_prefix: 'enrollgate:', connect_timeout_ms: 2000 });
+    expect(resolved.store.redis).toEqual({ url: 'rediss://:pw@redis.example.org:6380/2', key_prefix: 'enrollgate:', connect_timeout_ms: 2000, replica_ack_timeout_ms: 1000 });
+  });
+
+  it('Redis through Sentinel: a name and sentinels instead of url (exactly one of the two), each problem named by its path, passwords never shown', () => {
+    const sentinels = [{ host: '10.0.0.5' }, { host: 'sentinel-2.example.org', port: 26380 }];
+    const both = problemsOf({ store: { kind: 'redis', redis: { url: 'redis://h:6379', sentinel: { name: 'eg', sentinels } } } });
+    expect(both).toEqual(['store.redis.sentinel: got (hidden); expected either url or sentinel, not both (url names one server; sentinel finds the primary)']);
+    expect(problemsOf({ store: { kind: 'redis', redis: { key_prefix: 'x:' } } })).toEqual([
+      'store.redis.url: got nothing; expected a url (one Redis server) or a sentinel section (a primary watched by Redis Sentinel)',
+    ]);
+    const bad = problemsOf({
+      store: { kind: 'redis', redis: { sentinel: { name: 'my master', sentinels: [{ host: 'ok.example.org', port: 70000 }, { host: 'no/slash' }], sentinel_pasword: 'x' } } },
+    }).join('\n');
+    expect(bad).toContain('store.redis.sentinel.name: got (hidden); expected the name the sentinels monitor the primary under');
+    expect(bad).toContain('store.redis.sentinel.sentinels[0].port: got (hidden); expected a port number from 1 to 65535');
+    expect(bad).toContain('store.redis.sentinel.sentinels[1].host: got (hidden); expected a host name or IP address');
+    expect(bad).toContain('store.redis.sentinel: got an unknown key (hidden)');
+    expect(problemsOf({ store: { kind: 'redis', redis: { sentinel: { name: 'eg', sentinels: [] } } } }).join('\n')).toContain(
+      'store.redis.sentinel.sentinels: got (hidden); expected a list of at least one sentinel ({ host, port }); give all of them, three or more',
+    );
+    expect(problemsOf({ store: { kind: 'redis', redis: { sentinel: { name: 'eg', sentinels }, min_replicas_ack: -1 } } }).join('\n')).toContain('store.redis.min_replicas_ack');
+
+    const doc = {
+      store: {
+        kind: 'redis',
+        redis: { sentinel: { name: 'eg', sentinels, password: { env: 'REDIS_PW' }, sentinel_password: { env: 'SENTINEL_PW' } }, replica_ack_timeout_ms: 500 },
+      },
+    };
+    const resolved = resolveConfig(validateConfig(doc), '/tmp/enrollgate.yaml', { REDIS_PW: ENV_SECRET, SENTINEL_PW: INLINE_SECRET });
+    expect(resolved.store.redis).toEqual({
+      key_prefix: 'enrollgate:',
+      connect_timeout_ms: 2000,
+      replica_ack_timeout_ms: 500,
+      sentinel: {
+        name: 'eg',
+        sentinels: [
+          { host: '10.0.0.5', port: 26379 },
+          { host: 'sentinel-2.example.org', port: 26380 },
+        ],
+        password: ENV_SECRET,
+        sentinel_password: INLINE_SECRET,
+        database: 0,
+      },
+    });
+    const missing = resolveMessage(doc);
+    expect(missing).toContain('store.redis.sentinel.password: environment variable REDIS_PW is not set or empty');
+    expect(missing).toContain('store.redis.sentinel.sentinel_password: environment variable SENTINEL_PW is not set or empty');
   });
 
   it('short admin API tokens and audit keys are refused without showing them; token names are unique', () => {
