@@ -170,8 +170,10 @@ function distance(a: string, b: string): number {
 
 function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
   const where = keyPath([...path, key]);
-  if (isSecretPath(path)) return `${keyPath(path)}: got an unknown key ${HIDDEN}; expected ${SECRET_FORMS}`;
   const known = knownKeys(path);
+  // Inside a secret's { env } or { file } form; a section under a secret key (store.redis)
+  // has keys of its own, and their names are no secret.
+  if (isSecretPath(path) && known.length === 0) return `${keyPath(path)}: got an unknown key ${HIDDEN}; expected ${SECRET_FORMS}`;
   const close = known.filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(k.length / 3)) || k.startsWith(key) || key.startsWith(k));
   const hint = close.length > 0 ? ` (did you mean ${close.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
   return `${where}: unknown key${hint}; expected one of ${known.join(', ')}`;

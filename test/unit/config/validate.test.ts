@@ -613,7 +613,7 @@ describe('store, admin and audit secrets', () => {
     expect(bad).toContain('store.redis.sentinel.name: got (hidden); expected the name the sentinels monitor the primary under');
     expect(bad).toContain('store.redis.sentinel.sentinels[0].port: got (hidden); expected a port number from 1 to 65535');
     expect(bad).toContain('store.redis.sentinel.sentinels[1].host: got (hidden); expected a host name or IP address');
-    expect(bad).toContain('store.redis.sentinel: got an unknown key (hidden)');
+    expect(bad).toContain('store.redis.sentinel.sentinel_pasword: unknown key (did you mean "sentinel_password"?); expected one of name, sentinels, username');
     expect(problemsOf({ store: { kind: 'redis', redis: { sentinel: { name: 'eg', sentinels: [] } } } }).join('\n')).toContain(
       'store.redis.sentinel.sentinels: got (hidden); expected a list of at least one sentinel ({ host, port }); give all of them, three or more',
     );
