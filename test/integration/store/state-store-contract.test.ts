@@ -12,16 +12,19 @@ import type { Session } from '../../../src/sessions/session.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';
 import { openSqliteStore, storeCall, type StateStore } from '../../../src/store/state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { startRedisSentinels, type TestSentinels } from '../../helpers/redis-sentinel.js';
 
 /**
  * One set of expectations for every state store (STYLE.md: contract suites): the
- * SQLite file and a real, private Redis. What the gateway relies on: namespaces
+ * SQLite file, a real, private Redis, and a primary and replica found through Redis
+ * Sentinel (whose confirmed writes wait for the replica). What the gateway relies on: namespaces
  * kept apart, TTLs, the purge handing over each ended session once (also when it
  * was read after its end, and never one issued again), the live-session count,
  * listing, and locks that make the device limit hold.
  */
 const quiet = createLogger('silent');
 let redis: TestRedis;
+let sentinels: TestSentinels;
 let dir: string;
 let prefixes = 0;
 /** The file of the SQLite store under test (other connections open it too). */
@@ -40,13 +43,24 @@ const BACKENDS: Backend[] = [
     name: 'redis',
     open: () => openRedisStore({ url: redis.url, key_prefix: `t${++prefixes}:`, connect_timeout_ms: 1000 }, quiet),
   },
+  {
+    name: 'redis-replica-ack',
+    // One server by URL (the sentinels' primary; nothing fails over here), its confirmed writes waiting for the replica.
+    open: () => openRedisStore({ url: `redis://127.0.0.1:${sentinels.serverPorts[0]}`, key_prefix: `t${++prefixes}:`, connect_timeout_ms: 1000, min_replicas_ack: 1 }, quiet),
+  },
+  {
+    name: 'redis-sentinel',
+    open: () =>
+      openRedisStore({ sentinel: { name: sentinels.name, sentinels: [...sentinels.sentinels], database: 0 }, key_prefix: `t${++prefixes}:`, connect_timeout_ms: 1000 }, quiet),
+  },
 ];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-contract-'));
-  redis = await startRedis();
+  [redis, sentinels] = await Promise.all([startRedis(), startRedisSentinels(1)]);
 });
 afterAll(async () => {
+  await sentinels?.close();
   await redis?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -301,5 +315,41 @@ describe('the Redis store', () => {
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as Error).message).toContain('127.0.0.1:1');
     expect((err as Error).message).not.toContain('s3cret-pw');
+  });
+
+  it('refuses to confirm a write fewer replicas acknowledge than min_replicas_ack; other writes do not wait', async () => {
+    const store = await openRedisStore(
+      { url: `redis://127.0.0.1:${sentinels.serverPorts[0]}`, key_prefix: 'acks:', connect_timeout_ms: 1000, min_replicas_ack: 2, replica_ack_timeout_ms: 100 },
+      quiet,
+    );
+    try {
+      const started = Date.now();
+      const err = await storeCall('write a device', () => store.kv.devices.set('x', 1)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toContain('1 of the 2 replicas needed acknowledged a write within 100 ms');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      // Written on the primary all the same (not confirmed is not undone).
+      expect(await store.kv.devices.get('x')).toBe(1);
+      await store.kv.flows.set('y', 2);
+      expect(await store.kv.flows.get('y')).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to open when no sentinel answers, in time, naming the sentinels and not the passwords', async () => {
+    const started = Date.now();
+    const err = await openRedisStore(
+      {
+        sentinel: { name: 'eg', sentinels: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }], password: 's3cret-pw', sentinel_password: 'sentinel-pw', database: 0 },
+        key_prefix: 'x:',
+        connect_timeout_ms: 300,
+      },
+      quiet,
+    ).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toContain('the primary "eg" of the sentinels 127.0.0.1:1, 127.0.0.1:2');
+    expect((err as Error).message).not.toMatch(/s3cret-pw|sentinel-pw/);
   });
 });
