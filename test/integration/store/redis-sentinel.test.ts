@@ -27,8 +27,8 @@ import { macAuthRequest } from '../../unit/radius/radius-bytes.js';
 
 /**
  * Kill to correct RADIUS answers on both gateways. Measured on a 2-core machine shared
- * with other work (load average 6 to 10): 3.3–3.8 s, the sentinels naming the new primary
- * after 2.4–2.7 s (down-after 1 s, then the vote and the promotion) and the gateways'
+ * with other work (load average 6 to 10): 3.3–4.3 s, the sentinels naming the new primary
+ * after 2.4–2.8 s (down-after 1 s, then the vote and the promotion) and the gateways'
  * client following within about a second. Generous for a machine several times slower.
  */
 const RESUME_BOUND_MS = 15_000;
