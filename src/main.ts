@@ -251,6 +251,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const materials = await readMaterials(config);
   for (const c of config.radius.clients) {
     if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
+    if (c.uam?.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: uam.allow_short_secret is on for this NAS: its UAM secret or faskey may be shorter than 16 characters');
     if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
   }
   if (config.radius.shared_retransmission_cache && config.store.kind !== 'redis') {

@@ -210,7 +210,7 @@ const MIN_API_TOKEN_LENGTH = 32;
 /** Shortest audit HMAC key: 256 bits of a random key written as characters. */
 const MIN_AUDIT_KEY_LENGTH = 32;
 
-/** Shortest NAS shared secret accepted without allow_short_secret. */
+/** Shortest NAS shared secret, UAM secret or faskey accepted without allow_short_secret. */
 export const MIN_SECRET_LENGTH = 16;
 
 function readSecret(ref: SecretRef, path: string, baseDir: string, env: NodeJS.ProcessEnv): string {
@@ -313,21 +313,30 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     }
   };
 
-  const clients = raw.radius.clients.map((c, i) => {
-    const value = secret(c.secret, `radius.clients[${i}].secret`);
-    // RFC 2865 §3 asks for at least 16 octets; anything shorter falls to an offline guess of one captured packet.
-    if (value !== '' && value.length < MIN_SECRET_LENGTH && !c.allow_short_secret) {
-      problems.push(
-        `radius.clients[${i}].secret: got ${value.length} characters (hidden); expected at least ${MIN_SECRET_LENGTH} ` +
-          `(or set radius.clients[${i}].allow_short_secret: true, which is unsafe)`,
-      );
+  /** A secret shorter than MIN_SECRET_LENGTH is a problem unless its override key is set. */
+  const longEnough = (value: string, path: string, override: { key: string; set: boolean }): string => {
+    if (value !== '' && value.length < MIN_SECRET_LENGTH && !override.set) {
+      problems.push(`${path}: got ${value.length} characters (hidden); expected at least ${MIN_SECRET_LENGTH} (or set ${override.key}: true, which is unsafe)`);
     }
+    return value;
+  };
+
+  const clients = raw.radius.clients.map((c, i) => {
+    const nas = `radius.clients[${i}]`;
+    // RFC 2865 §3 asks for at least 16 octets; anything shorter falls to an offline guess of one captured packet.
+    const value = longEnough(secret(c.secret, `${nas}.secret`), `${nas}.secret`, { key: `${nas}.allow_short_secret`, set: c.allow_short_secret });
     const { uam: rawUam, ...rest } = c;
     const { secret: uamSecret, opennds: rawOpenNds, ...uamRest } = rawUam ?? {};
-    const opennds = rawOpenNds && { ...rawOpenNds, faskey: secret(rawOpenNds.faskey, `radius.clients[${i}].uam.opennds.faskey`) };
+    // The same offline guess works on the UAM secret (one redirect's md = MD5(URL ‖ uamsecret)) and on the
+    // faskey (one hid and its tok = SHA-256(hid ‖ faskey)): the same rule, its own override beside them.
+    const uamOverride = { key: `${nas}.uam.allow_short_secret`, set: rawUam?.allow_short_secret ?? false };
+    const opennds = rawOpenNds && {
+      ...rawOpenNds,
+      faskey: longEnough(secret(rawOpenNds.faskey, `${nas}.uam.opennds.faskey`), `${nas}.uam.opennds.faskey`, uamOverride),
+    };
     const uam: UamConfig | undefined = rawUam && {
       ...(uamRest as Omit<RawUam, 'secret' | 'opennds'>),
-      ...(uamSecret !== undefined ? { secret: secret(uamSecret, `radius.clients[${i}].uam.secret`) } : {}),
+      ...(uamSecret !== undefined ? { secret: longEnough(secret(uamSecret, `${nas}.uam.secret`), `${nas}.uam.secret`, uamOverride) } : {}),
       ...(opennds ? { opennds } : {}),
     };
     return { ...rest, secret: value, ...(uam ? { uam } : {}) };

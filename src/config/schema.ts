@@ -162,7 +162,15 @@ const nasClient = z.strictObject({
         ),
       secret: secretRef
         .optional()
-        .describe("coovachilli: the router's UAM secret (uamsecret): signs its redirect (md) and hides the login password"),
+        .describe("coovachilli: the router's UAM secret (uamsecret): signs its redirect (md) and hides the login password (at least 16 characters)"),
+      // WARNING: a short UAM secret or faskey lets anyone who saw one redirect guess it offline, then forge
+      // redirects (md) or authorise any device at an openNDS gateway (tok = sha256(hid ‖ faskey)).
+      allow_short_secret: z
+        .boolean()
+        .prefault(false)
+        .describe(
+          'WARNING: accept a UAM secret (coovachilli) or faskey (opennds) shorter than 16 characters (only for a router that cannot store a longer one; logged at every start)',
+        ),
       method: z
         .enum(['pap', 'chap'])
         .prefault('chap')
@@ -174,7 +182,7 @@ const nasClient = z.strictObject({
         ),
       opennds: z
         .strictObject({
-          faskey: secretRef.describe("openNDS's faskey: the authorisation token is sha256(hid ‖ faskey)"),
+          faskey: secretRef.describe("openNDS's faskey: the authorisation token is sha256(hid ‖ faskey) (at least 16 characters)"),
           gateway_address: ipv4.describe('the openNDS gateway address (gatewayaddress without the port); authorisations are sent only there'),
           gateway_port: port.prefault(2050).describe('the openNDS gateway port (gatewayport)'),
           authdir: z

@@ -148,7 +148,7 @@ describe('MikroTik hotspot with an external login page (HTTP-CHAP)', () => {
 });
 
 describe('openNDS FAS level 1', () => {
-  const FASKEY = 'nds-faskey-2468';
+  const FASKEY = 'nds-faskey-2468-0123';
   let t: TestGateway;
   beforeAll(async () => {
     t = await startTestGateway({

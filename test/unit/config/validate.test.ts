@@ -470,6 +470,28 @@ describe('loadConfig and resolveConfig', () => {
     expect(resolveConfig(ok, join(dir, 'enrollgate.yaml'), env).radius.clients[0]!.secret).toBe('tiny');
   });
 
+  it('refuses a UAM secret or openNDS faskey shorter than 16 characters unless uam.allow_short_secret is set, without showing it', () => {
+    const chilli = (uam: Record<string, unknown>) => nas({ name: 'chilli', profile: 'coovachilli', uam: { secret: 'uam-secret12', ...uam } });
+    const nds = (uam: Record<string, unknown>) => nas({ name: 'nds', uam: { kind: 'opennds', opennds: { faskey: 'faskey123456', gateway_address: '10.7.0.1' }, ...uam } });
+    const raw = validateConfig({ radius: { clients: [chilli({}), nds({})] } });
+    const err = errorOf(() => resolveConfig(raw, join(dir, 'enrollgate.yaml'), env));
+    expect(err.problems).toEqual([
+      'radius.clients[0].uam.secret: got 12 characters (hidden); expected at least 16 (or set radius.clients[0].uam.allow_short_secret: true, which is unsafe)',
+      'radius.clients[1].uam.opennds.faskey: got 12 characters (hidden); expected at least 16 (or set radius.clients[1].uam.allow_short_secret: true, which is unsafe)',
+    ]);
+    expect(err.message).not.toContain('uam-secret12');
+    expect(err.message).not.toContain('faskey123456');
+    // The NAS's own allow_short_secret is about its RADIUS secret only.
+    const nasOverride = validateConfig({ radius: { clients: [{ ...chilli({}), allow_short_secret: true }] } });
+    expect(errorOf(() => resolveConfig(nasOverride, join(dir, 'enrollgate.yaml'), env)).problems).toHaveLength(1);
+    const ok = validateConfig({ radius: { clients: [chilli({ allow_short_secret: true }), nds({ allow_short_secret: true })] } });
+    const clients = resolveConfig(ok, join(dir, 'enrollgate.yaml'), env).radius.clients;
+    expect([clients[0]!.uam?.secret, clients[1]!.uam?.opennds?.faskey]).toEqual(['uam-secret12', 'faskey123456']);
+    // 16 characters, from a file like any secret, need no override.
+    const long = validateConfig({ radius: { clients: [chilli({ secret: 'uam-secret-16-ch' }), nds({ opennds: { faskey: { file: 'wlc2.secret' }, gateway_address: '10.7.0.1' } })] } });
+    expect(() => resolveConfig(long, join(dir, 'enrollgate.yaml'), env)).not.toThrow();
+  });
+
   it('reads the LDAP bind password the same way', () => {
     const raw = validateConfig({ directory: { kind: 'ldap', ldap: ldap({ bind_password: { env: 'WLC1_SECRET' }, ca_file: 'ldap-ca.pem' }) } });
     const config = resolveConfig(raw, join(dir, 'enrollgate.yaml'), env);

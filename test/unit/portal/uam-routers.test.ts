@@ -28,7 +28,7 @@ const config = resolveConfig(
         { name: 'hotspot', address: '192.0.2.20', secret: 'hotspot-secret-0123456789', profile: 'mikrotik', uam: { kind: 'mikrotik', address: '10.5.50.1' } },
         { name: 'hotspot-lan', address: '10.6.0.0/24', secret: 'hotspot-secret-0123456789', profile: 'mikrotik', uam: { kind: 'mikrotik' } },
         { name: 'nds', address: '192.0.2.30', secret: 'nds-radius-secret-0123456789', uam: { kind: 'opennds', opennds: { faskey: FASKEY, gateway_address: '10.7.0.1' } } },
-        { name: 'chilli', address: '192.0.2.10', secret: 'chilli-secret-0123456789', profile: 'coovachilli', uam: { secret: 'uamsecret', address: '10.1.0.1' } },
+        { name: 'chilli', address: '192.0.2.10', secret: 'chilli-secret-0123456789', profile: 'coovachilli', uam: { secret: 'chilli-uam-secret-0123', address: '10.1.0.1' } },
       ],
     },
   }),

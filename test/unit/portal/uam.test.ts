@@ -14,7 +14,7 @@ const MD = '59247E63EEB6758ACAC464BF05467FCE';
 
 function nas(name: string, address: string, extra: Record<string, unknown> = {}): NasClientConfig {
   const raw = validateConfig({ radius: { clients: [{ name, address, secret: `${name}-secret-0123456789`, ...extra }] } }).radius.clients[0]!;
-  const { secret: uamSecret, opennds, ...uamRest } = raw.uam ?? { kind: 'coovachilli' as const, method: 'chap' as const };
+  const { secret: uamSecret, opennds, ...uamRest } = raw.uam ?? { kind: 'coovachilli' as const, method: 'chap' as const, allow_short_secret: false };
   const uam = raw.uam
     ? {
         ...uamRest,
