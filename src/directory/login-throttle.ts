@@ -84,5 +84,29 @@ export class LoginThrottle {
 }
 
 function userKey(user: string, from: string | undefined): string {
-  return `user:${user.normalize('NFC').toLowerCase()}|${from ?? '-'}`;
+  return `user:${sameBudgetName(user)}|${from ?? '-'}`;
+}
+
+/**
+ * One spelling for every way of typing a name that a directory may take for the same
+ * account, so that they share one budget. LDAP compares uid as RFC 4518 prepares it:
+ * compatibility forms folded (NFKC: `ＡＬＩＣＥ` is `alice`), case folded (`ß` is `ss`),
+ * soft hyphens, zero-width and other ignorable characters dropped, runs of spaces
+ * compared as one, leading and trailing ones ignored. Here: NFKC; default-ignorable and control
+ * characters removed; white space collapsed and trimmed; then lower, upper and lower
+ * case again, which folds what lower case alone leaves apart (`ß`, `ẞ` and `SS`; `ς` and
+ * `σ`); NFKC again, since case mapping can leave a string unnormalised. This folds a little more
+ * than a directory does (`ı` and `i` meet): two real accounts then share a budget only
+ * at one address, while folding less would let every variant guess on a budget of its own.
+ */
+function sameBudgetName(user: string): string {
+  return user
+    .normalize('NFKC')
+    .replace(/[\p{Default_Ignorable_Code_Point}\p{Cc}]/gu, '')
+    .replace(/[\s\p{Zs}]+/gu, ' ')
+    .trim()
+    .toLowerCase()
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC');
 }

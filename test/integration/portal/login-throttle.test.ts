@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { httpsCall } from '../../helpers/https.js';
+import { cookieOf, httpsCall } from '../../helpers/https.js';
 
 /**
  * A guessing run against one account through the agent API (real HTTPS, users
@@ -58,5 +58,23 @@ describe('login throttling', () => {
     let failedAtDirectory = 0;
     queryAudit(t.config.audit.dir, { type: 'login.failed' }, () => failedAtDirectory++);
     expect(failedAtDirectory).toBeLessThan(10);
+  });
+
+  it('counts ＥＭＰＬＯＹＥＥ, EMPLOYEE and Employee against one budget (admin console login)', async () => {
+    const from = '10.66.0.8';
+    const headers = { 'X-Forwarded-For': from };
+    const page = await httpsCall(t.gateway.ports.https, ca, '/admin', { headers });
+    const cookie = cookieOf(page, 'eg_admin')!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const login = (username: string) =>
+      httpsCall(t.gateway.ports.https, ca, '/admin/login', { cookie, headers, form: { _csrf: csrf, username, password: 'not-the-password' } });
+    const statuses = [];
+    for (const username of ['ＥＭＰＬＯＹＥＥ', 'ＥＭＰＬＯＹＥＥ', 'EMPLOYEE', 'EMPLOYEE', 'Employee', 'ｅｍｐｌｏｙｅｅ']) statuses.push((await login(username)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
+    // Six wrong passwords in four spellings: the sixth locked the one counter they share.
+    t.gateway.audit.flush();
+    const throttled: Array<Record<string, unknown>> = [];
+    queryAudit(t.config.audit.dir, { type: 'login.throttled' }, (m) => throttled.push(m.record));
+    expect(throttled.filter((r) => r.ip === from)).toEqual([expect.objectContaining({ user: 'ｅｍｐｌｏｙｅｅ', scope: 'user_and_address', failures: 6 })]);
   });
 });

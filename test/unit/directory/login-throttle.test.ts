@@ -37,6 +37,25 @@ describe('LoginThrottle', () => {
     expect(events[0]).toMatchObject({ type: 'login.throttled', user: 'alice', ip: '10.0.0.9', scope: 'user_and_address', failures: 6 });
   });
 
+  it('counts every spelling a directory takes for one account against one budget: width, case, ignorable characters, spaces', async () => {
+    const { throttle, events } = setup();
+    // LDAP binds ＡＬＩＣＥ (full width) as alice, and folds ß to ss (RFC 4518).
+    const spellings = ['ＡＬＩＣＥ', 'Alice', 'ALICE', 'al\u00adice', ' alice\u200b', 'ａｌｉｃｅ'];
+    for (const user of spellings) {
+      expect(await refusal(throttle.check(user, '10.0.0.9')), user).toBeUndefined();
+      await throttle.failed(user, '10.0.0.9');
+    }
+    // The sixth wrong password, whatever its spelling, locked all of them.
+    for (const user of [...spellings, 'alice']) expect(await refusal(throttle.check(user, '10.0.0.9')), user).toBe(1);
+    expect(events).toMatchObject([{ type: 'login.throttled', user: 'ａｌｉｃｅ', scope: 'user_and_address', failures: 6 }]);
+    // Somebody else at that address is not locked (the address has 20 free failures).
+    expect(await refusal(throttle.check('bob', '10.0.0.9'))).toBeUndefined();
+
+    const other = setup().throttle;
+    for (const user of ['STRASSE', 'straße', 'Strasse', 'ＳＴＲＡＳＳＥ', 'strasse', 'STRAẞE']) await other.failed(user, '10.0.0.9');
+    expect(await refusal(other.check('straße', '10.0.0.9'))).toBe(1);
+  });
+
   it('never locks the person out from another address, and a success clears the counter', async () => {
     const { throttle, advance } = setup();
     for (let i = 0; i < 10; i++) await throttle.failed('alice', '10.0.0.9');
