@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, SECRET_FORMS, type RawConfig, type secretRef } from './schema.js';
@@ -174,7 +174,12 @@ function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
   // Inside a secret's { env } or { file } form; a section under a secret key (store.redis)
   // has keys of its own, and their names are no secret.
   if (isSecretPath(path) && known.length === 0) return `${keyPath(path)}: got an unknown key ${HIDDEN}; expected ${SECRET_FORMS}`;
-  const close = known.filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(k.length / 3)) || k.startsWith(key) || key.startsWith(k));
+  const close = known.filter((k) => {
+    const most = Math.max(1, Math.floor(k.length / 3));
+    // The distance is at least the difference in length: a long key is not measured (its table would be huge).
+    const near = Math.abs(k.length - key.length) <= most && distance(k.toLowerCase(), key.toLowerCase()) <= most;
+    return near || k.startsWith(key) || key.startsWith(k);
+  });
   const hint = close.length > 0 ? ` (did you mean ${close.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
   return `${where}: unknown key${hint}; expected one of ${known.join(', ')}`;
 }
@@ -192,7 +197,7 @@ export function validateConfig(doc: unknown): RawConfig {
     const got = isSecretPath(issue.path) && issue.input !== undefined ? HIDDEN : describeValue(issue.input);
     return [`${path}: got ${got}; expected ${issue.message}`];
   });
-  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
+  throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
 }
 
 /** A key written with no value (`android:` with its content commented out) means "use the defaults". */
@@ -268,25 +273,66 @@ const READ_ERRORS: Record<string, string> = {
   EACCES: 'permission denied (EACCES)',
 };
 
-/** Reads, validates and resolves the config file. Throws ConfigError with every problem found. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  let text: string;
+/**
+ * The largest config file read. The one `init` writes, every key commented, is about
+ * 11 KB, and a router entry a few hundred bytes: 1 MiB holds thousands of routers.
+ * Anything bigger is the wrong file (a log, a disk image, /dev/zero), and reading and
+ * parsing it whole took seconds and gigabytes before it was refused.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Most problems a message lists: a file of garbage has thousands, and the first ones say what is wrong. */
+export const MAX_LISTED_PROBLEMS = 20;
+/** Longest problem line shown (a key can be as long as the file). */
+const MAX_PROBLEM_CHARS = 300;
+
+/** Problems as the indented lines of a message: at most MAX_LISTED_PROBLEMS, then how many more there are. */
+function listed(problems: readonly string[]): string {
+  const shown = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => (p.length > MAX_PROBLEM_CHARS ? `${p.slice(0, MAX_PROBLEM_CHARS - 1)}…` : p));
+  const more = problems.length - shown.length;
+  return `\n  ${shown.join('\n  ')}${more > 0 ? `\n  … and ${more} more` : ''}`;
+}
+
+/**
+ * The config file's bytes, refusing a file over MAX_CONFIG_BYTES before reading it.
+ * The size is taken from the open file, and at most one byte more than the limit is
+ * read, so a file that grows after the check (or a device that never ends) is refused too.
+ */
+function readConfigFile(file: string): Buffer {
+  const tooBig = (size: string) =>
+    new ConfigError(`${file} is ${size}; a config file is at most 1 MiB (${MAX_CONFIG_BYTES} bytes): is it the right file?`);
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    if (stat.size > MAX_CONFIG_BYTES) throw tooBig(`${stat.size} bytes`);
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > MAX_CONFIG_BYTES) throw tooBig(`over ${MAX_CONFIG_BYTES} bytes`);
+    return buffer.subarray(0, length);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read config file ${file}: ${(code && READ_ERRORS[code]) ?? code ?? (err as Error).message}`, [], { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+}
+
+/** Reads, validates and resolves the config file. Throws ConfigError with every problem found (the message lists the first 20). */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const text = readConfigFile(file).toString('utf8');
+  const lines = new LineCounter();
+  // uniqueKeys is checked below: the yaml package compares each key with every earlier one (60,000 keys: 35 s).
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
   // Only the first line of a YAML error: the lines after it quote the file, which may hold a secret.
-  const problems = doc.errors.map((e) => {
-    const at = e.linePos?.[0];
-    if (e.code === 'DUPLICATE_KEY' && at) {
-      const key = /^\s*("[^"]*"|'[^']*'|[^:]+?)\s*:/.exec(text.split(/\r?\n/)[at.line - 1]?.slice(at.col - 1) ?? '')?.[1];
-      return `duplicate key${key ? ` ${key}` : ''} at line ${at.line}, column ${at.col}: keys must be unique`;
-    }
-    return (e.message.split('\n')[0] ?? e.message).replace(/:$/, '');
-  });
+  const problems = [...doc.errors.map((e) => (e.message.split('\n')[0] ?? e.message).replace(/:$/, '')), ...duplicateKeys(doc, text, lines)];
   let value: unknown;
   if (problems.length === 0) {
     try {
@@ -295,8 +341,31 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       problems.push((err as Error).message); // an unresolved alias or an alias bomb (maxAliasCount)
     }
   }
-  if (problems.length > 0) throw new ConfigError(`${file} is not valid YAML:\n  ${problems.join('\n  ')}`, problems);
+  if (problems.length > 0) throw new ConfigError(`${file} is not valid YAML:${listed(problems)}`, problems);
   return resolveConfig(validateConfig(value), file, env);
+}
+
+/** Every key written twice in one mapping, as written, with where: one pass with a set per mapping. */
+function duplicateKeys(doc: Document, text: string, lines: LineCounter): string[] {
+  const found: Array<{ start: number; problem: string }> = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        // Scalar keys compare by value, as the yaml package does (1 and "1" differ); other keys never match.
+        if (!isScalar(key)) continue;
+        if (!seen.has(key.value)) {
+          seen.add(key.value);
+          continue;
+        }
+        const [start = 0, end = start] = key.range ?? [];
+        const { line, col } = lines.linePos(start);
+        found.push({ start, problem: `duplicate key ${text.slice(start, Math.min(end, start + 100))} at line ${line}, column ${col}: keys must be unique` });
+      }
+    },
+  });
+  // Nested mappings are visited after their parents: in the order of the file.
+  return found.sort((a, b) => a.start - b.start).map((f) => f.problem);
 }
 
 /** Reads secret references and makes every path absolute (relative to the config file). */
@@ -374,7 +443,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
   if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {
     problems.push(`audit.hmac_key: got ${hmacKey.length} characters (hidden); expected at least ${MIN_AUDIT_KEY_LENGTH}`);
   }
-  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
   const syslog = auditRest.syslog && { ...auditRest.syslog, ...(auditRest.syslog.ca_file ? { ca_file: at(auditRest.syslog.ca_file) } : {}) };
   const audit: AuditConfig = { ...auditRest, dir: at(auditRest.dir), ...(syslog ? { syslog } : {}), ...(hmacKey ? { hmac_key: hmacKey } : {}) };
 

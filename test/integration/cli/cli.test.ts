@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -503,6 +503,38 @@ describe('enrollgate check-config', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${dup} is not valid YAML:`);
     expect(result.stderr).toContain('duplicate key time_zone at line 3, column 3');
+  });
+
+  it('refuses a 100 MB file at once, naming its size', async () => {
+    const huge = join(inst.dir, 'huge.yaml');
+    await writeFile(huge, '');
+    await truncate(huge, 100 * 1024 * 1024); // sparse: nothing is written
+    const result = await run(['check-config', '--config', huge], inst.cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`enrollgate: ${huge} is 104857600 bytes; a config file is at most 1 MiB (1048576 bytes): is it the right file?\n`);
+  });
+
+  it('prints at most 20 problems and how many more, for random bytes and for a file of mistakes', async () => {
+    // Random bytes (a fixed sequence, so that every run sees the same file) printed 46 MB of errors at 100 MB.
+    let x = 0x2545f491;
+    const bytes = Buffer.alloc(512 * 1024, 0).map(() => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24));
+    const random = join(inst.dir, 'random.yaml');
+    await writeFile(random, bytes);
+    const garbage = await run(['check-config', '--config', random], inst.cwd);
+    expect(garbage.code).toBe(2);
+    const lines = garbage.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`enrollgate: ${random} is not valid YAML:`);
+    expect(lines).toHaveLength(1 + 20 + 1);
+    expect(lines.at(-1)).toMatch(/^ {2}… and \d+ more$/);
+
+    const mistakes = join(inst.dir, 'mistakes.yaml');
+    await writeFile(mistakes, Array.from({ length: 500 }, (_, i) => `mistake_${i}: ${i}`).join('\n'));
+    const many = await run(['check-config', '--config', mistakes], inst.cwd);
+    expect(many.code).toBe(2);
+    const listed = many.stderr.trimEnd().split('\n');
+    expect(listed[0]).toBe('enrollgate: invalid configuration:');
+    expect(listed.slice(1, 21).every((l) => /^ {2}mistake_\d+: unknown key/.test(l))).toBe(true);
+    expect(listed.slice(21)).toEqual(['  … and 480 more', `(config file: ${mistakes})`]);
   });
 });
 

@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleConfig } from '../../../src/config/example.js';
-import { configLocation, loadConfig, resolveConfig, validateConfig } from '../../../src/config/load.js';
+import { configLocation, loadConfig, MAX_CONFIG_BYTES, MAX_LISTED_PROBLEMS, resolveConfig, validateConfig } from '../../../src/config/load.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
 
@@ -580,6 +580,47 @@ describe('loadConfig and resolveConfig', () => {
       'session.time_zone: got "Mars/Olympus"; expected an IANA time zone such as Europe/Berlin or UTC',
       expect.stringMatching(/^radius\.client: unknown key/),
     ]);
+  });
+
+  it('refuses a file over 1 MiB before reading it, and a device that never ends once past the limit', async () => {
+    // 100 MB without writing them: a sparse file. Read whole and parsed, such a file took seconds and gigabytes.
+    const path = await file('huge.yaml', '');
+    await truncate(path, 100 * 1024 * 1024);
+    const started = process.hrtime.bigint();
+    const err = errorOf(() => loadConfig(path, env));
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
+    expect(err.message).toBe(`${path} is 104857600 bytes; a config file is at most 1 MiB (1048576 bytes): is it the right file?`);
+    // /dev/zero says it has no size: it is refused after MAX_CONFIG_BYTES + 1 bytes, not read forever.
+    expect(errorOf(() => loadConfig('/dev/zero', env)).message).toBe('/dev/zero is over 1048576 bytes; a config file is at most 1 MiB (1048576 bytes): is it the right file?');
+    // Exactly the limit is read.
+    const full = await file('full.yaml', `#${'x'.repeat(MAX_CONFIG_BYTES - 2)}\n`);
+    expect(loadConfig(full, env).radius.auth_port).toBe(1812);
+  });
+
+  it('lists the first 20 problems and says how many more there are (all of them stay in problems)', async () => {
+    const unknown = await file('unknown-keys.yaml', Array.from({ length: 50 }, (_, i) => `key${i}: ${i}`).join('\n'));
+    const err = errorOf(() => loadConfig(unknown, env));
+    expect(err.problems).toHaveLength(50);
+    const lines = err.message.split('\n');
+    expect(lines).toEqual(['invalid configuration:', ...err.problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${p}`), '  … and 30 more']);
+    // YAML errors the same way, and no line longer than 300 characters (a key can be as long as the file).
+    const garbage = await file('garbage.yaml', Array.from({ length: 40 }, () => `a: b: c${'x'.repeat(1000)}`).join('\n'));
+    const yamlErr = errorOf(() => loadConfig(garbage, env));
+    expect(yamlErr.problems.length).toBeGreaterThan(MAX_LISTED_PROBLEMS);
+    const yamlLines = yamlErr.message.split('\n');
+    expect(yamlLines).toHaveLength(1 + MAX_LISTED_PROBLEMS + 1);
+    expect(yamlLines.at(-1)).toBe(`  … and ${yamlErr.problems.length - MAX_LISTED_PROBLEMS} more`);
+    expect(Math.max(...yamlLines.map((l) => l.length))).toBeLessThanOrEqual(302);
+  });
+
+  it('finds duplicate keys in one pass: 50,000 keys are checked in seconds', async () => {
+    // The yaml package's own uniqueKeys compares each key with every earlier one: 60,000 keys took 35 s.
+    const keys = Array.from({ length: 50_000 }, (_, i) => `k${i}: ${i}`);
+    const path = await file('many-keys.yaml', [...keys, 'k7: again'].join('\n'));
+    const started = process.hrtime.bigint();
+    const err = errorOf(() => loadConfig(path, env));
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(10_000);
+    expect(err.problems).toEqual(['duplicate key k7 at line 50001, column 1: keys must be unique']);
   });
 
   it('a missing config file or a directory is a ConfigError naming it', () => {
