@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Context } from 'koa';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, NotFoundError } from '../../errors.js';
 import { secondsUntil } from '../../sessions/daily-cutoff.js';
 import type { PortalDeps } from '../deps.js';
 import { PROBES } from '../probes.js';
@@ -28,8 +28,13 @@ export async function probeAction(ctx: Context, deps: PortalDeps): Promise<void>
   }
 }
 
-/** RFC 8908 Captive Portal API, announced with DHCP option 114 (RFC 8910). */
+/** RFC 8908 Captive Portal API, announced with DHCP option 114 (RFC 8910); HTTPS only. */
 export async function captiveApiAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  // RFC 8908 §4: the API is reached through an https URI, and clients ignore any other, so
+  // a plain HTTP request comes from a person or a tool. 404 (JSON, not captive+json): there
+  // is no API at this URI. A redirect would make an http:// URI in DHCP option 114 look
+  // fine to curl -L while devices ignore it; 421 asks for a retry that gets the same.
+  if (!ctx.secure) throw new NotFoundError('The Captive Portal API is only served over HTTPS (RFC 8908).');
   const lease = await deps.accounting.leaseFor(clientIp(ctx));
   const session = lease && (await deps.sessions.live(lease.mac));
   ctx.set('Cache-Control', 'private');

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call as httpCall, formOf as httpFormOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort } from '../../helpers/ports.js';
 import { radclient } from '../../helpers/radclient.js';
 import { nextWallClock } from '../../helpers/wall-clock.js';
@@ -203,19 +206,31 @@ describe('enrolling over the form', () => {
     }
   });
 
-  it('answers the RFC 8908 Captive Portal API with the seconds until the cut-off', async () => {
-    const online = await call('GET', '/api/captive-portal', { ip });
+  it('answers the RFC 8908 Captive Portal API over HTTPS with the seconds until the cut-off', async () => {
+    const ca = readFileSync(join(t.dir, 'certs', 'ca.pem'));
+    const api = (from: string) => httpsCall(t.gateway.ports.https, ca, '/api/captive-portal', { headers: { 'X-Forwarded-For': from, Accept: 'application/captive+json' } });
+    const online = await api(ip);
+    expect(online.status).toBe(200);
     expect(online.headers['content-type']).toMatch(/^application\/captive\+json/);
     expect(online.headers['cache-control']).toBe('private');
-    const json = JSON.parse(online.body) as Record<string, unknown>;
+    const json = online.json as Record<string, unknown>;
     expect(json.captive).toBe(false);
     expect(json['user-portal-url']).toBe(`${t.baseUrl}/portal`);
     const now = new Date();
     // Until 04:00 on Berlin's wall clock, worked out without the gateway's own arithmetic.
     const expected = Math.floor((nextWallClock(now, '04:00', 'Europe/Berlin').getTime() - now.getTime()) / 1000);
     expect(Math.abs((json['seconds-remaining'] as number) - expected)).toBeLessThanOrEqual(2);
-    const captive = JSON.parse((await call('GET', '/api/captive-portal', { ip: '10.1.0.200' })).body) as Record<string, unknown>;
-    expect(captive).toEqual({ captive: true, 'user-portal-url': `${t.baseUrl}/portal` });
+    expect((await api('10.1.0.200')).json).toEqual({ captive: true, 'user-portal-url': `${t.baseUrl}/portal` });
+  });
+
+  it('does not answer the Captive Portal API over plain HTTP (RFC 8908 §4: https only): 404, not the API', async () => {
+    for (const from of [ip, '10.1.0.200']) {
+      const plain = await call('GET', '/api/captive-portal', { ip: from });
+      expect(plain.status).toBe(404);
+      expect(plain.headers['content-type']).toMatch(/^application\/json/);
+      expect(plain.headers['cache-control']).toBe('no-store');
+      expect(JSON.parse(plain.body)).toEqual({ error: { code: 'EG_NOT_FOUND', message: 'The Captive Portal API is only served over HTTPS (RFC 8908).' } });
+    }
   });
 });
 
