@@ -109,15 +109,13 @@ function bounded(max: number) {
 
 /**
  * Security headers. Pages carry no script at all; the one inline stylesheet is
- * allowed by a per-response nonce.
+ * allowed by a per-response nonce. Strict-Transport-Security goes only on answers over
+ * HTTPS (RFC 6797 §7.2: never over plain HTTP), and only when the base URL is HTTPS.
  */
 function securityHeaders(urls: PortalUrls) {
-  const base = helmet({
-    contentSecurityPolicy: false,
-    strictTransportSecurity: urls.https ? { maxAge: 15552000, includeSubDomains: false } : false,
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
-  });
+  const options = { contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' }, crossOriginEmbedderPolicy: false } as const;
+  const plain = helmet({ ...options, strictTransportSecurity: false });
+  const secure = urls.https ? helmet({ ...options, strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } }) : plain;
   const policy = (nonce?: string) =>
     `default-src 'none'; ${nonce ? `style-src 'nonce-${nonce}'; ` : ''}img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
   return async (ctx: Context, next: Next) => {
@@ -135,7 +133,7 @@ function securityHeaders(urls: PortalUrls) {
       },
     });
     ctx.set('Content-Security-Policy', policy());
-    return base(ctx, next);
+    return (ctx.secure ? secure : plain)(ctx, next);
   };
 }
 

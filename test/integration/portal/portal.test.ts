@@ -296,6 +296,18 @@ describe('a portal behind HTTPS', () => {
     const odd = await call('GET', '//evil.example.com/portal', { base: s.httpUrl, host: 'evil.example.com' });
     expect(String(odd.headers.location ?? '')).toMatch(new RegExp(`^${s.baseUrl.replace(/\./g, '\\.')}/`));
   });
+
+  it('sends Strict-Transport-Security over HTTPS only, never over plain HTTP (RFC 6797 §7.2)', async () => {
+    const ca = readFileSync(join(s.dir, 'certs', 'ca.pem'));
+    for (const path of ['/portal', '/healthz', '/generate_204', '/no-such-page']) {
+      const secure = await httpsCall(s.gateway.ports.https, ca, path);
+      expect([path, secure.headers['strict-transport-security']]).toEqual([path, 'max-age=15552000']);
+      const plain = await call('GET', path, { base: s.httpUrl });
+      expect([path, plain.headers['strict-transport-security']]).toEqual([path, undefined]);
+      // The other security headers go on both.
+      expect(plain.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
 });
 
 describe('when the directory is down or says no', () => {
