@@ -22,7 +22,7 @@ import type { LoginThrottle } from '../directory/login-throttle.js';
 import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError, InvalidCredentialsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
-import { clientIp, redirectInside, render } from '../portal/respond.js';
+import { clientIp, redirectInside, refusalStatus, render } from '../portal/respond.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
@@ -152,7 +152,7 @@ async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> 
     if (!(err instanceof GatewayError) || !err.expose) throw err;
     if (err instanceof InvalidCredentialsError) await deps.throttle?.failed(username, from);
     deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code });
-    return again(err.message, err.status);
+    return again(err.message, refusalStatus(ctx, err));
   }
   if (!role) {
     deps.audit.record({ type: 'admin.login_failed', user: name, code: 'EG_NOT_ADMIN' });

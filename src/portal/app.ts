@@ -3,7 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import helmet from 'koa-helmet';
-import { GatewayError, StoreUnavailableError, TooManyAttemptsError } from '../errors.js';
+import { GatewayError, StoreUnavailableError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
 import { ipadAction, startAction } from './actions/start.js';
 import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
@@ -13,7 +13,7 @@ import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction,
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps } from './deps.js';
 import { PROBES } from './probes.js';
-import { render } from './respond.js';
+import { refusalStatus, render } from './respond.js';
 import { PortalUrls } from './urls.js';
 
 /** The portal's routes, by name. */
@@ -63,8 +63,7 @@ function errors(deps: PortalDeps) {
       const err = api ? apiError(caught, ctx) : caught;
       const known = err instanceof GatewayError;
       if (err instanceof StoreUnavailableError) deps.metrics.storeErrors.inc({ where: api ? 'api' : 'portal' });
-      if (err instanceof TooManyAttemptsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
-      const status = known ? err.status : 500;
+      const status = known ? refusalStatus(ctx, err) : 500;
       const message = known && err.expose ? err.message : 'Something went wrong on our side. Please try again in a minute.';
       if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');
       else deps.log.info({ event: 'portal.refused', path: ctx.path, code: known ? err.code : undefined, status }, 'portal request refused');

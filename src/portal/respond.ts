@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
-import { FlowExpiredError } from '../errors.js';
+import { FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
 import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './uam.js';
 import type { PortalUrls } from './urls.js';
@@ -22,6 +22,16 @@ export const FLOW_COOKIE = 'eg_flow';
 /** The browser's address (X-Forwarded-For only with portal.trust_proxy), IPv4 unmapped. */
 export function clientIp(ctx: Context): string {
   return unmapIpv4(ctx.ip);
+}
+
+/**
+ * The status of a refusal shown on a page (a form again, with the reason). A throttled
+ * login also says when to try again: Retry-After in seconds, what is left of the lock
+ * (RFC 6585 §4), as the error middleware and the agent API do.
+ */
+export function refusalStatus(ctx: Context, err: GatewayError): number {
+  if (err instanceof TooManyAttemptsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+  return err.status;
 }
 
 /** Renders a page. Pages are personal and short-lived: never cached. */

@@ -4,7 +4,7 @@ import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../e
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, loadFlow, redirectInside, render, renderForm } from '../respond.js';
+import { clientIp, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
 import { credentials } from './credentials.js';
 
 /**
@@ -45,7 +45,7 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
     if (!sameUser(user.username, device.owner)) throw new DeviceOwnedByOtherError();
     target = await offerProfile(ctx, deps, flow, device.owner);
   } catch (err) {
-    if (err instanceof GatewayError && err.expose) return again(err.message, err.status);
+    if (err instanceof GatewayError && err.expose) return again(err.message, refusalStatus(ctx, err));
     throw err;
   }
   await deps.flows.finish(flow);

@@ -6,7 +6,7 @@ import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
-import { clientIp, redirectInside, render } from '../respond.js';
+import { clientIp, redirectInside, refusalStatus, render } from '../respond.js';
 import { credentials } from './credentials.js';
 
 /**
@@ -131,7 +131,7 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
     const user = await deps.enrollment.authenticate(creds);
     await startManageVisit(ctx, deps, user.username, visit);
   } catch (err) {
-    if (err instanceof GatewayError && err.expose) return again(err.message, err.status);
+    if (err instanceof GatewayError && err.expose) return again(err.message, refusalStatus(ctx, err));
     throw err;
   }
   redirectInside(ctx, ctx.urls.to('/portal/devices'));

@@ -7,7 +7,7 @@ import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError 
 import { tokenRef } from '../../sessions/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
-import { clientIp, loadFlow, redirectInside, handToUamRouter, render, renderForm } from '../respond.js';
+import { clientIp, handToUamRouter, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
 import { mikrotikLoginUrl } from '../mikrotik.js';
 import { openNdsAuthUrl } from '../opennds.js';
 import { uamLogonUrl } from '../uam.js';
@@ -35,7 +35,7 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
     target = await act(creds);
   } catch (err) {
     // The device limit has its own page (enrollAction).
-    if (err instanceof GatewayError && err.expose && !(err instanceof DeviceLimitReachedError)) return again(ctx, deps, flow, template, err.message, err.status, extra);
+    if (err instanceof GatewayError && err.expose && !(err instanceof DeviceLimitReachedError)) return again(ctx, deps, flow, template, err.message, refusalStatus(ctx, err), extra);
     throw err;
   }
   await deps.flows.finish(flow);

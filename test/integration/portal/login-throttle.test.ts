@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { cookieOf, httpsCall } from '../../helpers/https.js';
+import { IPHONE_UA } from '../../helpers/http.js';
+import { cookieOf, httpsCall, type HttpsReply } from '../../helpers/https.js';
 
 /**
  * A guessing run against one account through the agent API (real HTTPS, users
@@ -76,5 +77,50 @@ describe('login throttling', () => {
     const throttled: Array<Record<string, unknown>> = [];
     queryAudit(t.config.audit.dir, { type: 'login.throttled' }, (m) => throttled.push(m.record));
     expect(throttled.filter((r) => r.ip === from)).toEqual([expect.objectContaining({ user: 'ｅｍｐｌｏｙｅｅ', scope: 'user_and_address', failures: 6 })]);
+  });
+
+  /** Wrong passwords until the answer is 429 (the locks double, so it comes however slow the machine). */
+  async function until429(attempt: () => Promise<HttpsReply>): Promise<HttpsReply> {
+    for (let i = 0; i < 30; i++) {
+      const r = await attempt();
+      if (r.status === 429) return r;
+      expect(r.status, r.text).toBe(401);
+    }
+    throw new Error('never throttled');
+  }
+
+  /** The wait the page tells the person, in seconds ("Try again in 4 seconds." or "in 2 minutes."). */
+  function waitOnPage(html: string): number {
+    const m = /Try again in (\d+) (second|minute)s?\./.exec(html);
+    if (!m) throw new Error(`no wait on the page:\n${html}`);
+    return Number(m[1]) * (m[2] === 'minute' ? 60 : 1);
+  }
+
+  it('a throttled portal login answers 429 with Retry-After: the seconds left of the lock', async () => {
+    const from = '10.66.0.10';
+    const headers = { 'X-Forwarded-For': from, 'User-Agent': IPHONE_UA };
+    const page = await httpsCall(t.gateway.ports.https, ca, `/portal?mac=AA-BB-CC-00-66-10&ip=${from}`, { headers });
+    expect(page.text).toContain('Set up this iPhone or iPad');
+    const cookie = cookieOf(page, 'eg_flow')!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const refused = await until429(() =>
+      httpsCall(t.gateway.ports.https, ca, '/portal/enroll', { cookie, headers, form: { _csrf: csrf, username: 'employee', password: 'not-the-password' } }),
+    );
+    expect(refused.headers['retry-after'], 'Retry-After').toMatch(/^[1-9]\d*$/);
+    expect(Number(refused.headers['retry-after'])).toBe(waitOnPage(refused.text));
+    expect(refused.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  it('a throttled admin console login answers 429 with Retry-After: the seconds left of the lock', async () => {
+    const from = '10.66.0.11';
+    const headers = { 'X-Forwarded-For': from };
+    const page = await httpsCall(t.gateway.ports.https, ca, '/admin', { headers });
+    const cookie = cookieOf(page, 'eg_admin')!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const refused = await until429(() =>
+      httpsCall(t.gateway.ports.https, ca, '/admin/login', { cookie, headers, form: { _csrf: csrf, username: 'employee', password: 'not-the-password' } }),
+    );
+    expect(refused.headers['retry-after'], 'Retry-After').toMatch(/^[1-9]\d*$/);
+    expect(Number(refused.headers['retry-after'])).toBe(waitOnPage(refused.text));
   });
 });
