@@ -27,13 +27,20 @@ const APP_NAME = 'enrollgate';
 /** RFC 5424 §6.2.1 severities: informational for successes and facts, warning for refusals and failures. */
 const SEVERITY = { info: 6, success: 6, failure: 4 } as const;
 
+/** RFC 5424 §6.4: MSG-UTF8 = BOM UTF-8-STRING, the BOM being %xEF.BB.BF. */
+const BOM = '\ufeff';
+
 /** The RFC 5424 message of one audit line: MSGID is the event type, MSG the record's JSON. */
 export function syslogMessage(line: string, at: Date, o: { facility: number; host: string; pid: number }): string {
   const { type, outcome } = JSON.parse(line) as { type: string; outcome: keyof typeof SEVERITY };
   const pri = o.facility * 8 + (SEVERITY[outcome] ?? 6);
   // RFC 5424 §6: HOSTNAME, APP-NAME, PROCID and MSGID are printable US-ASCII without spaces.
   const field = (v: string, max: number) => v.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-';
-  return `<${pri}>1 ${at.toISOString()} ${field(o.host, 255)} ${APP_NAME} ${o.pid} ${field(type, 32)} - ${line}`;
+  // RFC 5424 §6.4: a MSG in UTF-8 starts with the BOM, so that the receiver knows it is UTF-8
+  // (a user named Jürgen). An all-ASCII record is the same octets either way and goes as
+  // before (MSG-ANY), so that existing parsers of ASCII records see no change.
+  const msg = /[^\x00-\x7f]/.test(line) ? `${BOM}${line}` : line;
+  return `<${pri}>1 ${at.toISOString()} ${field(o.host, 255)} ${APP_NAME} ${o.pid} ${field(type, 32)} - ${msg}`;
 }
 
 export class SyslogForwarder {

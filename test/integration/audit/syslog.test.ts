@@ -27,8 +27,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Messages from an octet-counted stream (RFC 6587 §3.4.1). */
-function octetCounted(onMessage: (m: string) => void): (chunk: Buffer) => void {
+/** Messages from an octet-counted stream (RFC 6587 §3.4.1), as octets. */
+function octetCountedBytes(onMessage: (m: Buffer) => void): (chunk: Buffer) => void {
   let buffered = Buffer.alloc(0);
   return (chunk) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -37,10 +37,15 @@ function octetCounted(onMessage: (m: string) => void): (chunk: Buffer) => void {
       if (space < 0) return;
       const length = Number(buffered.subarray(0, space).toString());
       if (buffered.length < space + 1 + length) return;
-      onMessage(buffered.subarray(space + 1, space + 1 + length).toString());
+      onMessage(buffered.subarray(space + 1, space + 1 + length));
       buffered = buffered.subarray(space + 1 + length);
     }
   };
+}
+
+/** Messages from an octet-counted stream, as text. */
+function octetCounted(onMessage: (m: string) => void): (chunk: Buffer) => void {
+  return octetCountedBytes((m) => onMessage(m.toString()));
 }
 
 function waitFor(messages: string[], n: number): Promise<void> {
@@ -106,6 +111,52 @@ describe('syslog forwarding', () => {
     await forward.close();
     await new Promise((resolve) => server.close(resolve));
     expect(messages.map((m) => RFC5424.exec(m)![5])).toEqual(['radius.accepted', 'radius.rejected', 'radius.accepted']);
+  });
+
+  /** Two login failures, one by a user with a non-ASCII name, as the relay receives them (octets). */
+  async function unicodeRecords(forward: SyslogForwarder, received: Buffer[]): Promise<Array<{ header: string; msg: Buffer }>> {
+    const audit = AuditLog.open({ dir, clock: { now: () => new Date() }, log: quiet, forward: forward.forward });
+    audit.record({ type: 'login.failed', user: 'jürgen.müller', code: 'EG_INVALID_CREDENTIALS' });
+    audit.record({ type: 'login.failed', user: 'juergen', code: 'EG_INVALID_CREDENTIALS' });
+    await audit.close();
+    await new Promise<void>((resolve) => {
+      const check = () => (received.length >= 2 ? resolve() : setImmediate(check));
+      check();
+    });
+    await forward.close();
+    return received.map((m) => {
+      // HEADER SP STRUCTURED-DATA SP MSG: the MSG starts after the first " - " following MSGID.
+      const at = m.indexOf(' login.failed - ') + ' login.failed - '.length;
+      return { header: m.subarray(0, at).toString('latin1'), msg: m.subarray(at) };
+    });
+  }
+
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+  it.each(['udp', 'tcp'] as const)('%s: a record with non-ASCII text is MSG-UTF8, starting with the BOM (RFC 5424 §6.4); an ASCII one is unchanged', async (transport) => {
+    const received: Buffer[] = [];
+    let port: number;
+    let stop: () => Promise<void>;
+    if (transport === 'udp') {
+      const server = createSocket('udp4');
+      server.on('message', (m) => received.push(m));
+      await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+      port = server.address().port;
+      stop = async () => void server.close();
+    } else {
+      const server: Server = createTcpServer((socket) => socket.on('data', octetCountedBytes((m) => received.push(m))));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as { port: number }).port;
+      stop = () => new Promise((resolve) => server.close(() => resolve()));
+    }
+    const forward = new SyslogForwarder({ ...settings, host: '127.0.0.1', port, transport }, quiet);
+    const [unicode, ascii] = await unicodeRecords(forward, received);
+    await stop();
+    expect(unicode!.header).toMatch(/^<108>1 \S+ \S+ enrollgate \d+ login\.failed - $/);
+    expect(unicode!.msg.subarray(0, 3)).toEqual(BOM);
+    expect(JSON.parse(unicode!.msg.subarray(3).toString('utf8'))).toMatchObject({ type: 'login.failed', user: 'jürgen.müller' });
+    expect(ascii!.msg[0]).toBe(0x7b); // "{": no BOM
+    expect(JSON.parse(ascii!.msg.toString('utf8'))).toMatchObject({ user: 'juergen' });
   });
 
   it('keeps at most queue_limit records while the relay is away, counting the dropped ones', async () => {
