@@ -1,5 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const PREFIX = 'enrollgate_';
+
+/**
+ * prom-client's default metrics name three gauges *_total, which `promtool check metrics`
+ * refuses (the suffix is for counters). They are served under these names instead; each
+ * is also the sum over `type` of the gauge without the suffix (nodejs_active_handles{type}).
+ */
+const RENAMED_DEFAULT_GAUGES = {
+  nodejs_active_handles_total: { name: 'nodejs_active_handles_all', help: 'Active libuv handles, all types together' },
+  nodejs_active_requests_total: { name: 'nodejs_active_requests_all', help: 'Active libuv requests, all types together' },
+  nodejs_active_resources_total: { name: 'nodejs_active_resources_all', help: 'Active resources keeping the event loop alive, all types together' },
+} as const;
+
 /** Which metrics a process keeps: RADIUS workers keep only theirs, so their registries and the main one never overlap. */
 export type MetricsPart = 'radius' | 'portal' | 'process';
 
@@ -120,9 +133,28 @@ export class Metrics {
     if (parts.has('portal')) chosen.push(this.portalRegistry);
     if (parts.has('process')) {
       const processRegistry = new Registry();
-      collectDefaultMetrics({ register: processRegistry, prefix: 'enrollgate_' });
+      collectDefaultMetrics({ register: processRegistry, prefix: PREFIX });
+      renameDefaultGauges(processRegistry);
       chosen.push(processRegistry);
     }
     this.registry = Registry.merge(chosen);
+  }
+}
+
+/** Serves prom-client's *_total gauges under RENAMED_DEFAULT_GAUGES' names, reading prom-client's own collectors. */
+function renameDefaultGauges(registry: Registry): void {
+  for (const [old, renamed] of Object.entries(RENAMED_DEFAULT_GAUGES)) {
+    const original = registry.getSingleMetric(PREFIX + old) as Gauge | undefined;
+    // Missing when Node no longer has what it counts (prom-client skips the collector then).
+    if (!original) continue;
+    registry.removeSingleMetric(PREFIX + old);
+    new Gauge({
+      name: PREFIX + renamed.name,
+      help: renamed.help,
+      registers: [registry],
+      async collect() {
+        this.set((await original.get()).values[0]?.value ?? 0);
+      },
+    });
   }
 }

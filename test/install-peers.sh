@@ -3,8 +3,9 @@
 # (Debian packages): OpenLDAP slapd and its tools, FreeRADIUS's radclient,
 # Chromium for the end-to-end tests, openssl, docker-compose to validate
 # docker-compose.yml offline, nftables and iptables to check the walled-garden
-# firewall files that `enrollgate ports` writes, redis-server for the Redis store and
-# redis-sentinel for its failover test.
+# firewall files that `enrollgate ports` writes, redis-server for the Redis store,
+# redis-sentinel for its failover test, and promtool (package prometheus) to lint
+# what /metrics serves.
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
@@ -22,6 +23,7 @@ need unshare util-linux
 need redis-server redis-server
 need redis-cli redis-tools
 need redis-sentinel redis-sentinel
+need promtool prometheus
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -22,6 +22,8 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   { bin: 'redis-cli', pkg: 'redis-tools' },
   // Failover through Redis Sentinel (issue 14): a private primary, replica and three sentinels.
   { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
+  // What /metrics serves, linted as Prometheus would (test/integration/metrics.test.ts).
+  { bin: 'promtool', pkg: 'prometheus' },
 ];
 
 function onPath(bin: string): boolean {

@@ -18,6 +18,7 @@ import { startAckingRouter, type AckingRouter } from '../../helpers/acking-route
 import { TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
+import { promtoolCheckMetrics } from '../../helpers/promtool.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
@@ -165,6 +166,8 @@ describe('RADIUS workers', () => {
     // One HELP line per metric: the main process and the workers never both expose one.
     const help = text.split('\n').filter((l) => l.startsWith('# HELP '));
     expect(new Set(help).size).toBe(help.length);
+    // Gathered and summed, it still passes Prometheus's lint.
+    expect(await promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
   });
 
   it('stop with the main process on SIGTERM', async () => {
