@@ -293,6 +293,26 @@ const network = z.string({ error: NETWORK }).refine((v) => {
   return extra === undefined && family !== 0 && !addr.includes('%') && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }, NETWORK);
 
+const HOST_OR_ADDRESS = 'a host name such as ocsp.example.com (*.example.com for its subdomains) or an IP address';
+const hostOrAddress = z
+  .string({ error: HOST_OR_ADDRESS })
+  .refine(
+    (v) => (isIP(v) !== 0 && !v.includes('%') && v !== '0.0.0.0' && v !== '::') || (v.length <= 253 && /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(v)),
+    HOST_OR_ADDRESS,
+  );
+
+/**
+ * Examples, not a recommendation: the OCSP responders and CRL servers named by the
+ * certificates of some large public CAs (DigiCert; Sectigo; Let's Encrypt, which has CRLs
+ * only). The right list is the one the portal's own certificate and its issuers name.
+ * Google Trust Services' hosts are left out on purpose: Google's front ends also answer
+ * Android's captive probe, and TCP 80 opened to their addresses would let it past the portal.
+ */
+export const EXAMPLE_REVOCATION_HOSTS = ['ocsp.digicert.com', 'crl3.digicert.com', 'crl4.digicert.com', 'ocsp.sectigo.com', 'crl.sectigo.com', '*.c.lencr.org'] as const;
+
+/** The time servers phones use out of the box: iOS and macOS, Android, Windows. */
+export const DEFAULT_NTP_SERVERS = ['time.apple.com', 'time.android.com', 'time.windows.com'] as const;
+
 const walledGarden = z
   .strictObject({
     portal_addresses: z
@@ -312,6 +332,29 @@ const walledGarden = z
       .boolean()
       .prefault(false)
       .describe('also open TCP 2195/2196, the legacy APNs binary provider API that Apple retired on 31 March 2021 (only an old MDM server on the registration network could want it)'),
+    certificate_checks: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .prefault(false)
+          .describe(
+            "open what devices need to check the portal's certificate before they are enrolled (RFC 8908 §4.1): its OCSP responders and CRLs (TCP 80) and NTP servers (UDP 123)",
+          ),
+        revocation_hosts: z
+          .array(hostOrAddress)
+          .max(64)
+          .prefault([...EXAMPLE_REVOCATION_HOSTS])
+          .describe(
+            "the OCSP responders and CRL servers the portal's certificate and its issuers name (openssl x509 -noout -ocsp_uri; the CRL Distribution Points); the default is only an example, some large public CAs' hosts (opened by address, TCP 80 must not reach a captive probe's host: do not list Google's)",
+          ),
+        ntp_servers: z
+          .array(hostOrAddress)
+          .max(64)
+          .prefault([...DEFAULT_NTP_SERVERS])
+          .describe("NTP servers devices use: by default the phones' own (time.apple.com, time.android.com, time.windows.com); add any your DHCP hands out"),
+      })
+      .prefault({})
+      .describe("optional: let devices check the portal's certificate (revocation, time) before they are enrolled"),
   })
   .prefault({})
   .describe('the walled garden: what devices that are not enrolled yet must reach (enrollgate ports, /portal/walled-garden)');

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { EXAMPLE_REVOCATION_HOSTS } from '../config/schema.js';
 
 /**
  * The walled garden: what a device that is not enrolled yet must reach from the
@@ -14,9 +15,10 @@ export type Protocol = 'tcp' | 'udp';
 /**
  * open: the firewall renderers open it; informational: listed so that nobody opens
  * it by mistake for phones; retired: a service the vendor switched off, opened only
- * when asked for (walled_garden.include_retired_apns).
+ * when asked for (walled_garden.include_retired_apns); optional: useful, opened only
+ * when asked for (walled_garden.certificate_checks.enabled).
  */
-export type EntryStatus = 'open' | 'informational' | 'retired';
+export type EntryStatus = 'open' | 'informational' | 'retired' | 'optional';
 
 /** One thing devices must reach: a service, its ports, where it is and why. */
 export interface GardenEntry {
@@ -53,6 +55,11 @@ export interface WalledGardenConfig {
     readonly registration_networks: readonly string[];
     readonly apns_ipv4: 'apple-network' | 'apns-ranges';
     readonly include_retired_apns: boolean;
+    readonly certificate_checks: {
+      readonly enabled: boolean;
+      readonly revocation_hosts: readonly string[];
+      readonly ntp_servers: readonly string[];
+    };
   };
   readonly portal: {
     readonly base_url: string;
@@ -165,6 +172,7 @@ export function walledGarden(config: WalledGardenConfig): WalledGarden {
       source: "PacketFence's Play Store passthroughs",
     }),
     ...agentEntry(config.android.agent?.url),
+    ...certificateCheckEntries(wg.certificate_checks, warnings),
     entry({
       id: 'apple-apns-provider',
       service: 'APNs provider API',
@@ -236,6 +244,57 @@ function agentEntry(url: string | undefined): GardenEntry[] {
       source: 'config: android.agent.url',
     }),
   ];
+}
+
+// RFC 8908 §4.1 (server authentication): "a captive network could permit connections to OCSP
+// responders or Certificate Revocation Lists (CRLs) that are referenced by certificates provided
+// by the API server" and "SHOULD also permit connections to Network Time Protocol (NTP) servers".
+const RFC8908_SOURCE = 'RFC 8908 §4.1 (server authentication)';
+
+/**
+ * What devices need to check the portal's certificate before they are enrolled: its
+ * issuers' OCSP responders and CRLs (HTTP, RFC 6960 and RFC 5280 §4.2.1.13), and the
+ * time (NTP, RFC 5905). Listed always, opened only with walled_garden.certificate_checks.enabled:
+ * the hosts depend on the certificate, and each one opened is a way out of the garden.
+ */
+function certificateCheckEntries(checks: WalledGardenConfig['walled_garden']['certificate_checks'], warnings: string[]): GardenEntry[] {
+  const on = checks.enabled;
+  const key = 'walled_garden.certificate_checks';
+  if (on && sameList(checks.revocation_hosts, EXAMPLE_REVOCATION_HOSTS)) {
+    warnings.push(`${key}.revocation_hosts: the examples; list your portal certificate's OCSP and CRL hosts`);
+  }
+  // Closed, the entry says what opens it.
+  const opensWith = on ? '' : ` (${key}.enabled)`;
+  const split = (hosts: readonly string[]) => ({ cidrs: hosts.filter((h) => isIP(h) !== 0), hostnames: hosts.filter((h) => isIP(h) === 0) });
+  return [
+    entry({
+      id: 'certificate-revocation',
+      service: 'OCSP and CRLs',
+      status: 'optional',
+      open: on,
+      protocols: ['tcp'],
+      ports: [80],
+      ...split(checks.revocation_hosts),
+      // Plain HTTP: a host sharing addresses with a captive probe's (Google's) would let the probe past the portal.
+      why: `devices check that the portal's certificate is not revoked${opensWith}`,
+      source: `${RFC8908_SOURCE}; config: ${key}.revocation_hosts`,
+    }),
+    entry({
+      id: 'ntp',
+      service: 'NTP (time)',
+      status: 'optional',
+      open: on,
+      protocols: ['udp'],
+      ports: [123],
+      ...split(checks.ntp_servers),
+      why: `certificates cannot be checked without the right time${opensWith}`,
+      source: `${RFC8908_SOURCE}; config: ${key}.ntp_servers`,
+    }),
+  ];
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /**

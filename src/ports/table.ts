@@ -33,5 +33,6 @@ export function portsText(e: Pick<GardenEntry, 'protocols' | 'ports'>): string {
 export function statusLabel(e: Pick<GardenEntry, 'status' | 'open'>): string {
   if (e.status === 'open') return '[open]';
   if (e.status === 'informational') return '[not opened: informational]';
+  if (e.status === 'optional') return e.open ? '[opened: optional]' : '[not opened: optional]';
   return e.open ? '[opened: retired service]' : '[not opened: retired]';
 }

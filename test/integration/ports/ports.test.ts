@@ -82,15 +82,17 @@ async function rendered(config: string, format: string): Promise<{ file: string;
   return { file, text: r.stdout };
 }
 
+const CONFIGS_FULL_GARDEN = {
+  portal_addresses: ['10.99.0.1', 'fd00:99::1'],
+  dns_servers: ['10.99.0.53', 'fd00:99::53'],
+  registration_networks: ['10.99.0.0/24', '10.98.0.0/16', 'fd00:99::/64'],
+};
+
 const CONFIGS: Record<string, Record<string, unknown>> = {
   full: {
     portal: { base_url: 'https://wifi.example.org', http: { host: '0.0.0.0', port: 8080 }, https: { host: '0.0.0.0', port: 8443 } },
     android: { agent: { version: '4.2.0', url: 'https://downloads.example.org/agent/agent-4.2.0.apk' } },
-    walled_garden: {
-      portal_addresses: ['10.99.0.1', 'fd00:99::1'],
-      dns_servers: ['10.99.0.53', 'fd00:99::53'],
-      registration_networks: ['10.99.0.0/24', '10.98.0.0/16', 'fd00:99::/64'],
-    },
+    walled_garden: CONFIGS_FULL_GARDEN,
   },
   // Overlapping networks and one address twice: nft's interval sets take them (auto-merge).
   overlapping: {
@@ -100,6 +102,13 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
       registration_networks: ['10.0.0.0/8', '10.99.0.0/24'],
       apns_ipv4: 'apns-ranges',
       include_retired_apns: true,
+    },
+  },
+  // RFC 8908 §4.1's certificate checks on: OCSP/CRL (TCP 80) and NTP (UDP 123) by address in both families, and by name.
+  certificateChecks: {
+    walled_garden: {
+      ...CONFIGS_FULL_GARDEN,
+      certificate_checks: { enabled: true, revocation_hosts: ['ocsp.ca.example.com', '192.0.2.80', '2001:db8::80'], ntp_servers: ['10.99.0.123', 'fd00:99::123', 'time.apple.com'] },
     },
   },
   ipv4Only: { portal: { base_url: 'http://10.99.0.1:8080' }, walled_garden: { dns_servers: ['10.99.0.53'], registration_networks: ['10.99.0.0/24'] } },
@@ -135,6 +144,18 @@ describe('enrollgate ports --format nftables', () => {
     expect(loaded.stdout).toMatch(/ip daddr @dns_v4 udp dport 53 accept/);
     expect(loaded.stdout).toMatch(/\t\tdrop\n\t}/);
     expect(loaded.stdout).not.toMatch(/2195|2196|5228/);
+    // The certificate checks are off unless asked for.
+    expect(loaded.stdout).not.toMatch(/dport (80|123)\b/);
+  });
+
+  it('with the certificate checks on, loads them: NTP (UDP 123) and OCSP/CRL (TCP 80) to their addresses', async () => {
+    const { file } = await rendered(await configFile('nft-load-checks', CONFIGS.certificateChecks!), 'nftables');
+    const loaded = await inNamespace(`nft -f '${file}'; nft list table inet ${NFT_TABLE}`);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(loaded.stdout).toMatch(/ip daddr @ntp_v4 udp dport 123 accept/);
+    expect(loaded.stdout).toMatch(/ip6 daddr @ntp_v6 udp dport 123 accept/);
+    expect(loaded.stdout).toMatch(/ip daddr @certificate_revocation_v4 tcp dport 80 accept/);
+    expect(loaded.stdout).toMatch(/ip6 daddr @certificate_revocation_v6 tcp dport 80 accept/);
   });
 });
 

@@ -222,6 +222,11 @@ describe('validateConfig: the walled garden', () => {
       registration_networks: [],
       apns_ipv4: 'apple-network',
       include_retired_apns: false,
+      certificate_checks: {
+        enabled: false,
+        revocation_hosts: ['ocsp.digicert.com', 'crl3.digicert.com', 'crl4.digicert.com', 'ocsp.sectigo.com', 'crl.sectigo.com', '*.c.lencr.org'],
+        ntp_servers: ['time.apple.com', 'time.android.com', 'time.windows.com'],
+      },
     });
   });
 

@@ -26,9 +26,61 @@ describe('walledGarden: the catalogue', () => {
       ['apple-apns', 'open', true],
       ['google-fcm', 'open', true],
       ['google-play', 'open', true],
+      ['certificate-revocation', 'optional', false],
+      ['ntp', 'optional', false],
       ['apple-apns-provider', 'informational', false],
       ['apple-apns-legacy', 'retired', false],
     ]);
+  });
+
+  it('certificate checks (RFC 8908 §4.1): OCSP/CRL over TCP 80 and NTP over UDP 123, listed but closed by default', () => {
+    const revocation = entryOf({}, 'certificate-revocation');
+    expect(revocation).toMatchObject({ status: 'optional', open: false, protocols: ['tcp'], ports: [80], cidrs: [] });
+    // The default hosts are examples (large public CAs), never Google's, whose front ends answer Android's probe.
+    expect(revocation.hostnames).toEqual(['ocsp.digicert.com', 'crl3.digicert.com', 'crl4.digicert.com', 'ocsp.sectigo.com', 'crl.sectigo.com', '*.c.lencr.org']);
+    expect(revocation.source).toContain('RFC 8908 §4.1');
+    const ntp = entryOf({}, 'ntp');
+    expect(ntp).toMatchObject({ status: 'optional', open: false, protocols: ['udp'], ports: [123], cidrs: [], hostnames: ['time.apple.com', 'time.android.com', 'time.windows.com'] });
+    expect(gardenOf(CONFIGURED).warnings).toEqual([]);
+  });
+
+  it('certificate checks: enabled opens them, addresses and host names apart; the example list is a warning', () => {
+    const withExamples = gardenOf({ ...CONFIGURED, walled_garden: { ...CONFIGURED.walled_garden, certificate_checks: { enabled: true } } });
+    expect(withExamples.entries.filter((e) => e.status === 'optional').map((e) => [e.id, e.open])).toEqual([
+      ['certificate-revocation', true],
+      ['ntp', true],
+    ]);
+    expect(withExamples.warnings).toEqual([
+      "walled_garden.certificate_checks.revocation_hosts: the examples; list your portal certificate's OCSP and CRL hosts",
+    ]);
+    const own = gardenOf({
+      ...CONFIGURED,
+      walled_garden: {
+        ...CONFIGURED.walled_garden,
+        certificate_checks: { enabled: true, revocation_hosts: ['ocsp.ca.example.com', '192.0.2.80'], ntp_servers: ['10.99.0.123', 'fd00:99::123', 'ntp.example.org'] },
+      },
+    });
+    expect(own.warnings).toEqual([]);
+    expect(own.entries.find((e) => e.id === 'certificate-revocation')).toMatchObject({ open: true, cidrs: ['192.0.2.80'], hostnames: ['ocsp.ca.example.com'] });
+    expect(own.entries.find((e) => e.id === 'ntp')).toMatchObject({ open: true, cidrs: ['10.99.0.123', 'fd00:99::123'], hostnames: ['ntp.example.org'] });
+  });
+
+  it('certificate checks: a host that is neither a name nor a reachable address is refused, naming it', () => {
+    const problems = (checks: Record<string, unknown>) => {
+      try {
+        validateConfig({ walled_garden: { certificate_checks: checks } });
+      } catch (err) {
+        return (err as { problems: string[] }).problems;
+      }
+      return [];
+    };
+    expect(problems({ revocation_hosts: ['http://ocsp.example.com'], ntp_servers: ['0.0.0.0', 'pool', '*.'] })).toEqual([
+      'walled_garden.certificate_checks.revocation_hosts[0]: got "http://ocsp.example.com"; expected a host name such as ocsp.example.com (*.example.com for its subdomains) or an IP address',
+      'walled_garden.certificate_checks.ntp_servers[0]: got "0.0.0.0"; expected a host name such as ocsp.example.com (*.example.com for its subdomains) or an IP address',
+      'walled_garden.certificate_checks.ntp_servers[1]: got "pool"; expected a host name such as ocsp.example.com (*.example.com for its subdomains) or an IP address',
+      'walled_garden.certificate_checks.ntp_servers[2]: got "*."; expected a host name such as ocsp.example.com (*.example.com for its subdomains) or an IP address',
+    ]);
+    expect(problems({ enabled: 'yes' })).toEqual(['walled_garden.certificate_checks.enabled: got "yes"; expected true or false']);
   });
 
   it('gives every entry a reason and a source, and ports and protocols', () => {

@@ -21,6 +21,9 @@ const FULL = {
   registration_networks: ['10.99.0.0/24', '10.98.0.0/24', 'fd00:99::/64'],
 };
 
+/** The certificate checks on, with addresses of both families and names. */
+const CHECKS = { enabled: true, revocation_hosts: ['ocsp.ca.example.com', '192.0.2.80'], ntp_servers: ['10.99.0.123', 'fd00:99::123', 'time.apple.com'] };
+
 /** The lines that are not comments or blank. */
 const code = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 
@@ -58,7 +61,19 @@ describe('walledGardenJson', () => {
     for (const e of json.entries) {
       expect(Object.keys(e)).toEqual(['id', 'service', 'status', 'open', 'protocols', 'ports', 'cidrs', 'hostnames', 'why', 'source']);
     }
-    expect(json.entries.map((e) => e.id)).toEqual(['portal', 'dns', 'apple-apns', 'google-fcm', 'google-play', 'agent-download', 'apple-apns-provider', 'apple-apns-legacy']);
+    expect(json.entries.map((e) => e.id)).toEqual([
+      'portal',
+      'dns',
+      'apple-apns',
+      'google-fcm',
+      'google-play',
+      'agent-download',
+      'certificate-revocation',
+      'ntp',
+      'apple-apns-provider',
+      'apple-apns-legacy',
+    ]);
+    expect(json.entries.find((e) => e.id === 'ntp')).toMatchObject({ status: 'optional', open: false });
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 });
@@ -104,6 +119,19 @@ describe('renderNftables', () => {
     expect(retired).toContain('# APNs legacy binary API (gateway 2195, feedback 2196) [opened: retired service]: retired by\n\t\t# Apple on 31 March 2021');
   });
 
+  it('opens the certificate checks (RFC 8908 §4.1) only when asked: NTP and OCSP/CRL addresses by rule, names as comments', () => {
+    expect(code(text).join('\n')).not.toMatch(/dport (80|123)\b/);
+    expect(text).toContain('# NTP (time) [not opened: optional]');
+    const on = renderNftables(gardenOf({ ...FULL, certificate_checks: CHECKS }));
+    expect(code(on)).toContain('\t\tip daddr @ntp_v4 udp dport 123 accept');
+    expect(code(on)).toContain('\t\tip6 daddr @ntp_v6 udp dport 123 accept');
+    expect(code(on)).toContain('\t\tip daddr @certificate_revocation_v4 tcp dport 80 accept');
+    expect(on).toContain('elements = { 10.99.0.123 }');
+    expect(on).toMatch(/# NTP \(time\) \[opened: optional\]/);
+    expect(on).toMatch(/#\s+time\.apple\.com/);
+    for (const l of code(on)) expect(l, l).not.toMatch(/example\.com|apple\.com/);
+  });
+
   it('without registration networks: no jump, an example instead', () => {
     const bare = renderNftables(gardenOf());
     expect(bare).not.toMatch(/^\s*ip6? saddr/m);
@@ -146,6 +174,16 @@ describe('renderIptables', () => {
     for (const r of rules(v4)) expect(r).not.toMatch(/-d \S*:/);
     for (const r of rules(v6)) expect(r).not.toMatch(/-d \S*\d+\.\d+\.\d+\.\d+/);
     expect(v4).toContain('For IPv6: `enrollgate ports --format ip6tables`');
+  });
+
+  it('opens the certificate checks only when asked, each family to its own NTP addresses', () => {
+    for (const r of [...rules(v4), ...rules(v6)]) expect(r).not.toMatch(/--dports? (80|123)\b/);
+    const on4 = rules(renderIptables(gardenOf({ ...FULL, certificate_checks: CHECKS }), 4));
+    const on6 = rules(renderIptables(gardenOf({ ...FULL, certificate_checks: CHECKS }), 6));
+    expect(on4).toContain(`-A ${IPTABLES_CHAIN} -s 10.99.0.0/24,10.98.0.0/24 -d 10.99.0.123 -p udp --dport 123 -j ACCEPT`);
+    expect(on4).toContain(`-A ${IPTABLES_CHAIN} -s 10.99.0.0/24,10.98.0.0/24 -d 192.0.2.80 -p tcp --dport 80 -j ACCEPT`);
+    expect(on6).toContain(`-A ${IPTABLES_CHAIN} -s fd00:99::/64 -d fd00:99::123 -p udp --dport 123 -j ACCEPT`);
+    expect(on6.join('\n')).not.toMatch(/--dport 80\b/);
   });
 
   it('writes host names as comments: iptables would resolve them once, at load time', () => {

@@ -55,7 +55,7 @@ const MANAGE_URLS = {
 
 // The walled-garden page from the real catalogue: every entry opened, every kind of destination.
 const gardenPage = (doc: Record<string, unknown>) => walledGardenPage(walledGarden(validateConfig(doc)), 'https://portal.example.org/api/walled-garden');
-const GARDEN_FULL = gardenPage({
+const GARDEN_DOC = {
   portal: { base_url: 'https://portal.example.org' },
   android: { agent: { version: '1.4.2', url: 'https://downloads.example.org/agent/enrollgate-agent-1.4.2.apk' } },
   walled_garden: {
@@ -64,7 +64,8 @@ const GARDEN_FULL = gardenPage({
     registration_networks: ['10.99.0.0/24', 'fd00:99::/64'],
     include_retired_apns: true,
   },
-});
+};
+const GARDEN_FULL = gardenPage(GARDEN_DOC);
 
 type Case = { name: string; template: string; ctx: Record<string, unknown> };
 
@@ -260,6 +261,12 @@ describe('views', () => {
     expect(html).toContain('<h2>APNs legacy binary API (gateway 2195, feedback 2196)</h2>');
     expect(html.slice(html.indexOf('<h2>Not opened</h2>'))).toContain('<li>APNs provider API, tcp 443, 2197: servers sending notifications, never phones.</li>');
     expect(html).not.toContain('role="status"');
+    // With the certificate checks on too (the portal certificate's two revocation hosts, the phones' NTP servers).
+    const certificateChecks = { enabled: true, revocation_hosts: ['ocsp.digicert.com', 'crl3.digicert.com'] };
+    const checks = gardenPage({ ...GARDEN_DOC, walled_garden: { ...GARDEN_DOC.walled_garden, certificate_checks: certificateChecks } });
+    const withChecks = render({ name: 'w', template: 'walled-garden.njk', ctx: checks });
+    expect(Buffer.byteLength(withChecks)).toBeLessThan(10 * 1024);
+    expect(withChecks).toContain('<h2>NTP (time)</h2>\n<p><b>udp 123</b> to <code>time.apple.com, time.android.com, time.windows.com</code>');
     const bare = render({ name: 'w', template: 'walled-garden.njk', ctx: gardenPage({}) });
     expect(Buffer.byteLength(bare)).toBeLessThan(10 * 1024);
     expect(bare).toContain('<div class="alert" role="status"><ul>\n<li>walled_garden.portal_addresses: empty');
