@@ -147,16 +147,31 @@ export const CSV_COLUMNS = ['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas'
 
 const CHAIN_FIELDS = new Set(['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas', 'reason', 'prev', 'hmac']);
 
-/** One CSV row (RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it). */
+/**
+ * One CSV row: RFC 4180 quoting; control characters written as JSON escapes; a leading
+ * =, +, - or @ prefixed with ' so that spreadsheets do not run it.
+ */
 export function csvRow(r: AuditRecord): string {
   const details = Object.fromEntries(Object.entries(r).filter(([k]) => !CHAIN_FIELDS.has(k)));
   const cells = [r.seq, r.at, r.type, r.outcome, r.user, r.mac, r.nas, r.reason, Object.keys(details).length > 0 ? JSON.stringify(details) : ''];
   return cells.map(csvCell).join(',');
 }
 
+/**
+ * Characters a cell shows as `\u0000`…: C0 controls (NUL, CR, LF, ESC…), DEL, C1 controls
+ * and the Unicode line and paragraph separators. Raw, a NUL ends the field for C tools,
+ * CR and LF split a record for every line-based reader (grep, SIEM imports) even inside
+ * quotes, and ESC sequences drive the terminal of whoever views the file. The name a
+ * person typed may hold any of them, and it is evidence: escaped, not dropped, in the
+ * JSON notation the details column and the JSON lines export use (which keep the exact
+ * value: a typed backslash-u reads the same here).
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 function csvCell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  let text = String(value).replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // A leading tab or CR, which spreadsheets also take for the start of a formula, is escaped above.
+  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

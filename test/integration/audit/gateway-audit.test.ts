@@ -143,6 +143,21 @@ describe('the gateway’s audit trail', () => {
     expect((await auth()).reply).toBe('Access-Reject');
   });
 
+  it('exports a user name holding NUL, CR, LF and ESC as one CSV line, the characters escaped', async () => {
+    const ip = '10.7.0.11';
+    const form = formOf(await call('GET', '/portal?mac=3C-A0-00-00-A0-02&ip=10.7.0.11', { ip }));
+    const typed = 'mallory\u0000\r\n99,2026-01-01T00:00:00.000Z,admin.logged_in\u001b[2J';
+    const r = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, username: typed, password: 'not-the-password' } });
+    expect(r.status).toBe(401);
+    t.gateway.audit.flush();
+    const csv = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--type', 'login.failed', '--format', 'csv']);
+    expect(csv.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const rows = csv.stdout.trimEnd().split('\n');
+    const row = rows.find((l) => l.includes('mallory'));
+    expect(row).toContain(',"mallory\\u0000\\u000d\\u000a99,2026-01-01T00:00:00.000Z,admin.logged_in\\u001b[2J",');
+    expect(rows.every((l) => /^(seq|\d+),/.test(l))).toBe(true);
+  });
+
   it('ends with gateway.stopped, and the whole trail verifies after a restart', async () => {
     await t.restart();
     const all = records();
