@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
-import { radclient } from '../helpers/radclient.js';
+import { accountingStart, radclient } from '../helpers/radclient.js';
 import { Backdoor } from '../helpers/raw-nas.js';
 
 /**
@@ -139,14 +139,8 @@ afterAll(async () => {
 });
 
 /** The router's accounting names the browser's address (127.0.0.1) for this device: the portal's first way to know it. */
-async function accountingStart(t: TestGateway, mac: string): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
-    'Acct-Status-Type = Start',
-    `Acct-Session-Id = "${randomBytes(6).toString('hex')}"`,
-    `Calling-Station-Id = "${mac}"`,
-    'Framed-IP-Address = 127.0.0.1',
-  ]);
-  expect(r.reply).toBe('Accounting-Response');
+function leaseToBrowser(t: TestGateway, mac: string): Promise<void> {
+  return accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, '127.0.0.1', randomBytes(6).toString('hex'));
 }
 
 /** An Android phone is enrolled by its MDM agent; what the portal serves it is the daily login. */
@@ -164,7 +158,7 @@ function newMac(): string {
  */
 async function walk(t: TestGateway, router: FakeRouter, visitor: Visitor): Promise<{ visit: Visit; cspViolations: string[] }> {
   const mac = newMac();
-  await accountingStart(t, mac);
+  await leaseToBrowser(t, mac);
   if (visitor === 'android') await enrollAndroid(t, mac);
   const context = await browser.newContext({ userAgent: USER_AGENTS[visitor], isMobile: visitor !== 'ipad', hasTouch: true, viewport: { width: 390, height: 844 } });
   const cspViolations: string[] = [];

@@ -55,3 +55,12 @@ export function macAuth(mac: string, extra: readonly string[] = []): string[] {
     ...extra,
   ];
 }
+
+/**
+ * The router's accounting Start for a device at `ip` (its IP→MAC lease, what the portal
+ * trusts first to know which device a browser is). Rejects when it is not answered.
+ */
+export async function accountingStart(port: number, secret: string, mac: string, ip: string, sessionId = `s-${mac}-${ip}`): Promise<void> {
+  const r = await radclient(port, 'acct', secret, ['Acct-Status-Type = Start', `Acct-Session-Id = "${sessionId}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
+  if (r.reply !== 'Accounting-Response') throw new Error(`accounting Start for ${mac} at ${ip} was not answered: ${r.stdout}${r.stderr}`);
+}

@@ -40,7 +40,8 @@ export async function startRedis(): Promise<TestRedis> {
           return;
         }
       } catch {
-        client.destroy();
+        // A client whose connection failed may have closed itself already: destroy() would throw.
+        if (client.isOpen) client.destroy();
       }
       if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s');
       await new Promise((r) => setTimeout(r, 20));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { call as httpCall, formOf, type CallOptions } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { radclient } from '../../helpers/radclient.js';
+import { accountingStart, radclient } from '../../helpers/radclient.js';
 
 /**
  * The audit trail of a real gateway: what a person does at the portal and what the
@@ -145,6 +145,7 @@ describe('the gateway’s audit trail', () => {
 
   it('exports a user name holding NUL, CR, LF and ESC as one CSV line, the characters escaped', async () => {
     const ip = '10.7.0.11';
+    await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, '3C-A0-00-00-A0-02', ip);
     const form = formOf(await call('GET', '/portal?mac=3C-A0-00-00-A0-02&ip=10.7.0.11', { ip }));
     const typed = 'mallory\u0000\r\n99,2026-01-01T00:00:00.000Z,admin.logged_in\u001b[2J';
     const r = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, username: typed, password: 'not-the-password' } });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { accountingStart } from '../../helpers/radclient.js';
 import { IPHONE_UA } from '../../helpers/http.js';
 import { cookieOf, httpsCall, type HttpsReply } from '../../helpers/https.js';
 
@@ -99,6 +100,7 @@ describe('login throttling', () => {
   it('a throttled portal login answers 429 with Retry-After: the seconds left of the lock', async () => {
     const from = '10.66.0.10';
     const headers = { 'X-Forwarded-For': from, 'User-Agent': IPHONE_UA };
+    await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, 'AA-BB-CC-00-66-10', from);
     const page = await httpsCall(t.gateway.ports.https, ca, `/portal?mac=AA-BB-CC-00-66-10&ip=${from}`, { headers });
     expect(page.text).toContain('Set up this iPhone or iPad');
     const cookie = cookieOf(page, 'eg_flow')!;

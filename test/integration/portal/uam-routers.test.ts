@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call as httpCall, handoffTarget, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { radclient } from '../../helpers/radclient.js';
+import { accountingStart, radclient } from '../../helpers/radclient.js';
 import { Backdoor } from '../../helpers/raw-nas.js';
 import { parseMac } from '../../../src/devices/mac.js';
 
@@ -30,10 +30,7 @@ async function enrollFrom(t: TestGateway, path: string, ip: string): Promise<Rep
 }
 
 /** The router's accounting: this device has `ip` (what the portal trusts first). */
-async function lease(t: TestGateway, mac: string, ip: string): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', `Acct-Session-Id = "s-${mac}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
-  expect(r.reply).toBe('Accounting-Response');
-}
+const lease = (t: TestGateway, mac: string, ip: string) => accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, ip);
 
 function leaving(reply: Reply): URL {
   return handoffTarget(reply);
