@@ -29,6 +29,9 @@ if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing
-  # Debian starts no services on install here, but stop slapd if a system one came up: tests run their own.
-  $SUDO sh -c 'command -v service >/dev/null && service slapd stop >/dev/null 2>&1 || true'
+  # Debian starts no services on install here, but stop any that came up: tests run their own slapd,
+  # Redis and sentinels on free ports, and only need promtool from the prometheus package.
+  for s in slapd redis-sentinel prometheus prometheus-node-exporter; do
+    $SUDO sh -c "command -v service >/dev/null && service $s stop >/dev/null 2>&1 || true"
+  done
 fi
