@@ -1,4 +1,5 @@
 import type Keyv from 'keyv';
+import type { Maybe } from '../maybe.js';
 import type { Mac } from '../devices/mac.js';
 import { storeCall, type StateStore } from '../store/state-store.js';
 
@@ -71,25 +72,27 @@ export class AccountingStore {
     return new AccountingStore(store.kv.accounting, store.kv.leases, readNow && writeNow && deleteNow ? { readNow, writeNow, deleteNow } : undefined);
   }
 
-  /** The record for a session on a NAS, if we have one. */
-  async get(nas: string, sessionId: string): Promise<AccountingRecord | undefined> {
-    if (this.now) return this.getNow(nas, sessionId);
+  /** The record for a session on a NAS, if we have one: at once on a synchronous store (SQLite), else a promise. */
+  get(nas: string, sessionId: string): Maybe<AccountingRecord | undefined> {
+    if (this.now) return this.now.readNow('accounting', recordKey(nas, sessionId)) as AccountingRecord | undefined;
     return storeCall('read an accounting record', () => this.records.get<AccountingRecord>(recordKey(nas, sessionId)));
   }
 
-  /** The record, read now, on a synchronous store (see `synchronous`); undefined when there is none, and on other stores. */
-  getNow(nas: string, sessionId: string): AccountingRecord | undefined {
-    return this.now?.readNow('accounting', recordKey(nas, sessionId)) as AccountingRecord | undefined;
+  /**
+   * Saves a record and moves the IP→MAC mapping accordingly (Stop releases the address).
+   * On a synchronous store (SQLite) every read and write happens before this returns, in
+   * the store's open group commit, and the promise settles with that commit (one promise
+   * for all the writes, instead of a chain of keyv calls): it throws when the store cannot
+   * be read, and rejects when a write or the commit fails. A write that fails leaves the
+   * others in the batch: each is the record's own state, and the router, left without an
+   * answer, sends the record again.
+   */
+  save(record: AccountingRecord): Promise<void> {
+    if (this.now) return this.saveSynchronously(this.now, record);
+    return this.saveLater(record);
   }
 
-  /** Whether getNow and saveNow work (the store reads and writes without waiting). */
-  get synchronous(): boolean {
-    return this.now !== undefined;
-  }
-
-  /** Saves a record and moves the IP→MAC mapping accordingly (Stop releases the address). */
-  async save(record: AccountingRecord): Promise<void> {
-    if (this.now) return this.saveNow(record);
+  private async saveLater(record: AccountingRecord): Promise<void> {
     const [whereabouts, lease] = await Promise.all([this.whereabouts(record.mac), record.ip ? this.leaseFor(record.ip) : undefined]);
     for (const change of changesOf(record, whereabouts, lease)) {
       const kv = change.namespace === 'accounting' ? this.records : this.leases;
@@ -98,31 +101,21 @@ export class AccountingStore {
     }
   }
 
-  /**
-   * save() on a synchronous store: every read and write happens before this returns,
-   * in the store's open group commit, and the promise settles with that commit (one
-   * promise for all the writes, instead of a chain of keyv calls). Throws when the
-   * store cannot be read; rejects when a write or the commit fails. A write that fails
-   * leaves the others in the batch: each is the record's own state, and the router,
-   * left without an answer, sends the record again.
-   */
-  saveNow(record: AccountingRecord): Promise<void> {
-    const now = this.now;
-    if (!now) return this.save(record);
+  private saveSynchronously(now: Synchronous, record: AccountingRecord): Promise<void> {
     const lease = record.ip ? (now.readNow('leases', record.ip) as Lease | undefined) : undefined;
     const whereabouts = now.readNow('leases', whereaboutsKey(record.mac)) as Whereabouts | undefined;
     const writes = changesOf(record, whereabouts, lease).map((c) => ('remove' in c ? now.deleteNow(c.namespace, c.key) : now.writeNow(c.namespace, c.key, c.value, c.ttlMs)));
     return writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes).then(() => undefined);
   }
 
-  /** Which device holds this address, per the latest accounting. */
-  async leaseFor(ip: string): Promise<Lease | undefined> {
+  /** Which device holds this address, per the latest accounting (at once on SQLite, else a promise). */
+  leaseFor(ip: string): Maybe<Lease | undefined> {
     if (this.now) return this.now.readNow('leases', ip) as Lease | undefined;
     return storeCall('read a lease', () => this.leases.get<Lease>(ip));
   }
 
-  /** Which router and session the device is on, per the latest accounting. */
-  async whereabouts(mac: Mac): Promise<Whereabouts | undefined> {
+  /** Which router and session the device is on, per the latest accounting (at once on SQLite, else a promise). */
+  whereabouts(mac: Mac): Maybe<Whereabouts | undefined> {
     if (this.now) return this.now.readNow('leases', whereaboutsKey(mac)) as Whereabouts | undefined;
     return storeCall('read whereabouts', () => this.leases.get<Whereabouts>(whereaboutsKey(mac)));
   }

@@ -1,36 +1,25 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import type { AccountingRecord, AccountingStore } from '../accounting/accounting-store.js';
-import { ConfigError, StoreUnavailableError } from '../errors.js';
-import type { Session } from '../sessions/session.js';
+import type { AccountingStore } from '../accounting/accounting-store.js';
+import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import { withDeadline } from '../deadline.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
+import type { Maybe } from '../maybe.js';
 import type { Metrics } from '../metrics.js';
-import { parseMac, type Mac } from '../devices/mac.js';
-import { LOGIN_TOKEN_ID, tokenRef, type LoginToken, type LoginTokenStore } from '../sessions/login-token-store.js';
+import type { LoginToken, LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { accountingUpdate, type AccountingUpdate } from './accounting.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
 import { duplicateKey, MemoryDuplicateCache, type DuplicateCache, type DuplicateLookup } from './duplicate-cache.js';
-import { GenerationalMap } from '../generational-map.js';
 import type { NasClient, NasTable } from './clients.js';
-import {
-  Code,
-  codeName,
-  decodeAttributes,
-  encodeResponse,
-  scanPacket,
-  verifyMessageAuthenticator,
-  verifyRequestAuthenticator,
-  type DropReason,
-  type ScannedPacket,
-} from './packet.js';
+import { AccessHandler } from './handlers/access.js';
+import { ACCOUNTING_ALONE_BATCH_MS, ACCOUNTING_BATCH_MS, AccountingHandler } from './handlers/accounting.js';
+import { StatusHandler } from './handlers/status.js';
+import { Code, codeName, decodeAttributes, scanPacket, verifyMessageAuthenticator, verifyRequestAuthenticator, type DropReason, type ScannedPacket } from './packet.js';
 import type { RecentAccessRequests } from './recent-access-requests.js';
-import { decideAccess, rejectRequest, requestedMac, single, type AccessContext, type AccessDecision } from './policy.js';
-import { tokenCredential, tokenLoginProblem } from './uam-login.js';
+import type { Answer, HandlerContext, Port, RadiusHandler, RadiusRequest } from './request.js';
+import { TokenLogins } from './token-login.js';
 
 export interface RadiusServerOptions {
   host: string;
@@ -70,40 +59,10 @@ export interface RadiusServerOptions {
   serve?: 'both' | Port;
 }
 
-export type Port = 'auth' | 'acct';
-
-/** A datagram that passed the checks, on its way to an answer. */
-interface Request {
-  readonly port: Port;
-  readonly socket: Socket;
-  readonly raw: Buffer;
-  readonly packet: ScannedPacket;
-  readonly nas: NasClient;
-  readonly peer: RemoteInfo;
-  /** performance.now() when it arrived. */
-  readonly started: number;
-  /** Its RFC 5080 key (none for Status-Server). */
-  key: string | undefined;
-}
-
-/** The bytes to send and the outcome to count, or nothing to send. */
-type Answer = { bytes: Buffer; outcome: string } | undefined;
+/** The kinds of request, each answered by its handler (handlers/). */
+type RequestKind = 'status' | 'access' | 'accounting';
 
 const DROP_LOG_INTERVAL_MS = 1000;
-
-/**
- * How long accounting requests are gathered before they are worked on together, in
- * a process that also answers authentication: short, so that one batch's work does not
- * hold authentication up for long. Routers wait seconds for an answer (the default
- * timeout is 3 s on Juniper, 5 s on Aruba CX).
- */
-export const ACCOUNTING_BATCH_MS = 5;
-/**
- * The same in a process that serves accounting alone (the accounting worker): fewer,
- * larger commits (bench:radius --accounting-only, three runs each way: 83-97 against
- * 96-117 µs of CPU per request).
- */
-export const ACCOUNTING_ALONE_BATCH_MS = 20;
 
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
@@ -111,33 +70,57 @@ const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
   acct: new Set([Code.AccountingRequest, Code.StatusServer]),
 };
 
+/** The handler for each request code a port serves. */
+function kindOf(code: number): RequestKind {
+  return code === Code.StatusServer ? 'status' : code === Code.AccountingRequest ? 'accounting' : 'access';
+}
+
+/** The handlers a server answers with, from its options. */
+function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Record<RequestKind, RadiusHandler>> {
+  const { sessions, clock, log, metrics, audit, timeZone, portalUrl } = o;
+  const tokenLogins = o.loginTokens
+    ? new TokenLogins({ tokens: o.loginTokens, sessions, clock, log, metrics, timeZone, portalUrl, ...(o.completeEnrollment ? { completeEnrollment: o.completeEnrollment } : {}) })
+    : undefined;
+  return {
+    status: new StatusHandler(),
+    access: new AccessHandler({
+      sessions,
+      clock,
+      log,
+      metrics,
+      timeZone,
+      portalUrl,
+      ...(audit ? { audit } : {}),
+      ...(o.accessRequests ? { accessRequests: o.accessRequests } : {}),
+      ...(tokenLogins ? { tokenLogins } : {}),
+      ...(o.storeFailure ? { storeFailure: o.storeFailure } : {}),
+    }),
+    accounting: new AccountingHandler(
+      { accounting: o.accounting, sessions, clock, log, metrics, ...(audit ? { audit } : {}), batchMs: o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS },
+      ctx,
+    ),
+  };
+}
+
 /**
  * The UDP edge of RADIUS: every packet is checked on its raw bytes before anything
  * else looks at it, and anything that fails is dropped without an answer and counted
- * (RFC 2865 §3: silently discarded). Only this file knows about sockets.
+ * (RFC 2865 §3: silently discarded). A request that passes goes through the RFC 5080
+ * duplicate cache and the in-flight bound to the handler of its kind (handlers/), and
+ * its answer back to the NAS. Only this file knows about sockets.
  */
 export class RadiusServer {
   private readonly sockets: Socket[] = [];
   private readonly duplicates: DuplicateCache;
-  /** fail_mode open: the sessions this process last saw live. */
-  private readonly remembered: RememberedSessions;
-  /** Requests between decoding and their answer (waiting for the store, mostly). */
+  private readonly handlers: Readonly<Record<RequestKind, RadiusHandler>>;
+  /** Requests between their handler and their answer (waiting for the store or an accounting batch, mostly). */
   private inFlight = 0;
-  /** Accounting requests waiting for their batch (workAccounting). */
-  private readonly accounting: Request[] = [];
-  private accountingTimer: NodeJS.Timeout | undefined;
   /** The second each NAS was last answered in, as last given to the metric (bounded by the configured NAS names). */
   private readonly lastAnswerSecond = new Map<string, number>();
-  /** The store's synchronous session read (SQLite), when it has one. */
-  private readonly liveNow: ((mac: Mac) => Session | undefined) | undefined;
-  /** How long accounting requests are gathered (ACCOUNTING_BATCH_MS, or ACCOUNTING_ALONE_BATCH_MS serving accounting alone). */
-  private readonly accountingBatchMs: number;
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
-    this.remembered = new RememberedSessions(o.storeFailure?.openMaxAgeMs ?? 0);
-    this.liveNow = o.sessions.liveNow;
-    this.accountingBatchMs = o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS;
+    this.handlers = handlersFor(o, { drop: (r, reason, extra) => this.drop(r.nas, reason, r.peer, extra) });
   }
 
   /** Binds its ports (both unless `serve` names one); resolves with the ports actually bound (0 picks free ones). */
@@ -154,10 +137,7 @@ export class RadiusServer {
 
   async stop(): Promise<void> {
     await Promise.all(this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    // Accounting still gathered is not answered: its routers send it again.
-    clearTimeout(this.accountingTimer);
-    this.accountingTimer = undefined;
-    this.accounting.length = 0;
+    for (const handler of Object.values(this.handlers)) handler.stop?.();
   }
 
   private listen(port: Port, number: number): Promise<number> {
@@ -211,9 +191,9 @@ export class RadiusServer {
 
   /**
    * One datagram. Synchronous from the socket to the answer whenever the state store
-   * reads synchronously (SQLite's readNow) and the RFC 5080 cache is this process's:
-   * a promise per request cost a fifth of the CPU (bench:radius). Anything that must
-   * wait (Redis, accounting writes, one-time logins) continues in a promise.
+   * reads synchronously (SQLite) and the RFC 5080 cache is this process's: a promise per
+   * request cost a fifth of the CPU (bench:radius). Anything that must wait (Redis,
+   * accounting batches and writes, one-time logins) continues in a promise.
    */
   private receive(port: Port, socket: Socket, raw: Buffer, peer: RemoteInfo): void {
     const started = performance.now();
@@ -227,7 +207,7 @@ export class RadiusServer {
     const problem = this.authenticate(raw, packet, nas);
     if (problem) return this.drop(nas, problem, peer, { code: codeName(packet.code) });
 
-    const request: Request = { port, socket, raw, packet, nas, peer, started, key: undefined };
+    const request: RadiusRequest = { port, socket, raw, packet, nas, peer, started, key: undefined };
     // RFC 5080 §2.2.2 (Status-Server is never cached: RFC 5997 §3 wants a fresh answer).
     if (packet.code === Code.StatusServer) return this.work(request);
     request.key = duplicateKey(port, peer.address, peer.port, packet.identifier, packet.authenticator);
@@ -242,41 +222,24 @@ export class RadiusServer {
     }
   }
 
-  private afterDuplicateCheck(r: Request, seen: DuplicateLookup): void {
+  private afterDuplicateCheck(r: RadiusRequest, seen: DuplicateLookup): void {
     if (seen.kind === 'new') return this.work(r);
     this.o.metrics.radiusRetransmissions.inc({ nas: r.nas.name, handled: seen.kind === 'answered' ? 'answered_from_cache' : 'dropped_in_progress' });
     if (seen.kind === 'answered') r.socket.send(seen.response, r.peer.port, r.peer.address);
   }
 
-  /** Decides a new request and sends the answer, at once or when its promise settles. */
-  private work(r: Request): void {
+  /** Hands a new request to its handler and sends the answer, at once or when its promise settles. */
+  private work(r: RadiusRequest): void {
     // Bounded: with a slow store, requests would otherwise pile up in memory without end.
-    if (this.inFlight + this.accounting.length >= (this.o.maxInFlight ?? Number.POSITIVE_INFINITY)) {
+    if (this.inFlight >= (this.o.maxInFlight ?? Number.POSITIVE_INFINITY)) {
       if (r.key) this.duplicates.finish(r.key, undefined);
       return this.drop(r.nas, 'overload', r.peer);
     }
-    if (r.packet.code === Code.AccountingRequest) {
-      // Gathered for a few milliseconds and worked on together: one SQLite commit for all
-      // of them, instead of one per datagram when they trickle in (bench:radius: each
-      // commit also makes every RADIUS reader catch up with the change log).
-      this.accounting.push(r);
-      this.accountingTimer ??= setTimeout(() => this.workAccounting(), this.accountingBatchMs);
-      return;
-    }
-    this.decide(r);
-  }
-
-  private workAccounting(): void {
-    this.accountingTimer = undefined;
-    for (const r of this.accounting.splice(0)) this.safely(r.port, () => this.decide(r));
-  }
-
-  private decide(r: Request): void {
     this.inFlight++;
-    let pending: Answer | Promise<Answer>;
+    let pending: Maybe<Answer>;
     try {
       const attributes = decodeAttributes(r.raw, r.packet.length);
-      if (attributes) pending = this.answer(r, attributes);
+      if (attributes) pending = this.handlers[kindOf(r.packet.code)].handle(r, attributes);
       else {
         this.drop(r.nas, 'undecodable', r.peer);
         pending = undefined;
@@ -298,7 +261,7 @@ export class RadiusServer {
   }
 
   /** Ends a request begun by work(): remembers its answer for retransmissions and sends it. */
-  private reply(r: Request, answer: Answer): void {
+  private reply(r: RadiusRequest, answer: Answer): void {
     this.inFlight--;
     if (r.key) this.duplicates.finish(r.key, answer?.bytes);
     if (!answer) return;
@@ -315,9 +278,9 @@ export class RadiusServer {
   }
 
   /**
-   * Runs what continues a request outside the socket's handler (a promise, the
-   * accounting timer): a failure there (a send on a socket closed by stop()) is
-   * logged, never an unhandled rejection or exception that would end the process.
+   * Runs what continues a request outside the socket's handler (a promise): a failure
+   * there (a send on a socket closed by stop()) is logged, never an unhandled rejection
+   * or exception that would end the process.
    */
   private safely(port: Port, fn: () => void): void {
     try {
@@ -329,35 +292,6 @@ export class RadiusServer {
 
   private failed(err: unknown, port: Port): void {
     this.o.log.error({ err, event: 'radius.handler_failed', port }, 'RADIUS handler failed');
-  }
-
-  private auditDecision(nas: NasClient, d: AccessDecision): void {
-    if (!this.o.audit) return;
-    // Object literals without spreads (one allocation each): this runs at every answer.
-    // Members left undefined are left out of the record (JSON.stringify).
-    if (d.code === Code.AccessAccept) {
-      // An accept without a session (registration VLAN, redirect, role) says which in its reason.
-      this.o.audit.record({ type: 'radius.accepted', nas: nas.name, mac: d.mac || undefined, user: d.user || undefined, reason: d.reason });
-    } else {
-      this.o.audit.record({ type: 'radius.rejected', nas: nas.name, mac: d.mac || undefined, reason: d.reason });
-    }
-  }
-
-  private auditAccounting(r: AccountingRecord): void {
-    if (!this.o.audit || r.status === 'interim') return;
-    const common = { nas: r.nas, mac: r.mac, ...(r.user ? { user: r.user } : {}), ...(r.ip ? { ip: r.ip } : {}), session_id: r.sessionId };
-    if (r.status === 'start') {
-      this.o.audit.record({ type: 'accounting.started', ...common });
-      return;
-    }
-    this.o.audit.record({
-      type: 'accounting.stopped',
-      ...common,
-      input_octets: r.inputOctets,
-      output_octets: r.outputOctets,
-      ...(r.sessionTimeSeconds !== undefined ? { duration_s: r.sessionTimeSeconds } : {}),
-      ...(r.terminateCause ? { terminate_cause: r.terminateCause } : {}),
-    });
   }
 
   /** Checks the packet was sent by the NAS holding the shared secret; a reason to drop it, or null. */
@@ -375,202 +309,6 @@ export class RadiusServer {
     }
     return null;
   }
-
-  private answer(r: Request, attributes: Record<string, unknown>): Answer | Promise<Answer> {
-    const { packet, nas } = r;
-    if (packet.code === Code.StatusServer) {
-      return { bytes: this.respond(r, r.port === 'auth' ? Code.AccessAccept : Code.AccountingResponse), outcome: 'status' };
-    }
-    if (packet.code === Code.AccessRequest) {
-      const decision = this.decideAccess(r.raw, packet, attributes, nas);
-      return decision instanceof Promise ? decision.then((d) => this.accessAnswer(r, d)) : this.accessAnswer(r, decision);
-    }
-    return this.accountingAnswer(r, attributes);
-  }
-
-  private respond(r: Request, code: number, attributes: AccessDecision['attributes'] = []): Buffer {
-    return encodeResponse({ code, request: r.packet, secret: r.nas.secret, attributes });
-  }
-
-  private accessAnswer(r: Request, decision: AccessDecision): Answer {
-    const { nas } = r;
-    if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, this.o.clock.now());
-    // Per request, so debug: at tens of thousands a second the log would cost more than
-    // the answer. Checked first, so that the line's object is not even built otherwise.
-    if (this.o.log.isLevelEnabled('debug')) {
-      this.o.log.debug(
-        { event: 'radius.access', nas: nas.name, mac: decision.mac, user: decision.user, outcome: decision.outcome, reason: decision.reason },
-        'RADIUS access decision',
-      );
-    }
-    this.auditDecision(nas, decision);
-    return { bytes: this.respond(r, decision.code, decision.attributes), outcome: decision.outcome };
-  }
-
-  /**
-   * Accounting-Request. RFC 2866 §4.1: answer only once the record is safely kept; when
-   * it cannot be kept, stay silent so the NAS retransmits. On a store that reads and
-   * writes synchronously (SQLite), everything up to the commit happens here, in this
-   * turn, and one promise waits for the batch's commit (bench:radius: a chain of keyv
-   * promises per packet had cost more than the rest of the answer).
-   */
-  private accountingAnswer(r: Request, attributes: Record<string, unknown>): Answer | Promise<Answer> {
-    const { nas, peer } = r;
-    const now = this.o.clock.now();
-    const update = accountingUpdate(attributes, nas.name, now);
-    if (update.kind === 'ignore') return { bytes: this.respond(r, Code.AccountingResponse), outcome: 'ignored' };
-    if (update.kind === 'unusable') {
-      this.drop(nas, 'unusable_accounting', peer, { problem: update.problem });
-      return undefined;
-    }
-    const accounting = this.o.accounting;
-    if (!this.liveNow || !accounting.synchronous) return this.accountingAnswerLater(r, update);
-    let record: AccountingRecord;
-    let saved: Promise<void>;
-    try {
-      record = update.build(accounting.getNow(nas.name, update.sessionId), this.liveNow(update.mac)?.user);
-      saved = accounting.saveNow(record);
-    } catch (err) {
-      return this.accountingNotKept(nas, err);
-    }
-    return saved.then(
-      () => this.accountingKept(r, record),
-      (err: unknown) => this.accountingNotKept(nas, err),
-    );
-  }
-
-  /** accountingAnswer on a store that must be waited for (Redis). */
-  private async accountingAnswerLater(r: Request, update: Extract<AccountingUpdate, { kind: 'record' }>): Promise<Answer> {
-    try {
-      const previous = await this.o.accounting.get(r.nas.name, update.sessionId);
-      const session = await this.o.sessions.live(update.mac);
-      const record = update.build(previous, session?.user);
-      await this.o.accounting.save(record);
-      return this.accountingKept(r, record);
-    } catch (err) {
-      return this.accountingNotKept(r.nas, err);
-    }
-  }
-
-  /** An accounting record is kept: say so (debug), audit Start and Stop, and answer. */
-  private accountingKept(r: Request, record: AccountingRecord): Answer {
-    if (this.o.log.isLevelEnabled('debug')) {
-      this.o.log.debug(
-        { event: `accounting.${record.status}`, nas: r.nas.name, mac: record.mac, user: record.user, ip: record.ip, sessionId: record.sessionId, inputOctets: record.inputOctets, outputOctets: record.outputOctets },
-        'accounting recorded',
-      );
-    }
-    this.auditAccounting(record);
-    return { bytes: this.respond(r, Code.AccountingResponse), outcome: record.status };
-  }
-
-  /** An accounting record could not be kept: logged and counted, and no answer, so that the NAS retries. */
-  private accountingNotKept(nas: NasClient, err: unknown): Answer {
-    this.o.log.error({ err, event: 'accounting.store_failed', nas: nas.name }, 'accounting not recorded; no answer so the NAS retries');
-    this.o.metrics.radiusStoreErrors.inc({ kind: 'accounting' });
-    this.o.metrics.radiusDrops.inc({ nas: nas.name, reason: 'store_error' });
-    return undefined;
-  }
-
-  private decideAccess(raw: Buffer, packet: ScannedPacket, attributes: Record<string, unknown>, nas: NasClient): AccessDecision | Promise<AccessDecision> {
-    const userName = single(attributes['User-Name']);
-    if (nas.uam && this.o.loginTokens && userName !== undefined && LOGIN_TOKEN_ID.test(userName)) {
-      return this.tokenLogin(this.o.loginTokens, userName, raw, packet, attributes, nas);
-    }
-    const wanted = requestedMac(attributes);
-    if ('problem' in wanted) return rejectRequest(wanted.problem);
-    const { mac } = wanted;
-    const policy: AccessContext = { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl };
-    if (this.liveNow) {
-      let session: Session | undefined;
-      try {
-        session = this.liveNow(mac);
-      } catch (err) {
-        return this.storeFailed(err, mac, nas, policy);
-      }
-      return this.decided(mac, session, nas, policy);
-    }
-    return this.withStoreDeadline(this.o.sessions.live(mac)).then(
-      (session) => this.decided(mac, session, nas, policy),
-      (err: unknown) => this.storeFailed(err, mac, nas, policy),
-    );
-  }
-
-  private decided(mac: Mac, session: Session | undefined, nas: NasClient, policy: AccessContext): AccessDecision {
-    if (this.o.storeFailure?.mode === 'open') this.remembered.note(mac, session, policy.now);
-    return decideAccess(mac, session, nas, policy);
-  }
-
-  /** The store did not answer: reject (fail_mode closed), or accept a session this process saw live not long ago (open). */
-  private storeFailed(err: unknown, mac: Mac, nas: NasClient, policy: AccessContext): AccessDecision {
-    this.o.metrics.radiusStoreErrors.inc({ kind: 'access' });
-    // fail_mode open: a session this process saw live, not too long ago, and live still by its own end.
-    const remembered = this.o.storeFailure?.mode === 'open' ? this.remembered.recall(mac, policy.now) : undefined;
-    this.o.log.error(
-      { err, event: 'radius.store_failed', nas: nas.name, mac, failMode: this.o.storeFailure?.mode ?? 'closed', remembered: remembered !== undefined },
-      remembered ? 'store unavailable; accepting a remembered session (fail_mode open)' : 'store unavailable; rejecting',
-    );
-    if (!remembered) return { ...rejectRequest('state store unavailable'), mac };
-    const decision = decideAccess(mac, remembered, nas, policy);
-    return { ...decision, reason: 'fail open: state store unavailable, remembered session' };
-  }
-
-  /** RADIUS never waits longer than radius.store_deadline_ms for the store: past it the store counts as unavailable. */
-  private withStoreDeadline<T>(p: Promise<T>): Promise<T> {
-    const ms = this.o.storeFailure?.deadlineMs;
-    if (ms === undefined) return p;
-    return withDeadline(p, ms, () => new StoreUnavailableError(`the state store did not answer within ${ms} ms`));
-  }
-
-  /**
-   * A UAM router redeeming a one-time login (uam-login.ts): accepted with the attributes
-   * of the device's live session (decideAccess), and the token is deleted; anything
-   * wrong is a reject with the reason logged. Logs name the token only by tokenRef.
-   */
-  private async tokenLogin(
-    tokens: LoginTokenStore,
-    id: string,
-    raw: Buffer,
-    packet: ScannedPacket,
-    attributes: Record<string, unknown>,
-    nas: NasClient,
-  ): Promise<AccessDecision> {
-    const station = parseMac(single(attributes['Calling-Station-Id']));
-    const log = (decision: AccessDecision): AccessDecision => {
-      this.o.log.info(
-        { event: 'radius.uam_login', nas: nas.name, token: tokenRef(id), mac: decision.mac ?? station ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
-        decision.code === Code.AccessAccept ? 'one-time login accepted' : 'one-time login refused',
-      );
-      return decision;
-    };
-    try {
-      const now = this.o.clock.now();
-      const token = await tokens.get(id, now);
-      const credential = tokenCredential(raw, packet.length, packet.authenticator, nas.secret);
-      const problem = tokenLoginProblem(token, nas.name, station, credential);
-      if (problem || !token) return log(rejectRequest(problem ?? 'unknown login token'));
-      if (token.enroll) {
-        // The router has just proven the device (its Calling-Station-Id is the token's MAC):
-        // the enrollment the portal prepared is recorded now, once.
-        if (!(await tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
-        const refused = this.o.completeEnrollment ? await this.o.completeEnrollment(token) : 'enrollments are not completed by this server';
-        if (refused) return log({ ...rejectRequest(refused), mac: token.mac });
-        const enrolled = decideAccess(token.mac, await this.o.sessions.live(token.mac), nas, { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
-        if (enrolled.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });
-        return log({ ...enrolled, reason: 'one-time login token, device enrolled' });
-      }
-      const session = await this.o.sessions.live(token.mac);
-      const decision = decideAccess(token.mac, session, nas, { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl });
-      if (decision.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });
-      // Single use: only the request that deletes the token is accepted.
-      if (!(await tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
-      return log({ ...decision, reason: 'one-time login token' });
-    } catch (err) {
-      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, token: tokenRef(id) }, 'store unavailable; rejecting');
-      this.o.metrics.radiusStoreErrors.inc({ kind: 'token' });
-      return rejectRequest('state store unavailable');
-    }
-  }
 }
 
 /**
@@ -583,31 +321,3 @@ function literalFirstLookup(hostname: string, options: number | LookupOneOptions
   if (family !== 0) return callback(null, hostname, family);
   lookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }
-
-/**
- * fail_mode open's memory: the live session of each device this process answered,
- * as last read from the store, at most REMEMBERED_MAX devices (GenerationalMap).
- * A device whose session the store no longer has is forgotten at its next request.
- */
-class RememberedSessions {
-  private readonly entries = new GenerationalMap<string, { session: Session; seenAt: number }>(REMEMBERED_MAX);
-
-  constructor(private readonly maxAgeMs: number) {}
-
-  note(mac: string, session: Session | undefined, now: Date): void {
-    if (!session) {
-      this.entries.delete(mac);
-      return;
-    }
-    this.entries.set(mac, { session, seenAt: now.getTime() });
-  }
-
-  /** The remembered session, while seen within the maximum age and not past its own end. */
-  recall(mac: string, now: Date): Session | undefined {
-    const e = this.entries.get(mac);
-    if (!e || now.getTime() - e.seenAt > this.maxAgeMs || Date.parse(e.session.endsAt) <= now.getTime()) return undefined;
-    return e.session;
-  }
-}
-
-const REMEMBERED_MAX = 200_000;

@@ -10,7 +10,7 @@ import type { Mac } from '../devices/mac.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RecentAccessRequests } from './recent-access-requests.js';
-import type { Port } from './server.js';
+import type { Port } from './request.js';
 
 /**
  * RADIUS on several cores: worker processes (node:cluster). `count` workers share the

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Mac } from '../devices/mac.js';
+import type { Maybe } from '../maybe.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import { nextCutoff } from './daily-cutoff.js';
@@ -24,10 +25,7 @@ export class SessionService {
       /** session.issued and session.revoked records (RADIUS workers, which only read sessions, have none). */
       audit?: AuditTrail;
     },
-  ) {
-    const read = deps.store.liveNow;
-    this.liveNow = read && ((mac) => read(mac, deps.clock.now()));
-  }
+  ) {}
 
   /** The instant the sessions issued now end. */
   nextCutoff(now: Date = this.deps.clock.now()): Date {
@@ -45,16 +43,10 @@ export class SessionService {
     return session;
   }
 
-  /** The device's live session, if it has one now. */
-  async live(mac: Mac): Promise<Session | undefined> {
+  /** The device's live session, if it has one now: at once where the store reads synchronously (SQLite), else a promise. */
+  live(mac: Mac): Maybe<Session | undefined> {
     return this.deps.store.live(mac, this.deps.clock.now());
   }
-
-  /**
-   * live() answered at once, when the store reads synchronously (SQLite); undefined
-   * otherwise, and callers use live(). Throws StoreUnavailableError as live() rejects.
-   */
-  readonly liveNow: ((mac: Mac) => Session | undefined) | undefined;
 
   /** Every live session now. */
   async list(): Promise<Session[]> {

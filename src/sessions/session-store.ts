@@ -1,27 +1,19 @@
 import type Keyv from 'keyv';
 import type { Mac } from '../devices/mac.js';
+import type { Maybe } from '../maybe.js';
 import { storeCall, type StateStore } from '../store/state-store.js';
 import { isLive, type Session } from './session.js';
 
 /** Sessions by device MAC, at most one per device. */
 export class SessionStore {
   /**
-   * live() without a promise, when the store reads synchronously (the embedded SQLite
-   * store's readNow): RADIUS answers a request in one turn with it. Absent on Redis.
+   * @param readNow the store's synchronous read, when it has one (the embedded SQLite
+   *   store's StateStore.readNow): live() then answers without a promise.
    */
-  readonly liveNow?: (mac: Mac, now: Date) => Session | undefined;
-
   constructor(
     private readonly kv: Keyv,
-    readNow?: (mac: Mac) => unknown,
-  ) {
-    if (readNow) {
-      this.liveNow = (mac, now) => {
-        const session = readNow(mac) as Session | undefined;
-        return session && isLive(session, now) ? session : undefined;
-      };
-    }
-  }
+    private readonly readNow?: (mac: Mac) => unknown,
+  ) {}
 
   /** The sessions of a state store, read synchronously where the store can (StateStore.readNow). */
   static on(store: StateStore): SessionStore {
@@ -29,10 +21,14 @@ export class SessionStore {
     return new SessionStore(store.kv.sessions, readNow && ((mac) => readNow('sessions', mac)));
   }
 
-  /** The device's live session, or undefined (an expired one is never returned, whatever the backend's TTL did). */
-  async live(mac: Mac, now: Date): Promise<Session | undefined> {
-    const session = await storeCall('read a session', () => this.kv.get<Session>(mac));
-    return session && isLive(session, now) ? session : undefined;
+  /**
+   * The device's live session, or undefined (an expired one is never returned, whatever the
+   * backend's TTL did): at once on a store that reads synchronously, else a promise (Maybe).
+   */
+  live(mac: Mac, now: Date): Maybe<Session | undefined> {
+    const alive = (session: Session | undefined) => (session && isLive(session, now) ? session : undefined);
+    if (this.readNow) return alive(this.readNow(mac) as Session | undefined);
+    return storeCall('read a session', () => this.kv.get<Session>(mac)).then(alive);
   }
 
   /** Stores a session, replacing the device's previous one; the backend forgets it at its end. */

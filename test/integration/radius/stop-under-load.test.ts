@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { ACCOUNTING_BATCH_MS } from '../../../src/radius/server.js';
+import { ACCOUNTING_BATCH_MS } from '../../../src/radius/handlers/accounting.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { startOwnRadius } from '../../helpers/own-radius.js';
 import { A, assemble, attr, macAuthRequest, signAccountingRequest, Status } from '../../unit/radius/radius-bytes.js';

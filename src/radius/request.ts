@@ -1,0 +1,49 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Maybe } from '../maybe.js';
+import type { NasClient } from './clients.js';
+import { encodeResponse, type DropReason, type ScannedPacket } from './packet.js';
+import type { AccessDecision } from './policy.js';
+
+/** The two RADIUS ports: authentication (RFC 2865) and accounting (RFC 2866). */
+export type Port = 'auth' | 'acct';
+
+/**
+ * A datagram the server has checked (a known NAS, well formed, for this port, signed
+ * with the NAS's secret), on its way to an answer.
+ */
+export interface RadiusRequest {
+  readonly port: Port;
+  readonly socket: Socket;
+  readonly raw: Buffer;
+  readonly packet: ScannedPacket;
+  readonly nas: NasClient;
+  readonly peer: RemoteInfo;
+  /** performance.now() when it arrived. */
+  readonly started: number;
+  /** Its RFC 5080 key (none for Status-Server). */
+  key: string | undefined;
+}
+
+/** The bytes to send and the outcome to count, or nothing to send (a silent drop: the NAS sends it again). */
+export type Answer = { bytes: Buffer; outcome: string } | undefined;
+
+/** What the server lends its handlers. */
+export interface HandlerContext {
+  /** Drops the request unanswered: counted, and logged at most once a second per NAS and reason. */
+  drop(r: RadiusRequest, reason: DropReason, extra?: object): void;
+}
+
+/**
+ * Answers one kind of request (handlers/): the server has checked it and decoded its
+ * attributes. An answer at once where the store reads synchronously, else a promise.
+ */
+export interface RadiusHandler {
+  handle(r: RadiusRequest, attributes: Record<string, unknown>): Maybe<Answer>;
+  /** Forgets what it holds and has not answered (the server stops; NASes send it again). */
+  stop?(): void;
+}
+
+/** The response to `r` (Message-Authenticator first, then the Response Authenticator: packet.ts). */
+export function respond(r: RadiusRequest, code: number, attributes: AccessDecision['attributes'] = []): Buffer {
+  return encodeResponse({ code, request: r.packet, secret: r.nas.secret, attributes });
+}
