@@ -180,7 +180,13 @@ function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
     const near = Math.abs(k.length - key.length) <= most && distance(k.toLowerCase(), key.toLowerCase()) <= most;
     return near || k.startsWith(key) || key.startsWith(k);
   });
-  const hint = close.length > 0 ? ` (did you mean ${close.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
+  // `ou=groups` as a key: a DN written unquoted inside { } was split at its commas.
+  const hint =
+    close.length > 0
+      ? ` (did you mean ${close.map((k) => JSON.stringify(k)).join(' or ')}?)`
+      : /^[A-Za-z][A-Za-z0-9-]*=/.test(key)
+        ? ' (a part of a DN: inside { } or [ ] an unquoted DN splits at its commas; quote the whole DN)'
+        : '';
   return `${where}: unknown key${hint}; expected one of ${known.join(', ')}`;
 }
 
@@ -200,11 +206,23 @@ export function validateConfig(doc: unknown): RawConfig {
   throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
 }
 
-/** A key written with no value (`android:` with its content commented out) means "use the defaults". */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+/**
+ * A key the schema knows, written with no value (`android:` with its content commented
+ * out), means "use the defaults": it is dropped before validation. A key the schema does
+ * not know is kept, so that the strict object refuses it: in a YAML flow mapping an
+ * unquoted DN splits at its commas, and `{ group: cn=it,ou=groups,dc=example,dc=org }`
+ * is `group: cn=it` plus the keys `ou=groups`, `dc=example` and `dc=org` with no value.
+ * Dropping those as well would accept the entry with the wrong group.
+ */
+function withoutNulls(value: unknown, path: readonly PropertyKey[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => withoutNulls(v, [...path, i]));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+    const known = new Set(knownKeys(path));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k, v]) => v !== null || !known.has(k))
+        .map(([k, v]) => [k, withoutNulls(v, [...path, k])]),
+    );
   }
   return value;
 }

@@ -208,6 +208,20 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
     expectProblem(wifi({ security: 'eap-ttls', server_names: ['radius server'] }), 'ios.wifi[0].server_names[0]', '"radius server"', 'a RADIUS server certificate name');
   });
 
+  it('a group DN written unquoted in a flow mapping is refused, each stray part named by its path', () => {
+    // YAML splits `{ group: cn=it-staff,ou=groups,... }` at the commas: `group: cn=it-staff`
+    // and keys `ou=groups`, `dc=example`, `dc=org` without values. None may be dropped silently.
+    const doc: unknown = parse('enrollment:\n  group_limits: [{ group: cn=it-staff,ou=groups,dc=example,dc=org, limit: 0 }]\n');
+    const problems = problemsOf(doc);
+    expect(problems).toEqual(
+      ['ou=groups', 'dc=example', 'dc=org'].map(
+        (k) => `enrollment.group_limits[0].${k}: unknown key (a part of a DN: inside { } or [ ] an unquoted DN splits at its commas; quote the whole DN); expected one of group, limit`,
+      ),
+    );
+    const quoted = validateConfig(parse('enrollment:\n  group_limits: [{ group: "cn=it-staff,ou=groups,dc=example,dc=org", limit: 0 }]\n'));
+    expect(quoted.enrollment.group_limits).toEqual([{ group: 'cn=it-staff,ou=groups,dc=example,dc=org', limit: 0 }]);
+  });
+
   it('a valid enterprise network keeps its settings', () => {
     const c = validateConfig(wifi({ security: 'eap-ttls', ttls_inner: 'pap', server_names: ['radius.example.org'], outer_identity: 'anonymous@example.org' }));
     expect(c.ios.wifi[0]).toMatchObject({ ssid: 'Staff', security: 'eap-ttls', ttls_inner: 'pap', hidden: false, auto_join: true });
@@ -332,6 +346,11 @@ describe('validateConfig: defaults', () => {
     expect(validateConfig({ log: null, session: null, portal: null, radius: null, store: null, directory: null, android: null, pki: null })).toEqual(defaults);
     expect(validateConfig({ portal: { http: null, base_url: null }, radius: { clients: null } })).toEqual(defaults);
     expect(validateConfig({ android: { agent: null } })).toEqual(defaults);
+  });
+
+  it('an unknown key with no value is still an unknown key', () => {
+    expect(problemsOf({ portal: { base_ur: null } })).toEqual([expect.stringMatching(/^portal\.base_ur: unknown key \(did you mean "base_url"\?\)/)]);
+    expect(problemsOf({ radius: { clients: [nas({ secrt: null })] } })).toEqual([expect.stringMatching(/^radius\.clients\[0\]\.secrt: unknown key/)]);
   });
 
   it('fills defaults inside list entries', () => {
