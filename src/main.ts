@@ -10,6 +10,7 @@ import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import { configWarnings } from './config/warnings.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { completePendingEnrollment, EnrollmentService } from './devices/enrollment-service.js';
 import { DevicePolicy } from './devices/policy.js';
@@ -262,6 +263,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   if (config.store.kind === 'redis' && config.store.redis?.sentinel && config.store.redis.min_replicas_ack === 0) {
     log.warn({ event: 'config.warning' }, 'WARNING: store.redis.min_replicas_ack is 0 with sentinel: a failover can lose enrollments and sessions people were told are done');
   }
+  for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
   if (config.radius.fail_mode === 'open') {
     log.warn({ event: 'config.warning', failOpenMaxAgeSeconds: config.radius.fail_open_max_age_seconds }, 'WARNING: radius.fail_mode is open: while the state store is down, remembered sessions are accepted, revoked ones included');
   }

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
+import { configWarnings } from '../config/warnings.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { readMaterials, startGateway } from '../main.js';
@@ -146,6 +147,8 @@ async function main(argv: string[]): Promise<void> {
         if (err instanceof ConfigError) configFail(err, file);
         throw err;
       }
+      // A warning does not fail the check (exit 0): the gateway runs, only not as the admin meant.
+      for (const w of configWarnings(config)) process.stderr.write(`enrollgate: warning: ${w}\n`);
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
       return;
     }

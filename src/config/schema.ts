@@ -550,7 +550,10 @@ export const configSchema = z.strictObject({
           base_dn: z.string().min(1, 'a DN such as ou=people,dc=example,dc=org').describe('where users are searched (whole subtree)'),
           user_attribute: attributeName.prefault('uid').describe('attribute holding the login name (uid, sAMAccountName ...)'),
           display_name_attribute: attributeName.prefault('cn').describe('attribute holding the name shown to the user'),
-          required_group: z.string().optional().describe('DN of a group whose members may use the Wi-Fi'),
+          required_group: z
+            .string()
+            .optional()
+            .describe('DN of a group whose members may use the Wi-Fi (the whole DN: a name or one RDN alone never matches and is warned about)'),
           timeout_ms: z.number().int().min(100).max(60_000).prefault(5000).describe('per-operation timeout in milliseconds'),
           connect_timeout_ms: z.number().int().min(100).max(60_000).prefault(3000).describe('timeout for opening the connection, in milliseconds'),
         })
@@ -593,7 +596,12 @@ export const configSchema = z.strictObject({
       group_limits: z
         .array(
           z.strictObject({
-            group: z.string().min(1).describe('a directory group (its name or DN, as the directory reports it)'),
+            group: z
+              .string()
+              .min(1)
+              .describe(
+                'a directory group: its DN, quoted (inside { } or [ ] an unquoted DN splits at its commas), or its name, which matches the first RDN of a group DN; with LDAP, one RDN alone (ou=groups) never matches and is warned about',
+              ),
             limit: deviceLimit.describe('the device limit for its members (0: unlimited)'),
           }),
         )
@@ -648,7 +656,9 @@ export const configSchema = z.strictObject({
           auditor: z.array(z.string().min(1)).prefault([]).describe('directory groups whose members search and export the audit trail (read-only)'),
         })
         .prefault({})
-        .describe('who may use the admin console (/admin, HTTPS only): a member of several groups gets the strongest role; nobody, when none is listed'),
+        .describe(
+          'who may use the admin console (/admin, HTTPS only): a member of several groups gets the strongest role; nobody, when none is listed. Each entry is a group DN, quoted (inside [ ] an unquoted DN splits at its commas), or a group name, which matches the first RDN of a group DN; with LDAP, one RDN alone (ou=groups) never matches and is warned about',
+        ),
       api_tokens: z
         .array(
           z.strictObject({

@@ -437,6 +437,43 @@ describe('enrollgate check-config', () => {
     expect(result.stderr).toContain(broken);
   });
 
+  it('warns, naming the path, about an admin group DN split at its commas, and still exits 0', async () => {
+    const ldap = {
+      url: 'ldaps://ldap.example.org:636',
+      bind_dn: 'cn=portal-svc,ou=services,dc=example,dc=org',
+      bind_password: 'cli-test-bind-password',
+      base_dn: 'ou=people,dc=example,dc=org',
+    };
+    // What YAML makes of `admin: [cn=wifi-admins,ou=groups,dc=example,dc=org]`: four strings.
+    const split = await variant(inst, 'split-dn.yaml', (doc) => {
+      doc.directory = { kind: 'ldap', ldap };
+      doc.admin = { roles: { admin: ['cn=wifi-admins', 'ou=groups', 'dc=example', 'dc=org'] } };
+    });
+    const warned = await run(['check-config', '--config', split], inst.cwd);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toBe(`${split}: OK (1 RADIUS client(s), directory: ldap, store: sqlite)\n`);
+    expect(warned.stderr).toMatch(/^enrollgate: warning: admin\.roles\.admin\[0\] to \[3\]: .* write it quoted: \["cn=wifi-admins,ou=groups,dc=example,dc=org"\]\n$/);
+
+    const quoted = await variant(inst, 'quoted-dn.yaml', (doc) => {
+      doc.directory = { kind: 'ldap', ldap };
+      doc.admin = { roles: { admin: ['cn=wifi-admins,ou=groups,dc=example,dc=org'] } };
+    });
+    const clean = await run(['check-config', '--config', quoted], inst.cwd);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toBe('');
+
+    // start logs it too, as a config.warning line before "enrollgate started" (the directory is not asked at start).
+    const cli = startCli(['start', '--config', split], inst.cwd);
+    try {
+      expect(await startedLine(cli), cli.stderr).toBeDefined();
+    } finally {
+      cli.child.kill('SIGTERM');
+      expect((await cli.exit(5_000)).code).toBe(0);
+    }
+    const logged = cli.stdout.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l) as { event?: string; msg?: string });
+    expect(logged.filter((l) => l.event === 'config.warning').map((l) => l.msg)).toEqual([expect.stringMatching(/^admin\.roles\.admin\[0\] to \[3\]: /)]);
+  });
+
   it('reads $ENROLLGATE_CONFIG when no --config is given', async () => {
     const elsewhere = await tempDir('check-env');
     const good = await run(['check-config'], elsewhere, { ENROLLGATE_CONFIG: inst.configFile });
