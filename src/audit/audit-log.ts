@@ -47,7 +47,7 @@ export interface AuditLogOptions {
 
 /**
  * The checkpoint names the last record written at most this long after it was
- * written, even with no further event (the bound README's "Audit trail" states).
+ * written, even with no further event (docs/audit.md, "What is recorded", promises it).
  */
 export const HEAD_INTERVAL_MS = 1000;
 /**

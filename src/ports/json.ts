@@ -2,7 +2,7 @@ import type { WalledGarden } from './catalogue.js';
 
 /**
  * The walled garden as JSON (`enrollgate ports --format json`, GET /api/walled-garden).
- * A stable shape, documented in the README: add fields, never rename or remove them
+ * A stable shape, documented in docs/walled-garden.md: add fields, never rename or remove them
  * without raising `version`.
  */
 export function walledGardenJson(garden: WalledGarden) {

@@ -22,7 +22,7 @@ import { clientIp } from '../respond.js';
  * The Android agent's API (JSON over HTTPS): the agent, installed from the portal's
  * download page, enrolls its device with the person's directory password and can
  * unenroll it again. Every answer is JSON; every refusal is
- * `{ error: { code, message, ...details } }` with a stable code (README: "Android agent
+ * `{ error: { code, message, ...details } }` with a stable code (docs/portal.md, "Android agent
  * enrollment API"). Errors are thrown and rendered by the portal's one error
  * middleware (app.ts), which asks apiError below for the API's codes and each error's
  * details() for its extra fields.

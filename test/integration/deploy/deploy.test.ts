@@ -16,7 +16,7 @@ import { freeTcpPort } from '../../helpers/ports.js';
 /**
  * The deployment material as a user gets it: docker-compose.yml (validated offline by
  * docker-compose v1, no engine needed), the trial's gateway config and LDAP seed, and the
- * `radius.clients` snippets of README.md's "Integrating a router".
+ * `radius.clients` snippets of docs/routers.md's "Integrating a router".
  *
  * Configs are checked by the real CLI (`check-config`) as a separate process. Like
  * test/integration/cli, it runs the TypeScript sources through tsx's loader rather than
@@ -32,7 +32,7 @@ const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const TRIAL_CONFIG = join(ROOT, 'deploy', 'compose', 'enrollgate.yaml');
 const SEED_DIR = join(ROOT, 'deploy', 'compose', 'ldap');
 const SEED = join(SEED_DIR, '50-enrollgate-trial.ldif');
-const README = join(ROOT, 'README.md');
+const ROUTERS_DOC = join(ROOT, 'docs', 'routers.md');
 const RUN_DEADLINE_MS = 30_000;
 
 /** The trial people of the seed LDIF (its comment lists them for the admin). */
@@ -377,7 +377,7 @@ access to * by self read by dn="${ADMIN}" write by dn="${SERVICE}" read by * non
   });
 });
 
-/** The systemd unit says what README.md's "Install" relies on. (Checked with `systemd-analyze verify` by hand: systemd is no test peer.) */
+/** The systemd unit says what docs/operations.md's "Install" relies on. (Checked with `systemd-analyze verify` by hand: systemd is no test peer.) */
 describe('deploy/systemd/enrollgate.service', () => {
   it('runs the built CLI with /etc/enrollgate/enrollgate.yaml as its own user, hardened, writing only its state directory', async () => {
     const unit = await readFile(join(ROOT, 'deploy', 'systemd', 'enrollgate.service'), 'utf8');
@@ -402,17 +402,17 @@ describe('deploy/systemd/enrollgate.service', () => {
   });
 });
 
-/** README.md's "Integrating a router": every YAML snippet is a valid `radius.clients` entry. */
-describe("README.md's router snippets", () => {
+/** docs/routers.md's "Integrating a router": every YAML snippet is a valid `radius.clients` entry. */
+describe("docs/routers.md's router snippets", () => {
   const FAMILIES = ['CoovaChilli', 'Cisco WLC', 'Aruba', 'MikroTik', 'UniFi', 'openNDS'];
   let snippets: Array<{ heading: string; yaml: string }>;
   let dir: string;
   let base: Obj;
 
   beforeAll(async () => {
-    const text = await readFile(README, 'utf8');
+    const text = await readFile(ROUTERS_DOC, 'utf8');
     const start = text.indexOf('\n## Integrating a router\n');
-    expect(start, 'README.md has no "## Integrating a router" section').toBeGreaterThan(0);
+    expect(start, 'docs/routers.md has no "## Integrating a router" section').toBeGreaterThan(0);
     const end = text.indexOf('\n## ', start + 1);
     const section = text.slice(start, end === -1 ? undefined : end);
     snippets = [];
