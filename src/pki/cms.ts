@@ -4,7 +4,7 @@
  *
  * forge builds the structure (Node has no CMS API); the RSA signature itself is
  * computed by OpenSSL through native-rsa-signer.ts, ~1.5 ms instead of ~55 ms of
- * blocked event loop per profile (../shared/DEPENDENCIES.md, node-forge). forge
+ * blocked event loop per profile (docs/dependencies.md, "node-forge"). forge
  * cannot verify what it signs: the tests check it with `openssl cms -verify`.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';

@@ -6,7 +6,7 @@
  * certificate (`cert.sign`) and PKCS#7 (`addSigner` … `sign()`) code only ever
  * calls `key.sign(md)` and uses the returned binary string, so handing it this
  * object keeps forge for the ASN.1 structures while the RSA operation is native
- * (~1 ms). See ../shared/DEPENDENCIES.md, node-forge.
+ * (~1 ms). See docs/dependencies.md, "node-forge".
  */
 import { constants, privateEncrypt, type KeyObject } from 'node:crypto';
 import type forge from 'node-forge';

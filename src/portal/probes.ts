@@ -1,5 +1,5 @@
 /**
- * Captive-portal detection probes (../shared/PROTOCOLS.md): the path each OS
+ * Captive-portal detection probes (docs/protocols.md): the path each OS
  * fetches and the exact answer that means "you are online". For a device without a
  * session the answer is a redirect to the portal instead, which makes the OS open
  * its captive-portal sheet.

@@ -105,7 +105,7 @@ export function buildEnrollmentProfile(options: EnrollmentProfileOptions): strin
   );
 }
 
-/** The top-level Configuration dictionary (PROTOCOLS.md: PayloadType Configuration, PayloadVersion 1). */
+/** The top-level Configuration dictionary (docs/protocols.md: PayloadType Configuration, PayloadVersion 1). */
 function configuration(
   origin: ProfileOrigin,
   profile: { identifier: string; uuid: string; displayName: string; description: string; content: PlistDict[] },

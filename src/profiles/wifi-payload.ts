@@ -1,6 +1,6 @@
 /**
  * One com.apple.wifi.managed payload for one network of ios.wifi (Apple Device
- * Management, "WiFi"; ../shared/PROTOCOLS.md, Apple configuration profiles).
+ * Management, "WiFi"; docs/protocols.md, "Apple configuration profiles").
  * Pure: values in, a plist dictionary out.
  */
 import type { PlistValue } from 'plist';

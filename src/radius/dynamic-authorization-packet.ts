@@ -5,7 +5,7 @@ import { authenticatorMd5, Code, equal, messageAuthenticator, scanPacket } from 
  * RFC 5176 Disconnect and CoA requests, built by us (the Dynamic Authorization
  * Client) for a router, and the router's ACK/NAK checked on raw bytes. Pure: no
  * sockets, no state, no clock. The `radius` package is not used here: it computes
- * Message-Authenticator before zeroing the authenticator (DEPENDENCIES.md) and
+ * Message-Authenticator before zeroing the authenticator (docs/dependencies.md) and
  * compares digests as strings.
  */
 

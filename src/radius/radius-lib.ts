@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 /**
  * A typed view of the parts of the `radius` package we use: attribute encoding and
  * decoding and dictionaries. Its own authenticator checks are unsafe (they compare
- * digests as UTF-8 strings, see ../shared/DEPENDENCIES.md), so packet.ts verifies
+ * digests as UTF-8 strings, see docs/dependencies.md), so packet.ts verifies
  * everything on raw bytes and calls only the functions below.
  */
 export type AttributeValue = string | number | Buffer | AttributeTuple[];

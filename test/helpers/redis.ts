@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
 import { freeTcpPort } from './ports.js';
 
-/** A private redis-server (recipe: RECIPES.md), on a free port, keeping nothing on disk. */
+/** A private redis-server (docs/development.md, "Private peers"), on a free port, keeping nothing on disk. */
 export interface TestRedis {
   readonly url: string;
   readonly port: number;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { freeTcpPort } from './ports.js';
 
 /**
- * A private OpenLDAP slapd per call, for integration tests (recipe: /work/shared/RECIPES.md).
+ * A private OpenLDAP slapd per call, for integration tests (docs/development.md, "Private peers").
  *
  * Each instance lives in its own temporary directory, listens on free ports on
  * 127.0.0.1 (ldap:// with StartTLS, and ldaps://), presents a certificate for

@@ -15,7 +15,7 @@ import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { startRedisSentinels, type TestSentinels } from '../../helpers/redis-sentinel.js';
 
 /**
- * One set of expectations for every state store (STYLE.md: contract suites): the
+ * One set of expectations for every state store (docs/development.md: contract suites): the
  * SQLite file, a real, private Redis, and a primary and replica found through Redis
  * Sentinel (whose confirmed writes wait for the replica). What the gateway relies on: namespaces
  * kept apart, TTLs, the purge handing over each ended session once (also when it
