@@ -1,5 +1,9 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
 import type { Maybe } from '../maybe.js';
+import type { Metrics } from '../metrics.js';
+import type { SessionService } from '../sessions/session-service.js';
 import type { NasClient } from './clients.js';
 import { encodeResponse, type DropReason, type ScannedPacket } from './packet.js';
 import type { AccessDecision } from './policy.js';
@@ -41,6 +45,18 @@ export interface RadiusHandler {
   handle(r: RadiusRequest, attributes: Record<string, unknown>): Maybe<Answer>;
   /** Forgets what it holds and has not answered (the server stops; NASes send it again). */
   stop?(): void;
+}
+
+/** What deciding an Access-Request needs besides the request: its session, the clock, and what the answer carries. */
+export interface AccessDecisionDeps {
+  sessions: SessionService;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  /** session.time_zone: vendor answers that carry a local time (WISPr-Session-Terminate-Time) use it. */
+  timeZone: string;
+  /** The portal's start page from portal.base_url (cisco-wlc url-redirect); never from a request. */
+  portalUrl: string;
 }
 
 /** The response to `r` (Message-Authenticator first, then the Response Authenticator: packet.ts). */

@@ -1,25 +1,14 @@
-import type { Clock } from '../clock.js';
 import { parseMac } from '../devices/mac.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
 import { tokenRef, type LoginToken, type LoginTokenStore } from '../sessions/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { NasClient } from './clients.js';
 import { Code } from './packet.js';
 import { decideAccess, rejectRequest, single, type AccessDecision } from './policy.js';
-import type { RadiusRequest } from './request.js';
+import type { AccessDecisionDeps, RadiusRequest } from './request.js';
 import { tokenCredential, tokenLoginProblem } from './uam-login.js';
 
-export interface TokenLoginOptions {
+export interface TokenLoginOptions extends AccessDecisionDeps {
   tokens: LoginTokenStore;
-  sessions: SessionService;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  /** session.time_zone, for the accept's attributes. */
-  timeZone: string;
-  /** The portal's start page (cisco-wlc url-redirect). */
-  portalUrl: string;
   /**
    * Records the enrollment a redeemed token carries (LoginToken.enroll), once the router
    * has proven the device; resolves with why it was refused, or null. Without it such

@@ -119,3 +119,30 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   return t;
 }
+
+/** The four ports a gateway listens on. */
+export interface GatewayPorts {
+  http: number;
+  https: number;
+  auth: number;
+  acct: number;
+}
+
+/**
+ * `enrollgate init` in `dir`, its config rewritten with free ports and then changed by
+ * `change`: an installation for a test that runs the gateway as its own process (the CLI).
+ * Returns the config file, the ports and init's RADIUS secret for a router on this machine.
+ */
+export async function initOnFreePorts(dir: string, change: (doc: Record<string, any>) => void = () => undefined): Promise<{ configFile: string; ports: GatewayPorts; secret: string }> {
+  const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => undefined });
+  const secret = (await readFile(join(dir, 'secrets', 'nas-localhost.secret'), 'utf8')).trim();
+  const ports: GatewayPorts = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+  doc.portal.http.port = ports.http;
+  doc.portal.https.port = ports.https;
+  doc.radius.auth_port = ports.auth;
+  doc.radius.acct_port = ports.acct;
+  change(doc);
+  await writeFile(configFile, stringify(doc));
+  return { configFile, ports, secret };
+}

@@ -1,31 +1,19 @@
 import type { AuditTrail } from '../../audit/events.js';
-import type { Clock } from '../../clock.js';
 import { withDeadline } from '../../deadline.js';
 import type { Mac } from '../../devices/mac.js';
 import { StoreUnavailableError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
 import { andThen, type Maybe } from '../../maybe.js';
-import type { Metrics } from '../../metrics.js';
 import { LOGIN_TOKEN_ID } from '../../sessions/login-token-store.js';
-import type { SessionService } from '../../sessions/session-service.js';
 import type { Session } from '../../sessions/session.js';
 import { accessAuditEvent } from '../audit-records.js';
 import type { NasClient } from '../clients.js';
 import { RememberedSessions } from '../fail-open.js';
 import { decideAccess, rejectRequest, requestedMac, single, type AccessContext, type AccessDecision } from '../policy.js';
 import type { RecentAccessRequests } from '../recent-access-requests.js';
-import { respond, type Answer, type RadiusHandler, type RadiusRequest } from '../request.js';
+import { respond, type AccessDecisionDeps, type Answer, type RadiusHandler, type RadiusRequest } from '../request.js';
 import type { TokenLogins } from '../token-login.js';
 
-export interface AccessHandlerOptions {
-  sessions: SessionService;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-  /** session.time_zone: vendor answers that carry a local time (WISPr-Session-Terminate-Time) use it. */
-  timeZone: string;
-  /** The portal's start page from portal.base_url (cisco-wlc url-redirect); never from a request. */
-  portalUrl: string;
+export interface AccessHandlerOptions extends AccessDecisionDeps {
   /** Every accept and reject. */
   audit?: AuditTrail;
   /** Remembers which router asked about each device (where RFC 5176 requests go when accounting is silent). */

@@ -1,14 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initCommand } from '../../../src/cli/commands/init.js';
-import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
+import { initOnFreePorts, type GatewayPorts } from '../../helpers/gateway.js';
 import { answers, RawNas } from '../../helpers/raw-nas.js';
 import { macAuthRequest } from '../../unit/radius/radius-bytes.js';
 
@@ -37,21 +34,12 @@ type Signal = 'healthz' | 'readyz' | 'log';
 let dir: string;
 let configFile: string;
 let secret: string;
-let ports: { http: number; https: number; auth: number; acct: number };
+let ports: GatewayPorts;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-readiness-'));
-  configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => undefined });
-  secret = readFileSync(join(dir, 'secrets', 'nas-localhost.secret'), 'utf8').trim();
-  ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
-  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
-  doc.portal.http.port = ports.http;
-  doc.portal.https.port = ports.https;
-  doc.radius.auth_port = ports.auth;
-  doc.radius.acct_port = ports.acct;
   // Two authentication workers and the accounting one, whatever this machine's core count.
-  doc.radius.workers = 2;
-  await writeFile(configFile, stringify(doc));
+  ({ configFile, ports, secret } = await initOnFreePorts(dir, (doc) => void (doc.radius.workers = 2)));
 });
 
 afterAll(async () => {

@@ -1,23 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
-import { initCommand } from '../../../src/cli/commands/init.js';
 import { parseMac } from '../../../src/devices/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/state-store.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
-import { TEST_NAS_SECRET } from '../../helpers/gateway.js';
+import { initOnFreePorts, TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
-import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
 import { promtoolCheckMetrics } from '../../helpers/promtool.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
@@ -59,26 +56,21 @@ function started(child: ChildProcess): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-workers-'));
-  const configFile = await initCommand({ dir, certsDir: join(dir, 'certs'), print: () => {} });
-  ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
   // The router's dynamic-authorization port: keeps what it gets and ACKs it.
   router = await startAckingRouter(TEST_NAS_SECRET);
-  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
-  doc.portal.http.port = ports.http;
-  doc.portal.https.port = ports.https;
-  doc.radius.auth_port = ports.auth;
-  doc.radius.acct_port = ports.acct;
-  doc.radius.workers = 2;
-  doc.radius.clients = [
-    {
-      name: 'test-nas',
-      address: '127.0.0.1',
-      secret: TEST_NAS_SECRET,
-      dynamic_authorization: { enabled: true, address: '127.0.0.1', port: router.port, timeout_ms: 300, retries: 1 },
-    },
-  ];
-  doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
-  await writeFile(configFile, stringify(doc));
+  let configFile: string;
+  ({ configFile, ports } = await initOnFreePorts(dir, (doc) => {
+    doc.radius.workers = 2;
+    doc.radius.clients = [
+      {
+        name: 'test-nas',
+        address: '127.0.0.1',
+        secret: TEST_NAS_SECRET,
+        dynamic_authorization: { enabled: true, address: '127.0.0.1', port: router.port, timeout_ms: 300, retries: 1 },
+      },
+    ];
+    doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
+  }));
   // A device with a session, written before start (the workers read the same file).
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
   const now = new Date();
