@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AuditLog } from '../src/audit/audit-log.js';
-import { parseMac } from '../src/devices/mac.js';
+import { parseMac } from '../src/mac.js';
 import { createLogger } from '../src/logger.js';
 import type { Session } from '../src/sessions/session.js';
 import { SessionStore } from '../src/sessions/session-store.js';

@@ -34,7 +34,7 @@ import { parse, stringify } from 'yaml';
 import { initCommand } from '../src/cli/commands/init.js';
 import { loadConfig, resolveConfig, validateConfig, type Config } from '../src/config/load.js';
 import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { parseMac } from '../src/devices/mac.js';
+import { parseMac } from '../src/mac.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway } from '../src/main.js';
 import { createCa, loadIssuingCa, type CertificateAuthority } from '../src/pki/ca.js';

@@ -38,7 +38,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { initCommand } from '../src/cli/commands/init.js';
 import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { parseMac } from '../src/devices/mac.js';
+import { parseMac } from '../src/mac.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';

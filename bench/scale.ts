@@ -59,7 +59,7 @@ import { parse, stringify } from 'yaml';
 import { AccountingStore } from '../src/accounting/accounting-store.js';
 import { initCommand } from '../src/cli/commands/init.js';
 import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { parseMac } from '../src/devices/mac.js';
+import { parseMac } from '../src/mac.js';
 import { createLogger } from '../src/logger.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openRedisStore } from '../src/store/redis-state-store.js';

@@ -12,7 +12,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { completePendingEnrollment, EnrollmentService } from './devices/enrollment-service.js';
+import { EnrollmentService } from './devices/enrollment-service.js';
 import { DevicePolicy } from './devices/policy.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
@@ -40,13 +40,11 @@ import { NasTable } from './radius/clients.js';
 import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import { RouterNotifier } from './radius/router-notifier.js';
-import { RadiusServer } from './radius/server.js';
-import type { Port } from './radius/request.js';
-import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
-import { LoginTokenStore } from './sessions/login-token-store.js';
+import type { RadiusServer } from './radius/server.js';
+import { buildRadiusServer, sessionSettings } from './wiring.js';
+import { LoginTokenStore } from './devices/login-token-store.js';
 import { SessionService } from './sessions/session-service.js';
 import type { Session } from './sessions/session.js';
-import { SessionStore } from './sessions/session-store.js';
 import { openStateStore } from './store/open-state-store.js';
 import type { StateStore } from './store/state-store.js';
 import { RadiusWorkers } from './radius/workers.js';
@@ -189,52 +187,6 @@ class InProcessRadius implements RadiusService {
   stop() {
     return this.server.stop();
   }
-}
-
-function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
-  return { store: SessionStore.on(store), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
-}
-
-/**
- * Wires the RADIUS server on a store: shared by the main process (radius.workers: 1)
- * and each RADIUS worker process (radius/worker-main.ts).
- */
-export function buildRadiusServer(
-  config: Config,
-  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests; audit: AuditTrail; serve?: Port | 'both' },
-): RadiusServer {
-  const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
-  const sessions = new SessionService(sessionSettings(config, store, clock, log));
-  // What a pending enrollment needs when its token is redeemed (the router proves the device then).
-  const recorder = {
-    devices: new DeviceRegistry(store.kv, store.withLock),
-    sessions: new SessionService({ ...sessionSettings(config, store, clock, log), audit }),
-    metrics,
-    clock,
-    log,
-    audit,
-  };
-  return new RadiusServer({
-    host: config.radius.host,
-    authPort: config.radius.auth_port,
-    acctPort: config.radius.acct_port,
-    nas: new NasTable(config.radius.clients),
-    sessions,
-    accounting: AccountingStore.on(store),
-    accessRequests,
-    loginTokens: new LoginTokenStore(store.kv.tokens),
-    completeEnrollment: (token) => (token.enroll ? completePendingEnrollment(recorder, { mac: token.mac, user: token.user, enroll: token.enroll }) : Promise.resolve(null)),
-    metrics,
-    clock,
-    log,
-    timeZone: config.session.time_zone,
-    portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
-    audit,
-    maxInFlight: config.radius.max_in_flight,
-    ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
-    storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
-    ...(serve ? { serve } : {}),
-  });
 }
 
 /** How old the live-session gauge may be. */

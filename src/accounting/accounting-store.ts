@@ -1,6 +1,6 @@
 import type Keyv from 'keyv';
 import type { Maybe } from '../maybe.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { storeCall, type StateStore } from '../store/state-store.js';
 
 /** What a router told us about one accounting session (RFC 2866). */

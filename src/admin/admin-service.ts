@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import type { Device } from '../devices/device.js';
 import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
 import type { EnrollmentService } from '../devices/enrollment-service.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { GatewayError } from '../errors.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';

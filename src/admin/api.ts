@@ -11,7 +11,7 @@ import type { Context, Next } from 'koa';
 import type { AuditOutcome } from '../audit/events.js';
 import type { AuditFilter } from '../audit/query.js';
 import type { AdminConfig } from '../config/load.js';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import { BadInputError, GatewayError, HttpsRequiredError, NotFoundError } from '../errors.js';
 import type { AdminService } from './admin-service.js';
 import type { Actor } from './roles.js';

@@ -16,7 +16,7 @@ import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../audit/events.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import type { Directory } from '../directory/directory.js';
 import type { LoginThrottle } from '../directory/login-throttle.js';
 import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError, InvalidCredentialsError } from '../errors.js';

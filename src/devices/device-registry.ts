@@ -3,7 +3,7 @@ import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../errors.js';
 import { KeyedLock, type LockRunner } from '../store/keyed-lock.js';
 import { storeCall } from '../store/state-store.js';
 import type { Device } from './device.js';
-import type { Mac } from './mac.js';
+import type { Mac } from '../mac.js';
 
 /** An entry of the block list: a lost or stolen device's MAC, who blocked it, why and when. */
 export interface BlockEntry {

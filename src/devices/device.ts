@@ -1,4 +1,4 @@
-import type { Mac } from './mac.js';
+import type { Mac } from '../mac.js';
 
 /** The platforms the portal tells apart. */
 export type Platform = 'ios' | 'android' | 'other';

@@ -10,7 +10,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import type { Device, PendingEnrollment, Platform } from './device.js';
 
 import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
-import type { Mac } from './mac.js';
+import type { Mac } from '../mac.js';
 import type { DevicePolicy } from './policy.js';
 
 export interface Credentials {

@@ -2,7 +2,7 @@ import type { RawConfig } from '../config/schema.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import { OsTooOldError, RandomisedMacError } from '../errors.js';
 import type { Platform } from './device.js';
-import { isLocallyAdministered, type Mac } from './mac.js';
+import { isLocallyAdministered, type Mac } from '../mac.js';
 
 /** The `enrollment` section of the configuration. */
 export type EnrollmentPolicySettings = RawConfig['enrollment'];

@@ -10,7 +10,7 @@
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import { loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from './ca.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -1,10 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type Keyv from 'keyv';
 import type { Platform } from '../devices/device.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { FlowExpiredError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
-import type { UamLogin } from './uam.js';
+import type { UamLogin } from './routers/router-redirect.js';
 
 /** What a form on the portal is for. */
 export type FlowPurpose = 'login' | 'enroll' | 'profile';
@@ -31,7 +31,7 @@ export interface Flow {
   readonly osVersion?: string;
   readonly csrf: string;
   readonly expiresAt: string;
-  /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (uam.ts). */
+  /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (routers/). */
   readonly uam?: UamLogin;
 }
 

@@ -1,8 +1,8 @@
 import type { AccountingStore } from '../accounting/accounting-store.js';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import type { MacSource } from './flow.js';
-import type { RouterQuery } from './router-query.js';
-import { ROUTER_PROOF, type UamRedirect } from './uam.js';
+import type { RouterQuery } from './routers/router-query.js';
+import { ROUTER_PROOF, type UamRedirect } from './routers/router-redirect.js';
 
 /** RouterQuery parameters routers use for the client's MAC and IP in their redirect to an external portal. */
 const MAC_PARAMS = ['mac', 'client_mac', 'clientmac', 'id'] as const;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { LinkExpiredError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
 

@@ -3,7 +3,7 @@ import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
 import { FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
 import type { Flow, FlowPurpose } from './flow.js';
-import { checkedUamLogon } from './uam.js';
+import { checkedUamLogon } from './routers/router-redirect.js';
 import type { PortalUrls } from './urls.js';
 
 declare module 'koa' {
@@ -79,7 +79,7 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
 
 /**
  * The one way out of the portal: to the logon URL of the UAM router `nas` (CoovaChilli
- * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by uam.ts), as a page that
+ * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by routers/router-redirect.ts), as a page that
  * navigates there (views/uam-handoff.njk says why not a redirect of the form's POST).
  * Carries a one-time login or an authorisation: never cached.
  */

@@ -11,7 +11,7 @@
  */
 import { build, type PlistValue } from 'plist';
 import type { WifiConfig } from '../config/load.js';
-import { parseMac } from '../devices/mac.js';
+import { parseMac } from '../mac.js';
 import { derivedUuid } from './payload-uuid.js';
 import { wifiPayload } from './wifi-payload.js';
 

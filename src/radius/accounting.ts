@@ -1,5 +1,5 @@
 import type { AccountingRecord } from '../accounting/accounting-store.js';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import { single } from './policy.js';
 
 /** RFC 2866 §5.1 Acct-Status-Type values we act on; others (Accounting-On/Off) are answered and not recorded. */

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { parseMac, type Mac } from '../devices/mac.js';
+import { parseMac, type Mac } from '../mac.js';
 import { secondsUntil } from '../sessions/daily-cutoff.js';
 import type { Session } from '../sessions/session.js';
 import type { NasClient } from './clients.js';

@@ -1,4 +1,4 @@
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { GenerationalMap } from '../generational-map.js';
 
 /** A router that asked about a device, and when. */

@@ -1,6 +1,6 @@
 import type { AccountingStore, Whereabouts } from '../accounting/accounting-store.js';
 import type { Clock } from '../clock.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import { secondsUntil } from '../sessions/daily-cutoff.js';

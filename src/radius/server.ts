@@ -8,7 +8,7 @@ import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Maybe } from '../maybe.js';
 import type { Metrics } from '../metrics.js';
-import type { LoginToken, LoginTokenStore } from '../sessions/login-token-store.js';
+import type { LoginToken, LoginTokenStore } from '../devices/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { DICTIONARY_DIR, loadDictionaries } from './dictionary.js';
 import { duplicateKey, MemoryDuplicateCache, type DuplicateCache, type DuplicateLookup } from './duplicate-cache.js';

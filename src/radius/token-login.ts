@@ -1,5 +1,5 @@
-import { parseMac } from '../devices/mac.js';
-import { tokenRef, type LoginToken, type LoginTokenStore } from '../sessions/login-token-store.js';
+import { parseMac } from '../mac.js';
+import { tokenRef, type LoginToken, type LoginTokenStore } from '../devices/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { NasClient } from './clients.js';
 import { Code } from './packet.js';
@@ -18,7 +18,7 @@ export interface TokenLoginOptions extends AccessDecisionDeps {
 }
 
 /**
- * A UAM router redeeming the one-time login the portal handed it (portal/uam.ts,
+ * A UAM router redeeming the one-time login the portal handed it (portal/routers/,
  * uam-login.ts): accepted with the attributes of the device's live session (decideAccess),
  * and the token is deleted; anything wrong is a reject with the reason logged. Logs name
  * the token only by tokenRef.

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Mac } from '../devices/mac.js';
-import type { LoginToken } from '../sessions/login-token-store.js';
+import type { Mac } from '../mac.js';
+import type { LoginToken } from '../devices/login-token-store.js';
 
 /**
  * The RADIUS half of a UAM login: a router (CoovaChilli) redeems the one-time token the
- * portal handed it (portal/uam.ts), with the token id as User-Name and the token as
+ * portal handed it (portal/routers/), with the token id as User-Name and the token as
  * User-Password (PAP) or CHAP-Password. Pure: bytes in, a verdict out.
  */
 

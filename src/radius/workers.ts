@@ -6,7 +6,7 @@ import { BULK_FLUSH_MS, BULK_MAX_RECORDS, isBulk } from '../audit/audit-log.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import { eventMembers } from '../audit/record.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RecentAccessRequests } from './recent-access-requests.js';
@@ -52,9 +52,9 @@ export function workerPort(): Port {
   return process.env[PORT_ENV] === 'acct' ? 'acct' : 'auth';
 }
 
-/** The worker entry beside this file: dist/radius/worker-main.js, or the .ts source when run through tsx (forks inherit its loader). */
+/** The worker entry: dist/radius-worker.js, or the .ts source when run through tsx (forks inherit its loader). */
 export function workerEntry(): string {
-  return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url));
+  return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../radius-worker.ts' : '../radius-worker.js', import.meta.url));
 }
 
 export class RadiusWorkers {

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import type { Maybe } from '../maybe.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';

@@ -1,5 +1,5 @@
 import type Keyv from 'keyv';
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 import type { Maybe } from '../maybe.js';
 import { storeCall, type StateStore } from '../store/state-store.js';
 import { isLive, type Session } from './session.js';

@@ -1,4 +1,4 @@
-import type { Mac } from '../devices/mac.js';
+import type { Mac } from '../mac.js';
 
 /** How a session came to be. */
 export type SessionOrigin = 'enrollment' | 'login';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
-import { buildRadiusServer } from '../../src/main.js';
+import { buildRadiusServer } from '../../src/wiring.js';
 import { Metrics } from '../../src/metrics.js';
 import { RecentAccessRequests } from '../../src/radius/recent-access-requests.js';
 import type { RadiusServer } from '../../src/radius/server.js';

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { AccountingStore } from '../../src/accounting/accounting-store.js';
 import { DeviceRegistry } from '../../src/devices/device-registry.js';
-import { parseMac, type Mac } from '../../src/devices/mac.js';
+import { parseMac, type Mac } from '../../src/mac.js';
 import { SessionStore } from '../../src/sessions/session-store.js';
 import { openSqliteStore, type StateStore } from '../../src/store/state-store.js';
 import { expectedResponseAuthenticator } from '../unit/radius/radius-bytes.js';

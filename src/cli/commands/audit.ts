@@ -6,7 +6,7 @@ import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../../audit/events.js';
 import { auditMatches, exportChunks, type AuditFilter } from '../../audit/query.js';
 import { formatReport, verifyAuditDir } from '../../audit/verify.js';
 import type { Config } from '../../config/load.js';
-import { parseMac } from '../../devices/mac.js';
+import { parseMac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
 
 /** The `audit` subcommands and their help (printed by `enrollgate help`). */

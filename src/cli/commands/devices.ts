@@ -5,7 +5,7 @@ import { systemClock } from '../../clock.js';
 import type { Config } from '../../config/load.js';
 import type { Device } from '../../devices/device.js';
 import { DeviceRegistry, type BlockEntry } from '../../devices/device-registry.js';
-import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
+import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { SessionStore } from '../../sessions/session-store.js';

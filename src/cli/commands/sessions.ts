@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js';
-import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
+import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { SessionStore } from '../../sessions/session-store.js';

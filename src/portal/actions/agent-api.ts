@@ -2,7 +2,7 @@ import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Device } from '../../devices/device.js';
-import { macProblem, parseMac, type Mac } from '../../devices/mac.js';
+import { macProblem, parseMac, type Mac } from '../../mac.js';
 import {
   BadInputError,
   BadJsonError,

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import type { Device } from '../../devices/device.js';
-import { parseMac, type Mac } from '../../devices/mac.js';
+import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';

@@ -3,9 +3,9 @@ import { DateTime } from 'luxon';
 import { decideStartPage } from '../decide.js';
 import type { PortalDeps } from '../deps.js';
 import { identifyDevice } from '../identify.js';
-import { readUamRedirect, ROUTER_PROOF, type UamLogin, type UamRedirect } from '../uam.js';
+import { readUamRedirect, ROUTER_PROOF, type UamLogin, type UamRedirect } from '../routers/router-redirect.js';
 import type { MacSource } from '../flow.js';
-import type { Mac } from '../../devices/mac.js';
+import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
@@ -141,7 +141,7 @@ async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: Mac
   return { profile_action: ctx.urls.to('/portal/profile'), csrf: flow.csrf };
 }
 
-/** A UAM router's redirect parameters, read and checked (uam.ts). */
+/** A UAM router's redirect parameters, read and checked (routers/router-redirect.ts). */
 function readRouterRedirect(ctx: Context, deps: PortalDeps): UamRedirect {
   // The URL Chilli signed is its uamserver setting: our start page, or the URL as requested
   // (the Host header is harmless here: without the UAM secret no md verifies).

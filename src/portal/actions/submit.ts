@@ -2,15 +2,15 @@ import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { PendingEnrollment } from '../../devices/device.js';
 import type { Credentials } from '../../devices/enrollment-service.js';
-import type { Mac } from '../../devices/mac.js';
+import type { Mac } from '../../mac.js';
 import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError } from '../../errors.js';
-import { tokenRef } from '../../sessions/login-token-store.js';
+import { tokenRef } from '../../devices/login-token-store.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow, FlowPurpose } from '../flow.js';
 import { clientIp, handToUamRouter, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
-import { mikrotikLoginUrl } from '../mikrotik.js';
-import { openNdsAuthUrl } from '../opennds.js';
-import { uamLogonUrl } from '../uam.js';
+import { mikrotikLoginUrl } from '../routers/mikrotik.js';
+import { openNdsAuthUrl } from '../routers/opennds.js';
+import { uamLogonUrl } from '../routers/coovachilli.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { deviceRows, startManageVisit } from './self-service.js';
@@ -51,8 +51,8 @@ function routerGone(): BadInputError {
 /**
  * A flow a UAM router started: the session is issued; the router still has to open it.
  * CoovaChilli and MikroTik: a one-time token, bound to the device, goes to the router's
- * logon URL (uam.ts, mikrotik.ts), and the router redeems it over RADIUS
- * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (opennds.ts).
+ * logon URL (routers/coovachilli.ts, routers/mikrotik.ts), and the router redeems it over RADIUS
+ * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (routers/opennds.ts).
  */
 async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string, done: string, enroll?: PendingEnrollment): Promise<string> {
   const uam = flow.uam!;

@@ -1,9 +1,9 @@
 import type { AuditTrail } from '../../audit/events.js';
 import { withDeadline } from '../../deadline.js';
-import type { Mac } from '../../devices/mac.js';
+import type { Mac } from '../../mac.js';
 import { StoreUnavailableError } from '../../errors.js';
 import { andThen, type Maybe } from '../../maybe.js';
-import { LOGIN_TOKEN_ID } from '../../sessions/login-token-store.js';
+import { LOGIN_TOKEN_ID } from '../../devices/login-token-store.js';
 import type { Session } from '../../sessions/session.js';
 import { accessAuditEvent } from '../audit-records.js';
 import type { NasClient } from '../clients.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { hashPassword } from '../../../src/directory/file-directory.js';
 import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeCommand } from '../../../src/cli/commands/store.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { parseMac, type Mac } from '../../../src/mac.js';
 import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';

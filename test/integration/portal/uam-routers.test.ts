@@ -4,7 +4,7 @@ import { call as httpCall, handoffTarget, formOf, type CallOptions, type Reply }
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, radclient } from '../../helpers/radclient.js';
 import { Backdoor } from '../../helpers/raw-nas.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 
 /**
  * The MikroTik hotspot and openNDS FAS level 1 logins end to end. The test plays the

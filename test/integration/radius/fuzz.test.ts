@@ -11,7 +11,7 @@ import {
   type ScannedPacket,
 } from '../../../src/radius/packet.js';
 import type { AttributeTuple } from '../../../src/radius/radius-lib.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { answers, Backdoor, RawNas } from '../../helpers/raw-nas.js';
 import {

@@ -9,7 +9,7 @@ import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/state-store.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCommand } from '../../../src/cli/commands/init.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { StoreUnavailableError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';

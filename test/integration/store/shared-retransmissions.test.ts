@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../../src/sessions/session-store.js';
-import type { Mac } from '../../../src/devices/mac.js';
+import type { Mac } from '../../../src/mac.js';
 import { createLogger } from '../../../src/logger.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';
 import type { StateStore } from '../../../src/store/state-store.js';

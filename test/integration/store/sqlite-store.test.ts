@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { DeviceOwnedByOtherError, StoreUnavailableError } from '../../../src/errors.js';
 import type { Session } from '../../../src/sessions/session.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { parseMac, type Mac } from '../../../src/mac.js';
 import { DeviceLimitReachedError, StoreUnavailableError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';

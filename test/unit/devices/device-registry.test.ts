@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../../../src/devices/device.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
-import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { parseMac, type Mac } from '../../../src/mac.js';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../../../src/errors.js';
 import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
 

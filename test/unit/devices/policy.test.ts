@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMac, type Mac } from '../../../src/devices/mac.js';
+import { parseMac, type Mac } from '../../../src/mac.js';
 import { compareVersions, DevicePolicy, groupMatches, type EnrollmentPolicySettings } from '../../../src/devices/policy.js';
 import { OsTooOldError, RandomisedMacError } from '../../../src/errors.js';
 

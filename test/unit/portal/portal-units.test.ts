@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountingStore, Lease } from '../../../src/accounting/accounting-store.js';
-import { parseMac } from '../../../src/devices/mac.js';
+import { parseMac } from '../../../src/mac.js';
 import { decideStartPage, type VisitorState } from '../../../src/portal/decide.js';
 import { identifyDevice } from '../../../src/portal/identify.js';
-import type { UamRedirect } from '../../../src/portal/uam.js';
+import type { UamRedirect } from '../../../src/portal/routers/router-redirect.js';
 import { PortalUrls } from '../../../src/portal/urls.js';
 import { detectOs } from '../../../src/portal/user-agent.js';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, validateConfig } from '../../../src/config/load.js';
-import { isMikrotikLoginUrl, mikrotikChapPassword, mikrotikLoginUrl, parseOctalEscaped } from '../../../src/portal/mikrotik.js';
-import { openNdsAuthUrl, openNdsTok } from '../../../src/portal/opennds.js';
-import { checkedUamLogon, readUamRedirect } from '../../../src/portal/uam.js';
+import { isMikrotikLoginUrl, mikrotikChapPassword, mikrotikLoginUrl, parseOctalEscaped } from '../../../src/portal/routers/mikrotik.js';
+import { openNdsAuthUrl, openNdsTok } from '../../../src/portal/routers/opennds.js';
+import { checkedUamLogon, readUamRedirect } from '../../../src/portal/routers/router-redirect.js';
 import { NasTable } from '../../../src/radius/clients.js';
 import { BAD_DESTINATIONS, DONE } from './destinations.js';
 

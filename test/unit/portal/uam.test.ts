@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig, type NasClientConfig } from '../../../src/config/load.js';
-import { checkedUamLogon, chilliMd, readUamRedirect, uamChallenge, uamChapResponse, uamLogonUrl, uamPapPassword } from '../../../src/portal/uam.js';
+import { chilliMd, uamChallenge, uamChapResponse, uamLogonUrl, uamPapPassword } from '../../../src/portal/routers/coovachilli.js';
+import { checkedUamLogon, readUamRedirect } from '../../../src/portal/routers/router-redirect.js';
 import { NasTable } from '../../../src/radius/clients.js';
 import { BAD_DESTINATIONS, DONE } from './destinations.js';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Mac } from '../../../src/devices/mac.js';
+import type { Mac } from '../../../src/mac.js';
 import type { NasClient } from '../../../src/radius/clients.js';
 import { DICTIONARY_DIR, loadDictionaries } from '../../../src/radius/dictionary.js';
 import { Code, decodeAttributes, encodeResponse, scanPacket } from '../../../src/radius/packet.js';

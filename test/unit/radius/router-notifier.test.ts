@@ -3,7 +3,7 @@ import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
 import { AccountingStore, type AccountingRecord } from '../../../src/accounting/accounting-store.js';
 import { validateConfig, type NasClientConfig } from '../../../src/config/load.js';
-import type { Mac } from '../../../src/devices/mac.js';
+import type { Mac } from '../../../src/mac.js';
 import { createLogger } from '../../../src/logger.js';
 import { NasTable } from '../../../src/radius/clients.js';
 import type { DynamicAuthorizationClient, DynamicAuthorizationRequest } from '../../../src/radius/dynamic-authorization.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Mac } from '../../../src/devices/mac.js';
+import type { Mac } from '../../../src/mac.js';
 import { credentialMatches, decryptUserPassword, rawAttribute, tokenCredential, tokenLoginProblem } from '../../../src/radius/uam-login.js';
-import type { LoginToken } from '../../../src/sessions/login-token-store.js';
+import type { LoginToken } from '../../../src/devices/login-token-store.js';
 
 const SECRET = 'radius-secret-0123456789';
 const RA = Buffer.alloc(16, 1);

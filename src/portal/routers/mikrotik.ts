@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { parseMac } from '../devices/mac.js';
-import type { UamRedirect, UamRouterLookup } from './uam.js';
+import { parseMac } from '../../mac.js';
+import type { RouterLookup, RouterRedirect } from './router-login.js';
 import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
@@ -64,7 +64,7 @@ export function isMikrotikLoginUrl(url: URL): boolean {
  * link-login-only must be the login URL of a configured MikroTik router (the portal sends
  * browsers and one-time logins only there). Anything wrong: the parameters are ignored.
  */
-export function readMikrotikRedirect(query: RouterQuery, lookup: UamRouterLookup): UamRedirect {
+export function readMikrotikRedirect(query: RouterQuery, lookup: RouterLookup): RouterRedirect<MikrotikLogin> {
   const linkLogin = routerParam(query, 'link-login-only');
   const chapId = routerParam(query, 'chap-id');
   const chapChallenge = routerParam(query, 'chap-challenge');

@@ -1,15 +1,15 @@
 /**
- * The entry of a RADIUS worker process (see workers.ts): the RADIUS part of the
+ * The entry of a RADIUS worker process (radius/workers.ts): the RADIUS part of the
  * gateway, on the config file the main process names, sharing its sockets.
  */
 import { AggregatorRegistry } from 'prom-client';
-import { systemClock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../logger.js';
-import { buildRadiusServer } from '../main.js';
-import { Metrics } from '../metrics.js';
-import { openStateStore } from '../store/open-state-store.js';
-import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './workers.js';
+import { systemClock } from './clock.js';
+import { loadConfig } from './config/load.js';
+import { createLogger } from './logger.js';
+import { buildRadiusServer } from './wiring.js';
+import { Metrics } from './metrics.js';
+import { openStateStore } from './store/open-state-store.js';
+import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './radius/workers.js';
 
 async function main(configFile: string): Promise<void> {
   const config = loadConfig(configFile);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLocallyAdministered, macProblem, parseMac } from '../../../src/devices/mac.js';
+import { isLocallyAdministered, macProblem, parseMac } from '../../src/mac.js';
 
 describe('parseMac', () => {
   it.each([

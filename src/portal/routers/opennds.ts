@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { OpenNdsConfig } from '../config/load.js';
-import { parseMac } from '../devices/mac.js';
-import type { UamRedirect, UamRouterLookup } from './uam.js';
+import type { OpenNdsConfig } from '../../config/load.js';
+import { parseMac } from '../../mac.js';
+import type { RouterLookup, RouterRedirect } from './router-login.js';
 import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
@@ -39,7 +39,7 @@ export function openNdsTok(hid: string, faskey: string): string {
  * gatewayaddress must be the gateway of a configured openNDS router (address and port):
  * the portal sends authorisations only there. Anything wrong: the parameters are ignored.
  */
-export function readOpenNdsRedirect(query: RouterQuery, lookup: UamRouterLookup): UamRedirect {
+export function readOpenNdsRedirect(query: RouterQuery, lookup: RouterLookup): RouterRedirect<OpenNdsLogin> {
   const hid = routerParam(query, 'hid');
   const gatewayaddress = routerParam(query, 'gatewayaddress');
   const gatewayname = routerParam(query, 'gatewayname');

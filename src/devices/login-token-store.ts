@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
-import type { PendingEnrollment } from '../devices/device.js';
-import type { Mac } from '../devices/mac.js';
+import type { PendingEnrollment } from './device.js';
+import type { Mac } from '../mac.js';
 import { storeCall } from '../store/state-store.js';
 
 /** How long a router has to redeem a login token: the browser is redirected to it at once. */

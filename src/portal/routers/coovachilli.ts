@@ -1,10 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { parseMac, type Mac } from '../devices/mac.js';
-import { BadInputError } from '../errors.js';
-import type { NasClient } from '../radius/clients.js';
-import { isMikrotikLoginUrl, readMikrotikRedirect, type MikrotikLogin } from './mikrotik.js';
-import { isOpenNdsAuthUrl, readOpenNdsRedirect, type OpenNdsLogin } from './opennds.js';
+import { parseMac } from '../../mac.js';
+import type { RouterLookup, RouterRedirect } from './router-login.js';
 import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
 
 /**
@@ -33,36 +30,6 @@ export interface ChilliLogin {
   readonly userurl?: string;
 }
 
-/**
- * What the portal keeps of a router's redirect in its flow, by the router's kind: CoovaChilli
- * (here), MikroTik hotspot (mikrotik.ts), openNDS FAS level 1 (opennds.ts).
- */
-export type UamLogin = ChilliLogin | MikrotikLogin | OpenNdsLogin;
-
-/**
- * The result of reading a redirect's router parameters: none, ignored (and why), or a usable
- * login with the device the router named (openNDS may name none).
- */
-export type UamRedirect = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: UamLogin; mac?: Mac };
-
-/**
- * What each router family can prove about the device a browser is:
- * - `redirect`: its redirect to the portal is signed (readUamRedirect ignores it unless the
- *   signature verifies), so the MAC in it is the router's word;
- * - `redemption`: the router redeems the one-time login over RADIUS with the device's
- *   Calling-Station-Id, which the token must match (radius/uam-login.ts).
- * CoovaChilli signs its redirect (md) and redeems over RADIUS; a MikroTik hotspot signs
- * nothing but redeems over RADIUS; openNDS at FAS level 1 signs nothing and has no RADIUS.
- */
-export const ROUTER_PROOF: Readonly<Record<UamLogin['kind'], { readonly redirect: boolean; readonly redemption: boolean }>> = {
-  coovachilli: { redirect: true, redemption: true },
-  mikrotik: { redirect: false, redemption: true },
-  opennds: { redirect: false, redemption: false },
-};
-
-/** Finds the UAM router a redirect names (NasTable.uamRouter); callers check its uam.kind. */
-export type UamRouterLookup = (uamip: string, nasid?: string) => NasClient | undefined;
-
 const MAX_USERURL = 2048;
 
 /** Upper-case hex MD5 of the redirect URL (up to "&md=") followed by the UAM secret. */
@@ -76,9 +43,7 @@ export function chilliMd(urlBeforeMd: string, uamSecret: string): string {
  * the md signature must verify with its UAM secret (against the portal URL as Chilli
  * knows it: one of `portalUrls`). Anything wrong: the parameters are ignored.
  */
-export function readUamRedirect(query: RouterQuery, rawQuery: string, portalUrls: readonly string[], lookup: UamRouterLookup): UamRedirect {
-  if (query['link-login-only'] !== undefined || query['chap-id'] !== undefined) return readMikrotikRedirect(query, lookup);
-  if (query.hid !== undefined) return readOpenNdsRedirect(query, lookup);
+export function readChilliRedirect(query: RouterQuery, rawQuery: string, portalUrls: readonly string[], lookup: RouterLookup): RouterRedirect<ChilliLogin> {
   if (query.uamip === undefined && query.challenge === undefined) return { kind: 'none' };
   const uamip = routerParam(query, 'uamip');
   const uamport = routerParam(query, 'uamport');
@@ -152,25 +117,7 @@ export function uamLogonUrl(uam: ChilliLogin, method: 'pap' | 'chap', username: 
   return url.toString();
 }
 
-/**
- * The one redirect that leaves the portal, to the configured UAM router `nas` at its UAM
- * address: `http://<uamip>:<uamport>/logon?…` (CoovaChilli), `http(s)://<address>/login?…`
- * (MikroTik) or `http://<gateway_address>:<gateway_port>/<authdir>/?…` (openNDS).
- * Anything else throws.
- */
-export function checkedUamLogon(target: string, nas: string, lookup: UamRouterLookup): string {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    throw new BadInputError('refusing to redirect outside the portal');
-  }
-  const router = isIP(url.hostname) === 4 ? lookup(url.hostname, nas) : undefined;
-  const uam = router?.name === nas ? router.uam : undefined;
-  const chilli = () =>
-    url.protocol === 'http:' && url.username === '' && url.password === '' && url.hash === '' && url.pathname === '/logon';
-  const ok =
-    uam?.kind === 'coovachilli' ? chilli() : uam?.kind === 'mikrotik' ? isMikrotikLoginUrl(url) : uam?.kind === 'opennds' && uam.opennds ? isOpenNdsAuthUrl(url, uam.opennds) : false;
-  if (!ok) throw new BadInputError('refusing to redirect outside the portal');
-  return target;
+/** Whether a URL is `http://<host>[:port]/logon` with nothing else: Chilli's logon (the host is checked by the caller). */
+export function isChilliLogonUrl(url: URL): boolean {
+  return url.protocol === 'http:' && url.username === '' && url.password === '' && url.hash === '' && url.pathname === '/logon';
 }

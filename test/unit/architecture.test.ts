@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The shape of src/ that keeps it readable: no import cycle between files or between
+ * folders (type-only imports count: a reader follows them too), and nothing below the
+ * wiring imports main.ts (only the command line, which starts it, does).
+ */
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every file's relative imports and re-exports (import type included), as files under src/. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sources(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+    graph.set(relative(SRC, file), targets.map((t) => relative(SRC, t)));
+  }
+  return graph;
+}
+
+/** The strongly connected groups of more than one node (Tarjan): each is a cycle. */
+function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1) found.push(group.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+const folderOf = (file: string): string | undefined => (file.includes('/') ? file.split('/')[0] : undefined);
+
+describe('src/ imports', () => {
+  const graph = importGraph();
+
+  it('reads the imports it checks (a check of nothing would pass)', () => {
+    expect(graph.size).toBeGreaterThan(100);
+    expect(graph.get('main.ts')).toContain('wiring.ts');
+  });
+
+  it('has no cycle between files', () => {
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  it('has no cycle between folders', () => {
+    const folders = new Map<string, Set<string>>();
+    for (const [file, targets] of graph) {
+      const from = folderOf(file);
+      if (!from) continue;
+      for (const target of targets) {
+        const to = folderOf(target);
+        if (to && to !== from) folders.set(from, (folders.get(from) ?? new Set()).add(to));
+      }
+    }
+    expect(cycles(new Map([...folders].map(([k, v]) => [k, [...v]])))).toEqual([]);
+  });
+
+  it('has main.ts imported by the command line only', () => {
+    expect([...graph].filter(([, targets]) => targets.includes('main.ts')).map(([file]) => file)).toEqual(['cli/index.ts']);
+  });
+});
