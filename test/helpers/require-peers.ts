@@ -12,7 +12,7 @@ const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
   { bin: 'openssl', pkg: 'openssl' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'python3', pkg: 'python3' },
-  // The walled-garden firewall files (test/integration/ports), checked in a namespace of their own.
+  // The walled-garden firewall files (test/integration/walled-garden), checked in a namespace of their own.
   { bin: 'nft', pkg: 'nftables' },
   { bin: 'iptables-restore', pkg: 'iptables' },
   { bin: 'ip6tables-restore', pkg: 'iptables' },

@@ -1,10 +1,10 @@
 import type { Config } from '../../config/load.js';
 import { BadInputError } from '../../errors.js';
-import { walledGarden, type WalledGarden } from '../../ports/catalogue.js';
-import { renderIptables } from '../../ports/iptables.js';
-import { walledGardenJson } from '../../ports/json.js';
-import { renderNftables } from '../../ports/nftables.js';
-import { renderTable } from '../../ports/table.js';
+import { walledGarden, type WalledGarden } from '../../walled-garden/catalogue.js';
+import { renderIptables } from '../../walled-garden/iptables.js';
+import { walledGardenJson } from '../../walled-garden/json.js';
+import { renderNftables } from '../../walled-garden/nftables.js';
+import { renderTable } from '../../walled-garden/table.js';
 
 /** The `ports` command's help (printed by `enrollgate help`; one line of the usage text, no newline at the end). */
 export const PORTS_USAGE = `  enrollgate ports [--format table|json|nftables|iptables|ip6tables] [--config FILE]

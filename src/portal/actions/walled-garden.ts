@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import { walledGarden, type WalledGarden } from '../../ports/catalogue.js';
-import { walledGardenJson } from '../../ports/json.js';
-import { portsText } from '../../ports/table.js';
+import { walledGarden, type WalledGarden } from '../../walled-garden/catalogue.js';
+import { walledGardenJson } from '../../walled-garden/json.js';
+import { portsText } from '../../walled-garden/table.js';
 import type { PortalDeps } from '../deps.js';
 import { render } from '../respond.js';
 

@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import nunjucks from 'nunjucks';
 import { validateConfig } from '../../../src/config/load.js';
 import { walledGardenPage } from '../../../src/portal/actions/walled-garden.js';
-import { walledGarden } from '../../../src/ports/catalogue.js';
+import { walledGarden } from '../../../src/walled-garden/catalogue.js';
 
 const VIEWS = fileURLToPath(new URL('../../../views/', import.meta.url));
 

@@ -7,10 +7,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { walledGarden } from '../../../src/ports/catalogue.js';
-import { IPTABLES_CHAIN } from '../../../src/ports/iptables.js';
-import { walledGardenJson } from '../../../src/ports/json.js';
-import { NFT_TABLE } from '../../../src/ports/nftables.js';
+import { walledGarden } from '../../../src/walled-garden/catalogue.js';
+import { IPTABLES_CHAIN } from '../../../src/walled-garden/iptables.js';
+import { walledGardenJson } from '../../../src/walled-garden/json.js';
+import { NFT_TABLE } from '../../../src/walled-garden/nftables.js';
 import { call } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
-import { APNS_IPV4_RANGES, APNS_IPV6_RANGES, familyOf, walledGarden, type GardenEntry } from '../../../src/ports/catalogue.js';
+import { APNS_IPV4_RANGES, APNS_IPV6_RANGES, familyOf, walledGarden, type GardenEntry } from '../../../src/walled-garden/catalogue.js';
 
 /** The walled garden of a config document, through the real schema (defaults and all). */
 function gardenOf(doc: Record<string, unknown> = {}) {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load.js';
-import { walledGarden } from '../../../src/ports/catalogue.js';
-import { commentLines } from '../../../src/ports/comment.js';
-import { IPTABLES_CHAIN, renderIptables } from '../../../src/ports/iptables.js';
-import { walledGardenJson } from '../../../src/ports/json.js';
-import { NFT_TABLE, renderNftables } from '../../../src/ports/nftables.js';
-import { renderTable } from '../../../src/ports/table.js';
+import { walledGarden } from '../../../src/walled-garden/catalogue.js';
+import { commentLines } from '../../../src/walled-garden/comment.js';
+import { IPTABLES_CHAIN, renderIptables } from '../../../src/walled-garden/iptables.js';
+import { walledGardenJson } from '../../../src/walled-garden/json.js';
+import { NFT_TABLE, renderNftables } from '../../../src/walled-garden/nftables.js';
+import { renderTable } from '../../../src/walled-garden/table.js';
 
 /**
  * The renderers' output, read as text. Whether nft and iptables-restore accept it is
- * checked with the real tools in test/integration/ports.
+ * checked with the real tools in test/integration/walled-garden.
  */
 
 const gardenOf = (wg: Record<string, unknown> = {}, more: Record<string, unknown> = {}) =>
