@@ -22,7 +22,8 @@ import { createLogger } from '../src/logger.js';
 import type { Session } from '../src/sessions/session.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openRedisStore } from '../src/store/redis-state-store.js';
-import { openSqliteStore, type StateStore } from '../src/store/state-store.js';
+import { openSqliteStore } from '../src/store/sqlite-state-store.js';
+import { type StateStore } from '../src/store/state-store.js';
 import { freeTcpPort } from '../test/helpers/ports.js';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string', default: '100000' }, 'skip-redis': { type: 'boolean', default: false } } });

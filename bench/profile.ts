@@ -45,7 +45,7 @@ import { ProfileLinkStore } from '../src/portal/profile-links.js';
 import { buildEnrollmentProfile } from '../src/profiles/apple-profile.js';
 import { MOBILECONFIG_TYPE, ProfileService } from '../src/profiles/profile-service.js';
 import { SessionStore } from '../src/sessions/session-store.js';
-import { openSqliteStore } from '../src/store/state-store.js';
+import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 

@@ -40,7 +40,7 @@ import { initCommand } from '../src/cli/commands/init.js';
 import { DeviceRegistry } from '../src/devices/device-registry.js';
 import { parseMac } from '../src/mac.js';
 import { SessionStore } from '../src/sessions/session-store.js';
-import { openSqliteStore } from '../src/store/state-store.js';
+import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
 import { cpuMeter, cpuSeconds, gatewayProcesses, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';

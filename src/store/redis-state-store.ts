@@ -29,7 +29,8 @@ import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
 import { compareKeys } from './key-order.js';
 import { openRedisConnection, type ConfirmWrite, type RedisCommands, type RedisConnection, type RedisStoreSettings } from './redis-connection.js';
-import { DURABLE, ENTRIES_PAGE, NAMESPACES, storedEntry, storedForm, storedSessions, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+import { DURABLE, ENTRIES_PAGE, NAMESPACES, type Namespace, type PurgeResult, type StateStore } from './state-store.js';
+import { storedEntry, storedForm, storedSessions } from './stored-form.js';
 
 /** How long an ended session stays in Redis for the purge to report it. */
 const SESSION_GRACE_MS = 24 * 3600_000;

@@ -27,7 +27,7 @@ export function prepareTable(db: Database.Database): void {
 /**
  * The keys written lately, in the order written (seq counts up by one per change;
  * the newest CHANGES_KEPT are kept). A process that remembers what it read
- * (state-store.ts, ReadCache) forgets exactly the keys changed since it last looked,
+ * (read-cache.ts) forgets exactly the keys changed since it last looked,
  * and everything when it fell further behind than the log reaches.
  */
 export const CHANGES = 'enrollgate_changes';
@@ -66,7 +66,7 @@ export class WriteBatch {
   /** The open transaction was begun by read() and has written nothing. */
   private readOnly = false;
   /**
-   * For the read cache (state-store.ts): transactions ended (turns), writes made on this
+   * For the read cache (read-cache.ts): transactions ended (turns), writes made on this
    * connection, and batches rolled back (after which the change log's numbers may be
    * handed out again).
    */
@@ -187,7 +187,7 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     const row = this.row(key);
     if (!row) return undefined;
-    // Expired: not returned, but left for the purge (state-store.ts), which hands the
+    // Expired: not returned, but left for the purge (sqlite-state-store.ts), which hands the
     // sessions it deletes to the audit trail (session.expired) exactly once.
     if (row.expires !== null && row.expires <= Date.now()) return undefined;
     return row.value as StoredData<Value>;

@@ -8,7 +8,8 @@ import { buildRadiusServer } from '../../src/wiring.js';
 import { Metrics } from '../../src/metrics.js';
 import { RecentAccessRequests } from '../../src/radius/recent-access-requests.js';
 import type { RadiusServer } from '../../src/radius/server.js';
-import { openSqliteStore, type StateStore } from '../../src/store/state-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-state-store.js';
+import { type StateStore } from '../../src/store/state-store.js';
 import { LogSink, type TestGateway } from './gateway.js';
 
 /**

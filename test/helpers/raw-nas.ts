@@ -3,7 +3,8 @@ import { AccountingStore } from '../../src/accounting/accounting-store.js';
 import { DeviceRegistry } from '../../src/devices/device-registry.js';
 import { parseMac, type Mac } from '../../src/mac.js';
 import { SessionStore } from '../../src/sessions/session-store.js';
-import { openSqliteStore, type StateStore } from '../../src/store/state-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-state-store.js';
+import { type StateStore } from '../../src/store/state-store.js';
 import { expectedResponseAuthenticator } from '../unit/radius/radius-bytes.js';
 import { TEST_NAS_SECRET, type TestGateway } from './gateway.js';
 

@@ -10,7 +10,8 @@ import { compareStores, EXPIRY_MARGIN_MS, type NamespaceComparison } from '../..
 import { redisWhere } from '../../store/redis-connection.js';
 import { openRedisStore } from '../../store/redis-state-store.js';
 import { sqliteFileInUse } from '../../store/sqlite-in-use.js';
-import { NAMESPACES, openSqliteStore, type StateStore } from '../../store/state-store.js';
+import { NAMESPACES, type StateStore } from '../../store/state-store.js';
+import { openSqliteStore } from '../../store/sqlite-state-store.js';
 import { count, ProgressLine, type ProgressStream } from '../progress.js';
 
 /** The `store` subcommands and their help (printed by `enrollgate help`). */

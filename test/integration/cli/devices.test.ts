@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
-import { openSqliteStore } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { call, formOf } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';

@@ -14,7 +14,8 @@ import { parseMac, type Mac } from '../../../src/mac.js';
 import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';
-import { NAMESPACES, openSqliteStore, type StateStore, type StoredEntry } from '../../../src/store/state-store.js';
+import { NAMESPACES, type StateStore, type StoredEntry } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 /**

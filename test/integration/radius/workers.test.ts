@@ -11,7 +11,7 @@ import type { AuditRecord } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
-import { openSqliteStore } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
 import { initOnFreePorts, TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareTable, TABLE, WriteBatch } from '../../../src/store/sqlite-keyv-store.js';
-import { READ_CACHE_MAX, ReadCache } from '../../../src/store/state-store.js';
+import { READ_CACHE_MAX, ReadCache } from '../../../src/store/read-cache.js';
 
 /**
  * The read cache behind readNow, on a real SQLite file, where a batch's COMMIT fails:

@@ -9,7 +9,8 @@ import { parseMac } from '../../../src/mac.js';
 import { DeviceOwnedByOtherError, StoreUnavailableError } from '../../../src/errors.js';
 import type { Session } from '../../../src/sessions/session.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
-import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
+import { type StateStore } from '../../../src/store/state-store.js';
 
 /** The embedded store on real SQLite files. */
 

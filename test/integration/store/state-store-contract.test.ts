@@ -10,7 +10,8 @@ import { createLogger } from '../../../src/logger.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import type { Session } from '../../../src/sessions/session.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';
-import { openSqliteStore, storeCall, type StateStore } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
+import { storeCall, type StateStore } from '../../../src/store/state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import { startRedisSentinels, type TestSentinels } from '../../helpers/redis-sentinel.js';
 

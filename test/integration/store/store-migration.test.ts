@@ -15,7 +15,8 @@ import { CheckpointFile, type Checkpoint } from '../../../src/store/migration-ch
 import { copyStore, namespaceWithEntries } from '../../../src/store/migration-copy.js';
 import { compareStores } from '../../../src/store/migration-verify.js';
 import { openRedisStore } from '../../../src/store/redis-state-store.js';
-import { NAMESPACES, openSqliteStore, type StateStore, type StoredEntry } from '../../../src/store/state-store.js';
+import { NAMESPACES, type StateStore, type StoredEntry } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 /**

@@ -6,7 +6,8 @@ import type { Device } from '../../../src/devices/device.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import { parseMac, type Mac } from '../../../src/mac.js';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../../../src/errors.js';
-import { openSqliteStore, type StateStore } from '../../../src/store/state-store.js';
+import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
+import { type StateStore } from '../../../src/store/state-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'enrollgate-registry-'));
 let store: StateStore;
