@@ -4,7 +4,6 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AccountingStore } from './accounting/accounting-store.js';
 import { auditKey, AuditLog } from './audit/audit-log.js';
 import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
@@ -36,14 +35,11 @@ import { createProfileService } from './profiles/profile-service.js';
 import { ProfileLinkStore } from './portal/profile-links.js';
 import { createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
-import { NasTable } from './radius/clients.js';
-import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
-import { RouterNotifier } from './radius/router-notifier.js';
+import type { RouterNotifier } from './radius/router-notifier.js';
 import type { RadiusServer } from './radius/server.js';
-import { buildRadiusServer, sessionSettings } from './wiring.js';
+import { buildRadiusServer, notifyingSessions } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
-import { SessionService } from './sessions/session-service.js';
 import type { Session } from './sessions/session.js';
 import { openStateStore } from './store/open-state-store.js';
 import type { StateStore } from './store/state-store.js';
@@ -236,13 +232,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     counted = { atMs: Date.now(), n: await store.countLive('sessions', clock.now()) };
     return counted.n;
   });
-  const nas = new NasTable(config.radius.clients);
-  const accounting = AccountingStore.on(store);
   const accessRequests = new RecentAccessRequests();
-  const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
-  const notifier = new RouterNotifier({ nas, accounting, accessRequests, client: dynamicAuthorization, clock, log, audit });
-
-  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
+  const { nas, accounting, dynamicAuthorization, notifier, sessions } = notifyingSessions(config, { store, clock, log, audit, metrics, accessRequests });
   const devices = new DeviceRegistry(store.kv, store.withLock);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
@@ -258,7 +249,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const radius: RadiusService =
     config.radius.workers > 1
       ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit }));
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions }));
 
   const admin = new AdminService({
     devices,

@@ -14,7 +14,9 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { PortalUrls } from './portal/urls.js';
 import { NasTable } from './radius/clients.js';
-import type { RecentAccessRequests } from './radius/recent-access-requests.js';
+import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
+import { RouterNotifier } from './radius/router-notifier.js';
+import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { Port } from './radius/request.js';
 import { RadiusServer } from './radius/server.js';
 import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
@@ -33,11 +35,23 @@ export function sessionSettings(config: Config, store: StateStore, clock: Clock,
  */
 export function buildRadiusServer(
   config: Config,
-  deps: { store: StateStore; metrics: Metrics; clock: Clock; log: Logger; accessRequests: RecentAccessRequests; audit: AuditTrail; serve?: Port | 'both' },
+  deps: {
+    store: StateStore;
+    metrics: Metrics;
+    clock: Clock;
+    log: Logger;
+    accessRequests: RecentAccessRequests;
+    audit: AuditTrail;
+    serve?: Port | 'both';
+    /** The process's own, where it has them (the main process): RADIUS only reads sessions. */
+    nas?: NasTable;
+    sessions?: SessionService;
+  },
 ): RadiusServer {
   const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
-  const sessions = new SessionService(sessionSettings(config, store, clock, log));
-  // What a pending enrollment needs when its token is redeemed (the router proves the device then).
+  const sessions = deps.sessions ?? new SessionService(sessionSettings(config, store, clock, log));
+  // What a pending enrollment needs when its token is redeemed (the router proves the device
+  // then). Its session is not told to the router: the router is asking for it right now.
   const recorder = {
     devices: new DeviceRegistry(store.kv, store.withLock),
     sessions: new SessionService({ ...sessionSettings(config, store, clock, log), audit }),
@@ -50,7 +64,7 @@ export function buildRadiusServer(
     host: config.radius.host,
     authPort: config.radius.auth_port,
     acctPort: config.radius.acct_port,
-    nas: new NasTable(config.radius.clients),
+    nas: deps.nas ?? new NasTable(config.radius.clients),
     sessions,
     accounting: AccountingStore.on(store),
     accessRequests,
@@ -67,4 +81,23 @@ export function buildRadiusServer(
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
     ...(serve ? { serve } : {}),
   });
+}
+
+/**
+ * Sessions that tell their device's router of each change at once (RFC 5176: CoA or
+ * Disconnect-Request), with what that needs: the NAS table, accounting (where each device
+ * is), and the client that sends the requests. The main process and the command line
+ * build theirs here, so a session revoked from either reaches the router the same way.
+ */
+export function notifyingSessions(
+  config: Config,
+  deps: { store: StateStore; clock: Clock; log: Logger; audit: AuditTrail; metrics: Metrics; accessRequests?: RecentAccessRequests },
+): { nas: NasTable; accounting: AccountingStore; dynamicAuthorization: DynamicAuthorizationClient; notifier: RouterNotifier; sessions: SessionService } {
+  const { store, clock, log, audit, metrics } = deps;
+  const nas = new NasTable(config.radius.clients);
+  const accounting = AccountingStore.on(store);
+  const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
+  const notifier = new RouterNotifier({ nas, accounting, accessRequests: deps.accessRequests ?? new RecentAccessRequests(), client: dynamicAuthorization, clock, log, audit });
+  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
+  return { nas, accounting, dynamicAuthorization, notifier, sessions };
 }

@@ -11,6 +11,7 @@ import type { Device, PendingEnrollment, Platform } from './device.js';
 
 import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
 import type { Mac } from '../mac.js';
+import { DeviceAdministration } from './device-administration.js';
 import type { DevicePolicy } from './policy.js';
 
 export interface Credentials {
@@ -105,6 +106,8 @@ export type UnenrollReason = 'lost' | 'replaced' | 'agent' | (string & {});
  * applied here.
  */
 export class EnrollmentService {
+  private readonly administration: DeviceAdministration;
+
   constructor(
     private readonly deps: {
       devices: DeviceRegistry;
@@ -118,7 +121,9 @@ export class EnrollmentService {
       /** Slows password guessing down (absent: no throttling). */
       throttle?: LoginThrottle;
     },
-  ) {}
+  ) {
+    this.administration = new DeviceAdministration(deps);
+  }
 
   /**
    * Authenticates the person, applies the policy, records the device as theirs and
@@ -255,39 +260,19 @@ export class EnrollmentService {
     return true;
   }
 
-  /**
-   * Unenrolls the device whoever owns it (an admin's action, `by` the admin) and ends
-   * its session at once. False when it was not enrolled.
-   */
-  async unenrollAsAdmin(mac: Mac, by: string, reason: string): Promise<boolean> {
-    const device = await this.deps.devices.get(mac);
-    if (!device || !(await this.deps.devices.unenroll(mac))) return false;
-    this.deps.log.info({ event: 'device.unenrolled', mac, user: device.owner, reason, by }, 'device unenrolled by an admin');
-    this.deps.audit.record({ type: 'device.unenrolled', mac, user: device.owner, reason, by });
-    await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`, by);
-    return true;
+  /** DeviceAdministration.unenrollAsAdmin (the console, the API and the command line do the same). */
+  unenrollAsAdmin(mac: Mac, by: string, reason: string): Promise<boolean> {
+    return this.administration.unenrollAsAdmin(mac, by, reason);
   }
 
-  /**
-   * Puts the MAC on the block list and ends its session at once. The device stays
-   * enrolled (its owner sees it), but cannot enroll, log in or get a session until unblocked.
-   */
-  async block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
-    const entry = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
-    this.deps.log.info({ event: 'device.blocked', mac, by, reason }, 'device blocked');
-    this.deps.audit.record({ type: 'device.blocked', mac, by, reason });
-    await this.deps.sessions.revoke(mac, 'blocked', by);
-    return entry;
+  /** DeviceAdministration.block. */
+  block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
+    return this.administration.block(mac, by, reason);
   }
 
-  /** Takes the MAC off the block list; true when it was on it. */
-  async unblock(mac: Mac, by: string): Promise<boolean> {
-    const had = await this.deps.devices.unblock(mac);
-    if (had) {
-      this.deps.log.info({ event: 'device.unblocked', mac, by }, 'device unblocked');
-      this.deps.audit.record({ type: 'device.unblocked', mac, by });
-    }
-    return had;
+  /** DeviceAdministration.unblock. */
+  unblock(mac: Mac, by: string): Promise<boolean> {
+    return this.administration.unblock(mac, by);
   }
 
   private async refuseBlocked(mac: Mac): Promise<void> {

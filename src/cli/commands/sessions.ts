@@ -1,26 +1,24 @@
 import type { Config } from '../../config/load.js';
 import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
-import { createLogger } from '../../logger.js';
-import { SessionStore } from '../../sessions/session-store.js';
-import { openStateStore } from '../../store/open-state-store.js';
-import { auditFromCli, operator } from './devices.js';
+import { administer, routerLines } from '../administration.js';
+import { operator } from './devices.js';
 
 /** The `sessions` subcommands and their help (printed by `enrollgate help`). */
 export const SESSIONS_USAGE = `  enrollgate sessions list [--user USER] [--config FILE]
       List live sessions (all, or USER's): MAC, user, how it began, start, end.
   enrollgate sessions revoke MAC [--reason TEXT] [--config FILE]
   enrollgate sessions revoke --user USER [--reason TEXT] [--config FILE]
-      End one device's session, or every session of USER (a lost or stolen device), in the
-      state file: RADIUS refuses the device's next request. Audited with the OS user. As
-      with devices block, a running gateway does not send the router a Disconnect-Request
-      for a revocation made here (the admin console and API do).
+      End one device's session, or every session of USER (a lost or stolen device): RADIUS
+      refuses the device's next request, and its router is sent a Disconnect-Request (RFC
+      5176, where dynamic_authorization is on), as from the admin console. Audited with the
+      OS user.
 `;
 
 export const SESSIONS_SUBCOMMANDS = ['list', 'revoke'] as const;
 export type SessionsSubcommand = (typeof SESSIONS_SUBCOMMANDS)[number];
 
-/** `enrollgate sessions …` on the state file (the gateway may be running). BadInputError → exit 2. */
+/** `enrollgate sessions …`, through the admin console's services (administration.ts); the gateway may be running. BadInputError → exit 2. */
 export async function sessionsCommand(
   config: Config,
   sub: SessionsSubcommand,
@@ -35,12 +33,9 @@ export async function sessionsCommand(
   }
   const mac = sub === 'revoke' && args.length === 1 ? macArgument(args[0]!) : undefined;
 
-  const store = await openStateStore(config, createLogger('silent'));
-  try {
-    const sessions = new SessionStore(store.kv.sessions);
-    const now = new Date();
-    const wanted = flags.user?.toLowerCase();
-    const matching = async () => (await sessions.list(now)).filter((s) => wanted === undefined || s.user.toLowerCase() === wanted);
+  const wanted = flags.user?.toLowerCase();
+  const { recorded } = await administer(config, async ({ sessions }) => {
+    const matching = async () => (await sessions.list()).filter((s) => wanted === undefined || s.user.toLowerCase() === wanted);
     if (sub === 'list') {
       const list = (await matching()).sort((a, b) => a.user.localeCompare(b.user) || a.mac.localeCompare(b.mac));
       if (list.length === 0) return print(flags.user !== undefined ? `No live sessions of ${flags.user}.` : 'No live sessions.');
@@ -52,15 +47,13 @@ export async function sessionsCommand(
     const by = `cli:${operator()}`;
     let ended = 0;
     for (const m of targets) {
-      if (!(await sessions.revoke(m))) continue;
+      if (!(await sessions.revoke(m, reason, by))) continue;
       ended++;
-      await auditFromCli(config, { type: 'session.revoked', mac: m, reason, by });
       print(`Ended the session of ${m}.`);
     }
     if (ended === 0) print(mac ? `${mac} had no session.` : `${flags.user} had no live session.`);
-  } finally {
-    await store.close();
-  }
+  });
+  if (sub === 'revoke' && recorded.some((e) => e.type === 'session.revoked')) for (const line of routerLines(recorded)) print(line);
 }
 
 function macArgument(value: string): Mac {

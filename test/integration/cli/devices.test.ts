@@ -8,6 +8,7 @@ import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { call, formOf } from '../../helpers/http.js';
+import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
@@ -56,12 +57,28 @@ async function enrollAtPortal(mac: string, ip: string): Promise<void> {
   expect([302, 303], done.body).toContain(done.status);
 }
 
+let router: AckingRouter;
+
 beforeAll(async () => {
-  t = await startTestGateway({ configure: (doc) => void (doc.portal.trust_proxy = true) });
+  // The router's dynamic-authorization port: the command line tells it, as the console does.
+  router = await startAckingRouter(TEST_NAS_SECRET);
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.portal.trust_proxy = true;
+      doc.radius.clients[0].dynamic_authorization = { enabled: true, address: '127.0.0.1', port: router.port, timeout_ms: 500, retries: 2 };
+    },
+  });
 });
 afterAll(async () => {
   await t?.close();
+  await router?.close();
 });
+
+/** The Disconnect-Requests (RFC 5176 code 40) the router got for the device since `from`. */
+function disconnectsFor(mac: string, from: number): number {
+  const station = Buffer.from(mac.toUpperCase().replace(/:/g, '-'));
+  return router.received.slice(from).filter((r) => r.raw[0] === 40 && r.raw.includes(station)).length;
+}
 
 describe('enrollgate devices', () => {
   const mac = '3c:d0:00:00:00:01';
@@ -77,10 +94,13 @@ describe('enrollgate devices', () => {
 
   it('block ends the session (RADIUS rejects the device) and refuses it at the portal; unblock lets it log in again', async () => {
     expect(await radiusAnswer(mac)).toBe('Access-Accept');
+    const before = router.received.length;
     const blocked = await cli('devices', 'block', mac.toUpperCase().replace(/:/g, '-'), '--reason', 'stolen on the train');
     expect(blocked.code, blocked.stderr).toBe(0);
     expect(blocked.stdout).toContain(`Blocked ${mac} (enrolled to employee)`);
-    expect(blocked.stdout).toContain('does not send the router a Disconnect-Request');
+    // As from the admin console: the router hears of it at once (the device was online).
+    expect(blocked.stdout).toContain(`Router test-nas was sent a Disconnect-Request for ${mac} and acknowledged it.`);
+    expect(disconnectsFor(mac, before)).toBe(1);
     expect(await radiusAnswer(mac)).toBe('Access-Reject');
 
     const list = await cli('devices', 'blocked');
