@@ -17,6 +17,7 @@ import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { BackoffDirectory } from './directory/backoff-directory.js';
+import { Authenticator } from './directory/authenticator.js';
 import { LoginThrottle } from './directory/login-throttle.js';
 import { MeteredDirectory } from './directory/metered-directory.js';
 import { ConfigError } from './errors.js';
@@ -238,7 +239,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const loginTokens = new LoginTokenStore(store.kv.tokens);
   const policy = new DevicePolicy(config.enrollment);
   const throttle = new LoginThrottle(store.kv.throttle, { clock, audit });
-  const enrollment = new EnrollmentService({ devices, sessions, directory, policy, metrics, clock, log, audit, throttle });
+  const authenticator = new Authenticator({ directory, throttle });
+  const enrollment = new EnrollmentService({ devices, sessions, authenticator, policy, metrics, clock, log, audit });
   // The CA key signs device identities and the profile-signing certificate; a bad file fails start-up here.
   const profiles = createProfileService(config, loadGatewayCa(config));
   const renderer = createRenderer(VIEWS_DIR, {
@@ -285,7 +287,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ...(materials.agent ? { agent: materials.agent } : {}),
     profiles,
   }, [
-    adminConsoleRouter({ admin, directory, visits: adminVisits, renderer, config, audit, clock, log, throttle }),
+    adminConsoleRouter({ admin, authenticator, visits: adminVisits, renderer, config, audit, clock, log }),
     adminApiRouter({ admin, tokens: config.admin.api_tokens }),
   ]);
   const http = createHttpServer(app.callback());

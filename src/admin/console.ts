@@ -17,9 +17,8 @@ import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import { parseMac, type Mac } from '../mac.js';
-import type { Directory } from '../directory/directory.js';
-import type { LoginThrottle } from '../directory/login-throttle.js';
-import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError, InvalidCredentialsError } from '../errors.js';
+import type { Authenticator } from '../directory/authenticator.js';
+import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
 import { clientIp, redirectInside, refusalStatus, render } from '../portal/respond.js';
@@ -30,7 +29,8 @@ import { may, roleFor, type Actor, type Permission, type Role } from './roles.js
 
 export interface AdminConsoleDeps {
   readonly admin: AdminService;
-  readonly directory: Directory;
+  /** The portal's: the directory behind the login throttle (admin logins are counted with the rest). */
+  readonly authenticator: Authenticator;
   /** Console visits (a ManageVisitStore with its own key prefix and lifetime). */
   readonly visits: ManageVisitStore;
   readonly renderer: nunjucks.Environment;
@@ -38,8 +38,6 @@ export interface AdminConsoleDeps {
   readonly audit: AuditTrail;
   readonly clock: Clock;
   readonly log: Logger;
-  /** The portal's login throttle: admin logins are counted with the rest. */
-  readonly throttle?: LoginThrottle;
 }
 
 export const ADMIN_COOKIE = 'eg_admin';
@@ -143,14 +141,11 @@ async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> 
   let name: string;
   const from = clientIp(ctx);
   try {
-    await deps.throttle?.check(username, from);
-    const user = await deps.directory.authenticate(username, password);
-    await deps.throttle?.succeeded(username, from);
+    const user = await deps.authenticator.authenticate(username, password, from);
     name = user.username;
     role = roleFor(user.groups, deps.config.admin.roles);
   } catch (err) {
     if (!(err instanceof GatewayError) || !err.expose) throw err;
-    if (err instanceof InvalidCredentialsError) await deps.throttle?.failed(username, from);
     deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code });
     return again(err.message, refusalStatus(ctx, err));
   }

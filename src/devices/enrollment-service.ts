@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
-import type { Directory, DirectoryUser } from '../directory/directory.js';
-import type { LoginThrottle } from '../directory/login-throttle.js';
-import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError, InvalidCredentialsError } from '../errors.js';
+import type { DirectoryUser } from '../directory/directory.js';
+import type { Authenticator } from '../directory/authenticator.js';
+import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError, TooManyAttemptsError } from '../errors.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -112,14 +112,13 @@ export class EnrollmentService {
     private readonly deps: {
       devices: DeviceRegistry;
       sessions: SessionService;
-      directory: Directory;
+      /** The directory behind the login throttle (the admin console's login uses the same one). */
+      authenticator: Authenticator;
       policy: DevicePolicy;
       metrics: Metrics;
       clock: Clock;
       log: Logger;
       audit: AuditTrail;
-      /** Slows password guessing down (absent: no throttling). */
-      throttle?: LoginThrottle;
     },
   ) {
     this.administration = new DeviceAdministration(deps);
@@ -221,22 +220,20 @@ export class EnrollmentService {
 
   /** Checks a username and password with the directory (logged, never with the password). */
   async authenticate(credentials: Credentials, mac?: Mac): Promise<DirectoryUser> {
-    // Before the directory: a locked guesser costs the directory nothing.
-    await this.deps.throttle?.check(credentials.username, credentials.from);
     try {
-      const user = await this.deps.directory.authenticate(credentials.username, credentials.password);
-      await this.deps.throttle?.succeeded(credentials.username, credentials.from);
+      const user = await this.deps.authenticator.authenticate(credentials.username, credentials.password, credentials.from);
       this.deps.metrics.portalLogins.inc({ outcome: 'success' });
       this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, ...(mac ? { mac } : {}) }, 'portal login succeeded');
       this.deps.audit.record({ type: 'login.succeeded', user: user.username, ...(mac ? { mac } : {}) });
       return user;
     } catch (err) {
+      // Refused before the directory was asked: the throttle audited the lock once (login.throttled).
+      if (err instanceof TooManyAttemptsError) throw err;
       const code = err instanceof GatewayError ? err.code : 'EG_INTERNAL';
       this.deps.metrics.portalLogins.inc({ outcome: code });
       // The username is logged as typed (it may be a mistyped password: keep it short and never log the password).
       this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code }, 'portal login failed');
       this.deps.audit.record({ type: 'login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code });
-      if (err instanceof InvalidCredentialsError) await this.deps.throttle?.failed(credentials.username, credentials.from);
       throw err;
     }
   }
