@@ -28,10 +28,11 @@ export class TokenLogins {
 
   async redeem(r: RadiusRequest, attributes: Record<string, unknown>, id: string): Promise<AccessDecision> {
     const { nas } = r;
-    const station = parseMac(single(attributes['Calling-Station-Id']));
+    // The device the router asks for (Calling-Station-Id): what proves a claimed MAC.
+    const mac = parseMac(single(attributes['Calling-Station-Id']));
     const log = (decision: AccessDecision): AccessDecision => {
       this.o.log.info(
-        { event: 'radius.uam_login', nas: nas.name, token: tokenRef(id), mac: decision.mac ?? station ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
+        { event: 'radius.uam_login', nas: nas.name, token: tokenRef(id), mac: decision.mac ?? mac ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
         decision.code === Code.AccessAccept ? 'one-time login accepted' : 'one-time login refused',
       );
       return decision;
@@ -40,7 +41,7 @@ export class TokenLogins {
       const now = this.o.clock.now();
       const token = await this.o.tokens.get(id, now);
       const credential = tokenCredential(r.raw, r.packet.length, r.packet.authenticator, nas.secret);
-      const problem = tokenLoginProblem(token, nas.name, station, credential);
+      const problem = tokenLoginProblem(token, nas.name, mac, credential);
       if (problem || !token) return log(rejectRequest(problem ?? 'unknown login token'));
       if (token.enroll) return log(await this.enrollAndAccept(id, token, nas, now));
       const decision = this.accept(token, nas, now, await this.o.sessions.live(token.mac));

@@ -93,12 +93,12 @@ export function credentialMatches(credential: TokenCredential, secret: string): 
  * and is unexpired (the store checked), was issued for this router, the credential
  * proves it, and the request is about the device it was issued for. No reason names the token.
  */
-export function tokenLoginProblem(token: LoginToken | undefined, nas: string, station: Mac | null, credential: TokenCredential): string | null {
+export function tokenLoginProblem(token: LoginToken | undefined, nas: string, mac: Mac | null, credential: TokenCredential): string | null {
   if (!token) return 'unknown, expired or already used login token';
   if (token.nas !== nas) return 'login token issued for another router';
   if (credential.kind === 'none') return credential.problem;
   if (!credentialMatches(credential, token.secret)) return 'wrong login token password';
-  if (station === null) return 'Calling-Station-Id is not a device MAC address';
-  if (station !== token.mac) return 'login token issued for another device';
+  if (mac === null) return 'Calling-Station-Id is not a device MAC address';
+  if (mac !== token.mac) return 'login token issued for another device';
   return null;
 }
