@@ -22,6 +22,7 @@ import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } fro
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
 import { clientIp, redirectInside, refusalStatus, render } from '../portal/respond.js';
+import { addRoute } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
@@ -56,7 +57,7 @@ type ActionName = keyof typeof ACTIONS;
 
 type Handler = (ctx: Context, deps: AdminConsoleDeps, actor: Actor, visit: ManageVisit) => Promise<void>;
 
-/** The console's routes (mounted in the portal's app; see main.ts). */
+/** The console's routes (mounted in the portal's app; see main.ts), each at its path in the portal's ROUTES. */
 export function adminConsoleRouter(deps: AdminConsoleDeps): Router {
   const router = new Router();
   const page = (h: Handler) => async (ctx: Context) => {
@@ -66,16 +67,16 @@ export function adminConsoleRouter(deps: AdminConsoleDeps): Router {
     await h(ctx, deps, { name: visit.user, role: visit.role as Role }, visit);
   };
   router.use(httpsOnly);
-  router.get('admin.home', '/admin', page(dashboardPage));
-  router.post('admin.login', '/admin/login', (ctx) => loginAction(ctx, deps));
-  router.post('admin.logout', '/admin/logout', page(logoutAction));
-  router.get('admin.devices', '/admin/devices', page(devicesPage));
-  router.get('admin.sessions', '/admin/sessions', page(sessionsPage));
-  router.get('admin.nas', '/admin/nas', page(nasPage));
-  router.get('admin.audit', '/admin/audit', page(auditPage));
-  router.get('admin.audit_export', '/admin/audit/export', page(auditExport));
-  router.get('admin.confirm', '/admin/confirm', page(confirmPage));
-  router.post('admin.action', '/admin/action', page(actionPerform));
+  addRoute(router, 'get', 'admin.home', page(dashboardPage));
+  addRoute(router, 'post', 'admin.login', (ctx) => loginAction(ctx, deps));
+  addRoute(router, 'post', 'admin.logout', page(logoutAction));
+  addRoute(router, 'get', 'admin.devices', page(devicesPage));
+  addRoute(router, 'get', 'admin.sessions', page(sessionsPage));
+  addRoute(router, 'get', 'admin.nas', page(nasPage));
+  addRoute(router, 'get', 'admin.audit', page(auditPage));
+  addRoute(router, 'get', 'admin.audit_export', page(auditExport));
+  addRoute(router, 'get', 'admin.confirm', page(confirmPage));
+  addRoute(router, 'post', 'admin.action', page(actionPerform));
   return router;
 }
 

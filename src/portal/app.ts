@@ -14,40 +14,44 @@ import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-
 import type { PortalDeps } from './deps.js';
 import { PROBES } from './probes.js';
 import { refusalStatus, render } from './respond.js';
+import { addRoute, ROUTES, type RouteName } from './routes.js';
 import { PortalUrls } from './urls.js';
 
-/** The portal's routes, by name. */
+/** The portal's routes, by name: each at its path in ROUTES, the table links are built from. */
 export function portalRouter(deps: PortalDeps): Router {
   const router = new Router();
   const on = (action: (ctx: Context, deps: PortalDeps) => unknown) => async (ctx: Context) => {
     await action(ctx, deps);
   };
-  router.get('portal.start', '/portal', on(startAction));
-  router.post('portal.ipad', '/portal/ipad', on(ipadAction));
-  router.post('portal.login', '/portal/login', on(loginAction));
-  router.post('portal.enroll', '/portal/enroll', on(enrollAction));
-  router.get('portal.ca', '/portal/ca.cer', on(caCertificateAction));
-  router.get('portal.ca_profile', '/portal/ca.mobileconfig', on(rootProfileAction));
-  router.post('portal.profile_login', '/portal/profile', on(profileLoginAction));
-  router.get('portal.profile_page', '/portal/profile', on(profilePageAction));
-  router.get('portal.profile_download', '/portal/profile/:id', on(profileDownloadAction));
-  router.get('portal.devices', '/portal/devices', on(devicesAction));
-  router.post('portal.devices_login', '/portal/devices/login', on(devicesLoginAction));
-  router.get('portal.devices_unenroll_confirm', '/portal/devices/unenroll', on(unenrollConfirmAction));
-  router.post('portal.devices_unenroll', '/portal/devices/unenroll', on(unenrollAction));
-  router.post('portal.devices_logout', '/portal/devices/logout', on(devicesLogoutAction));
-  router.get('portal.agent', '/portal/agent/:file', on(agentDownloadAction));
-  router.get('captive.api', '/api/captive-portal', on(captiveApiAction));
-  // What the router's walled garden must let through (src/ports), as a page and as JSON.
-  router.get('portal.walled_garden', '/portal/walled-garden', on(walledGardenPageAction));
-  router.get('walled_garden.api', '/api/walled-garden', on(walledGardenApiAction));
+  const get = (name: RouteName, action: (ctx: Context, deps: PortalDeps) => unknown) => addRoute(router, 'get', name, on(action));
+  const post = (name: RouteName, action: (ctx: Context, deps: PortalDeps) => unknown) => addRoute(router, 'post', name, on(action));
+  get('portal.start', startAction);
+  post('portal.ipad', ipadAction);
+  post('portal.login', loginAction);
+  post('portal.enroll', enrollAction);
+  get('portal.ca', caCertificateAction);
+  get('portal.ca_profile', rootProfileAction);
+  post('portal.profile_login', profileLoginAction);
+  get('portal.profile_page', profilePageAction);
+  get('portal.profile_download', profileDownloadAction);
+  get('portal.devices', devicesAction);
+  post('portal.devices_login', devicesLoginAction);
+  get('portal.devices_unenroll_confirm', unenrollConfirmAction);
+  post('portal.devices_unenroll', unenrollAction);
+  post('portal.devices_logout', devicesLogoutAction);
+  get('portal.agent', agentDownloadAction);
+  get('captive.api', captiveApiAction);
+  // What the router's walled garden must let through (src/walled-garden), as a page and as JSON.
+  get('portal.walled_garden', walledGardenPageAction);
+  get('walled_garden.api', walledGardenApiAction);
   // The Android agent's API (actions/agent-api.ts): HTTPS and JSON only.
-  router.post('agent_api.enroll', '/api/agent/v1/enroll', on(agentEnrollAction));
-  router.post('agent_api.unenroll', '/api/agent/v1/unenroll', on(agentUnenrollAction));
+  post('agent_api.enroll', agentEnrollAction);
+  post('agent_api.unenroll', agentUnenrollAction);
+  // Catch-alls, never linked to: not in ROUTES.
   router.all('agent_api.unknown', '/api/agent/{*rest}', on(agentUnknownAction));
-  router.get('health.live', '/healthz', on(livenessAction));
-  router.get('health.ready', '/readyz', on(readinessAction));
-  router.get('metrics', '/metrics', on(metricsAction));
+  get('health.live', livenessAction);
+  get('health.ready', readinessAction);
+  get('metrics', metricsAction);
   for (const path of Object.keys(PROBES)) router.get(`probe${path}`, path, on(probeAction));
   return router;
 }
@@ -79,7 +83,7 @@ function errors(deps: PortalDeps) {
 }
 
 /** Paths that must answer under overload: the health checks and metrics. */
-const ALWAYS_ANSWERED = new Set(['/healthz', '/readyz', '/metrics']);
+const ALWAYS_ANSWERED = new Set<string>([ROUTES['health.live'], ROUTES['health.ready'], ROUTES.metrics]);
 
 /**
  * At most `max` requests at once: past it, 503 with Retry-After at once, so that an

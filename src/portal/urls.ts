@@ -1,4 +1,5 @@
 import { BadInputError } from '../errors.js';
+import { routePath, type RouteArgs, type RouteName } from './routes.js';
 
 /**
  * Absolute URLs, always built from the configured base URL (never from the Host
@@ -11,8 +12,17 @@ export class PortalUrls {
     this.base = new URL(baseUrl);
   }
 
-  /** The absolute URL of one of our paths (a path starting with '/'). */
-  to(path: string, query?: Record<string, string>): string {
+  /**
+   * The absolute URL of a named route (routes.ts), its parameters encoded: how every link
+   * and redirect into the portal is built.
+   */
+  route<N extends RouteName>(name: N, ...args: RouteArgs<N>): string {
+    const { path, query } = routePath(name, ...args);
+    return this.to(path, query);
+  }
+
+  /** The absolute URL of one of our paths (a path starting with '/'): for a path as requested; links use route(). */
+  to(path: string, query?: Readonly<Record<string, string>>): string {
     if (!path.startsWith('/') || path.startsWith('//')) throw new Error(`not a local path: ${path}`);
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base.origin);
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
