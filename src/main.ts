@@ -99,7 +99,7 @@ export async function readMaterials(config: Config): Promise<Materials> {
       throw new ConfigError(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
     }
     const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
-    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.to(`/portal/agent/${name}`), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
+    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.route('portal.agent', { file: name }), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
     return { ...base, agent };
   }
   const agent: AgentInfo = {

@@ -22,7 +22,7 @@ import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } fro
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
 import { clientIp, redirectInside, refusalStatus, render } from '../portal/respond.js';
-import { addRoute } from '../portal/routes.js';
+import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
@@ -105,20 +105,21 @@ function setCookie(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | un
   });
 }
 
+/** The console's menu: each page with the permission that shows it. */
+const NAV = [
+  { route: 'admin.home', label: 'Dashboard', permission: 'dashboard.view' },
+  { route: 'admin.devices', label: 'Devices', permission: 'devices.view' },
+  { route: 'admin.sessions', label: 'Sessions', permission: 'sessions.view' },
+  { route: 'admin.nas', label: 'Routers', permission: 'nas.view' },
+  { route: 'admin.audit', label: 'Audit', permission: 'audit.view' },
+] as const satisfies ReadonlyArray<{ route: RouteName; label: string; permission: Permission }>;
+
 function adminRender(ctx: Context, deps: AdminConsoleDeps, template: string, actor: Actor | undefined, context: object, status = 200): void {
   const nav = actor
-    ? [
-        { url: '/admin', label: 'Dashboard', permission: 'dashboard.view' },
-        { url: '/admin/devices', label: 'Devices', permission: 'devices.view' },
-        { url: '/admin/sessions', label: 'Sessions', permission: 'sessions.view' },
-        { url: '/admin/nas', label: 'Routers', permission: 'nas.view' },
-        { url: '/admin/audit', label: 'Audit', permission: 'audit.view' },
-      ]
-        .filter((n) => may(actor, n.permission as Permission))
-        .map((n) => ({ ...n, url: ctx.urls.to(n.url), current: ctx.path === n.url }))
+    ? NAV.filter((n) => may(actor, n.permission)).map((n) => ({ url: ctx.urls.route(n.route), label: n.label, current: ctx.path === ROUTES[n.route] }))
     : [];
   const visit = ctx.state.adminVisit as ManageVisit | undefined;
-  render(ctx, deps, template, { actor, nav, logout_action: ctx.urls.to('/admin/logout'), csrf_logout: visit?.csrf, ...context }, status);
+  render(ctx, deps, template, { actor, nav, logout_action: ctx.urls.route('admin.logout'), csrf_logout: visit?.csrf, ...context }, status);
 }
 
 function when(iso: string | undefined, deps: AdminConsoleDeps): string {
@@ -128,7 +129,7 @@ function when(iso: string | undefined, deps: AdminConsoleDeps): string {
 async function loginPage(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | undefined, extra: object = {}, status = 200): Promise<void> {
   const fresh = visit && !visit.user ? visit : await deps.visits.start({ ip: clientIp(ctx) }, deps.clock.now());
   setCookie(ctx, deps, fresh);
-  adminRender(ctx, deps, 'admin/login.njk', undefined, { action: ctx.urls.to('/admin/login'), csrf: fresh.csrf, ...extra }, status);
+  adminRender(ctx, deps, 'admin/login.njk', undefined, { action: ctx.urls.route('admin.login'), csrf: fresh.csrf, ...extra }, status);
 }
 
 async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> {
@@ -158,7 +159,7 @@ async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> 
   const loggedIn = await deps.visits.start({ ip: clientIp(ctx), user: name, role }, deps.clock.now());
   setCookie(ctx, deps, loggedIn);
   deps.audit.record({ type: 'admin.logged_in', admin: name, role });
-  redirectInside(ctx, ctx.urls.to('/admin'));
+  redirectInside(ctx, ctx.urls.route('admin.home'));
 }
 
 /** The visit a form was posted from, with its CSRF token checked. */
@@ -173,7 +174,7 @@ const logoutAction: Handler = async (ctx, deps, actor, visit) => {
   await deps.visits.end(visit);
   setCookie(ctx, deps, undefined);
   deps.audit.record({ type: 'admin.logged_out', admin: actor.name });
-  redirectInside(ctx, ctx.urls.to('/admin'));
+  redirectInside(ctx, ctx.urls.route('admin.home'));
 };
 
 const dashboardPage: Handler = async (ctx, deps, actor) => {
@@ -216,7 +217,7 @@ const devicesPage: Handler = async (ctx, deps, actor, visit) => {
   }));
   const blockedRows = blocked.map((b) => ({ mac: b.mac, by: b.by, reason: b.reason, at: when(b.at, deps), unblock_url: may(actor, 'devices.unblock') ? confirmUrl(ctx, 'unblock', b.mac) : undefined }));
   const blockOther = term.mac && rows.length === 0 && may(actor, 'devices.block') && !blocked.some((b) => b.mac === term.mac) ? confirmUrl(ctx, 'block', term.mac) : undefined;
-  adminRender(ctx, deps, 'admin/devices.njk', actor, { q: term.q, rows, blocked: blockedRows, block_other_url: blockOther, search_action: ctx.urls.to('/admin/devices'), csrf: visit.csrf });
+  adminRender(ctx, deps, 'admin/devices.njk', actor, { q: term.q, rows, blocked: blockedRows, block_other_url: blockOther, search_action: ctx.urls.route('admin.devices'), csrf: visit.csrf });
 };
 
 const sessionsPage: Handler = async (ctx, deps, actor) => {
@@ -228,7 +229,7 @@ const sessionsPage: Handler = async (ctx, deps, actor) => {
     user: term.q,
     rows,
     revoke_user_url: term.user && users.length > 0 ? confirmUrl(ctx, 'revoke-user', term.user) : undefined,
-    search_action: ctx.urls.to('/admin/sessions'),
+    search_action: ctx.urls.route('admin.sessions'),
   });
 };
 
@@ -277,16 +278,16 @@ const auditPage: Handler = async (ctx, deps, actor) => {
     const { seq, at, type, outcome, user, mac, nas, reason, prev: _p, hmac: _h, ...rest } = m.record;
     return { seq, at: when(at, deps), type, outcome, user, mac, nas, reason, details: Object.keys(rest).length > 0 ? JSON.stringify(rest) : '' };
   });
-  const query = new URLSearchParams(Object.entries(form).filter(([, v]) => v !== ''));
+  const query = Object.fromEntries(Object.entries(form).filter(([, v]) => v !== ''));
   adminRender(ctx, deps, 'admin/audit.njk', actor, {
     form,
     types: AUDIT_EVENT_TYPES,
     searched,
     rows,
     more: matches.length > AUDIT_PAGE_ROWS,
-    search_action: ctx.urls.to('/admin/audit'),
-    export_csv_url: may(actor, 'audit.export') && searched ? `${ctx.urls.to('/admin/audit/export')}?${query}&format=csv` : undefined,
-    export_jsonl_url: may(actor, 'audit.export') && searched ? `${ctx.urls.to('/admin/audit/export')}?${query}&format=jsonl` : undefined,
+    search_action: ctx.urls.route('admin.audit'),
+    export_csv_url: may(actor, 'audit.export') && searched ? ctx.urls.route('admin.audit_export', { ...query, format: 'csv' }) : undefined,
+    export_jsonl_url: may(actor, 'audit.export') && searched ? ctx.urls.route('admin.audit_export', { ...query, format: 'jsonl' }) : undefined,
   });
 };
 
@@ -302,7 +303,7 @@ const auditExport: Handler = async (ctx, deps, actor) => {
 };
 
 function confirmUrl(ctx: Context, action: ActionName, target: string): string {
-  return ctx.urls.to('/admin/confirm', { action, [ACTIONS[action].target]: target });
+  return ctx.urls.route('admin.confirm', { action, [ACTIONS[action].target]: target });
 }
 
 /** The action named in a query or form, its target checked; BadInputError otherwise. */
@@ -331,9 +332,9 @@ const confirmPage: Handler = async (ctx, deps, actor, visit) => {
     target_field: ACTIONS[name].target,
     target,
     needs_reason: name !== 'unblock',
-    form_action: ctx.urls.to('/admin/action'),
+    form_action: ctx.urls.route('admin.action'),
     csrf: visit.csrf,
-    back_url: ctx.urls.to(ACTIONS[name].target === 'user' ? '/admin/sessions' : '/admin/devices'),
+    back_url: ctx.urls.route(ACTIONS[name].target === 'user' ? 'admin.sessions' : 'admin.devices'),
   });
 };
 
@@ -366,7 +367,7 @@ const actionPerform: Handler = async (ctx, deps, actor, visit) => {
       done = (await deps.admin.unblock(actor, target as Mac)) ? `${target} is unblocked.` : `${target} was not blocked.`;
       break;
   }
-  adminRender(ctx, deps, 'admin/done.njk', actor, { message: done, back_url: ctx.urls.to(ACTIONS[name].target === 'user' ? '/admin/sessions' : '/admin/devices') });
+  adminRender(ctx, deps, 'admin/done.njk', actor, { message: done, back_url: ctx.urls.route(ACTIONS[name].target === 'user' ? 'admin.sessions' : 'admin.devices') });
 };
 
 /** For tests: the permission each action needs. */

@@ -167,7 +167,7 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
     if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.host !== urls.host) {
       ctx.set('Cache-Control', 'no-store');
       ctx.status = 302;
-      ctx.redirect(urls.to('/portal'));
+      ctx.redirect(urls.route('portal.start'));
       return;
     }
     render(ctx, deps, 'error.njk', { status: 404, message: 'There is no such page.', retry: true }, 404);

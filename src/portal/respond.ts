@@ -4,6 +4,7 @@ import type { PortalDeps } from './deps.js';
 import { FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
 import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './routers/router-redirect.js';
+import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
 
 declare module 'koa' {
@@ -43,7 +44,7 @@ export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, templat
 }
 
 /** Where each flow's form is posted. */
-const FORM_ACTIONS: Readonly<Record<Flow['purpose'], string>> = { login: '/portal/login', enroll: '/portal/enroll', profile: '/portal/profile' };
+const FORM_ACTIONS = { login: 'portal.login', enroll: 'portal.enroll', profile: 'portal.profile_login' } as const satisfies Readonly<Record<Flow['purpose'], RouteName>>;
 
 /** Names the flow in a cookie scoped to the portal, for as long as the flow lives. */
 export function setFlowCookie(ctx: Context, deps: Pick<PortalDeps, 'config'>, flow: Pick<Flow, 'id'>): void {
@@ -67,7 +68,7 @@ export function renderForm(
   status = 200,
 ): void {
   setFlowCookie(ctx, deps, flow);
-  const action = ctx.urls.to(FORM_ACTIONS[flow.purpose]);
+  const action = ctx.urls.route(FORM_ACTIONS[flow.purpose]);
   render(ctx, deps, template, { action, csrf: flow.csrf, mac: flow.mac, ...context }, status);
 }
 

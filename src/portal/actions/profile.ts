@@ -19,7 +19,7 @@ import { credentials } from './credentials.js';
 export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Flow, 'mac'>, owner: string): Promise<string> {
   const { id } = await deps.profileLinks.issue({ mac: flow.mac, owner, ip: clientIp(ctx) }, deps.clock.now());
   deps.log.info({ event: 'profile.link_issued', mac: flow.mac, user: owner }, 'profile link issued');
-  return ctx.urls.to('/portal/profile', { d: id });
+  return ctx.urls.route('portal.profile_page', { d: id });
 }
 
 /** Whether enrolled iOS devices get a profile at all (there is something to configure). */
@@ -31,7 +31,7 @@ export function profilesOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>): 
 export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'profile');
   const device = await deps.devices.get(flow.mac);
-  if (!device || !profilesOffered(deps)) return redirectInside(ctx, ctx.urls.to('/portal'));
+  if (!device || !profilesOffered(deps)) return redirectInside(ctx, ctx.urls.route('portal.start'));
   const again = (error: string, status: number) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
@@ -56,13 +56,13 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
-  const download = ctx.urls.to(`/portal/profile/${id}`);
+  const download = ctx.urls.route('portal.profile_download', { id });
   render(ctx, deps, 'profile-ready.njk', {
     download_url: download,
     mac: link.mac,
     user: link.owner,
     minutes: Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000)),
-    devices_url: ctx.urls.to('/portal/devices'),
+    devices_url: ctx.urls.route('portal.devices'),
   });
 }
 

@@ -105,11 +105,11 @@ export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<voi
 
 function urls(ctx: Context): object {
   return {
-    login_action: ctx.urls.to('/portal/devices/login'),
-    unenroll_url: ctx.urls.to('/portal/devices/unenroll'),
-    logout_action: ctx.urls.to('/portal/devices/logout'),
-    devices_url: ctx.urls.to('/portal/devices'),
-    start_url: ctx.urls.to('/portal'),
+    login_action: ctx.urls.route('portal.devices_login'),
+    unenroll_url: ctx.urls.route('portal.devices_unenroll_confirm'),
+    logout_action: ctx.urls.route('portal.devices_logout'),
+    devices_url: ctx.urls.route('portal.devices'),
+    start_url: ctx.urls.route('portal.start'),
   };
 }
 
@@ -134,19 +134,19 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
     if (err instanceof GatewayError && err.expose) return again(err.message, refusalStatus(ctx, err));
     throw err;
   }
-  redirectInside(ctx, ctx.urls.to('/portal/devices'));
+  redirectInside(ctx, ctx.urls.route('portal.devices'));
 }
 
 /** The logged-in visit and the person's own device named by `mac`, or a redirect back to the list. */
 async function ownDevice(ctx: Context, deps: PortalDeps, visit: ManageVisit | undefined, mac: unknown): Promise<{ user: string; device: Device } | undefined> {
   if (!visit?.user) {
-    redirectInside(ctx, ctx.urls.to('/portal/devices'));
+    redirectInside(ctx, ctx.urls.route('portal.devices'));
     return undefined;
   }
   const parsed = typeof mac === 'string' ? parseMac(mac) : null;
   const device = parsed ? await deps.devices.get(parsed) : undefined;
   if (!device || !sameUser(device.owner, visit.user)) {
-    render(ctx, deps, 'error.njk', { status: 404, message: 'That device is not one of yours, or it is no longer enrolled.', retry: false, back_url: ctx.urls.to('/portal/devices') }, 404);
+    render(ctx, deps, 'error.njk', { status: 404, message: 'That device is not one of yours, or it is no longer enrolled.', retry: false, back_url: ctx.urls.route('portal.devices') }, 404);
     return undefined;
   }
   return { user: visit.user, device };
@@ -173,7 +173,7 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
     return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.', ...urls(ctx) }, 400);
   }
   await deps.enrollment.unenroll(own.device.mac, own.user, reason);
-  redirectInside(ctx, ctx.urls.to('/portal/devices', { done: 'unenrolled' }));
+  redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'unenrolled' }));
 }
 
 /** POST /portal/devices/logout */
@@ -182,5 +182,5 @@ export async function devicesLogoutAction(ctx: Context, deps: PortalDeps): Promi
   const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
   await deps.manage.end(visit);
   ctx.cookies.set(MANAGE_COOKIE, '', { path: '/portal', maxAge: 0, overwrite: true });
-  redirectInside(ctx, ctx.urls.to('/portal/devices', { done: 'logged-out' }));
+  redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'logged-out' }));
 }

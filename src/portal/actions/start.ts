@@ -55,7 +55,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
         ...endsAt(session!, deps),
         ...(notice ? { notice } : {}),
         ...profile,
-        devices_url: ctx.urls.to('/portal/devices'),
+        devices_url: ctx.urls.route('portal.devices'),
       });
     }
     case 'login': {
@@ -63,7 +63,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
         { purpose: 'login', mac, macSource: identified.source, ip, platform: device!.platform, ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
-      return renderForm(ctx, deps, 'login.njk', flow, { ...(claimed ? {} : { owner: device!.owner }), devices_url: ctx.urls.to('/portal/devices') });
+      return renderForm(ctx, deps, 'login.njk', flow, { ...(claimed ? {} : { owner: device!.owner }), devices_url: ctx.urls.route('portal.devices') });
     }
     case 'ios-register': {
       const flow = await deps.flows.start(
@@ -85,7 +85,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
         deps.clock.now(),
       );
       setFlowCookie(ctx, deps, flow);
-      return render(ctx, deps, 'unsupported.njk', { os_name: os.name, ipad_action: ctx.urls.to('/portal/ipad'), csrf: flow.csrf });
+      return render(ctx, deps, 'unsupported.njk', { os_name: os.name, ipad_action: ctx.urls.route('portal.ipad'), csrf: flow.csrf });
     }
     case 'unidentified':
       return render(ctx, deps, 'unidentified.njk', {});
@@ -126,8 +126,8 @@ async function refusedByPolicy(ctx: Context, deps: PortalDeps, mac: Mac, platfor
 /** What the iOS registration page shows besides its form (also when the form comes back with an error). */
 export function registrationView(ctx: Context, deps: PortalDeps): object {
   return {
-    ca_url: ctx.urls.to('/portal/ca.cer'),
-    ...(deps.profiles ? { ca_profile_url: ctx.urls.to('/portal/ca.mobileconfig') } : {}),
+    ca_url: ctx.urls.route('portal.ca'),
+    ...(deps.profiles ? { ca_profile_url: ctx.urls.route('portal.ca_profile') } : {}),
     ca_fingerprint: deps.ca.fingerprint,
     profile_step: profilesOffered(deps),
   };
@@ -138,14 +138,14 @@ async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: Mac
   const flow = await deps.flows.start({ purpose: 'profile', mac, macSource: source, ip, platform }, deps.clock.now());
   // The online page renders its own form (renderForm would render the whole page).
   setFlowCookie(ctx, deps, flow);
-  return { profile_action: ctx.urls.to('/portal/profile'), csrf: flow.csrf };
+  return { profile_action: ctx.urls.route('portal.profile_login'), csrf: flow.csrf };
 }
 
 /** A UAM router's redirect parameters, read and checked (routers/router-redirect.ts). */
 function readRouterRedirect(ctx: Context, deps: PortalDeps): UamRedirect {
   // The URL Chilli signed is its uamserver setting: our start page, or the URL as requested
   // (the Host header is harmless here: without the UAM secret no md verifies).
-  const portalUrls = [ctx.urls.to('/portal'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
+  const portalUrls = [ctx.urls.route('portal.start'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
   return readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
 }
 

@@ -76,11 +76,11 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   const flow = await loadFlow(ctx, deps, 'login');
   const device = await deps.devices.get(flow.mac);
   // Unenrolled since the page was shown: start again, which shows the right page.
-  if (!device) return redirectInside(ctx, ctx.urls.to('/portal'));
+  if (!device) return redirectInside(ctx, ctx.urls.route('portal.start'));
   // The owner's name only where the device was proven (a claim shows none: start.ts).
   return submit(ctx, deps, flow, 'login.njk', flow.macSource === 'claimed' ? {} : { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
-    const done = ctx.urls.to('/portal', { done: 'logged-in' });
+    const done = ctx.urls.route('portal.start', { done: 'logged-in' });
     if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, done);
     return done;
   });
@@ -96,18 +96,18 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
         // when the router redeems the login and so proves the device (ROUTER_PROOF).
         if (!flow.uam || !mayEnrollHere(flow.macSource, flow.uam)) throw new BadInputError('this network cannot confirm which device this is; please reconnect to the Wi-Fi');
         const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
-        return uamLogonTarget(deps, flow, flow.mac, user.username, ctx.urls.to('/portal', { done: 'enrolled' }), pending);
+        return uamLogonTarget(deps, flow, flow.mac, user.username, ctx.urls.route('portal.start', { done: 'enrolled' }), pending);
       }
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
-      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, ctx.urls.to('/portal', { done: 'enrolled' }));
+      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, ctx.urls.route('portal.start', { done: 'enrolled' }));
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
-      return ctx.urls.to('/portal', { done: 'enrolled' });
+      return ctx.urls.route('portal.start', { done: 'enrolled' });
     });
   } catch (err) {
     if (!(err instanceof DeviceLimitReachedError) || err.user === undefined) throw err;
     // At the limit: the person logged in correctly, so show their devices and let them make room.
     await startManageVisit(ctx, deps, err.user);
     const devices = await deviceRows(deps, err.user);
-    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, start_url: ctx.urls.to('/portal'), unenroll_url: ctx.urls.to('/portal/devices/unenroll') }, 409);
+    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, start_url: ctx.urls.route('portal.start'), unenroll_url: ctx.urls.route('portal.devices_unenroll_confirm') }, 409);
   }
 }

@@ -18,7 +18,7 @@ export async function probeAction(ctx: Context, deps: PortalDeps): Promise<void>
   const session = lease && (await deps.sessions.live(lease.mac));
   if (!session) {
     ctx.status = 302;
-    ctx.redirect(ctx.urls.to('/portal'));
+    ctx.redirect(ctx.urls.route('portal.start'));
     return;
   }
   ctx.status = answer.status;
@@ -39,7 +39,7 @@ export async function captiveApiAction(ctx: Context, deps: PortalDeps): Promise<
   const session = lease && (await deps.sessions.live(lease.mac));
   ctx.set('Cache-Control', 'private');
   ctx.type = 'application/captive+json';
-  const portal = ctx.urls.to('/portal');
+  const portal = ctx.urls.route('portal.start');
   ctx.body = session
     ? { captive: false, 'user-portal-url': portal, 'seconds-remaining': secondsUntil(new Date(session.endsAt), deps.clock.now()), 'can-extend-session': false }
     : { captive: true, 'user-portal-url': portal };

@@ -11,7 +11,7 @@ import { render } from '../respond.js';
  * lists, and a device on the registration network sees the portal and DNS addresses.
  */
 export function walledGardenPageAction(ctx: Context, deps: PortalDeps): void {
-  render(ctx, deps, 'walled-garden.njk', walledGardenPage(walledGarden(deps.config), ctx.urls.to('/api/walled-garden')));
+  render(ctx, deps, 'walled-garden.njk', walledGardenPage(walledGarden(deps.config), ctx.urls.route('walled_garden.api')));
 }
 
 /** GET /api/walled-garden: the same list as JSON, the shape of `enrollgate ports --format json`. */
