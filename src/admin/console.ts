@@ -119,7 +119,7 @@ function adminRender(ctx: Context, deps: AdminConsoleDeps, template: string, act
     ? NAV.filter((n) => may(actor, n.permission)).map((n) => ({ url: ctx.urls.route(n.route), label: n.label, current: ctx.path === ROUTES[n.route] }))
     : [];
   const visit = ctx.state.adminVisit as ManageVisit | undefined;
-  render(ctx, deps, template, { actor, nav, logout_action: ctx.urls.route('admin.logout'), csrf_logout: visit?.csrf, ...context }, status);
+  render(ctx, deps, template, { actor, nav, csrf_logout: visit?.csrf, ...context }, status);
 }
 
 function when(iso: string | undefined, deps: AdminConsoleDeps): string {
@@ -129,7 +129,7 @@ function when(iso: string | undefined, deps: AdminConsoleDeps): string {
 async function loginPage(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | undefined, extra: object = {}, status = 200): Promise<void> {
   const fresh = visit && !visit.user ? visit : await deps.visits.start({ ip: clientIp(ctx) }, deps.clock.now());
   setCookie(ctx, deps, fresh);
-  adminRender(ctx, deps, 'admin/login.njk', undefined, { action: ctx.urls.route('admin.login'), csrf: fresh.csrf, ...extra }, status);
+  adminRender(ctx, deps, 'admin/login.njk', undefined, { csrf: fresh.csrf, ...extra }, status);
 }
 
 async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> {
@@ -217,7 +217,7 @@ const devicesPage: Handler = async (ctx, deps, actor, visit) => {
   }));
   const blockedRows = blocked.map((b) => ({ mac: b.mac, by: b.by, reason: b.reason, at: when(b.at, deps), unblock_url: may(actor, 'devices.unblock') ? confirmUrl(ctx, 'unblock', b.mac) : undefined }));
   const blockOther = term.mac && rows.length === 0 && may(actor, 'devices.block') && !blocked.some((b) => b.mac === term.mac) ? confirmUrl(ctx, 'block', term.mac) : undefined;
-  adminRender(ctx, deps, 'admin/devices.njk', actor, { q: term.q, rows, blocked: blockedRows, block_other_url: blockOther, search_action: ctx.urls.route('admin.devices'), csrf: visit.csrf });
+  adminRender(ctx, deps, 'admin/devices.njk', actor, { q: term.q, rows, blocked: blockedRows, block_other_url: blockOther, csrf: visit.csrf });
 };
 
 const sessionsPage: Handler = async (ctx, deps, actor) => {
@@ -229,7 +229,6 @@ const sessionsPage: Handler = async (ctx, deps, actor) => {
     user: term.q,
     rows,
     revoke_user_url: term.user && users.length > 0 ? confirmUrl(ctx, 'revoke-user', term.user) : undefined,
-    search_action: ctx.urls.route('admin.sessions'),
   });
 };
 
@@ -285,7 +284,6 @@ const auditPage: Handler = async (ctx, deps, actor) => {
     searched,
     rows,
     more: matches.length > AUDIT_PAGE_ROWS,
-    search_action: ctx.urls.route('admin.audit'),
     export_csv_url: may(actor, 'audit.export') && searched ? ctx.urls.route('admin.audit_export', { ...query, format: 'csv' }) : undefined,
     export_jsonl_url: may(actor, 'audit.export') && searched ? ctx.urls.route('admin.audit_export', { ...query, format: 'jsonl' }) : undefined,
   });
@@ -332,7 +330,6 @@ const confirmPage: Handler = async (ctx, deps, actor, visit) => {
     target_field: ACTIONS[name].target,
     target,
     needs_reason: name !== 'unblock',
-    form_action: ctx.urls.route('admin.action'),
     csrf: visit.csrf,
     back_url: ctx.urls.route(ACTIONS[name].target === 'user' ? 'admin.sessions' : 'admin.devices'),
   });

@@ -13,6 +13,7 @@ import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction,
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps } from './deps.js';
 import { PROBES } from './probes.js';
+import { addRouteUrls } from './render.js';
 import { refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
 import { PortalUrls } from './urls.js';
@@ -184,8 +185,11 @@ export function createPortalApp(deps: PortalDeps, more: readonly Router[] = []):
   // word; the ones before it are whatever the client sent (a forged device address, or
   // 127.0.0.1 for /metrics). Koa takes the leftmost unless told how many to trust.
   const app = new Koa({ proxy: deps.config.portal.trust_proxy, maxIpsCount: 1 });
+  // One URL builder for the app: actions build links with ctx.urls.route(name), the
+  // pages (the admin console's too, which share the renderer) with url(name).
   const urls = new PortalUrls(deps.config.portal.base_url);
   app.context.urls = urls;
+  addRouteUrls(deps.renderer, urls);
   // Errors are rendered by the middleware; Koa's default handler would print stacks to stderr.
   app.silent = true;
   app.on('error', (err: unknown) => deps.log.warn({ err, event: 'portal.koa_error' }, 'portal stream error'));

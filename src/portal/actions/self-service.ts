@@ -96,21 +96,11 @@ export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<voi
   const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   if (visit?.user) {
     const devices = await deviceRows(deps, visit.user);
-    return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}), ...urls(ctx) });
+    return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}) });
   }
   const fresh = visit ?? (await deps.manage.start({ ip: clientIp(ctx) }, deps.clock.now()));
   setVisitCookie(ctx, fresh);
-  render(ctx, deps, 'my-devices-login.njk', { csrf: fresh.csrf, ...(notice ? { notice } : {}), ...urls(ctx) });
-}
-
-function urls(ctx: Context): object {
-  return {
-    login_action: ctx.urls.route('portal.devices_login'),
-    unenroll_url: ctx.urls.route('portal.devices_unenroll_confirm'),
-    logout_action: ctx.urls.route('portal.devices_logout'),
-    devices_url: ctx.urls.route('portal.devices'),
-    start_url: ctx.urls.route('portal.start'),
-  };
+  render(ctx, deps, 'my-devices-login.njk', { csrf: fresh.csrf, ...(notice ? { notice } : {}) });
 }
 
 function form(ctx: Context): Record<string, unknown> {
@@ -123,7 +113,7 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
   const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
   const again = (error: string, status: number) => {
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
-    render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error, username, ...urls(ctx) }, status);
+    render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error, username }, status);
   };
   const creds = credentials(body, clientIp(ctx));
   if (!creds) return again('Enter your username and your password.', 400);
@@ -158,7 +148,7 @@ export async function unenrollConfirmAction(ctx: Context, deps: PortalDeps): Pro
   const own = await ownDevice(ctx, deps, visit, ctx.query.mac);
   if (!own) return;
   const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
-  render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit!.csrf, reasons: REASONS, ...urls(ctx) });
+  render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit!.csrf, reasons: REASONS });
 }
 
 /** POST /portal/devices/unenroll: unenrolls the device; its session ends and its router is told. */
@@ -170,7 +160,7 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
   const reason = typeof body.reason === 'string' && body.reason in REASONS ? body.reason : undefined;
   if (!reason) {
     const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
-    return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.', ...urls(ctx) }, 400);
+    return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.' }, 400);
   }
   await deps.enrollment.unenroll(own.device.mac, own.user, reason);
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'unenrolled' }));

@@ -70,7 +70,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
         { purpose: 'enroll', mac, macSource: identified.source, ip, platform, ...(os.version ? { osVersion: os.version } : {}), ...(uam ? { uam } : {}) },
         deps.clock.now(),
       );
-      return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(ctx, deps));
+      return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(deps));
     }
     case 'android-agent':
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
@@ -96,7 +96,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
 export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
   if (flow.macSource !== 'claimed' && (await refusedByPolicy(ctx, deps, flow.mac, flow.platform, flow.osVersion))) return;
-  return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(ctx, deps));
+  return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(deps));
 }
 
 /**
@@ -124,10 +124,10 @@ async function refusedByPolicy(ctx: Context, deps: PortalDeps, mac: Mac, platfor
 }
 
 /** What the iOS registration page shows besides its form (also when the form comes back with an error). */
-export function registrationView(ctx: Context, deps: PortalDeps): object {
+export function registrationView(deps: PortalDeps): object {
   return {
-    ca_url: ctx.urls.route('portal.ca'),
-    ...(deps.profiles ? { ca_profile_url: ctx.urls.route('portal.ca_profile') } : {}),
+    // The root CA also as a signed profile, where profiles are signed.
+    ca_profile: deps.profiles !== undefined,
     ca_fingerprint: deps.ca.fingerprint,
     profile_step: profilesOffered(deps),
   };

@@ -90,7 +90,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
 export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
   try {
-    return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(ctx, deps), async (creds) => {
+    return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(deps), async (creds) => {
       if (flow.macSource === 'claimed') {
         // Only the router's unsigned redirect names the device: the enrollment is recorded
         // when the router redeems the login and so proves the device (ROUTER_PROOF).
@@ -108,6 +108,6 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
     // At the limit: the person logged in correctly, so show their devices and let them make room.
     await startManageVisit(ctx, deps, err.user);
     const devices = await deviceRows(deps, err.user);
-    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, start_url: ctx.urls.route('portal.start'), unenroll_url: ctx.urls.route('portal.devices_unenroll_confirm') }, 409);
+    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices }, 409);
   }
 }

@@ -11,7 +11,7 @@ import { render } from '../respond.js';
  * lists, and a device on the registration network sees the portal and DNS addresses.
  */
 export function walledGardenPageAction(ctx: Context, deps: PortalDeps): void {
-  render(ctx, deps, 'walled-garden.njk', walledGardenPage(walledGarden(deps.config), ctx.urls.route('walled_garden.api')));
+  render(ctx, deps, 'walled-garden.njk', walledGardenPage(walledGarden(deps.config)));
 }
 
 /** GET /api/walled-garden: the same list as JSON, the shape of `enrollgate ports --format json`. */
@@ -21,11 +21,10 @@ export function walledGardenApiAction(ctx: Context, deps: PortalDeps): void {
 }
 
 /** What walled-garden.njk shows: each entry with its ports and destinations as one line of text. */
-export function walledGardenPage(garden: WalledGarden, jsonUrl: string) {
+export function walledGardenPage(garden: WalledGarden) {
   return {
     registration_networks: garden.registrationNetworks,
     entries: garden.entries.map((e) => ({ ...e, ports_text: portsText(e), to: [...e.cidrs, ...e.hostnames].join(', ') || 'nothing configured' })),
     warnings: garden.warnings,
-    json_url: jsonUrl,
   };
 }

@@ -4,6 +4,9 @@ import { describe, it, expect } from 'vitest';
 import nunjucks from 'nunjucks';
 import { validateConfig } from '../../../src/config/load.js';
 import { walledGardenPage } from '../../../src/portal/actions/walled-garden.js';
+import { addRouteUrls } from '../../../src/portal/render.js';
+import { isRouteName } from '../../../src/portal/routes.js';
+import { PortalUrls } from '../../../src/portal/urls.js';
 import { walledGarden } from '../../../src/walled-garden/catalogue.js';
 
 const VIEWS = fileURLToPath(new URL('../../../views/', import.meta.url));
@@ -16,6 +19,15 @@ const GLOBALS = {
   csp_nonce: 'bm9uY2Utbm9uY2U=',
 };
 
+/** The portal's URL builder for links a template builds by route name (url()), and the URLs it built. */
+const URLS = new PortalUrls('https://portal.example.org');
+const built: string[] = [];
+const recordingUrls = { route: ((...args: Parameters<PortalUrls['route']>) => {
+  const url = URLS.route(...args);
+  built.push(url);
+  return url;
+}) as PortalUrls['route'] };
+
 // Same options as the portal's env, except throwOnUndefined: a typo in a variable name fails here.
 function makeEnv(globals: Record<string, unknown> = GLOBALS): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS), {
@@ -23,6 +35,7 @@ function makeEnv(globals: Record<string, unknown> = GLOBALS): nunjucks.Environme
     throwOnUndefined: true,
   });
   for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value);
+  addRouteUrls(env, recordingUrls);
   return env;
 }
 
@@ -41,20 +54,18 @@ const ONLINE = {
   ends_at_iso: '2026-11-24T04:00:00+01:00',
 };
 const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
-const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_url: '/portal/ca.cer', ca_fingerprint: FINGERPRINT };
+const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_profile: false, ca_fingerprint: FINGERPRINT };
 
 const DEVICES = [
   { mac: 'aa:bb:cc:dd:ee:01', platform: 'iPhone or iPad', os: '17.5', enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
   { mac: 'aa:bb:cc:dd:ee:02', platform: 'Android', model: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
 ];
 const MANAGE_URLS = {
-  unenroll_url: 'https://portal.example.org/portal/devices/unenroll',
-  logout_action: 'https://portal.example.org/portal/devices/logout',
   devices_url: 'https://portal.example.org/portal/devices',
 };
 
 // The walled-garden page from the real catalogue: every entry opened, every kind of destination.
-const gardenPage = (doc: Record<string, unknown>) => walledGardenPage(walledGarden(validateConfig(doc)), 'https://portal.example.org/api/walled-garden');
+const gardenPage = (doc: Record<string, unknown>) => walledGardenPage(walledGarden(validateConfig(doc)));
 const GARDEN_DOC = {
   portal: { base_url: 'https://portal.example.org' },
   android: { agent: { version: '1.4.2', url: 'https://downloads.example.org/agent/enrollgate-agent-1.4.2.apk' } },
@@ -85,19 +96,19 @@ const CASES: Case[] = [
   { name: 'unidentified, named but unproven', template: 'unidentified.njk', ctx: { unproven: true } },
   { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { router_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
   { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
-  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile_url: '/portal/ca.mobileconfig', profile_step: true } },
+  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true, profile_step: true } },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
   { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
   { name: 'profile-login', template: 'profile-login.njk', ctx: { ...LOGIN, action: '/portal/profile', owner: 'jsmith' } },
   { name: 'refused, OS too old', template: 'refused.njk', ctx: { code: 'EG_OS_TOO_OLD', message: 'This device runs iOS 15.7; iOS 16 or newer is needed.', mac: 'aa:bb:cc:dd:ee:ff' } },
   { name: 'refused, blocked', template: 'refused.njk', ctx: { code: 'EG_DEVICE_BLOCKED', message: 'This device is blocked.', mac: 'aa:bb:cc:dd:ee:ff' } },
-  { name: 'my-devices-login', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', login_action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123' } },
-  { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', login_action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', notice: 'You are logged out of My devices.' } },
-  { name: 'my-devices', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', notice: 'The device is unenrolled.', start_url: GLOBALS.start_url, ...MANAGE_URLS } },
-  { name: 'my-devices, none', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: [], csrf: 'csrf-token-123', ...MANAGE_URLS } },
-  { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' }, ...MANAGE_URLS } },
-  { name: 'unenroll-confirm with error', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[1], csrf: 'csrf-token-123', reasons: { lost: 'I lost it' }, error: 'Choose why.', ...MANAGE_URLS } },
-  { name: 'device-limit', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES, start_url: GLOBALS.start_url, unenroll_url: MANAGE_URLS.unenroll_url } },
+  { name: 'my-devices-login', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123' } },
+  { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', notice: 'You are logged out of My devices.' } },
+  { name: 'my-devices', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', notice: 'The device is unenrolled.' } },
+  { name: 'my-devices, none', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: [], csrf: 'csrf-token-123' } },
+  { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' } } },
+  { name: 'unenroll-confirm with error', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[1], csrf: 'csrf-token-123', reasons: { lost: 'I lost it' }, error: 'Choose why.' } },
+  { name: 'device-limit', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES } },
   { name: 'error 403', template: 'error.njk', ctx: { status: 403, message: 'This page has expired. Please start again.', retry: true } },
   { name: 'error 404', template: 'error.njk', ctx: { status: 404, message: 'This page does not exist.' } },
   { name: 'error 500', template: 'error.njk', ctx: { status: 500, message: 'Something went wrong.' } },
@@ -108,6 +119,13 @@ const CASES: Case[] = [
 
 function render(c: Case, env = makeEnv()): string {
   return env.render(c.template, c.ctx);
+}
+
+/** The page and the URLs it built itself by route name. */
+function renderCase(c: Case): { html: string; builtUrls: string[] } {
+  built.length = 0;
+  const html = render(c);
+  return { html, builtUrls: [...built] };
 }
 
 function attr(tag: string, name: string): string | undefined {
@@ -129,6 +147,19 @@ describe('views', () => {
     expect(new Set(CASES.map((c) => c.template))).toEqual(new Set(pages));
   });
 
+  it('builds links only by route name: no path written in a template, every name a route', () => {
+    const files = [...readdirSync(VIEWS).filter((f) => f.endsWith('.njk')), ...readdirSync(`${VIEWS}partials`).map((f) => `partials/${f}`), ...readdirSync(`${VIEWS}admin`).map((f) => `admin/${f}`)];
+    const names: string[] = [];
+    for (const f of files) {
+      const src = readFileSync(`${VIEWS}${f}`, 'utf8');
+      for (const m of src.matchAll(/\s(?:href|src|action)="([^"]*)"/g)) expect(m[1], `${f}: ${m[0]}`).toMatch(/^\{\{[^}]+\}\}$/);
+      expect(src, f).not.toMatch(/["'](?:\/portal|\/admin|\/api)\b/);
+      names.push(...[...src.matchAll(/\burl\(\s*'([^']*)'/g)].map((m) => m[1]!));
+    }
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !isRouteName(n))).toEqual([]);
+  });
+
   it('never marks a value safe, and the layout holds no <script>', () => {
     const files = ['layout.njk', 'partials/style.css', ...readdirSync(VIEWS).filter((f) => f.endsWith('.njk')), ...readdirSync(`${VIEWS}partials`).map((f) => `partials/${f}`)];
     for (const f of files) {
@@ -140,7 +171,7 @@ describe('views', () => {
   });
 
   describe.each(CASES)('$name', (c) => {
-    const html = render(c);
+    const { html, builtUrls } = renderCase(c);
 
     it('renders a small, script-free page', () => {
       expect(Buffer.byteLength(html)).toBeLessThan(30 * 1024);
@@ -172,10 +203,11 @@ describe('views', () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
-    it('links only to URLs from the context', () => {
+    it('links only to URLs from the context or built by route name', () => {
       const ctx = c.ctx as Record<string, unknown> & { agent?: { url: string; qr_src?: string } | null };
       const fromContext = Object.entries(ctx).filter(([k, v]) => typeof v === 'string' && /(^action|_url|_action)$/.test(k)).map(([, v]) => v);
-      const allowed = [GLOBALS.start_url, ...fromContext, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
+      for (const url of builtUrls) expect(url.startsWith('https://portal.example.org/')).toBe(true);
+      const allowed = [GLOBALS.start_url, ...fromContext, ...builtUrls, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
       for (const url of links(html)) expect(allowed).toContain(url);
     });
   });
@@ -230,7 +262,10 @@ describe('views', () => {
   it('shows the CA fingerprint as byte pairs and the iOS captive-sheet way out', () => {
     const html = render({ name: 'ios', template: 'ios-register.njk', ctx: IOS });
     expect(html).toContain('<code class="fp">AB CD EF 01 23');
-    expect(html).toContain(`href="${IOS.ca_url}"`);
+    expect(html).toContain(`href="${URLS.route('portal.ca')}"`);
+    expect(html).not.toContain(URLS.route('portal.ca_profile'));
+    const withProfile = render({ name: 'ios', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true } });
+    expect(withProfile).toContain(`<a class="btn" href="${URLS.route('portal.ca_profile')}">`);
     expect(html).toContain(`<p class="url">${GLOBALS.start_url}</p>`);
     expect(html).toContain('VPN &amp; Device Management');
     expect(html).toContain('Certificate Trust Settings');
@@ -280,15 +315,15 @@ describe('views', () => {
     const hostile: Case[] = [
       { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
       { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
-      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', ca_url: QUOTE, ca_fingerprint: XSS, ca_name: XSS } },
+      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', ca_fingerprint: XSS, ca_name: XSS } },
       { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: { name: XSS, version: XSS, url: QUOTE, size_text: XSS, sha256: XSS } } },
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
       { name: 'error', template: 'error.njk', ctx: { status: 400, message: '<script>', heading: XSS, retry: true } },
       { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE } },
       { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
-      { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, platform: XSS, os: XSS, model: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS, unenroll_url: QUOTE, logout_action: QUOTE, devices_url: QUOTE } },
-      { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, platform: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>', unenroll_url: QUOTE, devices_url: QUOTE } },
+      { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, platform: XSS, os: XSS, model: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS } },
+      { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, platform: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>' } },
       {
         name: 'walled-garden',
         template: 'walled-garden.njk',
@@ -296,7 +331,6 @@ describe('views', () => {
           registration_networks: [XSS],
           entries: [true, false].map((open) => ({ open, service: XSS, ports_text: XSS, to: XSS, why: XSS })),
           warnings: [XSS],
-          json_url: QUOTE,
         },
       },
     ];
