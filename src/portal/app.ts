@@ -11,8 +11,9 @@ import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
 import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
-import type { PortalDeps } from './deps.js';
+import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
+import { RouterHandBack } from './routers/router-handback.js';
 import { addRouteUrls } from './render.js';
 import { refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
@@ -180,7 +181,9 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
  * are other routers on the same app (the admin console and API, HTTPS only), which
  * share its error pages, security headers and body parser.
  */
-export function createPortalApp(deps: PortalDeps, more: readonly Router[] = []): Koa {
+export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = []): Koa {
+  // The services the actions share, built once from what main.ts wired.
+  const deps: PortalDeps = { ...wiring, routerHandBack: new RouterHandBack(wiring) };
   // Behind a proxy that appends to X-Forwarded-For, only its last entry is the proxy's
   // word; the ones before it are whatever the client sent (a forged device address, or
   // 127.0.0.1 for /metrics). Koa takes the leftmost unless told how many to trust.

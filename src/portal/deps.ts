@@ -15,6 +15,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { FlowStore } from './flow.js';
 import type { ManageVisitStore } from './manage.js';
 import type { ProfileLinkStore } from './profile-links.js';
+import type { RouterHandBack } from './routers/router-handback.js';
 
 /** Signed Apple configuration profiles (src/profiles). */
 export interface Profiles {
@@ -36,7 +37,7 @@ export interface AgentInfo {
   readonly file?: { readonly path: string; readonly name: string };
 }
 
-/** Everything the portal's actions use, wired once in main.ts. */
+/** Everything the portal's actions use: what main.ts wires (PortalWiring), and the services createPortalApp builds from it. */
 export interface PortalDeps {
   readonly config: Config;
   readonly sessions: SessionService;
@@ -54,6 +55,8 @@ export interface PortalDeps {
   readonly loginTokens: LoginTokenStore;
   /** The configured routers (which of them are UAM routers, and their UAM secrets). */
   readonly nas: NasTable;
+  /** Hands a login back to the UAM router that sent the browser (built from nas, loginTokens, clock, log). */
+  readonly routerHandBack: RouterHandBack;
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;
@@ -66,3 +69,6 @@ export interface PortalDeps {
   /** The RADIUS workers' metrics (radius.workers > 1), Prometheus text. */
   readonly workerMetrics?: () => Promise<string>;
 }
+
+/** What main.ts wires for the portal, once: PortalDeps but for the services the app builds from it. */
+export type PortalWiring = Omit<PortalDeps, 'routerHandBack'>;

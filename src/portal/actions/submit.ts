@@ -1,16 +1,10 @@
 import type {} from '@koa/bodyparser';
 import type { Context } from 'koa';
-import type { PendingEnrollment } from '../../devices/device.js';
 import type { Credentials } from '../../devices/enrollment-service.js';
-import type { Mac } from '../../mac.js';
-import { BadInputError, DeviceLimitReachedError, FlowExpiredError, GatewayError } from '../../errors.js';
-import { tokenRef } from '../../devices/login-token-store.js';
+import { BadInputError, DeviceLimitReachedError, GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
-import type { Flow, FlowPurpose } from '../flow.js';
+import type { Flow } from '../flow.js';
 import { clientIp, handToUamRouter, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
-import { mikrotikLoginUrl } from '../routers/mikrotik.js';
-import { openNdsAuthUrl } from '../routers/opennds.js';
-import { uamLogonUrl } from '../routers/coovachilli.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { deviceRows, startManageVisit } from './self-service.js';
@@ -43,34 +37,6 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
   redirectInside(ctx, target);
 }
 
-/** The router of a flow was removed or changed in the config while the person was logging in. */
-function routerGone(): BadInputError {
-  return new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
-}
-
-/**
- * A flow a UAM router started: the session is issued; the router still has to open it.
- * CoovaChilli and MikroTik: a one-time token, bound to the device, goes to the router's
- * logon URL (routers/coovachilli.ts, routers/mikrotik.ts), and the router redeems it over RADIUS
- * (radius/uam-login.ts). openNDS: the browser takes the authorisation to the gateway (routers/opennds.ts).
- */
-async function uamLogonTarget(deps: PortalDeps, flow: Flow, mac: Mac, user: string, done: string, enroll?: PendingEnrollment): Promise<string> {
-  const uam = flow.uam!;
-  const nas = deps.nas.byName(uam.nas);
-  if (!nas?.uam || nas.uam.kind !== uam.kind) throw routerGone();
-  if (uam.kind === 'opennds') {
-    if (!nas.uam.opennds) throw routerGone();
-    deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
-    return openNdsAuthUrl(uam, nas.uam.opennds, done);
-  }
-  const { id, token } = await deps.loginTokens.issue({ mac, user, nas: nas.name, ...(enroll ? { enroll } : {}) }, deps.clock.now());
-  const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
-  deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
-  if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret, done);
-  if (nas.uam.secret === undefined) throw routerGone();
-  return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret, done);
-}
-
 /** POST /portal/login: the owner of an enrolled device logs in for a new session. */
 export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'login');
@@ -81,7 +47,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   return submit(ctx, deps, flow, 'login.njk', flow.macSource === 'claimed' ? {} : { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
     const done = ctx.urls.route('portal.start', { done: 'logged-in' });
-    if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, done);
+    if (flow.uam) return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done });
     return done;
   });
 }
@@ -96,10 +62,10 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
         // when the router redeems the login and so proves the device (ROUTER_PROOF).
         if (!flow.uam || !mayEnrollHere(flow.macSource, flow.uam)) throw new BadInputError('this network cannot confirm which device this is; please reconnect to the Wi-Fi');
         const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
-        return uamLogonTarget(deps, flow, flow.mac, user.username, ctx.urls.route('portal.start', { done: 'enrolled' }), pending);
+        return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: user.username, done: ctx.urls.route('portal.start', { done: 'enrolled' }), enroll: pending });
       }
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
-      if (flow.uam) return uamLogonTarget(deps, flow, flow.mac, session.user, ctx.urls.route('portal.start', { done: 'enrolled' }));
+      if (flow.uam) return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
       return ctx.urls.route('portal.start', { done: 'enrolled' });
     });
