@@ -1,10 +1,11 @@
 import type { Router, RouterMiddleware } from '@koa/router';
 
 /**
- * Every route of the portal's app by name, with its path: the routers register from this
- * table (app.ts, admin/console.ts) and every link is built from it (PortalUrls.route in
- * actions, url() in templates), so a name the table lacks does not compile and a path is
- * written once. Paths use @koa/router's syntax; `:name` is a parameter.
+ * Every route of the portal's app by name, with its path (all but the catch-alls: the
+ * captive probes and the agent API's unknown paths): the routers register from this table
+ * (app.ts, admin/console.ts) and every link is built from it (PortalUrls.route in actions,
+ * url() in templates), so a name the table lacks does not compile and a path is written
+ * once. Paths use @koa/router's syntax; a parameter (`:name`) is a whole segment.
  */
 export const ROUTES = {
   'portal.start': '/portal',
@@ -55,6 +56,7 @@ export type RouteQuery = Readonly<Record<string, string>>;
 /** What follows a route's name: its parameters when its path has any (then required), and a query. */
 export type RouteArgs<N extends RouteName> = [ParamNames<(typeof ROUTES)[N]>] extends [never] ? [query?: RouteQuery] : [params: RouteParams<N>, query?: RouteQuery];
 
+/** Whether a value names a route: for names that arrive untyped (from templates). */
 export function isRouteName(name: unknown): name is RouteName {
   return typeof name === 'string' && Object.hasOwn(ROUTES, name);
 }
