@@ -246,7 +246,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
-    start_url: new PortalUrls(config.portal.base_url).to('/portal'),
+    start_url: new PortalUrls(config.portal.base_url).route('portal.start'),
   });
   const radius: RadiusService =
     config.radius.workers > 1

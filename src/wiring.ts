@@ -74,7 +74,7 @@ export function buildRadiusServer(
     clock,
     log,
     timeZone: config.session.time_zone,
-    portalUrl: new PortalUrls(config.portal.base_url).to('/portal'),
+    portalUrl: new PortalUrls(config.portal.base_url).route('portal.start'),
     audit,
     maxInFlight: config.radius.max_in_flight,
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
