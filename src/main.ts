@@ -37,7 +37,7 @@ import { ProfileLinkStore } from './portal/profile-links.js';
 import { createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
-import type { RouterNotifier } from './radius/router-notifier.js';
+import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
 import { buildRadiusServer, notifyingSessions } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
@@ -141,7 +141,7 @@ export interface Gateway {
   readonly ports: { readonly http: number; readonly https: number; readonly auth: number; readonly acct: number };
   readonly metrics: Metrics;
   /** Tells routers of session changes (RFC 5176); `idle()` resolves once every exchange under way has ended. */
-  readonly notifier: Pick<RouterNotifier, 'idle'>;
+  readonly notifier: Pick<NasNotifier, 'idle'>;
   /** The audit trail (records are written once per event-loop turn, spooled ones every 2 s; these do it now). */
   readonly audit: Pick<AuditLog, 'flush' | 'drainSpool'>;
   /** Stops listening and closes the store. */
@@ -258,7 +258,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     enrollment,
     sessions,
     accounting,
-    routers: config.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
+    nas: config.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
     audit,
     auditDir: config.audit.dir,
     metricsText: async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : ''),

@@ -15,7 +15,7 @@ import type { Metrics } from './metrics.js';
 import { PortalUrls } from './portal/urls.js';
 import { NasTable } from './radius/clients.js';
 import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
-import { RouterNotifier } from './radius/router-notifier.js';
+import { NasNotifier } from './radius/nas-notifier.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { Port } from './radius/request.js';
 import { RadiusServer } from './radius/server.js';
@@ -92,12 +92,12 @@ export function buildRadiusServer(
 export function notifyingSessions(
   config: Config,
   deps: { store: StateStore; clock: Clock; log: Logger; audit: AuditTrail; metrics: Metrics; accessRequests?: RecentAccessRequests },
-): { nas: NasTable; accounting: AccountingStore; dynamicAuthorization: DynamicAuthorizationClient; notifier: RouterNotifier; sessions: SessionService } {
+): { nas: NasTable; accounting: AccountingStore; dynamicAuthorization: DynamicAuthorizationClient; notifier: NasNotifier; sessions: SessionService } {
   const { store, clock, log, audit, metrics } = deps;
   const nas = new NasTable(config.radius.clients);
   const accounting = AccountingStore.on(store);
   const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
-  const notifier = new RouterNotifier({ nas, accounting, accessRequests: deps.accessRequests ?? new RecentAccessRequests(), client: dynamicAuthorization, clock, log, audit });
+  const notifier = new NasNotifier({ nas, accounting, accessRequests: deps.accessRequests ?? new RecentAccessRequests(), client: dynamicAuthorization, clock, log, audit });
   const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
   return { nas, accounting, dynamicAuthorization, notifier, sessions };
 }

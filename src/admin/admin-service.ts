@@ -62,8 +62,8 @@ export interface AdminServiceDeps {
   readonly enrollment: EnrollmentService;
   readonly sessions: SessionService;
   readonly accounting: AccountingStore;
-  /** The configured routers (radius.clients). */
-  readonly routers: ReadonlyArray<{ readonly name: string; readonly address: string; readonly profile: string }>;
+  /** The configured NAS (radius.clients: the routers of the page text). */
+  readonly nas: ReadonlyArray<{ readonly name: string; readonly address: string; readonly profile: string }>;
   readonly audit: AuditTrail;
   /** The audit trail's directory (searches read its files). */
   readonly auditDir: string;
@@ -169,7 +169,7 @@ export class AdminService {
     const samples = parseSamples(await this.d.metricsText());
     const sum = (name: string, nas: string, match: (labels: Record<string, string>) => boolean) =>
       samples.filter((s) => s.name === name && s.labels.nas === nas && match(s.labels)).reduce((n, s) => n + s.value, 0);
-    return this.d.routers.map((c) => {
+    return this.d.nas.map((c) => {
       const last = sum('enrollgate_radius_last_answer_timestamp_seconds', c.name, () => true);
       return {
         name: c.name,

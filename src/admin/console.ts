@@ -233,8 +233,8 @@ const sessionsPage: Handler = async (ctx, deps, actor) => {
 };
 
 const nasPage: Handler = async (ctx, deps, actor) => {
-  const routers = await deps.admin.nasClients(actor);
-  adminRender(ctx, deps, 'admin/nas.njk', actor, { routers: routers.map((r) => ({ ...r, last_answer: r.lastAnswer ? when(r.lastAnswer, deps) : 'never (since start)' })) });
+  const nasClients = await deps.admin.nasClients(actor);
+  adminRender(ctx, deps, 'admin/nas.njk', actor, { nas_clients: nasClients.map((r) => ({ ...r, last_answer: r.lastAnswer ? when(r.lastAnswer, deps) : 'never (since start)' })) });
 };
 
 /** The audit search form's fields, validated (bad ones are a 400 with the field named). */

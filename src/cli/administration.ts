@@ -18,7 +18,7 @@ export interface Administration {
 }
 
 /** A router told of a change the command line made (RFC 5176), from the audit record of it. */
-export type RouterTold = Extract<AuditEvent, { type: 'router.notified' }>;
+export type NasTold = Extract<AuditEvent, { type: 'router.notified' }>;
 
 /**
  * Runs a command-line action on devices or sessions through the same services as the
@@ -67,9 +67,9 @@ export async function auditFromCli(config: Config, ...events: AuditEvent[]): Pro
 }
 
 /** What the command line says of the routers it told (or did not) after a session ended. */
-export function routerLines(recorded: readonly AuditEvent[]): string[] {
-  const told = recorded.filter((e): e is RouterTold => e.type === 'router.notified');
+export function nasLines(recorded: readonly AuditEvent[]): string[] {
+  const told = recorded.filter((e): e is NasTold => e.type === 'router.notified');
   if (told.length === 0) return ['No router was told: none is known for the device (no accounting, no request seen), or its router has dynamic_authorization off.'];
-  const outcome: Record<RouterTold['result'], string> = { ack: 'acknowledged it', nak: 'refused it (NAK)', timeout: 'did not answer', error: 'could not be reached' };
+  const outcome: Record<NasTold['result'], string> = { ack: 'acknowledged it', nak: 'refused it (NAK)', timeout: 'did not answer', error: 'could not be reached' };
   return told.map((e) => `Router ${e.nas} was sent a ${e.kind === 'disconnect' ? 'Disconnect-Request' : 'CoA-Request'} for ${e.mac} and ${outcome[e.result]}.`);
 }

@@ -427,7 +427,7 @@ export const configSchema = z.strictObject({
         .max(16, 'a whole number of processes from 1 to 16')
         .prefault(1)
         .describe('RADIUS worker processes sharing the authentication port, one per core to use, and one more for accounting (1: RADIUS runs in the main process); init writes the number of cores of the machine it runs on'),
-      clients: z.array(nasClient).prefault([]).describe('the routers (NAS) allowed to ask; packets from other addresses are dropped'),
+      clients: z.array(nasClient).prefault([]).describe('the NAS (routers, controllers, access points: RADIUS clients) allowed to ask; packets from other addresses are dropped. The key keeps RADIUS\'s word "clients" so that existing configs stay valid; everywhere else (code, metrics label nas, logs, the admin API) each entry is a NAS'),
       max_in_flight: z
         .number()
         .int()

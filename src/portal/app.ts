@@ -13,7 +13,7 @@ import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction,
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
-import { RouterHandBack } from './routers/router-handback.js';
+import { UamHandBack } from './uam/hand-back.js';
 import { addRouteUrls } from './render.js';
 import { refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
@@ -183,7 +183,7 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
  */
 export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = []): Koa {
   // The services the actions share, built once from what main.ts wired.
-  const deps: PortalDeps = { ...wiring, routerHandBack: new RouterHandBack(wiring) };
+  const deps: PortalDeps = { ...wiring, uamHandBack: new UamHandBack(wiring) };
   // Behind a proxy that appends to X-Forwarded-For, only its last entry is the proxy's
   // word; the ones before it are whatever the client sent (a forged device address, or
   // 127.0.0.1 for /metrics). Koa takes the leftmost unless told how many to trust.

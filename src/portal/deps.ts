@@ -15,7 +15,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { FlowStore } from './flow.js';
 import type { ManageVisitStore } from './manage.js';
 import type { ProfileLinkStore } from './profile-links.js';
-import type { RouterHandBack } from './routers/router-handback.js';
+import type { UamHandBack } from './uam/hand-back.js';
 
 /** Signed Apple configuration profiles (src/profiles). */
 export interface Profiles {
@@ -56,7 +56,7 @@ export interface PortalDeps {
   /** The configured routers (which of them are UAM routers, and their UAM secrets). */
   readonly nas: NasTable;
   /** Hands a login back to the UAM router that sent the browser (built from nas, loginTokens, clock, log). */
-  readonly routerHandBack: RouterHandBack;
+  readonly uamHandBack: UamHandBack;
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;
@@ -71,4 +71,4 @@ export interface PortalDeps {
 }
 
 /** What main.ts wires for the portal, once: PortalDeps but for the services the app builds from it. */
-export type PortalWiring = Omit<PortalDeps, 'routerHandBack'>;
+export type PortalWiring = Omit<PortalDeps, 'uamHandBack'>;

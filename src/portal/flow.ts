@@ -4,7 +4,7 @@ import type { Platform } from '../devices/device.js';
 import type { Mac } from '../mac.js';
 import { FlowExpiredError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
-import type { UamLogin } from './routers/router-redirect.js';
+import type { UamLogin } from './uam/read-redirect.js';
 
 /** What a form on the portal is for. */
 export type FlowPurpose = 'login' | 'enroll' | 'profile';

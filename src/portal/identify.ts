@@ -1,16 +1,16 @@
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import { parseMac, type Mac } from '../mac.js';
 import type { MacSource } from './flow.js';
-import type { RouterQuery } from './routers/router-query.js';
-import { ROUTER_PROOF, type UamRedirect } from './routers/router-redirect.js';
+import type { RedirectQuery } from './uam/redirect-query.js';
+import { UAM_PROOF, type UamRedirect } from './uam/read-redirect.js';
 
-/** RouterQuery parameters routers use for the client's MAC and IP in their redirect to an external portal. */
+/** RedirectQuery parameters routers use for the client's MAC and IP in their redirect to an external portal. */
 const MAC_PARAMS = ['mac', 'client_mac', 'clientmac', 'id'] as const;
 const IP_PARAMS = ['ip', 'clientip', 'client_ip'] as const;
 
 export type Identification = { mac: Mac; source: MacSource } | { mac?: undefined; problem: string };
 
-function one(query: RouterQuery, names: readonly string[]): string | undefined {
+function one(query: RedirectQuery, names: readonly string[]): string | undefined {
   for (const name of names) {
     const v = query[name];
     if (typeof v === 'string' && v !== '') return v;
@@ -30,14 +30,14 @@ function one(query: RouterQuery, names: readonly string[]): string | undefined {
  */
 export async function identifyDevice(
   ip: string,
-  query: RouterQuery,
+  query: RedirectQuery,
   accounting: AccountingStore,
   allowRedirectParameters: boolean,
   uam: UamRedirect = { kind: 'none' },
 ): Promise<Identification> {
   const lease = await accounting.leaseFor(ip);
   if (lease) return { mac: lease.mac, source: 'accounting' };
-  if (uam.kind === 'uam' && ROUTER_PROOF[uam.uam.kind].redirect && uam.mac) return { mac: uam.mac, source: 'signed-redirect' };
+  if (uam.kind === 'uam' && UAM_PROOF[uam.uam.kind].redirect && uam.mac) return { mac: uam.mac, source: 'signed-redirect' };
   if (!allowRedirectParameters) return { problem: 'no accounting record for this address' };
   const claimed = one(query, MAC_PARAMS);
   if (claimed === undefined) return { problem: 'no accounting record for this address and no router parameters' };

@@ -3,7 +3,7 @@ import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
 import { FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
 import type { Flow, FlowPurpose } from './flow.js';
-import { checkedUamLogon } from './routers/router-redirect.js';
+import { checkedUamLogon } from './uam/read-redirect.js';
 import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
 
@@ -80,13 +80,13 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
 
 /**
  * The one way out of the portal: to the logon URL of the UAM router `nas` (CoovaChilli
- * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by routers/router-redirect.ts), as a page that
+ * `/logon`, MikroTik `/login`, openNDS `/<authdir>/`, checked by uam/read-redirect.ts), as a page that
  * navigates there (views/uam-handoff.njk says why not a redirect of the form's POST).
  * Carries a one-time login or an authorisation: never cached.
  */
-export function handToUamRouter(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer'>, target: string, nas: string): void {
-  const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
-  render(ctx, deps, 'uam-handoff.njk', { router_url: checked });
+export function handToUamNas(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer'>, target: string, nas: string): void {
+  const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamNas(uamip, nasid));
+  render(ctx, deps, 'uam-handoff.njk', { logon_url: checked });
 }
 
 /** The flow a form was posted for: checked by the flow store (expiry, purpose, CSRF) and bound to the address it was started from. */

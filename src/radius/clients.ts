@@ -99,11 +99,11 @@ export class NasTable {
    * way uamip must be that router's UAM address: the portal sends browsers (and
    * one-time logins) only there.
    */
-  uamRouter(uamip: string, nasid?: string): NasClient | undefined {
-    const uamRouters = this.entries.filter((e) => e.client.uam !== undefined);
-    const byAddress = uamRouters.find((e) => isUamAddress(e, uamip));
+  uamNas(uamip: string, nasid?: string): NasClient | undefined {
+    const uamNases = this.entries.filter((e) => e.client.uam !== undefined);
+    const byAddress = uamNases.find((e) => isUamAddress(e, uamip));
     if (byAddress) return byAddress.client;
-    const byName = uamRouters.find((e) => nasid !== undefined && e.client.name === nasid);
+    const byName = uamNases.find((e) => nasid !== undefined && e.client.name === nasid);
     return byName && isUamAddress(byName, uamip) ? byName.client : undefined;
   }
 

@@ -18,7 +18,7 @@ export interface TokenLoginOptions extends AccessDecisionDeps {
 }
 
 /**
- * A UAM router redeeming the one-time login the portal handed it (portal/routers/,
+ * A UAM router redeeming the one-time login the portal handed it (portal/uam/,
  * uam-login.ts): accepted with the attributes of the device's live session (decideAccess),
  * and the token is deleted; anything wrong is a reject with the reason logged. Logs name
  * the token only by tokenRef.

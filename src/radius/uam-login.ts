@@ -4,7 +4,7 @@ import type { LoginToken } from '../devices/login-token-store.js';
 
 /**
  * The RADIUS half of a UAM login: a router (CoovaChilli) redeems the one-time token the
- * portal handed it (portal/routers/), with the token id as User-Name and the token as
+ * portal handed it (portal/uam/), with the token id as User-Name and the token as
  * User-Password (PAP) or CHAP-Password. Pure: bytes in, a verdict out.
  */
 

@@ -25,7 +25,7 @@ import type { Port } from './request.js';
  *   worker than the original is decided again (the same answer, unless the state
  *   changed in between);
  * - the "last router that asked" hint for CoA is forwarded to the main process
- *   when it changes (IPC), where the RouterNotifier reads it;
+ *   when it changes (IPC), where the NasNotifier reads it;
  * - metrics are gathered from the workers when /metrics is scraped;
  * - audit events are sent to the main process, which owns the audit trail's one
  *   hash chain: as the text of their records (eventMembers), in batches (ToMainProcess),

@@ -4,7 +4,7 @@ import type { Device } from '../../devices/device.js';
 import type { BlockEntry } from '../../devices/device-registry.js';
 import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
-import { administer, routerLines } from '../administration.js';
+import { administer, nasLines } from '../administration.js';
 
 /** The `devices` subcommands and their help (printed by `enrollgate help`). */
 export const DEVICES_USAGE = `  enrollgate devices list [--user USER] [--config FILE]
@@ -82,7 +82,7 @@ export async function devicesCommand(
     if (sub !== 'block' && sub !== 'unenroll') return;
     if (!recorded.some((e) => e.type === 'session.revoked')) return print('It had no session.');
     print('Its session is ended: RADIUS refuses its next request.');
-    for (const line of routerLines(recorded)) print(line);
+    for (const line of nasLines(recorded)) print(line);
   });
 }
 

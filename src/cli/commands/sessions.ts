@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.js';
 import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
-import { administer, routerLines } from '../administration.js';
+import { administer, nasLines } from '../administration.js';
 import { operator } from './devices.js';
 
 /** The `sessions` subcommands and their help (printed by `enrollgate help`). */
@@ -53,7 +53,7 @@ export async function sessionsCommand(
     }
     if (ended === 0) print(mac ? `${mac} had no session.` : `${flags.user} had no live session.`);
   });
-  if (sub === 'revoke' && recorded.some((e) => e.type === 'session.revoked')) for (const line of routerLines(recorded)) print(line);
+  if (sub === 'revoke' && recorded.some((e) => e.type === 'session.revoked')) for (const line of nasLines(recorded)) print(line);
 }
 
 function macArgument(value: string): Mac {

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { decideStartPage } from '../decide.js';
 import type { PortalDeps } from '../deps.js';
 import { identifyDevice } from '../identify.js';
-import { readUamRedirect, ROUTER_PROOF, type UamLogin, type UamRedirect } from '../routers/router-redirect.js';
+import { readUamRedirect, UAM_PROOF, type UamLogin, type UamRedirect } from '../uam/read-redirect.js';
 import type { MacSource } from '../flow.js';
 import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
@@ -22,7 +22,7 @@ const NOTICES: Readonly<Record<string, string>> = {
 /** GET /portal: works out who the visitor is and shows the page for their state (decide.ts). */
 export async function startAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const ip = clientIp(ctx);
-  const redirect = readRouterRedirect(ctx, deps);
+  const redirect = readRedirect(ctx, deps);
   const identified = await identifyDevice(ip, ctx.query, deps.accounting, deps.config.portal.identify_by_redirect_parameters, redirect);
   const os = detectOs(ctx.get('User-Agent'));
   const platform = os.platform;
@@ -102,10 +102,10 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
 /**
  * Whether the portal may enroll the device this visit names: when accounting or a signed
  * redirect identified it, or when the router that sent the browser proves the device as
- * it redeems the login (ROUTER_PROOF), which is when the enrollment is then recorded.
+ * it redeems the login (UAM_PROOF), which is when the enrollment is then recorded.
  */
 export function mayEnrollHere(source: MacSource, uam: UamLogin | undefined): boolean {
-  return source !== 'claimed' || (uam !== undefined && ROUTER_PROOF[uam.kind].redemption);
+  return source !== 'claimed' || (uam !== undefined && UAM_PROOF[uam.kind].redemption);
 }
 
 /** The page for a device only unsigned redirect parameters name, where nothing will prove it. */
@@ -141,12 +141,12 @@ async function profileFlow(ctx: Context, deps: PortalDeps, mac: Mac, source: Mac
   return { profile_action: ctx.urls.route('portal.profile_login'), csrf: flow.csrf };
 }
 
-/** A UAM router's redirect parameters, read and checked (routers/router-redirect.ts). */
-function readRouterRedirect(ctx: Context, deps: PortalDeps): UamRedirect {
+/** A UAM router's redirect parameters, read and checked (uam/read-redirect.ts). */
+function readRedirect(ctx: Context, deps: PortalDeps): UamRedirect {
   // The URL Chilli signed is its uamserver setting: our start page, or the URL as requested
   // (the Host header is harmless here: without the UAM secret no md verifies).
   const portalUrls = [ctx.urls.route('portal.start'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
-  return readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamRouter(uamip, nasid));
+  return readUamRedirect(ctx.query, ctx.querystring, portalUrls, (uamip, nasid) => deps.nas.uamNas(uamip, nasid));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Credentials } from '../../devices/enrollment-service.js';
 import { BadInputError, DeviceLimitReachedError, GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, handToUamRouter, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
+import { clientIp, handToUamNas, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { deviceRows, startManageVisit } from './self-service.js';
@@ -33,7 +33,7 @@ async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: stri
     throw err;
   }
   await deps.flows.finish(flow);
-  if (flow.uam) return handToUamRouter(ctx, deps, target, flow.uam.nas);
+  if (flow.uam) return handToUamNas(ctx, deps, target, flow.uam.nas);
   redirectInside(ctx, target);
 }
 
@@ -47,7 +47,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   return submit(ctx, deps, flow, 'login.njk', flow.macSource === 'claimed' ? {} : { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
     const done = ctx.urls.route('portal.start', { done: 'logged-in' });
-    if (flow.uam) return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done });
+    if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done });
     return done;
   });
 }
@@ -59,13 +59,13 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
     return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(deps), async (creds) => {
       if (flow.macSource === 'claimed') {
         // Only the router's unsigned redirect names the device: the enrollment is recorded
-        // when the router redeems the login and so proves the device (ROUTER_PROOF).
+        // when the router redeems the login and so proves the device (UAM_PROOF).
         if (!flow.uam || !mayEnrollHere(flow.macSource, flow.uam)) throw new BadInputError('this network cannot confirm which device this is; please reconnect to the Wi-Fi');
         const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
-        return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: user.username, done: ctx.urls.route('portal.start', { done: 'enrolled' }), enroll: pending });
+        return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: user.username, done: ctx.urls.route('portal.start', { done: 'enrolled' }), enroll: pending });
       }
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
-      if (flow.uam) return deps.routerHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
+      if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
       return ctx.urls.route('portal.start', { done: 'enrolled' });
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { destinationToPassOn } from '../../../src/portal/routers/router-query.js';
+import { destinationToPassOn } from '../../../src/portal/uam/redirect-query.js';
 import { BAD_DESTINATIONS } from './destinations.js';
 
 describe('destinationToPassOn', () => {

@@ -3,7 +3,7 @@ import type { AccountingStore, Lease } from '../../../src/accounting/accounting-
 import { parseMac } from '../../../src/mac.js';
 import { decideStartPage, type VisitorState } from '../../../src/portal/decide.js';
 import { identifyDevice } from '../../../src/portal/identify.js';
-import type { UamRedirect } from '../../../src/portal/routers/router-redirect.js';
+import type { UamRedirect } from '../../../src/portal/uam/read-redirect.js';
 import { PortalUrls } from '../../../src/portal/urls.js';
 import { detectOs } from '../../../src/portal/user-agent.js';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, validateConfig } from '../../../src/config/load.js';
-import { isMikrotikLoginUrl, mikrotikChapPassword, mikrotikLoginUrl, parseOctalEscaped } from '../../../src/portal/routers/mikrotik.js';
-import { openNdsAuthUrl, openNdsTok } from '../../../src/portal/routers/opennds.js';
-import { checkedUamLogon, readUamRedirect } from '../../../src/portal/routers/router-redirect.js';
+import { isMikrotikLoginUrl, mikrotikChapPassword, mikrotikLoginUrl, parseOctalEscaped } from '../../../src/portal/uam/mikrotik.js';
+import { openNdsAuthUrl, openNdsTok } from '../../../src/portal/uam/opennds.js';
+import { checkedUamLogon, readUamRedirect } from '../../../src/portal/uam/read-redirect.js';
 import { NasTable } from '../../../src/radius/clients.js';
 import { BAD_DESTINATIONS, DONE } from './destinations.js';
 
@@ -36,7 +36,7 @@ const config = resolveConfig(
   {},
 );
 const table = new NasTable(config.radius.clients);
-const lookup = (address: string, nasid?: string) => table.uamRouter(address, nasid);
+const lookup = (address: string, nasid?: string) => table.uamNas(address, nasid);
 const read = (q: Record<string, string>) => {
   const raw = new URLSearchParams(q).toString();
   return readUamRedirect(Object.fromEntries(new URLSearchParams(raw)), raw, ['http://portal.example/portal'], lookup);

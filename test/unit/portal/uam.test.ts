@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig, type NasClientConfig } from '../../../src/config/load.js';
-import { chilliMd, uamChallenge, uamChapResponse, uamLogonUrl, uamPapPassword } from '../../../src/portal/routers/coovachilli.js';
-import { checkedUamLogon, readUamRedirect } from '../../../src/portal/routers/router-redirect.js';
+import { chilliMd, uamChallenge, uamChapResponse, uamLogonUrl, uamPapPassword } from '../../../src/portal/uam/coovachilli.js';
+import { checkedUamLogon, readUamRedirect } from '../../../src/portal/uam/read-redirect.js';
 import { NasTable } from '../../../src/radius/clients.js';
 import { BAD_DESTINATIONS, DONE } from './destinations.js';
 
@@ -31,7 +31,7 @@ const table = new NasTable([
   nas('chilli-lan', '10.2.0.0/24', { profile: 'coovachilli', uam: { secret: UAM_SECRET, method: 'pap' } }),
   nas('plain', '10.3.0.1'),
 ]);
-const lookup = (uamip: string, nasid?: string) => table.uamRouter(uamip, nasid);
+const lookup = (uamip: string, nasid?: string) => table.uamNas(uamip, nasid);
 
 function query(raw: string): Record<string, string | string[]> {
   const q: Record<string, string | string[]> = {};
@@ -110,13 +110,13 @@ describe('readUamRedirect', () => {
   });
 });
 
-describe('NasTable.uamRouter and the logon redirect check', () => {
+describe('NasTable.uamNas and the logon redirect check', () => {
   it('finds the router by its UAM address, or by nasid only when uamip is its UAM address', () => {
-    expect(table.uamRouter('10.1.0.1')?.name).toBe('chilli');
-    expect(table.uamRouter('10.2.0.1')?.name).toBe('chilli-lan');
-    expect(table.uamRouter('192.0.2.10', 'chilli')).toBeUndefined(); // its RADIUS address is not its UAM address
-    expect(table.uamRouter('10.9.9.9', 'chilli')).toBeUndefined();
-    expect(table.uamRouter('10.3.0.1', 'plain')).toBeUndefined(); // not a UAM router
+    expect(table.uamNas('10.1.0.1')?.name).toBe('chilli');
+    expect(table.uamNas('10.2.0.1')?.name).toBe('chilli-lan');
+    expect(table.uamNas('192.0.2.10', 'chilli')).toBeUndefined(); // its RADIUS address is not its UAM address
+    expect(table.uamNas('10.9.9.9', 'chilli')).toBeUndefined();
+    expect(table.uamNas('10.3.0.1', 'plain')).toBeUndefined(); // not a UAM router
   });
 
   it('allows only http://<uamip>:<port>/logon of the flow\'s configured UAM router', () => {

@@ -94,7 +94,7 @@ const CASES: Case[] = [
   { name: 'unsupported maybe-iPad', template: 'unsupported.njk', ctx: { os_name: 'macOS', ipad_action: 'https://portal.example.org/portal/ipad', csrf: 'csrf-token-123' } },
   { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
   { name: 'unidentified, named but unproven', template: 'unidentified.njk', ctx: { unproven: true } },
-  { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { router_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
+  { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { logon_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
   { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
   { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true, profile_step: true } },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },

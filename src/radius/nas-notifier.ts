@@ -25,7 +25,7 @@ interface Location {
  * recent Access-Request came from another router; a router without dynamic
  * authorization is told nothing.
  */
-export class RouterNotifier {
+export class NasNotifier {
   private readonly tasks = new Set<Promise<unknown>>();
 
   constructor(

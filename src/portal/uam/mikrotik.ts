@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseMac } from '../../mac.js';
-import type { RouterLookup, RouterRedirect } from './router-login.js';
-import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
+import type { UamNasLookup, UamRedirectOf } from './redirect-types.js';
+import { destinationToPassOn, redirectParam, type RedirectQuery } from './redirect-query.js';
 
 /**
  * A MikroTik hotspot with an external login page, the portal's half. Pure.
@@ -64,12 +64,12 @@ export function isMikrotikLoginUrl(url: URL): boolean {
  * link-login-only must be the login URL of a configured MikroTik router (the portal sends
  * browsers and one-time logins only there). Anything wrong: the parameters are ignored.
  */
-export function readMikrotikRedirect(query: RouterQuery, lookup: RouterLookup): RouterRedirect<MikrotikLogin> {
-  const linkLogin = routerParam(query, 'link-login-only');
-  const chapId = routerParam(query, 'chap-id');
-  const chapChallenge = routerParam(query, 'chap-challenge');
-  const mac = parseMac(routerParam(query, 'mac'));
-  const linkOrig = query['link-orig'] === undefined ? undefined : routerParam(query, 'link-orig');
+export function readMikrotikRedirect(query: RedirectQuery, lookup: UamNasLookup): UamRedirectOf<MikrotikLogin> {
+  const linkLogin = redirectParam(query, 'link-login-only');
+  const chapId = redirectParam(query, 'chap-id');
+  const chapChallenge = redirectParam(query, 'chap-challenge');
+  const mac = parseMac(redirectParam(query, 'mac'));
+  const linkOrig = query['link-orig'] === undefined ? undefined : redirectParam(query, 'link-orig');
   let url: URL | undefined;
   try {
     url = linkLogin === undefined ? undefined : new URL(linkLogin);

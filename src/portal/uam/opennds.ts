@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { OpenNdsConfig } from '../../config/load.js';
 import { parseMac } from '../../mac.js';
-import type { RouterLookup, RouterRedirect } from './router-login.js';
-import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
+import type { UamNasLookup, UamRedirectOf } from './redirect-types.js';
+import { destinationToPassOn, redirectParam, type RedirectQuery } from './redirect-query.js';
 
 /**
  * openNDS forwarding authentication (FAS) at fas_secure_enabled level 1, the portal's half. Pure.
@@ -39,12 +39,12 @@ export function openNdsTok(hid: string, faskey: string): string {
  * gatewayaddress must be the gateway of a configured openNDS router (address and port):
  * the portal sends authorisations only there. Anything wrong: the parameters are ignored.
  */
-export function readOpenNdsRedirect(query: RouterQuery, lookup: RouterLookup): RouterRedirect<OpenNdsLogin> {
-  const hid = routerParam(query, 'hid');
-  const gatewayaddress = routerParam(query, 'gatewayaddress');
-  const gatewayname = routerParam(query, 'gatewayname');
-  const clientmac = routerParam(query, 'clientmac');
-  const redir = query.redir === undefined ? undefined : routerParam(query, 'redir');
+export function readOpenNdsRedirect(query: RedirectQuery, lookup: UamNasLookup): UamRedirectOf<OpenNdsLogin> {
+  const hid = redirectParam(query, 'hid');
+  const gatewayaddress = redirectParam(query, 'gatewayaddress');
+  const gatewayname = redirectParam(query, 'gatewayname');
+  const clientmac = redirectParam(query, 'clientmac');
+  const redir = query.redir === undefined ? undefined : redirectParam(query, 'redir');
   if (hid === undefined || !/^[0-9a-fA-F]{64}$/.test(hid)) return { kind: 'ignored', problem: 'hid is not 64 hex digits' };
   const [address, portText, extra] = (gatewayaddress ?? '').split(':');
   if (address === undefined || isIP(address) !== 4 || extra !== undefined || (portText !== undefined && !/^\d{1,5}$/.test(portText))) {

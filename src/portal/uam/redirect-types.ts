@@ -11,7 +11,7 @@ import type { NasClient } from '../../radius/clients.js';
  * login `L` (what the portal keeps of it in its flow) with the device the router named
  * (openNDS may name none).
  */
-export type RouterRedirect<L> = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: L; mac?: Mac };
+export type UamRedirectOf<L> = { kind: 'none' } | { kind: 'ignored'; problem: string } | { kind: 'uam'; uam: L; mac?: Mac };
 
-/** Finds the UAM router a redirect names (NasTable.uamRouter); callers check its uam.kind. */
-export type RouterLookup = (uamip: string, nasid?: string) => NasClient | undefined;
+/** Finds the UAM router a redirect names (NasTable.uamNas); callers check its uam.kind. */
+export type UamNasLookup = (uamip: string, nasid?: string) => NasClient | undefined;

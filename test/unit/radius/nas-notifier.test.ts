@@ -9,7 +9,7 @@ import { NasTable } from '../../../src/radius/clients.js';
 import type { DynamicAuthorizationClient, DynamicAuthorizationRequest } from '../../../src/radius/dynamic-authorization.js';
 import { ciscoReauthenticate, selectorAttributes, sessionTimeoutAttribute } from '../../../src/radius/dynamic-authorization-packet.js';
 import { RecentAccessRequests } from '../../../src/radius/recent-access-requests.js';
-import { RouterNotifier } from '../../../src/radius/router-notifier.js';
+import { NasNotifier } from '../../../src/radius/nas-notifier.js';
 import type { Session } from '../../../src/sessions/session.js';
 
 const MAC = 'aa:bb:cc:00:00:01' as Mac;
@@ -37,7 +37,7 @@ function setup() {
     nas('chilli', '10.0.0.3', { profile: 'coovachilli', dynamic_authorization: { enabled: true, on_session: 'coa', port: 3800 } }),
     nas('plain', '10.0.0.4'),
   ]);
-  const notifier = new RouterNotifier({ nas: table, accounting, accessRequests, client, clock: { now: () => NOW }, log: createLogger('debug', sink) });
+  const notifier = new NasNotifier({ nas: table, accounting, accessRequests, client, clock: { now: () => NOW }, log: createLogger('debug', sink) });
   return { notifier, sent, accounting, accessRequests, lines };
 }
 
@@ -47,7 +47,7 @@ function record(nasName: string, status: AccountingRecord['status'], sessionId: 
 
 const session: Session = { mac: MAC, user: 'alice', origin: 'enrollment', startedAt: NOW.toISOString(), endsAt: new Date(NOW.getTime() + 3600_000).toISOString() };
 
-describe('RouterNotifier', () => {
+describe('NasNotifier', () => {
   it('sends a Cisco WLC a reauthenticate CoA naming the accounting session, to port 1700', async () => {
     const s = setup();
     await s.accounting.save(record('wlc', 'start', 'S-1', NOW, { nasIp: '10.0.0.2' }));

@@ -8,7 +8,7 @@ import type { NasTable } from '../../radius/clients.js';
 import { uamLogonUrl } from './coovachilli.js';
 import { mikrotikLoginUrl } from './mikrotik.js';
 import { openNdsAuthUrl } from './opennds.js';
-import type { UamLogin } from './router-redirect.js';
+import type { UamLogin } from './read-redirect.js';
 
 /** A person the portal logged in, to be let in by the UAM router that sent their browser. */
 export interface HandBack {
@@ -16,7 +16,7 @@ export interface HandBack {
   readonly user: string;
   /** Where the router sends the browser once it has let the device in (the portal's done page). */
   readonly done: string;
-  /** An enrollment to record when the router redeems the login, which proves the device (ROUTER_PROOF). */
+  /** An enrollment to record when the router redeems the login, which proves the device (UAM_PROOF). */
   readonly enroll?: PendingEnrollment;
 }
 
@@ -27,7 +27,7 @@ export interface HandBack {
  * redeems it over RADIUS (radius/uam-login.ts). openNDS: the browser takes the
  * authorisation to the gateway (opennds.ts).
  */
-export class RouterHandBack {
+export class UamHandBack {
   constructor(
     private readonly deps: {
       /** The configured routers: which are UAM routers, of which kind, with which secrets. */
@@ -45,9 +45,9 @@ export class RouterHandBack {
   async logonUrl(uam: UamLogin, login: HandBack): Promise<string> {
     const { mac, user, done, enroll } = login;
     const nas = this.deps.nas.byName(uam.nas);
-    if (!nas?.uam || nas.uam.kind !== uam.kind) throw routerGone();
+    if (!nas?.uam || nas.uam.kind !== uam.kind) throw nasGone();
     if (uam.kind === 'opennds') {
-      if (!nas.uam.opennds) throw routerGone();
+      if (!nas.uam.opennds) throw nasGone();
       this.deps.log.info({ event: 'portal.opennds_authorised', mac, user, nas: nas.name }, 'authorisation handed to the openNDS gateway');
       return openNdsAuthUrl(uam, nas.uam.opennds, done);
     }
@@ -55,12 +55,12 @@ export class RouterHandBack {
     const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
     this.deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
     if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret, done);
-    if (nas.uam.secret === undefined) throw routerGone();
+    if (nas.uam.secret === undefined) throw nasGone();
     return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret, done);
   }
 }
 
 /** The router of a flow was removed or changed in the config while the person was logging in. */
-function routerGone(): BadInputError {
+function nasGone(): BadInputError {
   return new BadInputError('this router is no longer set up for portal logins; please reconnect to the Wi-Fi');
 }

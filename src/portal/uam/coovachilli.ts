@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseMac } from '../../mac.js';
-import type { RouterLookup, RouterRedirect } from './router-login.js';
-import { destinationToPassOn, routerParam, type RouterQuery } from './router-query.js';
+import type { UamNasLookup, UamRedirectOf } from './redirect-types.js';
+import { destinationToPassOn, redirectParam, type RedirectQuery } from './redirect-query.js';
 
 /**
  * CoovaChilli's UAM ("universal access method") handshake, the portal's half. Pure.
@@ -43,15 +43,15 @@ export function chilliMd(urlBeforeMd: string, uamSecret: string): string {
  * the md signature must verify with its UAM secret (against the portal URL as Chilli
  * knows it: one of `portalUrls`). Anything wrong: the parameters are ignored.
  */
-export function readChilliRedirect(query: RouterQuery, rawQuery: string, portalUrls: readonly string[], lookup: RouterLookup): RouterRedirect<ChilliLogin> {
+export function readChilliRedirect(query: RedirectQuery, rawQuery: string, portalUrls: readonly string[], lookup: UamNasLookup): UamRedirectOf<ChilliLogin> {
   if (query.uamip === undefined && query.challenge === undefined) return { kind: 'none' };
-  const uamip = routerParam(query, 'uamip');
-  const uamport = routerParam(query, 'uamport');
-  const challenge = routerParam(query, 'challenge');
-  const mac = parseMac(routerParam(query, 'mac'));
-  const nasid = routerParam(query, 'nasid');
-  const userurl = query.userurl === undefined ? undefined : routerParam(query, 'userurl');
-  const md = routerParam(query, 'md');
+  const uamip = redirectParam(query, 'uamip');
+  const uamport = redirectParam(query, 'uamport');
+  const challenge = redirectParam(query, 'challenge');
+  const mac = parseMac(redirectParam(query, 'mac'));
+  const nasid = redirectParam(query, 'nasid');
+  const userurl = query.userurl === undefined ? undefined : redirectParam(query, 'userurl');
+  const md = redirectParam(query, 'md');
   if (uamip === undefined || isIP(uamip) !== 4) return { kind: 'ignored', problem: 'uamip is not an IPv4 address' };
   if (uamport === undefined || !/^\d{1,5}$/.test(uamport) || Number(uamport) < 1 || Number(uamport) > 65535) {
     return { kind: 'ignored', problem: 'uamport is not a port number' };

@@ -3,8 +3,8 @@ import { BadInputError } from '../../errors.js';
 import { isChilliLogonUrl, readChilliRedirect, type ChilliLogin } from './coovachilli.js';
 import { isMikrotikLoginUrl, readMikrotikRedirect, type MikrotikLogin } from './mikrotik.js';
 import { isOpenNdsAuthUrl, readOpenNdsRedirect, type OpenNdsLogin } from './opennds.js';
-import type { RouterLookup, RouterRedirect } from './router-login.js';
-import type { RouterQuery } from './router-query.js';
+import type { UamNasLookup, UamRedirectOf } from './redirect-types.js';
+import type { RedirectQuery } from './redirect-query.js';
 
 /**
  * What the portal keeps of a router's redirect in its flow, by the router's kind: CoovaChilli
@@ -12,8 +12,8 @@ import type { RouterQuery } from './router-query.js';
  */
 export type UamLogin = ChilliLogin | MikrotikLogin | OpenNdsLogin;
 
-/** A redirect's router parameters, read (RouterRedirect) for whichever router they are from. */
-export type UamRedirect = RouterRedirect<UamLogin>;
+/** A redirect's router parameters, read (UamRedirectOf) for whichever router they are from. */
+export type UamRedirect = UamRedirectOf<UamLogin>;
 
 /**
  * What each router family can prove about the device a browser is:
@@ -24,7 +24,7 @@ export type UamRedirect = RouterRedirect<UamLogin>;
  * CoovaChilli signs its redirect (md) and redeems over RADIUS; a MikroTik hotspot signs
  * nothing but redeems over RADIUS; openNDS at FAS level 1 signs nothing and has no RADIUS.
  */
-export const ROUTER_PROOF: Readonly<Record<UamLogin['kind'], { readonly redirect: boolean; readonly redemption: boolean }>> = {
+export const UAM_PROOF: Readonly<Record<UamLogin['kind'], { readonly redirect: boolean; readonly redemption: boolean }>> = {
   coovachilli: { redirect: true, redemption: true },
   mikrotik: { redirect: false, redemption: true },
   opennds: { redirect: false, redemption: false },
@@ -36,7 +36,7 @@ export const ROUTER_PROOF: Readonly<Record<UamLogin['kind'], { readonly redirect
  * portal URL as Chilli knows it: one of `portalUrls`). Untrusted input, checked by each
  * router's reader; anything wrong: ignored, with why.
  */
-export function readUamRedirect(query: RouterQuery, rawQuery: string, portalUrls: readonly string[], lookup: RouterLookup): UamRedirect {
+export function readUamRedirect(query: RedirectQuery, rawQuery: string, portalUrls: readonly string[], lookup: UamNasLookup): UamRedirect {
   if (query['link-login-only'] !== undefined || query['chap-id'] !== undefined) return readMikrotikRedirect(query, lookup);
   if (query.hid !== undefined) return readOpenNdsRedirect(query, lookup);
   return readChilliRedirect(query, rawQuery, portalUrls, lookup);
@@ -48,7 +48,7 @@ export function readUamRedirect(query: RouterQuery, rawQuery: string, portalUrls
  * (MikroTik) or `http://<gateway_address>:<gateway_port>/<authdir>/?…` (openNDS).
  * Anything else throws.
  */
-export function checkedUamLogon(target: string, nas: string, lookup: RouterLookup): string {
+export function checkedUamLogon(target: string, nas: string, lookup: UamNasLookup): string {
   let url: URL;
   try {
     url = new URL(target);

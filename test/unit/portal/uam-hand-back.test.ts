@@ -6,10 +6,10 @@ import { LoginTokenStore } from '../../../src/devices/login-token-store.js';
 import { BadInputError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { parseMac } from '../../../src/mac.js';
-import { uamChapResponse, uamPapPassword, type ChilliLogin } from '../../../src/portal/routers/coovachilli.js';
-import { mikrotikChapPassword, type MikrotikLogin } from '../../../src/portal/routers/mikrotik.js';
-import { openNdsTok, type OpenNdsLogin } from '../../../src/portal/routers/opennds.js';
-import { RouterHandBack } from '../../../src/portal/routers/router-handback.js';
+import { uamChapResponse, uamPapPassword, type ChilliLogin } from '../../../src/portal/uam/coovachilli.js';
+import { mikrotikChapPassword, type MikrotikLogin } from '../../../src/portal/uam/mikrotik.js';
+import { openNdsTok, type OpenNdsLogin } from '../../../src/portal/uam/opennds.js';
+import { UamHandBack } from '../../../src/portal/uam/hand-back.js';
 import { NasTable } from '../../../src/radius/clients.js';
 
 /** The service the login and enroll actions call to hand a login back to a UAM router, with a memory store and a fixed clock. */
@@ -49,12 +49,12 @@ function setup() {
     },
   });
   const loginTokens = new LoginTokenStore(new Keyv());
-  const handBack = new RouterHandBack({ nas: new NasTable(config.radius.clients), loginTokens, clock: { now: () => NOW }, log: createLogger('info', sink) });
+  const handBack = new UamHandBack({ nas: new NasTable(config.radius.clients), loginTokens, clock: { now: () => NOW }, log: createLogger('info', sink) });
   const events = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   return { handBack, loginTokens, events, lines };
 }
 
-describe('RouterHandBack.logonUrl', () => {
+describe('UamHandBack.logonUrl', () => {
   it.each([
     ['chilli', 'chap', 'response', (secret: string) => uamChapResponse(secret, CHALLENGE, UAM_SECRET)],
     ['chilli-pap', 'pap', 'password', (secret: string) => uamPapPassword(secret, CHALLENGE, UAM_SECRET)],
