@@ -31,7 +31,7 @@ export interface Flow {
   readonly osVersion?: string;
   readonly csrf: string;
   readonly expiresAt: string;
-  /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (routers/). */
+  /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (uam/). */
   readonly uam?: UamLogin;
 }
 
