@@ -3,7 +3,7 @@ import type { NasClient } from '../../radius/clients.js';
 
 /**
  * What every UAM router's half of the portal hand-off shares (coovachilli.ts, mikrotik.ts,
- * opennds.ts; router-redirect.ts reads a redirect with whichever applies).
+ * opennds.ts; read-redirect.ts reads a redirect with whichever applies).
  */
 
 /**
