@@ -1,21 +1,17 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditKey, AuditLog } from './audit/audit-log.js';
 import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import { configWarnings } from './config/warnings.js';
+import { configWarnings, switchWarnings } from './config/warnings.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EnrollmentService } from './devices/enrollment-service.js';
 import { DevicePolicy } from './devices/policy.js';
-import type { Directory } from './directory/directory.js';
-import { FileDirectory } from './directory/file-directory.js';
-import { LdapDirectory } from './directory/ldap-directory.js';
 import { BackoffDirectory } from './directory/backoff-directory.js';
 import { Authenticator } from './directory/authenticator.js';
 import { LoginThrottle } from './directory/login-throttle.js';
@@ -28,7 +24,6 @@ import { AdminService } from './admin/admin-service.js';
 import { adminApiRouter } from './admin/api.js';
 import { adminConsoleRouter } from './admin/console.js';
 import { createPortalApp } from './portal/app.js';
-import type { AgentInfo } from './portal/deps.js';
 import { FlowStore } from './portal/flow.js';
 import { ManageVisitStore } from './portal/manage.js';
 import { loadGatewayCa } from './pki/profile-signing.js';
@@ -39,7 +34,7 @@ import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
-import { buildRadiusServer, notifyingSessions } from './wiring.js';
+import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Session } from './sessions/session.js';
 import { openStateStore } from './store/open-state-store.js';
@@ -51,90 +46,6 @@ export const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url));
 
 /** The gateway's version (package.json), for the audit trail's gateway.started. */
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-/** The files the gateway needs, read before any port opens. */
-export interface Materials {
-  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
-  readonly caPem: string;
-  /** The CA to trust for the LDAP server's certificate, when configured. */
-  readonly ldapCa?: Buffer;
-  readonly agent?: AgentInfo;
-}
-
-function readRequired(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`enrollgate init\` or fix the path`);
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Reads certificates and the agent file; every problem is a ConfigError naming the key. */
-export async function readMaterials(config: Config): Promise<Materials> {
-  const cert = readRequired(config.portal.https.cert_file, 'portal.https.cert_file');
-  const key = readRequired(config.portal.https.key_file, 'portal.https.key_file');
-  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file').toString('utf8');
-  try {
-    fingerprintSha256(caPem);
-  } catch (err) {
-    throw new ConfigError(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
-  }
-  const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? readRequired(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
-  if (config.directory.kind === 'file') readRequired(config.directory.file.path, 'directory.file.path');
-  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}) };
-  const a = config.android.agent;
-  if (!a) return base;
-  const urls = new PortalUrls(config.portal.base_url);
-  if (a.file) {
-    let size: number;
-    try {
-      size = statSync(a.file).size;
-    } catch (err) {
-      throw new ConfigError(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
-    }
-    const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
-    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.route('portal.agent', { file: name }), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
-    return { ...base, agent };
-  }
-  const agent: AgentInfo = {
-    name: a.name,
-    version: a.version,
-    url: a.url!,
-    ...(a.size_bytes !== undefined ? { sizeBytes: a.size_bytes } : {}),
-    ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
-  };
-  return { ...base, agent };
-}
-
-function createDirectory(config: Config, materials: Materials, log: Logger): Directory {
-  const d = config.directory;
-  if (d.kind === 'file' || !d.ldap) {
-    return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});
-  }
-  const l = d.ldap;
-  return new LdapDirectory(
-    {
-      url: l.url,
-      startTls: l.start_tls,
-      ...(materials.ldapCa ? { ca: materials.ldapCa } : {}),
-      bindDn: l.bind_dn,
-      bindPassword: l.bind_password,
-      baseDn: l.base_dn,
-      userAttribute: l.user_attribute,
-      displayNameAttribute: l.display_name_attribute,
-      ...(l.required_group ? { requiredGroup: l.required_group } : {}),
-      timeoutMs: l.timeout_ms,
-      connectTimeoutMs: l.connect_timeout_ms,
-    },
-    log,
-  );
-}
 
 export interface Gateway {
   /** The ports actually bound (differs from config when it asked for 0). */
@@ -200,22 +111,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const materials = await readMaterials(config);
-  for (const c of config.radius.clients) {
-    if (c.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters');
-    if (c.uam?.allow_short_secret) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: uam.allow_short_secret is on for this NAS: its UAM secret or faskey may be shorter than 16 characters');
-    if (!c.require_message_authenticator) log.warn({ event: 'config.warning', nas: c.name }, 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)');
-  }
-  if (config.radius.shared_retransmission_cache && config.store.kind !== 'redis') {
-    log.warn({ event: 'config.warning' }, 'radius.shared_retransmission_cache needs store.kind: redis; each process keeps its own cache');
-  }
-  // WARNING: a failover promotes a replica; what only the old primary had is lost with it.
-  if (config.store.kind === 'redis' && config.store.redis?.sentinel && config.store.redis.min_replicas_ack === 0) {
-    log.warn({ event: 'config.warning' }, 'WARNING: store.redis.min_replicas_ack is 0 with sentinel: a failover can lose enrollments and sessions people were told are done');
-  }
+  for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
   for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
-  if (config.radius.fail_mode === 'open') {
-    log.warn({ event: 'config.warning', failOpenMaxAgeSeconds: config.radius.fail_open_max_age_seconds }, 'WARNING: radius.fail_mode is open: while the state store is down, remembered sessions are accepted, revoked ones included');
-  }
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
   const directory = new BackoffDirectory(new MeteredDirectory(createDirectory(config, materials, log), metrics), { clock, log });

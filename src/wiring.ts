@@ -1,12 +1,22 @@
 /**
- * Building services from a config, shared by the processes that run them: the gateway's
- * main process (main.ts) and its RADIUS worker processes (radius-worker.ts). Nothing
- * here opens a port.
+ * Building what the gateway runs from a config, shared by the processes that run it: the
+ * gateway's main process (main.ts), its RADIUS worker processes (radius-worker.ts) and the
+ * command line (check-config reads the materials; devices and sessions act through
+ * notifyingSessions). Nothing here opens a port.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { AccountingStore } from './accounting/accounting-store.js';
 import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import type { Directory } from './directory/directory.js';
+import { FileDirectory } from './directory/file-directory.js';
+import { LdapDirectory } from './directory/ldap-directory.js';
+import { ConfigError } from './errors.js';
+import { fingerprintSha256 } from './pki/ca.js';
+import type { AgentInfo } from './portal/deps.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { completePendingEnrollment } from './devices/enrollment-service.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
@@ -100,4 +110,89 @@ export function notifyingSessions(
   const notifier = new NasNotifier({ nas, accounting, accessRequests: deps.accessRequests ?? new RecentAccessRequests(), client: dynamicAuthorization, clock, log, audit });
   const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
   return { nas, accounting, dynamicAuthorization, notifier, sessions };
+}
+
+/** The files the gateway needs, read before any port opens. */
+export interface Materials {
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  readonly caPem: string;
+  /** The CA to trust for the LDAP server's certificate, when configured. */
+  readonly ldapCa?: Buffer;
+  readonly agent?: AgentInfo;
+}
+
+function readRequired(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`enrollgate init\` or fix the path`);
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Reads certificates and the agent file; every problem is a ConfigError naming the key. */
+export async function readMaterials(config: Config): Promise<Materials> {
+  const cert = readRequired(config.portal.https.cert_file, 'portal.https.cert_file');
+  const key = readRequired(config.portal.https.key_file, 'portal.https.key_file');
+  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file').toString('utf8');
+  try {
+    fingerprintSha256(caPem);
+  } catch (err) {
+    throw new ConfigError(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
+  }
+  const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? readRequired(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
+  if (config.directory.kind === 'file') readRequired(config.directory.file.path, 'directory.file.path');
+  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}) };
+  const a = config.android.agent;
+  if (!a) return base;
+  const urls = new PortalUrls(config.portal.base_url);
+  if (a.file) {
+    let size: number;
+    try {
+      size = statSync(a.file).size;
+    } catch (err) {
+      throw new ConfigError(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
+    }
+    const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
+    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.route('portal.agent', { file: name }), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
+    return { ...base, agent };
+  }
+  const agent: AgentInfo = {
+    name: a.name,
+    version: a.version,
+    url: a.url!,
+    ...(a.size_bytes !== undefined ? { sizeBytes: a.size_bytes } : {}),
+    ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
+  };
+  return { ...base, agent };
+}
+
+/** The configured directory (the users file or LDAP), not yet asked anything. */
+export function createDirectory(config: Config, materials: Materials, log: Logger): Directory {
+  const d = config.directory;
+  if (d.kind === 'file' || !d.ldap) {
+    return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});
+  }
+  const l = d.ldap;
+  return new LdapDirectory(
+    {
+      url: l.url,
+      startTls: l.start_tls,
+      ...(materials.ldapCa ? { ca: materials.ldapCa } : {}),
+      bindDn: l.bind_dn,
+      bindPassword: l.bind_password,
+      baseDn: l.base_dn,
+      userAttribute: l.user_attribute,
+      displayNameAttribute: l.display_name_attribute,
+      ...(l.required_group ? { requiredGroup: l.required_group } : {}),
+      timeoutMs: l.timeout_ms,
+      connectTimeoutMs: l.connect_timeout_ms,
+    },
+    log,
+  );
 }

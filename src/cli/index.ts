@@ -4,10 +4,11 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
-import { configWarnings } from '../config/warnings.js';
+import { configWarnings, switchWarnings } from '../config/warnings.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { readMaterials, startGateway } from '../main.js';
+import { startGateway } from '../main.js';
+import { readMaterials } from '../wiring.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
 import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
@@ -148,7 +149,9 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
       // A warning does not fail the check (exit 0): the gateway runs, only not as the admin meant.
-      for (const w of configWarnings(config)) process.stderr.write(`enrollgate: warning: ${w}\n`);
+      for (const w of [...switchWarnings(config).map((s) => (s.nas ? `radius.clients ${s.nas}: ${s.text}` : s.text)), ...configWarnings(config)]) {
+        process.stderr.write(`enrollgate: warning: ${w}\n`);
+      }
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
       return;
     }

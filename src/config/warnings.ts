@@ -1,3 +1,5 @@
+import type { Config } from './load.js';
+
 /**
  * Settings that validate but cannot work as written: `check-config` prints them and
  * `start` logs them (event config.warning). Pure: a config in, the warnings out, each
@@ -83,4 +85,37 @@ export function configWarnings(config: GroupSettings): string[] {
     if (isSingleRdn(group)) warnings.push(`enrollment.group_limits[${i}].group: "${group}" is a single RDN, not a group's DN, and ${NEVER}; ${FIX}`);
   });
   return warnings;
+}
+
+/** One dangerous switch that is on: its text (a WARNING, the path in it) and, for a NAS's, the NAS's name. */
+export interface SwitchWarning {
+  readonly text: string;
+  readonly nas?: string;
+}
+
+/**
+ * The safe defaults an admin turned off on purpose (each a `// WARNING:` switch in the
+ * schema): start logs them at every start, and check-config prints them, so neither is
+ * the only place they are seen.
+ */
+export function switchWarnings(config: Config): SwitchWarning[] {
+  const out: SwitchWarning[] = [];
+  for (const c of config.radius.clients) {
+    if (c.allow_short_secret) out.push({ nas: c.name, text: 'WARNING: allow_short_secret is on for this NAS: its shared secret may be shorter than 16 characters' });
+    if (c.uam?.allow_short_secret) out.push({ nas: c.name, text: 'WARNING: uam.allow_short_secret is on for this NAS: its UAM secret or faskey may be shorter than 16 characters' });
+    if (!c.require_message_authenticator) out.push({ nas: c.name, text: 'WARNING: require_message_authenticator is off for this NAS (BlastRADIUS, CVE-2024-3596)' });
+  }
+  if (config.radius.shared_retransmission_cache && config.store.kind !== 'redis') {
+    out.push({ text: 'radius.shared_retransmission_cache needs store.kind: redis; each process keeps its own cache' });
+  }
+  // A failover promotes a replica; what only the old primary had is lost with it.
+  if (config.store.kind === 'redis' && config.store.redis?.sentinel && config.store.redis.min_replicas_ack === 0) {
+    out.push({ text: 'WARNING: store.redis.min_replicas_ack is 0 with sentinel: a failover can lose enrollments and sessions people were told are done' });
+  }
+  if (config.radius.fail_mode === 'open') {
+    out.push({
+      text: `WARNING: radius.fail_mode is open: while the state store is down, remembered sessions (seen within radius.fail_open_max_age_seconds, ${config.radius.fail_open_max_age_seconds} s) are accepted, revoked ones included`,
+    });
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../../../src/config/load.js';
-import { configWarnings, isSingleRdn } from '../../../src/config/warnings.js';
+import { resolveConfig, validateConfig } from '../../../src/config/load.js';
+import { configWarnings, isSingleRdn, switchWarnings } from '../../../src/config/warnings.js';
 
 /**
  * Group entries that validate but can never match a group DN an LDAP directory
@@ -64,5 +64,25 @@ describe('configWarnings: group entries that can never match', () => {
 
   it('with the users file, groups are names the admin wrote: nothing is warned about', () => {
     expect(warningsFor('admin:\n  roles:\n    admin: [cn=wifi-admins,ou=groups,dc=example,dc=org]\n', '')).toEqual([]);
+  });
+});
+
+describe('switchWarnings: the safe defaults turned off, for start and check-config alike', () => {
+  const configWith = (clients: object[], radius: object = {}) =>
+    resolveConfig(validateConfig({ radius: { clients, ...radius } }), '/nonexistent/enrollgate.yaml', {});
+
+  it('says nothing for the defaults', () => {
+    expect(switchWarnings(configWith([{ name: 'wlc', address: '10.0.0.1', secret: 'a-secret-of-16-chars-or-more' }]))).toEqual([]);
+  });
+
+  it('names each switch that is on, with its NAS', () => {
+    const warnings = switchWarnings(
+      configWith([{ name: 'old-ap', address: '10.0.0.2', secret: 'short-secret', allow_short_secret: true, require_message_authenticator: false }], { fail_mode: 'open' }),
+    );
+    expect(warnings).toEqual([
+      { nas: 'old-ap', text: expect.stringContaining('allow_short_secret is on') },
+      { nas: 'old-ap', text: expect.stringContaining('require_message_authenticator is off') },
+      { text: expect.stringContaining('radius.fail_mode is open') },
+    ]);
   });
 });
