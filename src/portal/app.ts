@@ -14,6 +14,7 @@ import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-
 import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
 import { UamHandBack } from './uam/hand-back.js';
+import { StartVisits } from './visit.js';
 import { addRouteUrls } from './render.js';
 import { refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
@@ -183,7 +184,11 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
  */
 export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = []): Koa {
   // The services the actions share, built once from what main.ts wired.
-  const deps: PortalDeps = { ...wiring, uamHandBack: new UamHandBack(wiring) };
+  const deps: PortalDeps = {
+    ...wiring,
+    uamHandBack: new UamHandBack(wiring),
+    startVisits: new StartVisits({ ...wiring, identifyByRedirectParameters: wiring.config.portal.identify_by_redirect_parameters }),
+  };
   // Behind a proxy that appends to X-Forwarded-For, only its last entry is the proxy's
   // word; the ones before it are whatever the client sent (a forged device address, or
   // 127.0.0.1 for /metrics). Koa takes the leftmost unless told how many to trust.

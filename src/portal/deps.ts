@@ -16,6 +16,7 @@ import type { FlowStore } from './flow.js';
 import type { ManageVisitStore } from './manage.js';
 import type { ProfileLinkStore } from './profile-links.js';
 import type { UamHandBack } from './uam/hand-back.js';
+import type { StartVisits } from './visit.js';
 
 /** Signed Apple configuration profiles (src/profiles). */
 export interface Profiles {
@@ -57,6 +58,8 @@ export interface PortalDeps {
   readonly nas: NasTable;
   /** Hands a login back to the UAM router that sent the browser (built from nas, loginTokens, clock, log). */
   readonly uamHandBack: UamHandBack;
+  /** Who visits the start page and which page they get (visit.ts). */
+  readonly startVisits: StartVisits;
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;
@@ -71,4 +74,4 @@ export interface PortalDeps {
 }
 
 /** What main.ts wires for the portal, once: PortalDeps but for the services the app builds from it. */
-export type PortalWiring = Omit<PortalDeps, 'uamHandBack'>;
+export type PortalWiring = Omit<PortalDeps, 'uamHandBack' | 'startVisits'>;

@@ -8,7 +8,8 @@ import { clientIp, handToUamNas, loadFlow, redirectInside, refusalStatus, render
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { deviceRows, startManageVisit } from './self-service.js';
-import { mayEnrollHere, registrationView } from './start.js';
+import { mayEnrollHere } from '../visit.js';
+import { registrationView } from './start.js';
 
 /** Shows the form again with the reason, keeping what the person typed as username. */
 function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, error: string, status: number, extra: object = {}): void {
