@@ -32,7 +32,7 @@ export class TokenLogins {
     const mac = parseMac(single(attributes['Calling-Station-Id']));
     const log = (decision: AccessDecision): AccessDecision => {
       this.o.log.info(
-        { event: 'radius.uam_login', nas: nas.name, token: tokenRef(id), mac: decision.mac ?? mac ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
+        { event: 'radius.uam_login', nas: nas.name, tokenRef: tokenRef(id), mac: decision.mac ?? mac ?? undefined, user: decision.user, outcome: decision.outcome, reason: decision.reason },
         decision.code === Code.AccessAccept ? 'one-time login accepted' : 'one-time login refused',
       );
       return decision;
@@ -50,7 +50,7 @@ export class TokenLogins {
       if (!(await this.o.tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
       return log({ ...decision, reason: 'one-time login token' });
     } catch (err) {
-      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, token: tokenRef(id) }, 'store unavailable; rejecting');
+      this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, tokenRef: tokenRef(id) }, 'store unavailable; rejecting');
       this.o.metrics.radiusStoreErrors.inc({ kind: 'token' });
       return rejectRequest('state store unavailable');
     }

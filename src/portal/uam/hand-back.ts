@@ -53,7 +53,7 @@ export class UamHandBack {
     }
     const { id, token } = await this.deps.loginTokens.issue({ mac, user, nas: nas.name, ...(enroll ? { enroll } : {}) }, this.deps.clock.now());
     const method = uam.kind === 'mikrotik' ? 'chap' : nas.uam.method;
-    this.deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, token: tokenRef(id), method }, 'one-time login issued to the router');
+    this.deps.log.info({ event: 'portal.uam_token_issued', mac, user, nas: nas.name, tokenRef: tokenRef(id), method }, 'one-time login issued to the router');
     if (uam.kind === 'mikrotik') return mikrotikLoginUrl(uam, id, token.secret, done);
     if (nas.uam.secret === undefined) throw nasGone();
     return uamLogonUrl(uam, nas.uam.method, id, token.secret, nas.uam.secret, done);

@@ -117,6 +117,10 @@ describe('MikroTik hotspot with an external login page (HTTP-CHAP)', () => {
       'unknown, expired or already used login token',
     ]);
     expect(t.logs.text()).not.toContain(username);
+    // The token is traced by its reference: the same in the portal's and RADIUS's lines, never redacted.
+    const issued = t.logs.events().find((e) => e.event === 'portal.uam_token_issued' && e.mac === parseMac(mac));
+    expect(issued?.tokenRef).toMatch(/^[0-9a-f]{8}$/);
+    expect(t.logs.events().filter((e) => e.event === 'radius.uam_login' && e.tokenRef === issued?.tokenRef)).toHaveLength(5);
   });
 
   it('refuses, at the redemption, an enrollment the device no longer allows: enrolled to somebody else meanwhile', async () => {
