@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects, each checking for the peers its tests talk to before any of them runs
+ * (vitest runs a project's globalSetup only when files of that project are selected):
+ * `test/unit/` needs only openssl, everything else needs every peer. `npm run test:unit`
+ * and a single unit file therefore run on a machine without slapd or Redis; `npm test`
+ * still fails at once when any peer is missing.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/require-peers.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], globalSetup: ['test/helpers/require-unit-peers.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'with-peers', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], globalSetup: ['test/helpers/require-peers.ts'] },
+      },
+    ],
   },
 });

@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
 
+/** A program the tests run, and the Debian package that installs it. */
+export interface Peer {
+  readonly bin: string;
+  readonly pkg: string;
+}
+
 /**
  * The integration and end-to-end suites talk to real peers. A missing one fails
  * the whole run at once with the command that installs it: nothing is skipped.
  */
-const PEERS: ReadonlyArray<{ bin: string; pkg: string }> = [
+export const PEERS: readonly Peer[] = [
   { bin: 'slapd', pkg: 'slapd' },
   { bin: 'ldapadd', pkg: 'ldap-utils' },
   { bin: 'slappasswd', pkg: 'slapd' },
@@ -35,8 +41,9 @@ function onPath(bin: string): boolean {
   }
 }
 
-export default function requirePeers(): void {
-  const missing = PEERS.filter((p) => !onPath(p.bin) && !onPath(`/usr/sbin/${p.bin}`));
+/** Throws, naming the packages to install, when any of `peers` is not on the PATH (or in /usr/sbin). */
+export function requirePeers(peers: readonly Peer[]): void {
+  const missing = peers.filter((p) => !onPath(p.bin) && !onPath(`/usr/sbin/${p.bin}`));
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map((p) => p.pkg))].join(' ');
     throw new Error(
@@ -45,4 +52,9 @@ export default function requirePeers(): void {
         `(or run the second command line of README.md, which does it for you)`,
     );
   }
+}
+
+/** vitest's globalSetup for every suite but test/unit (vitest.config.ts): all the peers. */
+export default function requireAllPeers(): void {
+  requirePeers(PEERS);
 }
