@@ -10,15 +10,15 @@ import { eventMembers, HEAD_FILE, lineHash, type AuditHead } from '../../../src/
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { systemClock } from '../../../src/clock.js';
 import { createLogger } from '../../../src/logger.js';
+import { CLI_SOURCE, SOURCE_RUN_MS, sourceUrl, TSX_LOADER } from '../../helpers/source.js';
 
 /**
  * The end of the audit trail. audit-head.json names the last record written, within a
  * second of it even when no further event comes, so a trail at rest (the gateway idle,
- * not stopped) verifies only as written. `enrollgate audit verify` is the built command
- * line (npm run build first).
+ * not stopped) verifies only as written. `enrollgate audit verify` runs from the sources
+ * (helpers/source.ts).
  */
 const run = promisify(execFile);
-const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
 const quiet = createLogger('silent');
 const KEY = Buffer.from('an audit key of at least 32 characters!!');
 /** The checkpoint is due HEAD_INTERVAL_MS (a second) after the last record; ten times that leaves room for a loaded machine. */
@@ -37,7 +37,7 @@ afterEach(async () => {
 
 async function verifyCli(target: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'audit', 'verify', '--dir', target]);
+    const { stdout, stderr } = await run(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, 'audit', 'verify', '--dir', target]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -101,7 +101,7 @@ describe('a trail at rest: the gateway idle after a burst', () => {
     }
     writeFileSync(file, original);
     expect((await verifyCli(dir)).code).toBe(0);
-  });
+  }, CHECKPOINT_DEADLINE_MS + 5 * SOURCE_RUN_MS);
 
   it('fails verify at a change of any byte of the last record', async () => {
     const last = await burstThenIdle();
@@ -172,14 +172,14 @@ describe('audit verify without a whole trail', () => {
     // Killed right after writing its first record: the first checkpoint naming it, written
     // off the event loop, never lands.
     const script = `
-      import { AuditLog } from './dist/audit/audit-log.js';
-      import { createLogger } from './dist/logger.js';
+      import { AuditLog } from '${sourceUrl('audit/audit-log.ts')}';
+      import { createLogger } from '${sourceUrl('logger.ts')}';
       const audit = AuditLog.open({ dir: process.argv[1], clock: { now: () => new Date() }, log: createLogger('silent') });
       audit.record({ type: 'login.succeeded', user: 'alice', mac: '3c:a0:00:00:00:01' });
       audit.flush();
       process.kill(process.pid, 'SIGKILL');
     `;
-    const killed = await run(process.execPath, ['--input-type=module', '-e', script, dir]).then(
+    const killed = await run(process.execPath, ['--import', TSX_LOADER, '--input-type=module', '-e', script, dir]).then(
       () => undefined,
       (err: { signal?: string }) => err.signal,
     );

@@ -7,6 +7,7 @@ import type { AuditRecord } from '../../../src/audit/record.js';
 import { call as httpCall, formOf, type CallOptions } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, radclient } from '../../helpers/radclient.js';
+import { CLI_SOURCE, SOURCE_RUN_MS, TSX_LOADER } from '../../helpers/source.js';
 
 /**
  * The audit trail of a real gateway: what a person does at the portal and what the
@@ -14,7 +15,8 @@ import { accountingStart, radclient } from '../../helpers/radclient.js';
  * password in them; `enrollgate audit verify` and `audit query` read them back.
  */
 const run = promisify(execFile);
-const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
+/** `enrollgate` from the sources (helpers/source.ts): node's arguments before the command's. */
+const CLI = ['--import', TSX_LOADER, CLI_SOURCE];
 const MAC = '3c:a0:00:00:a0:01';
 const IP = '10.7.0.10';
 
@@ -104,36 +106,44 @@ describe('the gateway’s audit trail', () => {
 
   it('audit verify and audit query read it from the command line, while the gateway runs', async () => {
     t.gateway.audit.flush();
-    const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--config', t.configFile]);
+    // Three readers at once: none of them changes the trail.
+    const [verify, csv, failures] = await Promise.all([
+      run(process.execPath, [...CLI, 'audit', 'verify', '--config', t.configFile]),
+      run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--mac', MAC.toUpperCase().replace(/:/g, '-'), '--type', 'radius.*', '--format', 'csv']),
+      run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--outcome', 'failure']),
+    ]);
     expect(verify.stdout).toMatch(/^OK: \d+ record\(s\) in 1 file\(s\) chain from seq 1 to \d+/m);
 
-    const csv = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--mac', MAC.toUpperCase().replace(/:/g, '-'), '--type', 'radius.*', '--format', 'csv']);
     const rows = csv.stdout.trim().split('\n');
     expect(rows[0]).toBe('seq,at,type,outcome,user,mac,nas,reason,details');
     expect(rows.slice(1).map((r) => r.split(',')[2])).toEqual(['radius.rejected', 'radius.accepted']);
 
-    const failures = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--outcome', 'failure']);
     const lines = failures.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
     expect(lines.map((r) => r.type)).toEqual(['radius.rejected', 'login.failed']);
-  });
+  }, 3 * SOURCE_RUN_MS);
 
   it('refuses bad query flags with exit 2 and a clear message', async () => {
     const bad = async (args: string[]) => {
-      const err = (await run(process.execPath, [CLI, 'audit', ...args]).then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
-      expect(err?.code).toBe(2);
+      const err = (await run(process.execPath, [...CLI, 'audit', ...args]).then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
+      expect(err?.code, args.join(' ')).toBe(2);
       return err.stderr;
     };
-    expect(await bad(['query', '--config', t.configFile, '--mac', 'not-a-mac'])).toContain('--mac: "not-a-mac" is not a MAC address');
-    expect(await bad(['query', '--config', t.configFile, '--type', 'device.eaten'])).toContain('--type: "device.eaten" is not an event type');
-    expect(await bad(['query', '--config', t.configFile, '--from', 'yesterday'])).toContain('--from: "yesterday" is not a date');
-    expect(await bad(['query', '--config', t.configFile, '--from', '2026-11-27', '--to', '2026-11-26'])).toContain('must be before --to');
-    expect(await bad(['query', '--config', t.configFile, '--format', 'xml'])).toContain('--format: "xml" is not jsonl or csv');
-    expect(await bad(['verify', '--config', t.configFile, '--user', 'x'])).toContain('audit verify does not take --user');
-    expect(await bad(['shred', '--config', t.configFile])).toContain('unknown audit command "shred"');
-  });
+    const refused: Array<[string[], string]> = [
+      [['query', '--config', t.configFile, '--mac', 'not-a-mac'], '--mac: "not-a-mac" is not a MAC address'],
+      [['query', '--config', t.configFile, '--type', 'device.eaten'], '--type: "device.eaten" is not an event type'],
+      [['query', '--config', t.configFile, '--from', 'yesterday'], '--from: "yesterday" is not a date'],
+      [['query', '--config', t.configFile, '--from', '2026-11-27', '--to', '2026-11-26'], 'must be before --to'],
+      [['query', '--config', t.configFile, '--format', 'xml'], '--format: "xml" is not jsonl or csv'],
+      [['verify', '--config', t.configFile, '--user', 'x'], 'audit verify does not take --user'],
+      [['shred', '--config', t.configFile], 'unknown audit command "shred"'],
+    ];
+    // All at once: each run is a process of its own that only reads.
+    const messages = await Promise.all(refused.map(([args]) => bad(args)));
+    refused.forEach(([, message], i) => expect(messages[i]).toContain(message));
+  }, 7 * SOURCE_RUN_MS);
 
   it('a block from the command line is recorded by the running gateway, with who did it', async () => {
-    await run(process.execPath, [CLI, 'devices', 'block', MAC, '--reason', 'reported stolen', '--config', t.configFile]);
+    await run(process.execPath, [...CLI, 'devices', 'block', MAC, '--reason', 'reported stolen', '--config', t.configFile]);
     // The gateway owns the trail: the command line spooled its events, which the gateway
     // records every 2 s; drain now rather than wait.
     t.gateway.audit.drainSpool();
@@ -151,7 +161,7 @@ describe('the gateway’s audit trail', () => {
     const r = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, username: typed, password: 'not-the-password' } });
     expect(r.status).toBe(401);
     t.gateway.audit.flush();
-    const csv = await run(process.execPath, [CLI, 'audit', 'query', '--config', t.configFile, '--type', 'login.failed', '--format', 'csv']);
+    const csv = await run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--type', 'login.failed', '--format', 'csv']);
     expect(csv.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     const rows = csv.stdout.trimEnd().split('\n');
     const row = rows.find((l) => l.includes('mallory'));
@@ -165,7 +175,7 @@ describe('the gateway’s audit trail', () => {
     const stopped = all.findIndex((r) => r.type === 'gateway.stopped');
     expect(stopped).toBeGreaterThan(0);
     expect(all[stopped + 1]).toMatchObject({ type: 'config.loaded' });
-    const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--config', t.configFile]);
+    const verify = await run(process.execPath, [...CLI, 'audit', 'verify', '--config', t.configFile]);
     expect(verify.stdout).toContain('OK:');
   });
 });
