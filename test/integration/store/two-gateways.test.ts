@@ -2,18 +2,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { httpsCall } from '../../helpers/https.js';
+import { httpsCall, type HttpsReply } from '../../helpers/https.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { isCommand, startRedisTap, type RedisTap } from '../../helpers/redis-tap.js';
 
 /**
  * Two gateway processes' worth of state on one Redis (a private redis-server), as a
  * campus runs them behind the router's primary and secondary RADIUS servers: what
  * one gateway does is what the other's RADIUS answers at once, and the device
- * limit holds when enrollments race on both.
+ * limit holds when enrollments race on both. Each gateway reaches Redis through a tap
+ * of its own (helpers/redis-tap.ts), with which the race is made to happen.
  */
 const TOKEN = 'admin-token-for-two-gateways-0123456789';
+const PREFIX = 'campus:';
 let redis: TestRedis;
+let tapA: RedisTap;
+let tapB: RedisTap;
 let a: TestGateway;
 let b: TestGateway;
 
@@ -26,17 +31,18 @@ const enroll = (g: TestGateway, mac: string) =>
 
 beforeAll(async () => {
   redis = await startRedis();
-  const shared = (doc: Record<string, any>) => {
-    doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: 'campus:' } };
+  [tapA, tapB] = [await startRedisTap(redis.port), await startRedisTap(redis.port)];
+  const shared = (doc: Record<string, any>, tap: RedisTap) => {
+    doc.store = { kind: 'redis', redis: { url: tap.url, key_prefix: PREFIX } };
     doc.enrollment = { randomised_macs: 'accept', device_limit: 2 };
     doc.admin = { api_tokens: [{ name: 'ops', role: 'admin', token: TOKEN }] };
   };
-  a = await startTestGateway({ https: true, configure: shared });
+  a = await startTestGateway({ https: true, configure: (doc) => shared(doc, tapA) });
   // The same people on both (one directory), as two gateways of one campus have.
   b = await startTestGateway({
     https: true,
     configure: (doc) => {
-      shared(doc);
+      shared(doc, tapB);
       doc.directory = { kind: 'file', file: { path: a.config.directory.file.path } };
     },
   });
@@ -44,8 +50,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close();
   await b?.close();
+  await tapA?.close();
+  await tapB?.close();
   await redis?.close();
 });
+
+/** Resolves with `event`; fails naming `what` if `request` is answered first (the event would never come). */
+function before<T>(event: Promise<T>, request: Promise<HttpsReply>, what: string): Promise<T> {
+  return Promise.race([event, request.then((r) => Promise.reject(new Error(`${what}: ${r.status} ${r.text}`)))]);
+}
 
 describe('two gateways on one Redis', () => {
   const mac = '3c:f0:00:00:00:01';
@@ -65,9 +78,26 @@ describe('two gateways on one Redis', () => {
   });
 
   it('the device limit holds when two enrollments race on different gateways', async () => {
-    // employee has one device (above) and a limit of 2: one slot left.
-    const [x, y] = await Promise.all([enroll(a, '3c:f0:00:00:00:02'), enroll(b, '3c:f0:00:00:00:03')]);
-    expect([x.status, y.status].sort()).toEqual([201, 409]);
+    // employee has one device (above) and a limit of 2: one slot left. Two requests sent
+    // at once rarely overlap inside the enrollment, so the overlap is made: gateway a is
+    // held at its read of employee's devices (DeviceRegistry.enroll, after taking the
+    // owner's lock), until gateway b's enrollment has either asked for that lock (and
+    // must wait for a) or, were there no lock, read the same list: then both see one slot.
+    const devicesOfEmployee = `${PREFIX}owners::employee`;
+    const lockOfEmployee = `${PREFIX}lock:employee`;
+    const hold = tapA.holdAt((c) => isCommand(c, 'GET', devicesOfEmployee));
+    try {
+      const first = enroll(a, '3c:f0:00:00:00:02');
+      await before(hold.held, first, 'gateway a answered without reading the devices of employee');
+      const reached = tapB.next((c) => isCommand(c, 'SET', lockOfEmployee) || isCommand(c, 'GET', devicesOfEmployee));
+      const second = enroll(b, '3c:f0:00:00:00:03');
+      await before(reached, second, 'gateway b answered without asking for the lock or reading the devices of employee');
+      hold.release();
+      const [x, y] = await Promise.all([first, second]);
+      expect([x.status, y.status].sort()).toEqual([201, 409]);
+    } finally {
+      hold.release();
+    }
     const devices = await httpsCall(a.gateway.ports.https, ca(a), '/api/admin/v1/devices?user=employee', { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(devices.json.devices).toHaveLength(2);
   });
