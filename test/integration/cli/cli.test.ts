@@ -468,7 +468,7 @@ describe('enrollgate check-config', () => {
       expect(await startedLine(cli), cli.stderr).toBeDefined();
     } finally {
       cli.child.kill('SIGTERM');
-      expect((await cli.exit(5_000)).code).toBe(0);
+      expect((await cli.exit()).code).toBe(0);
     }
     const logged = cli.stdout.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l) as { event?: string; msg?: string });
     expect(logged.filter((l) => l.event === 'config.warning').map((l) => l.msg)).toEqual([expect.stringMatching(/^admin\.roles\.admin\[0\] to \[3\]: /)]);
@@ -637,8 +637,11 @@ describe('enrollgate start', () => {
   });
 
   it('on free ports: logs "enrollgate started", answers /healthz over HTTP and HTTPS, and exits 0 promptly on SIGTERM', async () => {
+    const startAt = Date.now();
     const cli = startCli(['start', '--config', inst.configFile], inst.cwd);
     const started = await startedLine(cli);
+    // What starting took (node, tsx compiling the sources, the store, the servers, the RADIUS workers).
+    const startMs = Date.now() - startAt;
     expect(started, cli.stderr).toBeDefined();
     expect(started!.ports).toEqual(inst.ports);
 
@@ -657,9 +660,11 @@ describe('enrollgate start', () => {
 
     const stopAt = Date.now();
     cli.child.kill('SIGTERM');
-    const result = await cli.exit(5_000);
+    const result = await cli.exit();
     expect(result.code, result.stderr).toBe(0);
-    expect(Date.now() - stopAt).toBeLessThan(5_000);
+    // Stopping undoes what starting did and waits for nothing (an idle keep-alive connection,
+    // a timer): it takes less than starting took, on any machine.
+    expect(Date.now() - stopAt).toBeLessThan(startMs);
     expect(result.stderr).toContain('SIGTERM, stopping');
     await Promise.all([bindTcp(inst.ports.http), bindTcp(inst.ports.https), bindUdp(inst.ports.auth), bindUdp(inst.ports.acct)]);
   });
@@ -669,7 +674,7 @@ describe('enrollgate start', () => {
       const cli = startCli(['start', '--config', inst.configFile], inst.cwd);
       expect(await startedLine(cli), cli.stderr).toBeDefined();
       cli.child.kill('SIGTERM');
-      const result = await cli.exit(5_000);
+      const result = await cli.exit();
       expect(result.code, `${result.stderr} (signal ${result.signal})`).toBe(0);
     }
   });
@@ -706,7 +711,7 @@ describe('NAS secrets from the environment', () => {
       expect(wrong.reply).toBeUndefined();
     } finally {
       cli.child.kill('SIGTERM');
-      expect((await cli.exit(5_000)).code).toBe(0);
+      expect((await cli.exit()).code).toBe(0);
     }
     expect(cli.stdout).toContain('radius.dropped');
   });
@@ -719,7 +724,7 @@ describe('enrollgate start with nothing set up', () => {
     const started = await startedLine(cli);
     if (started) {
       cli.child.kill('SIGTERM');
-      expect((await cli.exit(5_000)).code).toBe(0);
+      expect((await cli.exit()).code).toBe(0);
       expect(started.ports).toEqual({ http: 8080, https: 8443, auth: 1812, acct: 1813 });
     } else {
       // The default ports 8080/8443/1812/1813 may belong to something else on this machine.
