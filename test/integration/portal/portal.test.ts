@@ -140,6 +140,37 @@ describe('identifying the device', () => {
   });
 });
 
+describe('"this is an iPad" (desktop Safari)', () => {
+  const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+
+  it('is a form bound to the visit: refused without its flow, with another token or from another address; else the registration', async () => {
+    await lease('AA-BB-CC-00-00-71', '10.1.0.71');
+    const page = await call('GET', '/portal', { ip: '10.1.0.71', ua: MAC_UA });
+    expect(page.body).toContain('This device is not supported');
+    const form = formOf(page);
+    const action = new URL(form.action).pathname;
+    const post = (o: { cookie?: string; csrf?: string; ip?: string }) =>
+      call('POST', action, { ip: o.ip ?? '10.1.0.71', ua: MAC_UA, ...(o.cookie ? { cookie: o.cookie } : {}), form: { _csrf: o.csrf ?? form.csrf } });
+
+    for (const [why, bad] of [
+      ['no flow cookie', { cookie: '' }],
+      ['another token', { cookie: form.cookie, csrf: `${form.csrf.slice(0, -1)}x` }],
+      ['another address', { cookie: form.cookie, ip: '10.1.0.72' }],
+    ] as const) {
+      const r = await post(bad);
+      expect(r.status, why).toBe(403);
+      expect(r.body, why).toContain('expired');
+      expect(r.body, why).not.toContain('name="password"');
+    }
+    // The address check ended that flow: the visit starts again, and then the choice works.
+    const again = formOf(await call('GET', '/portal', { ip: '10.1.0.71', ua: MAC_UA }));
+    const ok = await call('POST', action, { ip: '10.1.0.71', ua: MAC_UA, cookie: again.cookie, form: { _csrf: again.csrf } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('Set up this iPhone or iPad');
+    expect(formOf(ok).action).toMatch(/\/portal\/enroll$/);
+  });
+});
+
 describe('enrolling over the form', () => {
   const mac = 'AA-BB-CC-00-00-10';
   const ip = '10.1.0.10';
