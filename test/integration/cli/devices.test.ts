@@ -10,7 +10,7 @@ import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { call, formOf } from '../../helpers/http.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { accountingStart, macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * `enrollgate devices …` as an admin runs it: a separate process (tsx, as in cli.test.ts)
@@ -40,13 +40,7 @@ async function radiusAnswer(mac: string): Promise<string | undefined> {
 
 /** Enrolls an iPhone through the portal (the start page, then the registration form). */
 async function enrollAtPortal(mac: string, ip: string): Promise<void> {
-  const lease = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
-    'Acct-Status-Type = Start',
-    `Acct-Session-Id = "cli-${ip}"`,
-    `Calling-Station-Id = "${mac}"`,
-    `Framed-IP-Address = ${ip}`,
-  ]);
-  expect(lease.reply).toBe('Accounting-Response');
+  await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, ip, `cli-${ip}`);
   const page = await call(t.httpUrl, 'GET', '/portal', { ip });
   const form = formOf(page);
   const done = await call(t.httpUrl, 'POST', new URL(form.action, t.httpUrl).pathname, {

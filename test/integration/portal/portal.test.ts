@@ -5,7 +5,7 @@ import { call as httpCall, formOf as httpFormOf, type CallOptions, type Reply } 
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort } from '../../helpers/ports.js';
-import { radclient } from '../../helpers/radclient.js';
+import { accountingStart, radclient } from '../../helpers/radclient.js';
 import { nextWallClock } from '../../helpers/wall-clock.js';
 
 /**
@@ -24,14 +24,8 @@ function call(method: string, path: string, o: CallOptions & { base?: string } =
   return httpCall(o.base ?? t.httpUrl, method, path, o);
 }
 
-async function lease(mac: string, ip: string, sessionId = `s-${ip}`): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
-    'Acct-Status-Type = Start',
-    `Acct-Session-Id = "${sessionId}"`,
-    `Calling-Station-Id = "${mac}"`,
-    `Framed-IP-Address = ${ip}`,
-  ]);
-  expect(r.reply).toBe('Accounting-Response');
+function lease(mac: string, ip: string, sessionId = `s-${ip}`): Promise<void> {
+  return accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, ip, sessionId);
 }
 
 /** The form's token and the flow cookie of a rendered form page. */
