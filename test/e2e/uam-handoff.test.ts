@@ -138,9 +138,28 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** Which device each gateway's accounting says holds the browser's address now. */
+const browserLeases = new Map<TestGateway, { mac: string; sessionId: string }>();
+
 /** The router's accounting names the browser's address (127.0.0.1) for this device: the portal's first way to know it. */
-function leaseToBrowser(t: TestGateway, mac: string): Promise<void> {
-  return accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, '127.0.0.1', randomBytes(6).toString('hex'));
+async function leaseToBrowser(t: TestGateway, mac: string): Promise<void> {
+  const sessionId = randomBytes(6).toString('hex');
+  await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, '127.0.0.1', sessionId);
+  browserLeases.set(t, { mac, sessionId });
+}
+
+/** The router's accounting Stop for the browser's address: from now on only the router's redirect names the device (a claim). */
+async function releaseBrowserLease(t: TestGateway): Promise<void> {
+  const held = browserLeases.get(t);
+  if (!held) return;
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+    'Acct-Status-Type = Stop',
+    `Acct-Session-Id = "${held.sessionId}"`,
+    `Calling-Station-Id = "${held.mac}"`,
+    'Framed-IP-Address = 127.0.0.1',
+  ]);
+  expect(r.reply).toBe('Accounting-Response');
+  browserLeases.delete(t);
 }
 
 /** An Android phone is enrolled by its MDM agent; what the portal serves it is the daily login. */
@@ -156,9 +175,10 @@ function newMac(): string {
  * One person's visit in Chromium: from the router's captive redirect through the portal's
  * form to the router's login and on to /welcome. Returns what the router saw.
  */
-async function walk(t: TestGateway, router: FakeRouter, visitor: Visitor): Promise<{ visit: Visit; cspViolations: string[] }> {
+async function walk(t: TestGateway, router: FakeRouter, visitor: Visitor, o: { claimOnly?: boolean } = {}): Promise<{ visit: Visit; cspViolations: string[]; mac: string }> {
   const mac = newMac();
-  await leaseToBrowser(t, mac);
+  if (o.claimOnly) await releaseBrowserLease(t);
+  else await leaseToBrowser(t, mac);
   if (visitor === 'android') await enrollAndroid(t, mac);
   const context = await browser.newContext({ userAgent: USER_AGENTS[visitor], isMobile: visitor !== 'ipad', hasTouch: true, viewport: { width: 390, height: 844 } });
   const cspViolations: string[] = [];
@@ -181,7 +201,7 @@ async function walk(t: TestGateway, router: FakeRouter, visitor: Visitor): Promi
     expect(await page.locator('h1').innerText()).toBe('You are through');
     const seen = [...router.visits.entries()].filter(([k]) => !before.has(k)).map(([, v]) => v);
     expect(seen).toHaveLength(1);
-    return { visit: seen[0]!, cspViolations };
+    return { visit: seen[0]!, cspViolations, mac };
   } catch (err) {
     throw new Error(`${visitor}: ${(err as Error).message}\nCSP violations: ${cspViolations.join('\n') || 'none'}`);
   } finally {
@@ -295,6 +315,17 @@ describe('MikroTik hotspot (external login page, HTTP-CHAP)', () => {
     await router.close();
   });
   walksThrough(() => ({ t, router }));
+
+  it(
+    'an iPhone only the hotspot names (no accounting) is enrolled when the hotspot redeems its login, for the device it asks about',
+    async () => {
+      const { visit, cspViolations, mac } = await walk(t, router, 'iphone', { claimOnly: true });
+      expect(visit.verdict).toBe('Access-Accept');
+      expect(cspViolations).toEqual([]);
+      expect(await Backdoor.with(t, (b) => b.ownerOf(mac))).toBe('employee');
+    },
+    EXCHANGE_MS * 3,
+  );
 });
 
 describe('openNDS (FAS level 1)', () => {
@@ -331,4 +362,19 @@ describe('openNDS (FAS level 1)', () => {
     await router.close();
   });
   walksThrough(() => ({ t, router }));
+
+  it('a phone only openNDS names (no accounting) gets the page that says the device cannot be confirmed, and no form', async () => {
+    await releaseBrowserLease(t);
+    const mac = newMac();
+    const context = await browser.newContext({ userAgent: IPHONE_UA });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${router.origin}/captive?mac=${mac}`);
+      expect(await page.locator('h1').innerText()).toBe('We could not confirm this device');
+      expect(await page.locator('input[name=password]').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+    expect(await Backdoor.with(t, (b) => b.ownerOf(mac))).toBeUndefined();
+  }, EXCHANGE_MS);
 });
