@@ -35,7 +35,7 @@ import { SessionStore } from './sessions/session-store.js';
 import type { StateStore } from './store/state-store.js';
 
 /** The SessionService settings from the config, on a store. */
-export function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
+function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
   return { store: SessionStore.on(store), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
 }
 

@@ -44,7 +44,7 @@ export interface EnrollmentRecordDeps {
  * Records a device as its owner's (the limit checked atomically by the registry), logs and
  * audits it, and issues its session. The person and the policy were checked before.
  */
-export async function recordEnrollment(
+async function recordEnrollment(
   deps: EnrollmentRecordDeps,
   e: { mac: Mac; owner: string; platform: Platform; osVersion?: string | undefined; via: 'portal' | 'agent'; limit: number; randomised: boolean; model?: string | undefined; agentVersion?: string | undefined },
 ): Promise<{ device: Device; session: Session }> {
