@@ -478,6 +478,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     store: { kind: raw.store.kind, sqlite_file: at(raw.store.sqlite_file), ...(redis ? { redis } : {}) },
     directory: { kind: raw.directory.kind, file: { ...raw.directory.file, path: at(raw.directory.file.path) }, ...(ldap ? { ldap } : {}) },
     android: { ...raw.android, ...(agent ? { agent } : {}) },
+    eap: { ...raw.eap, cert_file: at(raw.eap.cert_file), key_file: at(raw.eap.key_file) },
     pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },
     audit,
     admin: { ...raw.admin, api_tokens: apiTokens },

@@ -693,6 +693,37 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('the tamper-evident audit trail'),
+  eap: z
+    .strictObject({
+      enabled: z.boolean().prefault(false).describe('answer 802.1X (EAP over RADIUS, RFC 3579) on the authentication port; without it an Access-Request carrying EAP is rejected'),
+      methods: z
+        .array(z.enum(['tls', 'ttls', 'peap']))
+        .min(1, 'at least one EAP method: tls, ttls or peap')
+        .prefault(['tls', 'ttls'])
+        .describe('the EAP methods offered: tls (a device certificate the gateway issued), ttls (PAP inside TLS, checked against the directory), peap (PEAPv0 with EAP-MSCHAPv2: the users file with NT hashes only)'),
+      cert_file: z.string().prefault('../certs/eap-server.pem').describe("the EAP server's certificate (PEM, with chain); init issues one from the gateway's CA"),
+      key_file: z.string().prefault('../certs/eap-server-key.pem').describe('its private key (PEM)'),
+      tls_min_version: z.enum(['1.2', '1.3']).prefault('1.2').describe('the oldest TLS version a device may use'),
+      tls_max_version: z.enum(['1.2', '1.3']).prefault('1.3').describe('the newest TLS version offered'),
+      fragment_size: z
+        .number()
+        .int()
+        .min(256, 'a size in bytes from 256 to 3000')
+        .max(3000, 'a size in bytes from 256 to 3000')
+        .prefault(1024)
+        .describe('the largest EAP-TLS fragment sent in one Access-Challenge, in bytes (some access points drop RADIUS packets larger than their MTU)'),
+      conversation_timeout_seconds: z.number().int().min(5).max(300).prefault(30).describe('how long an unfinished EAP conversation is kept between two packets'),
+      max_conversations: z.number().int().min(16).max(1_000_000).prefault(10_000).describe('unfinished EAP conversations kept at once; past it new ones are rejected (existing ones go on)'),
+      max_conversations_per_nas: z.number().int().min(16).max(1_000_000).prefault(2_000).describe('unfinished EAP conversations one NAS may have at once'),
+      resumption_minutes: z.number().int().min(0).max(1440).prefault(60).describe('TLS session resumption for fast reconnects, how long a session may be resumed (0: off); the device is checked again at every resumption'),
+      next_morning: z
+        .enum(['renew', 'daily_login'])
+        .prefault('renew')
+        .describe('an enrolled device without a session (the next morning): renew checks its owner in the directory and starts a new session; daily_login lets it into the registration state so that the portal asks for a login'),
+    })
+    .refine((e) => !(e.tls_min_version === '1.3' && e.tls_max_version === '1.2'), { message: 'tls_min_version 1.3 is newer than tls_max_version 1.2', path: ['tls_min_version'] })
+    .prefault({})
+    .describe('802.1X: the gateway answers EAP itself (paths relative to this file)'),
   pki: z
     .strictObject({
       ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),

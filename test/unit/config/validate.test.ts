@@ -430,7 +430,7 @@ describe('the schema documents itself', () => {
 
   it('has a description for every top-level section', () => {
     const sections = Object.entries(schema.properties ?? {});
-    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'admin', 'audit', 'pki', 'walled_garden']);
+    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'admin', 'audit', 'eap', 'pki', 'walled_garden']);
     expect(sections.filter(([, s]) => !s.description).map(([k]) => k)).toEqual([]);
   });
 
