@@ -148,7 +148,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const radius: RadiusService =
     config.radius.workers > 1
       ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions }));
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions, directory }));
 
   const admin = new AdminService({
     devices,

@@ -51,6 +51,19 @@ export class Metrics {
     registers: [this.radiusRegistry],
   });
 
+  readonly eapConversations = new Counter({
+    name: 'enrollgate_eap_conversations_total',
+    help: '802.1X (EAP) conversations ended, by method (tls, ttls, peap; none before one was chosen), outcome (accept, reject) and reason (a short code)',
+    labelNames: ['method', 'outcome', 'reason'] as const,
+    registers: [this.radiusRegistry],
+  });
+
+  readonly eapInProgress = new Gauge({
+    name: 'enrollgate_eap_conversations_in_progress',
+    help: '802.1X (EAP) conversations begun and not yet ended or expired (summed over RADIUS workers)',
+    registers: [this.radiusRegistry],
+  });
+
   readonly radiusLastPacket = new Gauge({
     name: 'enrollgate_radius_last_answer_timestamp_seconds',
     help: 'When each NAS was last answered (Unix time): a router that has gone quiet shows here',

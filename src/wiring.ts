@@ -4,7 +4,9 @@
  * command line (check-config reads the materials; devices and sessions act through
  * notifyingSessions). Nothing here opens a port.
  */
-import { createHash } from 'node:crypto';
+import { constants as tlsConstants } from 'node:crypto';
+import { createHash, hkdfSync, X509Certificate } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AccountingStore } from './accounting/accounting-store.js';
@@ -14,7 +16,9 @@ import type { Config } from './config/load.js';
 import type { Directory } from './directory/directory.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, InvalidCredentialsError, NotAllowedError } from './errors.js';
+import type { Device } from './devices/device.js';
+import type { Session } from './sessions/session.js';
 import { fingerprintSha256 } from './pki/ca.js';
 import type { AgentInfo } from './portal/deps.js';
 import { DeviceRegistry } from './devices/device-registry.js';
@@ -56,6 +60,10 @@ export function buildRadiusServer(
     /** The process's own, where it has them (the main process): RADIUS only reads sessions. */
     nas?: NasTable;
     sessions?: SessionService;
+    /** 802.1X renews the morning's session after checking the owner here (eap.next_morning renew). */
+    directory?: Directory;
+    /** This process's index among RADIUS workers (0 in one process). */
+    workerIndex?: number;
   },
 ): RadiusServer {
   const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
@@ -90,7 +98,95 @@ export function buildRadiusServer(
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
     ...(serve ? { serve } : {}),
+    ...(config.eap.enabled ? { eap: eapOptions(config, recorder, deps.directory, deps.workerIndex ?? 0) } : {}),
   });
+}
+
+/**
+ * The keys of the TLS session tickets that let a device resume (eap.resumption_minutes):
+ * the same in every RADIUS worker and every gateway sharing the CA, so a device may
+ * resume wherever its next attempt lands, and new each day (UTC), so a stolen key
+ * opens at most a day of tickets. Derived from the CA key (HKDF-SHA-256), which all of
+ * them hold already.
+ */
+function eapTicketKeys(caKey: Buffer, day: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', caKey, day, 'enrollgate eap session tickets', 48));
+}
+
+function utcDay(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/**
+ * 802.1X: the EAP server's TLS (its certificate and key, our CA as the one client
+ * certificates must come from, the TLS versions) and the device checks. Read when the
+ * server is built, so a missing or mismatched file stops the start with its key's name.
+ */
+function eapOptions(
+  config: Config,
+  recorder: { devices: DeviceRegistry; sessions: SessionService },
+  directory: Directory | undefined,
+  owner: number,
+): NonNullable<ConstructorParameters<typeof RadiusServer>[0]['eap']> {
+  const e = config.eap;
+  const cert = readRequired(e.cert_file, 'eap.cert_file');
+  const key = readRequired(e.key_file, 'eap.key_file');
+  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file');
+  const caKey = e.resumption_minutes > 0 ? readRequired(config.pki.ca_key_file, 'pki.ca_key_file') : undefined;
+  const contextFor = (day: string): SecureContext => {
+    try {
+      return createSecureContext({
+        cert,
+        key,
+        ca: caPem,
+        minVersion: `TLSv${e.tls_min_version}`,
+        maxVersion: `TLSv${e.tls_max_version}`,
+        // OpenSSL resumes no session of a server that checks client certificates without one.
+        sessionIdContext: 'enrollgate-eap',
+        ...(caKey ? { sessionTimeout: e.resumption_minutes * 60, ticketKeys: eapTicketKeys(caKey, day) } : { secureOptions: tlsConstants.SSL_OP_NO_TICKET }),
+      });
+    } catch (err) {
+      throw new ConfigError(`eap.cert_file / eap.key_file: ${e.cert_file} and ${e.key_file} cannot serve TLS (${(err as Error).message})`, [], { cause: err });
+    }
+  };
+  // A new context (new ticket keys) when the UTC day changes; built now, so a bad file stops the start.
+  let current = { day: utcDay(new Date()), context: contextFor(utcDay(new Date())) };
+  const tls = (): SecureContext => {
+    const day = utcDay(new Date());
+    if (day !== current.day) current = { day, context: contextFor(day) };
+    return current.context;
+  };
+  const renew = directory
+    ? async (device: Device): Promise<{ session: Session } | { refused: string }> => {
+        try {
+          await directory.lookup(device.owner);
+        } catch (err) {
+          if (err instanceof InvalidCredentialsError) return { refused: 'the owner is no longer in the directory' };
+          if (err instanceof NotAllowedError) return { refused: 'the owner is no longer in the required group' };
+          return { refused: `the directory did not answer (${(err as Error).message})` };
+        }
+        return { session: await recorder.sessions.issue(device.mac, device.owner, 'renewal') };
+      }
+    : undefined;
+  return {
+    settings: {
+      enabled: true,
+      methods: e.methods,
+      fragmentSize: e.fragment_size,
+      conversationTimeoutMs: e.conversation_timeout_seconds * 1000,
+      maxConversations: e.max_conversations,
+      maxConversationsPerNas: e.max_conversations_per_nas,
+    },
+    tls,
+    authorization: {
+      ca: new X509Certificate(caPem),
+      devices: recorder.devices,
+      live: (mac) => recorder.sessions.live(mac),
+      nextMorning: e.next_morning,
+      ...(renew ? { renew } : {}),
+    },
+    owner,
+  };
 }
 
 /**

@@ -31,6 +31,9 @@ export type AuditEvent =
   // RADIUS.
   | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string }
   | { type: 'radius.rejected'; nas: string; mac?: string; reason: string }
+  /** 802.1X: method tls/ttls/peap; mac is the device the identity names, station the Calling-Station-Id when it differs. */
+  | { type: 'eap.accepted'; nas: string; method: string; tls_version?: string; resumed?: boolean; mac?: string; station?: string; user?: string; serial?: string; reason: string }
+  | { type: 'eap.rejected'; nas: string; method?: string; tls_version?: string; resumed?: boolean; mac?: string; station?: string; user?: string; serial?: string; reason: string }
   | { type: 'accounting.started'; nas: string; mac: string; user?: string; ip?: string; session_id: string }
   | {
       type: 'accounting.stopped';
@@ -72,6 +75,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'admin.refused':
     case 'device.refused':
     case 'radius.rejected':
+    case 'eap.rejected':
       return 'failure';
     case 'router.notified':
       return event.result === 'ack' ? 'success' : 'failure';
@@ -109,6 +113,8 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'session.expired': true,
   'radius.accepted': true,
   'radius.rejected': true,
+  'eap.accepted': true,
+  'eap.rejected': true,
   'accounting.started': true,
   'accounting.stopped': true,
   'router.notified': true,

@@ -697,10 +697,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().prefault(false).describe('answer 802.1X (EAP over RADIUS, RFC 3579) on the authentication port; without it an Access-Request carrying EAP is rejected'),
       methods: z
-        .array(z.enum(['tls', 'ttls', 'peap']))
-        .min(1, 'at least one EAP method: tls, ttls or peap')
-        .prefault(['tls', 'ttls'])
-        .describe('the EAP methods offered: tls (a device certificate the gateway issued), ttls (PAP inside TLS, checked against the directory), peap (PEAPv0 with EAP-MSCHAPv2: the users file with NT hashes only)'),
+        .array(z.enum(['tls'], { error: 'tls: EAP-TLS with a device certificate the gateway issued (the only method this version answers)' }))
+        .min(1, 'at least one EAP method: tls')
+        .prefault(['tls'])
+        .describe('the EAP methods offered: tls (EAP-TLS with a device certificate the gateway issued)'),
       cert_file: z.string().prefault('../certs/eap-server.pem').describe("the EAP server's certificate (PEM, with chain); init issues one from the gateway's CA"),
       key_file: z.string().prefault('../certs/eap-server-key.pem').describe('its private key (PEM)'),
       tls_min_version: z.enum(['1.2', '1.3']).prefault('1.2').describe('the oldest TLS version a device may use'),

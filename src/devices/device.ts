@@ -20,6 +20,8 @@ export interface Device {
   readonly agentVersion?: string;
   /** The MAC is locally administered (a randomised, "private" address) and the policy accepted it. */
   readonly randomisedMac?: boolean;
+  /** Serials of the EAP-TLS certificates issued for this enrollment (lower-case hex, no leading zeros): 802.1X accepts only these. */
+  readonly certificateSerials?: readonly string[];
 }
 
 /**

@@ -28,6 +28,10 @@ export class BackoffDirectory implements Directory {
     return this.attempt(() => this.inner.authenticate(username, password));
   }
 
+  lookup(username: string): Promise<DirectoryUser> {
+    return this.attempt(() => this.inner.lookup(username));
+  }
+
   /** Readiness always asks the directory itself: /readyz shows recovery as soon as it happens. */
   ping(): Promise<void> {
     return this.attempt(() => this.inner.ping(), { force: true });

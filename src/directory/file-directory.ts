@@ -99,6 +99,16 @@ export class FileDirectory implements Directory {
     // An unknown user still costs one scrypt, so response times do not tell which usernames exist.
     const matches = await verifyPassword(password, user?.password ?? DUMMY_HASH);
     if (user === undefined || !matches) throw new InvalidCredentialsError();
+    return this.#allowed(user);
+  }
+
+  async lookup(username: string): Promise<DirectoryUser> {
+    const user = (await this.#load()).get(foldName(username.trim()));
+    if (user === undefined) throw new InvalidCredentialsError();
+    return this.#allowed(user);
+  }
+
+  #allowed(user: { username: string; displayName?: string; groups: readonly string[] }): DirectoryUser {
     if (this.#requiredGroup !== undefined) {
       const wanted = foldName(this.#requiredGroup);
       if (!user.groups.some((g) => foldName(g) === wanted)) throw new NotAllowedError();

@@ -124,15 +124,32 @@ export class LdapDirectory implements Directory {
         throw err;
       }
       if (!allowed) throw new NotAllowedError();
+      return this.#user(entry, name);
+    });
+  }
 
-      const canonical = values(entry, this.#options.userAttribute);
-      const displayName = values(entry, this.#options.displayNameAttribute)[0];
-      return {
-        // A multi-valued uid: keep the value the person typed, in the directory's spelling.
-        username: canonical.find((v) => v.toLowerCase() === name.toLowerCase()) ?? canonical[0] ?? name,
-        ...(displayName === undefined ? {} : { displayName }),
-        groups: values(entry, 'memberOf'),
-      };
+  #user(entry: Entry, name: string): DirectoryUser {
+    const canonical = values(entry, this.#options.userAttribute);
+    const displayName = values(entry, this.#options.displayNameAttribute)[0];
+    return {
+      // A multi-valued uid: keep the value the person typed, in the directory's spelling.
+      username: canonical.find((v) => v.toLowerCase() === name.toLowerCase()) ?? canonical[0] ?? name,
+      ...(displayName === undefined ? {} : { displayName }),
+      groups: values(entry, 'memberOf'),
+    };
+  }
+
+  async lookup(username: string): Promise<DirectoryUser> {
+    const name = username.trim();
+    if (name === '') throw new InvalidCredentialsError();
+    return this.#withClient(async (client, step) => {
+      step('service account bind');
+      await client.bind(this.#options.bindDn, this.#options.bindPassword);
+      step('user search');
+      const entry = await this.#findUser(client, name);
+      step('group check');
+      if (!(await this.#isAllowed(client, entry))) throw new NotAllowedError();
+      return this.#user(entry, name);
     });
   }
 

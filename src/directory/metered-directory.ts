@@ -22,6 +22,10 @@ export class MeteredDirectory implements Directory {
     return this.timed('authenticate', () => this.inner.authenticate(username, password));
   }
 
+  lookup(username: string): Promise<DirectoryUser> {
+    return this.timed('lookup', () => this.inner.lookup(username));
+  }
+
   ping(): Promise<void> {
     return this.timed('ping', () => this.inner.ping());
   }

@@ -63,7 +63,9 @@ export type DropReason =
   /** Accounting that cannot be recorded (no Acct-Session-Id, no MAC): not answered, so the NAS keeps it. */
   | 'unusable_accounting'
   /** radius.max_in_flight requests were already waiting (for a slow store): the NAS retries. */
-  | 'overload';
+  | 'overload'
+  /** An EAP response whose Identifier is not the one the conversation waits for, or that came while the previous one is worked on (RFC 3748 §4.1: silently discarded). */
+  | 'eap_out_of_order';
 
 /** The structure of a well-formed packet: header fields and where each attribute is. */
 export interface ScannedPacket {
@@ -257,6 +259,8 @@ export interface ResponseSpec {
   readonly request: ScannedPacket;
   readonly secret: string;
   readonly attributes: readonly AttributeTuple[];
+  /** Attributes already encoded (type, length, value), after `attributes`: EAP-Message, State, MS-MPPE keys. */
+  readonly raw?: readonly Buffer[];
 }
 
 /**
@@ -273,6 +277,7 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
   const attributes = encodeAttributes(spec);
   let length = HEADER + (withMa ? 18 : 0);
   for (const a of attributes) length += a.length;
+  if (spec.raw) for (const a of spec.raw) length += a.length;
   for (const p of spec.request.proxyStates) length += 2 + p.length;
   // RFC 2865 §3: at most 4096 octets. Refuse rather than send a truncated packet.
   if (length > MAX_LENGTH) throw new Error(`${codeName(spec.code)} would be ${length} octets, over the RADIUS maximum of ${MAX_LENGTH}`);
@@ -292,6 +297,7 @@ export function encodeResponse(spec: ResponseSpec): Buffer {
     at += 18;
   }
   for (const a of attributes) at += a.copy(packet, at);
+  if (spec.raw) for (const a of spec.raw) at += a.copy(packet, at);
   // Proxy-State is opaque octets: copied byte for byte, never through the library.
   for (const p of spec.request.proxyStates) {
     packet[at] = ATTR_PROXY_STATE;

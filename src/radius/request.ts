@@ -60,6 +60,6 @@ export interface AccessDecisionDeps {
 }
 
 /** The response to `r` (Message-Authenticator first, then the Response Authenticator: packet.ts). */
-export function respond(r: RadiusRequest, code: number, attributes: AccessDecision['attributes'] = []): Buffer {
-  return encodeResponse({ code, request: r.packet, secret: r.nas.secret, attributes });
+export function respond(r: RadiusRequest, code: number, attributes: AccessDecision['attributes'] = [], raw?: readonly Buffer[]): Buffer {
+  return encodeResponse({ code, request: r.packet, secret: r.nas.secret, attributes, ...(raw ? { raw } : {}) });
 }

@@ -15,6 +15,7 @@ import { duplicateKey, MemoryDuplicateCache, type DuplicateCache, type Duplicate
 import type { NasClient, NasTable } from './clients.js';
 import { AccessHandler } from './handlers/access.js';
 import { ACCOUNTING_ALONE_BATCH_MS, ACCOUNTING_BATCH_MS, AccountingHandler } from './handlers/accounting.js';
+import { EapHandler, type EapHandlerOptions } from './handlers/eap.js';
 import { StatusHandler } from './handlers/status.js';
 import { Code, codeName, decodeAttributes, scanPacket, verifyMessageAuthenticator, verifyRequestAuthenticator, type DropReason, type ScannedPacket } from './packet.js';
 import type { RecentAccessRequests } from './recent-access-requests.js';
@@ -57,10 +58,12 @@ export interface RadiusServerOptions {
   storeFailure?: { deadlineMs: number; mode: 'closed' | 'open'; openMaxAgeMs: number };
   /** Which ports this server binds: both (default), or one (RADIUS workers split them, workers.ts). */
   serve?: 'both' | Port;
+  /** 802.1X: the eap settings, TLS context and device checks; without it an Access-Request with EAP is rejected. */
+  eap?: Pick<EapHandlerOptions, 'settings' | 'tls' | 'authorization' | 'owner'>;
 }
 
 /** The kinds of request, each answered by its handler (handlers/). */
-type RequestKind = 'status' | 'access' | 'accounting';
+type RequestKind = 'status' | 'access' | 'eap' | 'accounting';
 
 const DROP_LOG_INTERVAL_MS = 1000;
 
@@ -70,10 +73,21 @@ const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
   acct: new Set([Code.AccountingRequest, Code.StatusServer]),
 };
 
-/** The handler for each request code a port serves. */
-function kindOf(code: number): RequestKind {
-  return code === Code.StatusServer ? 'status' : code === Code.AccountingRequest ? 'accounting' : 'access';
+/** The handler for each request code a port serves; an Access-Request carrying EAP (RFC 3579) is 802.1X. */
+function kindOf(code: number, attributes: Record<string, unknown>): RequestKind {
+  if (code === Code.StatusServer) return 'status';
+  if (code === Code.AccountingRequest) return 'accounting';
+  return attributes['EAP-Message'] === undefined ? 'access' : 'eap';
 }
+
+const EAP_OFF: EapHandlerOptions['settings'] = {
+  enabled: false,
+  methods: ['tls'],
+  fragmentSize: 1024,
+  conversationTimeoutMs: 30_000,
+  maxConversations: 16,
+  maxConversationsPerNas: 16,
+};
 
 /** The handlers a server answers with, from its options. */
 function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Record<RequestKind, RadiusHandler>> {
@@ -95,6 +109,22 @@ function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Reco
       ...(tokenLogins ? { tokenLogins } : {}),
       ...(o.storeFailure ? { storeFailure: o.storeFailure } : {}),
     }),
+    eap: new EapHandler(
+      {
+        settings: o.eap?.settings ?? EAP_OFF,
+        ...(o.eap?.tls ? { tls: o.eap.tls } : {}),
+        ...(o.eap?.authorization ? { authorization: o.eap.authorization } : {}),
+        ...(o.eap?.owner !== undefined ? { owner: o.eap.owner } : {}),
+        clock,
+        log,
+        metrics,
+        timeZone,
+        portalUrl,
+        ...(audit ? { audit } : {}),
+        ...(o.accessRequests ? { accessRequests: o.accessRequests } : {}),
+      },
+      ctx,
+    ),
     accounting: new AccountingHandler(
       { accounting: o.accounting, sessions, clock, log, metrics, ...(audit ? { audit } : {}), batchMs: o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS },
       ctx,
@@ -239,7 +269,7 @@ export class RadiusServer {
     let pending: Maybe<Answer>;
     try {
       const attributes = decodeAttributes(r.raw, r.packet.length);
-      if (attributes) pending = this.handlers[kindOf(r.packet.code)].handle(r, attributes);
+      if (attributes) pending = this.handlers[kindOf(r.packet.code, attributes)].handle(r, attributes);
       else {
         this.drop(r.nas, 'undecodable', r.peer);
         pending = undefined;

@@ -1,7 +1,7 @@
 import type { Mac } from '../mac.js';
 
-/** How a session came to be. */
-export type SessionOrigin = 'enrollment' | 'login';
+/** How a session began: at enrollment, a portal login, or renewed by 802.1X in the morning (eap.next_morning renew). */
+export type SessionOrigin = 'enrollment' | 'login' | 'renewal';
 
 /** One device's permission to be online, for one user, until the daily cut-off. */
 export interface Session {

@@ -16,6 +16,9 @@ class OnePassword implements Directory {
     if (password !== 'right') throw new InvalidCredentialsError();
     return { username: username.toLowerCase(), displayName: username, groups: [] };
   }
+  async lookup(username: string): Promise<DirectoryUser> {
+    return { username: username.toLowerCase(), groups: [] };
+  }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -14,6 +14,11 @@ function fake() {
       if (password !== 'right') throw new InvalidCredentialsError();
       return { username, groups: [] };
     },
+    async lookup(username) {
+      state.calls++;
+      if (!state.up) throw new DirectoryUnavailableError();
+      return { username, groups: [] };
+    },
     async ping() {
       state.calls++;
       if (!state.up) throw new DirectoryUnavailableError();

@@ -1,0 +1,92 @@
+import type { X509Certificate } from 'node:crypto';
+import type { Device } from '../../devices/device.js';
+import type { BlockEntry } from '../../devices/device-registry.js';
+import { sameUser } from '../../devices/device-registry.js';
+import type { Mac } from '../../mac.js';
+import type { Maybe } from '../../maybe.js';
+import type { Session } from '../../sessions/session.js';
+import type { NasClient } from '../clients.js';
+import { decideAccess, type AccessContext, type AccessDecision } from '../policy.js';
+import { checkDeviceCertificate, type CertificateProblem } from './device-certificate.js';
+
+/**
+ * The 802.1X decision (issue 16's table), keyed by the identity EAP proved instead of
+ * a MAC: the device a certificate names, and then the same table as MAC
+ * authentication (policy.ts). A randomised MAC makes no difference here.
+ * - enrolled, unblocked, the certificate its current one, a live session: accept;
+ * - enrolled, no session (the next morning): eap.next_morning renew checks the owner
+ *   in the directory and issues a session; daily_login answers what the NAS does for
+ *   a device without a session (registration VLAN, redirect, role, or reject);
+ * - anything else: reject, with the reason for the audit trail.
+ */
+export interface EapDevices {
+  get(mac: Mac): Promise<Device | undefined>;
+  blocked(mac: Mac): Promise<BlockEntry | undefined>;
+}
+
+export interface EapAuthorizationDeps {
+  /** The gateway's CA: the anchor of every device certificate. */
+  ca: X509Certificate;
+  devices: EapDevices;
+  live(mac: Mac): Maybe<Session | undefined>;
+  nextMorning: 'renew' | 'daily_login';
+  /**
+   * eap.next_morning renew: checks the owner in the directory and issues a session, or
+   * says why not. Without it, renewal is refused.
+   */
+  renew?(device: Device): Promise<{ session: Session } | { refused: string }>;
+}
+
+export type EapAuthorization =
+  | { ok: true; decision: AccessDecision; serial?: string; user: string; mac: Mac }
+  | { ok: false; reason: string; code: string; serial?: string; user?: string; mac?: Mac };
+
+export async function authorizeCertificate(
+  deps: EapAuthorizationDeps,
+  cert: X509Certificate | undefined,
+  nas: NasClient,
+  context: AccessContext,
+): Promise<EapAuthorization> {
+  const check = checkDeviceCertificate(cert, deps.ca, context.now);
+  if (!check.ok) return { ok: false, code: check.reason, reason: CERTIFICATE_REASONS[check.reason], ...(check.serial ? { serial: check.serial } : {}) };
+  const { mac, serial, user } = check;
+  const who = { serial, mac, user };
+  const device = await deps.devices.get(mac);
+  if (!device) return { ok: false, code: 'device_not_enrolled', reason: 'the certificate names a device that is not enrolled', ...who };
+  if (!device.certificateSerials?.includes(serial)) {
+    return { ok: false, code: 'certificate_revoked', reason: "the certificate is not one issued for this device's enrollment (revoked, or replaced by a newer one)", ...who };
+  }
+  if (!sameUser(device.owner, user)) return { ok: false, code: 'owner_mismatch', reason: "the certificate's owner is not the device's owner", ...who };
+  if (await deps.devices.blocked(mac)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
+  return decideForDevice(deps, device, nas, context, who);
+}
+
+/** An enrolled, unblocked device: its session decides, as for MAC authentication. */
+async function decideForDevice(
+  deps: EapAuthorizationDeps,
+  device: Device,
+  nas: NasClient,
+  context: AccessContext,
+  who: { serial?: string; mac: Mac; user: string },
+): Promise<EapAuthorization> {
+  const session = await deps.live(device.mac);
+  if (session) return { ok: true, decision: decideAccess(device.mac, session, nas, context), ...who };
+  if (deps.nextMorning === 'renew') {
+    if (!deps.renew) return { ok: false, code: 'no_session', reason: 'no session, and renewal is not available here', ...who };
+    const renewed = await deps.renew(device);
+    if ('refused' in renewed) return { ok: false, code: 'renewal_refused', reason: `no session, and the owner could not be renewed: ${renewed.refused}`, ...who };
+    return { ok: true, decision: { ...decideAccess(device.mac, renewed.session, nas, context), reason: 'session renewed' }, ...who };
+  }
+  const decision = decideAccess(device.mac, undefined, nas, context);
+  if (decision.outcome === 'reject') return { ok: false, code: 'no_session', reason: 'no session today (eap.next_morning daily_login), and this NAS has no registration state', ...who };
+  return { ok: true, decision, ...who };
+}
+
+const CERTIFICATE_REASONS: Readonly<Record<CertificateProblem, string>> = {
+  no_certificate: 'the device sent no certificate',
+  foreign_ca: "the certificate was not issued by the gateway's CA",
+  expired: 'the certificate has expired',
+  not_yet_valid: 'the certificate is not valid yet',
+  not_a_client_certificate: 'the certificate is not a TLS client certificate',
+  no_device_name: 'the certificate names no device',
+};

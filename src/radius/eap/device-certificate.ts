@@ -1,0 +1,39 @@
+import type { X509Certificate } from 'node:crypto';
+import { parseMac, type Mac } from '../../mac.js';
+
+/**
+ * Whether a client certificate presented in EAP-TLS is one this gateway issued to a
+ * device (pki/identity.ts): signed by our CA, valid now, a TLS client certificate,
+ * and naming its device in the subjectAltName URI urn:enrollgate:device:<mac>.
+ * Whether that device is still enrolled is for the caller (the store). Pure.
+ */
+export type CertificateCheck =
+  | { ok: true; mac: Mac; serial: string; user: string; notAfter: Date }
+  | { ok: false; reason: CertificateProblem; serial?: string };
+
+export type CertificateProblem = 'no_certificate' | 'foreign_ca' | 'expired' | 'not_yet_valid' | 'not_a_client_certificate' | 'no_device_name';
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const DEVICE_URI = /(?:^|, )URI:urn:enrollgate:device:([0-9a-f:]{17})(?:,|$)/;
+
+/** Serial numbers as the device record keeps them: lower-case hex without leading zeros. */
+export function normaliseSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+}
+
+export function checkDeviceCertificate(cert: X509Certificate | undefined, ca: X509Certificate, now: Date): CertificateCheck {
+  if (!cert) return { ok: false, reason: 'no_certificate' };
+  const serial = normaliseSerial(cert.serialNumber);
+  // Both: the issuer's name matches and its key verifies the signature.
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return { ok: false, reason: 'foreign_ca', serial };
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (!(now >= notBefore)) return { ok: false, reason: 'not_yet_valid', serial };
+  if (!(now <= notAfter)) return { ok: false, reason: 'expired', serial };
+  if (cert.ca || (cert.keyUsage !== undefined && !cert.keyUsage.includes(CLIENT_AUTH))) return { ok: false, reason: 'not_a_client_certificate', serial };
+  const match = DEVICE_URI.exec(cert.subjectAltName ?? '');
+  const mac = parseMac(match?.[1]);
+  if (!mac) return { ok: false, reason: 'no_device_name', serial };
+  const user = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
+  return { ok: true, mac, serial, user, notAfter };
+}

@@ -1,0 +1,129 @@
+import type { SecureContext } from 'node:tls';
+import { EapType } from './eap-packet.js';
+import { Flag, flagsOnly, fragmentAt, parseTlsData, Reassembly } from './tls-fragments.js';
+import { TlsTunnel } from './tls-tunnel.js';
+
+/**
+ * One EAP-TLS conversation, method side (RFC 5216; RFC 9190 for TLS 1.3): the
+ * fragments both ways, the handshake in a TlsTunnel, the verdict the caller gives
+ * once the handshake is done, then the last flight and the keys. It knows nothing of
+ * RADIUS; each call takes the type-data of one EAP-Response and says what to do next.
+ */
+export type MethodStep =
+  /** Send an EAP-Request of this method with this type-data. */
+  | { kind: 'request'; data: Buffer }
+  /** Done, the peer proven: send EAP-Success with these keys. */
+  | { kind: 'success'; msk: Buffer }
+  /** Done, refused: send EAP-Failure. `reason` is for the audit trail and logs. */
+  | { kind: 'failure'; reason: string };
+
+/** What the caller decides once the handshake is done (the device's certificate, its enrollment). */
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+export interface TlsMethodOptions {
+  context: SecureContext;
+  fragmentSize: number;
+  /** Decides whether the peer that finished the handshake may in. */
+  authorize(tunnel: TlsTunnel): Promise<Verdict>;
+}
+
+type Phase = 'handshake' | 'final_ack' | 'done';
+
+export class EapTlsMethod {
+  readonly type = EapType.Tls;
+  private readonly tunnel: TlsTunnel;
+  private readonly inbound = new Reassembly();
+  /** The message being sent to the peer in fragments, and how far. */
+  private outbound: Buffer | undefined;
+  private sent = 0;
+  private phase: Phase = 'handshake';
+
+  constructor(private readonly o: TlsMethodOptions) {
+    this.tunnel = new TlsTunnel(o.context, { requestCert: true });
+  }
+
+  /** EAP-TLS/Start (RFC 5216 §2.1.1). */
+  start(): Buffer {
+    return flagsOnly(Flag.Start);
+  }
+
+  get tls(): TlsTunnel {
+    return this.tunnel;
+  }
+
+  async respond(typeData: Buffer): Promise<MethodStep> {
+    const parsed = parseTlsData(typeData);
+    if (!parsed.ok) return this.fail(parsed.problem);
+    const fragment = parsed.value;
+    if (this.outbound) {
+      // We are sending fragments: the peer acknowledges each with an empty response (§2.1.5).
+      if (fragment.payload.length > 0 || fragment.flags & Flag.More) return this.fail('the peer sent data while it should acknowledge a fragment');
+      return this.nextFragment();
+    }
+    if (this.phase === 'final_ack') {
+      if (fragment.payload.length > 0) {
+        // A TLS alert after our last flight: the peer refused us (our certificate, for one).
+        await this.tunnel.exchange(fragment.payload);
+        return this.fail('the peer sent a TLS alert after the handshake');
+      }
+      this.phase = 'done';
+      return { kind: 'success', msk: this.msk() };
+    }
+    if (this.phase === 'done') return this.fail('a response after the conversation ended');
+    const whole = this.inbound.add(fragment);
+    if (whole === 'more') return { kind: 'request', data: flagsOnly(0) };
+    if (typeof whole === 'object' && !Buffer.isBuffer(whole)) return this.fail(whole.problem);
+    if (whole.length === 0) return this.fail('an empty response where a TLS message was expected');
+
+    const wasSecure = this.tunnel.secure;
+    const step = await this.tunnel.exchange(whole);
+    if (step.error) return this.fail(`TLS: ${step.error.message}`);
+    let output = step.output;
+    if (step.secure && !wasSecure) {
+      const verdict = await this.o.authorize(this.tunnel);
+      if (!verdict.ok) return this.fail(verdict.reason);
+      if (this.tunnel.protocol === 'TLSv1.3') {
+        // RFC 9190 §2.5: one octet 0x00 of application data, the protected success indication.
+        const indication = await this.tunnel.send(Buffer.from([0]));
+        if (indication.error) return this.fail(`TLS: ${indication.error.message}`);
+        output = Buffer.concat([output, indication.output]);
+      }
+      this.phase = 'final_ack';
+    }
+    return this.sendMessage(output);
+  }
+
+  /** The MSK (RFC 5216 §2.3, RFC 9190 §2.3): the first 64 octets of the 128 the exporter gives. */
+  msk(): Buffer {
+    const keyMaterial =
+      this.tunnel.protocol === 'TLSv1.3'
+        ? this.tunnel.exportKeyingMaterial(128, 'EXPORTER_EAP_TLS_Key_Material', Buffer.from([EapType.Tls]))
+        : this.tunnel.exportKeyingMaterial(128, 'client EAP encryption');
+    return keyMaterial.subarray(0, 64);
+  }
+
+  destroy(): void {
+    this.tunnel.destroy();
+  }
+
+  private sendMessage(message: Buffer): MethodStep {
+    if (message.length === 0) return { kind: 'request', data: flagsOnly(0) };
+    this.outbound = message;
+    this.sent = 0;
+    return this.nextFragment();
+  }
+
+  private nextFragment(): MethodStep {
+    const message = this.outbound!;
+    const { data, next } = fragmentAt(message, this.sent, this.o.fragmentSize);
+    this.sent = next;
+    if (next >= message.length) this.outbound = undefined;
+    return { kind: 'request', data };
+  }
+
+  private fail(reason: string): MethodStep {
+    this.phase = 'done';
+    this.tunnel.destroy();
+    return { kind: 'failure', reason };
+  }
+}

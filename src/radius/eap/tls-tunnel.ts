@@ -1,0 +1,131 @@
+import { Duplex } from 'node:stream';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+
+/**
+ * Node's own TLS, server side, over the EAP transport instead of TCP: a TLSSocket
+ * over a Duplex whose reads are what the peer sent in EAP (put back together from
+ * its fragments) and whose writes are collected to go back in EAP requests. No TLS
+ * is written here: OpenSSL does the handshake, the certificate checks' raw material
+ * and the key export.
+ *
+ * OpenSSL answers a flight in the same turn as it is pushed (measured on Node 20:
+ * the answer's writes arrive before push() returns), but Node may pass writes on a
+ * turn later; `exchange` waits until two turns go by with nothing more written.
+ */
+export interface TunnelStep {
+  /** The TLS bytes to send to the peer (its next flight), possibly empty. */
+  readonly output: Buffer;
+  /** The handshake has finished (now or before). */
+  readonly secure: boolean;
+  /** TLS failed (an alert, a protocol error): the conversation is over. */
+  readonly error?: Error;
+}
+
+const IDLE_TURNS = 2;
+/** A bound on the turns one exchange may take, in case output never stops (it does not happen; a guard). */
+const MAX_TURNS = 64;
+
+export class TlsTunnel {
+  private readonly transport: Duplex;
+  private readonly socket: TLSSocket;
+  private written: Buffer[] = [];
+  private writes = 0;
+  private failure: Error | undefined;
+  private finished = false;
+  /** Application data the peer sent inside the tunnel (TTLS AVPs, PEAP's inner EAP). */
+  private readonly received: Buffer[] = [];
+
+  constructor(context: SecureContext, options: { requestCert: boolean }) {
+    this.transport = new Duplex({
+      read() {},
+      write: (chunk: Buffer, _encoding, done) => {
+        this.written.push(chunk);
+        this.writes++;
+        done();
+      },
+      final: (done) => done(),
+    });
+    this.socket = new TLSSocket(this.transport, {
+      isServer: true,
+      secureContext: context,
+      requestCert: options.requestCert,
+      // The certificate is checked by the caller (device-certificate.ts), which can say why it is refused.
+      rejectUnauthorized: false,
+    });
+    this.socket.on('secure', () => {
+      this.finished = true;
+    });
+    this.socket.on('error', (err: Error) => {
+      this.failure ??= err;
+    });
+    this.socket.on('data', (data: Buffer) => this.received.push(data));
+  }
+
+  /** Gives TLS what the peer sent and waits for its answer. */
+  async exchange(input: Buffer): Promise<TunnelStep> {
+    if (input.length > 0) this.transport.push(input);
+    await this.settle();
+    return this.step();
+  }
+
+  /** Writes application data into the tunnel (TLS 1.3's success indication, TTLS answers) and collects the records. */
+  async send(data: Buffer): Promise<TunnelStep> {
+    this.socket.write(data);
+    await this.settle();
+    return this.step();
+  }
+
+  /** Application data the peer sent since the last call. */
+  takeReceived(): Buffer[] {
+    return this.received.splice(0);
+  }
+
+  get secure(): boolean {
+    return this.finished;
+  }
+
+  /** "TLSv1.2" or "TLSv1.3" once negotiated. */
+  get protocol(): string | undefined {
+    return this.socket.getProtocol() ?? undefined;
+  }
+
+  get resumed(): boolean {
+    return this.socket.isSessionReused();
+  }
+
+  /** The peer's certificate (also on a resumed session: OpenSSL keeps it in the session). */
+  peerCertificate(): X509Certificate | undefined {
+    return this.socket.getPeerX509Certificate();
+  }
+
+  /** RFC 5705 / RFC 8446 §7.5 exporter. */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    // @types/node wants a context; Node takes none, which RFC 5705 distinguishes from an empty one.
+    return context ? this.socket.exportKeyingMaterial(length, label, context) : (this.socket.exportKeyingMaterial as (length: number, label: string) => Buffer).call(this.socket, length, label);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+    this.transport.destroy();
+  }
+
+  private step(): TunnelStep {
+    const output = this.written.length === 1 ? this.written[0]! : Buffer.concat(this.written);
+    this.written = [];
+    return { output, secure: this.finished, ...(this.failure ? { error: this.failure } : {}) };
+  }
+
+  private async settle(): Promise<void> {
+    let idle = 0;
+    let seen = this.writes;
+    for (let turn = 0; idle < IDLE_TURNS && turn < MAX_TURNS; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.writes === seen) idle++;
+      else {
+        idle = 0;
+        seen = this.writes;
+      }
+    }
+  }
+}
