@@ -4,8 +4,12 @@
 # Chromium for the end-to-end tests, openssl, docker-compose to validate
 # docker-compose.yml offline, nftables and iptables to check the walled-garden
 # firewall files that `enrollgate ports` writes, redis-server for the Redis store,
-# redis-sentinel for its failover test, and promtool (package prometheus) to lint
-# what /metrics serves.
+# redis-sentinel for its failover test, promtool (package prometheus) to lint
+# what /metrics serves, and for 802.1X: eapol_test (package eapoltest) as an EAP
+# client talking straight to RADIUS, hostapd (wired driver) as the NAS and
+# wpa_supplicant as the device on a veth pair, with iproute2's ip for the
+# namespace and the link. FreeRADIUS itself is not a test peer (only the EAP
+# benchmark compares with it).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
@@ -24,14 +28,19 @@ need redis-server redis-server
 need redis-cli redis-tools
 need redis-sentinel redis-sentinel
 need promtool prometheus
+need eapol_test eapoltest
+need hostapd hostapd
+need wpa_supplicant wpasupplicant
+need ip iproute2
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing
   # Debian starts no services on install here, but stop any that came up: tests run their own slapd,
-  # Redis and sentinels on free ports, and only need promtool from the prometheus package.
-  for s in slapd redis-sentinel prometheus prometheus-node-exporter; do
+  # Redis and sentinels on free ports, only need promtool from the prometheus package, and start
+  # hostapd and wpa_supplicant themselves on a veth pair of their own.
+  for s in slapd redis-sentinel prometheus prometheus-node-exporter hostapd wpa_supplicant; do
     $SUDO sh -c "command -v service >/dev/null && service $s stop >/dev/null 2>&1 || true"
   done
 fi

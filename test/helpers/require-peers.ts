@@ -30,6 +30,13 @@ export const PEERS: readonly Peer[] = [
   { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
   // What /metrics serves, linted as Prometheus would (test/integration/metrics.test.ts).
   { bin: 'promtool', pkg: 'prometheus' },
+  // 802.1X (issue 16): eapol_test against the RADIUS port, and hostapd + wpa_supplicant on a veth pair.
+  { bin: 'eapol_test', pkg: 'eapoltest' },
+  { bin: 'hostapd', pkg: 'hostapd' },
+  { bin: 'hostapd_cli', pkg: 'hostapd' },
+  { bin: 'wpa_supplicant', pkg: 'wpasupplicant' },
+  { bin: 'wpa_cli', pkg: 'wpasupplicant' },
+  { bin: 'ip', pkg: 'iproute2' },
 ];
 
 function onPath(bin: string): boolean {
