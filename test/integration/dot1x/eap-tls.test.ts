@@ -1,0 +1,199 @@
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { createLogger } from '../../../src/logger.js';
+import type { Mac } from '../../../src/mac.js';
+import { createCa, issueServerCertificate, type CertificateAuthority } from '../../../src/pki/ca.js';
+import { issueDeviceIdentity } from '../../../src/pki/identity.js';
+import { normaliseSerial } from '../../../src/radius/eap/device-certificate.js';
+import type { StateStore } from '../../../src/store/state-store.js';
+import { openStateStore } from '../../../src/store/open-state-store.js';
+import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+
+/**
+ * EAP-TLS against a real gateway, with eapol_test (wpa_supplicant's EAP peer) as the
+ * device and the NAS: the gateway's CA issues the device's PKCS#12, the device is
+ * enrolled, and the gateway answers the whole conversation on its RADIUS port.
+ * "MPPE keys OK" is eapol_test's own check that the keys in the Accept are the ones
+ * it derived from the TLS session.
+ */
+let t: TestGateway;
+let store: StateStore;
+let devices: DeviceRegistry;
+let ca: CertificateAuthority;
+let macCounter = 0x10;
+
+/** A new device MAC for each test: they share one gateway. */
+function nextMac(): Mac {
+  return `02:e7:00:00:00:${(macCounter++).toString(16).padStart(2, '0')}` as Mac;
+}
+
+interface Identity {
+  mac: Mac;
+  p12: string;
+  password: string;
+  serial: string;
+}
+
+/** A device identity from `issuer` (default: the gateway's CA) as a PKCS#12 file, enrolled unless told otherwise. */
+async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number; user?: string } = {}): Promise<Identity> {
+  const mac = nextMac();
+  const user = o.user ?? 'employee';
+  const id = await issueDeviceIdentity(o.issuer ?? ca, { user, mac, ...(o.now ? { now: o.now } : {}), ...(o.validDays ? { validDays: o.validDays } : {}) });
+  const serial = normaliseSerial(new X509Certificate(id.certificatePem).serialNumber);
+  const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
+  await writeFile(p12, id.p12);
+  if (o.enroll !== false) {
+    await devices.enroll({ mac, owner: user, platform: 'ios', enrolledAt: new Date().toISOString(), ...(o.bind !== false ? { certificateSerials: [serial] } : {}) });
+  }
+  return { mac, p12, password: id.password, serial };
+}
+
+function eapTls(id: Identity, o: { tls?: '1.2' | '1.3'; fragmentSize?: number; reauthentications?: number } = {}): Promise<EapolTestResult> {
+  return runEapolTest({
+    method: 'TLS',
+    identity: 'employee',
+    caCert: t.config.pki.ca_cert_file,
+    privateKey: id.p12,
+    privateKeyPassword: id.password,
+    phase1: `tls_disable_tlsv1_3=${o.tls === '1.2' ? 1 : 0}`,
+    domainMatch: 'radius.example.org',
+    ...(o.fragmentSize ? { fragmentSize: o.fragmentSize } : {}),
+    ...(o.reauthentications ? { reauthentications: o.reauthentications } : {}),
+    port: t.gateway.ports.auth,
+    secret: TEST_NAS_SECRET,
+    mac: id.mac,
+  });
+}
+
+/** The gateway's audit records of 802.1X so far. */
+function eapRecords(): AuditRecord[] {
+  t.gateway.audit.flush();
+  const dir = t.config.audit.dir;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as AuditRecord)
+    .filter((r) => String(r.type).startsWith('eap.'));
+}
+
+function lastRecordFor(serial: string): AuditRecord {
+  const record = eapRecords().filter((r) => (r as unknown as { serial?: string }).serial === serial).at(-1);
+  if (!record) throw new Error(`no eap.* audit record names serial ${serial}`);
+  return record;
+}
+
+beforeAll(async () => {
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.eap = { enabled: true, cert_file: 'certs/eap-server.pem', key_file: 'certs/eap-server-key.pem' };
+    },
+    beforeStart: async (dir) => {
+      ca = { certPem: readFileSync(join(dir, 'certs/ca.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'certs/ca-key.pem'), 'utf8') };
+      const server = issueServerCertificate(ca, { names: ['radius.example.org'] });
+      await writeFile(join(dir, 'certs/eap-server.pem'), server.certPem);
+      await writeFile(join(dir, 'certs/eap-server-key.pem'), server.keyPem, { mode: 0o600 });
+    },
+  });
+  store = await openStateStore(t.config, createLogger('error'));
+  devices = new DeviceRegistry(store.kv, store.withLock);
+});
+
+afterAll(async () => {
+  await store?.close();
+  await t?.close();
+});
+
+describe('EAP-TLS with eapol_test', () => {
+  it.each(['1.3', '1.2'] as const)('accepts an enrolled device over TLS %s, with MPPE keys the device agrees with, and records it', async (tls) => {
+    const id = await identity();
+    const r = await eapTls(id, { tls });
+    expect(r.output).toContain(`TLSv${tls}`);
+    expect(r.success, r.output).toBe(true);
+    expect(r.mppeKeysOk).toBe(true);
+    expect(r.tlsVersion).toBe(`TLSv${tls}`);
+    expect(r.radiusCode).toBe('Accept');
+    // The session's attributes come with the keys (the device had none: renewed this morning).
+    expect(r.replyAttributes.map((a) => a.name)).toContain('Session-Timeout');
+    expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.accepted', method: 'tls', tls_version: `TLSv${tls}`, mac: id.mac, user: 'employee', resumed: false });
+  });
+
+  it('sends a certificate chain in many fragments when the fragment size is small, and the device puts them back together', async () => {
+    const id = await identity();
+    const whole = await eapTls(id);
+    const small = await eapTls(id, { fragmentSize: 200 });
+    expect(small.success, small.output).toBe(true);
+    expect(small.mppeKeysOk).toBe(true);
+    // The device's own fragment_size: it splits its certificate flight, we acknowledge each piece.
+    expect(small.accessChallenges).toBeGreaterThan(whole.accessChallenges + 4);
+  });
+
+  it('resumes a TLS 1.3 session, and checks the device again when it does', async () => {
+    const id = await identity();
+    const r = await eapTls(id, { reauthentications: 1 });
+    expect(r.success, r.output).toBe(true);
+    expect(r.runs.map((run) => run.resumed)).toEqual([false, true]);
+    expect(r.mppeKeysOk).toBe(true);
+    const accepted = eapRecords().filter((x) => (x as unknown as { serial?: string }).serial === id.serial);
+    expect(accepted.map((x) => [x.type, (x as unknown as { resumed: boolean }).resumed])).toEqual([
+      ['eap.accepted', false],
+      ['eap.accepted', true],
+    ]);
+  });
+
+  describe('refuses, with the reason in the audit trail', () => {
+    it('a certificate from another CA', async () => {
+      const foreign = createCa({ commonName: 'Somebody else' });
+      const id = await identity({ issuer: foreign });
+      const r = await eapTls(id);
+      expect(r.success).toBe(false);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: "the certificate was not issued by the gateway's CA" });
+    });
+
+    it('an expired certificate', async () => {
+      const id = await identity({ now: new Date(Date.now() - 3 * 86_400_000), validDays: 1 });
+      const r = await eapTls(id);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'the certificate has expired' });
+    });
+
+    it("a device that is not enrolled, though the gateway's CA issued its certificate", async () => {
+      const id = await identity({ enroll: false });
+      const r = await eapTls(id);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', mac: id.mac, reason: 'the certificate names a device that is not enrolled' });
+    });
+
+    it('a certificate that is not the enrolled device’s own (issued before it was enrolled again)', async () => {
+      const id = await identity({ bind: false });
+      const r = await eapTls(id);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', mac: id.mac, reason: expect.stringContaining('not one issued for this device') });
+    });
+
+    it('a blocked device', async () => {
+      const id = await identity();
+      expect((await eapTls(id)).success).toBe(true);
+      await devices.block(id.mac, { by: 'admin', reason: 'stolen', at: new Date().toISOString() });
+      const r = await eapTls(id);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'the device is blocked' });
+    });
+
+    it('a device unenrolled since its last connection', async () => {
+      const id = await identity();
+      expect((await eapTls(id)).success).toBe(true);
+      await devices.unenroll(id.mac);
+      const r = await eapTls(id);
+      expect(r.radiusCode).toBe('Reject');
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'the certificate names a device that is not enrolled' });
+    });
+  });
+});
