@@ -6,7 +6,9 @@ import { AggregatorRegistry } from 'prom-client';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './logger.js';
-import { buildRadiusServer } from './wiring.js';
+import cluster from 'node:cluster';
+import { BackoffDirectory } from './directory/backoff-directory.js';
+import { buildRadiusServer, createDirectory, readMaterials } from './wiring.js';
 import { Metrics } from './metrics.js';
 import { openStateStore } from './store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './radius/workers.js';
@@ -22,13 +24,30 @@ async function main(configFile: string): Promise<void> {
   const serve = workerPort();
   const audit = new ForwardingAudit();
   const accessRequests = new ForwardingAccessRequests();
-  const radius = buildRadiusServer(config, { store, metrics, clock: systemClock, log, accessRequests, audit, serve });
+  // 802.1X renews the morning's session after asking the directory (eap.next_morning renew).
+  const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, await readMaterials(config), log), { clock: systemClock, log }) : undefined;
+  const radius = buildRadiusServer(config, {
+    store,
+    metrics,
+    clock: systemClock,
+    log,
+    accessRequests,
+    audit,
+    serve,
+    ...(directory ? { directory } : {}),
+    // EAP conversations: a request that reached the wrong worker goes to its owner through the main process.
+    workerIndex: cluster.worker?.id ?? 0,
+    forward: (to, raw, peer) => process.send?.({ type: 'eg:eap', to, raw, address: peer.address, port: peer.port } satisfies WorkerMessage),
+  });
+  process.on('message', (m: WorkerMessage) => {
+    if (m?.type === 'eg:eap') radius.receiveForwarded(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), { address: m.address, port: m.port });
+  });
   const ports = await radius.start();
   process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);
   process.once('SIGTERM', () => {
     void radius
       .stop()
-      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush()]))
+      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), directory?.close()]))
       .finally(() => process.exit(0));
   });
 }

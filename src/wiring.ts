@@ -64,6 +64,8 @@ export function buildRadiusServer(
     directory?: Directory;
     /** This process's index among RADIUS workers (0 in one process). */
     workerIndex?: number;
+    /** In a RADIUS worker: sends an EAP request on to the worker that owns its conversation. */
+    forward?: ConstructorParameters<typeof RadiusServer>[0]['forward'];
   },
 ): RadiusServer {
   const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
@@ -98,6 +100,7 @@ export function buildRadiusServer(
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
     ...(serve ? { serve } : {}),
+    ...(deps.forward ? { forward: deps.forward } : {}),
     ...(config.eap.enabled ? { eap: eapOptions(config, recorder, deps.directory, deps.workerIndex ?? 0) } : {}),
   });
 }

@@ -26,6 +26,8 @@ export interface RadiusRequest {
   readonly started: number;
   /** Its RFC 5080 key (none for Status-Server). */
   key: string | undefined;
+  /** Passed on by another RADIUS worker (the EAP conversation it continues is this one's): never passed on again. */
+  readonly forwarded?: boolean;
 }
 
 /** The bytes to send and the outcome to count, or nothing to send (a silent drop: the NAS sends it again). */
@@ -35,6 +37,11 @@ export type Answer = { bytes: Buffer; outcome: string } | undefined;
 export interface HandlerContext {
   /** Drops the request unanswered: counted, and logged at most once a second per NAS and reason. */
   drop(r: RadiusRequest, reason: DropReason, extra?: object): void;
+  /**
+   * Passes the request to the RADIUS worker `owner` (a State names it), which answers it;
+   * false where there is nobody to pass it to (one process, or already passed on).
+   */
+  forward(r: RadiusRequest, owner: number): boolean;
 }
 
 /**

@@ -60,6 +60,8 @@ export interface RadiusServerOptions {
   serve?: 'both' | Port;
   /** 802.1X: the eap settings, TLS context and device checks; without it an Access-Request with EAP is rejected. */
   eap?: Pick<EapHandlerOptions, 'settings' | 'tls' | 'authorization' | 'owner'>;
+  /** In a RADIUS worker: sends a request on to the worker `owner` (through the main process), which calls receiveForwarded. */
+  forward?: (owner: number, raw: Buffer, peer: { address: string; port: number }) => void;
 }
 
 /** The kinds of request, each answered by its handler (handlers/). */
@@ -150,7 +152,14 @@ export class RadiusServer {
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
-    this.handlers = handlersFor(o, { drop: (r, reason, extra) => this.drop(r.nas, reason, r.peer, extra) });
+    this.handlers = handlersFor(o, {
+      drop: (r, reason, extra) => this.drop(r.nas, reason, r.peer, extra),
+      forward: (r, owner) => {
+        if (!o.forward || r.forwarded) return false;
+        o.forward(owner, r.raw, { address: r.peer.address, port: r.peer.port });
+        return true;
+      },
+    });
   }
 
   /** Binds its ports (both unless `serve` names one); resolves with the ports actually bound (0 picks free ones). */
@@ -170,9 +179,27 @@ export class RadiusServer {
     for (const handler of Object.values(this.handlers)) handler.stop?.();
   }
 
+  /**
+   * A request another worker passed on (RadiusServerOptions.forward): checked and answered
+   * as if it had arrived here, from this worker's socket, which shares the port.
+   */
+  receiveForwarded(raw: Buffer, peer: { address: string; port: number }): void {
+    const socket = this.authSocket;
+    if (!socket) return;
+    const remote: RemoteInfo = { address: peer.address, port: peer.port, family: isIP(peer.address) === 6 ? 'IPv6' : 'IPv4', size: raw.length };
+    try {
+      this.receive('auth', socket, raw, remote, true);
+    } catch (err) {
+      this.failed(err, 'auth');
+    }
+  }
+
+  private authSocket: Socket | undefined;
+
   private listen(port: Port, number: number): Promise<number> {
     const socket = createSocket({ type: isIP(this.o.host) === 6 ? 'udp6' : 'udp4', lookup: literalFirstLookup });
     this.sockets.push(socket);
+    if (port === 'auth') this.authSocket = socket;
     socket.on('message', (raw, peer) => {
       try {
         this.receive(port, socket, raw, peer);
@@ -225,7 +252,7 @@ export class RadiusServer {
    * request cost a fifth of the CPU (bench:radius). Anything that must wait (Redis,
    * accounting batches and writes, one-time logins) continues in a promise.
    */
-  private receive(port: Port, socket: Socket, raw: Buffer, peer: RemoteInfo): void {
+  private receive(port: Port, socket: Socket, raw: Buffer, peer: RemoteInfo, forwarded = false): void {
     const started = performance.now();
     const nas = this.o.nas.find(peer.address);
     if (!nas) return this.drop(undefined, 'unknown_client', peer);
@@ -237,7 +264,7 @@ export class RadiusServer {
     const problem = this.authenticate(raw, packet, nas);
     if (problem) return this.drop(nas, problem, peer, { code: codeName(packet.code) });
 
-    const request: RadiusRequest = { port, socket, raw, packet, nas, peer, started, key: undefined };
+    const request: RadiusRequest = { port, socket, raw, packet, nas, peer, started, key: undefined, ...(forwarded ? { forwarded } : {}) };
     // RFC 5080 §2.2.2 (Status-Server is never cached: RFC 5997 §3 wants a fresh answer).
     if (packet.code === Code.StatusServer) return this.work(request);
     request.key = duplicateKey(port, peer.address, peer.port, packet.identifier, packet.authenticator);

@@ -38,7 +38,9 @@ export type WorkerMessage =
   | { type: 'eg:failed'; message: string }
   | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number]> }
   /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
-  | { type: 'eg:audit'; records: string; urgent: boolean };
+  | { type: 'eg:audit'; records: string; urgent: boolean }
+  /** An EAP request that reached a worker other than its conversation's owner (`to`: the owner's cluster id, low octet), on its way there. */
+  | { type: 'eg:eap'; to: number; raw: Uint8Array; address: string; port: number };
 
 const READY_TIMEOUT_MS = 15_000;
 /** A worker that dies is restarted, but not in a tight loop. */
@@ -91,6 +93,7 @@ export class RadiusWorkers {
     worker.on('message', (m: WorkerMessage) => {
       if (m?.type === 'eg:access') for (const [mac, nas, atMs] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs));
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
+      else if (m?.type === 'eg:eap') this.toOwner(m);
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
@@ -115,6 +118,21 @@ export class RadiusWorkers {
       };
       worker.on('message', onMessage);
     });
+  }
+
+  /**
+   * Passes an EAP request to the worker whose conversation it continues: the kernel
+   * hands each datagram to any worker sharing the socket, and only the owner holds the
+   * TLS state. A conversation whose owner has exited is gone; the request is dropped
+   * (the NAS retries, gets a Reject from the owner's successor, and starts again).
+   */
+  private toOwner(m: Extract<WorkerMessage, { type: 'eg:eap' }>): void {
+    for (const w of this.workers) {
+      if ((w.id & 0xff) === m.to && w.isConnected()) {
+        w.send(m);
+        return;
+      }
+    }
   }
 
   /** The workers' metrics (RADIUS counters and latency), summed across workers, as Prometheus text. */

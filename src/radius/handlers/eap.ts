@@ -5,7 +5,7 @@ import type { Maybe } from '../../maybe.js';
 import type { Metrics } from '../../metrics.js';
 import type { Clock } from '../../clock.js';
 import { authorizeCertificate, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
-import { Conversations, type Conversation } from '../eap/conversations.js';
+import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, eapOfRequest, encodeEap, parseEap, rawAttribute, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
 import { EapTlsMethod, type MethodStep } from '../eap/tls-method.js';
@@ -79,12 +79,15 @@ class EapConversation implements Conversation {
 export class EapHandler implements RadiusHandler {
   private readonly conversations: Conversations<EapConversation>;
   private readonly sweeper: NodeJS.Timeout;
+  /** This process's index among RADIUS workers, as written into each State (its low octet). */
+  private readonly owner: number;
 
   constructor(
     private readonly o: EapHandlerOptions,
     private readonly ctx: HandlerContext,
   ) {
     const s = o.settings;
+    this.owner = (o.owner ?? 0) & 0xff;
     this.conversations = new Conversations<EapConversation>({
       timeoutMs: s.conversationTimeoutMs,
       max: s.maxConversations,
@@ -120,6 +123,9 @@ export class EapHandler implements RadiusHandler {
     if (!this.o.settings.enabled || !this.o.tls || !this.o.authorization) return this.reject(r, packet.identifier, { code: 'eap_disabled', reason: '802.1X (eap.enabled) is off', station });
 
     if (!state) return this.begin(r, packet, station, firstString(attributes['User-Name']));
+    const owner = stateOwner(state);
+    // Another RADIUS worker's conversation: only it holds the TLS state, so it answers.
+    if (owner !== undefined && owner !== this.owner && this.ctx.forward(r, owner)) return undefined;
     const conversation = this.conversations.find(state, r.nas.name);
     if (!conversation) return this.reject(r, packet.identifier, { code: 'unknown_conversation', reason: 'a State that names no conversation in progress here (expired, or begun elsewhere)', station });
     if (conversation.busy) {
