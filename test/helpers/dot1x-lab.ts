@@ -28,6 +28,8 @@ export interface Dot1xLabOptions {
   readonly stationMac?: string;
   /** NAS-Identifier hostapd sends (default "enrollgate-lab"). */
   readonly nasIdentifier?: string;
+  /** The UDP port hostapd takes Disconnect-Requests on (default: a free one); give it when the gateway must know it before the lab starts. */
+  readonly dasPort?: number;
   /** How long start() waits for hostapd and wpa_supplicant to come up (default 10 s). */
   readonly startTimeoutMs?: number;
 }
@@ -147,7 +149,7 @@ export async function startDot1xLab(opts: Dot1xLabOptions): Promise<Dot1xLab> {
 
   try {
     names = await createNames(opts.stationMac);
-    const dasPort = await freeUdpPort();
+    const dasPort = opts.dasPort ?? (await freeUdpPort());
     const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
 
     const hostapdConf = join(dir, 'hostapd.conf');

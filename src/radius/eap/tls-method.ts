@@ -37,6 +37,8 @@ export class EapTlsMethod {
   private outbound: Buffer | undefined;
   private sent = 0;
   private phase: Phase = 'handshake';
+  /** What the handshake settled, kept for the record after the tunnel is gone. */
+  negotiated: { protocol: string | undefined; resumed: boolean } | undefined;
 
   constructor(private readonly o: TlsMethodOptions) {
     this.tunnel = new TlsTunnel(o.context, { requestCert: true });
@@ -80,6 +82,7 @@ export class EapTlsMethod {
     if (step.error) return this.fail(`TLS: ${step.error.message}`);
     let output = step.output;
     if (step.secure && !wasSecure) {
+      this.negotiated = { protocol: this.tunnel.protocol, resumed: this.tunnel.resumed };
       const verdict = await this.o.authorize(this.tunnel);
       if (!verdict.ok) return this.fail(verdict.reason);
       if (this.tunnel.protocol === 'TLSv1.3') {

@@ -208,13 +208,13 @@ export class EapHandler implements RadiusHandler {
     this.conversations.close(conversation.state);
     this.o.metrics.eapInProgress.dec();
     const method = conversation.method!;
-    const tls = method.tls;
+    const tls = method.negotiated;
     const a = conversation.authorization;
     const common = {
       nas: r.nas.name,
       method: 'tls',
-      ...(tls.protocol ? { tls_version: tls.protocol } : {}),
-      ...(tls.secure ? { resumed: tls.resumed } : {}),
+      ...(tls?.protocol ? { tls_version: tls.protocol } : {}),
+      ...(tls ? { resumed: tls.resumed } : {}),
       ...(a?.mac ? { mac: a.mac } : {}),
       ...(conversation.station ? { station: conversation.station } : {}),
       ...(a?.user ? { user: a.user } : {}),
