@@ -14,7 +14,10 @@ import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import type { Directory } from './directory/directory.js';
+import { Authenticator } from './directory/authenticator.js';
 import { FileDirectory } from './directory/file-directory.js';
+import { LoginThrottle } from './directory/login-throttle.js';
+import type { Mac } from './mac.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { ConfigError, InvalidCredentialsError, NotAllowedError } from './errors.js';
 import type { Device } from './devices/device.js';
@@ -101,7 +104,17 @@ export function buildRadiusServer(
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },
     ...(serve ? { serve } : {}),
     ...(deps.forward ? { forward: deps.forward } : {}),
-    ...(config.eap.enabled ? { eap: eapOptions(config, recorder, deps.directory, deps.workerIndex ?? 0) } : {}),
+    ...(config.eap.enabled
+      ? {
+          eap: eapOptions(
+            config,
+            recorder,
+            // TTLS checks passwords through the portal's throttle (kept in the store, so shared with it).
+            deps.directory ? { directory: deps.directory, authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit }) }) } : undefined,
+            deps.workerIndex ?? 0,
+          ),
+        }
+      : {}),
   });
 }
 
@@ -128,7 +141,7 @@ function utcDay(now: Date): string {
 function eapOptions(
   config: Config,
   recorder: { devices: DeviceRegistry; sessions: SessionService },
-  directory: Directory | undefined,
+  people: { directory: Directory; authenticator: Authenticator } | undefined,
   owner: number,
 ): NonNullable<ConstructorParameters<typeof RadiusServer>[0]['eap']> {
   const e = config.eap;
@@ -159,6 +172,7 @@ function eapOptions(
     if (day !== current.day) current = { day, context: contextFor(day) };
     return current.context;
   };
+  const directory = people?.directory;
   const renew = directory
     ? async (device: Device): Promise<{ session: Session } | { refused: string }> => {
         try {
@@ -187,6 +201,12 @@ function eapOptions(
       live: (mac) => recorder.sessions.live(mac),
       nextMorning: e.next_morning,
       ...(renew ? { renew } : {}),
+      ...(people
+        ? {
+            authenticate: (username: string, password: string, from: string | undefined) => people.authenticator.authenticate(username, password, from),
+            issue: (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login'),
+          }
+        : {}),
     },
     owner,
   };

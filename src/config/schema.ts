@@ -697,10 +697,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().prefault(false).describe('answer 802.1X (EAP over RADIUS, RFC 3579) on the authentication port; without it an Access-Request carrying EAP is rejected'),
       methods: z
-        .array(z.enum(['tls'], { error: 'tls: EAP-TLS with a device certificate the gateway issued (the only method this version answers)' }))
-        .min(1, 'at least one EAP method: tls')
-        .prefault(['tls'])
-        .describe('the EAP methods offered: tls (EAP-TLS with a device certificate the gateway issued)'),
+        .array(z.enum(['tls', 'ttls'], { error: 'tls (EAP-TLS with a device certificate the gateway issued) or ttls (EAP-TTLS with PAP inside)' }))
+        .min(1, 'at least one EAP method: tls or ttls')
+        .refine((m) => new Set(m).size === m.length, 'each method once')
+        .prefault(['tls', 'ttls'])
+        .describe('the EAP methods offered, the first one first (a device may ask for another in the list): tls (EAP-TLS with a device certificate the gateway issued) and ttls (EAP-TTLS with PAP inside, checked against the directory through the portal\'s login throttle)'),
       cert_file: z.string().prefault('../certs/eap-server.pem').describe("the EAP server's certificate (PEM, with chain); init issues one from the gateway's CA"),
       key_file: z.string().prefault('../certs/eap-server-key.pem').describe('its private key (PEM)'),
       tls_min_version: z.enum(['1.2', '1.3']).prefault('1.2').describe('the oldest TLS version a device may use'),

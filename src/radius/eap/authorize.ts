@@ -2,6 +2,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { Device } from '../../devices/device.js';
 import type { BlockEntry } from '../../devices/device-registry.js';
 import { sameUser } from '../../devices/device-registry.js';
+import type { DirectoryUser } from '../../directory/directory.js';
+import { InvalidCredentialsError, NotAllowedError, TooManyAttemptsError } from '../../errors.js';
 import type { Mac } from '../../mac.js';
 import type { Maybe } from '../../maybe.js';
 import type { Session } from '../../sessions/session.js';
@@ -22,6 +24,7 @@ import { checkDeviceCertificate, type CertificateProblem } from './device-certif
 export interface EapDevices {
   get(mac: Mac): Promise<Device | undefined>;
   blocked(mac: Mac): Promise<BlockEntry | undefined>;
+  listByOwner(owner: string): Promise<Device[]>;
 }
 
 export interface EapAuthorizationDeps {
@@ -35,6 +38,14 @@ export interface EapAuthorizationDeps {
    * says why not. Without it, renewal is refused.
    */
   renew?(device: Device): Promise<{ session: Session } | { refused: string }>;
+  /**
+   * EAP-TTLS: checks a username and password through the portal's throttle and the
+   * directory (directory/authenticator.ts), from the station (the throttle's address).
+   * Throws as Authenticator.authenticate does. Without it, TTLS is refused.
+   */
+  authenticate?(username: string, password: string, from: string | undefined): Promise<DirectoryUser>;
+  /** Issues the station's session after a TTLS login (the person just proved the password, as at the portal's daily login). */
+  issue?(mac: Mac, user: string): Promise<Session>;
 }
 
 export type EapAuthorization =
@@ -80,6 +91,45 @@ async function decideForDevice(
   const decision = decideAccess(device.mac, undefined, nas, context);
   if (decision.outcome === 'reject') return { ok: false, code: 'no_session', reason: 'no session today (eap.next_morning daily_login), and this NAS has no registration state', ...who };
   return { ok: true, decision, ...who };
+}
+
+/**
+ * EAP-TTLS with PAP proves a person, not a device: the station is whatever MAC the
+ * device uses on this SSID (often a private one, not the one it enrolled with on the
+ * onboarding network). So: the person's password (throttled like the portal), the
+ * person must have enrolled at least one device, the station must not be blocked nor
+ * enrolled to somebody else; then the station gets a session until the cut-off.
+ */
+export async function authorizeCredentials(
+  deps: EapAuthorizationDeps,
+  credentials: { username: string; password: string },
+  station: Mac | undefined,
+  nas: NasClient,
+  context: AccessContext,
+): Promise<EapAuthorization> {
+  if (!deps.authenticate || !deps.issue) return { ok: false, code: 'ttls_unavailable', reason: 'password checks are not available here', user: credentials.username };
+  if (!station) return { ok: false, code: 'no_station', reason: 'the request names no device (Calling-Station-Id)', user: credentials.username };
+  let user: DirectoryUser;
+  try {
+    user = await deps.authenticate(credentials.username, credentials.password, station);
+  } catch (err) {
+    const [code, reason] =
+      err instanceof InvalidCredentialsError ? ['wrong_password', 'wrong username or password']
+      : err instanceof NotAllowedError ? ['not_allowed', 'the person is not allowed on the Wi-Fi (required group)']
+      : err instanceof TooManyAttemptsError ? ['throttled', 'too many wrong passwords: locked for a while']
+      : ['directory_unavailable', `the directory did not answer (${(err as Error).message})`];
+    return { ok: false, code, reason, user: credentials.username, mac: station };
+  }
+  const who = { user: user.username, mac: station };
+  if (await deps.devices.blocked(station)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
+  const device = await deps.devices.get(station);
+  if (device && !sameUser(device.owner, user.username)) return { ok: false, code: 'owner_mismatch', reason: 'the device is enrolled to somebody else', ...who };
+  if (!device && (await deps.devices.listByOwner(user.username)).length === 0) {
+    return { ok: false, code: 'not_onboarded', reason: 'the person has enrolled no device at the portal yet', ...who };
+  }
+  const live = await deps.live(station);
+  const session = live && sameUser(live.user, user.username) ? live : await deps.issue(station, user.username);
+  return { ok: true, decision: { ...decideAccess(station, session, nas, context), user: user.username }, ...who };
 }
 
 const CERTIFICATE_REASONS: Readonly<Record<CertificateProblem, string>> = {

@@ -4,10 +4,12 @@ import { Flag, flagsOnly, fragmentAt, parseTlsData, Reassembly } from './tls-fra
 import { TlsTunnel } from './tls-tunnel.js';
 
 /**
- * One EAP-TLS conversation, method side (RFC 5216; RFC 9190 for TLS 1.3): the
- * fragments both ways, the handshake in a TlsTunnel, the verdict the caller gives
- * once the handshake is done, then the last flight and the keys. It knows nothing of
- * RADIUS; each call takes the type-data of one EAP-Response and says what to do next.
+ * One conversation of a method over TLS, method side: EAP-TLS (RFC 5216; RFC 9190
+ * for TLS 1.3), where the client certificate decides once the handshake is done, or
+ * EAP-TTLS (RFC 5281; RFC 9427 for TLS 1.3), where what the peer sends inside the
+ * tunnel (PAP's AVPs) decides. Both: the fragments both ways, the handshake in a
+ * TlsTunnel, the last flight and the keys. It knows nothing of RADIUS; each call takes
+ * the type-data of one EAP-Response and says what to do next.
  */
 export type MethodStep =
   /** Send an EAP-Request of this method with this type-data. */
@@ -20,17 +22,26 @@ export type MethodStep =
 /** What the caller decides once the handshake is done (the device's certificate, its enrollment). */
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
-export interface TlsMethodOptions {
+export type TlsMethodOptions = {
   context: SecureContext;
   fragmentSize: number;
-  /** Decides whether the peer that finished the handshake may in. */
-  authorize(tunnel: TlsTunnel): Promise<Verdict>;
-}
+} & (
+  | {
+      type: typeof EapType.Tls;
+      /** Decides whether the peer that finished the handshake may in (its certificate). */
+      authorize(tunnel: TlsTunnel): Promise<Verdict>;
+    }
+  | {
+      type: typeof EapType.Ttls;
+      /** Decides on the application data the peer sent inside the tunnel (the AVPs). */
+      inner(data: Buffer): Promise<Verdict>;
+    }
+);
 
-type Phase = 'handshake' | 'final_ack' | 'done';
+type Phase = 'handshake' | 'final_ack' | 'inner' | 'done';
 
-export class EapTlsMethod {
-  readonly type = EapType.Tls;
+export class TlsMethod {
+  readonly type: typeof EapType.Tls | typeof EapType.Ttls;
   private readonly tunnel: TlsTunnel;
   private readonly inbound = new Reassembly();
   /** The message being sent to the peer in fragments, and how far. */
@@ -41,10 +52,12 @@ export class EapTlsMethod {
   negotiated: { protocol: string | undefined; resumed: boolean } | undefined;
 
   constructor(private readonly o: TlsMethodOptions) {
-    this.tunnel = new TlsTunnel(o.context, { requestCert: true });
+    this.type = o.type;
+    // EAP-TLS asks for the device's certificate; TTLS proves the person inside the tunnel instead.
+    this.tunnel = new TlsTunnel(o.context, { requestCert: o.type === EapType.Tls });
   }
 
-  /** EAP-TLS/Start (RFC 5216 §2.1.1). */
+  /** The Start (RFC 5216 §2.1.1; RFC 5281 §9.2: version 0 in the low bits, as here). */
   start(): Buffer {
     return flagsOnly(Flag.Start);
   }
@@ -75,7 +88,7 @@ export class EapTlsMethod {
     const whole = this.inbound.add(fragment);
     if (whole === 'more') return { kind: 'request', data: flagsOnly(0) };
     if (typeof whole === 'object' && !Buffer.isBuffer(whole)) return this.fail(whole.problem);
-    if (whole.length === 0) return this.fail('an empty response where a TLS message was expected');
+    if (whole.length === 0) return this.fail(this.phase === 'inner' ? 'an empty response where the credentials were expected' : 'an empty response where a TLS message was expected');
 
     const wasSecure = this.tunnel.secure;
     const step = await this.tunnel.exchange(whole);
@@ -83,25 +96,48 @@ export class EapTlsMethod {
     let output = step.output;
     if (step.secure && !wasSecure) {
       this.negotiated = { protocol: this.tunnel.protocol, resumed: this.tunnel.resumed };
-      const verdict = await this.o.authorize(this.tunnel);
-      if (!verdict.ok) return this.fail(verdict.reason);
-      if (this.tunnel.protocol === 'TLSv1.3') {
-        // RFC 9190 §2.5: one octet 0x00 of application data, the protected success indication.
-        const indication = await this.tunnel.send(Buffer.from([0]));
-        if (indication.error) return this.fail(`TLS: ${indication.error.message}`);
-        output = Buffer.concat([output, indication.output]);
+      this.mskBeforeDestroy = this.msk();
+      if (this.o.type === EapType.Ttls) this.phase = 'inner';
+      else {
+        const verdict = await this.o.authorize(this.tunnel);
+        if (!verdict.ok) return this.fail(verdict.reason);
+        if (this.tunnel.protocol === 'TLSv1.3') {
+          // RFC 9190 §2.5: one octet 0x00 of application data, the protected success indication.
+          const indication = await this.tunnel.send(Buffer.from([0]));
+          if (indication.error) return this.fail(`TLS: ${indication.error.message}`);
+          output = Buffer.concat([output, indication.output]);
+        }
+        this.phase = 'final_ack';
       }
-      this.phase = 'final_ack';
+    }
+    if (this.phase === 'inner' && this.o.type === EapType.Ttls) {
+      // The AVPs may come with the peer's last handshake flight (TLS 1.3, a resumed 1.2) or after it.
+      const received = this.tunnel.takeReceived();
+      if (received.length > 0) {
+        const verdict = await this.o.inner(Buffer.concat(received));
+        if (!verdict.ok) return this.fail(verdict.reason);
+        this.phase = 'done';
+        this.tunnel.destroy();
+        return { kind: 'success', msk: this.mskBeforeDestroy! };
+      }
     }
     return this.sendMessage(output);
   }
 
-  /** The MSK (RFC 5216 §2.3, RFC 9190 §2.3): the first 64 octets of the 128 the exporter gives. */
+  /** The MSK, exported when the handshake finished (the tunnel may be gone by the end). */
+  private mskBeforeDestroy: Buffer | undefined;
+
+  /**
+   * The MSK: the first 64 octets of the 128 the TLS exporter gives. TLS 1.3: the label
+   * of RFC 9190 §2.3 with the method's Type-Code as context (RFC 9427 §2.1 for TTLS);
+   * TLS 1.2: "client EAP encryption" (RFC 5216 §2.3) or "ttls keying material" (RFC 5281 §8).
+   */
   msk(): Buffer {
+    if (this.mskBeforeDestroy) return this.mskBeforeDestroy;
     const keyMaterial =
       this.tunnel.protocol === 'TLSv1.3'
-        ? this.tunnel.exportKeyingMaterial(128, 'EXPORTER_EAP_TLS_Key_Material', Buffer.from([EapType.Tls]))
-        : this.tunnel.exportKeyingMaterial(128, 'client EAP encryption');
+        ? this.tunnel.exportKeyingMaterial(128, 'EXPORTER_EAP_TLS_Key_Material', Buffer.from([this.type]))
+        : this.tunnel.exportKeyingMaterial(128, this.type === EapType.Ttls ? 'ttls keying material' : 'client EAP encryption');
     return keyMaterial.subarray(0, 64);
   }
 

@@ -4,20 +4,30 @@ import type { Logger } from '../../logger.js';
 import type { Maybe } from '../../maybe.js';
 import type { Metrics } from '../../metrics.js';
 import type { Clock } from '../../clock.js';
-import { authorizeCertificate, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
+import { authorizeCertificate, authorizeCredentials, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, eapOfRequest, encodeEap, parseEap, rawAttribute, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
-import { EapTlsMethod, type MethodStep } from '../eap/tls-method.js';
+import { TlsMethod, type MethodStep } from '../eap/tls-method.js';
+import { papCredentials, parseAvps } from '../eap/ttls-avp.js';
+import { parseMac } from '../../mac.js';
 import { Code, equal } from '../packet.js';
 import type { AccessContext } from '../policy.js';
 import type { RecentAccessRequests } from '../recent-access-requests.js';
 import { respond, type Answer, type HandlerContext, type RadiusHandler, type RadiusRequest } from '../request.js';
 
+/** The methods this server answers, by their names in the configuration. */
+export type EapMethodName = 'tls' | 'ttls';
+const METHOD_TYPES: Readonly<Record<EapMethodName, number>> = { tls: EapType.Tls, ttls: EapType.Ttls };
+
+function methodName(type: number): EapMethodName | undefined {
+  return type === EapType.Tls ? 'tls' : type === EapType.Ttls ? 'ttls' : undefined;
+}
+
 /** The eap section of the configuration, as the handler needs it. */
 export interface EapSettings {
   readonly enabled: boolean;
-  readonly methods: readonly 'tls'[];
+  readonly methods: readonly EapMethodName[];
   readonly fragmentSize: number;
   readonly conversationTimeoutMs: number;
   readonly maxConversations: number;
@@ -48,7 +58,9 @@ class EapConversation implements Conversation {
   /** The last EAP-Request sent, and the response it answered: a response sent again gets it again (RFC 5080 inside EAP). */
   lastRequest: Buffer | undefined;
   lastResponse: Buffer | undefined;
-  method: EapTlsMethod | undefined;
+  method: TlsMethod | undefined;
+  /** The peer has sent method data (past the Start): a Nak is no longer a choice of method. */
+  started = false;
   /** A response is being worked on: another that arrives meanwhile is dropped (the NAS sends it again). */
   busy = false;
   authorization: EapAuthorization | undefined;
@@ -155,17 +167,27 @@ export class EapHandler implements RadiusHandler {
     if (!opened.ok) return this.reject(r, packet.identifier, { code: opened.reason, reason: opened.reason === 'too_many_conversations' ? 'too many EAP conversations in progress' : 'too many EAP conversations in progress from this NAS', station, identity });
     conversation.state = opened.state;
     this.o.metrics.eapInProgress.inc();
-    conversation.method = this.newMethod(conversation, r.nas);
+    conversation.method = this.newMethod(this.o.settings.methods[0]!, conversation, r.nas);
     return this.challenge(r, conversation, packet, conversation.method.type, conversation.method.start());
   }
 
   private async advance(r: RadiusRequest, conversation: EapConversation, packet: EapPacket, eap: Buffer): Promise<Answer> {
-    const method = conversation.method!;
     if (packet.type === EapType.Nak) {
-      // RFC 3748 §5.3.1: the peer wants another method. Only EAP-TLS is offered here.
-      return this.finish(r, conversation, packet, { kind: 'failure', reason: `the peer refused EAP-TLS and asked for ${[...packet.data].join(', ') || 'nothing'}` }, 'peer_refused_method');
+      // RFC 3748 §5.3.1: the peer wants another method, listed in its Nak; only before it has begun one.
+      const wanted = [...packet.data];
+      const next = conversation.started ? undefined : this.o.settings.methods.find((m) => METHOD_TYPES[m] !== conversation.method!.type && wanted.includes(METHOD_TYPES[m]));
+      if (!next) {
+        const reason = `the peer refused ${methodName(conversation.method!.type)} and asked for ${wanted.join(', ') || 'nothing'}, which is not offered`;
+        return this.finish(r, conversation, packet, { kind: 'failure', reason }, 'peer_refused_method');
+      }
+      conversation.method?.destroy();
+      conversation.method = this.newMethod(next, conversation, r.nas);
+      conversation.lastResponse = Buffer.from(eap);
+      return this.challenge(r, conversation, packet, conversation.method.type, conversation.method.start());
     }
-    if (packet.type !== method.type) return this.finish(r, conversation, packet, { kind: 'failure', reason: `an EAP response of type ${packet.type} in an EAP-TLS conversation` }, 'malformed_eap');
+    const method = conversation.method!;
+    if (packet.type !== method.type) return this.finish(r, conversation, packet, { kind: 'failure', reason: `an EAP response of type ${packet.type} in a conversation of type ${method.type}` }, 'malformed_eap');
+    conversation.started = true;
     let step: MethodStep;
     try {
       step = await method.respond(packet.data);
@@ -180,11 +202,30 @@ export class EapHandler implements RadiusHandler {
     return this.finish(r, conversation, packet, step);
   }
 
-  /** A new EAP-TLS method for the conversation, whose handshake ends with the device's check. */
-  private newMethod(conversation: EapConversation, nas: RadiusRequest['nas']): EapTlsMethod {
-    return new EapTlsMethod({
-      context: this.o.tls!(),
-      fragmentSize: this.o.settings.fragmentSize,
+  /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS on the person's password. */
+  private newMethod(name: EapMethodName, conversation: EapConversation, nas: RadiusRequest['nas']): TlsMethod {
+    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize };
+    if (name === 'ttls') {
+      return new TlsMethod({
+        ...common,
+        type: EapType.Ttls,
+        inner: async (data) => {
+          const avps = parseAvps(data);
+          const credentials = avps.ok ? papCredentials(avps.avps) : avps;
+          if (!credentials.ok) {
+            conversation.authorization = { ok: false, code: 'bad_inner', reason: `inside the tunnel: ${credentials.problem}` };
+            return { ok: false, reason: conversation.authorization.reason };
+          }
+          const station = parseMac(conversation.station) ?? undefined;
+          const a = await authorizeCredentials(this.o.authorization!, credentials, station, nas, this.accessContext());
+          conversation.authorization = a;
+          return a.ok ? { ok: true } : { ok: false, reason: a.reason };
+        },
+      });
+    }
+    return new TlsMethod({
+      ...common,
+      type: EapType.Tls,
       authorize: async (tunnel) => {
         const a = await authorizeCertificate(this.o.authorization!, tunnel.peerCertificate(), nas, this.accessContext());
         conversation.authorization = a;
@@ -212,7 +253,7 @@ export class EapHandler implements RadiusHandler {
     const a = conversation.authorization;
     const common = {
       nas: r.nas.name,
-      method: 'tls',
+      method: methodName(method.type) ?? 'none',
       ...(tls?.protocol ? { tls_version: tls.protocol } : {}),
       ...(tls ? { resumed: tls.resumed } : {}),
       ...(a?.mac ? { mac: a.mac } : {}),
@@ -225,7 +266,7 @@ export class EapHandler implements RadiusHandler {
       const decision = a.decision;
       if (decision.mac) this.o.accessRequests?.note(decision.mac, r.nas.name, this.o.clock.now());
       this.o.audit?.record({ type: 'eap.accepted', ...common, reason: decision.reason });
-      this.ended('tls', 'accept', decision.outcome);
+      this.ended(common.method, 'accept', decision.outcome);
       this.o.log.info({ event: 'eap.accepted', ...common, outcome: decision.outcome, reason: decision.reason }, '802.1X accepted');
       const raw = [...eapMessageAttributes(encodeEap(EapCode.Success, packet.identifier)), ...mppeKeyAttributes(step.msk, r.nas.secret, r.packet.authenticator)];
       return { bytes: respond(r, Code.AccessAccept, decision.attributes, raw), outcome: 'accept' };
@@ -234,7 +275,7 @@ export class EapHandler implements RadiusHandler {
     const reason = step.kind === 'failure' ? step.reason : 'no decision was made';
     const why = a && !a.ok ? a.code : code;
     this.o.audit?.record({ type: 'eap.rejected', ...common, reason });
-    this.ended('tls', 'reject', why);
+    this.ended(common.method, 'reject', why);
     this.o.log.info({ event: 'eap.rejected', ...common, code: why, reason }, '802.1X rejected');
     return { bytes: respond(r, Code.AccessReject, [], eapMessageAttributes(encodeEap(EapCode.Failure, packet.identifier))), outcome: 'reject' };
   }
