@@ -24,6 +24,9 @@ export type AuditEvent =
   | { type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string }
   | { type: 'device.blocked'; mac: string; by: string; reason: string }
   | { type: 'device.unblocked'; mac: string; by: string }
+  // Certificates of the gateway's CA (EAP-TLS identities): issued to a device, revoked (RFC 5280 reason name).
+  | { type: 'certificate.issued'; mac: string; user: string; serial: string; not_after: string; via: string }
+  | { type: 'certificate.revoked'; mac: string; serial: string; reason: string; by?: string }
   // Sessions.
   | { type: 'session.issued'; mac: string; user: string; origin: string; ends_at: string }
   | { type: 'session.revoked'; mac: string; reason: string; by?: string }
@@ -108,6 +111,8 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'device.unenrolled': true,
   'device.blocked': true,
   'device.unblocked': true,
+  'certificate.issued': true,
+  'certificate.revoked': true,
   'session.issued': true,
   'session.revoked': true,
   'session.expired': true,

@@ -2,8 +2,18 @@ import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Mac } from '../mac.js';
+import { CRL_REASON, crlReasonName, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { BlockEntry, DeviceRegistry } from './device-registry.js';
+
+/** Audits and logs each certificate revocation (certificate.revoked). */
+export function recordRevocations(deps: { log: Logger; audit: AuditTrail }, mac: Mac, entries: readonly RevokedCertificateEntry[], by?: string): void {
+  for (const e of entries) {
+    const reason = crlReasonName(e.reason);
+    deps.log.info({ event: 'certificate.revoked', mac, serial: e.serial, reason, ...(by ? { by } : {}) }, 'certificate revoked');
+    deps.audit.record({ type: 'certificate.revoked', mac, serial: e.serial, reason, ...(by ? { by } : {}) });
+  }
+}
 
 /**
  * What IT does to devices, whoever owns them: unenroll one, block a lost or stolen one,
@@ -24,27 +34,43 @@ export class DeviceAdministration {
   ) {}
 
   /**
-   * Unenrolls the device whoever owns it (an admin's action, `by` the admin) and ends
-   * its session at once. False when it was not enrolled.
+   * Unenrolls the device whoever owns it (an admin's action, `by` the admin), revokes its
+   * certificates (cessationOfOperation) and ends its session at once. False when it was
+   * not enrolled.
    */
   async unenrollAsAdmin(mac: Mac, by: string, reason: string): Promise<boolean> {
-    const device = await this.deps.devices.get(mac);
-    if (!device || !(await this.deps.devices.unenroll(mac))) return false;
+    const retired = await this.deps.devices.remove(mac, { reason: CRL_REASON.cessationOfOperation, at: this.deps.clock.now() });
+    if (!retired) return false;
+    const { device } = retired;
     this.deps.log.info({ event: 'device.unenrolled', mac, user: device.owner, reason, by }, 'device unenrolled by an admin');
     this.deps.audit.record({ type: 'device.unenrolled', mac, user: device.owner, reason, by });
+    recordRevocations(this.deps, mac, retired.revoked, by);
     await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`, by);
     return true;
   }
 
   /**
-   * Puts the MAC on the block list and ends its session at once. The device stays
-   * enrolled (its owner sees it), but cannot enroll, log in or get a session until unblocked.
+   * Puts the MAC on the block list, revokes the device's certificates (keyCompromise: it
+   * is lost or stolen) and ends its session at once. The device stays enrolled (its owner
+   * sees it), but cannot enroll, log in or get a session until unblocked.
    */
   async block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
-    const entry = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
+    const { revoked, ...entry } = await this.deps.devices.block(mac, { by, reason, at: this.deps.clock.now().toISOString() });
     this.deps.log.info({ event: 'device.blocked', mac, by, reason }, 'device blocked');
     this.deps.audit.record({ type: 'device.blocked', mac, by, reason });
+    recordRevocations(this.deps, mac, revoked, by);
     await this.deps.sessions.revoke(mac, 'blocked', by);
+    return entry;
+  }
+
+  /**
+   * Revokes one certificate of the device (`serial` in any spelling normaliseSerial
+   * takes) and unbinds it; the device stays enrolled. Undefined when the serial is not
+   * one of the enrolled device's certificates.
+   */
+  async revokeCertificate(mac: Mac, serial: string, by: string, reason: CrlReasonCode = CRL_REASON.unspecified): Promise<RevokedCertificateEntry | undefined> {
+    const entry = await this.deps.devices.revokeCertificate(mac, serial, reason, this.deps.clock.now());
+    if (entry) recordRevocations(this.deps, mac, [entry], by);
     return entry;
   }
 

@@ -1,8 +1,11 @@
 import type Keyv from 'keyv';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../errors.js';
+import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
+import { RevocationList } from '../pki/revocation-list.js';
+import { normaliseSerial } from '../pki/serial.js';
 import { KeyedLock, type LockRunner } from '../store/keyed-lock.js';
 import { storeCall } from '../store/state-store.js';
-import type { Device } from './device.js';
+import { MAX_CERTIFICATES_PER_DEVICE, type Device } from './device.js';
 import type { Mac } from '../mac.js';
 
 /** An entry of the block list: a lost or stolen device's MAC, who blocked it, why and when. */
@@ -15,7 +18,7 @@ export interface BlockEntry {
   readonly at: string;
 }
 
-/** The state-store namespaces the registry keeps (state-store.ts: all three durable). */
+/** The state-store namespaces the registry keeps (state-store.ts: all durable). */
 export interface DeviceNamespaces {
   /** MAC → Device. */
   readonly devices: Keyv;
@@ -23,6 +26,17 @@ export interface DeviceNamespaces {
   readonly owners: Keyv;
   /** MAC → BlockEntry. */
   readonly blocked: Keyv;
+  /** Serial → the device certificate issued (pki/revocation-list.ts). */
+  readonly certificates: Keyv;
+  /** Serial → its revocation (pki/revocation-list.ts). */
+  readonly revoked: Keyv;
+}
+
+/** What unenrolling or blocking did to the device's certificates. */
+export interface Retired {
+  readonly device: Device;
+  /** The revocations written now (a serial revoked before is not repeated). */
+  readonly revoked: readonly RevokedCertificateEntry[];
 }
 
 /**
@@ -36,12 +50,20 @@ export interface DeviceNamespaces {
  * The index is written before the device and cleaned after it, so a crash in between
  * leaves at most a stale MAC in an owner's list, which listByOwner skips (it checks
  * each device's owner), never a device missing from its owner's list.
+ *
+ * A device's EAP-TLS certificates are bound to its record (Device.certificateSerials)
+ * and revoked when it stops being enrolled (unenrolled, blocked): the revocation is
+ * written before the device is changed, under the device's lock, so a crash in between
+ * leaves a revoked certificate on a device still enrolled (its owner tries again),
+ * never a certificate that outlives its enrollment.
  */
 export class DeviceRegistry {
   private readonly devices: Section;
   private readonly owners: Section;
   private readonly blockList: Section;
   private readonly lock: LockRunner;
+  /** The CA's revoked certificates (CRL and OCSP read the same list). */
+  readonly revocations: RevocationList;
 
   /**
    * Takes the state store's namespaces. A single Keyv (the form before device limits,
@@ -58,10 +80,12 @@ export class DeviceRegistry {
       this.devices = new Section(kv.devices);
       this.owners = new Section(kv.owners);
       this.blockList = new Section(kv.blocked);
+      this.revocations = new RevocationList(kv);
     } else {
-      this.devices = new Section(kv, '', ['owner:', 'blocked:']);
+      this.devices = new Section(kv, '', ['owner:', 'blocked:', 'certificate:', 'revoked:']);
       this.owners = new Section(kv, 'owner:');
       this.blockList = new Section(kv, 'blocked:');
+      this.revocations = new RevocationList({ certificates: kv, revoked: kv }, { certificates: 'certificate:', revoked: 'revoked:' });
     }
   }
 
@@ -89,24 +113,85 @@ export class DeviceRegistry {
           throw err;
         }
       }
-      const record: Device = existing ? { ...device, owner: existing.owner, enrolledAt: existing.enrolledAt } : device;
+      // The same enrollment refreshed keeps its certificates; a new one starts without any
+      // (whatever the caller passed: only recordCertificate binds one).
+      const { certificateSerials: _ignored, ...fresh } = device;
+      const record: Device = existing
+        ? { ...fresh, owner: existing.owner, enrolledAt: existing.enrolledAt, ...(existing.certificateSerials?.length ? { certificateSerials: existing.certificateSerials } : {}) }
+        : fresh;
       await this.addToIndex(record.owner, record.mac);
       await storeCall('write a device', () => this.devices.set(record.mac, record));
       return record;
     });
   }
 
-  /** Removes the device (only when `owner` owns it, if given); true when it was removed. */
-  async unenroll(mac: Mac, owner?: string): Promise<boolean> {
+  /** Removes the device (only when `owner` owns it, if given), revoking its certificates; true when it was removed. */
+  async unenroll(mac: Mac, owner?: string, reason: CrlReasonCode = CRL_REASON.cessationOfOperation, at: Date = new Date()): Promise<boolean> {
+    return (await this.remove(mac, { ...(owner !== undefined ? { owner } : {}), reason, at })) !== undefined;
+  }
+
+  /**
+   * unenroll() telling what it did: the device as it was and the revocations of its
+   * certificates (for the audit trail); undefined when nothing was removed.
+   */
+  async remove(mac: Mac, o: { owner?: string; reason: CrlReasonCode; at: Date }): Promise<Retired | undefined> {
     const current = await this.get(mac);
-    if (!current || (owner !== undefined && !sameUser(current.owner, owner))) return false;
+    if (!current || (o.owner !== undefined && !sameUser(current.owner, o.owner))) return undefined;
     return this.lock([ownerKey(current.owner), macKey(mac)], async () => {
       const device = await this.get(mac);
       // Changed hands while waiting for the lock (unenrolled and enrolled again).
-      if (!device || !sameUser(device.owner, current.owner)) return false;
+      if (!device || !sameUser(device.owner, current.owner)) return undefined;
+      const revoked = await this.revocations.revoke(device.certificateSerials ?? [], o.reason, o.at);
       const removed = await storeCall('delete a device', () => this.devices.delete(mac));
       await this.removeFromIndex(device.owner, mac);
-      return removed;
+      return removed ? { device, revoked } : undefined;
+    });
+  }
+
+  /**
+   * Binds a newly issued EAP-TLS certificate to the enrolled device, keeping the
+   * MAX_CERTIFICATES_PER_DEVICE newest; older ones are revoked (superseded). When the
+   * device is no longer enrolled (unenrolled while the certificate was being made), the
+   * certificate is revoked at once and undefined returned: it must not be handed out.
+   */
+  async recordCertificate(mac: Mac, certificate: { serial: string; notAfter: Date }, at: Date): Promise<{ device: Device; superseded: readonly RevokedCertificateEntry[] } | undefined> {
+    const serial = normaliseSerial(certificate.serial);
+    await this.revocations.recordIssued({ serial, mac, issuedAt: at.toISOString(), notAfter: certificate.notAfter.toISOString() }, at);
+    return this.lock([macKey(mac)], async () => {
+      const device = await this.get(mac);
+      if (!device) {
+        await this.revocations.revoke([serial], CRL_REASON.cessationOfOperation, at);
+        return undefined;
+      }
+      const all = [...(device.certificateSerials ?? []).filter((s) => s !== serial), serial];
+      const kept = all.slice(-MAX_CERTIFICATES_PER_DEVICE);
+      // Revoked before the device record drops them, as in remove().
+      const superseded = await this.revocations.revoke(all.slice(0, all.length - kept.length), CRL_REASON.superseded, at);
+      const record: Device = { ...device, certificateSerials: kept };
+      await storeCall('write a device', () => this.devices.set(mac, record));
+      return { device: record, superseded };
+    });
+  }
+
+  /** The serials of the certificates bound to the enrolled device (none when it is not enrolled). For the EAP-TLS server. */
+  async certificateSerials(mac: Mac): Promise<readonly string[]> {
+    return (await this.get(mac))?.certificateSerials ?? [];
+  }
+
+  /**
+   * Revokes one certificate bound to the device and unbinds it. Undefined when the
+   * device is not enrolled or the serial is not one of its certificates.
+   */
+  async revokeCertificate(mac: Mac, serial: string, reason: CrlReasonCode, at: Date): Promise<RevokedCertificateEntry | undefined> {
+    const wanted = normaliseSerial(serial);
+    return this.lock([macKey(mac)], async () => {
+      const device = await this.get(mac);
+      if (!device?.certificateSerials?.includes(wanted)) return undefined;
+      const [entry] = await this.revocations.revoke([wanted], reason, at);
+      const rest = device.certificateSerials.filter((s) => s !== wanted);
+      const { certificateSerials: _bound, ...others } = device;
+      await storeCall('write a device', () => this.devices.set(mac, rest.length > 0 ? { ...others, certificateSerials: rest } : others));
+      return entry ?? (await this.revocations.status(wanted));
     });
   }
 
@@ -125,11 +210,23 @@ export class DeviceRegistry {
     return all.sort((a, b) => a.owner.localeCompare(b.owner) || a.enrolledAt.localeCompare(b.enrolledAt));
   }
 
-  /** Puts the MAC on the block list (replacing an earlier entry for it). */
-  async block(mac: Mac, entry: { by: string; reason: string; at: string }): Promise<BlockEntry> {
+  /**
+   * Puts the MAC on the block list (replacing an earlier entry for it). A blocked device is
+   * lost or stolen: its certificates are revoked (keyCompromise) and unbound, and stay
+   * revoked when it is unblocked (its owner fetches a new profile).
+   */
+  async block(mac: Mac, entry: { by: string; reason: string; at: string }): Promise<BlockEntry & { readonly revoked: readonly RevokedCertificateEntry[] }> {
     const record: BlockEntry = { mac, by: entry.by, reason: entry.reason, at: entry.at };
     await storeCall('write a block', () => this.blockList.set(mac, record));
-    return record;
+    const revoked = await this.lock([macKey(mac)], async () => {
+      const device = await this.get(mac);
+      if (!device?.certificateSerials?.length) return [];
+      const written = await this.revocations.revoke(device.certificateSerials, CRL_REASON.keyCompromise, new Date(entry.at));
+      const { certificateSerials: _bound, ...unbound } = device;
+      await storeCall('write a device', () => this.devices.set(mac, unbound));
+      return written;
+    });
+    return { ...record, revoked };
   }
 
   /** Takes the MAC off the block list; true when it was on it. */
@@ -182,7 +279,7 @@ function macKey(mac: Mac): string {
 }
 
 function isNamespaces(kv: Keyv | DeviceNamespaces): kv is DeviceNamespaces {
-  return 'devices' in kv && 'owners' in kv && 'blocked' in kv;
+  return 'devices' in kv && 'owners' in kv && 'blocked' in kv && 'certificates' in kv && 'revoked' in kv;
 }
 
 /** One kind of record in a Keyv: the whole namespace, or the keys under a prefix. */

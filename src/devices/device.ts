@@ -20,9 +20,16 @@ export interface Device {
   readonly agentVersion?: string;
   /** The MAC is locally administered (a randomised, "private" address) and the policy accepted it. */
   readonly randomisedMac?: boolean;
-  /** Serials of the EAP-TLS certificates issued for this enrollment (lower-case hex, no leading zeros): 802.1X accepts only these. */
+  /**
+   * Serials (pki/serial.ts normaliseSerial) of the EAP-TLS identities issued for this
+   * enrollment, oldest first, at most MAX_CERTIFICATES_PER_DEVICE. Absent or empty: none.
+   * A device enrolled again after being unenrolled starts without any.
+   */
   readonly certificateSerials?: readonly string[];
 }
+
+/** How many EAP-TLS identities one device keeps bound; issuing another revokes the oldest (superseded). */
+export const MAX_CERTIFICATES_PER_DEVICE = 5;
 
 /**
  * An enrollment whose person and policy were checked at the portal, waiting for the router

@@ -11,7 +11,8 @@ import type { Device, PendingEnrollment, Platform } from './device.js';
 
 import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
 import type { Mac } from '../mac.js';
-import { DeviceAdministration } from './device-administration.js';
+import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
+import { DeviceAdministration, recordRevocations } from './device-administration.js';
 import type { DevicePolicy } from './policy.js';
 
 export interface Credentials {
@@ -244,17 +245,25 @@ export class EnrollmentService {
   }
 
   /**
-   * Unenrolls the device when `byUser` owns it, and ends its session at once (the
+   * Unenrolls the device when `byUser` owns it, revokes its certificates (keyCompromise
+   * when it is lost, else cessationOfOperation) and ends its session at once (the
    * router hears a Disconnect-Request). False, and nothing done, when the device is not
    * enrolled or is somebody else's (callers do not tell the two apart).
    */
   async unenroll(mac: Mac, byUser: string, reason: UnenrollReason): Promise<boolean> {
-    const removed = await this.deps.devices.unenroll(mac, byUser);
-    if (!removed) return false;
+    const crlReason: CrlReasonCode = reason === 'lost' ? CRL_REASON.keyCompromise : CRL_REASON.cessationOfOperation;
+    const retired = await this.deps.devices.remove(mac, { owner: byUser, reason: crlReason, at: this.deps.clock.now() });
+    if (!retired) return false;
     this.deps.log.info({ event: 'device.unenrolled', mac, user: byUser, reason }, 'device unenrolled');
     this.deps.audit.record({ type: 'device.unenrolled', mac, user: byUser, reason });
+    recordRevocations(this.deps, mac, retired.revoked, byUser);
     await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`);
     return true;
+  }
+
+  /** DeviceAdministration.revokeCertificate. */
+  revokeCertificate(mac: Mac, serial: string, by: string, reason?: CrlReasonCode): Promise<RevokedCertificateEntry | undefined> {
+    return this.administration.revokeCertificate(mac, serial, by, reason);
   }
 
   /** DeviceAdministration.unenrollAsAdmin (the console, the API and the command line do the same). */

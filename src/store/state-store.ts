@@ -3,7 +3,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { LockRunner } from './keyed-lock.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
-export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle'] as const;
+export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle', 'certificates', 'revoked'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */
@@ -62,8 +62,10 @@ export interface SharedCacheBackend {
  * killed, only a power loss can take the last ones, and the NAS resends accounting
  * anyway. An fsync per accounting packet would otherwise stall authentication.
  * On Redis these are the confirmed writes, which wait for replicas (redis-connection.ts).
+ * A revocation is one of them: an admin told "revoked" must not see the certificate
+ * answered good after a crash.
  */
-export const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions']);
+export const DURABLE: ReadonlySet<Namespace> = new Set(['devices', 'owners', 'blocked', 'sessions', 'certificates', 'revoked']);
 
 /** What a purge deleted: how many entries, and the sessions among them (whose end the audit trail records). */
 export interface PurgeResult {

@@ -68,6 +68,11 @@ afterAll(async () => {
 
 const mac = (n: number): Mac => parseMac(`3c:e0:00:00:00:${n.toString(16).padStart(2, '0')}`)!;
 const session = (m: Mac, startedAt: Date, endsAt: Date, user = 'alice'): Session => ({ mac: m, user, origin: 'login', startedAt: startedAt.toISOString(), endsAt: endsAt.toISOString() });
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
 /** Waits (by the clock, not by sleeping a guess) until `t` has passed. */
 async function until(t: Date): Promise<void> {
   while (Date.now() <= t.getTime()) await new Promise((r) => setTimeout(r, Math.max(1, t.getTime() - Date.now() + 1)));
@@ -255,6 +260,27 @@ describe.each(BACKENDS)('state store contract: $name', (backend) => {
     expect((await registry.list()).map((d) => d.mac).sort()).toEqual([mac(10), mac(11)]);
     expect((await registry.listByOwner('BOB')).map((d) => d.mac)).toEqual([mac(10)]);
     expect((await registry.listBlocked()).map((b) => b.mac)).toEqual([mac(12)]);
+  });
+
+  it('binds certificates to a device, revokes them when it is unenrolled, and lists the revocations with their expiry', async () => {
+    const registry = new DeviceRegistry(store.kv, store.withLock);
+    const at = new Date();
+    const notAfter = new Date(at.getTime() + 86_400_000);
+    const d = await registry.enroll({ mac: mac(30), owner: 'zoe', platform: 'android', enrolledAt: at.toISOString() });
+    // Concurrent recordings (two profile downloads at once) lose none: the device's lock holds.
+    await Promise.all(['0A1', '0A2', '0A3'].map((serial) => registry.recordCertificate(d.mac, { serial, notAfter }, at)));
+    expect([...(await registry.certificateSerials(d.mac))].sort()).toEqual(['a1', 'a2', 'a3']);
+    expect(await registry.unenroll(d.mac, 'zoe', 5, at)).toBe(true);
+    // Another registry on the store (another gateway) sees the revocations.
+    const other = new DeviceRegistry(store.kv, store.withLock);
+    expect((await other.revocations.list()).map((e) => e.serial).sort()).toEqual(['a1', 'a2', 'a3']);
+    expect(await other.revocations.status('A2')).toEqual({ serial: 'a2', revokedAt: at.toISOString(), reason: 5, notAfter: notAfter.toISOString() });
+    // Kept past the certificate's notAfter (RFC 5280 §5: until a CRL after it), then purged like any entry.
+    const [entry] = await collect(store.entries('revoked'));
+    expect(entry!.expiresAt).toBeGreaterThan(notAfter.getTime());
+    await registry.enroll({ ...d, enrolledAt: new Date().toISOString() });
+    expect(await registry.certificateSerials(d.mac)).toEqual([]);
+    await registry.unenroll(d.mac);
   });
 
   it('holds the device limit when enrollments for one person race (through the store’s lock)', async () => {

@@ -99,3 +99,65 @@ describe('the block list', () => {
     expect((await single.list()).map((x) => x.mac)).toEqual([d.mac]);
   });
 });
+
+describe('certificates bound to a device', () => {
+  const at = new Date('2026-03-01T12:00:00.000Z');
+  const notAfter = new Date('2027-03-01T12:00:00.000Z');
+
+  it('records serials in their canonical form, keeps the 5 newest and revokes older ones as superseded', async () => {
+    const d = await registry.enroll(device('kate'));
+    for (let i = 1; i <= 7; i++) await registry.recordCertificate(d.mac, { serial: `00:A${i}`, notAfter }, at);
+    expect(await registry.certificateSerials(d.mac)).toEqual(['a3', 'a4', 'a5', 'a6', 'a7']);
+    expect(await registry.revocations.status('A1')).toMatchObject({ serial: 'a1', reason: 4, notAfter: notAfter.toISOString() });
+    expect(await registry.revocations.status('a3')).toBeUndefined();
+    // Enrolling again while enrolled (the same enrollment refreshed) keeps them.
+    await registry.enroll({ ...d, enrolledAt: new Date().toISOString() });
+    expect(await registry.certificateSerials(d.mac)).toHaveLength(5);
+  });
+
+  it('revokes every serial when the device is unenrolled; enrolled again it starts with none', async () => {
+    const d = await registry.enroll(device('liam'));
+    await registry.recordCertificate(d.mac, { serial: 'b1', notAfter }, at);
+    await registry.recordCertificate(d.mac, { serial: 'b2', notAfter }, at);
+    const retired = await registry.remove(d.mac, { owner: 'LIAM', reason: 1, at });
+    expect(retired?.revoked.map((e) => [e.serial, e.reason, e.revokedAt])).toEqual([
+      ['b1', 1, at.toISOString()],
+      ['b2', 1, at.toISOString()],
+    ]);
+    // Whatever the caller passes, a new enrollment binds nothing until a certificate is recorded.
+    const again = await registry.enroll({ ...device('liam', d.mac), certificateSerials: ['b1'] });
+    expect(again.certificateSerials).toBeUndefined();
+    expect(await registry.certificateSerials(d.mac)).toEqual([]);
+    expect(await registry.revocations.status('b2')).toMatchObject({ reason: 1 });
+  });
+
+  it('revokes at once a certificate made for a device unenrolled meanwhile, and says so', async () => {
+    const gone = device('mia');
+    expect(await registry.recordCertificate(gone.mac, { serial: 'c1', notAfter }, at)).toBeUndefined();
+    expect(await registry.revocations.status('c1')).toMatchObject({ reason: 5 });
+  });
+
+  it('revokes and unbinds the certificates of a blocked device; one admin revocation takes one serial', async () => {
+    const d = await registry.enroll(device('noah'));
+    for (const serial of ['d1', 'd2', 'd3']) await registry.recordCertificate(d.mac, { serial, notAfter }, at);
+    expect(await registry.revokeCertificate(d.mac, 'ffff', 0, at)).toBeUndefined();
+    expect(await registry.revokeCertificate(d.mac, 'D2', 0, at)).toMatchObject({ serial: 'd2', reason: 0 });
+    expect(await registry.certificateSerials(d.mac)).toEqual(['d1', 'd3']);
+    const blocked = await registry.block(d.mac, { by: 'it', reason: 'stolen', at: at.toISOString() });
+    expect(blocked.revoked.map((e) => e.serial)).toEqual(['d1', 'd3']);
+    expect((await registry.get(d.mac))?.certificateSerials).toBeUndefined();
+    expect((await registry.revocations.list()).map((e) => e.serial)).toEqual(expect.arrayContaining(['d1', 'd2', 'd3']));
+    // A revocation keeps its first date and reason.
+    expect(await registry.revocations.revoke(['d1'], 5, new Date())).toEqual([]);
+    expect(await registry.revocations.status('d1')).toMatchObject({ reason: 1, revokedAt: at.toISOString() });
+  });
+
+  it('keeps the single-Keyv form’s revocations out of its device list', async () => {
+    const single = new DeviceRegistry(store.kv.tokens);
+    const d = await single.enroll(device('olga'));
+    await single.recordCertificate(d.mac, { serial: 'e1', notAfter }, at);
+    await single.unenroll(d.mac);
+    expect(await single.list()).toEqual([]);
+    expect((await single.revocations.list()).map((e) => e.serial)).toEqual(['e1']);
+  });
+});
