@@ -19,7 +19,10 @@ import { MeteredDirectory } from './directory/metered-directory.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { certificateDer, fingerprintSha256 } from './pki/ca.js';
+import { certificateDer, fingerprintSha256, loadIssuingCa } from './pki/ca.js';
+import { DeviceCertificates } from './devices/device-certificates.js';
+import { RevocationPublisher } from './pki/revocation-publisher.js';
+import { revocationUrls } from './pki/revocation-urls.js';
 import { AdminService } from './admin/admin-service.js';
 import { adminApiRouter } from './admin/api.js';
 import { adminConsoleRouter } from './admin/console.js';
@@ -37,6 +40,7 @@ import type { RadiusServer } from './radius/server.js';
 import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Session } from './sessions/session.js';
+import type { Mac } from './mac.js';
 import { openStateStore } from './store/open-state-store.js';
 import type { StateStore } from './store/state-store.js';
 import { RadiusWorkers } from './radius/workers.js';
@@ -138,8 +142,14 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const throttle = new LoginThrottle(store.kv.throttle, { clock, audit });
   const authenticator = new Authenticator({ directory, throttle });
   const enrollment = new EnrollmentService({ devices, sessions, authenticator, policy, metrics, clock, log, audit });
-  // The CA key signs device identities and the profile-signing certificate; a bad file fails start-up here.
-  const profiles = createProfileService(config, loadGatewayCa(config));
+  // The CA key signs device identities, the profile-signing certificate, the CRL and OCSP
+  // answers; a bad file fails start-up here. Every certificate it issues names the CRL and OCSP URLs.
+  const ca = loadGatewayCa(config);
+  const revocation = revocationUrls(config);
+  const issuer = loadIssuingCa(ca, clock.now(), revocation);
+  const certificates = new DeviceCertificates({ devices, issuer, clock, log, audit });
+  const profiles = createProfileService(config, ca, { identities: { issue: (device) => certificates.issue(device as { mac: Mac; owner: string }, 'profile') }, revocation });
+  const revocationStatus = new RevocationPublisher({ issuer, revocations: devices.revocations, clock });
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
@@ -183,6 +193,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
     profiles,
+    revocation: revocationStatus,
+    ...(materials.eapServerName ? { identities: certificates, eapTls: { serverName: materials.eapServerName, caPem: materials.caPem } } : {}),
   }, [
     adminConsoleRouter({ admin, authenticator, visits: adminVisits, renderer, config, audit, clock, log }),
     adminApiRouter({ admin, tokens: config.admin.api_tokens }),

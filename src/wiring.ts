@@ -238,6 +238,8 @@ export interface Materials {
   /** The CA to trust for the LDAP server's certificate, when configured. */
   readonly ldapCa?: Buffer;
   readonly agent?: AgentInfo;
+  /** With EAP-TLS on (eap.enabled, method tls): the DNS name in the EAP server's certificate, which devices pin. */
+  readonly eapServerName?: string;
 }
 
 function readRequired(path: string, key: string): Buffer {
@@ -266,7 +268,8 @@ export async function readMaterials(config: Config): Promise<Materials> {
   }
   const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? readRequired(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
   if (config.directory.kind === 'file') readRequired(config.directory.file.path, 'directory.file.path');
-  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}) };
+  const eapName = config.eap.enabled && config.eap.methods.includes('tls') ? eapServerNameOf(readRequired(config.eap.cert_file, 'eap.cert_file'), config.eap.cert_file) : undefined;
+  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
   const a = config.android.agent;
   if (!a) return base;
   const urls = new PortalUrls(config.portal.base_url);
@@ -289,6 +292,19 @@ export async function readMaterials(config: Config): Promise<Materials> {
     ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
   };
   return { ...base, agent };
+}
+
+/** The first DNS name of the EAP server's certificate (what `init` issues it for). */
+function eapServerNameOf(pem: Buffer, path: string): string {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(pem);
+  } catch (err) {
+    throw new ConfigError(`eap.cert_file: ${path} is not a PEM certificate (${(err as Error).message})`);
+  }
+  const name = /(?:^|, )DNS:([^,]+)/.exec(x509.subjectAltName ?? '')?.[1];
+  if (name === undefined) throw new ConfigError(`eap.cert_file: ${path} names no DNS name (subjectAltName), which devices would pin`);
+  return name;
 }
 
 /** The configured directory (the users file or LDAP), not yet asked anything. */

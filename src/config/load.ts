@@ -479,7 +479,12 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
     directory: { kind: raw.directory.kind, file: { ...raw.directory.file, path: at(raw.directory.file.path) }, ...(ldap ? { ldap } : {}) },
     android: { ...raw.android, ...(agent ? { agent } : {}) },
     eap: { ...raw.eap, cert_file: at(raw.eap.cert_file), key_file: at(raw.eap.key_file) },
-    pki: { ca_cert_file: at(raw.pki.ca_cert_file), ca_key_file: at(raw.pki.ca_key_file) },
+    pki: {
+      ca_cert_file: at(raw.pki.ca_cert_file),
+      ca_key_file: at(raw.pki.ca_key_file),
+      ...(raw.pki.crl_url !== undefined ? { crl_url: raw.pki.crl_url } : {}),
+      ...(raw.pki.ocsp_url !== undefined ? { ocsp_url: raw.pki.ocsp_url } : {}),
+    },
     audit,
     admin: { ...raw.admin, api_tokens: apiTokens },
     ios: {

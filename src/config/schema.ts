@@ -729,6 +729,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       ca_cert_file: z.string().prefault('../certs/ca.pem').describe("the gateway's root CA certificate, offered to iOS devices"),
       ca_key_file: z.string().prefault('../certs/ca-key.pem').describe("the root CA's private key"),
+      crl_url: baseUrl
+        .optional()
+        .describe("the CRL's URL named in every certificate the CA issues (CRL Distribution Points); default: portal.base_url + /pki/crl.der, which the portal serves"),
+      ocsp_url: baseUrl
+        .optional()
+        .describe("the OCSP responder's URL named in every certificate the CA issues (Authority Information Access); default: portal.base_url + /pki/ocsp, which the portal answers"),
     })
     .prefault({})
     .describe("the gateway's own certificate authority (paths relative to this file)"),

@@ -151,15 +151,21 @@ export class DeviceRegistry {
   /**
    * Binds a newly issued EAP-TLS certificate to the enrolled device, keeping the
    * MAX_CERTIFICATES_PER_DEVICE newest; older ones are revoked (superseded). When the
-   * device is no longer enrolled (unenrolled while the certificate was being made), the
-   * certificate is revoked at once and undefined returned: it must not be handed out.
+   * device is no longer enrolled (unenrolled while the certificate was being made), or
+   * no longer to `owner` when given, the certificate is revoked at once and undefined
+   * returned: it must not be handed out.
    */
-  async recordCertificate(mac: Mac, certificate: { serial: string; notAfter: Date }, at: Date): Promise<{ device: Device; superseded: readonly RevokedCertificateEntry[] } | undefined> {
+  async recordCertificate(
+    mac: Mac,
+    certificate: { serial: string; notAfter: Date; owner?: string },
+    at: Date,
+  ): Promise<{ device: Device; superseded: readonly RevokedCertificateEntry[] } | undefined> {
     const serial = normaliseSerial(certificate.serial);
     await this.revocations.recordIssued({ serial, mac, issuedAt: at.toISOString(), notAfter: certificate.notAfter.toISOString() }, at);
     return this.lock([macKey(mac)], async () => {
       const device = await this.get(mac);
-      if (!device) {
+      // Gone, or enrolled again by somebody else (the certificate names its owner): not theirs to keep.
+      if (!device || (certificate.owner !== undefined && !sameUser(device.owner, certificate.owner))) {
         await this.revocations.revoke([serial], CRL_REASON.cessationOfOperation, at);
         return undefined;
       }

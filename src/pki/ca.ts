@@ -11,13 +11,14 @@
  *
  * Only `writeGatewayPki` touches the file system.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { domainToASCII } from 'node:url';
 import forge from 'node-forge';
 import { asForgeKey, nativeRsaSigner, type ForgeSigningKey } from './native-rsa-signer.js';
+import { revocationExtensions, type RevocationUrls } from './revocation-urls.js';
 
 export interface CertificateAuthority {
   certPem: string;
@@ -93,7 +94,7 @@ export function createCa(options: {
 /** Issues a TLS server certificate signed by the CA (RSA 2048, 825 days max, EKU serverAuth, keyUsage digitalSignature+keyEncipherment, SAN with every name: DNS names and IPv4/IPv6 addresses told apart, CN = first name, authorityKeyIdentifier, subjectKeyIdentifier, basicConstraints cA false). */
 export function issueServerCertificate(
   ca: CertificateAuthority,
-  options: { names: string[]; validDays?: number; now?: Date },
+  options: { names: string[]; validDays?: number; now?: Date; revocation?: RevocationUrls },
 ): IssuedCertificate {
   const names = parseServerNames(options.names);
   const first = names[0]!;
@@ -105,7 +106,7 @@ export function issueServerCertificate(
     throw new RangeError(`validDays must be at most ${SERVER_MAX_DAYS} (Apple devices reject longer server certificates)`);
   }
   const now = options.now ?? new Date();
-  const issuer = loadIssuingCa(ca, now);
+  const issuer = loadIssuingCa(ca, now, options.revocation);
   const keys = generateRsaKeys(SERVER_KEY_BITS);
   const { certPem } = signLeafCertificate(issuer, {
     commonName: first.text,
@@ -135,10 +136,10 @@ export function issueServerCertificate(
  */
 export function issueProfileSigningCertificate(
   ca: CertificateAuthority,
-  options: { commonName?: string; validDays?: number; now?: Date } = {},
+  options: { commonName?: string; validDays?: number; now?: Date; revocation?: RevocationUrls } = {},
 ): IssuedCertificate {
   const now = options.now ?? new Date();
-  const issuer = loadIssuingCa(ca, now);
+  const issuer = loadIssuingCa(ca, now, options.revocation);
   const commonName = options.commonName ?? `${issuerDisplayName(issuer)} profile signing`.slice(0, MAX_COMMON_NAME);
   const keys = generateRsaKeys(PROFILE_SIGNING_KEY_BITS);
   const { certPem } = signLeafCertificate(issuer, {
@@ -177,21 +178,28 @@ export function certificateNotAfter(certPem: string): Date {
   return notAfter;
 }
 
-/** Writes ca.pem, ca-key.pem, server.pem, server-key.pem into dir (keys mode 0600; refuses to overwrite existing files unless overwrite:true) and returns their paths. */
+/**
+ * Writes ca.pem, ca-key.pem, server.pem, server-key.pem, eap-server.pem and
+ * eap-server-key.pem into dir (keys mode 0600; refuses to overwrite existing files
+ * unless overwrite:true) and returns their paths. With `revocation`, both server
+ * certificates name the CRL and the OCSP responder.
+ */
 export async function writeGatewayPki(
   dir: string,
-  options: { commonName: string; organization?: string; serverNames: string[]; overwrite?: boolean },
-): Promise<{ caCert: string; caKey: string; serverCert: string; serverKey: string }> {
+  options: { commonName: string; organization?: string; serverNames: string[]; eapServerName: string; revocation?: RevocationUrls; overwrite?: boolean },
+): Promise<{ caCert: string; caKey: string; serverCert: string; serverKey: string; eapCert: string; eapKey: string }> {
   const paths = {
     caCert: join(dir, 'ca.pem'),
     caKey: join(dir, 'ca-key.pem'),
     serverCert: join(dir, 'server.pem'),
     serverKey: join(dir, 'server-key.pem'),
+    eapCert: join(dir, EAP_SERVER_CERT),
+    eapKey: join(dir, EAP_SERVER_KEY),
   };
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const overwrite = options.overwrite === true;
   if (!overwrite) {
-    // Check all four before generating anything, so a refusal leaves no half-written set.
+    // Check them all before generating anything, so a refusal leaves no half-written set.
     const existing = (await Promise.all(Object.values(paths).map(async (p) => ((await exists(p)) ? p : null)))).filter(
       (p): p is string => p !== null,
     );
@@ -204,7 +212,8 @@ export async function writeGatewayPki(
     commonName: options.commonName,
     ...(options.organization !== undefined ? { organization: options.organization } : {}),
   });
-  const server = issueServerCertificate(ca, { names: options.serverNames });
+  const revocation = options.revocation ? { revocation: options.revocation } : {};
+  const server = issueServerCertificate(ca, { names: options.serverNames, ...revocation });
 
   // Keys first: a crash in between leaves keys without certificates, never a
   // certificate whose key is missing.
@@ -212,6 +221,35 @@ export async function writeGatewayPki(
   await writeNewFile(paths.serverKey, server.keyPem, 0o600, overwrite);
   await writeNewFile(paths.caCert, ca.certPem, 0o644, overwrite);
   await writeNewFile(paths.serverCert, server.certPem, 0o644, overwrite);
+  await writeEapServerCertificate(dir, ca, { name: options.eapServerName, ...revocation, overwrite });
+  return paths;
+}
+
+/** The EAP server's certificate and key in the certificates directory (what eap.cert_file and eap.key_file default to). */
+export const EAP_SERVER_CERT = 'eap-server.pem';
+export const EAP_SERVER_KEY = 'eap-server-key.pem';
+
+/**
+ * Issues the 802.1X (EAP-TLS, TTLS, PEAP) server certificate from the gateway's CA and
+ * writes eap-server.pem and eap-server-key.pem (0600) into dir: a TLS server certificate
+ * (EKU serverAuth, which Windows and Android check on RADIUS servers too) for one DNS
+ * name, the one devices pin. Refuses to overwrite unless overwrite:true.
+ */
+export async function writeEapServerCertificate(
+  dir: string,
+  ca: CertificateAuthority,
+  options: { name: string; revocation?: RevocationUrls; overwrite?: boolean },
+): Promise<{ eapCert: string; eapKey: string }> {
+  const paths = { eapCert: join(dir, EAP_SERVER_CERT), eapKey: join(dir, EAP_SERVER_KEY) };
+  const overwrite = options.overwrite === true;
+  if (!overwrite) {
+    const existing = (await Promise.all(Object.values(paths).map(async (p) => ((await exists(p)) ? p : null)))).filter((p): p is string => p !== null);
+    if (existing.length > 0) throw new Error(`refusing to overwrite existing PKI files: ${existing.join(', ')} (pass overwrite: true to replace them)`);
+  }
+  if (isIP(options.name) !== 0) throw new RangeError(`the EAP server needs a DNS name (devices pin names, not addresses): ${options.name}`);
+  const eap = issueServerCertificate(ca, { names: [options.name], ...(options.revocation ? { revocation: options.revocation } : {}) });
+  await writeNewFile(paths.eapKey, eap.keyPem, 0o600, overwrite);
+  await writeNewFile(paths.eapCert, eap.certPem, 0o644, overwrite);
   return paths;
 }
 
@@ -236,11 +274,19 @@ export interface IssuingCa {
   readonly subject: forge.pki.CertificateField[];
   readonly keyIdentifier: string;
   readonly signingKey: ForgeSigningKey;
+  /** The CA's private key, for what forge does not build (CRLs, OCSP answers). */
+  readonly key: KeyObject;
   readonly notAfter: Date;
+  /** Named in every certificate signed with this issuer (CRL Distribution Points, Authority Information Access); none when absent. */
+  readonly revocation?: RevocationUrls;
 }
 
-/** Reads and checks the CA (a CA, key matching, not expired, RSA) once, so that issuing many certificates does not parse it each time. */
-export function loadIssuingCa(ca: CertificateAuthority, now: Date = new Date()): IssuingCa {
+/**
+ * Reads and checks the CA (a CA, key matching, not expired, RSA) once, so that issuing
+ * many certificates does not parse it each time. With `revocation`, every certificate
+ * it signs names the CRL and the OCSP responder.
+ */
+export function loadIssuingCa(ca: CertificateAuthority, now: Date = new Date(), revocation?: RevocationUrls): IssuingCa {
   const x509 = new X509Certificate(ca.certPem);
   if (!x509.ca) throw new Error('the CA certificate is not a CA (basicConstraints cA is not set)');
   const privateKey = createPrivateKey(ca.keyPem);
@@ -275,7 +321,9 @@ export function loadIssuingCa(ca: CertificateAuthority, now: Date = new Date()):
     ),
     keyIdentifier,
     signingKey: nativeRsaSigner(privateKey),
+    key: privateKey,
     notAfter,
+    ...(revocation ? { revocation } : {}),
   };
 }
 
@@ -317,6 +365,9 @@ export function signLeafCertificate(issuer: IssuingCa, request: LeafRequest): { 
     { name: 'subjectKeyIdentifier' },
     // RFC 5280 §4.2.1.1: the CA's own subjectKeyIdentifier, so clients pick the right issuer.
     { name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyIdentifier },
+    // RFC 5280 §4.2.1.13 and §4.2.2.1: where a relying party (a RADIUS server, a
+    // browser) checks whether the certificate has been revoked.
+    ...(issuer.revocation ? revocationExtensions(issuer.revocation) : []),
   ]);
   cert.sign(asForgeKey(issuer.signingKey), forge.md.sha256.create());
   const certPem = certificateToPem(cert);

@@ -15,6 +15,7 @@ import type { Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { issueProfileSigningCertificate, loadIssuingCa, type CertificateAuthority } from './ca.js';
 import type { SigningMaterial } from './cms.js';
+import type { RevocationUrls } from './revocation-urls.js';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
@@ -32,10 +33,10 @@ export function loadGatewayCa(config: Pick<Config, 'pki'>): CertificateAuthority
 }
 
 /** The certificate, key and chain that sign profiles: from ios.profile.signing when set, else issued by the gateway CA now. */
-export function loadProfileSigning(config: Pick<Config, 'ios'>, ca: CertificateAuthority): SigningMaterial {
+export function loadProfileSigning(config: Pick<Config, 'ios'>, ca: CertificateAuthority, revocation?: RevocationUrls): SigningMaterial {
   const files = config.ios.profile.signing;
   if (files === undefined) {
-    const issued = issueProfileSigningCertificate(ca);
+    const issued = issueProfileSigningCertificate(ca, revocation ? { revocation } : {});
     // The root goes with it: a device that already trusts the root needs nothing
     // more, and one that does not can still see whom the profile claims to be from.
     return { certPem: issued.certPem, keyPem: issued.keyPem, chainPems: [ca.certPem] };

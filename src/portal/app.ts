@@ -6,7 +6,8 @@ import helmet from 'koa-helmet';
 import { GatewayError, StoreUnavailableError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
 import { ipadAction, startAction } from './actions/start.js';
-import { agentEnrollAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
+import { agentEnrollAction, agentIdentityAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
+import { crlAction, ocspGetAction, ocspPostAction } from './actions/pki.js';
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
 import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
@@ -50,6 +51,11 @@ export function portalRouter(deps: PortalDeps): Router {
   // The Android agent's API (actions/agent-api.ts): HTTPS and JSON only.
   post('agent_api.enroll', agentEnrollAction);
   post('agent_api.unenroll', agentUnenrollAction);
+  post('agent_api.identity', agentIdentityAction);
+  // The CA's revocation status (actions/pki.ts): plain HTTP and HTTPS, signed answers.
+  get('pki.crl', crlAction);
+  post('pki.ocsp', ocspPostAction);
+  router.get('pki.ocsp_get', `${ROUTES['pki.ocsp']}/{*request}`, on(ocspGetAction));
   // Catch-alls, never linked to: not in ROUTES.
   router.all('agent_api.unknown', '/api/agent/{*rest}', on(agentUnknownAction));
   get('health.live', livenessAction);

@@ -12,6 +12,8 @@ import type { NasTable } from '../radius/clients.js';
 import type { LoginTokenStore } from '../devices/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { StateStore } from '../store/state-store.js';
+import type { DeviceCertificates } from '../devices/device-certificates.js';
+import type { RevocationPublisher } from '../pki/revocation-publisher.js';
 import type { FlowStore } from './flow.js';
 import type { ManageVisitStore } from './manage.js';
 import type { ProfileLinkStore } from './profile-links.js';
@@ -69,6 +71,12 @@ export interface PortalDeps {
   /** The root CA iOS devices download: DER and SHA-256 fingerprint. */
   readonly ca: { readonly der: Buffer; readonly fingerprint: string };
   readonly agent?: AgentInfo;
+  /** The CA's CRL and OCSP answers (absent only in tests that do not need them: /pki/ then answers 404). */
+  readonly revocation?: Pick<RevocationPublisher, 'crl' | 'ocsp'>;
+  /** Issues EAP-TLS identities bound to enrolled devices (the agent API's identity); absent when eap-tls is not offered. */
+  readonly identities?: Pick<DeviceCertificates, 'issue'>;
+  /** What an Android device needs besides its identity to join the EAP-TLS network: the RADIUS server's name and the CA (PEM). */
+  readonly eapTls?: { readonly serverName: string; readonly caPem: string };
   /** The RADIUS workers' metrics (radius.workers > 1), Prometheus text. */
   readonly workerMetrics?: () => Promise<string>;
 }

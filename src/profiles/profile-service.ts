@@ -10,8 +10,9 @@ import type { Config } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
 import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
-import { DeviceKeyGenerator, issueDeviceIdentity } from '../pki/identity.js';
+import { DeviceKeyGenerator, issueDeviceIdentity, type DeviceIdentity } from '../pki/identity.js';
 import { loadProfileSigning } from '../pki/profile-signing.js';
+import type { RevocationUrls } from '../pki/revocation-urls.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
 
@@ -33,6 +34,12 @@ export interface ProfileServiceOptions {
   readonly signer: ProfileSigner;
   /** Secret for the payload UUIDs; default: derived from the CA key, so they survive restarts. */
   readonly uuidKey?: Buffer;
+  /**
+   * Issues the EAP-TLS identity and binds it to the device's enrollment
+   * (devices/device-certificates.ts). Without it (benches, tests of the profile's shape)
+   * identities are issued unbound, which the gateway itself never does.
+   */
+  readonly identities?: { issue(device: { readonly mac: string; readonly owner: string }, via: 'profile'): Promise<DeviceIdentity> };
 }
 
 export class ProfileService {
@@ -46,6 +53,7 @@ export class ProfileService {
   private root: ProfileFile | undefined;
   /** Shared by every request: device keys are generated one at a time. */
   private readonly keys = new DeviceKeyGenerator();
+  private readonly identities: NonNullable<ProfileServiceOptions['identities']>;
 
   constructor(options: ProfileServiceOptions) {
     this.config = options.config;
@@ -58,13 +66,14 @@ export class ProfileService {
     const displayName = options.config.ios.profile.display_name;
     this.origin = { identifier: options.config.ios.profile.identifier, organisation, ...(displayName ? { displayName } : {}) };
     this.filePrefix = fileSlug(organisation);
+    this.identities = options.identities ?? { issue: (device) => issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac }, this.keys) };
   }
 
   /** The signed enrollment profile of one device of `owner`; issues a new EAP-TLS identity when a network is eap-tls. */
   async enrollmentProfile(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile> {
     const wifi = this.config.ios.wifi;
     const identity = wifi.some((w) => w.security === 'eap-tls')
-      ? await issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac }, this.keys)
+      ? await this.identities.issue(device, 'profile')
       : undefined;
     const xml = buildEnrollmentProfile({
       ...this.origin,
@@ -94,16 +103,23 @@ export class ProfileService {
   }
 }
 
-/** Builds the service at start: the signing certificate from ios.profile.signing, else one issued by `ca` in memory. */
-export function createProfileService(config: Pick<Config, 'ios' | 'portal'>, ca: CertificateAuthority): ProfileService {
-  const material = loadProfileSigning(config, ca);
+/**
+ * Builds the service at start: the signing certificate from ios.profile.signing, else one
+ * issued by `ca` in memory (naming `revocation`'s CRL and OCSP responder).
+ */
+export function createProfileService(
+  config: Pick<Config, 'ios' | 'portal'>,
+  ca: CertificateAuthority,
+  more: { identities?: ProfileServiceOptions['identities']; revocation?: RevocationUrls } = {},
+): ProfileService {
+  const material = loadProfileSigning(config, ca, more.revocation);
   let signer: ProfileSigner;
   try {
     signer = createProfileSigner(material);
   } catch (cause) {
     throw new ConfigError(`ios.profile.signing: cannot sign with this certificate and key (${(cause as Error).message})`, [], { cause });
   }
-  return new ProfileService({ config, ca, signer });
+  return new ProfileService({ config, ca, signer, ...(more.identities ? { identities: more.identities } : {}) });
 }
 
 /** "Example Corp" → "example-corp": an ASCII file name part, never empty. */

@@ -6,7 +6,10 @@ import { isIP } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { exampleConfig } from '../../config/example.js';
 import { createUsersFile } from '../../directory/file-directory.js';
-import { writeGatewayPki } from '../../pki/ca.js';
+import { EAP_SERVER_CERT, EAP_SERVER_KEY, writeEapServerCertificate, writeGatewayPki } from '../../pki/ca.js';
+import { eapServerName } from '../../pki/eap-server-name.js';
+import { loadGatewayCa } from '../../pki/profile-signing.js';
+import { revocationUrls } from '../../pki/revocation-urls.js';
 
 export interface InitOptions {
   /** Where the config, users file, secrets and state go. */
@@ -54,11 +57,20 @@ export async function initCommand(o: InitOptions): Promise<string> {
   if (o.portalUrl) names.unshift(new URL(o.portalUrl).hostname.replace(/^\[|\]$/g, ''));
   const host = hostname();
   if (host && /^[A-Za-z0-9.-]+$/.test(host) && !names.includes(host) && isIP(host) === 0) names.push(host);
+  // The portal's default base URL (config schema) when none is given: what the certificates name for the CRL and OCSP.
+  const revocation = revocationUrls({ portal: { base_url: o.portalUrl ?? 'https://127.0.0.1:8443' }, pki: {} });
+  const eapName = eapServerName({ portalUrl: o.portalUrl ?? 'https://127.0.0.1:8443', hostname: host });
   if (existsSync(join(certsDir, 'ca.pem'))) {
     o.print(`Keeping the existing CA and server certificate in ${certsDir}.`);
+    if (!existsSync(join(certsDir, EAP_SERVER_CERT)) && !existsSync(join(certsDir, EAP_SERVER_KEY))) {
+      const ca = loadGatewayCa({ pki: { ca_cert_file: join(certsDir, 'ca.pem'), ca_key_file: join(certsDir, 'ca-key.pem') } });
+      await writeEapServerCertificate(certsDir, ca, { name: eapName, revocation });
+      o.print(`Created the EAP server certificate for ${eapName} from the existing CA in ${certsDir}.`);
+    }
   } else {
-    await writeGatewayPki(certsDir, { commonName: `enrollgate root CA (${host || 'gateway'})`, serverNames: [...new Set(names)] });
+    await writeGatewayPki(certsDir, { commonName: `enrollgate root CA (${host || 'gateway'})`, serverNames: [...new Set(names)], eapServerName: eapName, revocation });
     o.print(`Created the gateway's root CA and a server certificate for ${[...new Set(names)].join(', ')} in ${certsDir} (keys mode 0600, never commit them).`);
+    o.print(`Created the EAP (802.1X) server certificate for ${eapName}: put this name in ios.wifi[].server_names of enterprise networks.`);
   }
 
   const usersFile = join(dir, 'users.yaml');
@@ -90,6 +102,7 @@ export async function initCommand(o: InitOptions): Promise<string> {
         workers: radiusWorkersFor(availableParallelism()),
         clients: [{ name: 'localhost', address: '127.0.0.1', secret: { file: rel(dir, secretFile) }, require_message_authenticator: true, no_session: { answer: 'reject' } }],
       },
+      eap: { cert_file: rel(dir, join(certsDir, EAP_SERVER_CERT)), key_file: rel(dir, join(certsDir, EAP_SERVER_KEY)) },
       pki: { ca_cert_file: rel(dir, join(certsDir, 'ca.pem')), ca_key_file: rel(dir, join(certsDir, 'ca-key.pem')) },
     },
     [

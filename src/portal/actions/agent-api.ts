@@ -7,6 +7,7 @@ import {
   BadInputError,
   BadJsonError,
   BodyTooLargeError,
+  DeviceBlockedError,
   DeviceLimitReachedError,
   GatewayError,
   HttpsRequiredError,
@@ -85,6 +86,12 @@ const unenrollBody = z.object({
   reason: text(64).optional(),
 });
 
+const identityBody = z.object({
+  username: text(256),
+  password: text(1024),
+  mac: text(32),
+});
+
 /**
  * The checks before anything is processed: HTTPS, a JSON body, no caching. Unknown
  * fields are ignored (z.object strips them) so that a newer agent can send more.
@@ -156,11 +163,44 @@ export async function agentUnenrollAction(ctx: Context, deps: PortalDeps): Promi
   ctx.body = { unenrolled: true };
 }
 
+/**
+ * POST /api/agent/v1/identity: an EAP-TLS identity for one of the person's enrolled
+ * devices (authenticated as enroll and unenroll are: the directory password, over
+ * HTTPS): a PKCS#12 with the device's key, certificate and the CA, its one-time
+ * password, the RADIUS server's name to pin and the CA to anchor it to. The
+ * certificate is bound to the enrollment (Device.certificateSerials) and revoked when
+ * the device is unenrolled or blocked. Every call issues a new one; the five newest stay valid.
+ */
+export async function agentIdentityAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const body = input(ctx, identityBody);
+  const mac = macField(body.mac, 'mac');
+  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx) }, mac);
+  if (!deps.identities || !deps.eapTls) throw new NotFoundError('This network does not use EAP-TLS: there is no identity to hand out.');
+  const device = (await deps.enrollment.devicesOf(user)).find((d) => d.mac === mac);
+  // Somebody else's device and no device get the same answer (as unenroll).
+  if (!device) throw new NotEnrolledError();
+  if (await deps.devices.blocked(mac)) throw new DeviceBlockedError();
+  const identity = await deps.identities.issue({ mac, owner: device.owner }, 'agent');
+  ctx.status = 201;
+  ctx.body = {
+    identity: {
+      format: 'pkcs12',
+      pkcs12: identity.p12.toString('base64'),
+      // Random and single-use; it protects the file in transit inside the app, not against whoever holds this answer.
+      password: identity.password,
+      serial: identity.serial,
+      not_after: identity.notAfter.toISOString(),
+    },
+    server_name: deps.eapTls.serverName,
+    ca_pem: deps.eapTls.caPem,
+  };
+}
+
 /** Any other path or method under /api/agent/: JSON like the rest of the API. */
 export async function agentUnknownAction(ctx: Context): Promise<void> {
   ctx.set('Cache-Control', 'no-store');
   if (!ctx.secure) throw httpsRequired();
-  const known = ['/api/agent/v1/enroll', '/api/agent/v1/unenroll'].includes(ctx.path);
+  const known = ['/api/agent/v1/enroll', '/api/agent/v1/unenroll', '/api/agent/v1/identity'].includes(ctx.path);
   if (known) {
     ctx.set('Allow', 'POST');
     throw new MethodNotAllowedError('Use POST.');

@@ -254,17 +254,20 @@ describe('certificate helpers', () => {
 });
 
 describe('writeGatewayPki', () => {
-  it('writes the four files, keys 0600, and refuses to overwrite them', async () => {
+  it('writes the six files, keys 0600, and refuses to overwrite them', async () => {
     const pkiDir = join(dir, 'written');
-    const paths = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['portal.example.test'] });
+    const paths = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['portal.example.test'], eapServerName: 'radius.example.test' });
     expect(paths).toEqual({
       caCert: join(pkiDir, 'ca.pem'),
       caKey: join(pkiDir, 'ca-key.pem'),
       serverCert: join(pkiDir, 'server.pem'),
       serverKey: join(pkiDir, 'server-key.pem'),
+      eapCert: join(pkiDir, 'eap-server.pem'),
+      eapKey: join(pkiDir, 'eap-server-key.pem'),
     });
     expect((await stat(paths.caKey)).mode & 0o777).toBe(0o600);
     expect((await stat(paths.serverKey)).mode & 0o777).toBe(0o600);
+    expect((await stat(paths.eapKey)).mode & 0o777).toBe(0o600);
     expect(openssl('verify', '-x509_strict', '-CAfile', paths.caCert, paths.serverCert).trim()).toBe(
       `${paths.serverCert}: OK`,
     );
@@ -274,15 +277,30 @@ describe('writeGatewayPki', () => {
 
     const before = await readFile(paths.caKey, 'utf8');
     await expect(
-      writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['portal.example.test'] }),
+      writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['portal.example.test'], eapServerName: 'radius.example.test' }),
     ).rejects.toThrow(/refusing to overwrite/);
     expect(await readFile(paths.caKey, 'utf8')).toBe(before);
+  });
+
+  it('issues the EAP server a TLS server certificate for its one DNS name, naming the CRL and the OCSP responder', async () => {
+    const pkiDir = join(dir, 'eap');
+    const revocation = { crl: 'http://portal.example.test/pki/crl.der', ocsp: 'http://portal.example.test/pki/ocsp' };
+    const paths = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['portal.example.test'], eapServerName: 'radius.example.test', revocation });
+    // -purpose sslserver: the EKU and key usage a TLS server (here: EAP) needs.
+    expect(openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', paths.caCert, paths.eapCert).trim()).toBe(`${paths.eapCert}: OK`);
+    const text = openssl('x509', '-in', paths.eapCert, '-noout', '-text');
+    expect(text).toMatch(/X509v3 Subject Alternative Name: \n\s+DNS:radius\.example\.test\n/);
+    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
+    expect(text).toContain('URI:http://portal.example.test/pki/crl.der');
+    expect(text).toContain('OCSP - URI:http://portal.example.test/pki/ocsp');
+    expect(openssl('x509', '-in', paths.serverCert, '-noout', '-text')).toContain('URI:http://portal.example.test/pki/crl.der');
+    expect(openssl('pkey', '-in', paths.eapKey, '-pubout')).toBe(openssl('x509', '-in', paths.eapCert, '-noout', '-pubkey'));
   });
 
   it('refuses when any one of the files exists', async () => {
     const pkiDir = await mkdtemp(join(dir, 'one-'));
     await writeFile(join(pkiDir, 'server.pem'), 'mine');
-    await expect(writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'] })).rejects.toThrow(
+    await expect(writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'], eapServerName: 'radius.a.test' })).rejects.toThrow(
       /server\.pem/,
     );
     expect(await readFile(join(pkiDir, 'server.pem'), 'utf8')).toBe('mine');
@@ -290,10 +308,10 @@ describe('writeGatewayPki', () => {
 
   it('replaces them with overwrite: true, and a loosened key file comes back 0600', async () => {
     const pkiDir = join(dir, 'replaced');
-    const first = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'] });
+    const first = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'], eapServerName: 'radius.a.test' });
     const oldFingerprint = fingerprintSha256(await readFile(first.caCert, 'utf8'));
     await chmod(first.serverKey, 0o644);
-    const second = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'], overwrite: true });
+    const second = await writeGatewayPki(pkiDir, { commonName: 'Gateway Root', serverNames: ['a.test'], eapServerName: 'radius.a.test', overwrite: true });
     expect(fingerprintSha256(await readFile(second.caCert, 'utf8'))).not.toBe(oldFingerprint);
     expect((await stat(second.serverKey)).mode & 0o777).toBe(0o600);
     expect(openssl('verify', '-CAfile', second.caCert, second.serverCert).trim()).toBe(`${second.serverCert}: OK`);

@@ -8,8 +8,11 @@ import { PortalUrls } from '../../../src/portal/urls.js';
 
 /** The routers the portal's app serves (main.ts mounts the console on it); building them only stores the deps. */
 const ROUTERS: readonly Router[] = [portalRouter({} as PortalDeps), adminConsoleRouter({} as AdminConsoleDeps)];
-/** Named routes that are catch-alls, never linked to: registered, deliberately not in ROUTES. */
-const UNLINKED = (name: string) => name === 'agent_api.unknown' || name.startsWith('probe/');
+/**
+ * Named routes that are catch-alls, never linked to: registered, deliberately not in ROUTES
+ * (an OCSP GET is built by the client from the responder URL and its request, RFC 6960 A.1).
+ */
+const UNLINKED = (name: string) => name === 'agent_api.unknown' || name === 'pki.ocsp_get' || name.startsWith('probe/');
 
 /** A value for every parameter a route's path has: characters that must not stay raw in a path segment. */
 function sampleParams(name: RouteName): Record<string, string> {
