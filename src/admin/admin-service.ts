@@ -12,6 +12,7 @@ import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
 import type { EnrollmentService } from '../devices/enrollment-service.js';
 import type { Mac } from '../mac.js';
 import { GatewayError } from '../errors.js';
+import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/crl.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { may, type Actor, type Permission } from './roles.js';
@@ -138,6 +139,12 @@ export class AdminService {
   async unblock(actor: Actor, mac: Mac): Promise<boolean> {
     this.authorize(actor, 'devices.unblock');
     return this.d.enrollment.unblock(mac, actor.name);
+  }
+
+  /** Revokes one EAP-TLS certificate of an enrolled device (the device stays enrolled); undefined when the serial is not one of its certificates. */
+  async revokeCertificate(actor: Actor, mac: Mac, serial: string, reason?: CrlReasonCode): Promise<RevokedCertificateEntry | undefined> {
+    this.authorize(actor, 'certificates.revoke');
+    return this.d.enrollment.revokeCertificate(mac, serial, actor.name, reason);
   }
 
   /** Live sessions, all or one person's. */

@@ -13,6 +13,8 @@ import type { AuditFilter } from '../audit/query.js';
 import type { AdminConfig } from '../config/load.js';
 import { parseMac, type Mac } from '../mac.js';
 import { BadInputError, GatewayError, HttpsRequiredError, NotFoundError } from '../errors.js';
+import { CRL_REASON, type CrlReasonName } from '../pki/crl.js';
+import { normaliseSerial } from '../pki/serial.js';
 import type { AdminService } from './admin-service.js';
 import type { Actor } from './roles.js';
 
@@ -83,6 +85,22 @@ export function adminApiRouter(deps: { admin: AdminService; tokens: AdminConfig[
     const mac = macOf(ctx.params.mac, 'mac');
     if (!(await deps.admin.unblock(actor(ctx), mac))) throw new NotFoundError(`${mac} is not blocked.`);
     ctx.body = { unblocked: mac };
+  });
+  router.post('/devices/:mac/certificates/:serial/revoke', async (ctx) => {
+    const mac = macOf(ctx.params.mac, 'mac');
+    let serial: string;
+    try {
+      serial = normaliseSerial(String(ctx.params.serial));
+    } catch {
+      throw new BadInputError('serial: a certificate serial number in hexadecimal', { field: 'serial' });
+    }
+    const given = body(ctx).reason_code ?? 'unspecified';
+    if (typeof given !== 'string' || !Object.hasOwn(CRL_REASON, given)) {
+      throw new BadInputError(`reason_code: one of ${Object.keys(CRL_REASON).join(', ')} (RFC 5280)`, { field: 'reason_code' });
+    }
+    const entry = await deps.admin.revokeCertificate(actor(ctx), mac, serial, CRL_REASON[given as CrlReasonName]);
+    if (!entry) throw new NotFoundError(`${serial} is not a certificate of the enrolled device ${mac}.`);
+    ctx.body = { revoked: entry };
   });
   router.get('/sessions', async (ctx) => {
     const user = text(ctx.query.user);

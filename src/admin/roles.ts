@@ -15,6 +15,7 @@ export type Permission =
   | 'devices.unenroll'
   | 'devices.block'
   | 'devices.unblock'
+  | 'certificates.revoke'
   | 'sessions.view'
   | 'sessions.revoke'
   | 'nas.view'
@@ -28,6 +29,8 @@ export const PERMISSIONS: Readonly<Record<Permission, readonly Role[]>> = {
   'devices.unenroll': ['admin', 'helpdesk'],
   'devices.block': ['admin', 'helpdesk'],
   'devices.unblock': ['admin'],
+  // Like blocking: cuts one EAP-TLS certificate of a device (a leaked profile, say).
+  'certificates.revoke': ['admin', 'helpdesk'],
   'sessions.view': ['admin', 'helpdesk'],
   'sessions.revoke': ['admin', 'helpdesk'],
   'nas.view': ['admin', 'helpdesk'],

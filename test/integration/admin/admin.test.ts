@@ -90,6 +90,7 @@ const API_CALLS: Record<Permission, HttpsCall & { path: string }> = {
   'devices.unenroll': { path: '/devices/3c:b0:00:00:00:99/unenroll', json: { reason: 'matrix' } },
   'devices.block': { path: '/devices/3c:b0:00:00:00:98/block', json: { reason: 'matrix' } },
   'devices.unblock': { path: '/devices/3c:b0:00:00:00:98/unblock', json: {} },
+  'certificates.revoke': { path: '/devices/3c:b0:00:00:00:99/certificates/0a1b/revoke', json: { reason_code: 'keyCompromise' } },
   'sessions.view': { path: '/sessions' },
   'sessions.revoke': { path: '/sessions/3c:b0:00:00:00:99/revoke', json: { reason: 'matrix' } },
   'nas.view': { path: '/nas' },

@@ -6,7 +6,7 @@ describe('roles', () => {
   it('gives admin everything, helpdesk devices and sessions, auditors the audit trail only (issue 5)', () => {
     const of = (role: 'admin' | 'helpdesk' | 'auditor') => Object.keys(PERMISSIONS).filter((p) => may({ name: 'x', role }, p as keyof typeof PERMISSIONS)).sort();
     expect(of('admin')).toEqual(Object.keys(PERMISSIONS).sort());
-    expect(of('helpdesk')).toEqual(['dashboard.view', 'devices.block', 'devices.unenroll', 'devices.view', 'nas.view', 'sessions.revoke', 'sessions.view']);
+    expect(of('helpdesk')).toEqual(['certificates.revoke', 'dashboard.view', 'devices.block', 'devices.unenroll', 'devices.view', 'nas.view', 'sessions.revoke', 'sessions.view']);
     expect(of('auditor')).toEqual(['audit.export', 'audit.view', 'dashboard.view']);
   });
 
