@@ -23,6 +23,8 @@ import { checkDeviceCertificate, type CertificateProblem } from './device-certif
  */
 export interface EapDevices {
   get(mac: Mac): Promise<Device | undefined>;
+  /** The revocation list (pki/revocation-list.ts): an entry when the serial is revoked. */
+  readonly revocations: { status(serial: string): Promise<{ reason?: unknown } | undefined> };
   blocked(mac: Mac): Promise<BlockEntry | undefined>;
   listByOwner(owner: string): Promise<Device[]>;
 }
@@ -62,13 +64,15 @@ export async function authorizeCertificate(
   if (!check.ok) return { ok: false, code: check.reason, reason: CERTIFICATE_REASONS[check.reason], ...(check.serial ? { serial: check.serial } : {}) };
   const { mac, serial, user } = check;
   const who = { serial, mac, user };
+  // The block list first (it says the most), then the CRL's own list: whatever else the store says, a revoked certificate is refused.
+  if (await deps.devices.blocked(mac)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
+  if (await deps.devices.revocations.status(serial)) return { ok: false, code: 'certificate_revoked', reason: 'the certificate is revoked', ...who };
   const device = await deps.devices.get(mac);
   if (!device) return { ok: false, code: 'device_not_enrolled', reason: 'the certificate names a device that is not enrolled', ...who };
   if (!device.certificateSerials?.includes(serial)) {
     return { ok: false, code: 'certificate_revoked', reason: "the certificate is not one issued for this device's enrollment (revoked, or replaced by a newer one)", ...who };
   }
   if (!sameUser(device.owner, user)) return { ok: false, code: 'owner_mismatch', reason: "the certificate's owner is not the device's owner", ...who };
-  if (await deps.devices.blocked(mac)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
   return decideForDevice(deps, device, nas, context, who);
 }
 

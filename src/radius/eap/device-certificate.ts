@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { parseMac, type Mac } from '../../mac.js';
+import { normaliseSerial } from '../../pki/serial.js';
 
 /**
  * Whether a client certificate presented in EAP-TLS is one this gateway issued to a
@@ -15,11 +16,6 @@ export type CertificateProblem = 'no_certificate' | 'foreign_ca' | 'expired' | '
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DEVICE_URI = /(?:^|, )URI:urn:enrollgate:device:([0-9a-f:]{17})(?:,|$)/;
-
-/** Serial numbers as the device record keeps them: lower-case hex without leading zeros. */
-export function normaliseSerial(serial: string): string {
-  return serial.toLowerCase().replace(/^0+(?=.)/, '');
-}
 
 export function checkDeviceCertificate(cert: X509Certificate | undefined, ca: X509Certificate, now: Date): CertificateCheck {
   if (!cert) return { ok: false, reason: 'no_certificate' };

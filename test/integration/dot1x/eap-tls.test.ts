@@ -7,13 +7,14 @@ import type { AuditRecord } from '../../../src/audit/record.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
-import { createCa, issueServerCertificate, type CertificateAuthority } from '../../../src/pki/ca.js';
+import { createCa, type CertificateAuthority } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/radius/eap/device-certificate.js';
+import { normaliseSerial } from '../../../src/pki/serial.js';
 import type { StateStore } from '../../../src/store/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { httpsCall } from '../../helpers/https.js';
 
 /**
  * EAP-TLS against a real gateway, with eapol_test (wpa_supplicant's EAP peer) as the
@@ -27,6 +28,9 @@ let store: StateStore;
 let devices: DeviceRegistry;
 let ca: CertificateAuthority;
 let macCounter = 0x10;
+let caPem: Buffer;
+/** The EAP server's name, as the identity API tells the device to pin it (init issued the certificate). */
+let serverName = '';
 
 /** A new device MAC for each test: they share one gateway. */
 function nextMac(): Mac {
@@ -40,18 +44,33 @@ interface Identity {
   serial: string;
 }
 
-/** A device identity from `issuer` (default: the gateway's CA) as a PKCS#12 file, enrolled unless told otherwise. */
-async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number; user?: string } = {}): Promise<Identity> {
+/**
+ * A device's identity as a PKCS#12 file. By default through the real enrollment path:
+ * the agent API enrolls the device and hands out its identity, bound to the
+ * enrollment. Certificates no enrollment would give (another CA, already expired, or
+ * one the enrollment does not hold) are issued here directly.
+ */
+async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number } = {}): Promise<Identity> {
   const mac = nextMac();
-  const user = o.user ?? 'employee';
-  const id = await issueDeviceIdentity(o.issuer ?? ca, { user, mac, ...(o.now ? { now: o.now } : {}), ...(o.validDays ? { validDays: o.validDays } : {}) });
-  const serial = normaliseSerial(new X509Certificate(id.certificatePem).serialNumber);
   const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
-  await writeFile(p12, id.p12);
-  if (o.enroll !== false) {
-    await devices.enroll({ mac, owner: user, platform: 'ios', enrolledAt: new Date().toISOString(), ...(o.bind !== false ? { certificateSerials: [serial] } : {}) });
+  if (o.enroll !== false && o.bind !== false && !o.issuer && !o.now) {
+    const credentials = { username: 'employee', password: t.employeePassword };
+    const enrolled = await agentApi('/api/agent/v1/enroll', { ...credentials, device: { mac, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } });
+    expect(enrolled.status, enrolled.text).toBe(201);
+    const r = await agentApi('/api/agent/v1/identity', { ...credentials, mac });
+    expect(r.status, r.text).toBe(201);
+    serverName = r.json.server_name;
+    await writeFile(p12, Buffer.from(r.json.identity.pkcs12, 'base64'));
+    return { mac, p12, password: r.json.identity.password, serial: r.json.identity.serial };
   }
-  return { mac, p12, password: id.password, serial };
+  const id = await issueDeviceIdentity(o.issuer ?? ca, { user: 'employee', mac, ...(o.now ? { now: o.now } : {}), ...(o.validDays ? { validDays: o.validDays } : {}) });
+  await writeFile(p12, id.p12);
+  if (o.enroll !== false) await devices.enroll({ mac, owner: 'employee', platform: 'android', enrolledAt: new Date().toISOString() });
+  return { mac, p12, password: id.password, serial: normaliseSerial(new X509Certificate(id.certificatePem).serialNumber) };
+}
+
+function agentApi(path: string, json: unknown) {
+  return httpsCall(t.gateway.ports.https, caPem, path, { method: 'POST', json });
 }
 
 function eapTls(id: Identity, o: { tls?: '1.2' | '1.3'; fragmentSize?: number; reauthentications?: number } = {}): Promise<EapolTestResult> {
@@ -62,7 +81,7 @@ function eapTls(id: Identity, o: { tls?: '1.2' | '1.3'; fragmentSize?: number; r
     privateKey: id.p12,
     privateKeyPassword: id.password,
     phase1: `tls_disable_tlsv1_3=${o.tls === '1.2' ? 1 : 0}`,
-    domainMatch: 'radius.example.org',
+    domainMatch: serverName,
     ...(o.fragmentSize ? { fragmentSize: o.fragmentSize } : {}),
     ...(o.reauthentications ? { reauthentications: o.reauthentications } : {}),
     port: t.gateway.ports.auth,
@@ -91,16 +110,13 @@ function lastRecordFor(serial: string): AuditRecord {
 
 beforeAll(async () => {
   t = await startTestGateway({
+    https: true,
     configure: (doc) => {
-      doc.eap = { enabled: true, cert_file: 'certs/eap-server.pem', key_file: 'certs/eap-server-key.pem' };
-    },
-    beforeStart: async (dir) => {
-      ca = { certPem: readFileSync(join(dir, 'certs/ca.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'certs/ca-key.pem'), 'utf8') };
-      const server = issueServerCertificate(ca, { names: ['radius.example.org'] });
-      await writeFile(join(dir, 'certs/eap-server.pem'), server.certPem);
-      await writeFile(join(dir, 'certs/eap-server-key.pem'), server.keyPem, { mode: 0o600 });
+      doc.eap = { ...doc.eap, enabled: true };
     },
   });
+  caPem = readFileSync(t.config.pki.ca_cert_file);
+  ca = { certPem: caPem.toString('utf8'), keyPem: readFileSync(t.config.pki.ca_key_file, 'utf8') };
   store = await openStateStore(t.config, createLogger('error'));
   devices = new DeviceRegistry(store.kv, store.withLock);
 });
@@ -193,7 +209,7 @@ describe('EAP-TLS with eapol_test', () => {
       await devices.unenroll(id.mac);
       const r = await eapTls(id);
       expect(r.radiusCode).toBe('Reject');
-      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'the certificate names a device that is not enrolled' });
+      expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'the certificate is revoked' });
     });
   });
 });

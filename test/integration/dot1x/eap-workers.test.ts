@@ -10,7 +10,7 @@ import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/radius/eap/device-certificate.js';
+import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
 import { initOnFreePorts, type GatewayPorts } from '../../helpers/gateway.js';
@@ -65,13 +65,11 @@ beforeAll(async () => {
   password = id.password;
   await writeFile(p12, id.p12);
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
-  await new DeviceRegistry(store.kv, store.withLock).enroll({
-    mac: MAC,
-    owner: 'employee',
-    platform: 'ios',
-    enrolledAt: new Date().toISOString(),
-    certificateSerials: [normaliseSerial(new X509Certificate(id.certificatePem).serialNumber)],
-  });
+  const registry = new DeviceRegistry(store.kv, store.withLock);
+  await registry.enroll({ mac: MAC, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
+  // Bound as the profile service binds what it issues (the enrollment holds the certificate's serial).
+  const certificate = new X509Certificate(id.certificatePem);
+  await registry.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
   await store.close();
   gateway = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   await started(gateway);

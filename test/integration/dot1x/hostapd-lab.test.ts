@@ -9,7 +9,7 @@ import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/radius/eap/device-certificate.js';
+import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { startDot1xLab, type Dot1xLab } from '../../helpers/dot1x-lab.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
@@ -76,13 +76,11 @@ beforeAll(async () => {
       await writeFile(join(dir, 'device.p12'), id.p12);
       await writeFile(join(dir, 'device.pass'), id.password);
       const store = await openStateStore({ store: { kind: 'sqlite', sqlite_file: join(dir, 'state.sqlite') } } as never, createLogger('error'));
-      await new DeviceRegistry(store.kv, store.withLock).enroll({
-        mac: MAC,
-        owner: 'employee',
-        platform: 'ios',
-        enrolledAt: new Date().toISOString(),
-        certificateSerials: [normaliseSerial(new X509Certificate(id.certificatePem).serialNumber)],
-      });
+      const registry = new DeviceRegistry(store.kv, store.withLock);
+  await registry.enroll({ mac: MAC, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
+  // Bound as the profile service binds what it issues (the enrollment holds the certificate's serial).
+  const certificate = new X509Certificate(id.certificatePem);
+  await registry.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
       await store.close();
     },
   });
@@ -149,6 +147,6 @@ describe('802.1X with hostapd as the NAS and wpa_supplicant as the device', () =
     await lab.wpaCli('logoff');
     await lab.wpaCli('logon');
     await lab.waitFor(/CTRL-EVENT-EAP-FAILURE2? /, { in: 'hostapd', since: retry, timeoutMs: 20_000 });
-    expect(await recordWhere((r) => r.type === 'eap.rejected' && r.mac === MAC, 'eap.rejected after unenrolling')).toMatchObject({ reason: 'the certificate names a device that is not enrolled', resumed: true });
+    expect(await recordWhere((r) => r.type === 'eap.rejected' && r.mac === MAC, 'eap.rejected after unenrolling')).toMatchObject({ reason: 'the certificate is revoked', resumed: true });
   });
 });
