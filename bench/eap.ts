@@ -313,9 +313,9 @@ async function main(): Promise<void> {
       const m = (xs: PhaseResult[], f: (p: PhaseResult) => number) => median(xs.map(f));
       const sum = (xs: PhaseResult[], f: (p: PhaseResult) => number) => xs.reduce((a, p) => a + f(p), 0);
       console.log(
-        `| ${label} | ${m(full, (p) => p.perSecond)} | ${m(full, (p) => p.p50Ms).toFixed(1)} ms | ${m(full, (p) => p.p99Ms).toFixed(1)} ms | ` +
-          `${sum(full, (p) => p.failures)} (${sum(full, (p) => p.keyMismatches)}) | ${m(resumed, (p) => p.perSecond)} | ${m(resumed, (p) => p.p50Ms).toFixed(1)} ms | ` +
-          `${m(resumed, (p) => p.p99Ms).toFixed(1)} ms | ${m(resumed, (p) => p.fellBackPerSecond)} | ${sum(resumed, (p) => p.failures)} (${sum(resumed, (p) => p.keyMismatches)}) |`,
+        `| ${label} | ${Math.round(m(full, (p) => p.perSecond))} | ${m(full, (p) => p.p50Ms).toFixed(1)} ms | ${m(full, (p) => p.p99Ms).toFixed(1)} ms | ` +
+          `${sum(full, (p) => p.failures)} (${sum(full, (p) => p.keyMismatches)}) | ${Math.round(m(resumed, (p) => p.perSecond))} | ${m(resumed, (p) => p.p50Ms).toFixed(1)} ms | ` +
+          `${m(resumed, (p) => p.p99Ms).toFixed(1)} ms | ${Math.round(m(resumed, (p) => p.fellBackPerSecond))} | ${sum(resumed, (p) => p.failures)} (${sum(resumed, (p) => p.keyMismatches)}) |`,
       );
     }
   } finally {
