@@ -237,6 +237,8 @@ class Conversation {
   private retransmissions = 0;
   private readonly nas: NasFields;
   private lastAuthenticator: Buffer = Buffer.alloc(16);
+  /** Set when the conversation timed out: an answer still on its way must not start another exchange. */
+  private abandoned = false;
 
   constructor(
     private readonly transport: RadiusTransport,
@@ -254,7 +256,10 @@ class Conversation {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConversationFailed('conversation timed out')), this.o.conversationTimeoutMs);
+      timer = setTimeout(() => {
+        this.abandoned = true;
+        reject(new ConversationFailed('conversation timed out'));
+      }, this.o.conversationTimeoutMs);
     });
     const result = (fields: Partial<HandshakeResult>): HandshakeResult => ({
       ok: false,
@@ -411,6 +416,7 @@ class Conversation {
   }
 
   private async send(eap: Buffer): Promise<Answer> {
+    if (this.abandoned) throw new ConversationFailed('conversation timed out');
     if (++this.roundTrips > MAX_ROUND_TRIPS) throw new ConversationFailed(`more than ${MAX_ROUND_TRIPS} round trips`);
     const state = this.state;
     const { answer, authenticator } = await this.transport.exchange(
