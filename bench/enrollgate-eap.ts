@@ -92,22 +92,35 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
   const gateway: ChildProcess = spawn(process.execPath, ['dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   gateway.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((resolve) => gateway.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error('the gateway did not say "enrollgate started" within 30 s')), 30_000);
-    gateway.stdout!.on('data', (d: Buffer) => {
-      buffered = (buffered + d.toString()).slice(-100_000);
-      if (buffered.includes('enrollgate started')) {
+  const stop = async (): Promise<void> => {
+    if (gateway.exitCode !== null || gateway.signalCode !== null) return;
+    gateway.kill('SIGTERM');
+    const killer = setTimeout(() => gateway.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      // "enrollgate started" is an info line: the gateway must log at info or below.
+      const timer = setTimeout(() => reject(new Error('the gateway did not say "enrollgate started" within 30 s')), 30_000);
+      gateway.stdout!.on('data', (d: Buffer) => {
+        buffered = (buffered + d.toString()).slice(-100_000);
+        if (buffered.includes('enrollgate started')) {
+          clearTimeout(timer);
+          buffered = '';
+          resolve();
+        }
+      });
+      gateway.once('exit', (code) => {
         clearTimeout(timer);
-        buffered = '';
-        resolve();
-      }
+        reject(new Error(`gateway exited with ${code}:\n${buffered.slice(-4000)}`));
+      });
     });
-    gateway.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}:\n${buffered.slice(-4000)}`));
-    });
-  });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     pid: gateway.pid!,
     authPort,
@@ -115,12 +128,6 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
     serverName,
     clients,
     macs,
-    stop: async () => {
-      if (gateway.exitCode !== null || gateway.signalCode !== null) return;
-      gateway.kill('SIGTERM');
-      const killer = setTimeout(() => gateway.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop,
   };
 }
