@@ -66,8 +66,12 @@ export async function issueServerCert(dir: string, ca: CertFiles, serverName: st
   return { cert, key };
 }
 
-/** One device certificate per key type (clientAuth EKU), signed by `ca`. */
-export async function issueClientCerts(dir: string, ca: CertFiles): Promise<Record<ClientKeyType, CertFiles>> {
+/**
+ * One device certificate per key type (clientAuth EKU), signed by `ca`; with `devices`,
+ * each also names its device (subjectAltName URI urn:enrollgate:device:<mac>, as the
+ * gateway's own identities do), which the gateway's EAP-TLS requires.
+ */
+export async function issueClientCerts(dir: string, ca: CertFiles, devices?: Record<ClientKeyType, string>): Promise<Record<ClientKeyType, CertFiles>> {
   const out = {} as Record<ClientKeyType, CertFiles>;
   for (const type of CLIENT_KEY_TYPES) {
     const key = join(dir, `client-${type}-key.pem`);
@@ -78,7 +82,7 @@ export async function issueClientCerts(dir: string, ca: CertFiles): Promise<Reco
       key,
       `/CN=bench-device-${type}`,
       ca,
-      'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth',
+      `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth${devices ? `\nsubjectAltName=URI:urn:enrollgate:device:${devices[type]}` : ''}`,
     );
     out[type] = { cert, key };
   }

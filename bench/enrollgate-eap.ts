@@ -7,6 +7,7 @@ import { parse, stringify } from 'yaml';
 import { initCommand } from '../src/cli/commands/init.js';
 import { DeviceRegistry } from '../src/devices/device-registry.js';
 import { parseMac } from '../src/mac.js';
+import { normaliseSerial } from '../src/pki/serial.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
@@ -56,6 +57,32 @@ async function seed(stateFile: string, macs: readonly string[]): Promise<void> {
   await store.close();
 }
 
+/** The devices the bench's client certificates name; their owners are the certificates' CNs. */
+const EAP_DEVICES: Record<ClientKeyType, string> = { p256: '02:be:00:00:00:01', rsa2048: '02:be:00:00:00:02' };
+
+/**
+ * The gateway's EAP-TLS accepts a certificate only for an enrolled device whose
+ * enrollment holds its serial: each bench device is enrolled, its certificate bound as
+ * the profile service binds what it issues, and given a session (so every handshake is
+ * decided on a live session, as for a device during the day).
+ */
+async function seedEapDevices(stateFile: string, clients: Record<ClientKeyType, CertFiles>): Promise<void> {
+  const store = await openSqliteStore(stateFile);
+  const devices = new DeviceRegistry(store.kv, store.withLock);
+  const sessions = new SessionStore(store.kv.sessions);
+  const now = new Date();
+  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
+  for (const type of Object.keys(EAP_DEVICES) as ClientKeyType[]) {
+    const mac = parseMac(EAP_DEVICES[type])!;
+    const owner = `bench-device-${type}`;
+    const certificate = new X509Certificate(await readFile(clients[type].cert));
+    await devices.enroll({ mac, owner, platform: 'android', enrolledAt: now.toISOString() });
+    await devices.recordCertificate(mac, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner }, now);
+    await sessions.put({ mac, user: owner, origin: 'enrollment', startedAt: now.toISOString(), endsAt }, now);
+  }
+  await store.close();
+}
+
 /** Starts the gateway in `dir` (the caller's temporary folder, removed by the caller). */
 export async function startGatewayForEap(o: { dir: string; secret: string; workers: number; logLevel: string; mabDevices: number }): Promise<GatewayForEap> {
   const certsDir = join(o.dir, 'certs');
@@ -84,7 +111,8 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
   }
   doc.eap = { ...(doc.eap ?? {}), enabled: true, cert_file: server.cert, key_file: server.key };
   await writeFile(configFile, stringify(doc));
-  const clients = await issueClientCerts(certsDir, ca);
+  const clients = await issueClientCerts(certsDir, ca, EAP_DEVICES);
+  await seedEapDevices(join(o.dir, 'state.sqlite'), clients);
 
   const macs = Array.from({ length: o.mabDevices }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
   if (macs.length > 0) await seed(join(o.dir, 'state.sqlite'), macs);

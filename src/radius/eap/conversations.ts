@@ -78,13 +78,14 @@ export class Conversations<C extends Conversation> {
     return entry.conversation;
   }
 
-  /** Forgets a finished conversation (no abandon call). */
-  close(state: Buffer): void {
+  /** Forgets a finished conversation (no abandon call); false when it was already gone (expired while its last response was worked on). */
+  close(state: Buffer): boolean {
     const key = state.toString('latin1');
     const entry = this.byState.get(key);
-    if (!entry) return;
+    if (!entry) return false;
     this.byState.delete(key);
     this.release(entry.conversation.nas);
+    return true;
   }
 
   /** Forgets every conversation (the server stops). */

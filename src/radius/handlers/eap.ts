@@ -246,8 +246,8 @@ export class EapHandler implements RadiusHandler {
 
   /** The end of a conversation: Accept with EAP-Success and the keys, or Reject with EAP-Failure. */
   private finish(r: RadiusRequest, conversation: EapConversation, packet: EapPacket, step: Exclude<MethodStep, { kind: 'request' }>, code = 'refused'): Answer {
-    this.conversations.close(conversation.state);
-    this.o.metrics.eapInProgress.dec();
+    // Expired while this response was worked on: abandon() has counted it already.
+    if (this.conversations.close(conversation.state)) this.o.metrics.eapInProgress.dec();
     const method = conversation.method!;
     const tls = method.negotiated;
     const a = conversation.authorization;
