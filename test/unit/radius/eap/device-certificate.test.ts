@@ -1,0 +1,126 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCa, issueServerCertificate, loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from '../../../../src/pki/ca.js';
+import { deviceUri, issueDeviceIdentity } from '../../../../src/pki/identity.js';
+import type { Mac } from '../../../../src/mac.js';
+import { checkDeviceCertificate, normaliseSerial } from '../../../../src/radius/eap/device-certificate.js';
+
+/**
+ * Device certificates as EAP-TLS sees them: real ones from the gateway's CA
+ * (pki/identity.ts), and ones crafted with the CA's own leaf signer to lack one thing
+ * each. RSA keys are slow to make: one CA, one foreign CA and one spare key pair for
+ * every crafted certificate, made once.
+ */
+const MAC = '02:e7:00:00:00:01' as Mac;
+const DAY = 86_400_000;
+
+let ca: CertificateAuthority;
+let caX509: X509Certificate;
+let issuer: IssuingCa;
+let spareKey: forge.pki.rsa.PublicKey;
+let good: X509Certificate;
+
+beforeAll(async () => {
+  ca = createCa({ commonName: 'Test gateway CA' });
+  caX509 = new X509Certificate(ca.certPem);
+  issuer = loadIssuingCa(ca);
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  spareKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  good = new X509Certificate((await issueDeviceIdentity(ca, { user: 'employee', mac: MAC })).certificatePem);
+}, 60_000);
+
+/** A leaf signed by our CA with these extensions (validity: from an hour ago for `days`, unless `now` moves it). */
+function craft(extensions: object[], o: { days?: number; now?: Date; by?: IssuingCa } = {}): X509Certificate {
+  const { certPem } = signLeafCertificate(o.by ?? issuer, { commonName: 'employee', publicKey: spareKey, days: o.days ?? 30, now: o.now ?? new Date(), extensions });
+  return new X509Certificate(certPem);
+}
+
+const CLIENT_EKU = { name: 'extKeyUsage', clientAuth: true };
+const DEVICE_SAN = { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }] };
+
+describe('checkDeviceCertificate', () => {
+  it('accepts a device identity the gateway issued, naming its device, owner, serial and end', () => {
+    const check = checkDeviceCertificate(good, caX509, new Date());
+    expect(check).toEqual({ ok: true, mac: MAC, serial: normaliseSerial(good.serialNumber), user: 'employee', notAfter: new Date(good.validTo) });
+  });
+
+  it('accepts a crafted certificate with just clientAuth and the device URI (the crafting itself is sound)', () => {
+    expect(checkDeviceCertificate(craft([CLIENT_EKU, DEVICE_SAN]), caX509, new Date())).toMatchObject({ ok: true, mac: MAC });
+  });
+
+  it('refuses no certificate', () => {
+    expect(checkDeviceCertificate(undefined, caX509, new Date())).toEqual({ ok: false, reason: 'no_certificate' });
+  });
+
+  it('refuses a device identity from another CA', async () => {
+    const foreign = createCa({ commonName: 'Somebody else' });
+    const cert = new X509Certificate((await issueDeviceIdentity(foreign, { user: 'employee', mac: MAC })).certificatePem);
+    expect(checkDeviceCertificate(cert, caX509, new Date())).toEqual({ ok: false, reason: 'foreign_ca', serial: normaliseSerial(cert.serialNumber) });
+  });
+
+  it('refuses a certificate naming our CA (name and key identifier) but signed by another key: the signature decides', () => {
+    const impostor = loadIssuingCa(createCa({ commonName: 'Test gateway CA' }));
+    const cert = craft([CLIENT_EKU, DEVICE_SAN], { by: { ...issuer, signingKey: impostor.signingKey } });
+    expect(cert.checkIssued(caX509)).toBe(true); // issuer name and authorityKeyIdentifier match ours…
+    expect(checkDeviceCertificate(cert, caX509, new Date())).toMatchObject({ ok: false, reason: 'foreign_ca' });
+  });
+
+  it('refuses an expired certificate, and takes it up to its last second', async () => {
+    const expired = new X509Certificate((await issueDeviceIdentity(ca, { user: 'employee', mac: MAC, now: new Date(Date.now() - 3 * DAY), validDays: 1 })).certificatePem);
+    expect(checkDeviceCertificate(expired, caX509, new Date())).toMatchObject({ ok: false, reason: 'expired' });
+    const end = new Date(good.validTo);
+    expect(checkDeviceCertificate(good, caX509, end).ok).toBe(true);
+    expect(checkDeviceCertificate(good, caX509, new Date(end.getTime() + 1000))).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('refuses a certificate not valid yet', () => {
+    const future = craft([CLIENT_EKU, DEVICE_SAN], { now: new Date(Date.now() + 3 * DAY) });
+    expect(checkDeviceCertificate(future, caX509, new Date())).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+    expect(checkDeviceCertificate(good, caX509, new Date(new Date(good.validFrom).getTime() - 1000))).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+  });
+
+  it('refuses a certificate whose extended key usage has no clientAuth (our own RADIUS server certificate, for one)', () => {
+    expect(checkDeviceCertificate(craft([{ name: 'extKeyUsage', serverAuth: true }, DEVICE_SAN]), caX509, new Date())).toMatchObject({ ok: false, reason: 'not_a_client_certificate' });
+    const server = new X509Certificate(issueServerCertificate(ca, { names: ['radius.example.org'] }).certPem);
+    expect(checkDeviceCertificate(server, caX509, new Date())).toMatchObject({ ok: false, reason: 'not_a_client_certificate' });
+  });
+
+  it('refuses a certificate that names no device', () => {
+    const cases = [
+      craft([CLIENT_EKU]),
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 2, value: 'device.example.org' }] }]),
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: 'urn:enrollgate:device:not-a-mac-address' }] }]),
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: 'urn:someone-else:device:02:e7:00:00:00:01' }] }]),
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: `${deviceUri(MAC)}:extra` }] }]),
+      // A DNS name that spells the URI after a comma: Node prints it quoted with the comma
+      // escaped (\u002c), so it cannot pass for an entry of its own.
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 2, value: `x, URI:${deviceUri(MAC)}, y` }] }]),
+      craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 2, value: `x, URI:${deviceUri(MAC)}` }] }]),
+    ];
+    for (const cert of cases) expect(checkDeviceCertificate(cert, caX509, new Date()), cert.subjectAltName ?? '(no SAN)').toMatchObject({ ok: false, reason: 'no_device_name' });
+  });
+
+  it('finds the device URI among other names', () => {
+    const cert = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 2, value: 'device.example.org' }, { type: 6, value: deviceUri(MAC) }, { type: 1, value: 'employee@example.org' }] }]);
+    expect(checkDeviceCertificate(cert, caX509, new Date())).toMatchObject({ ok: true, mac: MAC });
+  });
+
+  it('refuses the CA certificate itself (it verifies against itself, but is no client)', () => {
+    expect(checkDeviceCertificate(caX509, caX509, new Date())).toMatchObject({ ok: false, reason: 'not_a_client_certificate' });
+  });
+});
+
+describe('normaliseSerial', () => {
+  it.each([
+    ['00AB12', 'ab12'],
+    ['0A', 'a'],
+    ['ab12', 'ab12'],
+    ['ABCDEF0123', 'abcdef0123'],
+    ['0', '0'],
+    ['0000', '0'],
+    ['00F0', 'f0'],
+  ])('%s → %s', (given, expected) => {
+    expect(normaliseSerial(given)).toBe(expected);
+  });
+});
