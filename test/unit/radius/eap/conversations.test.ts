@@ -75,6 +75,21 @@ describe('Conversations', () => {
     expect(a.abandoned).toBe(1);
   });
 
+  it('says whether close found the conversation: not when it expired while its last response was worked on (counted out once)', () => {
+    const { conversations, clock } = table({ timeoutMs: 5000 });
+    const a = new Probe('nas-a');
+    const state = open(conversations, a);
+    expect(conversations.find(state, 'nas-a')).toBe(a);
+    // The response is being worked on (a slow directory) past the timeout: expiry abandons it.
+    clock.ms += 6000;
+    expect(conversations.expire()).toBe(1);
+    expect(a.abandoned).toBe(1);
+    // Its end then closes nothing: the handler must not count it out a second time.
+    expect(conversations.close(state)).toBe(false);
+    const b = new Probe('nas-a');
+    expect(conversations.close(open(conversations, b))).toBe(true);
+  });
+
   it('expires only the silent ones, oldest first, and gives their NAS its room back', () => {
     const { conversations, clock } = table({ timeoutMs: 5000, maxPerNas: 2 });
     const old = new Probe('nas-a');

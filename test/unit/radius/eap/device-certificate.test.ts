@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueServerCertificate, loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from '../../../../src/pki/ca.js';
 import { deviceUri, issueDeviceIdentity } from '../../../../src/pki/identity.js';
 import type { Mac } from '../../../../src/mac.js';
-import { checkDeviceCertificate, normaliseSerial } from '../../../../src/radius/eap/device-certificate.js';
+import { normaliseSerial } from '../../../../src/pki/serial.js';
+import { checkDeviceCertificate } from '../../../../src/radius/eap/device-certificate.js';
 
 /**
  * Device certificates as EAP-TLS sees them: real ones from the gateway's CA
@@ -108,19 +109,5 @@ describe('checkDeviceCertificate', () => {
 
   it('refuses the CA certificate itself (it verifies against itself, but is no client)', () => {
     expect(checkDeviceCertificate(caX509, caX509, new Date())).toMatchObject({ ok: false, reason: 'not_a_client_certificate' });
-  });
-});
-
-describe('normaliseSerial', () => {
-  it.each([
-    ['00AB12', 'ab12'],
-    ['0A', 'a'],
-    ['ab12', 'ab12'],
-    ['ABCDEF0123', 'abcdef0123'],
-    ['0', '0'],
-    ['0000', '0'],
-    ['00F0', 'f0'],
-  ])('%s → %s', (given, expected) => {
-    expect(normaliseSerial(given)).toBe(expected);
   });
 });
