@@ -739,6 +739,32 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe("the gateway's own certificate authority (paths relative to this file)"),
   walled_garden: walledGarden,
+}).superRefine((c, ctx) => {
+  // With eap.enabled the gateway is the RADIUS server of the enterprise networks its profiles set up:
+  // each must use a method it answers.
+  if (!c.eap.enabled) return;
+  c.ios.wifi.forEach((w, i) => {
+    if (w.security === 'eap-peap') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ios', 'wifi', i, 'security'],
+        input: w.security,
+        message:
+          "eap-tls or eap-ttls (with ttls_inner: pap): with eap.enabled the gateway answers this network's 802.1X, and it does not answer PEAP (its inner MSCHAPv2 needs the password's NT hash, which an LDAP bind cannot check)",
+      });
+    } else if (w.security === 'eap-ttls' && w.ttls_inner !== 'pap') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ios', 'wifi', i, 'ttls_inner'],
+        input: w.ttls_inner,
+        message: 'pap: with eap.enabled the gateway answers EAP-TTLS and checks the password itself (an LDAP bind or the users file), which only PAP gives it',
+      });
+    }
+    const method = w.security === 'eap-tls' ? 'tls' : w.security === 'eap-ttls' ? 'ttls' : undefined;
+    if (method && !c.eap.methods.includes(method)) {
+      ctx.addIssue({ code: 'custom', path: ['eap', 'methods'], input: c.eap.methods, message: `a list with ${method}: ios.wifi[${i}] (${w.ssid}) is ${w.security}` });
+    }
+  });
 });
 
 /** The configuration as written (before secrets and paths are resolved). */

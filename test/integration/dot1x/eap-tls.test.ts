@@ -50,10 +50,10 @@ interface Identity {
  * enrollment. Certificates no enrollment would give (another CA, already expired, or
  * one the enrollment does not hold) are issued here directly.
  */
-async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number } = {}): Promise<Identity> {
+async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number; owner?: string } = {}): Promise<Identity> {
   const mac = nextMac();
   const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
-  if (o.enroll !== false && o.bind !== false && !o.issuer && !o.now) {
+  if (o.enroll !== false && o.bind !== false && !o.issuer && !o.now && !o.owner) {
     const credentials = { username: 'employee', password: t.employeePassword };
     const enrolled = await agentApi('/api/agent/v1/enroll', { ...credentials, device: { mac, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } });
     expect(enrolled.status, enrolled.text).toBe(201);
@@ -63,10 +63,14 @@ async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: Certific
     await writeFile(p12, Buffer.from(r.json.identity.pkcs12, 'base64'));
     return { mac, p12, password: r.json.identity.password, serial: r.json.identity.serial };
   }
-  const id = await issueDeviceIdentity(o.issuer ?? ca, { user: 'employee', mac, ...(o.now ? { now: o.now } : {}), ...(o.validDays ? { validDays: o.validDays } : {}) });
+  const owner = o.owner ?? 'employee';
+  const id = await issueDeviceIdentity(o.issuer ?? ca, { user: owner, mac, ...(o.now ? { now: o.now } : {}), ...(o.validDays ? { validDays: o.validDays } : {}) });
   await writeFile(p12, id.p12);
-  if (o.enroll !== false) await devices.enroll({ mac, owner: 'employee', platform: 'android', enrolledAt: new Date().toISOString() });
-  return { mac, p12, password: id.password, serial: normaliseSerial(new X509Certificate(id.certificatePem).serialNumber) };
+  const certificate = new X509Certificate(id.certificatePem);
+  const serial = normaliseSerial(certificate.serialNumber);
+  if (o.enroll !== false) await devices.enroll({ mac, owner, platform: 'android', enrolledAt: new Date().toISOString() });
+  if (o.enroll !== false && o.bind !== false) await devices.recordCertificate(mac, { serial, notAfter: new Date(certificate.validTo), owner }, new Date());
+  return { mac, p12, password: id.password, serial };
 }
 
 function agentApi(path: string, json: unknown) {
@@ -161,6 +165,14 @@ describe('EAP-TLS with eapol_test', () => {
       ['eap.accepted', false],
       ['eap.accepted', true],
     ]);
+  });
+
+  it('renews the morning session only while the owner is still in the directory', async () => {
+    // The users file has "employee" and nobody else: a device of a person who has left.
+    const id = await identity({ owner: 'left-the-company' });
+    const r = await eapTls(id);
+    expect(r.radiusCode).toBe('Reject');
+    expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.rejected', reason: 'no session, and the owner could not be renewed: the owner is no longer in the directory' });
   });
 
   describe('refuses, with the reason in the audit trail', () => {

@@ -222,6 +222,16 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
     expect(quoted.enrollment.group_limits).toEqual([{ group: 'cn=it-staff,ou=groups,dc=example,dc=org', limit: 0 }]);
   });
 
+  it('with eap.enabled, every enterprise network must use a method the gateway answers, and say why not', () => {
+    const eap = (w: Record<string, unknown>, methods?: string[]) => ({ ...wifi({ server_names: ['radius.example.org'], ...w }), eap: { enabled: true, ...(methods ? { methods } : {}) } });
+    expectProblem(eap({ security: 'eap-peap' }), 'ios.wifi[0].security', '"eap-peap"', /^eap-tls or eap-ttls \(with ttls_inner: pap\).*NT hash, which an LDAP bind cannot check/);
+    expectProblem(eap({ security: 'eap-ttls' }), 'ios.wifi[0].ttls_inner', '"mschapv2"', 'pap: with eap.enabled the gateway answers EAP-TTLS');
+    expectProblem(eap({ security: 'eap-tls' }, ['ttls']), 'eap.methods', '["ttls"]', 'a list with tls: ios.wifi[0] (Staff) is eap-tls');
+    expect(validateConfig(eap({ security: 'eap-ttls', ttls_inner: 'pap' })).eap.methods).toEqual(['tls', 'ttls']);
+    // Without eap.enabled another RADIUS server answers them: PEAP and TTLS-MSCHAPv2 stay allowed.
+    expect(validateConfig(wifi({ security: 'eap-peap', server_names: ['radius.example.org'] })).ios.wifi[0]!.security).toBe('eap-peap');
+  });
+
   it('a valid enterprise network keeps its settings', () => {
     const c = validateConfig(wifi({ security: 'eap-ttls', ttls_inner: 'pap', server_names: ['radius.example.org'], outer_identity: 'anonymous@example.org' }));
     expect(c.ios.wifi[0]).toMatchObject({ ssid: 'Staff', security: 'eap-ttls', ttls_inner: 'pap', hidden: false, auto_join: true });
