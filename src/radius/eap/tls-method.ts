@@ -106,6 +106,11 @@ export class TlsMethod {
           const indication = await this.tunnel.send(Buffer.from([0]));
           if (indication.error) return this.fail(`TLS: ${indication.error.message}`);
           output = Buffer.concat([output, indication.output]);
+        } else if (output.length === 0) {
+          // TLS 1.2 resumed: our Finished went first, the peer's closes the handshake, and
+          // nothing is left to send: EAP-Success now (RFC 5216 §2.1.3), not after an empty round.
+          this.phase = 'done';
+          return { kind: 'success', msk: this.msk() };
         }
         this.phase = 'final_ack';
       }
