@@ -97,17 +97,21 @@ function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Reco
   const tokenLogins = o.loginTokens
     ? new TokenLogins({ tokens: o.loginTokens, sessions, clock, log, metrics, timeZone, portalUrl, ...(o.completeEnrollment ? { completeEnrollment: o.completeEnrollment } : {}) })
     : undefined;
+  // What the access and EAP handlers both take: the decision's context and where it is told.
+  const deciding = {
+    clock,
+    log,
+    metrics,
+    timeZone,
+    portalUrl,
+    ...(audit ? { audit } : {}),
+    ...(o.accessRequests ? { accessRequests: o.accessRequests } : {}),
+  };
   return {
     status: new StatusHandler(),
     access: new AccessHandler({
       sessions,
-      clock,
-      log,
-      metrics,
-      timeZone,
-      portalUrl,
-      ...(audit ? { audit } : {}),
-      ...(o.accessRequests ? { accessRequests: o.accessRequests } : {}),
+      ...deciding,
       ...(tokenLogins ? { tokenLogins } : {}),
       ...(o.storeFailure ? { storeFailure: o.storeFailure } : {}),
     }),
@@ -117,13 +121,7 @@ function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Reco
         ...(o.eap?.tls ? { tls: o.eap.tls } : {}),
         ...(o.eap?.authorization ? { authorization: o.eap.authorization } : {}),
         ...(o.eap?.owner !== undefined ? { owner: o.eap.owner } : {}),
-        clock,
-        log,
-        metrics,
-        timeZone,
-        portalUrl,
-        ...(audit ? { audit } : {}),
-        ...(o.accessRequests ? { accessRequests: o.accessRequests } : {}),
+        ...deciding,
       },
       ctx,
     ),

@@ -1,4 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { stopChild } from './stop-child.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +95,7 @@ export async function startDot1xLab(opts: Dot1xLabOptions): Promise<Dot1xLab> {
     if (closed) return;
     closed = true;
     try {
-      await Promise.all(Object.values(children).map(stopChild));
+      await Promise.all(Object.values(children).map((c) => stopChild(c, STOP_DEADLINE_MS)));
     } finally {
       process.removeListener('exit', onExit);
       if (names) await removeNames(names);
@@ -291,24 +292,6 @@ function removeNamesSync(names: Names): void {
     } catch {
       // already gone
     }
-  }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), STOP_DEADLINE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (late) {
-    child.kill('SIGKILL');
-    await exited;
   }
 }
 

@@ -1,7 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { initCommand } from '../../src/cli/commands/init.js';
 import type { Clock } from '../../src/clock.js';
@@ -145,4 +148,32 @@ export async function initOnFreePorts(dir: string, change: (doc: Record<string, 
   change(doc);
   await writeFile(configFile, stringify(doc));
   return { configFile, ports, secret };
+}
+
+/** A gateway started by the CLI (`enrollgate start`, from the sources) as its own process. */
+export interface CliGateway {
+  readonly child: ChildProcess;
+  /** What it printed so far, stdout and stderr (JSON log lines). */
+  output(): string;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** `enrollgate start --config configFile` in `cwd`; resolves once it says "enrollgate started" (bounded: 30 s). */
+export function startCliGateway(configFile: string, cwd: string): Promise<CliGateway> {
+  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('enrollgate started')) {
+        clearTimeout(deadline);
+        resolve({ child, output: () => output });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
+  });
 }

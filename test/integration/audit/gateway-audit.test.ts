@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { call as httpCall, formOf, type CallOptions } from '../../helpers/http.js';
+import { auditRecords } from '../../helpers/audit-records.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, radclient } from '../../helpers/radclient.js';
 import { CLI_SOURCE, SOURCE_RUN_MS, TSX_LOADER } from '../../helpers/source.js';
@@ -23,16 +24,7 @@ const IP = '10.7.0.10';
 let t: TestGateway;
 const call = (method: string, path: string, o: CallOptions = {}) => httpCall(t.httpUrl, method, path, o);
 
-/** Every record so far (the gateway writes once per event-loop turn; flush writes what is queued now). */
-function records(): AuditRecord[] {
-  t.gateway.audit.flush();
-  const dir = t.config.audit.dir;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as AuditRecord);
-}
+const records = (): AuditRecord[] => auditRecords(t);
 
 const auth = () => radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, [`User-Name = "${MAC}"`, `Calling-Station-Id = "${MAC}"`, 'Message-Authenticator = 0x00']);
 

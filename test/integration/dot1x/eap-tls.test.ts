@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { openStateStore } from '../../../src/store/open-state-store.js';
 import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
+import { auditRecords } from '../../helpers/audit-records.js';
 
 /**
  * EAP-TLS against a real gateway, with eapol_test (wpa_supplicant's EAP peer) as the
@@ -96,14 +97,7 @@ function eapTls(id: Identity, o: { tls?: '1.2' | '1.3'; fragmentSize?: number; r
 
 /** The gateway's audit records of 802.1X so far. */
 function eapRecords(): AuditRecord[] {
-  t.gateway.audit.flush();
-  const dir = t.config.audit.dir;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as AuditRecord)
-    .filter((r) => String(r.type).startsWith('eap.'));
+  return auditRecords(t).filter((r) => String(r.type).startsWith('eap.'));
 }
 
 function lastRecordFor(serial: string): AuditRecord {

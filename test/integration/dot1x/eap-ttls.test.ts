@@ -9,6 +9,7 @@ import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import type { StateStore } from '../../../src/store/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
+import { auditRecords } from '../../helpers/audit-records.js';
 import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { SLAPD_BASE_DN, SLAPD_USERS, startSlapd, type Slapd } from '../../helpers/slapd.js';
@@ -43,14 +44,7 @@ function ttls(o: { user: string; password: string; mac: Mac; tls?: '1.2' | '1.3'
 }
 
 function lastEapRecord(mac: Mac): Record<string, unknown> {
-  t.gateway.audit.flush();
-  const dir = t.config.audit.dir;
-  const all = readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as AuditRecord & Record<string, unknown>);
-  const found = all.filter((r) => String(r.type).startsWith('eap.') && r.mac === mac).at(-1);
+  const found = (auditRecords(t) as Array<AuditRecord & Record<string, unknown>>).filter((r) => String(r.type).startsWith('eap.') && r.mac === mac).at(-1);
   if (!found) throw new Error(`no eap.* record for ${mac}`);
   return found;
 }

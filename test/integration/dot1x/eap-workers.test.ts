@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import type { Mac } from '../../../src/mac.js';
@@ -13,7 +11,7 @@ import { issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
-import { initOnFreePorts, type GatewayPorts } from '../../helpers/gateway.js';
+import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 
 /**
  * 802.1X with radius.workers: 2. The kernel gives each datagram of a conversation to
@@ -21,33 +19,16 @@ import { initOnFreePorts, type GatewayPorts } from '../../helpers/gateway.js';
  * its TLS state, so the other passes the request on (through the main process) and the
  * owner answers. Every conversation must succeed, whichever worker each packet reaches.
  */
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 const MAC = '02:e7:00:00:01:01' as Mac;
 
 let dir: string;
 let gateway: ChildProcess;
 let ports: GatewayPorts;
 let secret: string;
-let output = '';
+/** What the gateway printed so far. */
+let output: () => string = () => '';
 let p12: string;
 let password: string;
-
-function started(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('enrollgate started')) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-eap-workers-'));
@@ -71,8 +52,9 @@ beforeAll(async () => {
   const certificate = new X509Certificate(id.certificatePem);
   await registry.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
   await store.close();
-  gateway = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  await started(gateway);
+  const started = await startCliGateway(configFile, dir);
+  gateway = started.child;
+  output = started.output;
 }, 60_000);
 
 afterAll(async () => {
@@ -109,7 +91,7 @@ describe('EAP-TLS with two RADIUS workers', () => {
     }
     // Both workers answered conversations (each log line names its worker).
     const owners = new Set(
-      output
+      output()
         .split('\n')
         .filter((l) => l.includes('"event":"eap.accepted"'))
         .map((l) => (JSON.parse(l) as { radiusWorker: number }).radiusWorker),

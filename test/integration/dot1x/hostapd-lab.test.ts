@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { issueServerCertificate } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
+import { auditRecords } from '../../helpers/audit-records.js';
 import { startDot1xLab, type Dot1xLab } from '../../helpers/dot1x-lab.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
@@ -31,15 +32,7 @@ let lab: Dot1xLab;
 let dasPort: number;
 const call = (method: string, path: string, o: CallOptions = {}) => httpCall(t.httpUrl, method, path, o);
 
-function records(): AuditRecord[] {
-  t.gateway.audit.flush();
-  const dir = t.config.audit.dir;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as AuditRecord);
-}
+const records = (): AuditRecord[] => auditRecords(t);
 
 /** Polls the audit trail until a record matches (bounded: the lab's own events have already been awaited). */
 async function recordWhere(match: (r: Record<string, unknown>) => boolean, what: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountingStore } from '../../../src/accounting/accounting-store.js';
 import { queryAudit } from '../../../src/audit/query.js';
@@ -13,7 +11,7 @@ import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
-import { initOnFreePorts, TEST_NAS_SECRET } from '../../helpers/gateway.js';
+import { initOnFreePorts, startCliGateway, TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { promtoolCheckMetrics } from '../../helpers/promtool.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
@@ -29,30 +27,13 @@ const TOKEN = 'admin-token-for-workers-test-0123456789';
 /** A device with a session that only an Access-Request (no accounting) places on a router. */
 const SEEN_ONLY = '02:00:00:00:07:03';
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 let dir: string;
 let gateway: ChildProcess;
 let ports: { http: number; https: number; auth: number; acct: number };
 let router: AckingRouter;
-let output = '';
-
-function started(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('enrollgate started')) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
-  });
-}
+/** What the gateway printed so far. */
+let output: () => string = () => '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-workers-'));
@@ -81,8 +62,9 @@ beforeAll(async () => {
     );
   }
   await store.close();
-  gateway = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  await started(gateway);
+  const started = await startCliGateway(configFile, dir);
+  gateway = started.child;
+  output = started.output;
 }, 60_000);
 
 afterAll(async () => {
@@ -97,7 +79,7 @@ describe('RADIUS workers', () => {
       expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:01'))).reply).toBe('Access-Accept');
       expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:02'))).reply).toBe('Access-Reject');
     }
-    expect(output).toMatch(/"radiusWorker":\d+/);
+    expect(output()).toMatch(/"radiusWorker":\d+/);
   });
 
   it('one more worker serves accounting alone, and keeps the record with the session user', async () => {
@@ -109,7 +91,7 @@ describe('RADIUS workers', () => {
       'NAS-IP-Address = 127.0.0.1',
     ]);
     expect(r.reply).toBe('Accounting-Response');
-    const listening = output
+    const listening = output()
       .split('\n')
       .filter((l) => l.includes('"event":"radius.listening"'))
       .map((l) => JSON.parse(l) as { authPort?: number; acctPort?: number });
@@ -163,7 +145,7 @@ describe('RADIUS workers', () => {
   });
 
   it('stop with the main process on SIGTERM', async () => {
-    const pids = [...output.matchAll(/"radiusWorker":(\d+)/g)].map((m) => Number(m[1]));
+    const pids = [...output().matchAll(/"radiusWorker":(\d+)/g)].map((m) => Number(m[1]));
     expect(new Set(pids).size).toBe(3);
     const exited = new Promise<number | null>((resolve) => gateway.once('exit', resolve));
     gateway.kill('SIGTERM');
