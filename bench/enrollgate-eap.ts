@@ -117,7 +117,7 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
   const macs = Array.from({ length: o.mabDevices }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
   if (macs.length > 0) await seed(join(o.dir, 'state.sqlite'), macs);
 
-  const gateway: ChildProcess = spawn(process.execPath, ['dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const gateway: ChildProcess = spawn(process.execPath, [...(process.env.EG_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   gateway.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((resolve) => gateway.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
