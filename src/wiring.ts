@@ -196,6 +196,7 @@ function eapOptions(
       conversationTimeoutMs: e.conversation_timeout_seconds * 1000,
       maxConversations: e.max_conversations,
       maxConversationsPerNas: e.max_conversations_per_nas,
+      resumptionMs: e.resumption_minutes * 60_000,
     },
     tls,
     authorization: {

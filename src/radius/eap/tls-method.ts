@@ -1,6 +1,7 @@
 import type { SecureContext } from 'node:tls';
 import { EapType } from './eap-packet.js';
 import { Flag, flagsOnly, fragmentAt, parseTlsData, Reassembly } from './tls-fragments.js';
+import type { TlsSessionCache } from './session-cache.js';
 import { TlsTunnel } from './tls-tunnel.js';
 
 /**
@@ -25,6 +26,8 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 export type TlsMethodOptions = {
   context: SecureContext;
   fragmentSize: number;
+  /** TLS 1.2 sessions to resume by ID (absent: resumption by ticket only). */
+  sessions?: TlsSessionCache;
 } & (
   | {
       type: typeof EapType.Tls;
@@ -54,7 +57,7 @@ export class TlsMethod {
   constructor(private readonly o: TlsMethodOptions) {
     this.type = o.type;
     // EAP-TLS asks for the device's certificate; TTLS proves the person inside the tunnel instead.
-    this.tunnel = new TlsTunnel(o.context, { requestCert: o.type === EapType.Tls });
+    this.tunnel = new TlsTunnel(o.context, { requestCert: o.type === EapType.Tls, ...(o.sessions ? { sessions: o.sessions } : {}) });
   }
 
   /** The Start (RFC 5216 §2.1.1; RFC 5281 §9.2: version 0 in the low bits, as here). */

@@ -1,6 +1,8 @@
 import { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
+import type { Server } from 'node:net';
+import type { TlsSessionCache } from './session-cache.js';
 
 /**
  * Node's own TLS, server side, over the EAP transport instead of TCP: a TLSSocket
@@ -36,7 +38,7 @@ export class TlsTunnel {
   /** Application data the peer sent inside the tunnel (TTLS AVPs, PEAP's inner EAP). */
   private readonly received: Buffer[] = [];
 
-  constructor(context: SecureContext, options: { requestCert: boolean }) {
+  constructor(context: SecureContext, options: { requestCert: boolean; sessions?: TlsSessionCache }) {
     this.transport = new Duplex({
       read() {},
       write: (chunk: Buffer, _encoding, done) => {
@@ -52,6 +54,8 @@ export class TlsTunnel {
       requestCert: options.requestCert,
       // The certificate is checked by the caller (device-certificate.ts), which can say why it is refused.
       rejectUnauthorized: false,
+      // TLS 1.2 resumption by session ID: Node asks this "server" for the sessions (session-cache.ts).
+      ...(options.sessions ? { server: options.sessions.server as unknown as Server } : {}),
     });
     this.socket.on('secure', () => {
       this.finished = true;

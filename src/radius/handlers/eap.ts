@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Clock } from '../../clock.js';
 import { authorizeCertificate, authorizeCredentials, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
+import { TlsSessionCache } from '../eap/session-cache.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, eapOfRequest, encodeEap, parseEap, rawAttribute, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
 import { TlsMethod, type MethodStep } from '../eap/tls-method.js';
@@ -32,6 +33,8 @@ export interface EapSettings {
   readonly conversationTimeoutMs: number;
   readonly maxConversations: number;
   readonly maxConversationsPerNas: number;
+  /** eap.resumption_minutes in milliseconds (0: no resumption). */
+  readonly resumptionMs?: number;
 }
 
 export interface EapHandlerOptions {
@@ -91,6 +94,8 @@ class EapConversation implements Conversation {
 export class EapHandler implements RadiusHandler {
   private readonly conversations: Conversations<EapConversation>;
   private readonly sweeper: NodeJS.Timeout;
+  /** TLS 1.2 sessions to resume by ID, when resumption is on. */
+  private readonly sessions: TlsSessionCache | undefined;
   /** This process's index among RADIUS workers, as written into each State (its low octet). */
   private readonly owner: number;
 
@@ -100,6 +105,7 @@ export class EapHandler implements RadiusHandler {
   ) {
     const s = o.settings;
     this.owner = (o.owner ?? 0) & 0xff;
+    this.sessions = s.resumptionMs ? new TlsSessionCache({ maxSessions: Math.max(1000, s.maxConversations), lifetimeMs: s.resumptionMs }) : undefined;
     this.conversations = new Conversations<EapConversation>({
       timeoutMs: s.conversationTimeoutMs,
       max: s.maxConversations,
@@ -204,7 +210,7 @@ export class EapHandler implements RadiusHandler {
 
   /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS on the person's password. */
   private newMethod(name: EapMethodName, conversation: EapConversation, nas: RadiusRequest['nas']): TlsMethod {
-    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize };
+    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.sessions ? { sessions: this.sessions } : {}) };
     if (name === 'ttls') {
       return new TlsMethod({
         ...common,

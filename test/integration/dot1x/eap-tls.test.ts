@@ -148,9 +148,9 @@ describe('EAP-TLS with eapol_test', () => {
     expect(small.accessChallenges).toBeGreaterThan(whole.accessChallenges + 4);
   });
 
-  it('resumes a TLS 1.3 session, and checks the device again when it does', async () => {
+  it.each(['1.3', '1.2'] as const)('resumes a TLS %s session (1.3 by ticket, 1.2 by session ID), and checks the device again when it does', async (tls) => {
     const id = await identity();
-    const r = await eapTls(id, { reauthentications: 1 });
+    const r = await eapTls(id, { tls, reauthentications: 1 });
     expect(r.success, r.output).toBe(true);
     expect(r.runs.map((run) => run.resumed)).toEqual([false, true]);
     expect(r.mppeKeysOk).toBe(true);
