@@ -96,6 +96,9 @@ export class TlsMethod {
     const wasSecure = this.tunnel.secure;
     const step = await this.tunnel.exchange(whole);
     if (step.error) return this.fail(`TLS: ${step.error.message}`);
+    // During the handshake every whole flight of the peer's gets an answer or ends it; silence
+    // means TLS is waiting for more than the peer said it sent (a record cut short).
+    if (!wasSecure && !step.secure && step.output.length === 0) return this.fail('TLS: the message is not a whole TLS flight (TLS waits for more)');
     let output = step.output;
     if (step.secure && !wasSecure) {
       this.negotiated = { protocol: this.tunnel.protocol, resumed: this.tunnel.resumed };
