@@ -53,6 +53,15 @@ export class NotAllowedError extends GatewayError {
   }
 }
 
+/** PEAP's MSCHAPv2 for a person whose NT hash the directory does not keep (the users file's nt_hash), or a directory that keeps none (LDAP). */
+export class NoNtHashError extends GatewayError {
+  readonly code = 'EG_NO_NT_HASH';
+  readonly status = 403;
+  constructor(message = 'This account cannot log in with MSCHAPv2 (PEAP): the directory keeps no NT hash for it.') {
+    super(message);
+  }
+}
+
 /** The directory (LDAP server or users file) cannot be reached or answered with an error. */
 export class DirectoryUnavailableError extends GatewayError {
   readonly code = 'EG_DIRECTORY_UNAVAILABLE';

@@ -19,9 +19,10 @@ import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
 
 Usage:
-  enrollgate init [--dir DIR] [--certs DIR] [--portal-url URL] [--listen ADDRESS]
+  enrollgate init [--dir DIR] [--certs DIR] [--portal-url URL] [--listen ADDRESS] [--nt-hash]
       Create DIR/${CONFIG_NAME} (default DIR: ./data), a users file, a RADIUS secret,
       and the gateway's CA and server certificate (default: ./certs, or DIR/certs with --dir).
+      --nt-hash also keeps the first user's NT hash, which 802.1X PEAP needs (password-equivalent).
   enrollgate start [--config FILE]
       Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME};
       when neither exists and no FILE is given, runs init first.
@@ -36,7 +37,7 @@ const EXIT_USAGE = 2;
 
 /** The flags each command takes; any other is a usage error rather than silently ignored. */
 const FLAGS: Record<string, readonly string[]> = {
-  init: ['dir', 'certs', 'portal-url', 'listen'],
+  init: ['dir', 'certs', 'portal-url', 'listen', 'nt-hash'],
   start: ['config'],
   'check-config': ['config'],
   devices: ['config', 'user', 'reason'],
@@ -100,6 +101,7 @@ function parse(argv: string[]) {
         'sqlite-file': { type: 'string' },
         resume: { type: 'boolean' },
         'verify-only': { type: 'boolean' },
+        'nt-hash': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -135,6 +137,7 @@ async function main(argv: string[]): Promise<void> {
         certsDir: certs,
         ...(portalUrl ? { portalUrl } : {}),
         ...(values.listen ? { listen: values.listen } : {}),
+        ...(values['nt-hash'] ? { ntHash: true } : {}),
         print,
       });
       return;

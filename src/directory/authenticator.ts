@@ -1,5 +1,6 @@
-import { InvalidCredentialsError } from '../errors.js';
-import type { Directory, DirectoryUser } from './directory.js';
+import { InvalidCredentialsError, NoNtHashError } from '../errors.js';
+import type { Directory, DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from './directory.js';
+import { withoutDomain } from './mschapv2.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 /**
@@ -18,12 +19,27 @@ export class Authenticator {
   ) {}
 
   /** The directory's user for these credentials; throws TooManyAttemptsError, InvalidCredentialsError or the directory's error. */
-  async authenticate(username: string, password: string, from: string | undefined): Promise<DirectoryUser> {
+  authenticate(username: string, password: string, from: string | undefined): Promise<DirectoryUser> {
+    return this.throttled(username, from, () => this.o.directory.authenticate(username, password));
+  }
+
+  /**
+   * PEAP's MSCHAPv2 response, on the same budget as the portal's passwords (a wrong
+   * response is a wrong password); throws NoNtHashError where the directory cannot
+   * check MSCHAPv2 at all (LDAP) or keeps no NT hash for the person.
+   */
+  verifyMsChapV2(attempt: MsChapV2Attempt, from: string | undefined): Promise<MsChapV2Proof> {
+    const verify = this.o.directory.verifyMsChapV2?.bind(this.o.directory);
+    if (!verify) return Promise.reject(new NoNtHashError('The directory cannot check MSCHAPv2 (an LDAP bind needs the password itself).'));
+    return this.throttled(withoutDomain(attempt.userName), from, () => verify(attempt));
+  }
+
+  private async throttled<T>(username: string, from: string | undefined, check: () => Promise<T>): Promise<T> {
     await this.o.throttle?.check(username, from);
     try {
-      const user = await this.o.directory.authenticate(username, password);
+      const result = await check();
       await this.o.throttle?.succeeded(username, from);
-      return user;
+      return result;
     } catch (err) {
       if (err instanceof InvalidCredentialsError) await this.o.throttle?.failed(username, from);
       throw err;

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { DirectoryUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Directory, DirectoryUser } from './directory.js';
+import type { Directory, DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from './directory.js';
 
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -19,10 +19,16 @@ export class BackoffDirectory implements Directory {
   private failures = 0;
   private retryAt = 0;
 
+  /** Present when the inner directory has it (the users file), under the same backoff. */
+  readonly verifyMsChapV2?: (attempt: MsChapV2Attempt) => Promise<MsChapV2Proof>;
+
   constructor(
     private readonly inner: Directory,
     private readonly deps: { clock: Clock; log: Logger },
-  ) {}
+  ) {
+    const verify = inner.verifyMsChapV2?.bind(inner);
+    if (verify) this.verifyMsChapV2 = (attempt) => this.attempt(() => verify(attempt));
+  }
 
   authenticate(username: string, password: string): Promise<DirectoryUser> {
     return this.attempt(() => this.inner.authenticate(username, password));

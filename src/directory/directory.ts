@@ -8,6 +8,26 @@ export interface DirectoryUser {
   readonly groups: readonly string[];
 }
 
+/**
+ * An MS-CHAP-V2 response to check (RFC 2759): the challenge the server sent, and what
+ * the peer answered with it. `userName` is the Name the peer sent in its Response.
+ */
+export interface MsChapV2Attempt {
+  readonly userName: string;
+  readonly authenticatorChallenge: Buffer;
+  readonly peerChallenge: Buffer;
+  readonly ntResponse: Buffer;
+}
+
+/** A right MS-CHAP-V2 response: the person, and what the server sends back to prove it knew the hash too. */
+export interface MsChapV2Proof {
+  readonly user: DirectoryUser;
+  /** "S=" and 40 hex digits (RFC 2759 §8.7), for the Success packet. */
+  readonly authenticatorResponse: string;
+  /** HashNtPasswordHash (RFC 2759 §8.4), for a method whose keys derive from it (PEAP's come from TLS instead). */
+  readonly ntHashHash: Buffer;
+}
+
 /** Where people log in: an LDAP server or the local users file. */
 export interface Directory {
   /** Checks a username and password. Resolves with the user, or rejects with
@@ -20,6 +40,13 @@ export interface Directory {
    * an unknown user, NotAllowedError, DirectoryUnavailableError).
    */
   lookup(username: string): Promise<DirectoryUser>;
+  /**
+   * PEAP: checks an MS-CHAP-V2 response, which needs the password's NT hash. Only a
+   * directory that keeps one has it (the users file); an LDAP bind cannot check it.
+   * Rejects as authenticate does, a wrong response being a wrong password, or with
+   * NoNtHashError for a person whose NT hash is not kept.
+   */
+  verifyMsChapV2?(attempt: MsChapV2Attempt): Promise<MsChapV2Proof>;
   /** Resolves when the directory can be reached (and the service account binds), rejects with DirectoryUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Releases connections and timers. */

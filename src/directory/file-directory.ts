@@ -1,8 +1,9 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
-import { DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError } from '../errors.js';
-import type { Directory, DirectoryUser } from './directory.js';
+import { DirectoryUnavailableError, InvalidCredentialsError, NoNtHashError, NotAllowedError } from '../errors.js';
+import type { Directory, DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from './directory.js';
+import { checkNtResponse, generateAuthenticatorResponse, hashNtPasswordHash, ntPasswordHash, withoutDomain } from './mschapv2.js';
 
 /**
  * People log in against a small YAML users file, for sites without LDAP:
@@ -12,8 +13,14 @@ import type { Directory, DirectoryUser } from './directory.js';
  *       display_name: Alice Example
  *       groups: [wifi-users]
  *       password: "scrypt$16384$8$1$<salt base64>$<hash base64>"
+ *       nt_hash: 0123456789abcdef0123456789abcdef   # optional, for PEAP
  *
  * The file is read again at every login so that admins can edit it live.
+ *
+ * nt_hash (MD4 of the UTF-16LE password, RFC 2759 §8.3) is what PEAP's MSCHAPv2 is
+ * checked with. Unlike the scrypt hash it is password-equivalent: whoever reads it
+ * can log in as the person over MSCHAPv2 without knowing the password. It is kept
+ * only when asked for (init --nt-hash, or written by hand).
  */
 
 // scrypt parameters for new hashes (RFC 7914 §2): N=2^14, r=8, p=1 are the scrypt
@@ -40,16 +47,22 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return timingSafeEqual(derived, parsed.hash);
 }
 
+/** The users file's nt_hash of a password: 32 hex digits (PEAP; password-equivalent, see above). */
+export function ntHashOf(password: string): string {
+  return ntPasswordHash(password).toString('hex');
+}
+
 /**
  * Writes a new users file holding one user with a random password, and returns
- * that password (to print once). Refuses to replace an existing file.
+ * that password (to print once). Refuses to replace an existing file. With
+ * `ntHash`, the user's NT hash is kept too (PEAP), which is password-equivalent.
  */
-export async function createUsersFile(path: string, username: string): Promise<string> {
+export async function createUsersFile(path: string, username: string, options: { ntHash?: boolean } = {}): Promise<string> {
   const name = username.trim();
   if (name === '') throw new Error('The first user needs a username.');
   // 18 random bytes: 144 bits, 24 base64url characters that survive any keyboard.
   const password = randomBytes(18).toString('base64url');
-  const users = [{ username: name, display_name: name, groups: [], password: await hashPassword(password) }];
+  const users = [{ username: name, display_name: name, groups: [], password: await hashPassword(password), ...(options.ntHash ? { nt_hash: ntHashOf(password) } : {}) }];
   const text = USERS_FILE_HEADER + stringify({ users });
   let handle;
   try {
@@ -80,6 +93,8 @@ interface FileUser {
   displayName?: string;
   groups: string[];
   password: string;
+  /** MD4 of the UTF-16LE password, when kept (PEAP). */
+  ntHash?: Buffer;
 }
 
 export class FileDirectory implements Directory {
@@ -100,6 +115,31 @@ export class FileDirectory implements Directory {
     const matches = await verifyPassword(password, user?.password ?? DUMMY_HASH);
     if (user === undefined || !matches) throw new InvalidCredentialsError();
     return this.#allowed(user);
+  }
+
+  /**
+   * PEAP: checks an MS-CHAP-V2 response against the person's nt_hash. The name is the
+   * one the peer sent, without a "DOMAIN\" in front. An unknown person and a wrong
+   * response are both InvalidCredentialsError (as for a password); a person without
+   * nt_hash is NoNtHashError (there is nothing to check, so it is not a guess).
+   */
+  async verifyMsChapV2(attempt: MsChapV2Attempt): Promise<MsChapV2Proof> {
+    const name = withoutDomain(attempt.userName).trim();
+    if (name === '') throw new InvalidCredentialsError();
+    const user = (await this.#load()).get(foldName(name));
+    if (user === undefined) {
+      // The same arithmetic as for a known person, so timing does not tell which names exist.
+      checkNtResponse(attempt, DUMMY_NT_HASH);
+      throw new InvalidCredentialsError();
+    }
+    if (user.ntHash === undefined) throw new NoNtHashError();
+    if (!checkNtResponse(attempt, user.ntHash)) throw new InvalidCredentialsError();
+    const allowed = this.#allowed(user);
+    return {
+      user: allowed,
+      authenticatorResponse: generateAuthenticatorResponse(user.ntHash, attempt.ntResponse, attempt.peerChallenge, attempt.authenticatorChallenge, attempt.userName),
+      ntHashHash: hashNtPasswordHash(user.ntHash),
+    };
   }
 
   async lookup(username: string): Promise<DirectoryUser> {
@@ -155,10 +195,16 @@ const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to
 #     display_name: Alice Example   # optional; shown on pages
 #     groups: [wifi-users]          # optional; checked when a required group is configured
 #     password: "scrypt$16384$8$1$<salt base64>$<hash base64>"
+#     nt_hash: <32 hex digits>      # optional: only for 802.1X PEAP (MSCHAPv2)
 #
 # password is always an scrypt hash, never the password itself (an entry with
 # anything else makes the whole file invalid, so the mistake shows at once).
 # Make one with hashPassword() from src/directory/file-directory.ts.
+#
+# nt_hash is the MD4 of the password in UTF-16LE, which PEAP's MSCHAPv2 needs.
+# It is PASSWORD-EQUIVALENT: anyone who reads it can log in as that person over
+# PEAP without the password, and MD4 is fast to guess at. Add it only for people
+# who must use PEAP; make one with ntHashOf() from the same file.
 # Keep this file readable by the gateway only (mode 0600).
 
 `;
@@ -166,7 +212,7 @@ const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to
 /** A problem in the users file, described without quoting the file. */
 class UsersFileProblem extends Error {}
 
-const USER_KEYS = new Set(['username', 'display_name', 'groups', 'password']);
+const USER_KEYS = new Set(['username', 'display_name', 'groups', 'password', 'nt_hash']);
 
 function parseUsers(text: string): Map<string, FileUser> {
   const doc = parseDocument(text);
@@ -206,6 +252,10 @@ function parseUsers(text: string): Map<string, FileUser> {
     if (typeof password !== 'string' || decodeHash(password) === undefined) {
       throw new UsersFileProblem(`${at}.password: must be an scrypt hash (scrypt$N$r$p$salt$hash), not a plain password`);
     }
+    const ntHash = item['nt_hash'];
+    if (ntHash !== undefined && (typeof ntHash !== 'string' || !/^[0-9a-fA-F]{32}$/.test(ntHash))) {
+      throw new UsersFileProblem(`${at}.nt_hash: must be 32 hex digits (the MD4 of the UTF-16LE password)`);
+    }
     const key = foldName(username);
     if (users.has(key)) throw new UsersFileProblem(`${at}.username: the same username appears twice`);
     users.set(key, {
@@ -213,6 +263,7 @@ function parseUsers(text: string): Map<string, FileUser> {
       ...(typeof displayName === 'string' ? { displayName } : {}),
       groups,
       password,
+      ...(typeof ntHash === 'string' ? { ntHash: Buffer.from(ntHash, 'hex') } : {}),
     });
   });
   return users;
@@ -259,6 +310,9 @@ function scryptAsync(password: string, salt: Buffer, keylen: number, n: number, 
     scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
+
+// An NT hash of nothing in particular: unknown people's MSCHAPv2 responses are checked against it.
+const DUMMY_NT_HASH = Buffer.alloc(16);
 
 // A well-formed hash of nothing: unknown users are checked against it so they cost the same scrypt.
 const DUMMY_HASH = encodeHash(SCRYPT_N, SCRYPT_R, SCRYPT_P, Buffer.alloc(SALT_BYTES), Buffer.alloc(KEY_BYTES));

@@ -20,6 +20,8 @@ export interface InitOptions {
   readonly portalUrl?: string;
   /** The address the portal and RADIUS listen on (default 127.0.0.1). */
   readonly listen?: string;
+  /** Keep the first user's NT hash in the users file too (802.1X PEAP; password-equivalent). */
+  readonly ntHash?: boolean;
   /** Where to print what the admin must see once. */
   readonly print: (line: string) => void;
 }
@@ -77,8 +79,9 @@ export async function initCommand(o: InitOptions): Promise<string> {
   if (existsSync(usersFile)) {
     o.print(`Keeping the existing users file ${usersFile}.`);
   } else {
-    const password = await createUsersFile(usersFile, FIRST_USER);
+    const password = await createUsersFile(usersFile, FIRST_USER, { ntHash: o.ntHash ?? false });
     o.print(`Created ${usersFile} with the user "${FIRST_USER}". Its password, shown only this once: ${password}`);
+    if (o.ntHash) o.print(`${usersFile} also keeps the user's NT hash (for PEAP): it is password-equivalent, keep the file private.`);
   }
 
   const secretsDir = join(dir, 'secrets');

@@ -2,13 +2,16 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import {
   createUsersFile,
   FileDirectory,
   hashPassword,
+  ntHashOf,
   verifyPassword,
 } from '../../../src/directory/file-directory.js';
-import { DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError } from '../../../src/errors.js';
+import { generateAuthenticatorResponse, generateNtResponse, hashNtPasswordHash, ntPasswordHash } from '../../../src/directory/mschapv2.js';
+import { DirectoryUnavailableError, InvalidCredentialsError, NoNtHashError, NotAllowedError } from '../../../src/errors.js';
 
 let dir: string;
 let aliceHash: string;
@@ -245,9 +248,80 @@ describe('createUsersFile', () => {
     expect(await readFile(path, 'utf8')).toBe(text);
   });
 
+  it('keeps the NT hash only when asked, and then MSCHAPv2 logs in with the printed password', async () => {
+    const plain = join(dir, 'created-plain.yaml');
+    await createUsersFile(plain, 'admin');
+    expect(await readFile(plain, 'utf8')).not.toMatch(/^\s+nt_hash:/m);
+
+    const path = join(dir, 'created-nt.yaml');
+    const password = await createUsersFile(path, 'admin', { ntHash: true });
+    const text = await readFile(path, 'utf8');
+    expect(text).toContain(`nt_hash: ${ntHashOf(password)}`);
+    expect(text).toMatch(/PASSWORD-EQUIVALENT/);
+    await expect(new FileDirectory(path).verifyMsChapV2(mschapv2Attempt('admin', password))).resolves.toMatchObject({ user: { username: 'admin' } });
+  });
+
   it('makes a different password every time', async () => {
     const a = await createUsersFile(join(dir, 'created-a.yaml'), 'admin');
     const b = await createUsersFile(join(dir, 'created-b.yaml'), 'admin');
     expect(a).not.toBe(b);
+  });
+});
+
+/** What a peer knowing `password` answers to a fresh challenge (RFC 2759 §8.1). */
+function mschapv2Attempt(userName: string, password: string) {
+  const authenticatorChallenge = randomBytes(16);
+  const peerChallenge = randomBytes(16);
+  return { userName, authenticatorChallenge, peerChallenge, ntResponse: generateNtResponse(authenticatorChallenge, peerChallenge, userName, ntPasswordHash(password)) };
+}
+
+describe('FileDirectory.verifyMsChapV2 (PEAP)', () => {
+  async function ntFile(): Promise<string> {
+    return usersFile(`users:
+  - username: Alice.Example
+    groups: [wifi-users]
+    password: "${aliceHash}"
+    nt_hash: ${ntHashOf('alice-pass-1').toUpperCase()}
+  - username: bob
+    password: "${bobHash}"
+`);
+  }
+
+  it('accepts the right response and proves it back: the authenticator response and the NT-hash-hash', async () => {
+    const attempt = mschapv2Attempt('alice.example', 'alice-pass-1');
+    const proof = await new FileDirectory(await ntFile()).verifyMsChapV2(attempt);
+    const hash = ntPasswordHash('alice-pass-1');
+    expect(proof.user).toEqual({ username: 'Alice.Example', groups: ['wifi-users'] });
+    expect(proof.authenticatorResponse).toBe(generateAuthenticatorResponse(hash, attempt.ntResponse, attempt.peerChallenge, attempt.authenticatorChallenge, 'alice.example'));
+    expect(proof.ntHashHash).toEqual(hashNtPasswordHash(hash));
+  });
+
+  it('takes a Windows "DOMAIN\\user" name as the user', async () => {
+    await expect(new FileDirectory(await ntFile()).verifyMsChapV2(mschapv2Attempt('EXAMPLE\\Alice.Example', 'alice-pass-1'))).resolves.toMatchObject({ user: { username: 'Alice.Example' } });
+  });
+
+  it('a wrong password and an unknown person are the same InvalidCredentialsError', async () => {
+    const directory = new FileDirectory(await ntFile());
+    await expect(directory.verifyMsChapV2(mschapv2Attempt('alice.example', 'alice-pass-2'))).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(directory.verifyMsChapV2(mschapv2Attempt('nobody', 'alice-pass-1'))).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(directory.verifyMsChapV2(mschapv2Attempt('', 'alice-pass-1'))).rejects.toBeInstanceOf(InvalidCredentialsError);
+  });
+
+  it('a person without nt_hash cannot use MSCHAPv2, whatever the response', async () => {
+    await expect(new FileDirectory(await ntFile()).verifyMsChapV2(mschapv2Attempt('bob', 'bob-pass-2'))).rejects.toBeInstanceOf(NoNtHashError);
+  });
+
+  it('enforces the required group after the response is right', async () => {
+    const directory = new FileDirectory(await ntFile(), { requiredGroup: 'staff' });
+    await expect(directory.verifyMsChapV2(mschapv2Attempt('alice.example', 'alice-pass-1'))).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(directory.verifyMsChapV2(mschapv2Attempt('alice.example', 'wrong'))).rejects.toBeInstanceOf(InvalidCredentialsError);
+  });
+
+  it('refuses an nt_hash that is not 32 hex digits, without quoting it', async () => {
+    const path = await usersFile(`users:\n  - username: carol\n    password: "${bobHash}"\n    nt_hash: not-a-hash-0123\n`);
+    const err = await new FileDirectory(path).authenticate('carol', 'bob-pass-2').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DirectoryUnavailableError);
+    expect((err as Error).message).toContain('users[0].nt_hash: must be 32 hex digits');
+    expect((err as Error).message).not.toContain('not-a-hash');
   });
 });
