@@ -535,7 +535,7 @@ export const configSchema = z.strictObject({
       kind: z.enum(['file', 'ldap']).prefault('file').describe('file: the local users file; ldap: an LDAP directory'),
       file: z
         .strictObject({
-          path: z.string().prefault('users.yaml').describe('users file with scrypt-hashed passwords'),
+          path: z.string().prefault('users.yaml').describe('users file with scrypt-hashed passwords (and, for 802.1X PEAP, each person\'s nt_hash, which is password-equivalent)'),
           required_group: z.string().optional().describe('only members of this group may log in'),
         })
         .prefault({})
@@ -697,11 +697,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().prefault(false).describe('answer 802.1X (EAP over RADIUS, RFC 3579) on the authentication port; without it an Access-Request carrying EAP is rejected'),
       methods: z
-        .array(z.enum(['tls', 'ttls'], { error: 'tls (EAP-TLS with a device certificate the gateway issued) or ttls (EAP-TTLS with PAP inside)' }))
-        .min(1, 'at least one EAP method: tls or ttls')
+        .array(
+          z.enum(['tls', 'ttls', 'peap'], {
+            error: 'tls (EAP-TLS with a device certificate the gateway issued), ttls (EAP-TTLS with PAP inside) or peap (PEAPv0 with MSCHAPv2, users file with nt_hash only)',
+          }),
+        )
+        .min(1, 'at least one EAP method: tls, ttls or peap')
         .refine((m) => new Set(m).size === m.length, 'each method once')
         .prefault(['tls', 'ttls'])
-        .describe('the EAP methods offered, the first one first (a device may ask for another in the list): tls (EAP-TLS with a device certificate the gateway issued) and ttls (EAP-TTLS with PAP inside, checked against the directory through the portal\'s login throttle)'),
+        .describe(
+          "the EAP methods offered, the first one first (a device may ask for another in the list): tls (EAP-TLS with a device certificate the gateway issued), ttls (EAP-TTLS with PAP inside, checked against the directory through the portal's login throttle) and peap (PEAPv0 with EAP-MSCHAPv2, Windows' built-in client: only with directory.kind file, whose users keep an nt_hash, which is password-equivalent; an LDAP bind cannot check MSCHAPv2)",
+        ),
       cert_file: z.string().prefault('../certs/eap-server.pem').describe("the EAP server's certificate (PEM, with chain); init issues one from the gateway's CA"),
       key_file: z.string().prefault('../certs/eap-server-key.pem').describe('its private key (PEM)'),
       tls_min_version: z.enum(['1.2', '1.3']).prefault('1.2').describe('the oldest TLS version a device may use'),
@@ -743,14 +749,24 @@ export const configSchema = z.strictObject({
   // With eap.enabled the gateway is the RADIUS server of the enterprise networks its profiles set up:
   // each must use a method it answers.
   if (!c.eap.enabled) return;
+  // PEAP's inner MSCHAPv2 is checked with the password's NT hash: the users file can keep one, an LDAP bind cannot.
+  const peapWithLdap = c.directory.kind === 'ldap';
+  if (peapWithLdap && c.eap.methods.includes('peap')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['eap', 'methods'],
+      input: c.eap.methods,
+      message: "a list without peap: with directory.kind ldap the gateway cannot check PEAP's MSCHAPv2 (it needs the password's NT hash, which an LDAP bind cannot check); offer ttls (EAP-TTLS with PAP inside) instead",
+    });
+  }
   c.ios.wifi.forEach((w, i) => {
-    if (w.security === 'eap-peap') {
+    if (w.security === 'eap-peap' && peapWithLdap) {
       ctx.addIssue({
         code: 'custom',
         path: ['ios', 'wifi', i, 'security'],
         input: w.security,
         message:
-          "eap-tls or eap-ttls (with ttls_inner: pap): with eap.enabled the gateway answers this network's 802.1X, and it does not answer PEAP (its inner MSCHAPv2 needs the password's NT hash, which an LDAP bind cannot check)",
+          "eap-tls, or eap-ttls with ttls_inner: pap: with eap.enabled the gateway answers this network's 802.1X, and with directory.kind ldap it cannot answer PEAP (its inner MSCHAPv2 needs the password's NT hash, which an LDAP bind cannot check)",
       });
     } else if (w.security === 'eap-ttls' && w.ttls_inner !== 'pap') {
       ctx.addIssue({
@@ -760,7 +776,7 @@ export const configSchema = z.strictObject({
         message: 'pap: with eap.enabled the gateway answers EAP-TTLS and checks the password itself (an LDAP bind or the users file), which only PAP gives it',
       });
     }
-    const method = w.security === 'eap-tls' ? 'tls' : w.security === 'eap-ttls' ? 'ttls' : undefined;
+    const method = w.security === 'eap-tls' ? 'tls' : w.security === 'eap-ttls' ? 'ttls' : w.security === 'eap-peap' && !peapWithLdap ? 'peap' : undefined;
     if (method && !c.eap.methods.includes(method)) {
       ctx.addIssue({ code: 'custom', path: ['eap', 'methods'], input: c.eap.methods, message: `a list with ${method}: ios.wifi[${i}] (${w.ssid}) is ${w.security}` });
     }

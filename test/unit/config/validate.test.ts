@@ -224,12 +224,29 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
 
   it('with eap.enabled, every enterprise network must use a method the gateway answers, and say why not', () => {
     const eap = (w: Record<string, unknown>, methods?: string[]) => ({ ...wifi({ server_names: ['radius.example.org'], ...w }), eap: { enabled: true, ...(methods ? { methods } : {}) } });
-    expectProblem(eap({ security: 'eap-peap' }), 'ios.wifi[0].security', '"eap-peap"', /^eap-tls or eap-ttls \(with ttls_inner: pap\).*NT hash, which an LDAP bind cannot check/);
+    // PEAP with the users file: answered once eap.methods offers it.
+    expectProblem(eap({ security: 'eap-peap' }), 'eap.methods', '["tls","ttls"]', 'a list with peap: ios.wifi[0] (Staff) is eap-peap');
+    expect(validateConfig(eap({ security: 'eap-peap' }, ['peap', 'tls'])).eap.methods).toEqual(['peap', 'tls']);
     expectProblem(eap({ security: 'eap-ttls' }), 'ios.wifi[0].ttls_inner', '"mschapv2"', 'pap: with eap.enabled the gateway answers EAP-TTLS');
     expectProblem(eap({ security: 'eap-tls' }, ['ttls']), 'eap.methods', '["ttls"]', 'a list with tls: ios.wifi[0] (Staff) is eap-tls');
     expect(validateConfig(eap({ security: 'eap-ttls', ttls_inner: 'pap' })).eap.methods).toEqual(['tls', 'ttls']);
     // Without eap.enabled another RADIUS server answers them: PEAP and TTLS-MSCHAPv2 stay allowed.
     expect(validateConfig(wifi({ security: 'eap-peap', server_names: ['radius.example.org'] })).ios.wifi[0]!.security).toBe('eap-peap');
+  });
+
+  it('with eap.enabled and an LDAP directory, PEAP is refused, saying why and what to use instead', () => {
+    const ldap = { kind: 'ldap', ldap: { url: 'ldaps://ldap.example.org', bind_dn: 'cn=svc,dc=example,dc=org', bind_password: 'a-long-bind-password', base_dn: 'ou=people,dc=example,dc=org' } };
+    const config = (w: Record<string, unknown>, methods: string[]) => ({ ...wifi({ server_names: ['radius.example.org'], ...w }), directory: ldap, eap: { enabled: true, methods } });
+    expectProblem(config({ security: 'eap-peap' }, ['tls', 'ttls']), 'ios.wifi[0].security', '"eap-peap"', /^eap-tls, or eap-ttls with ttls_inner: pap: .*directory\.kind ldap.*NT hash, which an LDAP bind cannot check/);
+    expectProblem(config({ security: 'eap-ttls', ttls_inner: 'pap' }, ['ttls', 'peap']), 'eap.methods', '["ttls","peap"]', /^a list without peap: with directory\.kind ldap .*an LDAP bind cannot check\); offer ttls/);
+    expect(validateConfig(config({ security: 'eap-ttls', ttls_inner: 'pap' }, ['ttls'])).eap.methods).toEqual(['ttls']);
+    // Without eap.enabled another RADIUS server answers PEAP: allowed with any directory.
+    expect(validateConfig({ ...config({ security: 'eap-peap' }, ['tls']), eap: { enabled: false } }).ios.wifi[0]!.security).toBe('eap-peap');
+  });
+
+  it('eap.methods takes peap and names it in its message', () => {
+    expect(validateConfig({ eap: { methods: ['peap'] } }).eap.methods).toEqual(['peap']);
+    expectProblem({ eap: { methods: ['md5'] } }, 'eap.methods[0]', '"md5"', /or peap \(PEAPv0 with MSCHAPv2, users file with nt_hash only\)/);
   });
 
   it('a valid enterprise network keeps its settings', () => {
