@@ -13,7 +13,7 @@ import { AccountingStore } from './accounting/accounting-store.js';
 import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import type { Directory } from './directory/directory.js';
+import type { Directory, MsChapV2Attempt } from './directory/directory.js';
 import { Authenticator } from './directory/authenticator.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LoginThrottle } from './directory/login-throttle.js';
@@ -109,7 +109,7 @@ export function buildRadiusServer(
           eap: eapOptions(
             config,
             recorder,
-            // TTLS checks passwords through the portal's throttle (kept in the store, so shared with it).
+            // TTLS and PEAP check passwords through the portal's throttle (kept in the store, so shared with it).
             deps.directory ? { directory: deps.directory, authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit }) }) } : undefined,
             deps.workerIndex ?? 0,
           ),
@@ -208,6 +208,7 @@ function eapOptions(
       ...(people
         ? {
             authenticate: (username: string, password: string, from: string | undefined) => people.authenticator.authenticate(username, password, from),
+            verifyMsChapV2: (attempt: MsChapV2Attempt, from: string | undefined) => people.authenticator.verifyMsChapV2(attempt, from),
             issue: (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login'),
           }
         : {}),

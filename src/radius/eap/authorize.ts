@@ -2,8 +2,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { Device } from '../../devices/device.js';
 import type { BlockEntry } from '../../devices/device-registry.js';
 import { sameUser } from '../../devices/device-registry.js';
-import type { DirectoryUser } from '../../directory/directory.js';
-import { InvalidCredentialsError, NotAllowedError, TooManyAttemptsError } from '../../errors.js';
+import type { DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from '../../directory/directory.js';
+import { InvalidCredentialsError, NoNtHashError, NotAllowedError, TooManyAttemptsError } from '../../errors.js';
 import type { Mac } from '../../mac.js';
 import type { Maybe } from '../../maybe.js';
 import type { Session } from '../../sessions/session.js';
@@ -46,7 +46,13 @@ export interface EapAuthorizationDeps {
    * Throws as Authenticator.authenticate does. Without it, TTLS is refused.
    */
   authenticate?(username: string, password: string, from: string | undefined): Promise<DirectoryUser>;
-  /** Issues the station's session after a TTLS login (the person just proved the password, as at the portal's daily login). */
+  /**
+   * PEAP: checks an MSCHAPv2 response through the same throttle (a wrong response is a
+   * wrong password), where the directory keeps NT hashes (the users file). Throws as
+   * Authenticator.verifyMsChapV2 does. Without it, PEAP is refused.
+   */
+  verifyMsChapV2?(attempt: MsChapV2Attempt, from: string | undefined): Promise<MsChapV2Proof>;
+  /** Issues the station's session after a TTLS or PEAP login (the person just proved the password, as at the portal's daily login). */
   issue?(mac: Mac, user: string): Promise<Session>;
 }
 
@@ -98,31 +104,80 @@ async function decideForDevice(
 }
 
 /**
- * EAP-TTLS with PAP proves a person, not a device: the station is whatever MAC the
- * device uses on this SSID (often a private one, not the one it enrolled with on the
- * onboarding network). So: the person's password (throttled like the portal), the
- * person must have enrolled at least one device, the station must not be blocked nor
- * enrolled to somebody else; then the station gets a session until the cut-off.
+ * EAP-TTLS with PAP: the person's username and password, checked through the portal's
+ * throttle; then authorizePerson's table.
  */
-export async function authorizeCredentials(
+export function authorizeCredentials(
   deps: EapAuthorizationDeps,
   credentials: { username: string; password: string },
   station: Mac | undefined,
   nas: NasClient,
   context: AccessContext,
 ): Promise<EapAuthorization> {
-  if (!deps.authenticate || !deps.issue) return { ok: false, code: 'ttls_unavailable', reason: 'password checks are not available here', user: credentials.username };
-  if (!station) return { ok: false, code: 'no_station', reason: 'the request names no device (Calling-Station-Id)', user: credentials.username };
+  const authenticate = deps.authenticate;
+  if (!authenticate) return Promise.resolve({ ok: false, code: 'ttls_unavailable', reason: 'password checks are not available here', user: credentials.username });
+  return authorizePerson(deps, { claimed: credentials.username, prove: (from) => authenticate(credentials.username, credentials.password, from) }, station, nas, context);
+}
+
+/**
+ * PEAP with MSCHAPv2: the person's MSCHAPv2 response, checked against the NT hash
+ * through the portal's throttle; then authorizePerson's table. On success, also the
+ * authenticator response the peer expects in MSCHAPv2's Success.
+ */
+export async function authorizeMsChapV2(
+  deps: EapAuthorizationDeps,
+  attempt: MsChapV2Attempt,
+  station: Mac | undefined,
+  nas: NasClient,
+  context: AccessContext,
+): Promise<EapAuthorization & { authenticatorResponse?: string }> {
+  const verify = deps.verifyMsChapV2;
+  if (!verify) return { ok: false, code: 'peap_unavailable', reason: 'MSCHAPv2 checks are not available here', user: attempt.userName };
+  let proof: MsChapV2Proof | undefined;
+  const a = await authorizePerson(
+    deps,
+    {
+      claimed: attempt.userName,
+      prove: async (from) => {
+        proof = await verify(attempt, from);
+        return proof.user;
+      },
+    },
+    station,
+    nas,
+    context,
+  );
+  return a.ok && proof ? { ...a, authenticatorResponse: proof.authenticatorResponse } : a;
+}
+
+/**
+ * EAP-TTLS and PEAP prove a person, not a device: the station is whatever MAC the
+ * device uses on this SSID (often a private one, not the one it enrolled with on the
+ * onboarding network). So: the person's credentials (`prove`, throttled like the
+ * portal), the person must have enrolled at least one device, the station must not be
+ * blocked nor enrolled to somebody else; then the station gets a session until the
+ * cut-off.
+ */
+async function authorizePerson(
+  deps: EapAuthorizationDeps,
+  credentials: { claimed: string; prove: (from: Mac) => Promise<DirectoryUser> },
+  station: Mac | undefined,
+  nas: NasClient,
+  context: AccessContext,
+): Promise<EapAuthorization> {
+  if (!deps.issue) return { ok: false, code: 'sessions_unavailable', reason: 'sessions cannot be issued here', user: credentials.claimed };
+  if (!station) return { ok: false, code: 'no_station', reason: 'the request names no device (Calling-Station-Id)', user: credentials.claimed };
   let user: DirectoryUser;
   try {
-    user = await deps.authenticate(credentials.username, credentials.password, station);
+    user = await credentials.prove(station);
   } catch (err) {
     const [code, reason] =
       err instanceof InvalidCredentialsError ? ['wrong_password', 'wrong username or password']
       : err instanceof NotAllowedError ? ['not_allowed', 'the person is not allowed on the Wi-Fi (required group)']
       : err instanceof TooManyAttemptsError ? ['throttled', 'too many wrong passwords: locked for a while']
+      : err instanceof NoNtHashError ? ['no_nt_hash', "the directory keeps no NT hash for this person (the users file's nt_hash), which PEAP's MSCHAPv2 needs"]
       : ['directory_unavailable', `the directory did not answer (${(err as Error).message})`];
-    return { ok: false, code, reason, user: credentials.username, mac: station };
+    return { ok: false, code, reason, user: credentials.claimed, mac: station };
   }
   const who = { user: user.username, mac: station };
   if (await deps.devices.blocked(station)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };

@@ -4,11 +4,12 @@ import type { Logger } from '../../logger.js';
 import type { Maybe } from '../../maybe.js';
 import type { Metrics } from '../../metrics.js';
 import type { Clock } from '../../clock.js';
-import { authorizeCertificate, authorizeCredentials, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
+import { authorizeCertificate, authorizeCredentials, authorizeMsChapV2, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { TlsSessionCache } from '../eap/session-cache.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, eapOfRequest, encodeEap, parseEap, rawAttribute, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
+import { MsChapV2Error, PeapMsChapV2 } from '../eap/peap-mschapv2.js';
 import { TlsMethod, type MethodStep } from '../eap/tls-method.js';
 import { papCredentials, parseAvps } from '../eap/ttls-avp.js';
 import { parseMac } from '../../mac.js';
@@ -18,12 +19,18 @@ import type { RecentAccessRequests } from '../recent-access-requests.js';
 import { respond, type Answer, type HandlerContext, type RadiusHandler, type RadiusRequest } from '../request.js';
 
 /** The methods this server answers, by their names in the configuration. */
-export type EapMethodName = 'tls' | 'ttls';
-const METHOD_TYPES: Readonly<Record<EapMethodName, number>> = { tls: EapType.Tls, ttls: EapType.Ttls };
+export type EapMethodName = 'tls' | 'ttls' | 'peap';
+const METHOD_TYPES: Readonly<Record<EapMethodName, number>> = { tls: EapType.Tls, ttls: EapType.Ttls, peap: EapType.Peap };
 
 function methodName(type: number): EapMethodName | undefined {
-  return type === EapType.Tls ? 'tls' : type === EapType.Ttls ? 'ttls' : undefined;
+  return (Object.keys(METHOD_TYPES) as EapMethodName[]).find((name) => METHOD_TYPES[name] === type);
 }
+
+/** The name PEAP's MSCHAPv2 Challenge carries as the authenticator's (RFC 2759 §3). */
+const MSCHAPV2_SERVER_NAME = 'enrollgate';
+
+/** Refusals after which the peer is told "no permission" (649) rather than "authentication failure" (691): the password was right. */
+const REFUSED_AFTER_THE_PASSWORD = new Set(['not_allowed', 'device_blocked', 'owner_mismatch', 'not_onboarded']);
 
 /** The eap section of the configuration, as the handler needs it. */
 export interface EapSettings {
@@ -208,9 +215,24 @@ export class EapHandler implements RadiusHandler {
     return this.finish(r, conversation, packet, step);
   }
 
-  /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS on the person's password. */
+  /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS and PEAP on the person's password. */
   private newMethod(name: EapMethodName, conversation: EapConversation, nas: RadiusRequest['nas']): TlsMethod {
     const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.sessions ? { sessions: this.sessions } : {}) };
+    if (name === 'peap') {
+      const inner = new PeapMsChapV2({
+        serverName: MSCHAPV2_SERVER_NAME,
+        verify: async (attempt) => {
+          const station = parseMac(conversation.station) ?? undefined;
+          const a = await authorizeMsChapV2(this.o.authorization!, attempt, station, nas, this.accessContext());
+          conversation.authorization = a;
+          if (a.ok && a.authenticatorResponse) return { ok: true, authenticatorResponse: a.authenticatorResponse };
+          const refused = a.ok ? { code: 'no_proof', reason: 'no authenticator response' } : a;
+          const error = REFUSED_AFTER_THE_PASSWORD.has(refused.code) ? MsChapV2Error.NoDialinPermission : MsChapV2Error.AuthenticationFailure;
+          return { ok: false, reason: refused.reason, error };
+        },
+      });
+      return new TlsMethod({ ...common, type: EapType.Peap, begin: () => inner.begin(), inner: (data) => inner.next(data) });
+    }
     if (name === 'ttls') {
       return new TlsMethod({
         ...common,
