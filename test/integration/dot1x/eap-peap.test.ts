@@ -84,8 +84,8 @@ beforeAll(async () => {
   store = await openStateStore(t.config, createLogger('error'));
   devices = new DeviceRegistry(store.kv, store.withLock);
   // alice and bob each onboarded a phone at the portal; carol did not.
-  await devices.enroll({ mac: '02:e7:00:00:05:01' as Mac, owner: 'alice', platform: 'windows', enrolledAt: new Date().toISOString() });
-  await devices.enroll({ mac: '02:e7:00:00:05:02' as Mac, owner: 'bob', platform: 'windows', enrolledAt: new Date().toISOString() });
+  await devices.enroll({ mac: '02:e7:00:00:05:01' as Mac, owner: 'alice', platform: 'other', enrolledAt: new Date().toISOString() });
+  await devices.enroll({ mac: '02:e7:00:00:05:02' as Mac, owner: 'bob', platform: 'other', enrolledAt: new Date().toISOString() });
 }, 60_000);
 
 afterAll(async () => {
