@@ -15,6 +15,8 @@ interface Location {
   readonly nas: NasClient;
   readonly source: 'accounting' | 'access_request';
   readonly whereabouts?: Whereabouts;
+  /** The MAC the router knows the device by (802.1X on a private MAC), when not its own. */
+  readonly station?: Mac;
 }
 
 /**
@@ -73,7 +75,7 @@ export class NasNotifier {
     const kind: DynamicAuthorizationKind = change.kind === 'issued' ? da.onSession : 'disconnect';
     const w = where.whereabouts;
     const attributes = [
-      ...selectorAttributes({ callingStationId: callingStationId(mac), ...(w ? { acctSessionId: w.sessionId } : {}), ...(w?.nasIp ? { nasIp: w.nasIp } : {}) }),
+      ...selectorAttributes({ callingStationId: callingStationId(where.station ?? mac), ...(w ? { acctSessionId: w.sessionId } : {}), ...(w?.nasIp ? { nasIp: w.nasIp } : {}) }),
       ...(kind === 'coa' && change.kind === 'issued' ? this.coaAttributes(where.nas, change.session.endsAt) : []),
     ];
     const outcome = await this.o.client.send({
@@ -107,21 +109,28 @@ export class NasNotifier {
     return [sessionTimeoutAttribute(secondsUntil(new Date(endsAt), this.o.clock.now()))];
   }
 
-  /** The device's router: latest accounting, unless a newer Access-Request came from another router. */
+  /**
+   * The device's router: latest accounting, unless a newer Access-Request came from
+   * another router. A device that authenticated over 802.1X from another MAC (its
+   * certificate names the MAC it enrolled with; the router knows the private one it
+   * uses on that SSID) is looked up, and named to the router, by that station MAC.
+   */
   private async locate(mac: Mac): Promise<Location | undefined> {
+    const sighting = this.o.accessRequests.latest(mac);
+    const station = sighting?.station;
     let whereabouts: Whereabouts | undefined;
     try {
-      whereabouts = await this.o.accounting.whereabouts(mac);
+      whereabouts = await this.o.accounting.whereabouts(station ?? mac);
     } catch (err) {
       this.o.log.warn({ err, event: 'dynamic_authorization.store_failed', mac }, 'cannot read where the device is; using the last Access-Request');
     }
-    const sighting = this.o.accessRequests.latest(mac);
     const accountingCurrent =
       whereabouts && (!sighting || sighting.nas === whereabouts.nas || sighting.at.getTime() <= Date.parse(whereabouts.updatedAt));
     const fromAccounting = accountingCurrent ? this.o.nas.byName(whereabouts!.nas) : undefined;
-    if (fromAccounting) return { nas: fromAccounting, source: 'accounting', whereabouts: whereabouts! };
+    const at = station ? { station } : {};
+    if (fromAccounting) return { nas: fromAccounting, source: 'accounting', whereabouts: whereabouts!, ...at };
     const fromAccess = sighting ? this.o.nas.byName(sighting.nas) : undefined;
-    return fromAccess ? { nas: fromAccess, source: 'access_request' } : undefined;
+    return fromAccess ? { nas: fromAccess, source: 'access_request', ...at } : undefined;
   }
 }
 

@@ -5,6 +5,8 @@ import { GenerationalMap } from '../generational-map.js';
 export interface AccessRequestSighting {
   readonly nas: string;
   readonly at: Date;
+  /** The MAC the router knows the device by, when not its own (802.1X: a private MAC on that SSID). */
+  readonly station?: Mac;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface AccessRequestSighting {
  */
 export class RecentAccessRequests {
   /** Milliseconds, not Dates: up to maxDevices entries live here. */
-  private readonly byMac: GenerationalMap<Mac, { readonly nas: string; atMs: number }>;
+  private readonly byMac: GenerationalMap<Mac, { readonly nas: string; atMs: number; readonly station?: Mac }>;
 
   constructor(maxDevices = 100_000) {
     this.byMac = new GenerationalMap(maxDevices);
@@ -28,23 +30,23 @@ export class RecentAccessRequests {
    * place: every Access-Request comes here, and a new entry per request was garbage
    * that lived long enough to be copied by every young-generation GC (bench:radius).
    */
-  note(mac: Mac, nas: string, at: Date): number | undefined {
+  note(mac: Mac, nas: string, at: Date, station?: Mac): number | undefined {
     const atMs = at.getTime();
     const newer = this.byMac.newer(mac);
-    if (newer?.nas === nas) {
+    if (newer?.nas === nas && newer.station === station) {
       const before = newer.atMs;
       newer.atMs = atMs;
       return before;
     }
     const seen = newer ?? this.byMac.get(mac);
-    this.byMac.set(mac, { nas, atMs });
-    return seen?.nas === nas ? seen.atMs : undefined;
+    this.byMac.set(mac, station ? { nas, atMs, station } : { nas, atMs });
+    return seen?.nas === nas && seen.station === station ? seen.atMs : undefined;
   }
 
   /** The router that last asked about the device, if remembered. */
   latest(mac: Mac): AccessRequestSighting | undefined {
     const seen = this.byMac.get(mac);
-    return seen ? { nas: seen.nas, at: new Date(seen.atMs) } : undefined;
+    return seen ? { nas: seen.nas, at: new Date(seen.atMs), ...(seen.station ? { station: seen.station } : {}) } : undefined;
   }
 
   /** How many devices are remembered. */

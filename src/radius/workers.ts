@@ -36,7 +36,7 @@ import type { Port } from './request.js';
 export type WorkerMessage =
   | { type: 'eg:ready'; port: Port; number: number }
   | { type: 'eg:failed'; message: string }
-  | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number]> }
+  | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number, station?: string]> }
   /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
   | { type: 'eg:audit'; records: string; urgent: boolean }
   /** An EAP request that reached a worker other than its conversation's owner (`to`: the owner's cluster id, low octet), on its way there. */
@@ -91,7 +91,7 @@ export class RadiusWorkers {
     const worker = cluster.fork({ [PORT_ENV]: port });
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
-      if (m?.type === 'eg:access') for (const [mac, nas, atMs] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs));
+      if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
       else if (m?.type === 'eg:eap') this.toOwner(m);
     });
@@ -206,11 +206,11 @@ class ToMainProcess<T> {
  * (unknown devices are each a change).
  */
 export class ForwardingAccessRequests extends RecentAccessRequests {
-  private readonly toMain = new ToMainProcess<[string, string, number]>((seen) => ({ type: 'eg:access', seen }));
+  private readonly toMain = new ToMainProcess<[string, string, number, string?]>((seen) => ({ type: 'eg:access', seen }));
 
-  override note(mac: Mac, nas: string, at: Date): number | undefined {
-    const before = super.note(mac, nas, at);
-    if (before === undefined || at.getTime() - before > 60_000) this.toMain.add([mac, nas, at.getTime()]);
+  override note(mac: Mac, nas: string, at: Date, station?: Mac): number | undefined {
+    const before = super.note(mac, nas, at, station);
+    if (before === undefined || at.getTime() - before > 60_000) this.toMain.add(station ? [mac, nas, at.getTime(), station] : [mac, nas, at.getTime()]);
     return before;
   }
 

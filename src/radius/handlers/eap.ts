@@ -292,7 +292,11 @@ export class EapHandler implements RadiusHandler {
     if (step.kind === 'success' && a?.ok) {
       method.destroy();
       const decision = a.decision;
-      if (decision.mac) this.o.accessRequests?.note(decision.mac, r.nas.name, this.o.clock.now());
+      if (decision.mac) {
+        // Where a revocation's Disconnect-Request goes, and the MAC the router knows the device by.
+        const station = parseMac(conversation.station);
+        this.o.accessRequests?.note(decision.mac, r.nas.name, this.o.clock.now(), station && station !== decision.mac ? station : undefined);
+      }
       this.o.audit?.record({ type: 'eap.accepted', ...common, reason: decision.reason });
       this.ended(common.method, 'accept', decision.outcome);
       this.o.log.info({ event: 'eap.accepted', ...common, outcome: decision.outcome, reason: decision.reason }, '802.1X accepted');

@@ -21,10 +21,15 @@ import { freeUdpPort } from '../../helpers/ports.js';
  * 802.1X end to end with a real authenticator: hostapd (driver wired) is the NAS, the
  * gateway its RADIUS authentication and accounting server and the sender of its
  * Disconnect-Requests; wpa_supplicant in its own network namespace, across a veth
- * pair, is the device with its EAP-TLS identity. The owner unenrolls the device on
- * "My devices": the port closes at once and the next attempt is refused.
+ * pair, is the device with its EAP-TLS identity, on a private MAC other than the one it
+ * enrolled with (its certificate names that one). The owner unenrolls the device on
+ * "My devices": the Disconnect-Request names the MAC the NAS knows, the port closes at
+ * once, and the next attempt is refused.
  */
+/** The MAC the device enrolled with (its certificate names it). */
 const MAC = '02:e7:00:00:02:01' as Mac;
+/** The private MAC it uses on the staff SSID: all the NAS knows it by. */
+const STATION = '06:e7:00:00:02:99' as Mac;
 const LAPTOP = '10.4.9.20';
 
 let t: TestGateway;
@@ -82,7 +87,7 @@ beforeAll(async () => {
     acctPort: t.gateway.ports.acct,
     secret: TEST_NAS_SECRET,
     dasPort,
-    stationMac: MAC,
+    stationMac: STATION,
     network: {
       method: 'TLS',
       identity: 'employee',
@@ -107,7 +112,7 @@ describe('802.1X with hostapd as the NAS and wpa_supplicant as the device', () =
     await lab.waitFor(/CTRL-EVENT-CONNECTED/, { in: 'supplicant' });
     expect(await lab.hostapdCli('all_sta')).toMatch(/AUTHORIZED/);
     expect(await recordWhere((r) => r.type === 'eap.accepted' && r.mac === MAC, 'eap.accepted')).toMatchObject({ method: 'tls', tls_version: 'TLSv1.3', user: 'employee' });
-    await recordWhere((r) => r.type === 'accounting.started' && r.mac === MAC, 'accounting.started for the device');
+    await recordWhere((r) => r.type === 'accounting.started' && r.mac === STATION, 'accounting.started for the device, under its private MAC');
   });
 
   it('resumes the TLS session when the device authenticates again', async () => {
