@@ -104,16 +104,9 @@ export class LdapDirectory implements Directory {
     if (name === '' || password === '') throw new InvalidCredentialsError();
 
     return this.#withClient(async (client, step) => {
-      step('service account bind');
-      await client.bind(this.#options.bindDn, this.#options.bindPassword);
-
-      step('user search');
-      const entry = await this.#findUser(client, name);
-
       // Decided while still bound as the service account (the user may not read
       // groups), but only told after the password has been proven.
-      step('group check');
-      const allowed = await this.#isAllowed(client, entry);
+      const { entry, allowed } = await this.#findAsService(client, step, name);
 
       step('user bind');
       try {
@@ -126,6 +119,16 @@ export class LdapDirectory implements Directory {
       if (!allowed) throw new NotAllowedError();
       return this.#user(entry, name);
     });
+  }
+
+  /** Bound as the service account: the person's entry, and whether required_group lets them in. */
+  async #findAsService(client: Client, step: (name: string) => void, name: string): Promise<{ entry: Entry; allowed: boolean }> {
+    step('service account bind');
+    await client.bind(this.#options.bindDn, this.#options.bindPassword);
+    step('user search');
+    const entry = await this.#findUser(client, name);
+    step('group check');
+    return { entry, allowed: await this.#isAllowed(client, entry) };
   }
 
   #user(entry: Entry, name: string): DirectoryUser {
@@ -143,12 +146,8 @@ export class LdapDirectory implements Directory {
     const name = username.trim();
     if (name === '') throw new InvalidCredentialsError();
     return this.#withClient(async (client, step) => {
-      step('service account bind');
-      await client.bind(this.#options.bindDn, this.#options.bindPassword);
-      step('user search');
-      const entry = await this.#findUser(client, name);
-      step('group check');
-      if (!(await this.#isAllowed(client, entry))) throw new NotAllowedError();
+      const { entry, allowed } = await this.#findAsService(client, step, name);
+      if (!allowed) throw new NotAllowedError();
       return this.#user(entry, name);
     });
   }

@@ -118,6 +118,17 @@ describe.each(subjects)('Directory contract: $name', (subject) => {
     await expect(directory.authenticate('bob', alice.password)).rejects.toBeInstanceOf(InvalidCredentialsError);
   });
 
+  it('looks a person up without a password (802.1X renewal): still there, still in the required group', async () => {
+    const open = subject.make(false);
+    await expect(open.lookup('ALICE')).resolves.toMatchObject({ username: 'alice', displayName: 'Alice Example' });
+    await expect(open.lookup('mallory')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(open.lookup('*')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(open.lookup(' ')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    const grouped = subject.make(true);
+    await expect(grouped.lookup('alice')).resolves.toMatchObject({ username: 'alice' });
+    await expect(grouped.lookup('bob')).rejects.toBeInstanceOf(NotAllowedError);
+  });
+
   it('pings', async () => {
     await expect(subject.make(false).ping()).resolves.toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -13,9 +13,9 @@ import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate, type CertificateAuthority } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import type { StateStore } from '../../../src/store/state-store.js';
+import { enrollWithCertificate } from '../../helpers/enrolled-identity.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { answers } from '../../helpers/raw-nas.js';
@@ -499,12 +499,9 @@ let macCounter = 0x40;
 async function identity(): Promise<{ mac: Mac; p12: string; password: string }> {
   const mac = `02:e7:00:00:01:${(macCounter++).toString(16).padStart(2, '0')}` as Mac;
   const id = await issueDeviceIdentity(ca, { user: 'employee', mac });
-  const certificate = new X509Certificate(id.certificatePem);
   const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
   await writeFile(p12, id.p12);
-  await devices.enroll({ mac, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
-  // Bound as the profile service binds what it issues.
-  await devices.recordCertificate(mac, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
+  await enrollWithCertificate(devices, { mac, owner: 'employee', certificatePem: id.certificatePem });
   return { mac, p12, password: id.password };
 }
 

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,10 +6,10 @@ import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/pki/serial.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import type { StateStore } from '../../../src/store/state-store.js';
+import { enrollWithCertificate } from '../../helpers/enrolled-identity.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 
@@ -53,9 +52,7 @@ beforeAll(async () => {
   password = id.password;
   await writeFile(p12, id.p12);
   const devices = new DeviceRegistry(store.kv, store.withLock);
-  await devices.enroll({ mac: MAC, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
-  const certificate = new X509Certificate(id.certificatePem);
-  await devices.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
+  await enrollWithCertificate(devices, { mac: MAC, owner: 'employee', certificatePem: id.certificatePem });
 }, 60_000);
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import type { StateStore } from '../../../src/store/state-store.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
+import { auditRecords } from '../../helpers/audit-records.js';
 import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 
@@ -50,13 +51,7 @@ function peap(o: { user: string; password: string; mac: Mac; tls?: '1.2' | '1.3'
 }
 
 function eapRecords(): Array<AuditRecord & Record<string, unknown>> {
-  t.gateway.audit.flush();
-  const dir = t.config.audit.dir;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as AuditRecord & Record<string, unknown>);
+  return auditRecords(t) as Array<AuditRecord & Record<string, unknown>>;
 }
 
 function lastEapRecord(mac: Mac): Record<string, unknown> {

@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,8 @@ import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
+import { enrollWithCertificate } from '../../helpers/enrolled-identity.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
 import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 
@@ -47,10 +46,7 @@ beforeAll(async () => {
   await writeFile(p12, id.p12);
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
   const registry = new DeviceRegistry(store.kv, store.withLock);
-  await registry.enroll({ mac: MAC, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
-  // Bound as the profile service binds what it issues (the enrollment holds the certificate's serial).
-  const certificate = new X509Certificate(id.certificatePem);
-  await registry.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
+  await enrollWithCertificate(registry, { mac: MAC, owner: 'employee', certificatePem: id.certificatePem });
   await store.close();
   const started = await startCliGateway(configFile, dir);
   gateway = started.child;

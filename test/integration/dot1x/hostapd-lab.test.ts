@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,9 +8,9 @@ import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
 import { issueServerCertificate } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
-import { normaliseSerial } from '../../../src/pki/serial.js';
 import { openStateStore } from '../../../src/store/open-state-store.js';
 import { auditRecords } from '../../helpers/audit-records.js';
+import { enrollWithCertificate } from '../../helpers/enrolled-identity.js';
 import { startDot1xLab, type Dot1xLab } from '../../helpers/dot1x-lab.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
@@ -74,11 +73,7 @@ beforeAll(async () => {
       await writeFile(join(dir, 'device.p12'), id.p12);
       await writeFile(join(dir, 'device.pass'), id.password);
       const store = await openStateStore({ store: { kind: 'sqlite', sqlite_file: join(dir, 'state.sqlite') } } as never, createLogger('error'));
-      const registry = new DeviceRegistry(store.kv, store.withLock);
-  await registry.enroll({ mac: MAC, owner: 'employee', platform: 'ios', enrolledAt: new Date().toISOString() });
-  // Bound as the profile service binds what it issues (the enrollment holds the certificate's serial).
-  const certificate = new X509Certificate(id.certificatePem);
-  await registry.recordCertificate(MAC, { serial: normaliseSerial(certificate.serialNumber), notAfter: new Date(certificate.validTo), owner: 'employee' }, new Date());
+      await enrollWithCertificate(new DeviceRegistry(store.kv, store.withLock), { mac: MAC, owner: 'employee', certificatePem: id.certificatePem });
       await store.close();
     },
   });
