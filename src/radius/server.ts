@@ -69,6 +69,17 @@ type RequestKind = 'status' | 'access' | 'eap' | 'accounting';
 
 const DROP_LOG_INTERVAL_MS = 1000;
 
+/**
+ * The likely cause of a drop, for the admin reading the log: a packet from a known NAS
+ * whose authenticator does not verify is almost always a shared secret that differs
+ * between the router and radius.clients (a typo, a trailing space, the other NAS's).
+ */
+export function dropHint(reason: DropReason, nas: string): { hint: string } | Record<string, never> {
+  const what = reason === 'bad_message_authenticator' ? 'Message-Authenticator' : reason === 'bad_authenticator' ? 'Request Authenticator' : undefined;
+  if (what === undefined) return {};
+  return { hint: `wrong shared secret on NAS ${nas}? The packet's ${what} does not match the secret configured for it` };
+}
+
 /** Which request codes each port serves (RFC 2865 §3, RFC 2866 §3, RFC 5997 Status-Server). */
 const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
   auth: new Set([Code.AccessRequest, Code.StatusServer]),
@@ -239,7 +250,15 @@ export class RadiusServer {
     if (this.dropLog.size > 1000) this.dropLog.clear();
     this.dropLog.set(key, { at: now, suppressed: 0 });
     this.o.log.warn(
-      { event: 'radius.dropped', nas: nas?.name, from: `${peer.address}:${peer.port}`, reason, ...(last?.suppressed ? { alsoDroppedSinceLastLine: last.suppressed } : {}), ...extra },
+      {
+        event: 'radius.dropped',
+        nas: nas?.name,
+        from: `${peer.address}:${peer.port}`,
+        reason,
+        ...(last?.suppressed ? { alsoDroppedSinceLastLine: last.suppressed } : {}),
+        ...(nas ? dropHint(reason, nas.name) : {}),
+        ...extra,
+      },
       'RADIUS packet dropped',
     );
   }
