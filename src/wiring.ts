@@ -42,8 +42,16 @@ import { SessionStore } from './sessions/session-store.js';
 import type { StateStore } from './store/state-store.js';
 
 /** The SessionService settings from the config, on a store. */
-function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
+export function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
   return { store: SessionStore.on(store), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
+}
+
+/**
+ * What an access decision (radius/policy.ts) takes from the config: the cut-off's time zone
+ * and the portal's start page. The RADIUS server and `enrollgate test mac` both take it here.
+ */
+export function accessSettings(config: Config): { timeZone: string; portalUrl: string } {
+  return { timeZone: config.session.time_zone, portalUrl: new PortalUrls(config.portal.base_url).route('portal.start') };
 }
 
 /**
@@ -96,8 +104,7 @@ export function buildRadiusServer(
     metrics,
     clock,
     log,
-    timeZone: config.session.time_zone,
-    portalUrl: new PortalUrls(config.portal.base_url).route('portal.start'),
+    ...accessSettings(config),
     audit,
     maxInFlight: config.radius.max_in_flight,
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),

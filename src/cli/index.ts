@@ -15,6 +15,7 @@ import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './command
 import { STORE_SUBCOMMANDS, STORE_USAGE, storeCommand } from './commands/store.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
+import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
 
@@ -29,7 +30,10 @@ Usage:
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
 ${PORTS_USAGE}
-${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}`;
+${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}`;
+
+/** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
+const TEST_SUBCOMMANDS = ['mac'] as const;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -44,6 +48,7 @@ const FLAGS: Record<string, readonly string[]> = {
   sessions: ['config', 'user', 'reason'],
   store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
   ports: ['config', 'format'],
+  test: ['config', 'nas', 'json'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
 
@@ -102,6 +107,8 @@ function parse(argv: string[]) {
         resume: { type: 'boolean' },
         'verify-only': { type: 'boolean' },
         'nt-hash': { type: 'boolean' },
+        nas: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -117,7 +124,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === 'help') return print(USAGE);
   const allowed = FLAGS[command];
   if (allowed === undefined) return usage(`unknown command "${command}"`);
-  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store') usage(`unexpected arguments: ${rest.join(' ')}`);
+  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store' && command !== 'test') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
@@ -176,6 +183,12 @@ async function main(argv: string[]): Promise<void> {
       const sub = subcommand('sessions', SESSIONS_SUBCOMMANDS, rest[0]);
       const flags = { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) };
       await badInputExits(() => sessionsCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, print));
+      return;
+    }
+    case 'test': {
+      subcommand('test', TEST_SUBCOMMANDS, rest[0]);
+      const flags = { ...(values.nas !== undefined ? { nas: values.nas } : {}), json: values.json === true };
+      await badInputExits(() => testMacCommand(load(configLocation(values.config).file), rest.slice(1), flags, print));
       return;
     }
     case 'audit': {
