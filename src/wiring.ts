@@ -13,7 +13,7 @@ import { AccountingStore } from './accounting/accounting-store.js';
 import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import type { Directory, MsChapV2Attempt } from './directory/directory.js';
+import type { Directory, MsChapV2Attempt, SteppedDirectory } from './directory/directory.js';
 import { Authenticator } from './directory/authenticator.js';
 import { FileDirectory } from './directory/file-directory.js';
 import { LoginThrottle } from './directory/login-throttle.js';
@@ -320,7 +320,7 @@ function eapServerNameOf(pem: Buffer, path: string): string {
 }
 
 /** The configured directory (the users file or LDAP), not yet asked anything. */
-export function createDirectory(config: Config, materials: Materials, log: Logger): Directory {
+export function createDirectory(config: Config, materials: Materials, log: Logger): SteppedDirectory {
   const d = config.directory;
   if (d.kind === 'file' || !d.ldap) {
     return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});

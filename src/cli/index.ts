@@ -8,7 +8,7 @@ import { configWarnings, switchWarnings } from '../config/warnings.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startGateway } from '../main.js';
-import { readMaterials } from '../wiring.js';
+import { createDirectory, readMaterials } from '../wiring.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
 import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
@@ -16,6 +16,8 @@ import { STORE_SUBCOMMANDS, STORE_USAGE, storeCommand } from './commands/store.j
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
+import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
+import { readPassword } from './read-password.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
 
@@ -30,10 +32,10 @@ Usage:
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
 ${PORTS_USAGE}
-${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}`;
+${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
 
 /** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
-const TEST_SUBCOMMANDS = ['mac'] as const;
+const TEST_SUBCOMMANDS = ['mac', 'user'] as const;
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -48,7 +50,7 @@ const FLAGS: Record<string, readonly string[]> = {
   sessions: ['config', 'user', 'reason'],
   store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
   ports: ['config', 'format'],
-  test: ['config', 'nas', 'json'],
+  test: ['config', 'nas', 'json', 'password'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
 
@@ -109,6 +111,7 @@ function parse(argv: string[]) {
         'nt-hash': { type: 'boolean' },
         nas: { type: 'string' },
         json: { type: 'boolean' },
+        password: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -186,9 +189,28 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'test': {
-      subcommand('test', TEST_SUBCOMMANDS, rest[0]);
-      const flags = { ...(values.nas !== undefined ? { nas: values.nas } : {}), json: values.json === true };
-      await badInputExits(() => testMacCommand(load(configLocation(values.config).file), rest.slice(1), flags, print));
+      const sub = subcommand('test', TEST_SUBCOMMANDS, rest[0]);
+      const wrong = sub === 'mac' ? ['password'] : ['nas', 'json'];
+      const given = wrong.filter((k) => k in values);
+      if (given.length > 0) usage(`test ${sub} does not take ${given.map((k) => `--${k}`).join(', ')}`);
+      const { file } = configLocation(values.config);
+      const config = load(file);
+      if (sub === 'mac') {
+        const flags = { ...(values.nas !== undefined ? { nas: values.nas } : {}), json: values.json === true };
+        await badInputExits(() => testMacCommand(config, rest.slice(1), flags, print));
+        return;
+      }
+      let materials: Awaited<ReturnType<typeof readMaterials>>;
+      try {
+        materials = await readMaterials(config);
+      } catch (err) {
+        if (err instanceof ConfigError) return configFail(err, file);
+        throw err;
+      }
+      // Silent: the directory's own log lines would only repeat what the steps say.
+      const directory = createDirectory(config, materials, createLogger('silent'));
+      const status = await badInputExits(() => testUserCommand(config, directory, rest.slice(1), { password: values.password === true }, { print, readPassword }));
+      process.stdout.write('', () => process.exit(status));
       return;
     }
     case 'audit': {

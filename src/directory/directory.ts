@@ -52,3 +52,19 @@ export interface Directory {
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
+
+/** One step of a login as the directory took it: passed, or failed and why (never with the password). */
+export interface LoginStep {
+  readonly step: string;
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
+/** A directory that can say which steps of a login passed and where it failed (`enrollgate test user`). */
+export interface SteppedDirectory extends Directory {
+  /**
+   * authenticate (with a password) or lookup (without), telling `report` each step as it
+   * ends, in order; resolves and rejects as they do.
+   */
+  walk(username: string, password: string | undefined, report: (step: LoginStep) => void): Promise<DirectoryUser>;
+}

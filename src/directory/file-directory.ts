@@ -2,7 +2,7 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 import { open, readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { DirectoryUnavailableError, InvalidCredentialsError, NoNtHashError, NotAllowedError } from '../errors.js';
-import type { Directory, DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from './directory.js';
+import type { DirectoryUser, LoginStep, MsChapV2Attempt, MsChapV2Proof, SteppedDirectory } from './directory.js';
 import { checkNtResponse, generateAuthenticatorResponse, hashNtPasswordHash, ntPasswordHash, withoutDomain } from './mschapv2.js';
 
 /**
@@ -97,7 +97,7 @@ interface FileUser {
   ntHash?: Buffer;
 }
 
-export class FileDirectory implements Directory {
+export class FileDirectory implements SteppedDirectory {
   readonly #path: string;
   readonly #requiredGroup: string | undefined;
 
@@ -146,6 +146,46 @@ export class FileDirectory implements Directory {
     const user = (await this.#load()).get(foldName(username.trim()));
     if (user === undefined) throw new InvalidCredentialsError();
     return this.#allowed(user);
+  }
+
+  /**
+   * The steps of a login, told one by one (`enrollgate test user`): the file is read, the
+   * user found, the group checked, then, with a password, the password. It stops at the
+   * first that fails. For an admin at the console, so unlike authenticate it says which
+   * usernames exist.
+   */
+  async walk(username: string, password: string | undefined, report: (step: LoginStep) => void): Promise<DirectoryUser> {
+    const name = username.trim();
+    let users: Map<string, FileUser>;
+    try {
+      users = await this.#load();
+    } catch (err) {
+      report({ step: 'users file', ok: false, reason: (err as Error).message });
+      throw err;
+    }
+    report({ step: 'users file', ok: true, reason: `${this.#path}: ${users.size} user(s)` });
+    const user = users.get(foldName(name));
+    if (user === undefined) {
+      report({ step: 'user', ok: false, reason: `not found: no user ${name} in the users file` });
+      throw new InvalidCredentialsError();
+    }
+    report({ step: 'user', ok: true, reason: `found ${user.username}` });
+    let allowed: DirectoryUser;
+    try {
+      allowed = this.#allowed(user);
+    } catch (err) {
+      report({ step: 'group check', ok: false, reason: `not in required_group ${this.#requiredGroup}` });
+      throw err;
+    }
+    report({ step: 'group check', ok: true, reason: this.#requiredGroup === undefined ? 'no required_group configured' : `in ${this.#requiredGroup}` });
+    if (password !== undefined) {
+      if (password === '' || !(await verifyPassword(password, user.password))) {
+        report({ step: 'password', ok: false, reason: 'wrong password: it does not match the hash in the users file' });
+        throw new InvalidCredentialsError();
+      }
+      report({ step: 'password', ok: true, reason: 'the password is right' });
+    }
+    return allowed;
   }
 
   #allowed(user: { username: string; displayName?: string; groups: readonly string[] }): DirectoryUser {

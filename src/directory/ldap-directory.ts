@@ -18,7 +18,7 @@ import {
   NotAllowedError,
 } from '../errors.js';
 import { withDeadline } from '../deadline.js';
-import type { Directory, DirectoryUser } from './directory.js';
+import type { DirectoryUser, LoginStep, SteppedDirectory } from './directory.js';
 
 export interface LdapDirectoryOptions {
   /** ldap://host:port or ldaps://host:port */
@@ -62,7 +62,7 @@ const UNAVAILABLE = 'The directory is unavailable, please try again in a minute'
  * dropped StartTLS client in cleartext, and a connection shared between logins
  * would carry one person's bind into another's request.
  */
-export class LdapDirectory implements Directory {
+export class LdapDirectory implements SteppedDirectory {
   readonly #options: Readonly<LdapDirectoryOptions>;
   readonly #log: LdapDirectoryLog | undefined;
   readonly #host: string;
@@ -98,37 +98,57 @@ export class LdapDirectory implements Directory {
   }
 
   async authenticate(username: string, password: string): Promise<DirectoryUser> {
+    return this.walk(username, password);
+  }
+
+  async lookup(username: string): Promise<DirectoryUser> {
+    return this.walk(username, undefined);
+  }
+
+  /**
+   * A login's steps: the service account binds, finds the one entry and checks the group;
+   * with a password, the entry then binds with it. Without one this is lookup().
+   */
+  async walk(username: string, password: string | undefined, report?: (step: LoginStep) => void): Promise<DirectoryUser> {
     const name = username.trim();
     // An empty password is an unauthenticated bind (RFC 4513 §5.1.2) that many
     // servers answer with success: refuse it before anything touches the network.
     if (name === '' || password === '') throw new InvalidCredentialsError();
+    const o = this.#options;
 
-    return this.#withClient(async (client, step) => {
-      // Decided while still bound as the service account (the user may not read
-      // groups), but only told after the password has been proven.
-      const { entry, allowed } = await this.#findAsService(client, step, name);
-
-      step('user bind');
-      try {
-        // The DN the server returned, never one built from input.
-        await client.bind(entry.dn, password);
-      } catch (err) {
-        if (err instanceof LdapInvalidCredentialsError) throw new InvalidCredentialsError();
+    return this.#withClient(async (client, steps) => {
+      steps.begin('service account bind');
+      await client.bind(o.bindDn, o.bindPassword);
+      steps.pass(`bound as ${o.bindDn}`);
+      steps.begin('user search');
+      const entry = await this.#findUser(client, name).catch((err: unknown) => {
+        if (err instanceof InvalidCredentialsError) steps.failed(`not found: no entry with ${o.userAttribute}=${name} under ${o.baseDn}`);
         throw err;
+      });
+      steps.pass(`found ${entry.dn}`);
+      steps.begin('group check');
+      // Decided while still bound as the service account (the user may not read groups).
+      const allowed = await this.#isAllowed(client, entry);
+      if (o.requiredGroup === undefined) steps.pass('no required_group configured');
+      else if (allowed) steps.pass(`member of ${o.requiredGroup}`);
+      else steps.failed(`not a member of required_group ${o.requiredGroup}`);
+      // A login is told it is not allowed only after the password has been proven, so a
+      // stranger does not learn that the name exists; a lookup is told at once.
+      if (!allowed && password === undefined) throw new NotAllowedError();
+      if (password !== undefined) {
+        steps.begin('user bind');
+        try {
+          // The DN the server returned, never one built from input.
+          await client.bind(entry.dn, password);
+        } catch (err) {
+          if (err instanceof LdapInvalidCredentialsError) throw new InvalidCredentialsError();
+          throw err;
+        }
+        steps.pass('the password is right');
       }
       if (!allowed) throw new NotAllowedError();
       return this.#user(entry, name);
-    });
-  }
-
-  /** Bound as the service account: the person's entry, and whether required_group lets them in. */
-  async #findAsService(client: Client, step: (name: string) => void, name: string): Promise<{ entry: Entry; allowed: boolean }> {
-    step('service account bind');
-    await client.bind(this.#options.bindDn, this.#options.bindPassword);
-    step('user search');
-    const entry = await this.#findUser(client, name);
-    step('group check');
-    return { entry, allowed: await this.#isAllowed(client, entry) };
+    }, report);
   }
 
   #user(entry: Entry, name: string): DirectoryUser {
@@ -142,19 +162,9 @@ export class LdapDirectory implements Directory {
     };
   }
 
-  async lookup(username: string): Promise<DirectoryUser> {
-    const name = username.trim();
-    if (name === '') throw new InvalidCredentialsError();
-    return this.#withClient(async (client, step) => {
-      const { entry, allowed } = await this.#findAsService(client, step, name);
-      if (!allowed) throw new NotAllowedError();
-      return this.#user(entry, name);
-    });
-  }
-
   async ping(): Promise<void> {
-    await this.#withClient(async (client, step) => {
-      step('service account bind');
+    await this.#withClient(async (client, steps) => {
+      steps.begin('service account bind');
       await client.bind(this.#options.bindDn, this.#options.bindPassword);
     });
   }
@@ -164,7 +174,7 @@ export class LdapDirectory implements Directory {
   }
 
   /** Opens a connection (TLS-protected when configured), runs `work`, and always unbinds. */
-  async #withClient<T>(work: (client: Client, step: (name: string) => void) => Promise<T>): Promise<T> {
+  async #withClient<T>(work: (client: Client, steps: LoginSteps) => Promise<T>, report?: (step: LoginStep) => void): Promise<T> {
     const o = this.#options;
     const tlsOptions: ConnectionOptions = {
       ...(o.ca === undefined ? {} : { ca: o.ca }),
@@ -180,20 +190,19 @@ export class LdapDirectory implements Directory {
       // ldap:// URL: so only ldaps:// gets them here; StartTLS gets them below.
       ...(this.#ldaps ? { tlsOptions } : {}),
     });
-    let current = 'connection';
-    const step = (name: string): void => {
-      current = name;
-    };
+    const steps = new LoginSteps(o.url, report);
     try {
       if (o.startTls) {
-        step('StartTLS');
+        steps.begin('StartTLS');
         // ldapts bounds the connect and the StartTLS request, not the TLS handshake after it.
         await withDeadline(client.startTLS(tlsOptions), o.connectTimeoutMs + 2 * o.timeoutMs, 'StartTLS timed out');
+        steps.pass('TLS established');
       }
-      return await work(client, step);
+      return await work(client, steps);
     } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      throw new DirectoryUnavailableError(`${UNAVAILABLE} (${describe(err, current)}).`, { cause: err });
+      const thrown = err instanceof GatewayError ? err : new DirectoryUnavailableError(`${UNAVAILABLE} (${describe(err, steps.current)}).`, { cause: err });
+      steps.fail(err, thrown, client.isConnected);
+      throw thrown;
     } finally {
       try {
         await client.unbind();
@@ -261,6 +270,68 @@ export class LdapDirectory implements Directory {
     });
     return searchEntries.length > 0;
   }
+}
+
+/**
+ * The step a walk is in, told to a report as each ends (`enrollgate test user`). Before
+ * the first step passes the connection is told too: a failure with no connection made
+ * is the server unreachable, whichever step was about to use it.
+ */
+class LoginSteps {
+  current = 'connection';
+  #connected = false;
+  /** The step whose failure has been told already. */
+  #toldFailure: string | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly report: ((step: LoginStep) => void) | undefined,
+  ) {}
+
+  begin(name: string): void {
+    this.current = name;
+  }
+
+  pass(reason: string): void {
+    this.#connectionMade();
+    this.report?.({ step: this.current, ok: true, reason });
+  }
+
+  /** Tells that the current step failed and why, before the walk stops or goes on (the group check is told after the password). */
+  failed(reason: string): void {
+    this.#connectionMade();
+    this.#toldFailure = this.current;
+    this.report?.({ step: this.current, ok: false, reason });
+  }
+
+  /** The walk stopped on `err`, thrown on as `thrown`. */
+  fail(err: unknown, thrown: GatewayError, connected: boolean): void {
+    if (this.report === undefined) return;
+    if (!this.#connected && !connected && !(err instanceof GatewayError)) {
+      this.#connected = true;
+      this.report({ step: 'connection', ok: false, reason: `${this.url} is unreachable (${describe(err, 'connection').replace(/^LDAP connection failed: /, '')})` });
+      return;
+    }
+    this.#connectionMade();
+    // Told already: by this step, or (a login refused after the password) by the group check.
+    if (this.#toldFailure === this.current || (thrown instanceof NotAllowedError && this.#toldFailure !== undefined)) return;
+    this.report({ step: this.current, ok: false, reason: stepFailure(this.current, err, thrown) });
+  }
+
+  #connectionMade(): void {
+    if (this.#connected) return;
+    this.#connected = true;
+    this.report?.({ step: 'connection', ok: true, reason: this.url });
+  }
+}
+
+/** Why a step failed, in the words an admin acts on. */
+function stepFailure(step: string, err: unknown, thrown: GatewayError): string {
+  if (thrown instanceof InvalidCredentialsError) return 'wrong password: the directory refused the bind';
+  if (step === 'service account bind' && err instanceof LdapInvalidCredentialsError) {
+    return 'the directory refused the service account: wrong directory.ldap.bind_password (or bind_dn)';
+  }
+  return thrown.message;
 }
 
 /** The values of an attribute as strings, whatever case the server spelled its name in. */
