@@ -1,0 +1,334 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GENESIS, headHmac, HEAD_FILE, lineHash, sealMembers, type AuditHead } from '../../../src/audit/record.js';
+import { formatReport, verifyAuditDir, type VerifyReport } from '../../../src/audit/verify.js';
+
+/**
+ * `audit verify` over trails written by hand from the line format (record.ts), so
+ * that each break is exactly the one the test makes: no writer, no clock.
+ */
+const KEY = Buffer.from('an audit key of at least 32 characters!!');
+const DAY1 = 'audit-2026-11-25.jsonl';
+const DAY2 = 'audit-2026-11-26.jsonl';
+const AT = new Date('2026-11-26T08:00:00.000Z');
+
+const blocked = (seq: number) => `"type":"device.blocked","mac":"3c:a0:00:00:00:${String(seq).padStart(2, '0')}","by":"admin","reason":"lost","outcome":"success"`;
+
+/** Records `from`…`to` chained from `prev`, each line sealed as the writer seals it. */
+function chain(from: number, to: number, prev = GENESIS, key?: Buffer, members = blocked): string[] {
+  const lines: string[] = [];
+  for (let seq = from; seq <= to; seq++) {
+    const line = sealMembers(members(seq), { seq, at: AT, prev }, key);
+    lines.push(line);
+    prev = lineHash(line);
+  }
+  return lines;
+}
+
+function head(seq: number, lastLine: string, file: string, line: number, key?: Buffer): AuditHead {
+  const sha256 = lineHash(lastLine);
+  return { seq, sha256, file, line, ...(key ? { hmac: headHmac(seq, sha256, key) } : {}) };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'enrollgate-verify-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const write = (file: string, lines: readonly string[], end = '\n') => writeFileSync(join(dir, file), lines.length ? lines.join('\n') + end : '');
+const writeHead = (h: AuditHead | string) => writeFileSync(join(dir, HEAD_FILE), typeof h === 'string' ? h : `${JSON.stringify(h)}\n`);
+
+/** Four records, two a day, with the checkpoint on the last. */
+function fourRecords(key?: Buffer): string[] {
+  const lines = chain(1, 4, GENESIS, key);
+  write(DAY1, lines.slice(0, 2));
+  write(DAY2, lines.slice(2));
+  writeHead(head(4, lines[3]!, DAY2, 2, key));
+  return lines;
+}
+
+const broken = (file: string, line: number | undefined, message: string, records: number, lastSeq: number, files = 2): VerifyReport => ({
+  status: 'broken',
+  files,
+  records,
+  lastSeq,
+  problem: { file, line, message },
+  notes: [],
+});
+
+describe('verifyAuditDir: an intact trail', () => {
+  it('chains records across daily files up to the checkpoint', () => {
+    fourRecords();
+    expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 2, records: 4, lastSeq: 4, notes: [] });
+  });
+
+  it('checks every HMAC and the checkpoint HMAC with the key', () => {
+    fourRecords(KEY);
+    expect(verifyAuditDir(dir, KEY)).toEqual({ status: 'intact', files: 2, records: 4, lastSeq: 4, notes: [] });
+  });
+
+  it('reads only audit-YYYY-MM-DD.jsonl files, in date order', () => {
+    const lines = chain(1, 2);
+    // Written the later day first: the directory's order is not the chain's.
+    write('audit-2026-11-27.jsonl', [lines[1]!]);
+    write('audit-2026-11-03.jsonl', [lines[0]!]);
+    write('notes.txt', ['not a record']);
+    write('audit-2026-11-26.jsonl.bak', ['not a record']);
+    writeHead(head(2, lines[1]!, 'audit-2026-11-27.jsonl', 1));
+    expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 2, records: 2, lastSeq: 2, notes: [] });
+  });
+
+  it('notes records after the checkpoint, which a running gateway covers within a second', () => {
+    const lines = fourRecords();
+    writeHead(head(2, lines[1]!, DAY1, 2));
+    expect(verifyAuditDir(dir)).toEqual({
+      status: 'intact',
+      files: 2,
+      records: 4,
+      lastSeq: 4,
+      notes: ['2 record(s) after the checkpoint (seq 2) are not yet covered by it: a running gateway covers them within a second; one that stopped without closing never does'],
+    });
+  });
+
+  it("notes a torn line the writer recovered from, when the next record names it (file, line, length, SHA-256)", () => {
+    const torn = '{"seq":2,"at":"2026-11-2';
+    const one = chain(1, 1);
+    const recovered = (seq: number) =>
+      `"type":"audit.recovered","torn_file":"${DAY1}","torn_line":2,"torn_bytes":${torn.length},"torn_sha256":"${lineHash(torn)}","outcome":"success"`;
+    const two = chain(2, 2, lineHash(one[0]!), undefined, recovered);
+    write(DAY1, [one[0]!, torn, two[0]!]);
+    writeHead(head(2, two[0]!, DAY1, 3));
+    expect(verifyAuditDir(dir)).toEqual({
+      status: 'intact',
+      files: 1,
+      records: 2,
+      lastSeq: 2,
+      notes: [`${DAY1} line 2: torn line (24 bytes, a crash while writing), recovered at line 3`],
+    });
+    expect(formatReport(verifyAuditDir(dir))).toBe(`note: ${DAY1} line 2: torn line (24 bytes, a crash while writing), recovered at line 3\nOK: 2 record(s) in 1 file(s) chain from seq 1 to 2`);
+  });
+
+  it('takes a torn line at the end of one day recovered at the start of the next', () => {
+    const torn = '{"seq":2';
+    const one = chain(1, 1);
+    const recovered = () => `"type":"audit.recovered","torn_file":"${DAY1}","torn_line":2,"torn_bytes":8,"torn_sha256":"${lineHash(torn)}","outcome":"success"`;
+    const two = chain(2, 2, lineHash(one[0]!), undefined, recovered);
+    writeFileSync(join(dir, DAY1), `${one[0]}\n${torn}`);
+    write(DAY2, two);
+    writeHead(head(2, two[0]!, DAY2, 1));
+    expect(verifyAuditDir(dir)).toMatchObject({ status: 'intact', records: 2, notes: [`${DAY1} line 2: torn line (8 bytes, a crash while writing), recovered at line 1`] });
+  });
+});
+
+describe('verifyAuditDir: no trail', () => {
+  it('reports a directory that does not exist as missing', () => {
+    const gone = join(dir, 'gone');
+    expect(verifyAuditDir(gone)).toEqual({ status: 'missing', files: 0, records: 0, lastSeq: 0, problem: { file: gone, message: 'does not exist' }, notes: [] });
+  });
+
+  it('reports an empty directory, or one whose checkpoint names no record, as missing', () => {
+    const missing = { status: 'missing', files: 0, records: 0, lastSeq: 0, problem: { file: dir, message: 'holds no audit trail (no audit-YYYY-MM-DD.jsonl file)' }, notes: [] };
+    expect(verifyAuditDir(dir)).toEqual(missing);
+    writeHead({ seq: 0, sha256: GENESIS, file: DAY1, line: 0 });
+    expect(verifyAuditDir(dir)).toEqual(missing);
+  });
+
+  it('reports files all deleted while the checkpoint names a record as a cut, not as missing', () => {
+    writeHead({ seq: 3, sha256: GENESIS, file: DAY1, line: 3 });
+    expect(verifyAuditDir(dir)).toEqual(broken(dir, undefined, `holds no record, but the checkpoint names seq 3 (${DAY1} line 3): the trail was cut`, 0, 0, 0));
+  });
+
+  it('reports files all deleted beside an unreadable checkpoint as broken', () => {
+    writeHead('{');
+    expect(verifyAuditDir(dir)).toEqual(broken(HEAD_FILE, undefined, 'is not a checkpoint: it is not JSON', 0, 0, 0));
+  });
+});
+
+describe('verifyAuditDir: a broken trail, named by file and line', () => {
+  it('finds a record altered by the prev of the record after it', () => {
+    const lines = fourRecords();
+    write(DAY1, [lines[0]!, lines[1]!.replace('"lost"', '"found"')]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, `was altered: its SHA-256 does not match the prev of the next record (${DAY2} line 1)`, 2, 2));
+  });
+
+  it('finds the last record altered by the checkpoint', () => {
+    const lines = fourRecords();
+    write(DAY2, [lines[2]!, lines[3]!.replace('"lost"', '"found"')]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 2, "does not match the checkpoint's SHA-256 for seq 4: altered", 4, 4));
+  });
+
+  it('finds a wrong HMAC with the key, and none without it', () => {
+    const lines = fourRecords(KEY);
+    write(DAY1, [lines[0]!, lines[1]!.replace(/"hmac":"[0-9a-f]{64}"/, `"hmac":"${'0'.repeat(64)}"`)]);
+    expect(verifyAuditDir(dir, KEY)).toEqual(broken(DAY1, 2, 'is not a valid record (it has a wrong HMAC), and the record after it does not recover it', 1, 1));
+    // Without the key the HMAC is not read, but the changed line no longer matches the next prev.
+    expect(verifyAuditDir(dir).problem).toEqual({ file: DAY1, line: 2, message: `was altered: its SHA-256 does not match the prev of the next record (${DAY2} line 1)` });
+  });
+
+  it("finds the checkpoint's HMAC missing or wrong with the key", () => {
+    const lines = fourRecords(KEY);
+    writeHead(head(4, lines[3]!, DAY2, 2));
+    expect(verifyAuditDir(dir, KEY)).toEqual(broken(HEAD_FILE, undefined, 'has a missing or wrong HMAC', 4, 4));
+    writeHead({ ...head(4, lines[3]!, DAY2, 2, KEY), hmac: headHmac(3, lineHash(lines[3]!), KEY) });
+    expect(verifyAuditDir(dir, KEY)).toEqual(broken(HEAD_FILE, undefined, 'has a missing or wrong HMAC', 4, 4));
+  });
+
+  it('finds deleted records by the jump in seq', () => {
+    const lines = fourRecords();
+    write(DAY1, [lines[0]!]);
+    write(DAY2, [lines[3]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'jumps from seq 1 to seq 4: 2 record(s) missing before it (deleted lines or a deleted file)', 1, 1));
+  });
+
+  it('finds the first day deleted: the trail then starts after seq 1', () => {
+    fourRecords();
+    rmSync(join(dir, DAY1));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'jumps from seq 0 to seq 3: 2 record(s) missing before it (deleted lines or a deleted file)', 0, 0, 1));
+  });
+
+  it('finds two records swapped', () => {
+    const lines = fourRecords();
+    write(DAY2, [lines[3]!, lines[2]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'has seq 4 before seq 3 (line 2): records reordered', 2, 2));
+  });
+
+  it('finds a record repeated', () => {
+    const lines = fourRecords();
+    write(DAY1, [lines[0]!, lines[1]!, lines[1]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 3, 'has seq 2 after seq 2: records reordered or repeated', 2, 2));
+  });
+
+  it('finds a first record that does not start the chain', () => {
+    const lines = chain(1, 2, lineHash('an earlier record'));
+    write(DAY1, lines);
+    writeHead(head(2, lines[1]!, DAY1, 2));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 1, 'is the first record but does not start the chain (records before it are missing)', 0, 0, 1));
+  });
+
+  it('finds a line that is not a record and that no audit.recovered record follows', () => {
+    const lines = fourRecords();
+    write(DAY1, [lines[0]!, 'not a record', lines[1]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 1, 1));
+    write(DAY1, [lines[0]!, 'not a record', 'nor this', lines[1]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'is not a valid record, and no audit.recovered record follows it', 1, 1));
+  });
+
+  it('finds a whole line that is not a record at the very end', () => {
+    const lines = fourRecords();
+    write(DAY2, [lines[2]!, lines[3]!, '{"seq":5}']);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 3, 'is not a valid record (it lacks the chain fields (seq, at, type, prev))', 4, 4));
+  });
+
+  it('finds an audit.recovered record that names another line', () => {
+    const torn = '{"seq":2,"at"';
+    const one = chain(1, 1);
+    const wrongLine = () => `"type":"audit.recovered","torn_file":"${DAY1}","torn_line":3,"torn_bytes":${torn.length},"torn_sha256":"${lineHash(torn)}","outcome":"success"`;
+    const two = chain(2, 2, lineHash(one[0]!), undefined, wrongLine);
+    write(DAY1, [one[0]!, torn, two[0]!]);
+    writeHead(head(2, two[0]!, DAY1, 3));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 1, 1, 1));
+  });
+
+  it.each([
+    ['file', 'audit.recovered', (t: string) => `"torn_file":"${DAY2}","torn_line":2,"torn_bytes":${t.length},"torn_sha256":"${lineHash(t)}"`],
+    ['length', 'audit.recovered', (t: string) => `"torn_file":"${DAY1}","torn_line":2,"torn_bytes":${t.length + 1},"torn_sha256":"${lineHash(t)}"`],
+    ['SHA-256', 'audit.recovered', (t: string) => `"torn_file":"${DAY1}","torn_line":2,"torn_bytes":${t.length},"torn_sha256":"${lineHash(t + 'x')}"`],
+    ['type', 'audit.recovery', (t: string) => `"torn_file":"${DAY1}","torn_line":2,"torn_bytes":${t.length},"torn_sha256":"${lineHash(t)}"`],
+  ])('finds an audit.recovered record whose %s does not match the torn line', (_what, type, fields) => {
+    const torn = '{"seq":2,"at"';
+    const one = chain(1, 1);
+    const two = chain(2, 2, lineHash(one[0]!), undefined, () => `"type":"${type}",${fields(torn)},"outcome":"success"`);
+    write(DAY1, [one[0]!, torn, two[0]!]);
+    writeHead(head(2, two[0]!, DAY1, 3));
+    expect(verifyAuditDir(dir)).toMatchObject({ status: 'broken', problem: { file: DAY1, line: 2 } });
+  });
+
+  it('finds the audit.mismatch record the writer leaves when the trail at rest did not end at its checkpoint', () => {
+    const one = chain(1, 1);
+    const mismatch = (withCheckpoint: boolean) => () =>
+      `"type":"audit.mismatch","problem":"the last record differs from the checkpoint","last_seq":1${withCheckpoint ? ',"checkpoint_seq":3' : ''},"outcome":"failure"`;
+    const two = chain(2, 2, lineHash(one[0]!), undefined, mismatch(true));
+    write(DAY1, [one[0]!, two[0]!]);
+    writeHead(head(2, two[0]!, DAY1, 2));
+    expect(verifyAuditDir(dir)).toEqual(
+      broken(DAY1, 2, 'records what the gateway found when it started: the last record differs from the checkpoint (the trail\'s last record was seq 1, the checkpoint named seq 3)', 1, 1, 1),
+    );
+    const plain = chain(2, 2, lineHash(one[0]!), undefined, mismatch(false));
+    write(DAY1, [one[0]!, plain[0]!]);
+    expect(verifyAuditDir(dir).problem?.message).toBe("records what the gateway found when it started: the last record differs from the checkpoint (the trail's last record was seq 1)");
+  });
+
+  it('finds the end cut at a record boundary by the checkpoint', () => {
+    const lines = fourRecords();
+    write(DAY2, [lines[2]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, `is the last record (seq 3), but the checkpoint names seq 4 (${DAY2} line 2): the trail was cut`, 3, 3));
+  });
+
+  it('reports a missing checkpoint as a break: whoever cuts the trail can delete it too', () => {
+    fourRecords();
+    rmSync(join(dir, HEAD_FILE));
+    expect(verifyAuditDir(dir)).toEqual(
+      broken(HEAD_FILE, undefined, 'is missing: nothing shows where the trail ended, so records cut from its end would go unnoticed (the last one here is seq 4)', 4, 4),
+    );
+  });
+
+  it('reports a checkpoint that does not read', () => {
+    fourRecords();
+    writeHead('{"seq":4}');
+    expect(verifyAuditDir(dir)).toEqual(broken(HEAD_FILE, undefined, 'is not a checkpoint: it lacks seq, sha256, file or line', 4, 4));
+  });
+});
+
+describe('verifyAuditDir: a torn last line', () => {
+  it('reports a last line without its newline as torn, not broken', () => {
+    const lines = fourRecords();
+    writeFileSync(join(dir, DAY2), `${lines[2]}\n${lines[3]}\n{"seq":5,"at":"2026`);
+    const report = verifyAuditDir(dir);
+    expect(report).toEqual({
+      status: 'torn',
+      files: 2,
+      records: 4,
+      lastSeq: 4,
+      problem: { file: DAY2, line: 3, message: 'is torn (19 bytes without a newline): a crash while writing; the gateway records it when it next starts' },
+      notes: [],
+    });
+    expect(formatReport(report)).toBe(
+      `TORN: ${DAY2} line 3 is torn (19 bytes without a newline): a crash while writing; the gateway records it when it next starts\n(4 record(s) before it verified, up to seq 4)`,
+    );
+  });
+
+  it('reports a line without its newline in an earlier day as broken (it is not the end of the trail)', () => {
+    const lines = fourRecords();
+    writeFileSync(join(dir, DAY1), `${lines[0]}\n${lines[1]}\n{"seq":3`);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 3, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 2, 2));
+  });
+
+  it('reads a last record without its newline as a record', () => {
+    const lines = fourRecords();
+    write(DAY2, [lines[2]!, lines[3]!], '');
+    expect(verifyAuditDir(dir)).toMatchObject({ status: 'intact', records: 4 });
+  });
+});
+
+describe('formatReport', () => {
+  it('prints OK with the count, MISSING with where, BROKEN with the line and what verified before it', () => {
+    expect(formatReport({ status: 'intact', files: 2, records: 4, lastSeq: 4, notes: [] })).toBe('OK: 4 record(s) in 2 file(s) chain from seq 1 to 4');
+    expect(formatReport({ status: 'missing', files: 0, records: 0, lastSeq: 0, problem: { file: '/var/audit', message: 'does not exist' }, notes: [] })).toBe('MISSING: /var/audit does not exist');
+    expect(formatReport(broken(DAY1, 2, 'was altered', 1, 1))).toBe(`BROKEN: ${DAY1} line 2 was altered\n(1 record(s) before it verified, up to seq 1)`);
+    expect(formatReport({ ...broken(HEAD_FILE, undefined, 'is missing', 4, 4), notes: ['one', 'two'] })).toBe(
+      `note: one\nnote: two\nBROKEN: ${HEAD_FILE} is missing\n(4 record(s) before it verified, up to seq 4)`,
+    );
+  });
+});
+
+describe('verifyAuditDir: a checkpoint that cannot be read', () => {
+  it('names the error code', () => {
+    fourRecords();
+    rmSync(join(dir, HEAD_FILE));
+    mkdirSync(join(dir, HEAD_FILE));
+    expect(verifyAuditDir(dir)).toEqual(broken(HEAD_FILE, undefined, 'is not a checkpoint: it could not be read (EISDIR)', 4, 4));
+  });
+});
