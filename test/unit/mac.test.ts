@@ -38,6 +38,44 @@ describe('parseMac', () => {
     expect(macProblem(input)).toContain(why);
   });
 
+  it.each([
+    // The regular expressions read what the six-pair shortcut leaves: surrounding blanks, the other forms.
+    ['\taa-bb-cc-dd-ee-f0 ', 'aa:bb:cc:dd:ee:f0'],
+    [' AA:BB:CC:DD:EE:F0', 'aa:bb:cc:dd:ee:f0'],
+    [' 0a1b.2c3d.4e5f ', '0a:1b:2c:3d:4e:5f'],
+    [' 0A1B2C3D4E5F ', '0a:1b:2c:3d:4e:5f'],
+    ['0a1b.2C3D.4e5f', '0a:1b:2c:3d:4e:5f'],
+    ['0023456789ab', '00:23:45:67:89:ab'],
+  ])('normalises %j to %s', (input, mac) => {
+    expect(parseMac(input)).toBe(mac);
+  });
+
+  it.each([
+    // Each character just outside 0-9, A-F and a-f, in a hex position of each form.
+    ...['/', ':', '@', 'G', '`', 'g'].flatMap((c) => [`aa:bb:cc:dd:ee:f${c}`, `aa-bb-cc-dd-ee-${c}0`, ` aa:bb:cc:dd:ee:${c}0`, `aabb.ccdd.eef${c}`, `aabbccddeef${c}`]),
+    // Something before or after each form.
+    'xaa:bb:cc:dd:ee:f0',
+    'aa:bb:cc:dd:ee:f0x',
+    'x aa-bb-cc-dd-ee-f0',
+    'xaabb.ccdd.eef0',
+    'aabb.ccdd.eef0x',
+    'xaabbccddeef0',
+    'aabbccddeef0x',
+    // A pair or a group one digit short, the length made up elsewhere.
+    'aaa:bb:cc:dd:ee:f',
+    'aab:b:cc:dd:ee:f0 ',
+    'aabbc.cdd.eef0',
+    'aabb.ccddee.f0',
+    'a:bb:cc:dd:ee:f00',
+    // Separators not where six pairs have them.
+    'aa:bb:cc:dd:eef:0',
+    'aa:bb:cc:dd:ee-f0',
+    'aa_bb_cc_dd_ee_f0',
+  ])('refuses %j', (input) => {
+    expect(parseMac(input)).toBeNull();
+    expect(macProblem(input)).toContain('not a MAC');
+  });
+
   it('refuses non-strings', () => {
     expect(parseMac(undefined)).toBeNull();
     expect(parseMac(null)).toBeNull();
@@ -60,5 +98,7 @@ describe('isLocallyAdministered', () => {
   it('tells randomised (private) addresses from burned-in ones', () => {
     expect(isLocallyAdministered(parseMac('da:a1:19:00:00:01')!)).toBe(true);
     expect(isLocallyAdministered(parseMac('00:1b:63:00:00:01')!)).toBe(false);
+    expect(isLocallyAdministered(parseMac('02:00:00:00:00:01')!)).toBe(true);
+    expect(isLocallyAdministered(parseMac('fc:ff:ff:ff:ff:ff')!)).toBe(false);
   });
 });
