@@ -1,8 +1,12 @@
 import { createHash, createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DICTIONARY_DIR, loadDictionaries } from '../../../src/radius/dictionary.js';
 import {
+  authenticatorMd5,
   Code,
+  codeName,
   encodeResponse,
+  equal,
   messageAuthenticator,
   scanPacket,
   verifyMessageAuthenticator,
@@ -489,5 +493,128 @@ describe('Message-Authenticator HMAC-MD5 (RFC 2104, from two one-shot MD5s)', ()
         expect(messageAuthenticator(raw, length, at, secret).equals(createHmac('md5', secret).update(expected).digest()), `secret ${secretLength}, packet ${length}`).toBe(true);
       }
     }
+  });
+});
+
+describe('scanPacket: attribute bounds', () => {
+  it('takes a last attribute of 2 octets (an empty value) that ends exactly at the Length', () => {
+    const raw = assemble(1, 2, fixedAuthenticator(), [attr(A.UserName, 'x'), attr(A.ProxyState, Buffer.alloc(0))]);
+    expect(scanned(raw).proxyStates).toEqual([Buffer.alloc(0)]);
+  });
+
+  it('refuses an attribute whose length octet is 1, or a lone type octet at the end', () => {
+    expect(reason(rawWith(23, Buffer.from([A.UserName, 1, 0x61])))).toBe('bad_attribute');
+    expect(reason(rawWith(21, Buffer.from([A.UserName])))).toBe('bad_attribute');
+  });
+});
+
+describe('equal', () => {
+  it('is true for the same bytes and false for other bytes or another length, without throwing', () => {
+    expect(equal(Buffer.from('abc'), Buffer.from('abc'))).toBe(true);
+    expect(equal(Buffer.from('abc'), Buffer.from('abd'))).toBe(false);
+    expect(equal(Buffer.from('abc'), Buffer.from('abcd'))).toBe(false);
+  });
+});
+
+describe('authenticatorMd5', () => {
+  it('is MD5 of the first `length` octets and the secret, with the packet\'s own authenticator when none is given', () => {
+    const raw = Buffer.concat([assemble(5, 9, fixedAuthenticator(0x20), [attr(A.UserName, 'alice')]), Buffer.from('padding')]);
+    const length = raw.readUInt16BE(2);
+    expect(authenticatorMd5(raw, length, SECRET)).toEqual(createHash('md5').update(raw.subarray(0, length)).update(SECRET).digest());
+    const zeroed = Buffer.from(raw.subarray(0, length)).fill(0, 4, 20);
+    expect(authenticatorMd5(raw, length, SECRET, Buffer.alloc(16))).toEqual(createHash('md5').update(zeroed).update(SECRET).digest());
+  });
+});
+
+describe('verifyMessageAuthenticator: Status-Server', () => {
+  it('checks the MA over the packet with its own authenticator, as for an Access-Request (RFC 5997 §3)', () => {
+    const raw = signAccessRequest(assemble(Code.StatusServer, 5, fixedAuthenticator(0x33), [maPlaceholder()]), SECRET);
+    expect(verifyMessageAuthenticator(raw, scanned(raw), SECRET)).toBe(true);
+  });
+});
+
+describe('codeName', () => {
+  it('names every code the way the radius package does, and an unknown one by its number', () => {
+    expect([1, 2, 3, 4, 5, 11, 12, 40, 41, 42, 43, 44, 45].map(codeName)).toEqual([
+      'Access-Request',
+      'Access-Accept',
+      'Access-Reject',
+      'Accounting-Request',
+      'Accounting-Response',
+      'Access-Challenge',
+      'Status-Server',
+      'Disconnect-Request',
+      'Disconnect-ACK',
+      'Disconnect-NAK',
+      'CoA-Request',
+      'CoA-ACK',
+      'CoA-NAK',
+    ]);
+    expect(codeName(99)).toBe('code-99');
+  });
+});
+
+describe('encodeResponse: raw attributes, encoded values and limits', () => {
+  const requestAuth = fixedAuthenticator(0x91);
+  const otherAuth = fixedAuthenticator(0x55);
+  const request = (auth: Buffer) => scanned(signAccessRequest(assemble(1, 0x11, auth, [maPlaceholder(), attr(A.ProxyState, Buffer.from('ps'))]), SECRET));
+  const valueOf = (response: Buffer, type: number) => walk(response).find((a) => a.type === type)?.value;
+  // The vendor dictionaries (WISPr, Microsoft) name the vendor attributes below.
+  beforeAll(() => {
+    loadDictionaries(DICTIONARY_DIR);
+  });
+
+  it('writes the already-encoded attributes after the others and before the Proxy-States', () => {
+    const eap = Buffer.from([79, 6, 3, 7, 0, 4]);
+    const response = encodeResponse({ code: Code.AccessAccept, request: request(requestAuth), secret: SECRET, attributes: [['Session-Timeout', 60]], raw: [eap] });
+    expect(walk(response).map((a) => a.type)).toEqual([A.MessageAuthenticator, 27, 79, A.ProxyState]);
+    expect(valueOf(response, 79)).toEqual(Buffer.from([3, 7, 0, 4]));
+    expect(response.readUInt16BE(2)).toBe(response.length);
+    expect(response.length).toBe(20 + 18 + 6 + 6 + 4);
+    expect(response.subarray(4, 20)).toEqual(expectedResponseAuthenticator(response, requestAuth, SECRET));
+  });
+
+  it('encodes each value of a repeated attribute anew: 60, then 120', () => {
+    const at = (seconds: number) => valueOf(encodeResponse({ code: Code.AccessAccept, request: request(requestAuth), secret: SECRET, attributes: [['Session-Timeout', seconds]] }), 27);
+    expect(at(60)?.readUInt32BE(0)).toBe(60);
+    expect(at(120)?.readUInt32BE(0)).toBe(120);
+    const vsa = (name: string) =>
+      encodeResponse({ code: Code.AccessAccept, request: request(requestAuth), secret: SECRET, attributes: [['Vendor-Specific', 14122, [['WISPr-Redirection-URL', name]]]] });
+    expect(valueOf(vsa('http://a.example/'), 26)?.toString('latin1')).toContain('http://a.example/');
+    expect(valueOf(vsa('http://b.example/'), 26)?.toString('latin1')).toContain('http://b.example/');
+  });
+
+  it('encodes a value that depends on the request authenticator for each request, also when the list is the same', () => {
+    const attributes: AttributeTuple[] = [['User-Password', 'not cached']];
+    const a = valueOf(encodeResponse({ code: Code.AccessAccept, request: request(requestAuth), secret: SECRET, attributes }), 2);
+    const b = valueOf(encodeResponse({ code: Code.AccessAccept, request: request(otherAuth), secret: SECRET, attributes }), 2);
+    // RFC 2865 §5.2: MD5(secret + authenticator) XOR the padded password.
+    const expected = (auth: Buffer) => {
+      const plain = Buffer.alloc(16);
+      plain.write('not cached');
+      const pad = createHash('md5').update(SECRET).update(auth).digest();
+      return Buffer.from(plain.map((x, i) => x ^ pad[i]!));
+    };
+    expect(a).toEqual(expected(requestAuth));
+    expect(b).toEqual(expected(otherAuth));
+  });
+
+  it('says which attribute cannot be encoded and why', () => {
+    const encode = (attributes: AttributeTuple[]) => () => encodeResponse({ code: Code.AccessAccept, request: request(requestAuth), secret: SECRET, attributes });
+    expect(encode([['Reply-Message', 'x'.repeat(253)]])).not.toThrow();
+    expect(encode([['Reply-Message', 'x'.repeat(254)]])).toThrow(new Error('Access-Accept: cannot encode Reply-Message: its 254-octet value is over the RADIUS maximum of 253 octets'));
+    expect(encode([['Class', Buffer.alloc(260)]])).toThrow(new Error('Access-Accept: cannot encode Class: its 260-octet value is over the RADIUS maximum of 253 octets'));
+    expect(encode([['Tunnel-Private-Group-Id', 0, 'x'.repeat(253)]])).toThrow(
+      new Error('Access-Accept: cannot encode Tunnel-Private-Group-Id: its 253-octet value is over the RADIUS maximum of 252 octets after the tag'),
+    );
+    expect(encode([['No-Such-Attribute', 1]])).toThrow(/^Access-Accept: cannot encode No-Such-Attribute: /);
+    expect(encode([['No-Such-Attribute', 1]])).not.toThrow(/octet value/);
+  });
+
+  it('names the code and both sizes when a response would be over 4096 octets', () => {
+    const big: AttributeTuple[] = Array.from({ length: 17 }, () => ['Reply-Message', 'y'.repeat(253)] as AttributeTuple);
+    expect(() => encodeResponse({ code: Code.AccessReject, request: request(requestAuth), secret: SECRET, attributes: big })).toThrow(
+      new Error('Access-Reject would be 4377 octets, over the RADIUS maximum of 4096'),
+    );
   });
 });
