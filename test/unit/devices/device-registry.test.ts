@@ -67,6 +67,31 @@ describe('the device limit', () => {
     expect(await registry.listByOwner('grace')).toHaveLength(3);
   });
 
+  it('counts only the devices the person still owns: an index entry for a removed device or for somebody else\'s does not count', async () => {
+    const gone = device('judy');
+    const other = await registry.enroll(device('kim'), 0);
+    // An owner index left behind (a crash between writing the device and its index).
+    await store.kv.owners.set('judy', [gone.mac, other.mac]);
+    expect(await registry.listByOwner('judy')).toEqual([]);
+    const first = await registry.enroll(device('judy'), 1);
+    expect((await registry.listByOwner('judy')).map((d) => d.mac)).toEqual([first.mac]);
+    await expect(registry.enroll(device('judy'), 1)).rejects.toBeInstanceOf(DeviceLimitReachedError);
+  });
+
+  it('lists a person\'s devices oldest first, whatever the order of the index', async () => {
+    const older = await registry.enroll(device('liam'), 0);
+    const newer = await registry.enroll(device('liam'), 0);
+    await store.kv.owners.set('liam', [newer.mac, older.mac]);
+    expect((await registry.listByOwner('liam')).map((d) => d.mac)).toEqual([older.mac, newer.mac]);
+  });
+
+  it('refuses the device one past the limit exactly: limit 1 takes one, limit 2 a second', async () => {
+    await registry.enroll(device('mia'), 1);
+    await expect(registry.enroll(device('mia'), 1)).rejects.toMatchObject({ code: 'EG_DEVICE_LIMIT', limit: 1, user: 'mia' });
+    await registry.enroll(device('mia'), 2);
+    await expect(registry.enroll(device('mia'), 2)).rejects.toMatchObject({ limit: 2 });
+  });
+
   it('gives a MAC to one of two people enrolling it at once, never both', async () => {
     const mac = '3c:00:00:00:99:01';
     const results = await Promise.allSettled([registry.enroll(device('heidi', mac), 3), registry.enroll(device('ivan', mac), 3)]);
