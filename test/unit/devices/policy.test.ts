@@ -50,6 +50,12 @@ describe('limitFor', () => {
     // Only the first RDN: a plain name never matches an ou or dc further along.
     expect(groupMatches('groups', 'cn=wifi-staff,ou=groups,dc=example,dc=org')).toBe(false);
     expect(groupMatches('staff', 'wifi-staff')).toBe(false);
+    // Spaces are dropped around "," and "=" only; a configured DN is compared whole, never with the first RDN's value.
+    expect(groupMatches('cn = Wifi-Staff , ou = groups', 'CN=wifi-staff,OU=Groups')).toBe(true);
+    expect(groupMatches('wifi staff', 'cn=wifistaff,ou=groups')).toBe(false);
+    expect(groupMatches('ou=staff', 'cn=ou=staff,dc=example')).toBe(false);
+    expect(groupMatches('staff', 'x,cn=staff')).toBe(false);
+    expect(groupMatches('WIFI-STAFF', 'cn=wifi-staff,ou=groups')).toBe(true);
     const p = policy({ group_limits: [{ group: 'wifi-staff', limit: 7 }] });
     expect(p.limitFor(user('cn=wifi-staff,ou=groups,dc=example,dc=org'))).toBe(7);
   });
@@ -92,6 +98,15 @@ describe('checkOs', () => {
     expect(() => p.checkOs('android', undefined, { unknown: 'refuse' })).toThrow(/did not say which Android version.*Android 10 or later/);
   });
 
+  it('reads a version with blanks around it, and counts anything but dotted numbers as unknown', () => {
+    const refuse = { unknown: 'refuse' } as const;
+    expect(() => p.checkOs('ios', ' 16.10 ', refuse)).not.toThrow();
+    expect(() => p.checkOs('ios', ' 16.3 ', refuse)).toThrow(/^This device runs iOS 16\.3; this Wi-Fi needs iOS 16\.4 or later\./);
+    for (const version of ['beta 17', '17 beta', '17.', '.17', '17..1', '17.x']) {
+      expect(() => p.checkOs('ios', version, refuse), version).toThrow(/^This device did not say which iOS version it runs; this Wi-Fi needs iOS 16\.4 or later\./);
+    }
+  });
+
   it('has no minimum for platforms without one', () => {
     expect(() => p.checkOs('other', '1')).not.toThrow();
     expect(() => policy().checkOs('ios', '9', { unknown: 'refuse' })).not.toThrow();
@@ -114,6 +129,7 @@ describe('randomised MACs', () => {
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toThrow(/Settings → Wi-Fi → tap ⓘ next to this network → turn off Private Wi-Fi Address \(iOS 18: set Private Wi-Fi Address to Off\)/);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'android')).toThrow(/Settings → Network & internet → Internet → tap ⚙ next to this network → Privacy → Use device MAC/);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'other')).toThrow(/private \(randomised\) Wi-Fi address/);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'other')).toThrow(/Turn off the private \(randomised\) Wi-Fi address for this network in the device's Wi-Fi settings so that it uses its own address, then reconnect\.$/);
   });
 
   it('with accept: enrolls it, marked as randomised', () => {
