@@ -79,6 +79,7 @@ describe('readCheckpoint', () => {
     ['seq as text', { ...HEAD, seq: '42' }],
     ['no sha256', { ...HEAD, sha256: undefined }],
     ['sha256 as a number', { ...HEAD, sha256: 1 }],
+    ['sha256 as a list holding the hash', { ...HEAD, sha256: [SHA] }],
     ['sha256 of 63 hex digits', { ...HEAD, sha256: SHA.slice(1) }],
     ['sha256 with a 65th hex digit', { ...HEAD, sha256: `${SHA}0` }],
     ['no file', { ...HEAD, file: undefined }],
@@ -86,6 +87,7 @@ describe('readCheckpoint', () => {
     ['no line', { ...HEAD, line: undefined }],
     ['line 1.5', { ...HEAD, line: 1.5 }],
     ['hmac as a number', { ...HEAD, hmac: 1 }],
+    ['hmac as a list holding a hash', { ...HEAD, hmac: [SHA] }],
     ['hmac of 63 hex digits', { ...HEAD, hmac: SHA.slice(1) }],
     ['hmac with a 65th hex digit', { ...HEAD, hmac: `0${SHA}` }],
   ])('refuses a checkpoint with %s', (_name, value) => {

@@ -75,6 +75,8 @@ describe('openRecord', () => {
     // An hmac member that is not the last, or not 64 hex digits, is no HMAC.
     expect(openRecord(sealed.replace(/"\}$/, '","x":1}'), KEY)).toEqual({ problem: 'has no HMAC (the audit key is configured)' });
     expect(openRecord(sealed.replace(/"hmac":"[0-9a-f]/, '"hmac":"'), KEY)).toEqual({ problem: 'has no HMAC (the audit key is configured)' });
+    // Anything after the closing brace, even a blank, and the HMAC is not the line's end.
+    expect(openRecord(`${sealed} `, KEY)).toEqual({ problem: 'has no HMAC (the audit key is configured)' });
   });
 
   it('refuses a wrong HMAC: another key, or the line changed after it was sealed', () => {
@@ -98,6 +100,7 @@ describe('openRecord', () => {
     ['no type', `{"seq":1,"at":"x","prev":"${GENESIS}"}`],
     ['no prev', `{"seq":1,"at":"x","type":"t"}`],
     ['prev as a number', `{"seq":1,"at":"x","type":"t","prev":0}`],
+    ['prev as a list holding a hash', `{"seq":1,"at":"x","type":"t","prev":["${GENESIS}"]}`],
     ['prev of 63 hex digits', `{"seq":1,"at":"x","type":"t","prev":"${GENESIS.slice(1)}"}`],
     ['prev with a 65th hex digit', `{"seq":1,"at":"x","type":"t","prev":"${GENESIS}0"}`],
     ['prev in capitals', `{"seq":1,"at":"x","type":"t","prev":"${SHA256_ABC.toUpperCase()}"}`],

@@ -81,6 +81,25 @@ describe('verifyAuditDir: an intact trail', () => {
     expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 2, records: 2, lastSeq: 2, notes: [] });
   });
 
+  it('sorts the daily files by date whichever order the directory lists them in', () => {
+    const lines = chain(1, 3);
+    const names = ['audit-2026-11-01.jsonl', 'audit-2026-11-02.jsonl', 'audit-2026-11-03.jsonl'];
+    // Written in both orders: a directory lists in creation order, its reverse or by hash.
+    for (const order of [[0, 1, 2], [2, 1, 0]]) {
+      for (const f of names) rmSync(join(dir, f), { force: true });
+      for (const i of order) write(names[i]!, [lines[i]!]);
+      writeHead(head(3, lines[2]!, names[2]!, 1));
+      expect(verifyAuditDir(dir), order.join()).toEqual({ status: 'intact', files: 3, records: 3, lastSeq: 3, notes: [] });
+    }
+  });
+
+  it('notes every record as not yet covered when the checkpoint is still the new trail\'s (seq 0)', () => {
+    const lines = chain(1, 2);
+    write(DAY1, lines);
+    writeHead({ seq: 0, sha256: GENESIS, file: DAY1, line: 0 });
+    expect(verifyAuditDir(dir)).toMatchObject({ status: 'intact', records: 2, notes: [expect.stringMatching(/^2 record\(s\) after the checkpoint \(seq 0\)/)] });
+  });
+
   it('notes records after the checkpoint, which a running gateway covers within a second', () => {
     const lines = fourRecords();
     writeHead(head(2, lines[1]!, DAY1, 2));
@@ -214,6 +233,12 @@ describe('verifyAuditDir: a broken trail, named by file and line', () => {
     expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 1, 1));
     write(DAY1, [lines[0]!, 'not a record', 'nor this', lines[1]!]);
     expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'is not a valid record, and no audit.recovered record follows it', 1, 1));
+  });
+
+  it('finds an empty first line', () => {
+    const lines = fourRecords();
+    writeFileSync(join(dir, DAY1), `\n${lines[0]}\n${lines[1]}\n`);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 1, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 0, 0));
   });
 
   it('finds a whole line that is not a record at the very end', () => {

@@ -45,6 +45,12 @@ describe('nextCutoff', () => {
     expect(next.toISOString()).toBe('2026-10-26T01:30:00.000Z');
   });
 
+  it('a cut-off inside a half-hour spring-forward gap happens when the clocks jump (Lord Howe Island)', () => {
+    // 4 October 2026: 02:00 LHST (+10:30) jumps to 02:30 LHDT (+11); 02:15 does not exist.
+    const end = nextCutoff(at('2026-10-04T00:30:00+10:30'), '02:15', 'Australia/Lord_Howe');
+    expect(end.toISOString()).toBe('2026-10-03T15:30:00.000Z');
+  });
+
   it('works across a year boundary and in UTC and in zones with odd offsets', () => {
     expect(nextCutoff(at('2026-12-31T23:59:00Z'), '00:00', 'UTC').toISOString()).toBe('2027-01-01T00:00:00.000Z');
     expect(nextCutoff(at('2026-11-23T12:00:00Z'), '04:00', 'Asia/Kathmandu').toISOString()).toBe('2026-11-23T22:15:00.000Z');
