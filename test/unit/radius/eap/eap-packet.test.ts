@@ -105,3 +105,14 @@ describe('EAP-Message attributes (RFC 3579 §3.1)', () => {
     expect(rawAttribute(ATTR_STATE, Buffer.alloc(253))).toHaveLength(255);
   });
 });
+
+describe('EAP bounds', () => {
+  it('reads a Response of exactly 5 octets: a Type and no data (an empty Identity)', () => {
+    expect(parseEap(Buffer.from('0201000501', 'hex'))).toEqual({ ok: true, packet: { code: 2, identifier: 1, type: 1, data: Buffer.alloc(0) } });
+  });
+
+  it('reads past an empty attribute, and takes an empty State at the very end', () => {
+    const raw = assemble(1, 1, fixedAuthenticator(), [attr(A.ProxyState, Buffer.alloc(0)), attr(ATTR_EAP_MESSAGE, Buffer.from('0201000501', 'hex')), attr(ATTR_STATE, Buffer.alloc(0))]);
+    expect(eapOfRequest(raw, raw.length)).toEqual({ eap: Buffer.from('0201000501', 'hex'), state: Buffer.alloc(0) });
+  });
+});
