@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { initCommand } from '../../src/cli/commands/init.js';
 import type { Clock } from '../../src/clock.js';
@@ -12,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type Gateway } from '../../src/main.js';
 import { freeTcpPort, freeUdpPort } from './ports.js';
+import { CLI_SOURCE, TSX_LOADER } from './source.js';
 
 /** The NAS secret test gateways share with radclient (≥ 16 characters). */
 export const TEST_NAS_SECRET = 'test-nas-secret-0123456789';
@@ -157,12 +156,9 @@ export interface CliGateway {
   output(): string;
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
 /** `enrollgate start --config configFile` in `cwd`; resolves once it says "enrollgate started" (bounded: 30 s). */
 export function startCliGateway(configFile: string, cwd: string): Promise<CliGateway> {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/index.ts'), 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,4 +33,35 @@ export const SOURCE_RUN_MS = 15_000;
 /** The file URL of a module under src/ (`sourceUrl('logger.ts')`), for a script run with TSX_LOADER to import. */
 export function sourceUrl(path: string): string {
   return pathToFileURL(join(ROOT, 'src', path)).href;
+}
+
+/** What one run of the CLI printed, and how it ended (null: killed past its deadline). */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `enrollgate …args` from the sources in `cwd`, without $ENROLLGATE_CONFIG (so only a
+ * --config in `args` names one), `input` on its stdin; resolves when it exits, killed
+ * past `timeoutMs` (default SOURCE_RUN_MS).
+ */
+export function runCli(args: readonly string[], o: { cwd: string; input?: string; timeoutMs?: number }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.ENROLLGATE_CONFIG;
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, ...args], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? SOURCE_RUN_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(o.input ?? '');
+  });
 }

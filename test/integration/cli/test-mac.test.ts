@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, formOf } from '../../helpers/http.js';
+import { runCli, type CliRun } from '../../helpers/source.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, macAuth, radclient } from '../../helpers/radclient.js';
 
@@ -12,21 +9,11 @@ import { accountingStart, macAuth, radclient } from '../../helpers/radclient.js'
  * a running gateway, checked against what the gateway's RADIUS server answers radclient.
  */
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 let t: TestGateway;
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.ENROLLGATE_CONFIG;
-    execFile(process.execPath, ['--import', TSX, CLI, ...args, '--config', t.configFile], { cwd: t.dir, env, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli([...args, '--config', t.configFile], { cwd: t.dir, timeoutMs: 20_000 });
 }
 
 beforeAll(async () => {

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../src/directory/file-directory.js';
 import { initOnFreePorts } from '../../helpers/gateway.js';
+import { runCli, type CliRun } from '../../helpers/source.js';
 import { SLAPD_AMBIGUOUS_UID, SLAPD_USERS, startSlapd, type Slapd } from '../../helpers/slapd.js';
 
 /**
@@ -15,10 +13,6 @@ import { SLAPD_AMBIGUOUS_UID, SLAPD_USERS, startSlapd, type Slapd } from '../../
  * real slapd and a users file. The password goes in on stdin, which is not a terminal here.
  */
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 let slapd: Slapd;
 let dir: string;
@@ -26,24 +20,10 @@ let dir: string;
 const configs = { ldap: '', wrongBind: '', file: '' };
 const outputs: string[] = [];
 
-function cli(args: readonly string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.ENROLLGATE_CONFIG;
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(deadline);
-      outputs.push(stdout + stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+async function cli(args: readonly string[], stdin = ''): Promise<CliRun> {
+  const run = await runCli(args, { cwd: dir, input: stdin, timeoutMs: 20_000 });
+  outputs.push(run.stdout + run.stderr);
+  return run;
 }
 
 const testUser = (config: string, name: string, ...rest: string[]) => ['test', 'user', name, '--config', config, ...rest];
