@@ -71,6 +71,12 @@ describe('parseMac', () => {
     'aa:bb:cc:dd:eef:0',
     'aa:bb:cc:dd:ee-f0',
     'aa_bb_cc_dd_ee_f0',
+    // Digits only but for one character past the hex letters, and six pairs of no hex at all:
+    // the fast path (sixPairs) must refuse them itself, not only the regular expressions.
+    '00:11:22:33:44:5G',
+    '00:11:22:33:44:5g',
+    '00-11-22-33-44-5`',
+    'gg:gg:gg:gg:gg:gg',
   ])('refuses %j', (input) => {
     expect(parseMac(input)).toBeNull();
     expect(macProblem(input)).toContain('not a MAC');

@@ -211,6 +211,8 @@ export class TlsMethod {
 
   private fail(reason: string): MethodStep {
     this.phase = 'done';
+    // A message half sent is not sent on after a failure: the next response ends here too.
+    this.outbound = undefined;
     this.tunnel.destroy();
     return { kind: 'failure', reason };
   }
