@@ -3,11 +3,12 @@ import { DeviceRegistry } from '../../../src/devices/device-registry.js';
 import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
-import { call, formOf } from '../../helpers/http.js';
+import { call } from '../../helpers/http.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
+import { enrollAtPortal as enrollAtPortalAs } from '../../helpers/portal-enrollment.js';
 import { runCli, type CliRun } from '../../helpers/source.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { accountingStart, macAuth, radclient } from '../../helpers/radclient.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * `enrollgate devices …` as an admin runs it: a separate process (tsx, as in cli.test.ts)
@@ -26,17 +27,7 @@ async function radiusAnswer(mac: string): Promise<string | undefined> {
 }
 
 /** Enrolls an iPhone through the portal (the start page, then the registration form). */
-async function enrollAtPortal(mac: string, ip: string): Promise<void> {
-  await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, ip, `cli-${ip}`);
-  const page = await call(t.httpUrl, 'GET', '/portal', { ip });
-  const form = formOf(page);
-  const done = await call(t.httpUrl, 'POST', new URL(form.action, t.httpUrl).pathname, {
-    ip,
-    cookie: form.cookie,
-    form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword },
-  });
-  expect([302, 303], done.body).toContain(done.status);
-}
+const enrollAtPortal = (mac: string, ip: string) => enrollAtPortalAs(t, TEST_NAS_SECRET, mac, ip, `cli-${ip}`);
 
 let router: AckingRouter;
 

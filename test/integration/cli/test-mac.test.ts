@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, formOf } from '../../helpers/http.js';
+import { enrollAtPortal as enrollAtPortalAs } from '../../helpers/portal-enrollment.js';
 import { runCli, type CliRun } from '../../helpers/source.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { accountingStart, macAuth, radclient } from '../../helpers/radclient.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * `enrollgate test mac` as an admin runs it (a separate process, as in devices.test.ts) beside
@@ -30,17 +30,7 @@ afterAll(async () => {
 });
 
 /** Enrolls an iPhone through the portal (the start page, then the registration form). */
-async function enrollAtPortal(mac: string, ip: string): Promise<void> {
-  await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, ip, `test-mac-${ip}`);
-  const page = await call(t.httpUrl, 'GET', '/portal', { ip });
-  const form = formOf(page);
-  const done = await call(t.httpUrl, 'POST', new URL(form.action, t.httpUrl).pathname, {
-    ip,
-    cookie: form.cookie,
-    form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword },
-  });
-  expect([302, 303], done.body).toContain(done.status);
-}
+const enrollAtPortal = (mac: string, ip: string) => enrollAtPortalAs(t, TEST_NAS_SECRET, mac, ip, `test-mac-${ip}`);
 
 describe('enrollgate test mac', () => {
   const mac = '3c:d0:00:00:0e:01';
