@@ -54,6 +54,20 @@ export function workerPort(): Port {
   return process.env[PORT_ENV] === 'acct' ? 'acct' : 'auth';
 }
 
+/** OpenSSL settings for the workers' TLS (one TLS 1.3 session ticket: the file says why). */
+const OPENSSL_SETTINGS = fileURLToPath(new URL('../../deploy/openssl.cnf', import.meta.url));
+
+/**
+ * The Node options a worker starts with: the gateway's own, plus deploy/openssl.cnf unless
+ * an OpenSSL configuration was already chosen for the gateway (--openssl-config, in its
+ * options or NODE_OPTIONS, or OPENSSL_CONF), which the workers then inherit instead. Node
+ * reads OpenSSL's configuration once, at start: a fork is the one place it can be given.
+ */
+export function workerExecArgv(execArgv: readonly string[], env: NodeJS.ProcessEnv, settings = OPENSSL_SETTINGS): string[] {
+  const chosen = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--openssl-config') || a === '--openssl-shared-config') || Boolean(env.OPENSSL_CONF);
+  return chosen || !existsSync(settings) ? [...execArgv] : [...execArgv, `--openssl-config=${settings}`];
+}
+
 /** The worker entry: dist/radius-worker.js, or the .ts source when run through tsx (forks inherit its loader). */
 export function workerEntry(): string {
   return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../radius-worker.ts' : '../radius-worker.js', import.meta.url));
@@ -82,7 +96,7 @@ export class RadiusWorkers {
     }
     // V8's serializer copies the workers' audit text as it is; JSON would escape every
     // quote in it on the way out and scan it again on the way in (3x the CPU per record).
-    cluster.setupPrimary({ exec: entry, args: [this.o.configFile], serialization: 'advanced' });
+    cluster.setupPrimary({ exec: entry, args: [this.o.configFile], serialization: 'advanced', execArgv: workerExecArgv(process.execArgv, process.env) });
     const [acctPort, ...authPorts] = await Promise.all([this.fork('acct'), ...Array.from({ length: this.o.count }, () => this.fork('auth'))]);
     return { authPort: authPorts[0]!, acctPort: acctPort! };
   }

@@ -44,6 +44,8 @@ export interface EapolRun {
   readonly resumed?: boolean;
   /** RADIUS replies received, each one a round trip. */
   readonly roundTrips: number;
+  /** TLS session tickets (NewSessionTicket messages) the device received from the server. */
+  readonly sessionTickets: number;
   readonly accessChallenges: number;
   /** The last reply: 'Accept', 'Reject' (or 'Challenge' when the conversation stopped half-way). */
   readonly radiusCode?: 'Accept' | 'Reject' | 'Challenge';
@@ -176,6 +178,7 @@ function parseRun(text: string): EapolRun {
     ...optional('tlsVersion', lastMatch(text, /^SSL: Using TLS version (\S+)$/gm)),
     ...optional('resumed', resumed === undefined ? undefined : resumed === '1'),
     roundTrips: replies.length,
+    sessionTickets: [...text.matchAll(/^SSL: SSL_connect:SSLv3\/TLS read server session ticket$/gm)].length,
     accessChallenges: replies.filter((r) => r.code === 'Challenge').length,
     ...optional('radiusCode', final?.code),
     replyAttributes: final?.attributes ?? [],

@@ -385,7 +385,7 @@ describe('deploy/systemd/enrollgate.service', () => {
     for (const line of [
       'User=enrollgate',
       'WorkingDirectory=/opt/enrollgate',
-      'ExecStart=/usr/bin/node dist/cli/index.js start --config /etc/enrollgate/enrollgate.yaml',
+      'ExecStart=/usr/bin/node --openssl-config=/opt/enrollgate/deploy/openssl.cnf dist/cli/index.js start --config /etc/enrollgate/enrollgate.yaml',
       'Restart=on-failure',
       'RestartPreventExitStatus=2',
       'NoNewPrivileges=yes',
@@ -399,6 +399,31 @@ describe('deploy/systemd/enrollgate.service', () => {
     }
     // V8 compiles to executable memory: this setting would kill the gateway at start.
     expect(settings.some((l) => l.startsWith('MemoryDenyWriteExecute=yes'))).toBe(false);
+  });
+
+  it('starts node with deploy/openssl.cnf, under which a TLS 1.3 server sends one session ticket, not two', async () => {
+    // Node ignores an OpenSSL file it cannot read or parse, so what is checked is the effect.
+    const dir = await mkdtemp(join(tmpdir(), 'enrollgate-openssl-'));
+    try {
+      const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=t', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+      expect(openssl.status, openssl.stderr).toBe(0);
+      // A TLS 1.3 server that writes a byte and closes each connection once it is up, and a client that counts the tickets it got.
+      const script = `
+        const tls = require('node:tls'); const fs = require('node:fs');
+        const server = tls.createServer({ key: fs.readFileSync(${JSON.stringify(join(dir, 'key.pem'))}), cert: fs.readFileSync(${JSON.stringify(join(dir, 'cert.pem'))}), minVersion: 'TLSv1.3' }, (s) => { s.on('data', () => {}); s.end('x'); });
+        server.listen(0, '127.0.0.1', () => {
+          let tickets = 0;
+          const c = tls.connect({ port: server.address().port, host: '127.0.0.1', rejectUnauthorized: false });
+          c.on('session', () => tickets++);
+          c.on('data', () => {});
+          c.on('close', () => { console.log(tickets); server.close(); });
+        });`;
+      const tickets = (args: string[]) => spawnSync(process.execPath, [...args, '-e', script], { encoding: 'utf8' }).stdout.trim();
+      expect(tickets([])).toBe('2');
+      expect(tickets([`--openssl-config=${join(ROOT, 'deploy', 'openssl.cnf')}`])).toBe('1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

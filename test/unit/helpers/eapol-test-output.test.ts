@@ -27,6 +27,7 @@ describe('parseEapolTestOutput', () => {
       accessChallenges: 4,
     });
     expect(r.runs).toHaveLength(1);
+    expect(r.runs[0]!.sessionTickets).toBe(1);
     expect(r.replyAttributes.map((a) => a.name)).toEqual(['Vendor-Specific', 'Vendor-Specific', 'EAP-Message', 'Message-Authenticator', 'User-Name']);
     expect(r.replyAttributes.find((a) => a.type === 1)?.value).toBe('alice@lab.example');
     // MS-MPPE-Recv-Key: vendor 311 (0x137), type 17, as hex.
@@ -36,6 +37,7 @@ describe('parseEapolTestOutput', () => {
   it('reads the TLS version of a TLS 1.2 conversation', () => {
     const r = parseEapolTestOutput(fixture('tls12'), 0);
     expect(r).toMatchObject({ success: true, mppeKeysOk: true, tlsVersion: 'TLSv1.2', radiusCode: 'Accept', roundTrips: 5 });
+    expect(r.runs[0]!.sessionTickets).toBe(0);
   });
 
   it('counts each re-authentication (-r 1) as a run of its own', () => {
