@@ -42,7 +42,7 @@
  * its temp dir removed at the end, on failure and on Ctrl-C. Prints its figures;
  * asserts nothing (it says when a target is missed).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -53,22 +53,15 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient, type RedisClientType } from '@keyv/redis';
 import autocannon from 'autocannon';
-import Database from 'better-sqlite3';
-import Keyv from 'keyv';
 import { parse, stringify } from 'yaml';
-import { AccountingStore } from '../src/accounting/accounting-store.js';
 import { initCommand } from '../src/cli/commands/init.js';
-import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { parseMac } from '../src/mac.js';
 import { createLogger } from '../src/logger.js';
-import { SessionStore } from '../src/sessions/session-store.js';
 import { openRedisStore } from '../src/store/redis-state-store.js';
-import { prepareTable, SqliteKeyvStore, WriteBatch } from '../src/store/sqlite-keyv-store.js';
-import { NAMESPACES, type Namespace, type StateStore } from '../src/store/state-store.js';
 import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
 import { cpuMeter, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
+import { C_TOOL, checkSeed, deviceIp, knownMacs, seedSqlite, seedThrough, unknownIp, type SeedResult } from './seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -100,7 +93,6 @@ const STARTUP_TARGET_S = 3;
 /** How long a gateway or Redis may take to answer after spawn before the bench gives up. */
 const READY_TIMEOUT_MS = 30_000;
 const SECRET = randomBytes(18).toString('base64url');
-const C_TOOL = join(process.cwd(), '..', 'shared', 'tools', 'radius-load', 'radius-load');
 const HAS_C = !values['skip-c'] && existsSync(C_TOOL);
 const GATEWAY_JS = join(process.cwd(), 'dist', 'cli', 'index.js');
 for (const [name, v] of Object.entries({ devices: DEVICES, duration: DURATION, inflight: INFLIGHT, connections: CONNECTIONS })) {
@@ -177,101 +169,6 @@ async function memoryText(g: { pid: number; ports: { http: number } }): Promise<
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-function knownMacs(n: number): string[] {
-  if (existsSync(C_TOOL)) {
-    // The C generator's own list, so both generators ask about the same devices.
-    return execFileSync(C_TOOL, ['--gen-macs', String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim().split('\n');
-  }
-  const hex = (v: number) => (v & 0xff).toString(16).padStart(2, '0');
-  return Array.from({ length: n }, (_, i) => `00-16-3e-${hex(i >> 16)}-${hex(i >> 8)}-${hex(i)}`);
-}
-
-/** The address accounting gives device i (10.64.0.0 up); probes for an unknown device come from 10.200.x.y, which no lease has. */
-function deviceIp(i: number): string {
-  return `10.${64 + ((i >> 16) & 0x7f)}.${(i >> 8) & 0xff}.${i & 0xff}`;
-}
-function unknownIp(i: number): string {
-  return `10.200.${(i >> 8) & 0xff}.${i & 0xff}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Seeding.
-
-interface SeedResult {
-  ms: number;
-}
-
-/**
- * Enrolls every device (two per person), gives it a session that ends in 22 hours and
- * an accounting Start that maps its address to it, through the gateway's own classes
- * on `kv`; `parallel` devices at a time.
- */
-async function seedThrough(kv: Readonly<Record<Namespace, Keyv>>, macs: readonly string[], parallel: number): Promise<SeedResult> {
-  const started = performance.now();
-  const devices = new DeviceRegistry(kv);
-  const sessions = new SessionStore(kv.sessions);
-  const accounting = new AccountingStore(kv.accounting, kv.leases);
-  const now = new Date();
-  const at = now.toISOString();
-  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
-  for (let i = 0; i < macs.length; i += parallel) {
-    await Promise.all(
-      macs.slice(i, i + parallel).map(async (m, j) => {
-        const n = i + j;
-        const mac = parseMac(m)!;
-        const user = `user${n >> 1}`;
-        await devices.enroll({ mac, owner: user, platform: n % 2 ? 'ios' : 'android', enrolledAt: at });
-        await sessions.put({ mac, user, origin: 'enrollment', startedAt: at, endsAt }, now);
-        await accounting.save({ sessionId: `acct-${n}`, mac, nas: 'bench', user, ip: deviceIp(n), status: 'start', inputOctets: 0, outputOctets: 0, startedAt: at, updatedAt: at });
-      }),
-    );
-  }
-  return { ms: performance.now() - started };
-}
-
-/**
- * SQLite: one connection with the gateway's keyv store (sqlite-keyv-store.ts) in
- * group commits. The gateway fsyncs every device and session write on its own
- * (about 50 s for 100,000 here); the rows are the same.
- */
-async function seedSqlite(file: string, macs: readonly string[]): Promise<SeedResult> {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    prepareTable(db);
-    const batch = new WriteBatch(db);
-    const kv = {} as Record<Namespace, Keyv>;
-    for (const namespace of NAMESPACES) {
-      const keyv = new Keyv({ store: new SqliteKeyvStore(db, { batch }), namespace, throwOnErrors: true });
-      keyv.on('error', () => {});
-      kv[namespace] = keyv;
-    }
-    const result = await seedThrough(kv, macs, 500);
-    batch.commit();
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    return result;
-  } finally {
-    db.close();
-  }
-}
-
-/** Reads a few seeded devices back through the gateway's store: the seeding wrote what the gateway reads. */
-async function checkSeed(store: StateStore, macs: readonly string[]): Promise<void> {
-  const devices = new DeviceRegistry(store.kv, store.withLock);
-  const sessions = new SessionStore(store.kv.sessions);
-  const accounting = new AccountingStore(store.kv.accounting, store.kv.leases);
-  for (const n of [0, Math.floor(macs.length / 2), macs.length - 1]) {
-    const mac = parseMac(macs[n]!)!;
-    const [device, session, lease, owned] = await Promise.all([devices.get(mac), sessions.live(mac, new Date()), accounting.leaseFor(deviceIp(n)), devices.listByOwner(`user${n >> 1}`)]);
-    if (device?.mac !== mac || session?.mac !== mac || lease?.mac !== mac || !owned.some((d) => d.mac === mac)) {
-      throw new Error(`seeded device ${n} (${mac}) does not read back through the gateway's store`);
-    }
-  }
-  const live = await store.countLive('sessions', new Date());
-  if (live !== macs.length) throw new Error(`the store counts ${live} live sessions, ${macs.length} were seeded`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // A private Redis.
