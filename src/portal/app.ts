@@ -119,17 +119,38 @@ function bounded(max: number) {
   };
 }
 
+/** helmet's options: its headers but for the CSP (ours, below) and COEP (pages embed nothing). */
+const HELMET = { contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' }, crossOriginEmbedderPolicy: false } as const;
+
+/**
+ * The headers helmet sets with `options`, taken once: they never vary by request, and
+ * running its chain of a dozen middlewares behind a promise for every captive probe was
+ * a tenth of the probe's CPU (bench:portal). helmet sets them before it calls on, in the
+ * same turn, which is what is recorded here (test/unit/portal/security-headers.test.ts
+ * compares the result with helmet itself on a real response).
+ */
+export function helmetHeaders(options: Parameters<typeof helmet>[0]): ReadonlyArray<readonly [string, string]> {
+  const headers: Array<readonly [string, string]> = [];
+  const res = {
+    setHeader: (name: string, value: unknown) => void headers.push([name, String(value)]),
+    removeHeader: () => {},
+    getHeader: () => undefined,
+  };
+  void helmet(options)({ req: { headers: {} }, res } as unknown as Context, () => Promise.resolve());
+  return headers;
+}
+
 /**
  * Security headers. Pages carry no script at all; the one inline stylesheet is
  * allowed by a per-response nonce. Strict-Transport-Security goes only on answers over
  * HTTPS (RFC 6797 §7.2: never over plain HTTP), and only when the base URL is HTTPS.
  */
 function securityHeaders(urls: PortalUrls) {
-  const options = { contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' }, crossOriginEmbedderPolicy: false } as const;
-  const plain = helmet({ ...options, strictTransportSecurity: false });
-  const secure = urls.https ? helmet({ ...options, strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } }) : plain;
+  const plain = helmetHeaders({ ...HELMET, strictTransportSecurity: false });
+  const secure = urls.https ? helmetHeaders({ ...HELMET, strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } }) : plain;
   const policy = (nonce?: string) =>
     `default-src 'none'; ${nonce ? `style-src 'nonce-${nonce}'; ` : ''}img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+  const withoutNonce = policy();
   return async (ctx: Context, next: Next) => {
     // The nonce is made when a page is rendered (render() reads it), not for every probe
     // and redirect: randomBytes per answer was 4-9 % of the portal's CPU under load.
@@ -144,8 +165,21 @@ function securityHeaders(urls: PortalUrls) {
         return nonce;
       },
     });
-    ctx.set('Content-Security-Policy', policy());
-    return (ctx.secure ? secure : plain)(ctx, next);
+    const res = ctx.res;
+    res.setHeader('Content-Security-Policy', withoutNonce);
+    for (const [name, value] of ctx.secure ? secure : plain) res.setHeader(name, value);
+    await next();
+  };
+}
+
+/**
+ * The captive probes (probes.ts) answered before the router and the body parser: the
+ * one request every device makes on every join. Other methods go on to the router.
+ */
+function probes(deps: PortalDeps) {
+  return async (ctx: Context, next: Next) => {
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && Object.hasOwn(PROBES, ctx.path)) return probeAction(ctx, deps);
+    await next();
   };
 }
 
@@ -212,6 +246,7 @@ export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = 
     .use(errors(deps))
     .use(bounded(deps.config.portal.max_in_flight))
     .use(securityHeaders(urls))
+    .use(probes(deps))
     .use(interceptOrNotFound(deps, urls))
     .use(upgradeToBase(urls))
     .use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '16kb', jsonLimit: '16kb' }))

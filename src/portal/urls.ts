@@ -17,9 +17,19 @@ export class PortalUrls {
    * and redirect into the portal is built.
    */
   route<N extends RouteName>(name: N, ...args: RouteArgs<N>): string {
+    // Without arguments a route's URL never changes: every captive probe redirects to one.
+    if (args.length === 0) {
+      const known = this.plain.get(name);
+      if (known !== undefined) return known;
+    }
     const { path, query } = routePath(name, ...args);
-    return this.to(path, query);
+    const url = this.to(path, query);
+    if (args.length === 0) this.plain.set(name, url);
+    return url;
   }
+
+  /** The URLs of routes asked for without arguments, built once each. */
+  private readonly plain = new Map<RouteName, string>();
 
   /** The absolute URL of one of our paths (a path starting with '/'): for a path as requested; links use route(). */
   to(path: string, query?: Readonly<Record<string, string>>): string {
