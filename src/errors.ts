@@ -20,6 +20,10 @@ export abstract class GatewayError extends Error {
   details(): Record<string, unknown> {
     return {};
   }
+  /** What a page shows a person (when `expose`): the message, unless the error has plainer words for a page than for the log. */
+  get publicMessage(): string {
+    return this.message;
+  }
 }
 
 /** The configuration file is missing, unreadable or does not match the schema. */
@@ -66,12 +70,28 @@ export class NoNtHashError extends GatewayError {
 export class DirectoryUnavailableError extends GatewayError {
   readonly code = 'EG_DIRECTORY_UNAVAILABLE';
   readonly status = 503;
-  constructor(message = 'The directory is unavailable, please try again in a minute.', options?: { cause?: unknown }) {
+  /** When the next try reaches the directory (BackoffDirectory's wait); unknown otherwise. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message = 'The directory is unavailable, please try again in a minute.', options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
-  // The message is safe and useful to the person at the login form, although this is a 5xx.
+  // A page says this much although it is a 5xx: the person must know it is not their password.
   override get expose(): boolean {
     return true;
+  }
+  /**
+   * The message names the LDAP step and server error, for the log; a person gets plain
+   * words and one time to try again (the same as the Retry-After header: retryAfter()).
+   */
+  override get publicMessage(): string {
+    const seconds = this.retryAfter();
+    const when = seconds < 60 ? `in ${seconds} second${seconds === 1 ? '' : 's'}` : 'in a minute';
+    return `We cannot check passwords right now: the sign-in service is not answering. This is a problem on our side, not with your password. Please try again ${when}.`;
+  }
+  /** Seconds until a new try is worth it: the backoff's wait when there is one, else a minute. */
+  retryAfter(): number {
+    return this.retryAfterSeconds ?? 60;
   }
 }
 

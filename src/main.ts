@@ -189,6 +189,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     metrics,
     clock,
     log,
+    audit,
     ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),

@@ -17,6 +17,12 @@ export type AuditEvent =
   // People at the portal, the agent API and My devices.
   | { type: 'login.succeeded'; user: string; mac?: string }
   | { type: 'login.failed'; user: string; mac?: string; code: string }
+  /**
+   * My devices opened for a person: with their password there (`password`), or by the login
+   * they had just made at the Wi-Fi page in the same browser (`wifi_login`, `mac` the device
+   * that login was for), which spares them a second password for ten minutes.
+   */
+  | { type: 'my_devices.opened'; user: string; via: 'password' | 'wifi_login'; mac?: string }
   | { type: 'login.throttled'; user: string; ip?: string; scope: 'user_and_address' | 'address'; failures: number; until: string }
   // Devices.
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
@@ -106,6 +112,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'login.succeeded': true,
   'login.failed': true,
   'login.throttled': true,
+  'my_devices.opened': true,
   'device.enrolled': true,
   'device.refused': true,
   'device.unenrolled': true,

@@ -51,7 +51,7 @@ export class BackoffDirectory implements Directory {
     const now = this.deps.clock.now().getTime();
     if (!o.force && now < this.retryAt) {
       const seconds = Math.ceil((this.retryAt - now) / 1000);
-      throw new DirectoryUnavailableError(`The directory is unavailable; the next try is in ${seconds} second${seconds === 1 ? '' : 's'}.`);
+      throw new DirectoryUnavailableError(`The directory is unavailable; the next try is in ${seconds} second${seconds === 1 ? '' : 's'}.`, { retryAfterSeconds: seconds });
     }
     try {
       const result = await call();

@@ -77,7 +77,7 @@ function errors(deps: PortalDeps) {
       const known = err instanceof GatewayError;
       if (err instanceof StoreUnavailableError) deps.metrics.storeErrors.inc({ where: api ? 'api' : 'portal' });
       const status = known ? refusalStatus(ctx, err) : 500;
-      const message = known && err.expose ? err.message : 'Something went wrong on our side. Please try again in a minute.';
+      const message = known && err.expose ? err.publicMessage : 'Something went wrong on our side. Please try again in a minute.';
       if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');
       else deps.log.info({ event: 'portal.refused', path: ctx.path, code: known ? err.code : undefined, status }, 'portal request refused');
       if (api || ctx.accepts('html', 'json') === 'json') {

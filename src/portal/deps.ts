@@ -1,5 +1,6 @@
 import type nunjucks from 'nunjucks';
 import type { AccountingStore } from '../accounting/accounting-store.js';
+import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
@@ -68,6 +69,8 @@ export interface PortalDeps {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The audit trail, for what the portal itself decides (My devices opened); the services record the rest. */
+  readonly audit: AuditTrail;
   /** The root CA iOS devices download: DER and SHA-256 fingerprint. */
   readonly ca: { readonly der: Buffer; readonly fingerprint: string };
   readonly agent?: AgentInfo;

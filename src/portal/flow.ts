@@ -29,6 +29,8 @@ export interface Flow {
   readonly ip: string;
   readonly platform: Platform;
   readonly osVersion?: string;
+  /** The model the User-Agent names ("iPhone", "iPad"), recorded with the enrollment as the device's label. */
+  readonly model?: string;
   readonly csrf: string;
   readonly expiresAt: string;
   /** Set when a UAM router (CoovaChilli, MikroTik, openNDS) sent the browser: the login is handed back to it (uam/). */

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
-import { FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
+import { DirectoryUnavailableError, FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
 import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './uam/read-redirect.js';
 import type { RouteName } from './routes.js';
@@ -32,7 +32,30 @@ export function clientIp(ctx: Context): string {
  */
 export function refusalStatus(ctx: Context, err: GatewayError): number {
   if (err instanceof TooManyAttemptsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+  if (err instanceof DirectoryUnavailableError) ctx.set('Retry-After', String(err.retryAfter()));
   return err.status;
+}
+
+/** An empty user name or password: the fields are what is wrong. */
+export const MISSING_FIELDS: FormRefusal = { status: 400, error: 'Enter your username and your password.', invalid: true };
+
+/** A refusal a login form shows: its status, the words for the person, and whether the typed fields are what was wrong. */
+export interface FormRefusal {
+  readonly status: number;
+  readonly error: string;
+  /** Only a missing field (400) or a wrong password (401) marks the fields invalid; a fault on our side (5xx) or a lock does not. */
+  readonly invalid: boolean;
+}
+
+/**
+ * What a login form says for a refusal it shows again (refusalStatus sets the headers). A
+ * fault on our side (a directory outage) is logged with its details, which the person never
+ * sees: they get the error's publicMessage.
+ */
+export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log'>, err: GatewayError): FormRefusal {
+  const status = refusalStatus(ctx, err);
+  if (status >= 500) deps.log.warn({ err, event: 'portal.form_fault', path: ctx.path, code: err.code }, 'login form refused: fault on our side');
+  return { status, error: err.publicMessage, invalid: status === 400 || status === 401 };
 }
 
 /** Renders a page. Pages are personal and short-lived: never cached. */

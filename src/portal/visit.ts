@@ -44,7 +44,7 @@ export type StartVisit =
   | ({ readonly page: 'online'; readonly session: Session; readonly device: Device | undefined } & Known)
   /** `showOwner`: false on a claim, which shows no owner. */
   | ({ readonly page: 'login'; readonly device: Device; readonly showOwner: boolean } & Known)
-  | ({ readonly page: 'ios-register'; readonly platform: Platform; readonly osVersion?: string } & Known)
+  | ({ readonly page: 'ios-register'; readonly platform: Platform; readonly osVersion?: string; readonly model?: string } & Known)
   | { readonly page: 'android-agent' }
   /** `ipad`: the device, when the visitor may be an iPad (desktop Safari) and may register as one. */
   | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known };
@@ -102,7 +102,7 @@ export class StartVisits {
       case 'login':
         return { page, device: device!, showOwner: !claimed, ...known };
       case 'ios-register':
-        return { page, platform, ...(v.os.version ? { osVersion: v.os.version } : {}), ...known };
+        return { page, platform, ...(v.os.version ? { osVersion: v.os.version } : {}), ...(v.os.model ? { model: v.os.model } : {}), ...known };
       case 'android-agent':
         return { page };
       case 'unsupported':

@@ -4,8 +4,9 @@ import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../e
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
+import { clientIp, formRefusal, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
+import { openAfterWifiLogin } from './self-service.js';
 
 /**
  * The iOS enrollment profile: a signed .mobileconfig with the root CA and the
@@ -32,20 +33,21 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
   const flow = await loadFlow(ctx, deps, 'profile');
   const device = await deps.devices.get(flow.mac);
   if (!device || !profilesOffered(deps)) return redirectInside(ctx, ctx.urls.route('portal.start'));
-  const again = (error: string, status: number) => {
+  const again = (refusal: FormRefusal) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
-    renderForm(ctx, deps, 'profile-login.njk', flow, { error, username, owner: device.owner }, status);
+    renderForm(ctx, deps, 'profile-login.njk', flow, { error: refusal.error, invalid: refusal.invalid, username, owner: device.owner }, refusal.status);
   };
   const creds = credentials(ctx.request.body, clientIp(ctx));
-  if (!creds) return again('Enter your username and your password.', 400);
+  if (!creds) return again(MISSING_FIELDS);
   let target: string;
   try {
     const user = await deps.enrollment.authenticate(creds);
     if (!sameUser(user.username, device.owner)) throw new DeviceOwnedByOtherError();
     target = await offerProfile(ctx, deps, flow, device.owner);
+    await openAfterWifiLogin(ctx, deps, device.owner, flow.mac);
   } catch (err) {
-    if (err instanceof GatewayError && err.expose) return again(err.message, refusalStatus(ctx, err));
+    if (err instanceof GatewayError && err.expose) return again(formRefusal(ctx, deps, err));
     throw err;
   }
   await deps.flows.finish(flow);

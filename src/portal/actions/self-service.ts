@@ -6,7 +6,7 @@ import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
-import { clientIp, redirectInside, refusalStatus, render } from '../respond.js';
+import { clientIp, formRefusal, MISSING_FIELDS, redirectInside, render, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 
 /**
@@ -28,7 +28,16 @@ const NOTICES: Readonly<Record<string, string>> = {
   'logged-out': 'You are logged out of My devices.',
 };
 
-const PLATFORM_NAMES: Readonly<Record<string, string>> = { ios: 'iPhone or iPad', android: 'Android', other: 'Other' };
+/** A device's label when neither its owner nor its User-Agent or agent named a model (devices enrolled before models were recorded). */
+const PLATFORM_LABELS: Readonly<Record<string, string>> = { ios: 'iPhone or iPad', android: 'Android device', other: 'Device' };
+
+/** "iOS 17.5", "iPadOS 18.1", "Android 14": the OS as its maker names it, when the version is known. */
+function osText(d: Pick<Device, 'platform' | 'osVersion' | 'model'>): string | undefined {
+  if (!d.osVersion) return undefined;
+  if (d.platform === 'ios') return `${d.model === 'iPad' ? 'iPadOS' : 'iOS'} ${d.osVersion}`;
+  if (d.platform === 'android') return `Android ${d.osVersion}`;
+  return undefined;
+}
 
 function setVisitCookie(ctx: Context, visit: ManageVisit): void {
   ctx.cookies.set(MANAGE_COOKIE, visit.id, {
@@ -45,20 +54,44 @@ async function currentVisit(ctx: Context, deps: PortalDeps): Promise<ManageVisit
   return deps.manage.find(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), deps.clock.now());
 }
 
-/** Starts a logged-in visit for a person the directory just vouched for (a new id: nothing seen before login carries over). */
-export async function startManageVisit(ctx: Context, deps: PortalDeps, user: string, previous?: ManageVisit): Promise<ManageVisit> {
+/**
+ * Starts a logged-in visit for a person the directory just vouched for (a new id: nothing
+ * seen before login carries over), and audits how it was opened.
+ */
+export async function startManageVisit(
+  ctx: Context,
+  deps: PortalDeps,
+  user: string,
+  opened: { via: 'password' | 'wifi_login'; mac?: Mac },
+  previous?: ManageVisit,
+): Promise<ManageVisit> {
   if (previous) await deps.manage.end(previous);
   const visit = await deps.manage.start({ ip: clientIp(ctx), user }, deps.clock.now());
   setVisitCookie(ctx, visit);
+  deps.audit.record({ type: 'my_devices.opened', user, via: opened.via, ...(opened.mac ? { mac: opened.mac } : {}) });
   return visit;
+}
+
+/**
+ * After a login at the Wi-Fi page (daily login, enrollment, profile link): the person just
+ * gave the directory password in this browser, so My devices opens without a second one.
+ * It is the same visit a password login on My devices starts: its own new id in an
+ * httpOnly, SameSite=strict cookie, bound to this address, with its own form token, and
+ * it lasts MANAGE_TTL_SECONDS. A visit this browser had before (another person's) ends.
+ */
+export async function openAfterWifiLogin(ctx: Context, deps: PortalDeps, user: string, mac: Mac): Promise<void> {
+  const previous = await currentVisit(ctx, deps);
+  await startManageVisit(ctx, deps, user, { via: 'wifi_login', mac }, previous);
 }
 
 /** One device as the list shows it. */
 export interface DeviceRow {
   readonly mac: Mac;
-  readonly platform: string;
-  readonly os?: string;
-  readonly model?: string;
+  /** Its model ("iPhone", "Pixel 8"), else what its platform says. */
+  readonly label: string;
+  readonly os_text?: string;
+  /** The device this browser is on, as the router's accounting says (never a claim). */
+  readonly this_device?: boolean;
   readonly enrolled_text: string;
   readonly session_text?: string;
   readonly last_seen_text?: string;
@@ -69,18 +102,19 @@ function when(iso: string, deps: Pick<PortalDeps, 'config'>): string {
   return DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('ccc d LLL yyyy, HH:mm');
 }
 
-/** The person's devices with their session and last accounting word, for the list and the device-limit page. */
-export async function deviceRows(deps: PortalDeps, user: string): Promise<DeviceRow[]> {
+/** The person's devices with their session and last accounting word, for the list and the device-limit page; `current` is marked as this device. */
+export async function deviceRows(deps: PortalDeps, user: string, current?: Mac): Promise<DeviceRow[]> {
   const devices = await deps.enrollment.devicesOf(user);
   const sorted = [...devices].sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt));
   return Promise.all(
     sorted.map(async (d: Device) => {
       const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
+      const os = osText(d);
       return {
         mac: d.mac,
-        platform: PLATFORM_NAMES[d.platform] ?? d.platform,
-        ...(d.osVersion ? { os: d.osVersion } : {}),
-        ...(d.model ? { model: d.model } : {}),
+        label: d.model ?? PLATFORM_LABELS[d.platform] ?? 'Device',
+        ...(os ? { os_text: os } : {}),
+        ...(d.mac === current ? { this_device: true } : {}),
         enrolled_text: when(d.enrolledAt, deps),
         ...(session ? { session_text: `until ${when(session.endsAt, deps)}` } : {}),
         ...(seen ? { last_seen_text: when(seen.updatedAt, deps) } : {}),
@@ -95,7 +129,9 @@ export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<voi
   const visit = await currentVisit(ctx, deps);
   const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   if (visit?.user) {
-    const devices = await deviceRows(deps, visit.user);
+    // Which of them is this one: the router's accounting lease for this address only.
+    const lease = await deps.accounting.leaseFor(clientIp(ctx));
+    const devices = await deviceRows(deps, visit.user, lease?.mac);
     return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}) });
   }
   const fresh = visit ?? (await deps.manage.start({ ip: clientIp(ctx) }, deps.clock.now()));
@@ -111,17 +147,17 @@ function form(ctx: Context): Record<string, unknown> {
 export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const body = form(ctx);
   const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
-  const again = (error: string, status: number) => {
+  const again = (refusal: FormRefusal) => {
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
-    render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error, username }, status);
+    render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error: refusal.error, invalid: refusal.invalid, username }, refusal.status);
   };
   const creds = credentials(body, clientIp(ctx));
-  if (!creds) return again('Enter your username and your password.', 400);
+  if (!creds) return again(MISSING_FIELDS);
   try {
     const user = await deps.enrollment.authenticate(creds);
-    await startManageVisit(ctx, deps, user.username, visit);
+    await startManageVisit(ctx, deps, user.username, { via: 'password' }, visit);
   } catch (err) {
-    if (err instanceof GatewayError && err.expose) return again(err.message, refusalStatus(ctx, err));
+    if (err instanceof GatewayError && err.expose) return again(formRefusal(ctx, deps, err));
     throw err;
   }
   redirectInside(ctx, ctx.urls.route('portal.devices'));

@@ -25,8 +25,11 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
   // (the Host header is harmless here: without the UAM secret no md verifies).
   const portalUrls = [ctx.urls.route('portal.start'), `${ctx.protocol}://${ctx.host}${ctx.path}`];
   const visit = await deps.startVisits.begin({ ip, os, query: ctx.query, rawQuery: ctx.querystring, portalUrls });
-  const flowOf = (purpose: Flow['purpose'], platform: Platform, v: { mac: Mac; source: MacSource; uam?: UamLogin }, osVersion?: string) =>
-    deps.flows.start({ purpose, mac: v.mac, macSource: v.source, ip, platform, ...(osVersion ? { osVersion } : {}), ...(v.uam ? { uam: v.uam } : {}) }, deps.clock.now());
+  const flowOf = (purpose: Flow['purpose'], platform: Platform, v: { mac: Mac; source: MacSource; uam?: UamLogin }, osVersion?: string, model?: string) =>
+    deps.flows.start(
+      { purpose, mac: v.mac, macSource: v.source, ip, platform, ...(osVersion ? { osVersion } : {}), ...(model ? { model } : {}), ...(v.uam ? { uam: v.uam } : {}) },
+      deps.clock.now(),
+    );
 
   switch (visit.page) {
     case 'unidentified':
@@ -49,10 +52,12 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     }
     case 'login': {
       const flow = await flowOf('login', visit.device.platform, visit);
-      return renderForm(ctx, deps, 'login.njk', flow, { ...(visit.showOwner ? { owner: visit.device.owner } : {}), devices_url: ctx.urls.route('portal.devices') });
+      // Where the page shows whose device it is, the user name is theirs: only the password is left to type.
+      const owner = visit.showOwner ? { owner: visit.device.owner, username: visit.device.owner } : {};
+      return renderForm(ctx, deps, 'login.njk', flow, { ...owner, devices_url: ctx.urls.route('portal.devices') });
     }
     case 'ios-register':
-      return renderForm(ctx, deps, 'ios-register.njk', await flowOf('enroll', visit.platform, visit, visit.osVersion), registrationView(deps));
+      return renderForm(ctx, deps, 'ios-register.njk', await flowOf('enroll', visit.platform, visit, visit.osVersion, visit.model), registrationView(deps));
     case 'android-agent':
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
     case 'unsupported': {
@@ -61,7 +66,8 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       // what identified this visit (the device, a UAM NAS's login) for the next page.
       // A link would have to carry the NAS's parameters again, and CoovaChilli signs
       // them all: one more parameter and its md no longer verifies.
-      const flow = await flowOf('enroll', 'ios', visit.ipad);
+      // The flow is used only once the person says "this is an iPad": its label is iPad.
+      const flow = await flowOf('enroll', 'ios', visit.ipad, undefined, 'iPad');
       setFlowCookie(ctx, deps, flow);
       return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, ipad_action: ctx.urls.route('portal.ipad'), csrf: flow.csrf });
     }

@@ -4,18 +4,18 @@ import type { Credentials } from '../../devices/enrollment-service.js';
 import { BadInputError, DeviceLimitReachedError, GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, handToUamNas, loadFlow, redirectInside, refusalStatus, render, renderForm } from '../respond.js';
+import { clientIp, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
-import { deviceRows, startManageVisit } from './self-service.js';
+import { deviceRows, openAfterWifiLogin } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
 import { registrationView } from './start.js';
 
 /** Shows the form again with the reason, keeping what the person typed as username. */
-function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, error: string, status: number, extra: object = {}): void {
+function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, refusal: FormRefusal, extra: object = {}): void {
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
   const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
-  renderForm(ctx, deps, template, flow, { error, username, ...extra }, status);
+  renderForm(ctx, deps, template, flow, { error: refusal.error, invalid: refusal.invalid, username, ...extra }, refusal.status);
 }
 
 /**
@@ -24,13 +24,13 @@ function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, err
  */
 async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: string, extra: object, act: (c: Credentials) => Promise<string>): Promise<void> {
   const creds = credentials(ctx.request.body, clientIp(ctx));
-  if (!creds) return again(ctx, deps, flow, template, 'Enter your username and your password.', 400, extra);
+  if (!creds) return again(ctx, deps, flow, template, MISSING_FIELDS, extra);
   let target: string;
   try {
     target = await act(creds);
   } catch (err) {
     // The device limit has its own page (enrollAction).
-    if (err instanceof GatewayError && err.expose && !(err instanceof DeviceLimitReachedError)) return again(ctx, deps, flow, template, err.message, refusalStatus(ctx, err), extra);
+    if (err instanceof GatewayError && err.expose && !(err instanceof DeviceLimitReachedError)) return again(ctx, deps, flow, template, formRefusal(ctx, deps, err), extra);
     throw err;
   }
   await deps.flows.finish(flow);
@@ -47,6 +47,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   // The owner's name only where the device was proven (a claim shows none: start.ts).
   return submit(ctx, deps, flow, 'login.njk', flow.macSource === 'claimed' ? {} : { owner: device.owner }, async (creds) => {
     const session = await deps.enrollment.login(device, creds);
+    await openAfterWifiLogin(ctx, deps, session.user, flow.mac);
     const done = ctx.urls.route('portal.start', { done: 'logged-in' });
     if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done });
     return done;
@@ -65,7 +66,8 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
         const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
         return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: user.username, done: ctx.urls.route('portal.start', { done: 'enrolled' }), enroll: pending });
       }
-      const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal' });
+      const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal', ...(flow.model ? { model: flow.model } : {}) });
+      await openAfterWifiLogin(ctx, deps, session.user, flow.mac);
       if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
       if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
       return ctx.urls.route('portal.start', { done: 'enrolled' });
@@ -73,7 +75,7 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
   } catch (err) {
     if (!(err instanceof DeviceLimitReachedError) || err.user === undefined) throw err;
     // At the limit: the person logged in correctly, so show their devices and let them make room.
-    await startManageVisit(ctx, deps, err.user);
+    await openAfterWifiLogin(ctx, deps, err.user, flow.mac);
     const devices = await deviceRows(deps, err.user);
     return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices }, 409);
   }

@@ -38,6 +38,24 @@ describe('detectOs', () => {
     expect([os.platform, os.name, os.version]).toEqual([platform, name, version]);
   });
 
+  it.each([
+    ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15', 'iPhone'],
+    ['Mozilla/5.0 (iPad; CPU OS 16_1_2 like Mac OS X) AppleWebKit/605.1.15', 'iPad'],
+    ['Mozilla/5.0 (iPod touch; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605.1.15', 'iPod touch'],
+    ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126 Mobile', 'Pixel 8'],
+    // The captive-portal WebView: the model before Build/, then "wv".
+    ['Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) AppleWebKit/537.36 Version/4.0 Chrome/126 Mobile', 'Pixel 8'],
+    ['Mozilla/5.0 (Linux; Android 9; SM-G960F) AppleWebKit/537.36', 'SM-G960F'],
+    // Chrome 110+ sends a reduced User-Agent: "K" names no model.
+    ['Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 Chrome/126 Mobile', undefined],
+    ['Mozilla/5.0 (Linux; U; Android 4.4; en-us) AppleWebKit/534.30', undefined],
+    ['CaptiveNetworkSupport-481.0.1 wispr', undefined],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15', undefined],
+    [`Mozilla/5.0 (Linux; Android 14; ${'X'.repeat(41)}) AppleWebKit/537.36`, undefined],
+  ])('names the model of %j as %j', (ua, model) => {
+    expect(detectOs(ua).model).toBe(model);
+  });
+
   it('flags a Mac user agent as a possible iPad (iPadOS asks for desktop pages)', () => {
     expect(detectOs('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15').maybeIpad).toBe(true);
   });

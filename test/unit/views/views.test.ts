@@ -57,8 +57,8 @@ const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'a
 const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_profile: false, ca_fingerprint: FINGERPRINT };
 
 const DEVICES = [
-  { mac: 'aa:bb:cc:dd:ee:01', platform: 'iPhone or iPad', os: '17.5', enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
-  { mac: 'aa:bb:cc:dd:ee:02', platform: 'Android', model: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
+  { mac: 'aa:bb:cc:dd:ee:01', label: 'iPhone', os_text: 'iOS 17.5', this_device: true, enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
+  { mac: 'aa:bb:cc:dd:ee:02', label: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
 ];
 const MANAGE_URLS = {
   devices_url: 'https://portal.example.org/portal/devices',
@@ -84,9 +84,14 @@ const CASES: Case[] = [
   { name: 'online', template: 'online.njk', ctx: ONLINE },
   { name: 'online with notice', template: 'online.njk', ctx: { ...ONLINE, notice: 'Your device is enrolled. The configuration profile is not available yet.' } },
   { name: 'login', template: 'login.njk', ctx: LOGIN },
-  { name: 'login with everything', template: 'login.njk', ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'Wrong username or password.' } },
+  { name: 'login with everything', template: 'login.njk', ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'Wrong username or password.', invalid: true } },
+  {
+    name: 'login, directory down',
+    template: 'login.njk',
+    ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'We cannot check passwords right now: the sign-in service is not answering.', invalid: false },
+  },
   { name: 'ios-register', template: 'ios-register.njk', ctx: IOS },
-  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', ca_name: 'Northwind Root CA' } },
+  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', invalid: true, ca_name: 'Northwind Root CA' } },
   { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: AGENT } },
   { name: 'android-agent not configured (null)', template: 'android-agent.njk', ctx: { agent: null } },
   { name: 'android-agent not configured (absent)', template: 'android-agent.njk', ctx: {} },
@@ -103,7 +108,7 @@ const CASES: Case[] = [
   { name: 'refused, OS too old', template: 'refused.njk', ctx: { code: 'EG_OS_TOO_OLD', message: 'This device runs iOS 15.7; iOS 16 or newer is needed.', mac: 'aa:bb:cc:dd:ee:ff' } },
   { name: 'refused, blocked', template: 'refused.njk', ctx: { code: 'EG_DEVICE_BLOCKED', message: 'This device is blocked.', mac: 'aa:bb:cc:dd:ee:ff' } },
   { name: 'my-devices-login', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123' } },
-  { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', notice: 'You are logged out of My devices.' } },
+  { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', invalid: true, notice: 'You are logged out of My devices.' } },
   { name: 'my-devices', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', notice: 'The device is unenrolled.' } },
   { name: 'my-devices, none', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: [], csrf: 'csrf-token-123' } },
   { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' } } },
@@ -214,7 +219,7 @@ describe('views', () => {
 
   describe.each(CASES.filter((c) => 'action' in c.ctx))('login form on $name', (c) => {
     const html = render(c);
-    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string };
+    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string; invalid?: boolean };
 
     it('posts the token, user name and password to the action', () => {
       const [form, ...more] = tags(html, 'form');
@@ -233,7 +238,7 @@ describe('views', () => {
       expect(tags(html, 'button').map((t) => attr(t, 'type'))).toEqual(['submit']);
     });
 
-    it('shows an error in a role="alert" element the fields point to', () => {
+    it('shows an error in a role="alert" element the fields point to, marked invalid only when they are what was wrong', () => {
       const alert = tags(html, 'div').find((t) => attr(t, 'role') === 'alert');
       const fields = tags(html, 'input').filter((t) => attr(t, 'type') !== 'hidden');
       if (!ctx.error) {
@@ -246,7 +251,7 @@ describe('views', () => {
       expect(id).toBeTruthy();
       for (const f of fields) {
         expect(attr(f, 'aria-describedby')).toBe(id);
-        expect(attr(f, 'aria-invalid')).toBe('true');
+        expect(attr(f, 'aria-invalid')).toBe(ctx.invalid ? 'true' : undefined);
       }
     });
   });
@@ -322,8 +327,8 @@ describe('views', () => {
       { name: 'error', template: 'error.njk', ctx: { status: 400, message: '<script>', heading: XSS, retry: true } },
       { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE } },
       { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
-      { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, platform: XSS, os: XSS, model: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS } },
-      { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, platform: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>' } },
+      { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS } },
+      { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>' } },
       {
         name: 'walled-garden',
         template: 'walled-garden.njk',
