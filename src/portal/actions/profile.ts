@@ -6,6 +6,7 @@ import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
 import { clientIp, formRefusal, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
+import { nextSteps } from '../next-steps.js';
 import { openAfterWifiLogin } from './self-service.js';
 
 /**
@@ -65,6 +66,7 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
     user: link.owner,
     minutes: Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000)),
     devices_url: ctx.urls.route('portal.devices'),
+    next: nextSteps(deps.config),
   });
 }
 

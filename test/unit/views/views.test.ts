@@ -104,6 +104,35 @@ const CASES: Case[] = [
   { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true, profile_step: true } },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
   { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
+  {
+    name: 'profile-ready, one network next',
+    template: 'profile-ready.njk',
+    ctx: {
+      download_url: 'https://portal.example.org/portal/profile/abc',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      user: 'jsmith',
+      minutes: 5,
+      next: { networks: [{ ssid: 'Northwind Staff', asks: 'It asks for your work password once.' }], cutoff_text: '04:00 local time (Europe/Berlin)', morning_text: 'The next morning the phone reconnects by itself.' },
+    },
+  },
+  {
+    name: 'profile-ready, two networks next',
+    template: 'profile-ready.njk',
+    ctx: {
+      download_url: 'https://portal.example.org/portal/profile/abc',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      user: 'jsmith',
+      minutes: 5,
+      next: {
+        networks: [
+          { ssid: 'Northwind Staff', asks: 'It asks for your work password once.' },
+          { ssid: 'Northwind Secure', asks: 'It asks for nothing.' },
+        ],
+        cutoff_text: '04:00 UTC',
+        morning_text: 'The next morning the Wi-Fi page opens again.',
+      },
+    },
+  },
   { name: 'profile-login', template: 'profile-login.njk', ctx: { ...LOGIN, action: '/portal/profile', owner: 'jsmith' } },
   { name: 'refused, OS too old', template: 'refused.njk', ctx: { code: 'EG_OS_TOO_OLD', message: 'This device runs iOS 15.7; iOS 16 or newer is needed.', mac: 'aa:bb:cc:dd:ee:ff' } },
   { name: 'refused, blocked', template: 'refused.njk', ctx: { code: 'EG_DEVICE_BLOCKED', message: 'This device is blocked.', mac: 'aa:bb:cc:dd:ee:ff' } },
@@ -276,6 +305,14 @@ describe('views', () => {
     expect(html).toContain('Certificate Trust Settings');
   });
 
+  it('after the profile, says which network to join, what the phone asks and when access ends', () => {
+    const one = render(CASES.find((c) => c.name === 'profile-ready, one network next')!);
+    expect(one).toContain('tap <b>Northwind Staff</b>. It asks for your work password once.</p>');
+    expect(one).toContain('ends every day at <b>04:00 local time (Europe/Berlin)</b>. The next morning the phone reconnects by itself.');
+    const two = render(CASES.find((c) => c.name === 'profile-ready, two networks next')!);
+    expect(two).toContain('<li><b>Northwind Staff</b>. It asks for your work password once.</li>\n<li><b>Northwind Secure</b>. It asks for nothing.</li>');
+  });
+
   it('offers the agent when configured and the support contact when not', () => {
     const on = render({ name: 'a', template: 'android-agent.njk', ctx: { agent: AGENT } });
     expect(on).toContain(`href="${AGENT.url}"`);
@@ -325,7 +362,11 @@ describe('views', () => {
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
       { name: 'error', template: 'error.njk', ctx: { status: 400, message: '<script>', heading: XSS, retry: true } },
-      { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE } },
+      {
+        name: 'profile-ready',
+        template: 'profile-ready.njk',
+        ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE, next: { networks: [{ ssid: XSS, asks: XSS }, { ssid: XSS, asks: XSS }], cutoff_text: XSS, morning_text: XSS } },
+      },
       { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
       { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS } },
       { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>' } },
