@@ -9,6 +9,7 @@ import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { configWarnings, switchWarnings } from './config/warnings.js';
+import { portalCertificateProblem, portalCertificateWarning } from './pki/portal-certificate.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { EnrollmentService } from './devices/enrollment-service.js';
 import { DevicePolicy } from './devices/policy.js';
@@ -117,6 +118,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const materials = await readMaterials(config);
   for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
   for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
+  const portalCertificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now: clock.now() });
+  if (portalCertificate) log.warn({ event: 'config.warning' }, portalCertificateWarning(portalCertificate));
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
   const directory = new BackoffDirectory(new MeteredDirectory(createDirectory(config, materials, log), metrics), { clock, log });
@@ -259,6 +262,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
         configSha256,
         ports,
         baseUrl: config.portal.base_url,
+        portalCertificate: portalCertificate ? `not publicly trusted: ${portalCertificate}` : 'publicly trusted',
         directory: config.directory.kind,
         nasClients: config.radius.clients.length,
         radiusWorkers: config.radius.workers,

@@ -8,7 +8,8 @@ import { configWarnings, switchWarnings } from '../config/warnings.js';
 import { BadInputError, ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startGateway } from '../main.js';
-import { createDirectory, readMaterials } from '../wiring.js';
+import { createDirectory, readMaterials, type Materials } from '../wiring.js';
+import { portalCertificateProblem, portalCertificateWarning } from '../pki/portal-certificate.js';
 import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
 import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
@@ -155,14 +156,20 @@ async function main(argv: string[]): Promise<void> {
     case 'check-config': {
       const { file } = configLocation(values.config);
       const config = load(file);
+      let materials: Materials;
       try {
-        await readMaterials(config);
+        materials = await readMaterials(config);
       } catch (err) {
         if (err instanceof ConfigError) configFail(err, file);
         throw err;
       }
       // A warning does not fail the check (exit 0): the gateway runs, only not as the admin meant.
-      for (const w of [...switchWarnings(config).map((s) => (s.nas ? `radius.clients ${s.nas}: ${s.text}` : s.text)), ...configWarnings(config)]) {
+      const certificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now: new Date() });
+      for (const w of [
+        ...switchWarnings(config).map((s) => (s.nas ? `radius.clients ${s.nas}: ${s.text}` : s.text)),
+        ...configWarnings(config),
+        ...(certificate ? [portalCertificateWarning(certificate)] : []),
+      ]) {
         process.stderr.write(`enrollgate: warning: ${w}\n`);
       }
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);

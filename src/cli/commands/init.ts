@@ -8,6 +8,7 @@ import { exampleConfig } from '../../config/example.js';
 import { createUsersFile } from '../../directory/file-directory.js';
 import { EAP_SERVER_CERT, EAP_SERVER_KEY, writeEapServerCertificate, writeGatewayPki } from '../../pki/ca.js';
 import { eapServerName } from '../../pki/eap-server-name.js';
+import { HOW_TO_GET_ONE, UNTRUSTED_PORTAL_SEES } from '../../pki/portal-certificate.js';
 import { loadGatewayCa } from '../../pki/profile-signing.js';
 import { revocationUrls } from '../../pki/revocation-urls.js';
 
@@ -117,5 +118,12 @@ export async function initCommand(o: InitOptions): Promise<string> {
   );
   await writeFile(configFile, config, { mode: 0o600, flag: 'wx' });
   o.print(`Wrote ${configFile}.`);
+  // The portal's certificate init made is the gateway CA's: say so, and what it costs, before anyone tries a phone.
+  const portalHost = new URL(o.portalUrl ?? 'https://127.0.0.1:8443').hostname.replace(/^\[|\]$/g, '');
+  o.print(
+    `Before employees use the portal: it needs a publicly trusted HTTPS certificate for ${portalHost}. The one init made (${join(certsDir, 'server.pem')}) ` +
+      `is issued by the gateway's own CA, which phones do not trust: ${UNTRUSTED_PORTAL_SEES}. Put a publicly trusted certificate and its key in ` +
+      `portal.https.cert_file and key_file (${HOW_TO_GET_ONE}); check-config and start warn until then.`,
+  );
   return configFile;
 }

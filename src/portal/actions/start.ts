@@ -82,14 +82,15 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
   return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(deps));
 }
 
-/** What the iOS registration page shows besides its form (also when the form comes back with an error). */
+/**
+ * What the iOS registration page shows besides its form (also when the form comes back with
+ * an error). No step to install the root CA: the Wi-Fi profile carries it, anchored to the
+ * RADIUS server's certificate only; fully trusting it (Certificate Trust Settings) would let
+ * our CA intercept any HTTPS on a personal phone, and the portal's own HTTPS needs a
+ * publicly trusted certificate instead (pki/portal-certificate.ts).
+ */
 export function registrationView(deps: PortalDeps): object {
-  return {
-    // The root CA also as a signed profile, where profiles are signed.
-    ca_profile: deps.profiles !== undefined,
-    ca_fingerprint: deps.ca.fingerprint,
-    profile_step: profilesOffered(deps),
-  };
+  return { profile_step: profilesOffered(deps) };
 }
 
 /** The "get the Wi-Fi profile" form on the online page of an enrolled iPhone or iPad, bound to its flow. */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { radiusWorkersFor } from '../../../src/cli/commands/init.js';
 import { FileDirectory } from '../../../src/directory/file-directory.js';
 import { InvalidCredentialsError } from '../../../src/errors.js';
+import { portalCertificateWarning } from '../../../src/pki/portal-certificate.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
 import { radclient } from '../../helpers/radclient.js';
 
@@ -30,6 +31,8 @@ import { radclient } from '../../helpers/radclient.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** What check-config says about the portal certificate init makes (the gateway CA's): on every config here. */
+const GATEWAY_CA_CERTIFICATE = `enrollgate: warning: ${portalCertificateWarning("it is issued by the gateway's own CA, which phones do not trust")}\n`;
 const CLI = join(ROOT, 'src', 'cli', 'index.ts');
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
@@ -359,6 +362,15 @@ describe('enrollgate init --dir D', () => {
     expect(first.stdout).not.toContain(secret);
     const check = await run(['check-config', '--config', join(dir, 'enrollgate.yaml')], cwd);
     expect(check.code, check.stderr).toBe(0);
+    // The one warning: the portal's certificate is the gateway CA's, which phones do not trust.
+    expect(check.stderr).toBe(GATEWAY_CA_CERTIFICATE);
+  });
+
+  it('says plainly that the portal needs a publicly trusted certificate, and what a phone sees without one', () => {
+    expect(first.stdout).toContain('Before employees use the portal: it needs a publicly trusted HTTPS certificate for 127.0.0.1.');
+    expect(first.stdout).toContain(`The one init made (${join(dir, 'certs', 'server.pem')}) is issued by the gateway's own CA, which phones do not trust`);
+    expect(first.stdout).toContain('"This Connection Is Not Private" in Safari');
+    expect(first.stdout).toContain('README, "The portal\'s certificate"');
   });
 
   it('refuses a second run with a clear message and changes nothing', async () => {
@@ -452,7 +464,8 @@ describe('enrollgate check-config', () => {
     const warned = await run(['check-config', '--config', split], inst.cwd);
     expect(warned.code, warned.stderr).toBe(0);
     expect(warned.stdout).toBe(`${split}: OK (1 RADIUS client(s), directory: ldap, store: sqlite)\n`);
-    expect(warned.stderr).toMatch(/^enrollgate: warning: admin\.roles\.admin\[0\] to \[3\]: .* write it quoted: \["cn=wifi-admins,ou=groups,dc=example,dc=org"\]\n$/);
+    expect(warned.stderr).toMatch(/^enrollgate: warning: admin\.roles\.admin\[0\] to \[3\]: .* write it quoted: \["cn=wifi-admins,ou=groups,dc=example,dc=org"\]\n/);
+    expect(warned.stderr.endsWith(`"]\n${GATEWAY_CA_CERTIFICATE}`)).toBe(true);
 
     const quoted = await variant(inst, 'quoted-dn.yaml', (doc) => {
       doc.directory = { kind: 'ldap', ldap };
@@ -460,7 +473,7 @@ describe('enrollgate check-config', () => {
     });
     const clean = await run(['check-config', '--config', quoted], inst.cwd);
     expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stderr).toBe('');
+    expect(clean.stderr).toBe(GATEWAY_CA_CERTIFICATE);
 
     // start logs it too, as a config.warning line before "enrollgate started" (the directory is not asked at start).
     const cli = startCli(['start', '--config', split], inst.cwd);
@@ -471,7 +484,13 @@ describe('enrollgate check-config', () => {
       expect((await cli.exit()).code).toBe(0);
     }
     const logged = cli.stdout.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l) as { event?: string; msg?: string });
-    expect(logged.filter((l) => l.event === 'config.warning').map((l) => l.msg)).toEqual([expect.stringMatching(/^admin\.roles\.admin\[0\] to \[3\]: /)]);
+    expect(logged.filter((l) => l.event === 'config.warning').map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^admin\.roles\.admin\[0\] to \[3\]: /),
+      expect.stringMatching(/^portal\.https\.cert_file: a publicly trusted certificate is needed for the HTTPS portal/),
+    ]);
+    // And the start line itself says so.
+    const started = logged.find((l) => l.event === 'gateway.started') as { portalCertificate?: string } | undefined;
+    expect(started?.portalCertificate).toBe("not publicly trusted: it is issued by the gateway's own CA, which phones do not trust");
   });
 
   it('reads $ENROLLGATE_CONFIG when no --config is given', async () => {

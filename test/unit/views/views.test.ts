@@ -39,7 +39,6 @@ function makeEnv(globals: Record<string, unknown> = GLOBALS): nunjucks.Environme
   return env;
 }
 
-const FINGERPRINT = 'ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89';
 const AGENT = {
   name: 'Northwind Wi-Fi Agent',
   version: '1.4.2',
@@ -54,7 +53,7 @@ const ONLINE = {
   ends_at_iso: '2026-11-24T04:00:00+01:00',
 };
 const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
-const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123', ca_profile: false, ca_fingerprint: FINGERPRINT };
+const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123' };
 
 const DEVICES = [
   { mac: 'aa:bb:cc:dd:ee:01', label: 'iPhone', os_text: 'iOS 17.5', this_device: true, enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
@@ -91,7 +90,7 @@ const CASES: Case[] = [
     ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'We cannot check passwords right now: the sign-in service is not answering.', invalid: false },
   },
   { name: 'ios-register', template: 'ios-register.njk', ctx: IOS },
-  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', invalid: true, ca_name: 'Northwind Root CA' } },
+  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', invalid: true, profile_step: true } },
   { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: AGENT } },
   { name: 'android-agent not configured (null)', template: 'android-agent.njk', ctx: { agent: null } },
   { name: 'android-agent not configured (absent)', template: 'android-agent.njk', ctx: {} },
@@ -101,7 +100,7 @@ const CASES: Case[] = [
   { name: 'unidentified, named but unproven', template: 'unidentified.njk', ctx: { unproven: true } },
   { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { logon_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
   { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
-  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true, profile_step: true } },
+  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, profile_step: true } },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
   { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
   {
@@ -293,24 +292,18 @@ describe('views', () => {
     expect(render(CASES[1]!)).toContain('role="status"');
   });
 
-  it('shows the CA fingerprint as byte pairs and the iOS captive-sheet way out', () => {
-    const html = render({ name: 'ios', template: 'ios-register.njk', ctx: IOS });
-    expect(html).toContain('<code class="fp">AB CD EF 01 23');
-    expect(html).toContain(`href="${URLS.route('portal.ca')}"`);
-    expect(html).not.toContain(URLS.route('portal.ca_profile'));
-    const withProfile = render({ name: 'ios', template: 'ios-register.njk', ctx: { ...IOS, ca_profile: true } });
-    expect(withProfile).toContain(`<a class="btn" href="${URLS.route('portal.ca_profile')}">`);
-    expect(html).toContain(`<p class="url">${GLOBALS.start_url}</p>`);
-    expect(html).toContain('VPN &amp; Device Management');
-    expect(html).toContain('Certificate Trust Settings');
-  });
-
-  it('after the profile, says which network to join, what the phone asks and when access ends', () => {
-    const one = render(CASES.find((c) => c.name === 'profile-ready, one network next')!);
-    expect(one).toContain('tap <b>Northwind Staff</b>. It asks for your work password once.</p>');
-    expect(one).toContain('ends every day at <b>04:00 local time (Europe/Berlin)</b>. The next morning the phone reconnects by itself.');
-    const two = render(CASES.find((c) => c.name === 'profile-ready, two networks next')!);
-    expect(two).toContain('<li><b>Northwind Staff</b>. It asks for your work password once.</li>\n<li><b>Northwind Secure</b>. It asks for nothing.</li>');
+  it('asks to install nothing before the login, never for full trust in a root, and shows step numbers only with a profile to install', () => {
+    const bare = render({ name: 'ios', template: 'ios-register.njk', ctx: IOS });
+    const withProfile = render({ name: 'ios', template: 'ios-register.njk', ctx: { ...IOS, profile_step: true } });
+    for (const html of [bare, withProfile]) {
+      expect(html).not.toContain('Certificate Trust Settings');
+      expect(html).not.toContain(URLS.route('portal.ca'));
+      expect(html).not.toContain(URLS.route('portal.ca_profile'));
+    }
+    expect(bare).not.toContain('<span class="step-n">');
+    expect(bare).not.toContain('small window');
+    expect(withProfile).toContain('<span class="step-n">2</span>Install the Wi-Fi profile');
+    expect(withProfile).toContain('it gives you a link to open in Safari');
   });
 
   it('offers the agent when configured and the support contact when not', () => {
@@ -357,7 +350,7 @@ describe('views', () => {
     const hostile: Case[] = [
       { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
       { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
-      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', ca_fingerprint: XSS, ca_name: XSS } },
+      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', profile_step: true } },
       { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: { name: XSS, version: XSS, url: QUOTE, size_text: XSS, sha256: XSS } } },
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
