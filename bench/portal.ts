@@ -5,7 +5,7 @@
  *
  *   npm run bench:portal -- [--devices 10000] [--connections 64] [--duration 10] [--warmup 2]
  *                           [--runs 3] [--log-level info] [--profile DIR]
- *                           [--phases gateway302,koa302,gateway200,page]
+ *                           [--phases gateway302,koa302,gateway200,page] [--node-args "--heap-prof"]
  *
  * One gateway (portal and RADIUS in one process, SQLite, `devices` enrolled devices with
  * live sessions and accounting leases) and the bare Koa app run pinned to core 0; wrk
@@ -49,6 +49,7 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
     phases: { type: 'string', default: 'gateway302,koa302,gateway200,page' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const DEVICES = Number(values.devices);
@@ -227,7 +228,7 @@ async function main(): Promise<void> {
     if (withSession < ADDRESSES) throw new Error(`--devices must be at least ${2 * ADDRESSES}`);
     const portal = `http://127.0.0.1:${http}/portal`;
 
-    const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
+    const profile = [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...values['node-args'].split(/\s+/).filter(Boolean)];
     const gateway = await startServer('gateway', [...PIN.server, process.execPath, ...profile, join('dist', 'cli', 'index.js'), 'start', '--config', configFile], 'enrollgate started');
     const koa = await startServer('bare Koa', [...PIN.server, process.execPath, '--import', 'tsx', join('bench', 'bare-koa.ts'), String(koaPort), portal], 'bare koa listening');
     try {

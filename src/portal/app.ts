@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
@@ -17,7 +16,7 @@ import { PROBES } from './probes.js';
 import { UamHandBack } from './uam/hand-back.js';
 import { StartVisits } from './visit.js';
 import { addRouteUrls } from './render.js';
-import { refusalStatus, render } from './respond.js';
+import { cspPolicy, refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
 import { PortalUrls } from './urls.js';
 
@@ -148,25 +147,11 @@ export function helmetHeaders(options: Parameters<typeof helmet>[0]): ReadonlyAr
 function securityHeaders(urls: PortalUrls) {
   const plain = helmetHeaders({ ...HELMET, strictTransportSecurity: false });
   const secure = urls.https ? helmetHeaders({ ...HELMET, strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } }) : plain;
-  const policy = (nonce?: string) =>
-    `default-src 'none'; ${nonce ? `style-src 'nonce-${nonce}'; ` : ''}img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
-  const withoutNonce = policy();
+  // A page's nonce replaces this policy when the page is rendered (respond.ts cspNonce).
+  const policy = cspPolicy();
   return async (ctx: Context, next: Next) => {
-    // The nonce is made when a page is rendered (render() reads it), not for every probe
-    // and redirect: randomBytes per answer was 4-9 % of the portal's CPU under load.
-    let nonce: string | undefined;
-    Object.defineProperty(ctx.state, 'nonce', {
-      configurable: true,
-      get: () => {
-        if (nonce === undefined) {
-          nonce = randomBytes(16).toString('base64');
-          ctx.set('Content-Security-Policy', policy(nonce));
-        }
-        return nonce;
-      },
-    });
     const res = ctx.res;
-    res.setHeader('Content-Security-Policy', withoutNonce);
+    res.setHeader('Content-Security-Policy', policy);
     for (const [name, value] of ctx.secure ? secure : plain) res.setHeader(name, value);
     await next();
   };
