@@ -59,6 +59,10 @@ export type AuditEvent =
   // RFC 5176 requests to routers, once their fate is known.
   | { type: 'router.notified'; nas: string; kind: 'coa' | 'disconnect'; mac: string; result: 'ack' | 'nak' | 'timeout' | 'error'; error_cause?: number }
   // The admin console and API; `admin` is the acting person (or api:<token name>).
+  // The users file changed by `enrollgate users` (by: cli:<OS user>); never a password or a hash.
+  | { type: 'user.added'; user: string; by: string; nt_hash: boolean }
+  | { type: 'user.password_changed'; user: string; by: string; nt_hash: 'replaced' | 'added' | 'none' }
+  | { type: 'user.removed'; user: string; by: string }
   | { type: 'admin.logged_in'; admin: string; role: string }
   | { type: 'admin.login_failed'; user: string; code: string }
   | { type: 'admin.logged_out'; admin: string }
@@ -130,6 +134,9 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'accounting.started': true,
   'accounting.stopped': true,
   'router.notified': true,
+  'user.added': true,
+  'user.password_changed': true,
+  'user.removed': true,
   'admin.logged_in': true,
   'admin.login_failed': true,
   'admin.logged_out': true,

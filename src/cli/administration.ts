@@ -54,7 +54,7 @@ export async function administer<T>(config: Config, use: (a: Administration) => 
  * gateway records the spooled events within seconds; without one, this process takes
  * the writer's lock and records them itself.
  */
-async function auditFromCli(config: Config, ...events: AuditEvent[]): Promise<void> {
+export async function auditFromCli(config: Config, ...events: AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   for (const event of events) spoolAuditEvent(config.audit.dir, event);
   try {

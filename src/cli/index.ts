@@ -5,7 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
 import { configWarnings, switchWarnings } from '../config/warnings.js';
-import { BadInputError, ConfigError } from '../errors.js';
+import type { AuditEvent } from '../audit/events.js';
+import { BadInputError, ConfigError, GatewayError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startGateway } from '../main.js';
 import { createDirectory, readMaterials, type Materials } from '../wiring.js';
@@ -18,6 +19,8 @@ import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
 import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
+import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.js';
+import { auditFromCli } from './administration.js';
 import { readPassword } from './read-password.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
@@ -33,7 +36,7 @@ Usage:
   enrollgate check-config [--config FILE]
       Validate the configuration and the files it names, then exit.
 ${PORTS_USAGE}
-${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
+${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
 
 /** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
 const TEST_SUBCOMMANDS = ['mac', 'user'] as const;
@@ -52,6 +55,7 @@ const FLAGS: Record<string, readonly string[]> = {
   store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
   ports: ['config', 'format'],
   test: ['config', 'nas', 'json', 'password'],
+  users: ['config', 'display-name', 'group', 'nt-hash'],
   audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
 };
 
@@ -110,6 +114,8 @@ function parse(argv: string[]) {
         resume: { type: 'boolean' },
         'verify-only': { type: 'boolean' },
         'nt-hash': { type: 'boolean' },
+        'display-name': { type: 'string' },
+        group: { type: 'string', multiple: true },
         nas: { type: 'string' },
         json: { type: 'boolean' },
         password: { type: 'boolean' },
@@ -128,7 +134,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === 'help') return print(USAGE);
   const allowed = FLAGS[command];
   if (allowed === undefined) return usage(`unknown command "${command}"`);
-  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store' && command !== 'test') usage(`unexpected arguments: ${rest.join(' ')}`);
+  if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store' && command !== 'test' && command !== 'users') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
 
@@ -220,6 +226,19 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write('', () => process.exit(status));
       return;
     }
+    case 'users': {
+      const sub = subcommand('users', USERS_SUBCOMMANDS, rest[0]);
+      const config = load(configLocation(values.config).file);
+      const flags = {
+        ...(values['display-name'] !== undefined ? { displayName: values['display-name'] } : {}),
+        ...(values.group !== undefined ? { groups: values.group } : {}),
+        ...(values['nt-hash'] !== undefined ? { ntHash: values['nt-hash'] } : {}),
+      };
+      const io = { print, readPassword, interactive: process.stdin.isTTY === true, audit: (event: AuditEvent) => auditFromCli(config, event) };
+      await gatewayErrorsExit(() => badInputExits(() => usersCommand(config, sub, rest.slice(1), flags, io)));
+      process.stdout.write('', () => process.exit(0));
+      return;
+    }
     case 'audit': {
       const sub = subcommand('audit', AUDIT_SUBCOMMANDS, rest[0]);
       if (values.dir !== undefined && values.config !== undefined) usage('audit: give --config or --dir, not both');
@@ -301,6 +320,16 @@ async function badInputExits<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (err instanceof BadInputError) return fail(err.message, EXIT_USAGE);
+    throw err;
+  }
+}
+
+/** Runs a command whose other refusals are GatewayErrors (a users file that cannot be read): exit 1 with the message. */
+async function gatewayErrorsExit<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof GatewayError) return fail(err.message, EXIT_FAILURE);
     throw err;
   }
 }

@@ -88,7 +88,8 @@ export interface FileDirectoryOptions {
   requiredGroup?: string;
 }
 
-interface FileUser {
+/** One person of the users file, as parsed. */
+export interface FileUser {
   username: string;
   displayName?: string;
   groups: string[];
@@ -227,7 +228,8 @@ export class FileDirectory implements SteppedDirectory {
   }
 }
 
-const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to the Wi-Fi portal.
+/** The comment at the top of a users file written by init or `users add`: what it holds and how to change it. */
+export const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to the Wi-Fi portal.
 # It is read again at every login, so edits take effect without a restart.
 #
 # users:
@@ -239,22 +241,26 @@ const USERS_FILE_HEADER = `# enrollgate users file: the people who may log in to
 #
 # password is always an scrypt hash, never the password itself (an entry with
 # anything else makes the whole file invalid, so the mistake shows at once).
-# Make one with hashPassword() from src/directory/file-directory.ts.
+# Manage people with the command line, which hashes the password it asks for:
+#   enrollgate users add NAME [--display-name TEXT] [--group GROUP]... [--nt-hash]
+#   enrollgate users passwd NAME      enrollgate users remove NAME      enrollgate users list
 #
 # nt_hash is the MD4 of the password in UTF-16LE, which PEAP's MSCHAPv2 needs.
 # It is PASSWORD-EQUIVALENT: anyone who reads it can log in as that person over
 # PEAP without the password, and MD4 is fast to guess at. Add it only for people
-# who must use PEAP; make one with ntHashOf() from the same file.
+# who must use PEAP (users add --nt-hash, or users passwd --nt-hash); users passwd
+# changes it together with the password.
 # Keep this file readable by the gateway only (mode 0600).
 
 `;
 
 /** A problem in the users file, described without quoting the file. */
-class UsersFileProblem extends Error {}
+export class UsersFileProblem extends Error {}
 
 const USER_KEYS = new Set(['username', 'display_name', 'groups', 'password', 'nt_hash']);
 
-function parseUsers(text: string): Map<string, FileUser> {
+/** The users of a users file's text, keyed by folded username; throws UsersFileProblem for anything not valid. */
+export function parseUsers(text: string): Map<string, FileUser> {
   const doc = parseDocument(text);
   const first = doc.errors[0];
   if (first !== undefined) {
@@ -314,7 +320,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** How usernames and group names are compared: trimmed, NFC, lower case. */
-function foldName(name: string): string {
+export function foldName(name: string): string {
   return name.trim().normalize('NFC').toLowerCase();
 }
 
