@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { AccountingStore } from './accounting/accounting-store.js';
 import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config/load.js';
+import { listed, type Config } from './config/load.js';
 import type { Directory, MsChapV2Attempt, SteppedDirectory } from './directory/directory.js';
 import { Authenticator } from './directory/authenticator.js';
 import { FileDirectory } from './directory/file-directory.js';
@@ -254,11 +254,18 @@ export interface Materials {
   readonly eapServerName?: string;
 }
 
+/** Where a missing file comes from, for its message: init makes most; the LDAP CA and the agent are the admin's. */
+function missingHint(key: string): string {
+  if (key === 'directory.ldap.ca_file') return 'put there the PEM certificate of the CA that signed the directory\'s TLS certificate (init does not create it), or fix the path';
+  if (key === 'directory.file.path') return 'run `enrollgate users add NAME` to create it, or fix the path';
+  return 'run `enrollgate init` or fix the path';
+}
+
 function readRequired(path: string, key: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); run \`enrollgate init\` or fix the path`);
+    throw new ConfigError(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${missingHint(key)}`);
   }
 }
 
@@ -268,32 +275,59 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Reads certificates and the agent file; every problem is a ConfigError naming the key. */
+/**
+ * Reads certificates and the agent file. Every file is tried, and every problem, each
+ * naming its key, is in the one ConfigError thrown at the end (`problems`).
+ */
 export async function readMaterials(config: Config): Promise<Materials> {
-  const cert = readRequired(config.portal.https.cert_file, 'portal.https.cert_file');
-  const key = readRequired(config.portal.https.key_file, 'portal.https.key_file');
-  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file').toString('utf8');
-  try {
-    fingerprintSha256(caPem);
-  } catch (err) {
-    throw new ConfigError(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
+  const problems: string[] = [];
+  const read = (path: string, key: string): Buffer | undefined => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      problems.push(`${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${missingHint(key)}`);
+      return undefined;
+    }
+  };
+  const cert = read(config.portal.https.cert_file, 'portal.https.cert_file');
+  const key = read(config.portal.https.key_file, 'portal.https.key_file');
+  const caPem = read(config.pki.ca_cert_file, 'pki.ca_cert_file')?.toString('utf8');
+  if (caPem !== undefined) {
+    try {
+      fingerprintSha256(caPem);
+    } catch (err) {
+      problems.push(`pki.ca_cert_file: ${config.pki.ca_cert_file} is not a PEM certificate (${(err as Error).message})`);
+    }
   }
-  const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? readRequired(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
-  if (config.directory.kind === 'file') readRequired(config.directory.file.path, 'directory.file.path');
-  const eapName = config.eap.enabled && config.eap.methods.includes('tls') ? eapServerNameOf(readRequired(config.eap.cert_file, 'eap.cert_file'), config.eap.cert_file) : undefined;
-  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
+  const ldapCa = config.directory.kind === 'ldap' && config.directory.ldap?.ca_file ? read(config.directory.ldap.ca_file, 'directory.ldap.ca_file') : undefined;
+  if (config.directory.kind === 'file') read(config.directory.file.path, 'directory.file.path');
+  let eapName: string | undefined;
+  if (config.eap.enabled && config.eap.methods.includes('tls')) {
+    const pem = read(config.eap.cert_file, 'eap.cert_file');
+    try {
+      if (pem !== undefined) eapName = eapServerNameOf(pem, config.eap.cert_file);
+    } catch (err) {
+      problems.push((err as ConfigError).message);
+    }
+  }
   const a = config.android.agent;
+  let agentSize: number | undefined;
+  if (a?.file) {
+    try {
+      agentSize = statSync(a.file).size;
+    } catch (err) {
+      problems.push(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  if (problems.length > 0 || cert === undefined || key === undefined || caPem === undefined) {
+    throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration:${listed(problems)}`, problems);
+  }
+  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
   if (!a) return base;
   const urls = new PortalUrls(config.portal.base_url);
-  if (a.file) {
-    let size: number;
-    try {
-      size = statSync(a.file).size;
-    } catch (err) {
-      throw new ConfigError(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
-    }
+  if (a.file && agentSize !== undefined) {
     const name = basename(a.file).replace(/[^A-Za-z0-9._-]/g, '_');
-    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.route('portal.agent', { file: name }), sizeBytes: size, sha256: await sha256File(a.file), file: { path: a.file, name } };
+    const agent: AgentInfo = { name: a.name, version: a.version, url: urls.route('portal.agent', { file: name }), sizeBytes: agentSize, sha256: await sha256File(a.file), file: { path: a.file, name } };
     return { ...base, agent };
   }
   const agent: AgentInfo = {

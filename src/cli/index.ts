@@ -4,7 +4,6 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
-import { configWarnings, switchWarnings } from '../config/warnings.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -19,6 +18,7 @@ import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
 import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
+import { CHECK_CONFIG_USAGE, checkConfig, checkOnline, problemsMessage } from './commands/check-config.js';
 import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.js';
 import { auditFromCli } from './administration.js';
 import { readPassword } from './read-password.js';
@@ -33,9 +33,7 @@ Usage:
   enrollgate start [--config FILE]
       Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME};
       when neither exists and no FILE is given, runs init first.
-  enrollgate check-config [--config FILE]
-      Validate the configuration and the files it names, then exit.
-${PORTS_USAGE}
+${CHECK_CONFIG_USAGE}${PORTS_USAGE}
 ${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
 
 /** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
@@ -49,7 +47,7 @@ const EXIT_USAGE = 2;
 const FLAGS: Record<string, readonly string[]> = {
   init: ['dir', 'certs', 'portal-url', 'listen', 'nt-hash'],
   start: ['config'],
-  'check-config': ['config'],
+  'check-config': ['config', 'online', 'user'],
   devices: ['config', 'user', 'reason'],
   sessions: ['config', 'user', 'reason'],
   store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
@@ -119,6 +117,7 @@ function parse(argv: string[]) {
         nas: { type: 'string' },
         json: { type: 'boolean' },
         password: { type: 'boolean' },
+        online: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -160,25 +159,24 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'check-config': {
+      if (values.user !== undefined && !values.online) usage('check-config: --user goes with --online');
       const { file } = configLocation(values.config);
-      const config = load(file);
-      let materials: Materials;
+      let report: Awaited<ReturnType<typeof checkConfig>>;
       try {
-        materials = await readMaterials(config);
+        report = await checkConfig(file);
       } catch (err) {
-        if (err instanceof ConfigError) configFail(err, file);
+        if (err instanceof ConfigError) return configFail(err, file);
         throw err;
       }
+      if (report.problems.length > 0) return configFail(new ConfigError(problemsMessage(report.problems), report.problems), file);
       // A warning does not fail the check (exit 0): the gateway runs, only not as the admin meant.
-      const certificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now: new Date() });
-      for (const w of [
-        ...switchWarnings(config).map((s) => (s.nas ? `radius.clients ${s.nas}: ${s.text}` : s.text)),
-        ...configWarnings(config),
-        ...(certificate ? [portalCertificateWarning(certificate)] : []),
-      ]) {
-        process.stderr.write(`enrollgate: warning: ${w}\n`);
-      }
+      for (const w of report.warnings) process.stderr.write(`enrollgate: warning: ${w}\n`);
+      const config = report.config!;
       print(`${file}: OK (${config.radius.clients.length} RADIUS client(s), directory: ${config.directory.kind}, store: ${config.store.kind})`);
+      if (values.online) {
+        const ok = await checkOnline(config, report.materials!, values.user, print);
+        process.stdout.write('', () => process.exit(ok ? 0 : EXIT_FAILURE));
+      }
       return;
     }
     case 'ports': {

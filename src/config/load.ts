@@ -195,15 +195,59 @@ function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
  * the bad value (hidden for secrets) and what is expected.
  */
 export function validateConfig(doc: unknown): RawConfig {
+  const result = schemaCheck(doc);
+  if (result.data !== undefined) return result.data;
+  throw new ConfigError(`invalid configuration:${listed(result.problems)}`, result.problems);
+}
+
+/** The schema's verdict: the data, or every problem and the top-level sections they are in ('' for the top level itself). */
+function schemaCheck(doc: unknown): { data?: RawConfig; problems: string[]; sections: Set<string> } {
   const result = configSchema.safeParse(withoutNulls(doc) ?? {}, { reportInput: true, error: expectation });
-  if (result.success) return result.data;
+  if (result.success) return { data: result.data, problems: [], sections: new Set() };
+  const sections = new Set<string>();
   const problems = result.error.issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => unknownKey(issue.path, k));
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) sections.add(issue.path.length === 0 ? k : String(issue.path[0]));
+      return issue.keys.map((k) => unknownKey(issue.path, k));
+    }
+    sections.add(issue.path.length === 0 ? '' : String(issue.path[0]));
     const path = keyPath(issue.path) || '(top level)';
     const got = isSecretPath(issue.path) && issue.input !== undefined ? HIDDEN : describeValue(issue.input);
     return [`${path}: got ${got}; expected ${issue.message}`];
   });
-  throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
+  return { problems, sections };
+}
+
+/** The top-level section a problem line is about: its key path up to the first "." or "[". */
+export function problemSection(problem: string): string {
+  return /^[^.[:\s]*/.exec(problem)?.[0] ?? '';
+}
+
+/**
+ * What `check-config` reports: every problem of the file in one round, not the first kind
+ * only. YAML that cannot be parsed (or an unreadable file) still throws ConfigError, as
+ * there is nothing to go on. Schema problems do not stop the secrets from being read:
+ * the sections with a problem are set aside (their defaults stand in), and the config is
+ * resolved from the rest, so that the secrets and files of the sections the file writes
+ * correctly are checked too; `checked` names those sections (all, when the schema found
+ * nothing). `config` is undefined when even that is not possible; with secret problems,
+ * it holds empty strings for the secrets it could not read, for the file checks only.
+ */
+export function inspectConfig(file: string, env: NodeJS.ProcessEnv = process.env): { config?: Config; problems: readonly string[]; checked: ReadonlySet<string> | 'all' } {
+  const value = parseConfigFile(file);
+  const schema = schemaCheck(value);
+  if (schema.data !== undefined) {
+    const problems: string[] = [];
+    return { config: resolveCollecting(schema.data, file, env, problems), problems, checked: 'all' };
+  }
+  if (schema.sections.has('') || value === null || typeof value !== 'object' || Array.isArray(value)) return { problems: schema.problems, checked: new Set() };
+  const rest = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !schema.sections.has(k)));
+  const fallback = schemaCheck(rest);
+  if (fallback.data === undefined) return { problems: schema.problems, checked: new Set() };
+  const checked = new Set(Object.keys(rest));
+  const secrets: string[] = [];
+  const config = resolveCollecting(fallback.data, file, env, secrets);
+  return { config, problems: [...schema.problems, ...secrets.filter((p) => checked.has(problemSection(p)))], checked };
 }
 
 /**
@@ -305,7 +349,7 @@ export const MAX_LISTED_PROBLEMS = 20;
 const MAX_PROBLEM_CHARS = 300;
 
 /** Problems as the indented lines of a message: at most MAX_LISTED_PROBLEMS, then how many more there are. */
-function listed(problems: readonly string[]): string {
+export function listed(problems: readonly string[]): string {
   const shown = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => (p.length > MAX_PROBLEM_CHARS ? `${p.slice(0, MAX_PROBLEM_CHARS - 1)}…` : p));
   const more = problems.length - shown.length;
   return `\n  ${shown.join('\n  ')}${more > 0 ? `\n  … and ${more} more` : ''}`;
@@ -345,6 +389,11 @@ function readConfigFile(file: string): Buffer {
 
 /** Reads, validates and resolves the config file. Throws ConfigError with every problem found (the message lists the first 20). */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return resolveConfig(validateConfig(parseConfigFile(file)), file, env);
+}
+
+/** The config file read and parsed as YAML; ConfigError for an unreadable file and for every YAML problem. */
+function parseConfigFile(file: string): unknown {
   const text = readConfigFile(file).toString('utf8');
   const lines = new LineCounter();
   // uniqueKeys is checked below: the yaml package compares each key with every earlier one (60,000 keys: 35 s).
@@ -360,7 +409,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     }
   }
   if (problems.length > 0) throw new ConfigError(`${file} is not valid YAML:${listed(problems)}`, problems);
-  return resolveConfig(validateConfig(value), file, env);
+  return value;
 }
 
 /** Every key written twice in one mapping, as written, with where: one pass with a set per mapping. */
@@ -388,9 +437,16 @@ function duplicateKeys(doc: Document, text: string, lines: LineCounter): string[
 
 /** Reads secret references and makes every path absolute (relative to the config file). */
 export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const config = resolveCollecting(raw, file, env, problems);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
+  return config;
+}
+
+/** resolveConfig, adding every problem to `problems` instead of throwing (a secret it cannot read is ''). */
+function resolveCollecting(raw: RawConfig, file: string, env: NodeJS.ProcessEnv, problems: string[]): Config {
   const baseDir = dirname(resolve(file));
   const at = (p: string): string => resolve(baseDir, p);
-  const problems: string[] = [];
   const secret = (ref: SecretRef, path: string): string => {
     try {
       return readSecret(ref, path, baseDir, env);
@@ -461,7 +517,6 @@ export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessE
   if (hmacKey !== undefined && hmacKey !== '' && hmacKey.length < MIN_AUDIT_KEY_LENGTH) {
     problems.push(`audit.hmac_key: got ${hmacKey.length} characters (hidden); expected at least ${MIN_AUDIT_KEY_LENGTH}`);
   }
-  if (problems.length > 0) throw new ConfigError(`invalid configuration:${listed(problems)}`, problems);
   const syslog = auditRest.syslog && { ...auditRest.syslog, ...(auditRest.syslog.ca_file ? { ca_file: at(auditRest.syslog.ca_file) } : {}) };
   const audit: AuditConfig = { ...auditRest, dir: at(auditRest.dir), ...(syslog ? { syslog } : {}), ...(hmacKey ? { hmac_key: hmacKey } : {}) };
 

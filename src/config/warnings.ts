@@ -119,3 +119,4 @@ export function switchWarnings(config: Config): SwitchWarning[] {
   }
   return out;
 }
+
