@@ -8,8 +8,10 @@ import { createInterface } from 'node:readline';
  */
 export function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string | undefined> {
   if (!input.isTTY) return firstLine(input);
-  output.write(prompt);
+  // Echo off before the prompt shows: what is typed (or pasted) the moment it appears must not
+  // reach the screen, as it did when the prompt came first and the process was slow to go on.
   input.setRawMode(true);
+  output.write(prompt);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve) => {
