@@ -39,7 +39,7 @@ describe('parseMac', () => {
   });
 
   it.each([
-    // The regular expressions read what the six-pair shortcut leaves: surrounding blanks, the other forms.
+    // Blanks around any form; the Cisco and the bare forms in either case.
     ['\taa-bb-cc-dd-ee-f0 ', 'aa:bb:cc:dd:ee:f0'],
     [' AA:BB:CC:DD:EE:F0', 'aa:bb:cc:dd:ee:f0'],
     [' 0a1b.2c3d.4e5f ', '0a:1b:2c:3d:4e:5f'],
@@ -71,8 +71,7 @@ describe('parseMac', () => {
     'aa:bb:cc:dd:eef:0',
     'aa:bb:cc:dd:ee-f0',
     'aa_bb_cc_dd_ee_f0',
-    // Digits only but for one character past the hex letters, and six pairs of no hex at all:
-    // the fast path (sixPairs) must refuse them itself, not only the regular expressions.
+    // Digits only but for one character past the hex letters, and six pairs of no hex at all.
     '00:11:22:33:44:5G',
     '00:11:22:33:44:5g',
     '00-11-22-33-44-5`',
@@ -88,7 +87,7 @@ describe('parseMac', () => {
   });
 });
 
-describe('parseMac against the regular expressions it shortcuts', () => {
+describe('parseMac: the group bit', () => {
   it('agrees on the group bit of every first octet, in every case and separator', () => {
     for (let octet = 0; octet < 256; octet++) {
       const hex = octet.toString(16).padStart(2, '0');
