@@ -16,6 +16,8 @@ import { TlsMethod, type InnerStep, type MethodStep, type TlsMethodOptions, type
  * RFC 5216 §2.3, RFC 5281 §8 and RFC 9190 §2.3, computed on the peer's side.
  */
 let context: SecureContext;
+/** The same key and self-signed certificate, for a peer that presents a certificate of its own. */
+let identity: { key: Buffer; cert: Buffer };
 beforeAll(() => {
   const dir = mkdtempSync(join(tmpdir(), 'enrollgate-tls-method-'));
   try {
@@ -24,7 +26,8 @@ beforeAll(() => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=eap.example.test', '-days', '2', '-keyout', key, '-out', cert], {
       stdio: 'ignore',
     });
-    context = createSecureContext({ key: readFileSync(key), cert: readFileSync(cert) });
+    identity = { key: readFileSync(key), cert: readFileSync(cert) };
+    context = createSecureContext(identity);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -41,7 +44,7 @@ class Peer {
   private written: Buffer[] = [];
   readonly received: Buffer[] = [];
 
-  constructor(maxVersion: 'TLSv1.2' | 'TLSv1.3', onSecure?: (socket: TLSSocket) => void) {
+  constructor(maxVersion: 'TLSv1.2' | 'TLSv1.3', onSecure?: (socket: TLSSocket) => void, certificate?: { key: Buffer; cert: Buffer }) {
     this.transport = new Duplex({
       read() {},
       write: (chunk: Buffer, _encoding, done) => {
@@ -49,7 +52,7 @@ class Peer {
         done();
       },
     });
-    this.socket = connect({ socket: this.transport, rejectUnauthorized: false, maxVersion, servername: 'eap.example.test' });
+    this.socket = connect({ socket: this.transport, rejectUnauthorized: false, maxVersion, servername: 'eap.example.test', ...certificate });
     this.socket.on('error', () => {});
     this.socket.on('data', (d: Buffer) => this.received.push(d));
     if (onSecure) this.socket.once('secureConnect', () => onSecure(this.socket));
@@ -152,10 +155,22 @@ describe('TlsMethod: EAP-TLS (RFC 5216, RFC 9190)', () => {
     expect(await method.respond(flagsOnly(0))).toEqual({ kind: 'failure', reason: 'a response after the conversation ended' });
   });
 
-  it('fails with the reason authorize gives', async () => {
+  it('fails with the reason authorize gives, and answers nothing after that', async () => {
     const method = tls(async () => ({ ok: false, reason: 'no certificate of ours' }));
     const { step } = await converse(method, new Peer('TLSv1.3'));
     expect(step).toEqual({ kind: 'failure', reason: 'no certificate of ours' });
+    expect(await method.respond(flagsOnly(0))).toEqual({ kind: 'failure', reason: 'a response after the conversation ended' });
+  });
+
+  it.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: asks the peer for its certificate, which authorize then sees', async (version) => {
+    let subject: string | undefined;
+    const method = tls(async (m) => {
+      subject = m.tls.peerCertificate()?.subject;
+      return { ok: true };
+    });
+    const { step } = await converse(method, new Peer(version, undefined, identity));
+    expect(step.kind).toBe('success');
+    expect(subject).toBe('CN=eap.example.test');
   });
 
   it('sends a long flight in fragments of fragmentSize, L and M on the first, M on all but the last', async () => {
@@ -265,6 +280,19 @@ describe('TlsMethod: EAP-TTLS (RFC 5281, RFC 9427)', () => {
     expect(step).toEqual({ kind: 'success', msk: expected.subarray(0, 64) });
     expect(method.msk()).toEqual(expected.subarray(0, 64));
     expect(method.negotiated).toEqual({ protocol: version, resumed: false });
+    expect(await method.respond(flagsOnly(0))).toEqual({ kind: 'failure', reason: 'a response after the conversation ended' });
+  });
+
+  it('does not ask the peer for a certificate: the person inside the tunnel is proven instead', async () => {
+    const certificates: Array<string | undefined> = [];
+    const method: TlsMethod = tunnelled(EapType.Ttls, async () => {
+      certificates.push(method.tls.peerCertificate()?.subject);
+      return { ok: true };
+    });
+    // A peer that has a certificate sends it only when asked (RFC 5246 §7.4.6, RFC 8446 §4.4.2).
+    const { step } = await converse(method, new Peer('TLSv1.3', (s) => s.write(AVPS), identity));
+    expect(step.kind).toBe('success');
+    expect(certificates).toEqual([undefined]);
   });
 
   it('fails with the reason inner gives', async () => {
