@@ -231,7 +231,7 @@ export function messageAuthenticator(raw: Buffer, length: number, at: number, se
 
 /** Checks a present Message-Authenticator in a request, in constant time. */
 export function verifyMessageAuthenticator(raw: Buffer, packet: ScannedPacket, secret: string): boolean {
-  if (packet.messageAuthenticatorAt < 0) return false;
+  if (packet.messageAuthenticatorAt === -1) return false;
   const zeroAuthenticator = packet.code === Code.AccessRequest || packet.code === Code.StatusServer ? undefined : ZERO_AUTHENTICATOR;
   const expected = messageAuthenticator(raw, packet.length, packet.messageAuthenticatorAt, secret, zeroAuthenticator);
   return equal(expected, raw.subarray(packet.messageAuthenticatorAt, packet.messageAuthenticatorAt + 16));
