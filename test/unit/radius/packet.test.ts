@@ -1,10 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DICTIONARY_DIR, loadDictionaries } from '../../../src/radius/dictionary.js';
 import {
   authenticatorMd5,
   Code,
   codeName,
+  decodeAttributes,
   encodeResponse,
   equal,
   messageAuthenticator,
@@ -13,7 +14,7 @@ import {
   verifyRequestAuthenticator,
   type ScannedPacket,
 } from '../../../src/radius/packet.js';
-import type { AttributeTuple } from '../../../src/radius/radius-lib.js';
+import { radiusLib, type AttributeTuple } from '../../../src/radius/radius-lib.js';
 import {
   A,
   Status,
@@ -616,5 +617,131 @@ describe('encodeResponse: raw attributes, encoded values and limits', () => {
     expect(() => encodeResponse({ code: Code.AccessReject, request: request(requestAuth), secret: SECRET, attributes: big })).toThrow(
       new Error('Access-Reject would be 4377 octets, over the RADIUS maximum of 4096'),
     );
+  });
+});
+
+describe('encodeResponse: the memo of encoded attributes', () => {
+  // Answers repeat the same few attributes, and the radius package's encode was an eighth
+  // of an answer's CPU (bench/radius.ts): what may be remembered is encoded once. What
+  // depends on the secret or the request authenticator never is.
+  const request = (seed: number) => scanned(signAccessRequest(assemble(1, 0x21, fixedAuthenticator(seed), [maPlaceholder()]), SECRET));
+  const answer = (attributes: AttributeTuple[], seed = 0x33) => encodeResponse({ code: Code.AccessAccept, request: request(seed), secret: SECRET, attributes });
+  /** The attributes after the Message-Authenticator (20-octet header, then 18 octets). */
+  const attributesOf = (response: Buffer) => response.subarray(38);
+  beforeAll(() => {
+    loadDictionaries(DICTIONARY_DIR);
+  });
+
+  /** How many attributes the radius package was asked to encode while `f` ran (each is its own call). */
+  function libraryEncodes<T>(f: () => T): { calls: number; result: T } {
+    const spy = vi.spyOn(radiusLib, 'encode');
+    try {
+      const result = f();
+      return { calls: spy.mock.calls.length, result };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('encodes a string, a number and vendor attributes of each once, and answers the next request from the memo', () => {
+    // A new list each time, so that the per-attribute memo answers, not the memo of lists.
+    const list = (): AttributeTuple[] => [
+      ['Reply-Message', 'memo: a string'],
+      ['Session-Timeout', 7207],
+      ['Vendor-Specific', 14122, [['WISPr-Redirection-URL', 'http://memo.example/']]],
+      ['Vendor-Specific', 14122, [['WISPr-Bandwidth-Max-Up', 1207]]],
+    ];
+    // RFC 2865 §5: type, length, value; §5.26: vendor 14122 (0x372a), then the vendor's type and length.
+    const expected = Buffer.concat([
+      Buffer.from('1210', 'hex'),
+      Buffer.from('memo: a string'),
+      Buffer.from('1b0600001c27', 'hex'),
+      Buffer.from('1a1c0000372a0416', 'hex'),
+      Buffer.from('http://memo.example/'),
+      Buffer.from('1a0c0000372a0706000004b7', 'hex'),
+    ]);
+    const first = libraryEncodes(() => answer(list()));
+    expect(first.calls).toBe(4);
+    expect(attributesOf(first.result)).toEqual(expected);
+    const second = libraryEncodes(() => answer(list(), 0x34));
+    expect(second.calls).toBe(0);
+    expect(attributesOf(second.result)).toEqual(expected);
+  });
+
+  it('encodes User-Password given by its number (2) anew for each request, also when the list is the same', () => {
+    const attributes: AttributeTuple[] = [['Session-Timeout', 7208], [2, 'by number']];
+    // RFC 2865 §5.2: MD5(secret + request authenticator) XOR the password padded to 16 octets.
+    const expected = (seed: number) => {
+      const plain = Buffer.alloc(16);
+      plain.write('by number');
+      const pad = createHash('md5').update(SECRET).update(fixedAuthenticator(seed)).digest();
+      return Buffer.concat([Buffer.from('1b0600001c28', 'hex'), Buffer.from([2, 18]), Buffer.from(plain.map((x, i) => x ^ pad[i]!))]);
+    };
+    expect(attributesOf(answer(attributes, 0x41))).toEqual(expected(0x41));
+    const second = libraryEncodes(() => answer(attributes, 0x42));
+    expect(attributesOf(second.result)).toEqual(expected(0x42));
+    // The password again; Session-Timeout from the memo.
+    expect(second.calls).toBe(1);
+  });
+
+  it('encodes each octets value as given, also bytes that are not UTF-8', () => {
+    expect(attributesOf(answer([['Class', Buffer.from([0xff])]]))).toEqual(Buffer.from('1903ff', 'hex'));
+    expect(attributesOf(answer([['Class', Buffer.from([0xfe])]]))).toEqual(Buffer.from('1903fe', 'hex'));
+  });
+
+  it('keeps at most 20,000 attributes: the next one empties it first', async () => {
+    // A module of its own, so that its memo starts empty.
+    vi.resetModules();
+    const fresh = await import('../../../src/radius/packet.js');
+    const timeouts = (from: number, to: number): AttributeTuple[] => Array.from({ length: to - from }, (_, i) => ['Session-Timeout', from + i] as AttributeTuple);
+    const encode = (attributes: AttributeTuple[]) => fresh.encodeResponse({ code: Code.AccessAccept, request: request(0x35), secret: SECRET, attributes });
+    // 20,000 values, 500 to an answer (6 octets each: under 4096).
+    for (let from = 0; from < 20_000; from += 500) encode(timeouts(from, from + 500));
+    expect(libraryEncodes(() => encode(timeouts(0, 1))).calls).toBe(0);
+    expect(libraryEncodes(() => encode(timeouts(20_000, 20_001))).calls).toBe(1);
+    // The 20,001st emptied the memo before it went in.
+    expect(libraryEncodes(() => encode(timeouts(20_000, 20_001))).calls).toBe(0);
+    expect(libraryEncodes(() => encode(timeouts(0, 1))).calls).toBe(1);
+  });
+});
+
+describe('encodeResponse: why an attribute cannot be encoded', () => {
+  const request = scanned(signAccessRequest(assemble(1, 0x22, fixedAuthenticator(0x36), [maPlaceholder()]), SECRET));
+  const failure = (attributes: AttributeTuple[]): Error => {
+    try {
+      encodeResponse({ code: Code.AccessAccept, request, secret: SECRET, attributes });
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('encoded');
+  };
+
+  it('gives the length only when the value is too long; otherwise what the radius package said', () => {
+    // Not a length problem: an unknown name (with a long value), a number out of an integer's range (a short one).
+    for (const tuple of [['No-Such-Attribute', 'x'.repeat(300)], ['NAS-Port', '99999999999']] as AttributeTuple[]) {
+      const err = failure([tuple]);
+      expect(err.message).toMatch(new RegExp(`^Access-Accept: cannot encode ${String(tuple[0])}: `));
+      expect(err.message).not.toMatch(/octet value|RADIUS maximum/);
+    }
+  });
+
+  it("keeps the radius package's error as the cause", () => {
+    const err = failure([['Reply-Message', 'x'.repeat(254)]]);
+    expect(err.message).toBe('Access-Accept: cannot encode Reply-Message: its 254-octet value is over the RADIUS maximum of 253 octets');
+    expect(err.cause).toBeInstanceOf(RangeError);
+  });
+});
+
+describe('decodeAttributes', () => {
+  it('decodes attributes by dictionary name', () => {
+    const raw = assemble(1, 1, fixedAuthenticator(), [attr(A.UserName, 'alice')]);
+    expect(decodeAttributes(raw, raw.length)).toMatchObject({ 'User-Name': 'alice' });
+  });
+
+  it('gives undefined, not an exception, for attributes the radius package cannot decode', () => {
+    // A Vendor-Specific of 3 octets: well-formed for scanPacket, too short for its vendor id.
+    const raw = assemble(1, 1, fixedAuthenticator(), [Buffer.from('1a0300', 'hex')]);
+    expect(scanPacket(raw).ok).toBe(true);
+    expect(decodeAttributes(raw, raw.length)).toBeUndefined();
   });
 });
