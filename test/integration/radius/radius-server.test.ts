@@ -343,10 +343,19 @@ describe('RADIUS server: MAC authentication', () => {
     }
     expect((await totalDrops()) - dropsBefore).toBeGreaterThan(4000);
     // Drops are logged at most once a second per NAS and reason: the flood does not flood the log.
-    expect(logEvents(t, 'radius.dropped').length - linesBefore).toBeLessThan(200);
+    // Bounded by the time since the flood began (its lines were all written within it), not by
+    // a count of lines that a slower machine, taking more seconds, would exceed.
+    const loggingMs = performance.now() - started;
+    const linesPerKey = new Map<string, number>();
+    for (const line of logEvents(t, 'radius.dropped').slice(linesBefore)) {
+      const key = `${String(line.nas)}/${String(line.reason)}`;
+      linesPerKey.set(key, (linesPerKey.get(key) ?? 0) + 1);
+    }
+    expect(linesPerKey.size).toBeGreaterThan(0);
+    expect(Math.max(...linesPerKey.values())).toBeLessThanOrEqual(Math.floor(loggingMs / 1000) + 1);
     // The server is still up for radclient too.
     expect((await radclient(t.gateway.ports.auth, 'status', TEST_NAS_SECRET, ['Message-Authenticator = 0x00'])).reply).toBe('Access-Accept');
-  }, 30_000);
+  }, 120_000);
 
   it('never writes the NAS secret into its logs', () => {
     expect(t.logs.lines.length).toBeGreaterThan(10);
