@@ -35,7 +35,7 @@ const enroll = async (mac: string) => {
   });
   expect(r.status, r.text).toBe(201);
 };
-const answer = async (mac: string) => (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
+const answer = async (mac: string, radclientArgs: readonly string[] = []) => (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac), radclientArgs)).reply;
 const reasons = (type: string) => {
   t.gateway.audit.flush();
   const out: Array<Record<string, unknown>> = [];
@@ -66,7 +66,9 @@ describe('when the state store fails', () => {
   });
 
   it('a store that hangs (CLIENT PAUSE) is given up on after store_deadline_ms: the reject comes in time', async () => {
-    const deadlineMs = 300;
+    // A deadline long enough that the noise of a slower machine (radclient's start, a late
+    // timer) stays well under it: the bounds below tell one deadline from two, or from the pause.
+    const deadlineMs = 1000;
     t = await gateway({ store_deadline_ms: deadlineMs });
     await enroll('3c:bb:00:00:00:02');
     // What an answer costs here when Redis answers, radclient's start included.
@@ -75,7 +77,8 @@ describe('when the state store fails', () => {
     const normalMs = Date.now() - askedAt;
     await run('redis-cli', ['-p', String(redis.port), 'CLIENT', 'PAUSE', '3000', 'ALL']);
     const started = Date.now();
-    expect(await answer('3c:bb:00:00:00:02')).toBe('Access-Reject');
+    // radclient waits 5 s for this answer (1 s otherwise): longer than the deadline and the pause.
+    expect(await answer('3c:bb:00:00:00:02', ['-t', '5'])).toBe('Access-Reject');
     const tookMs = Date.now() - started;
     // It waited for the store, up to the deadline, and then no longer: the reject costs the
     // deadline more than an answer, never the pause (3 s) nor a second deadline.
