@@ -244,9 +244,11 @@ describe('telling the router when a session is issued (RFC 5176)', () => {
     await accountingStart(station, '10.2.0.32', 'acct-coa-32');
     const r = await enroll('10.2.0.32');
     expect(r.status).toBe(303);
-    // The portal answered while the router had at most seen the first try.
+    // The portal answered without waiting for the exchange: it had not given up yet, and the
+    // router had not seen every try. (Not "at most the first try": the second goes 200 ms after
+    // the first, which a slower machine may take to bring the answer to this test.)
     const seenWhenPortalAnswered = das.for(station).length;
-    expect(seenWhenPortalAnswered).toBeLessThanOrEqual(1);
+    expect(seenWhenPortalAnswered).toBeLessThan(3);
     expect(events('coa.timeout', station)).toEqual([]);
 
     await t.gateway.notifier.idle();
