@@ -382,6 +382,8 @@ describe('the Redis store', () => {
       },
       quiet,
     ).catch((e: unknown) => e);
+    // The bound is the point ("in time"): refused at once, or given up at connect_timeout_ms
+    // (300 ms, a timer), never left waiting; 2 s leaves a slower machine room.
     expect(Date.now() - started).toBeLessThan(2000);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as Error).message).toContain('the primary "eg" of the sentinels 127.0.0.1:1, 127.0.0.1:2');
