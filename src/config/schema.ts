@@ -616,9 +616,9 @@ export const configSchema = z.strictObject({
         .describe('the oldest OS versions allowed to enroll'),
       randomised_macs: z
         .enum(['refuse', 'accept'])
-        .prefault('refuse')
+        .prefault('accept')
         .describe(
-          'refuse: a locally administered (randomised, "private") MAC cannot enroll and the person is told how to use the device MAC on this network; accept: enroll it (per-network randomised MACs are stable)',
+          'accept: enroll a locally administered (randomised, "private") MAC like any other; iOS 14+ and Android 10+ use one by default, kept per network ("Fixed" on iOS, persistent randomisation on Android), so it is stable here; refuse: it cannot enroll and the person is told how to use the device MAC on this network',
         ),
     })
     .prefault({})

@@ -58,7 +58,7 @@ export interface TestGatewayOptions {
   clock?: Clock;
   /**
    * The config's `enrollment` section (the device policy). Default here: randomised MACs
-   * accepted and no device limit, unlike the config's defaults (refuse, 3), because the
+   * accepted (as in the config) and no device limit (the config's is 3), because the
    * suites written before the device policy use locally administered MACs such as
    * AA-BB-CC-… and enroll many devices for one user. A `configure` that sets
    * `doc.enrollment` replaces it.

@@ -111,7 +111,7 @@ beforeAll(async () => {
     clock,
     configure: (doc) => {
       doc.portal.trust_proxy = true;
-      doc.enrollment = { device_limit: 2, min_os_version: { ios: '16' } };
+      doc.enrollment = { device_limit: 2, min_os_version: { ios: '16' }, randomised_macs: 'refuse' };
       doc.ios = {
         profile: { identifier: 'org.example.test', link_ttl_seconds: 120 },
         wifi: [

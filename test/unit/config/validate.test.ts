@@ -183,9 +183,9 @@ describe('validateConfig: vendor profiles and dynamic authorization', () => {
 describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
   const wifi = (extra: Record<string, unknown>) => ({ ios: { wifi: [{ ssid: 'Staff', ...extra }] } });
 
-  it('defaults: three devices a person, randomised MACs refused, no networks', () => {
+  it('defaults: three devices a person, randomised MACs accepted (per-network private addresses are stable), no networks', () => {
     const c = validateConfig({});
-    expect(c.enrollment).toEqual({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'refuse' });
+    expect(c.enrollment).toEqual({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'accept' });
     expect(c.ios.wifi).toEqual([]);
     expect(c.ios.profile).toMatchObject({ identifier: 'local.enrollgate', link_ttl_seconds: 300 });
   });
