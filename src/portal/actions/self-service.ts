@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { DateTime } from 'luxon';
+import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
 import type { Device } from '../../devices/device.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
@@ -7,6 +8,8 @@ import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
 import { clientIp, formRefusal, MISSING_FIELDS, redirectInside, render, type FormRefusal } from '../respond.js';
+import { privateAddressSteps } from '../private-address-steps.js';
+import { detectOs } from '../user-agent.js';
 import { credentials } from './credentials.js';
 
 /**
@@ -124,6 +127,40 @@ export async function deviceRows(deps: PortalDeps, user: string, current?: Mac):
   );
 }
 
+/** The note shown when this device seems to be an earlier enrollment under a new private address (partials/address-change.njk). */
+export interface AddressChangeNote {
+  /** "iPhone", "Pixel 8": what the page calls this device. */
+  readonly device_word: string;
+  readonly earlier_label: string;
+  readonly earlier_mac: Mac;
+  readonly earlier_enrolled_text: string;
+  /** What to set on this OS version so that the address stays the same (private-address-steps.ts). */
+  readonly steps: readonly string[];
+}
+
+/**
+ * The address-change note for `current`, one of `owner`'s devices or about to be, when an
+ * earlier enrollment of theirs seems to be the same device under its previous private
+ * address (devices/address-change.ts); undefined otherwise. Logged, for IT.
+ */
+export function addressChangeNote(
+  deps: Pick<PortalDeps, 'config' | 'log'>,
+  owner: string,
+  owned: readonly Device[],
+  current: CurrentDevice & { readonly osVersion?: string | undefined },
+): AddressChangeNote | undefined {
+  const earlier = earlierAddressOf(current, owned);
+  if (!earlier) return undefined;
+  deps.log.info({ event: 'portal.address_change', mac: current.mac, earlier: earlier.mac, user: owner }, 'device seems to have a new private address');
+  return {
+    device_word: current.model ?? 'device',
+    earlier_label: earlier.model ?? PLATFORM_LABELS[earlier.platform] ?? 'Device',
+    earlier_mac: earlier.mac,
+    earlier_enrolled_text: when(earlier.enrolledAt, deps),
+    steps: privateAddressSteps(current.platform, current.osVersion),
+  };
+}
+
 /** GET /portal/devices: the login form, or the list once logged in. */
 export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const visit = await currentVisit(ctx, deps);
@@ -132,11 +169,22 @@ export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<voi
     // Which of them is this one: the router's accounting lease for this address only.
     const lease = await deps.accounting.leaseFor(clientIp(ctx));
     const devices = await deviceRows(deps, visit.user, lease?.mac);
-    return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}) });
+    const note = lease ? await thisDeviceNote(ctx, deps, visit.user, lease.mac) : undefined;
+    return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}), ...(note ? { address_change: note } : {}) });
   }
   const fresh = visit ?? (await deps.manage.start({ ip: clientIp(ctx) }, deps.clock.now()));
   setVisitCookie(ctx, fresh);
   render(ctx, deps, 'my-devices-login.njk', { csrf: fresh.csrf, ...(notice ? { notice } : {}) });
+}
+
+/** The address-change note for the enrolled device this browser is on, with the OS version its User-Agent says now. */
+async function thisDeviceNote(ctx: Context, deps: PortalDeps, user: string, mac: Mac): Promise<AddressChangeNote | undefined> {
+  const owned = await deps.enrollment.devicesOf(user);
+  const device = owned.find((d) => d.mac === mac);
+  if (!device) return undefined;
+  const os = detectOs(ctx.get('User-Agent'));
+  const osVersion = os.platform === device.platform && os.version ? os.version : device.osVersion;
+  return addressChangeNote(deps, user, owned, { ...device, osVersion });
 }
 
 function form(ctx: Context): Record<string, unknown> {

@@ -10,6 +10,7 @@ import type { Session } from '../../sessions/session.js';
 import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
 import { profilesOffered } from './profile.js';
+import { addressChangeNote } from './self-service.js';
 
 /** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
 const NOTICES: Readonly<Record<string, string>> = {
@@ -41,12 +42,18 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'online': {
       const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
       const profile = visit.device?.platform === 'ios' && profilesOffered(deps) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
+      // Right after enrolling: is this an earlier enrollment under a new private address?
+      const note =
+        ctx.query.done === 'enrolled' && visit.device
+          ? addressChangeNote(deps, visit.session.user, await deps.enrollment.devicesOf(visit.session.user), { ...visit.device, osVersion: os.version ?? visit.device.osVersion })
+          : undefined;
       return render(ctx, deps, 'online.njk', {
         user: visit.session.user,
         mac: visit.mac,
         ...endsAt(visit.session, deps),
         ...(notice ? { notice } : {}),
         ...profile,
+        ...(note ? { address_change: note } : {}),
         devices_url: ctx.urls.route('portal.devices'),
       });
     }

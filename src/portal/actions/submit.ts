@@ -7,7 +7,7 @@ import type { Flow } from '../flow.js';
 import { clientIp, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
-import { deviceRows, openAfterWifiLogin } from './self-service.js';
+import { addressChangeNote, deviceRows, openAfterWifiLogin } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
 import { registrationView } from './start.js';
 
@@ -77,6 +77,8 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
     // At the limit: the person logged in correctly, so show their devices and let them make room.
     await openAfterWifiLogin(ctx, deps, err.user, flow.mac);
     const devices = await deviceRows(deps, err.user);
-    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices }, 409);
+    // A rotating private address fills the limit with one phone: say so, and how to stop it.
+    const note = addressChangeNote(deps, err.user, await deps.enrollment.devicesOf(err.user), flow);
+    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, ...(note ? { address_change: note } : {}) }, 409);
   }
 }

@@ -45,3 +45,60 @@ describe('with the default policy', () => {
     expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
   });
 });
+
+describe('an iPhone whose private address changed', () => {
+  // The first enrollment above (3e:21:00:00:00:01) is the same iPhone's old address.
+  const second = { mac: '5a:21:00:00:00:02', ip: '10.21.0.2' };
+  const third = { mac: '6e:21:00:00:00:03', ip: '10.21.0.3' };
+
+  it('after enrolling again, the online page says it seems to have a new address, names the old entry and the iOS 17 steps', async () => {
+    await lease(second.mac, second.ip);
+    const enrolled = await enrollAt(second.ip);
+    expect(enrolled.status).toBe(303);
+    const target = new URL(enrolled.headers.location as string);
+    expect(target.search).toBe('?done=enrolled');
+    const online = await call('GET', target.pathname + target.search, { ip: second.ip, ua: IPHONE_UA });
+    expect(online.body).toContain('You are online');
+    expect(online.body).toContain('This iPhone seems to have a new private address');
+    expect(online.body).toContain('(<span class="mono">3e:21:00:00:00:01</span>)');
+    // The User-Agent says iOS 17.5: the on/off switch, not iOS 18's menu.
+    expect(online.body).toContain('leave Private Wi-Fi Address on (one address for this network)');
+    expect(online.body).not.toContain('Fixed');
+    // Not on every visit to the Wi-Fi page: only right after the enrollment.
+    expect((await call('GET', '/portal', { ip: second.ip, ua: IPHONE_UA })).body).not.toContain('new private address');
+    // My devices, opened by that login in the same browser, says it about this device.
+    const cookie = ([] as string[]).concat(enrolled.headers['set-cookie'] ?? []).find((c) => c.startsWith('eg_manage='))!.split(';')[0]!;
+    const list = await call('GET', '/portal/devices', { ip: second.ip, ua: IPHONE_UA, cookie });
+    expect(list.body).toContain('This iPhone seems to have a new private address');
+    expect(list.body).toContain('(<span class="mono">3e:21:00:00:00:01</span>)');
+  });
+
+  it('at the device limit, the limit page says so too, with the most recent old entry and the iOS 18 steps', async () => {
+    await lease(third.mac, third.ip);
+    const ios18 = IPHONE_UA.replace(/OS 17_5/, 'OS 18_1');
+    const limited = await enrollAt(third.ip, ios18);
+    expect(limited.status).toBe(409);
+    expect(limited.body).toContain('Device limit reached');
+    expect(limited.body).toContain('This iPhone seems to have a new private address');
+    expect(limited.body).toContain(`(<span class="mono">${second.mac}</span>)`);
+    expect(limited.body).toContain('Private Wi-Fi Address → choose Fixed (or Off)');
+  });
+
+  it('an iPhone on its device MAC is told nothing of the kind', async () => {
+    const g = await startTestGateway({ configure: (doc) => void (doc.portal.trust_proxy = true) });
+    try {
+      await radclient(g.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "s-burned"', 'Calling-Station-Id = "3c:21:00:00:00:09"', 'Framed-IP-Address = 10.21.0.9']);
+      await radclient(g.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "s-private"', 'Calling-Station-Id = "3e:21:00:00:00:08"', 'Framed-IP-Address = 10.21.0.8']);
+      for (const ip of ['10.21.0.8', '10.21.0.9']) {
+        const form = formOf(await httpCall(g.httpUrl, 'GET', '/portal', { ip, ua: IPHONE_UA }));
+        const enrolled = await httpCall(g.httpUrl, 'POST', new URL(form.action).pathname, { ip, ua: IPHONE_UA, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: g.employeePassword } });
+        const online = await httpCall(g.httpUrl, 'GET', `/portal?done=enrolled`, { ip, ua: IPHONE_UA });
+        expect(enrolled.status).toBe(303);
+        expect(online.body).toContain('You are online');
+        expect(online.body).not.toContain('new private address');
+      }
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -59,6 +59,13 @@ const DEVICES = [
   { mac: 'aa:bb:cc:dd:ee:01', label: 'iPhone', os_text: 'iOS 17.5', this_device: true, enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
   { mac: 'aa:bb:cc:dd:ee:02', label: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
 ];
+const ADDRESS_CHANGE = {
+  device_word: 'iPhone',
+  earlier_label: 'iPhone',
+  earlier_mac: '3e:bb:cc:dd:ee:01',
+  earlier_enrolled_text: 'Mon 23 Nov 2026, 09:12',
+  steps: ['iOS 18 and later: Settings → Wi-Fi → tap ⓘ next to this network → Private Wi-Fi Address → choose Fixed (or Off).', 'iOS 14 to 17: leave Private Wi-Fi Address on.'],
+};
 const MANAGE_URLS = {
   devices_url: 'https://portal.example.org/portal/devices',
 };
@@ -142,6 +149,9 @@ const CASES: Case[] = [
   { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' } } },
   { name: 'unenroll-confirm with error', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[1], csrf: 'csrf-token-123', reasons: { lost: 'I lost it' }, error: 'Choose why.' } },
   { name: 'device-limit', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES } },
+  { name: 'device-limit, a new private address', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES, address_change: ADDRESS_CHANGE } },
+  { name: 'online after enrolling, a new private address', template: 'online.njk', ctx: { ...ONLINE, notice: 'Your device is enrolled.', address_change: ADDRESS_CHANGE } },
+  { name: 'my-devices, a new private address', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', address_change: ADDRESS_CHANGE } },
   { name: 'error 403', template: 'error.njk', ctx: { status: 403, message: 'This page has expired. Please start again.', retry: true } },
   { name: 'error 404', template: 'error.njk', ctx: { status: 404, message: 'This page does not exist.' } },
   { name: 'error 500', template: 'error.njk', ctx: { status: 500, message: 'Something went wrong.' } },
@@ -315,6 +325,16 @@ describe('views', () => {
     expect(off).toContain('not configured yet');
     expect(off).toContain(GLOBALS.support_contact);
     expect(off).not.toContain('<a class="btn"');
+  });
+
+  it('says a new private address only "seems", names the earlier entry, and lists the steps; nothing without one', () => {
+    for (const name of ['device-limit, a new private address', 'online after enrolling, a new private address', 'my-devices, a new private address']) {
+      const html = render(CASES.find((c) => c.name === name)!);
+      expect(html).toContain('<h2 id="address-change">This iPhone seems to have a new private address</h2>');
+      expect(html).toContain('<b>iPhone</b> (<span class="mono">3e:bb:cc:dd:ee:01</span>), enrolled Mon 23 Nov 2026, 09:12, may be this same iPhone');
+      expect(html).toContain('<li>iOS 18 and later: Settings → Wi-Fi → tap ⓘ next to this network → Private Wi-Fi Address → choose Fixed (or Off).</li>');
+    }
+    for (const name of ['device-limit', 'online with notice', 'my-devices']) expect(render(CASES.find((c) => c.name === name)!)).not.toContain('address-change');
   });
 
   it('offers "Try again" on an error page only when asked', () => {
