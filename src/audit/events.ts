@@ -28,6 +28,8 @@ export type AuditEvent =
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
   | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
   | { type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string }
+  /** Its owner named it, or took the name away, in My devices: the name itself is not recorded. */
+  | { type: 'device.renamed'; mac: string; user: string }
   | { type: 'device.blocked'; mac: string; by: string; reason: string }
   | { type: 'device.unblocked'; mac: string; by: string }
   // Certificates of the gateway's CA (EAP-TLS identities): issued to a device, revoked (RFC 5280 reason name).
@@ -120,6 +122,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'device.enrolled': true,
   'device.refused': true,
   'device.unenrolled': true,
+  'device.renamed': true,
   'device.blocked': true,
   'device.unblocked': true,
   'certificate.issued': true,

@@ -113,14 +113,36 @@ export class DeviceRegistry {
           throw err;
         }
       }
-      // The same enrollment refreshed keeps its certificates; a new one starts without any
-      // (whatever the caller passed: only recordCertificate binds one).
-      const { certificateSerials: _ignored, ...fresh } = device;
+      // The same enrollment refreshed keeps its certificates and its owner's name for it; a new
+      // one starts without any (whatever the caller passed: only recordCertificate binds a
+      // certificate, only rename names it).
+      const { certificateSerials: _ignored, name: _unnamed, ...fresh } = device;
       const record: Device = existing
-        ? { ...fresh, owner: existing.owner, enrolledAt: existing.enrolledAt, ...(existing.certificateSerials?.length ? { certificateSerials: existing.certificateSerials } : {}) }
+        ? {
+            ...fresh,
+            owner: existing.owner,
+            enrolledAt: existing.enrolledAt,
+            ...(existing.certificateSerials?.length ? { certificateSerials: existing.certificateSerials } : {}),
+            ...(existing.name ? { name: existing.name } : {}),
+          }
         : fresh;
       await this.addToIndex(record.owner, record.mac);
       await storeCall('write a device', () => this.devices.set(record.mac, record));
+      return record;
+    });
+  }
+
+  /**
+   * Gives the device the name its owner chose (parsed by device-name.ts), or takes it away
+   * (undefined). Only when `owner` owns it: the device as renamed, else undefined.
+   */
+  async rename(mac: Mac, owner: string, name: string | undefined): Promise<Device | undefined> {
+    return this.lock([ownerKey(owner), macKey(mac)], async () => {
+      const device = await this.get(mac);
+      if (!device || !sameUser(device.owner, owner)) return undefined;
+      const { name: _old, ...unnamed } = device;
+      const record: Device = name === undefined ? unnamed : { ...unnamed, name };
+      await storeCall('write a device', () => this.devices.set(mac, record));
       return record;
     });
   }

@@ -16,6 +16,8 @@ export interface Device {
   readonly via?: 'portal' | 'agent';
   /** The device model, as the agent reports it (for example "Pixel 8"). */
   readonly model?: string;
+  /** A name its owner gave it in My devices (device-name.ts): shown instead of the model. */
+  readonly name?: string;
   /** The agent's version, when the agent enrolled it. */
   readonly agentVersion?: string;
   /** The MAC is locally administered (a randomised, "private" address) and the policy accepted it. */

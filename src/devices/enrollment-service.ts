@@ -261,6 +261,18 @@ export class EnrollmentService {
     return true;
   }
 
+  /**
+   * Names the device (or takes its name away) when `byUser` owns it; audited without the name.
+   * False, and nothing done, when it is not enrolled or somebody else's.
+   */
+  async rename(mac: Mac, byUser: string, name: string | undefined): Promise<boolean> {
+    const renamed = await this.deps.devices.rename(mac, byUser, name);
+    if (!renamed) return false;
+    this.deps.log.info({ event: 'device.renamed', mac, user: renamed.owner }, 'device renamed');
+    this.deps.audit.record({ type: 'device.renamed', mac, user: renamed.owner });
+    return true;
+  }
+
   /** DeviceAdministration.revokeCertificate. */
   revokeCertificate(mac: Mac, serial: string, by: string, reason?: CrlReasonCode): Promise<RevokedCertificateEntry | undefined> {
     return this.administration.revokeCertificate(mac, serial, by, reason);

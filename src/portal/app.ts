@@ -9,7 +9,7 @@ import { agentEnrollAction, agentIdentityAction, agentUnenrollAction, agentUnkno
 import { crlAction, ocspGetAction, ocspPostAction } from './actions/pki.js';
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
-import { devicesAction, devicesLoginAction, devicesLogoutAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
+import { devicesAction, devicesLoginAction, devicesLogoutAction, renameAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
@@ -41,6 +41,7 @@ export function portalRouter(deps: PortalDeps): Router {
   post('portal.devices_login', devicesLoginAction);
   get('portal.devices_unenroll_confirm', unenrollConfirmAction);
   post('portal.devices_unenroll', unenrollAction);
+  post('portal.devices_rename', renameAction);
   post('portal.devices_logout', devicesLogoutAction);
   get('portal.agent', agentDownloadAction);
   get('captive.api', captiveApiAction);

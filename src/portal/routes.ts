@@ -21,6 +21,7 @@ export const ROUTES = {
   'portal.devices_login': '/portal/devices/login',
   'portal.devices_unenroll_confirm': '/portal/devices/unenroll',
   'portal.devices_unenroll': '/portal/devices/unenroll',
+  'portal.devices_rename': '/portal/devices/rename',
   'portal.devices_logout': '/portal/devices/logout',
   'portal.agent': '/portal/agent/:file',
   'portal.walled_garden': '/portal/walled-garden',

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
 import type { Device } from '../../devices/device.js';
+import { parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
@@ -28,6 +29,7 @@ const REASONS: Readonly<Record<string, string>> = {
 /** Fixed notices a redirect may ask for (the query picks one, it never supplies text). */
 const NOTICES: Readonly<Record<string, string>> = {
   unenrolled: 'The device is unenrolled. Its Wi-Fi access has ended.',
+  renamed: 'The name is saved.',
   'logged-out': 'You are logged out of My devices.',
 };
 
@@ -90,8 +92,12 @@ export async function openAfterWifiLogin(ctx: Context, deps: PortalDeps, user: s
 /** One device as the list shows it. */
 export interface DeviceRow {
   readonly mac: Mac;
-  /** Its model ("iPhone", "Pixel 8"), else what its platform says. */
+  /** The name its owner gave it, else its model ("iPhone", "Pixel 8"), else what its platform says. */
   readonly label: string;
+  /** The name its owner gave it, when there is one (the form's value). */
+  readonly name?: string;
+  /** Its model or platform, shown smaller beside a name. */
+  readonly model_label?: string;
   readonly os_text?: string;
   /** The device this browser is on, as the router's accounting says (never a claim). */
   readonly this_device?: boolean;
@@ -113,9 +119,11 @@ export async function deviceRows(deps: PortalDeps, user: string, current?: Mac):
     sorted.map(async (d: Device) => {
       const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
       const os = osText(d);
+      const model = d.model ?? PLATFORM_LABELS[d.platform] ?? 'Device';
       return {
         mac: d.mac,
-        label: d.model ?? PLATFORM_LABELS[d.platform] ?? 'Device',
+        label: d.name ?? model,
+        ...(d.name ? { name: d.name, model_label: model } : {}),
         ...(os ? { os_text: os } : {}),
         ...(d.mac === current ? { this_device: true } : {}),
         enrolled_text: when(d.enrolledAt, deps),
@@ -248,6 +256,27 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
   }
   await deps.enrollment.unenroll(own.device.mac, own.user, reason);
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'unenrolled' }));
+}
+
+/**
+ * POST /portal/devices/rename: names one of the person's devices (an empty name takes it
+ * away). A name that is too long or holds control characters comes back as the list with
+ * the reason, next to the field, keeping what was typed (without its control characters).
+ */
+export async function renameAction(ctx: Context, deps: PortalDeps): Promise<void> {
+  const body = form(ctx);
+  const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
+  const own = await ownDevice(ctx, deps, visit, body.mac);
+  if (!own) return;
+  const parsed = parseDeviceName(body.name);
+  if ('problem' in parsed) {
+    const typed = typeof body.name === 'string' ? withoutRefusedCharacters(body.name.slice(0, 200)) : '';
+    const lease = await deps.accounting.leaseFor(clientIp(ctx));
+    const devices = await deviceRows(deps, own.user, lease?.mac);
+    return render(ctx, deps, 'my-devices.njk', { user: own.user, devices, csrf: visit.csrf, error: parsed.problem, rename: { mac: own.device.mac, value: typed } }, 400);
+  }
+  await deps.enrollment.rename(own.device.mac, own.user, parsed.name);
+  redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'renamed' }));
 }
 
 /** POST /portal/devices/logout */

@@ -102,6 +102,36 @@ describe('the device limit', () => {
   });
 });
 
+describe('names', () => {
+  it('names only the owner\'s device, under the lock, keeps the name when it is enrolled again, and takes it away', async () => {
+    const d = await registry.enroll({ ...device('Nadia'), model: 'Pixel 8' }, 3);
+    expect(await registry.rename(d.mac, 'mallory', 'Mine now')).toBeUndefined();
+    expect(await registry.rename(parseMac('3c:99:99:99:99:99') as Mac, 'erin', 'Nothing')).toBeUndefined();
+    expect(await registry.rename(d.mac, 'NADIA', 'Work phone')).toMatchObject({ mac: d.mac, owner: 'Nadia', model: 'Pixel 8', name: 'Work phone' });
+    // Refreshed by its owner (a new login, the agent again): the name stays; a name passed in is ignored.
+    await registry.enroll({ ...d, enrolledAt: new Date().toISOString(), name: 'From the caller' }, 3);
+    expect((await registry.get(d.mac))?.name).toBe('Work phone');
+    expect((await registry.listByOwner('nadia')).map((x) => x.name)).toEqual(['Work phone']);
+    const cleared = await registry.rename(d.mac, 'nadia', undefined);
+    expect(cleared).not.toHaveProperty('name');
+    expect(await registry.get(d.mac)).not.toHaveProperty('name');
+  });
+
+  it('a rename waits for an enrollment holding the same locks, and neither is lost', async () => {
+    const d = await registry.enroll(device('Otto'), 3);
+    const [, renamed] = await Promise.all([registry.enroll({ ...d, osVersion: '14' }, 3), registry.rename(d.mac, 'otto', 'Tablet')]);
+    expect(renamed?.name).toBe('Tablet');
+    expect(await registry.get(d.mac)).toMatchObject({ name: 'Tablet', osVersion: '14' });
+  });
+
+  it('a new enrollment of a MAC unenrolled before starts without the old name', async () => {
+    const d = await registry.enroll(device('Pia'), 3);
+    await registry.rename(d.mac, 'pia', 'Old phone');
+    await registry.unenroll(d.mac, 'pia');
+    expect(await registry.enroll({ ...d, owner: 'quinn' }, 3)).not.toHaveProperty('name');
+  });
+});
+
 describe('the block list', () => {
   it('blocks, lists and unblocks', async () => {
     const mac = parseMac('3c:00:00:00:77:01')!;

@@ -59,6 +59,7 @@ const DEVICES = [
   { mac: 'aa:bb:cc:dd:ee:01', label: 'iPhone', os_text: 'iOS 17.5', this_device: true, enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
   { mac: 'aa:bb:cc:dd:ee:02', label: 'Pixel 8', enrolled_text: 'Fri 20 Nov 2026, 08:00', randomised: true },
 ];
+const NAMED = [{ ...DEVICES[0]!, label: 'Work <phone>', name: 'Work <phone>', model_label: 'iPhone' }, DEVICES[1]!];
 const ADDRESS_CHANGE = {
   device_word: 'iPhone',
   earlier_label: 'iPhone',
@@ -146,6 +147,12 @@ const CASES: Case[] = [
   { name: 'my-devices-login with error', template: 'my-devices-login.njk', ctx: { action: 'https://portal.example.org/portal/devices/login', csrf: 'csrf-token-123', username: 'jsmith', error: 'Wrong username or password.', invalid: true, notice: 'You are logged out of My devices.' } },
   { name: 'my-devices', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: DEVICES, csrf: 'csrf-token-123', notice: 'The device is unenrolled.' } },
   { name: 'my-devices, none', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: [], csrf: 'csrf-token-123' } },
+  { name: 'my-devices, a named device', template: 'my-devices.njk', ctx: { user: 'jsmith', devices: NAMED, csrf: 'csrf-token-123', notice: 'The name is saved.' } },
+  {
+    name: 'my-devices, a name refused',
+    template: 'my-devices.njk',
+    ctx: { user: 'jsmith', devices: NAMED, csrf: 'csrf-token-123', error: 'A name can have at most 40 characters.', rename: { mac: 'aa:bb:cc:dd:ee:02', value: 'x'.repeat(41) } },
+  },
   { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[0], csrf: 'csrf-token-123', reasons: { lost: 'I lost it', replaced: 'I replaced it' } } },
   { name: 'unenroll-confirm with error', template: 'unenroll-confirm.njk', ctx: { device: DEVICES[1], csrf: 'csrf-token-123', reasons: { lost: 'I lost it' }, error: 'Choose why.' } },
   { name: 'device-limit', template: 'device-limit.njk', ctx: { message: 'You have already enrolled 2 devices, your limit.', limit: 2, devices: DEVICES } },
@@ -335,6 +342,28 @@ describe('views', () => {
       expect(html).toContain('<li>iOS 18 and later: Settings → Wi-Fi → tap ⓘ next to this network → Private Wi-Fi Address → choose Fixed (or Off).</li>');
     }
     for (const name of ['device-limit', 'online with notice', 'my-devices']) expect(render(CASES.find((c) => c.name === name)!)).not.toContain('address-change');
+  });
+
+  it('names each device with a labelled field posting the form token, the name first and the model smaller, escaped', () => {
+    const html = render(CASES.find((c) => c.name === 'my-devices, a named device')!);
+    expect(html).toContain('<h2>Work &lt;phone&gt; <span class="small muted">iPhone (iOS 17.5)</span></h2>');
+    expect(html).toContain('<h2>Pixel 8</h2>');
+    const forms = tags(html, 'form').filter((f) => attr(f, 'action') === URLS.route('portal.devices_rename'));
+    expect(forms).toHaveLength(2);
+    for (const f of forms) expect(attr(f, 'method')).toBe('post');
+    expect(html.match(/<input type="hidden" name="_csrf" value="csrf-token-123">/g)).toHaveLength(3);
+    expect(html).toContain('<input type="text" id="name-1" name="name" value="Work &lt;phone&gt;" maxlength="40" autocomplete="off">');
+    expect(html).toContain('<input type="text" id="name-2" name="name" value="" maxlength="40" autocomplete="off">');
+    expect(html).not.toContain('rename-error');
+    // Without a form token (the device-limit page) there is nothing to name with.
+    expect(render(CASES.find((c) => c.name === 'device-limit')!)).not.toContain('name="name"');
+  });
+
+  it('shows a refused name in its field, marked invalid and pointing to the reason', () => {
+    const html = render(CASES.find((c) => c.name === 'my-devices, a name refused')!);
+    expect(html).toContain('<div class="alert error" role="alert" id="rename-error"><p>A name can have at most 40 characters.</p></div>');
+    expect(html).toContain(`<input type="text" id="name-2" name="name" value="${'x'.repeat(41)}" maxlength="40" autocomplete="off" aria-invalid="true" aria-describedby="rename-error">`);
+    expect(html).toContain('<input type="text" id="name-1" name="name" value="Work &lt;phone&gt;" maxlength="40" autocomplete="off">');
   });
 
   it('offers "Try again" on an error page only when asked', () => {
