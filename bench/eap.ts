@@ -40,7 +40,7 @@ import { freeUdpPort } from '../test/helpers/ports.js';
 import { EapTlsPeer, type EapTlsPeerOptions, type HandshakeResult } from './eap-client.js';
 import { CLIENT_KEY_TYPES, createBenchPki, type CertFiles, type ClientKeyType } from './eap-certs.js';
 import { startGatewayForEap } from './enrollgate-eap.js';
-import { startFreeRadius } from './freeradius-eap.js';
+import { startFreeRadius } from './freeradius.js';
 import { cpuMeter, gatewayProcesses } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 

@@ -9,7 +9,15 @@
  * printed, and the change accounting makes within each pair: on a shared 2-core
  * machine one run can differ from the next by a fifth.
  *
- *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc] [--accounting-only]
+ *   npm run bench:radius -- [--duration 10] [--runs 3] [--inflight 64] [--devices 10000] [--workers 2] [--log-level info] [--profile DIR] [--gc] [--accounting-only] [--no-freeradius]
+ *
+ * FreeRADIUS alongside: unless --no-freeradius, a private FreeRADIUS 3.2 (Debian's
+ * package, its configuration copied to the bench's temp folder: bench/freeradius.ts; the
+ * system service is never used) answers the same MACs from a users file with the same
+ * reply (Session-Timeout, VLAN 10 in Tunnel-* attributes), requiring Message-Authenticator
+ * as the gateway does. Each "auth only" run of the gateway is followed by one of
+ * FreeRADIUS with the same generator, MAC list and attributes; the medians and their
+ * ratio are printed against the target (gateway ≥ 1.25 × FreeRADIUS, p99 ≤ 3 ms).
  *
  * First, accounting alone (no authentication load): the CPU time each gateway process
  * spends per accounting request. --accounting-only stops there.
@@ -31,7 +39,7 @@ import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +50,10 @@ import { parseMac } from '../src/mac.js';
 import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
+import { createBenchPki } from './eap-certs.js';
+import { startFreeRadius, type RunningFreeRadius } from './freeradius.js';
 import { cpuMeter, cpuSeconds, gatewayProcesses, procStatus } from './processes.js';
+import { C_TOOL, knownMacs } from './seed.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -56,6 +67,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     gc: { type: 'boolean', default: false },
     'accounting-only': { type: 'boolean', default: false },
+    'no-freeradius': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(values.runs));
@@ -69,16 +81,6 @@ const INFLIGHT = Number(values.inflight);
 const DEVICES = Number(values.devices);
 const SECRET = randomBytes(18).toString('base64url');
 const execFileAsync = promisify(execFile);
-const C_TOOL = join(process.cwd(), '..', 'shared', 'tools', 'radius-load', 'radius-load');
-
-function knownMacs(n: number): string[] {
-  if (existsSync(C_TOOL)) {
-    // The C generator's own list, so both generators ask about the same devices.
-    return execFileSync(C_TOOL, ['--gen-macs', String(n)], { encoding: 'utf8' }).trim().split('\n');
-  }
-  return Array.from({ length: n }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
-}
-
 /** A garbage-collection pause of a gateway process, from V8's --trace-gc line (--gc). */
 interface GcPause {
   pid: number;
@@ -286,9 +288,9 @@ async function main(): Promise<void> {
   const macFile = join(dir, 'macs.txt');
   await writeFile(macFile, `${macs.join('\n')}\n`);
   /** The shared C generator against the gateway; its report, and its responses/s. */
-  const runC = async (): Promise<{ report: string; perSecond: number }> => {
-    const args = ['--host', '127.0.0.1', '--port', String(ports.auth), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT)];
-    args.push('--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', ...(values.workers === '1' ? ['--server-pid', String(pid)] : []));
+  const runC = async (port = ports.auth, serverPid: number | undefined = values.workers === '1' ? pid : undefined): Promise<{ report: string; perSecond: number }> => {
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--secret', SECRET, '--duration', String(DURATION), '--inflight', String(INFLIGHT)];
+    args.push('--mac-file', macFile, '--unknown-pct', '10', '--require-resp-ma', ...(serverPid ? ['--server-pid', String(serverPid)] : []));
     let report: string;
     try {
       report = (await execFileAsync(C_TOOL, args, { encoding: 'utf8' })).stdout;
@@ -299,10 +301,20 @@ async function main(): Promise<void> {
     return { report: report.trim().replace(/^/gm, '  '), perSecond: Number(/throughput\s+(\d+)/.exec(report)?.[1] ?? NaN) };
   };
   const hasC = existsSync(C_TOOL);
+  const freeRadius = hasC && !values['no-freeradius'] ? await startReference(dir, macs) : undefined;
+  /** One run of the C generator against FreeRADIUS, printed like the gateway's. */
+  const frRun = async (i: number): Promise<CRun> => {
+    const meter = cpuMeter({ freeradius: freeRadius!.pid });
+    const result = await runC(freeRadius!.port, freeRadius!.pid);
+    const run = { ...summarise(result.report), cores: meter() };
+    if (i === 0) console.log(`../shared/tools/radius-load, FreeRADIUS:\n${result.report}`);
+    console.log(`  run ${i + 1}, FreeRADIUS (users file): ${line(run)}`);
+    return run;
+  };
   /** One run of the C generator, printed (its whole report the first time for each label). */
   const shown = new Set<string>();
   const cRun = async (label: string, i: number): Promise<CRun> => {
-    const { result, cores } = await measured(pid, runC);
+    const { result, cores } = await measured(pid, () => runC());
     const run = { ...summarise(result.report), cores };
     if (!shown.has(label)) console.log(`../shared/tools/radius-load, ${label}:\n${result.report}`);
     shown.add(label);
@@ -344,9 +356,11 @@ async function main(): Promise<void> {
   if (hasC) {
     const alone: CRun[] = [];
     const mixed: CRun[] = [];
+    const reference: CRun[] = [];
     let acctAnswered = 0;
     for (let i = 0; i < RUNS; i++) {
       alone.push(await cRun('auth only', i));
+      if (freeRadius) reference.push(await frRun(i));
       const acct = accountingLoad(ports.acct, macs, ACCOUNTING_RATE);
       // As the C generator warms authentication up before it measures, accounting runs a
       // while first (longer the first time: V8 still compiles the accounting path).
@@ -355,6 +369,17 @@ async function main(): Promise<void> {
       acctAnswered += await acct.stop();
     }
     summary('auth only', alone);
+    if (freeRadius) {
+      summary('FreeRADIUS (users file)', reference);
+      const clean = reference.every((r) => r.problems === 'no timeouts, no wrong answers');
+      const ratio = clean ? median(alone.map((r) => r.perSecond)) / median(reference.map((r) => r.perSecond)) : NaN;
+      if (!clean) console.log('  FreeRADIUS gave wrong answers or timed out (see above): no ratio');
+      const p99 = median(alone.map((r) => r.p99Ms));
+      console.log(
+        `  gateway / FreeRADIUS = ${ratio.toFixed(2)} (target ≥ 1.25: ${ratio >= 1.25 ? 'met' : 'NOT MET'}); gateway p99 ${p99.toFixed(2)} ms (target ≤ 3 ms: ${p99 <= 3 ? 'met' : 'NOT MET'}); ` +
+          `per pair ${alone.map((a, i) => (a.perSecond / reference[i]!.perSecond).toFixed(2)).join(', ')}`,
+      );
+    }
     summary('with accounting alongside', mixed);
     const changes = alone.map((a, i) => ((mixed[i]!.perSecond - a.perSecond) / a.perSecond) * 100);
     console.log(
@@ -371,7 +396,41 @@ async function main(): Promise<void> {
   console.log(`  ${ownCores}; RSS ${rssMb(pid)} MB (main process)`);
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
+  await freeRadius?.stop();
   await stopGateway(gateway, dir);
+}
+
+/**
+ * The reference: a private FreeRADIUS answering the same MACs from a users file with the
+ * reply the gateway gives a device with a session (clients[].with_session.vlan: '10').
+ */
+async function startReference(dir: string, macs: readonly string[]): Promise<(RunningFreeRadius & { port: number }) | undefined> {
+  if (spawnSyncVersion('freeradius') === undefined) {
+    console.log('(freeradius is not installed: no FreeRADIUS alongside; apt-get install -y freeradius, or --no-freeradius)');
+    return undefined;
+  }
+  const frDir = join(dir, 'freeradius');
+  await mkdir(frDir);
+  // FreeRADIUS reads its files as freerad: the bench's folder must let it through (not list it).
+  await chmod(dir, 0o711);
+  const pki = await createBenchPki(frDir);
+  // The C generator sends User-Name = User-Password = the MAC (PAP). 22 hours, like the seeded
+  // sessions. FreeRADIUS 3.2.1 signs an answer only when the reply asks for a Message-Authenticator.
+  const users = macs.map((m) => `"${m}" Cleartext-Password := "${m}"\n\tMessage-Authenticator = 0x00,\n\tSession-Timeout = 79200,\n\tTunnel-Type = VLAN,\n\tTunnel-Medium-Type = IEEE-802,\n\tTunnel-Private-Group-Id = "10"\n`).join('') +
+    // Unknown MACs: rejected at once and signed, as the gateway does (Debian holds each Reject back a second).
+    'DEFAULT Auth-Type := Reject\n\tMessage-Authenticator = 0x00\n';
+  const port = await freeUdpPort();
+  const running = await startFreeRadius({ dir: frDir, authPort: port, acctPort: await freeUdpPort(), secret: SECRET, server: pki.server, clientCa: pki.ca.cert, users, rejectDelay: 0 });
+  console.log(`FreeRADIUS alongside: pid ${running.pid}, ${spawnSyncVersion('freeradius')}, auth port ${port}, ${macs.length} MACs in its users file`);
+  return { ...running, port };
+}
+
+function spawnSyncVersion(command: string): string | undefined {
+  try {
+    return execFileSync(command, ['-v'], { encoding: 'utf8' }).split('\n')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 async function stopGateway(gateway: ChildProcess, dir: string): Promise<void> {

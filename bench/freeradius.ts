@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { CertFiles } from './eap-certs.js';
 
 /**
- * A private FreeRADIUS 3.2 answering EAP-TLS, for bench:eap to compare with: Debian's
+ * A private FreeRADIUS 3.2, for bench:eap (EAP-TLS) and bench:radius (MAC authentication
+ * from a users file) to compare with: Debian's
  * configuration copied to a temporary folder and changed there (never the system
  * service, never /etc), started in the foreground and stopped by its PID.
  *
@@ -18,6 +19,8 @@ import type { CertFiles } from './eap-certs.js';
  *   PEAP and TTLS, which this module no longer offers) is not enabled, so nothing
  *   listens on its fixed port;
  * - clients.conf has the one client 127.0.0.1 with the benchmark's secret;
+ * - with `users`, mods-config/files/authorize is that text (the files module's users file),
+ *   and with `rejectDelay`, radiusd.conf's reject_delay;
  * - logs, the PID file and run files go to the temporary folder.
  * The rest (modules, policies, the thread pool of 5 to 32 threads) is Debian's.
  */
@@ -36,6 +39,10 @@ export interface FreeRadiusOptions {
   server: CertFiles;
   /** The CA that issued the device certificates. */
   clientCa: string;
+  /** The users file (mods-config/files/authorize) to answer from, instead of Debian's. */
+  users?: string;
+  /** radiusd.conf's security.reject_delay in seconds (Debian's: 1, each Access-Reject held back a second). */
+  rejectDelay?: number;
 }
 
 export interface RunningFreeRadius {
@@ -109,6 +116,7 @@ export async function writeFreeRadiusConfig(o: FreeRadiusOptions): Promise<strin
   for (const d of [runDir, logDir, cacheDir]) await mkdir(d, { recursive: true });
 
   await writeFile(join(raddb, 'mods-available', 'eap'), eapModule(o, o.dir));
+  if (o.users !== undefined) await writeFile(join(raddb, 'mods-config', 'files', 'authorize'), o.users);
   await rm(join(raddb, 'sites-enabled', 'inner-tunnel'), { force: true });
   const site = await readFile(join(raddb, 'sites-available', 'default'), 'utf8');
   const listen = `listen {\n\ttype = auth\n\tipaddr = 127.0.0.1\n\tport = ${o.authPort}\n}\nlisten {\n\ttype = acct\n\tipaddr = 127.0.0.1\n\tport = ${o.acctPort}\n}\n`;
@@ -118,7 +126,11 @@ export async function writeFreeRadiusConfig(o: FreeRadiusOptions): Promise<strin
   await writeFile(join(raddb, 'sites-available', 'default'), private_);
   await writeFile(join(raddb, 'clients.conf'), `client bench {\n\tipaddr = 127.0.0.1\n\tsecret = ${o.secret}\n\trequire_message_authenticator = yes\n}\n`);
   const main = await readFile(join(raddb, 'radiusd.conf'), 'utf8');
-  const changed = main.replace(/^logdir = .*$/m, `logdir = ${logDir}`).replace(/^run_dir = .*$/m, `run_dir = ${runDir}`);
+  let changed = main.replace(/^logdir = .*$/m, `logdir = ${logDir}`).replace(/^run_dir = .*$/m, `run_dir = ${runDir}`);
+  if (o.rejectDelay !== undefined) {
+    changed = changed.replace(/^(\s*)reject_delay = .*$/m, `$1reject_delay = ${o.rejectDelay}`);
+    if (!changed.includes(`reject_delay = ${o.rejectDelay}`)) throw new Error('could not set reject_delay in radiusd.conf');
+  }
   if (!changed.includes(`logdir = ${logDir}`) || !changed.includes(`run_dir = ${runDir}`)) throw new Error('could not move logdir and run_dir in radiusd.conf');
   await writeFile(join(raddb, 'radiusd.conf'), changed);
 
