@@ -32,6 +32,10 @@
  *   npm run bench:scale -- [--devices 100000] [--duration 10] [--inflight 64] [--connections 64]
  *     [--starts 3] [--skip-sqlite] [--skip-redis] [--skip-two] [--skip-portal] [--skip-c]
  *     [--skip-radius] [--log-level info] [--profile DIR] [--gateway-node-options=--max-old-space-size=256] [--max-minutes 20]
+ *     [--rounds 2]
+ *
+ * --rounds N repeats the RADIUS and portal load N times on the same gateway and prints RSS
+ * after each round: a second round of the same load should add nothing (flat).
  *
  * --profile DIR writes each gateway process's V8 CPU profile there (Chrome DevTools).
  * The X-Forwarded-For addresses (10.64.0.0/10 for devices, 10.200.0.0/16 for unknown
@@ -80,6 +84,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'gateway-node-options': { type: 'string', default: '' },
     'max-minutes': { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '2' },
   },
 });
 const DEVICES = Number(values.devices);
@@ -87,6 +92,10 @@ const DURATION = Number(values.duration);
 const INFLIGHT = Number(values.inflight);
 const CONNECTIONS = Number(values.connections);
 const STARTS = Math.max(1, Number(values.starts));
+/** Rounds of the same load on one gateway: memory should stop growing after the first. */
+const ROUNDS = Math.min(5, Math.max(1, Number(values.rounds)));
+/** What a second round may add to RSS and still count as flat (allocator and V8 noise). */
+const FLAT_MB = 15;
 const UNKNOWN_PCT = 10;
 const RSS_TARGET_MB = 300;
 const STARTUP_TARGET_S = 3;
@@ -468,7 +477,8 @@ function portalLine(label: string, r: PortalFigures): string {
 interface StoreSummary {
   seedMs: number;
   startups: Array<GatewayProcess['startup']>;
-  rss: { start: number; radius?: number; portal?: number };
+  /** After start; after the first round's RADIUS runs and portal runs; after each round (RADIUS then portal). */
+  rss: { start: number; radius?: number; portal?: number; rounds?: number[] };
   radius: RadiusFigures[];
   portal?: { redirect: PortalFigures; online: PortalFigures };
   two?: { c?: RadiusFigures[]; node: RadiusFigures[] };
@@ -492,8 +502,13 @@ async function startups(configFile: string, ports: Ports, label: string): Promis
 async function loadOneGateway(g: GatewayProcess, macs: readonly string[], macFile: string, extraPids: Record<string, number>, summary: StoreSummary): Promise<void> {
   summary.rss.start = procStatus(g.pid).rss;
   console.log(`  RSS after start: ${await memoryText(g)}`);
-  if (!values['skip-radius']) await radiusOneGateway(g, macs, macFile, extraPids, summary);
-  if (!values['skip-portal']) await portalOneGateway(g, macs, extraPids, summary);
+  summary.rss.rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) console.log(`  -- round ${round} of ${ROUNDS} --`);
+    if (!values['skip-radius']) await radiusOneGateway(g, macs, macFile, extraPids, summary);
+    if (!values['skip-portal']) await portalOneGateway(g, macs, extraPids, summary);
+    summary.rss.rounds.push(procStatus(g.pid).rss);
+  }
 }
 
 async function radiusOneGateway(g: GatewayProcess, macs: readonly string[], macFile: string, extraPids: Record<string, number>, summary: StoreSummary): Promise<void> {
@@ -519,7 +534,7 @@ async function radiusOneGateway(g: GatewayProcess, macs: readonly string[], macF
     console.log(radiusLine('shared C generator again, after those', r));
     console.log(`    ${cpu({ 'C generator': r.generatorCores ?? NaN })}`);
   }
-  summary.rss.radius = procStatus(g.pid).rss;
+  summary.rss.radius ??= procStatus(g.pid).rss;
   console.log(`  RSS after the RADIUS runs: ${await memoryText(g)}`);
 }
 
@@ -541,8 +556,8 @@ async function portalOneGateway(g: GatewayProcess, macs: readonly string[], extr
     console.log(portalLine(label, r));
     console.log(`    ${cpu()} (autocannon runs in the bench process)`);
   }
-  summary.portal = { redirect: results[0]!, online: results[1]! };
-  summary.rss.portal = procStatus(g.pid).rss;
+  summary.portal ??= { redirect: results[0]!, online: results[1]! };
+  summary.rss.portal ??= procStatus(g.pid).rss;
   console.log(`  RSS after the portal runs: ${await memoryText(g)}`);
 }
 
@@ -645,9 +660,9 @@ function summarize(results: Record<string, StoreSummary>): void {
   console.log(`\n== Summary (${fmt(DEVICES)} devices with live sessions, ${cpus().length} cores) ==`);
   for (const [name, s] of Object.entries(results)) {
     const worstStart = Math.max(...s.startups.map((t) => Math.max(t.radius, t.http)));
-    const worstRss = Math.max(s.rss.start, s.rss.radius ?? 0, s.rss.portal ?? 0);
+    const worstRss = Math.max(s.rss.start, s.rss.radius ?? 0, s.rss.portal ?? 0, ...(s.rss.rounds ?? []));
     const radius = s.radius.map((r) => `${fmt(r.rps)} req/s p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms`).join('; ');
-    console.log(`  ${name}: seeding ${seconds(s.seedMs)}${radius ? `; RADIUS ${radius}${HAS_C ? ' (C; Node generator; C again)' : ' (Node generator)'}` : ''}`);
+    console.log(`  ${name}: seeding ${seconds(s.seedMs)}${radius ? `; RADIUS ${radius}${HAS_C ? ' (C; Node generator; C again; per round)' : ' (Node generator, per round)'}` : ''}`);
     if (s.portal) {
       console.log(
         `  ${' '.repeat(name.length)}  probes: 302 ${fmt(s.portal.redirect.rps)} req/s p99 ${s.portal.redirect.p99} ms; 200 ${fmt(s.portal.online.rps)} req/s p99 ${s.portal.online.p99} ms`,
@@ -663,6 +678,13 @@ function summarize(results: Record<string, StoreSummary>): void {
       `  ${' '.repeat(name.length)}  RSS ${s.rss.start.toFixed(0)} MB after start${s.rss.radius !== undefined ? `, ${s.rss.radius.toFixed(0)} MB after the RADIUS runs` : ''}${s.rss.portal !== undefined ? `, ${s.rss.portal.toFixed(0)} MB after the portal runs` : ''}: ` +
         `< ${RSS_TARGET_MB} MB ${verdict(worstRss < RSS_TARGET_MB)}; start-up at most ${seconds(worstStart)} of ${s.startups.length}: < ${STARTUP_TARGET_S} s ${verdict(worstStart < STARTUP_TARGET_S * 1000)}`,
     );
+    const rounds = s.rss.rounds ?? [];
+    if (rounds.length > 1) {
+      const added = rounds[rounds.length - 1]! - rounds[0]!;
+      console.log(
+        `  ${' '.repeat(name.length)}  RSS after each round of the same load: ${rounds.map((r) => `${r.toFixed(0)} MB`).join(', ')}; the rounds after the first added ${added.toFixed(0)} MB (flat: at most ${FLAT_MB} MB: ${verdict(added <= FLAT_MB)})`,
+      );
+    }
   }
 }
 

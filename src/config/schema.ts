@@ -460,6 +460,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       kind: z.enum(['sqlite', 'redis']).prefault('sqlite').describe('sqlite: one file, one gateway (the embedded default); redis: shared by several gateways'),
       sqlite_file: z.string().prefault('state.sqlite').describe('SQLite file (relative to this config file)'),
+      sqlite_mmap_mb: z
+        .number({ error: 'a whole number of megabytes from 0 to 1024' })
+        .int('a whole number of megabytes from 0 to 1024')
+        .min(0, 'a whole number of megabytes from 0 to 1024')
+        .max(1024, 'a whole number of megabytes from 0 to 1024')
+        .prefault(0)
+        .describe(
+          'how much of the SQLite file each gateway process maps into memory (0: none, reads go through the page cache). Mapped pages are read without a copy but count in the process\'s RSS',
+        ),
       redis: z
         .strictObject({
           url: secretRef

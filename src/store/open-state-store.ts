@@ -7,5 +7,5 @@ import { type StateStore } from './state-store.js';
 /** The state store the config names: the SQLite file (the embedded default) or Redis. */
 export async function openStateStore(config: Pick<Config, 'store'>, log: Logger): Promise<StateStore> {
   if (config.store.kind === 'redis' && config.store.redis) return openRedisStore(config.store.redis, log);
-  return openSqliteStore(config.store.sqlite_file);
+  return openSqliteStore(config.store.sqlite_file, { mmapMb: config.store.sqlite_mmap_mb });
 }

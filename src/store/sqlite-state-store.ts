@@ -21,11 +21,12 @@ const PURGE_BATCH = 1000;
  * One connection for every namespace: a second connection's commits make SQLite
  * drop this one's page cache, which made every session read go back to the file
  * while accounting was written (bench/radius.ts: -65 % authentication throughput).
- * The first 64 MB of the file are memory-mapped so that rereads are cheap anyway; mapped
- * pages count in the process's RSS, and 256 MB took a gateway with 100,000 devices to
- * 357 MB after load (bench:scale), 273 MB with 64 MB at the same throughput.
+ * The first `mmapMb` megabytes of the file may be memory-mapped (store.sqlite_mmap_mb):
+ * mapped pages count in the process's RSS (bench:scale, 100,000 devices: 256 MB mapped
+ * took a gateway to 357 MB after load, 64 MB to 273 MB at the same throughput), and
+ * rereads are cheap without it too, from the kernel's page cache and the read cache.
  */
-export async function openSqliteStore(file: string): Promise<StateStore> {
+export async function openSqliteStore(file: string, options: { mmapMb?: number } = {}): Promise<StateStore> {
   let db: Database.Database | undefined;
   let batch: WriteBatch | undefined;
   const kv = {} as Record<Namespace, Keyv>;
@@ -36,7 +37,7 @@ export async function openSqliteStore(file: string): Promise<StateStore> {
     db = new Database(file, { timeout: 1000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('mmap_size = 67108864');
+    db.pragma(`mmap_size = ${Math.trunc(options.mmapMb ?? 0) * 2 ** 20}`);
     prepareTable(db);
     batch = new WriteBatch(db);
     for (const namespace of NAMESPACES) {

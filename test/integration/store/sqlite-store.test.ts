@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -306,5 +306,29 @@ describe('failures', () => {
     await store.close();
     await expect(sessions.live(mac, new Date())).rejects.toBeInstanceOf(StoreUnavailableError);
     store = await openSqliteStore(file);
+  });
+});
+
+describe('store.sqlite_mmap_mb', () => {
+  /** The regions of this process mapped from `path` (Linux /proc). */
+  const mappedFrom = async (path: string) => (await readFile('/proc/self/maps', 'utf8')).split('\n').filter((l) => l.endsWith(` ${path}`));
+
+  it('maps none of the file by default (its pages would count in RSS), and the size asked for when set', async () => {
+    const sessions = new SessionStore(store.kv.sessions);
+    const now = new Date();
+    await sessions.put(session(now, new Date(now.getTime() + 3600_000)), now);
+    expect(await sessions.live(mac, now)).toBeDefined();
+    expect(await mappedFrom(file)).toEqual([]);
+    await store.close();
+
+    store = await openSqliteStore(file, { mmapMb: 16 });
+    expect(await new SessionStore(store.kv.sessions).live(mac, now)).toBeDefined();
+    const regions = await mappedFrom(file);
+    expect(regions.length).toBeGreaterThan(0);
+    // Mapped up to 16 MB: the file is smaller, so SQLite maps what there is, never more than asked.
+    for (const r of regions) {
+      const [from, to] = r.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
+      expect(to! - from!).toBeLessThanOrEqual(16 * 2 ** 20);
+    }
   });
 });
