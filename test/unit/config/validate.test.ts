@@ -678,8 +678,14 @@ describe('loadConfig and resolveConfig', () => {
       return ms;
     };
     await check(5_000); // once for the JIT and the file cache
-    const tenth = await check(5_000);
-    const all = await check(50_000);
+    // The fastest of a few runs each: another process on the machine can only slow a run down.
+    const fastest = async (count: number, runs: number) => {
+      let best = Infinity;
+      for (let i = 0; i < runs; i++) best = Math.min(best, await check(count));
+      return best;
+    };
+    const tenth = await fastest(5_000, 5);
+    const all = await fastest(50_000, 2);
     // 5 to 9 times here (the smaller file pays more of the fixed costs); comparing each key
     // with every earlier one, as the yaml package does, made it about a hundred.
     expect(all).toBeLessThan(20 * tenth);
