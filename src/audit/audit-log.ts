@@ -31,7 +31,7 @@ import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, writeCheckpointSync } from './checkpoint.js';
 import type { AuditEvent, AuditTrail } from './events.js';
-import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
+import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, isSealed, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
 
 /** Gets each line once it is written (the SIEM forwarder). Must return at once and never throw. */
 export type AuditForwarder = (line: string, at: Date) => void;
@@ -143,6 +143,7 @@ export class AuditLog implements AuditTrail {
     const files = readdirSync(o.dir).filter((f) => AUDIT_FILE.test(f)).sort();
     const state = { seq: 0, prev: GENESIS, line: 0 } as { seq: number; prev: string; file?: string; line: number };
     let torn: { file: string; line: number; bytes: Buffer } | undefined;
+    let unsealedTail = false;
     // The chain continues from the newest file that holds a whole record.
     for (let i = files.length - 1; i >= 0; i--) {
       const file = files[i]!;
@@ -155,7 +156,12 @@ export class AuditLog implements AuditTrail {
       if (end < 0) continue;
       const start = content.lastIndexOf(0x0a, end - 1) + 1;
       const last = content.subarray(start, end);
-      const opened = openRecord(last.toString('utf8'), o.key);
+      let opened = openRecord(last.toString('utf8'), o.key);
+      if (o.key && 'problem' in opened && !isSealed(last.toString('utf8'))) {
+        // Written before audit.hmac_key was set: sealing starts here (audit.sealed, below).
+        opened = openRecord(last.toString('utf8'));
+        if ('record' in opened) unsealedTail = true;
+      }
       if ('problem' in opened) {
         // Not ours to repair: `audit verify` reports it. Chain on, so nothing after it is lost.
         o.log.error({ event: 'audit.tail_unreadable', file, line: lines, problem: opened.problem }, 'the last audit record does not read back; run enrollgate audit verify');
@@ -170,7 +176,8 @@ export class AuditLog implements AuditTrail {
       }
       break;
     }
-    const mismatch = files.length > 0 ? tailMismatch(readCheckpoint(o.dir), state, o.key) : undefined;
+    // The checkpoint of a trail written without the key has no HMAC either.
+    const mismatch = files.length > 0 ? tailMismatch(readCheckpoint(o.dir), state, unsealedTail ? undefined : o.key) : undefined;
     if (files.length === 0 && !existsSync(join(o.dir, HEAD_FILE))) {
       // A new trail has its checkpoint (seq 0) before its first record, so that a missing
       // checkpoint is never a crash before the first one was written: `audit verify` reports it.
@@ -188,6 +195,12 @@ export class AuditLog implements AuditTrail {
       audit.appendRaw(torn.file, '\n');
       o.log.warn({ event: 'audit.torn_line', file: torn.file, line: torn.line, bytes: torn.bytes.length }, 'the audit trail ended in a torn line (a crash while writing); recorded');
       audit.record({ type: 'audit.recovered', torn_file: torn.file, torn_line: torn.line, torn_bytes: torn.bytes.length, torn_sha256: lineHash(torn.bytes) });
+      audit.flush();
+    }
+    if (unsealedTail) {
+      // The key's first record: sealed, it chains to (and so vouches for) every unsealed record before it.
+      o.log.warn({ event: 'audit.sealed', unsealed_seq: state.seq }, 'audit.hmac_key is new for this trail: records from here on are sealed');
+      audit.record({ type: 'audit.sealed', unsealed_seq: state.seq, unsealed_sha256: state.prev });
       audit.flush();
     }
     audit.drainSpool();

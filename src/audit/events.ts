@@ -74,7 +74,13 @@ export type AuditEvent =
   | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string }
   // The trail found at start not to end where its checkpoint says (cut, altered, or the checkpoint gone):
   // what was found, so that the evidence outlives the checkpoint the writer goes on to replace.
-  | { type: 'audit.mismatch'; problem: string; last_seq: number; last_sha256: string; checkpoint_seq?: number; checkpoint_sha256?: string };
+  | { type: 'audit.mismatch'; problem: string; last_seq: number; last_sha256: string; checkpoint_seq?: number; checkpoint_sha256?: string }
+  /**
+   * audit.hmac_key set on a trail written without it: the first record the key seals. Its seal
+   * covers its `prev`, the SHA-256 of record `unsealed_seq`, and so the whole unsealed chain
+   * before it; every record after it must be sealed.
+   */
+  | { type: 'audit.sealed'; unsealed_seq: number; unsealed_sha256: string };
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -102,6 +108,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'accounting.stopped':
     case 'audit.recovered':
     case 'audit.exported':
+    case 'audit.sealed':
       return 'info';
     case 'audit.mismatch':
       return 'failure';
@@ -147,6 +154,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'audit.exported': true,
   'audit.recovered': true,
   'audit.mismatch': true,
+  'audit.sealed': true,
 };
 
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly AuditEventType[];

@@ -86,6 +86,11 @@ export function sealMembers(members: string, chain: { seq: number; at: Date; pre
   return `${body.slice(0, -1)},"hmac":"${createHmac('sha256', key).update(body).digest('hex')}"}`;
 }
 
+/** Whether a line carries an HMAC at all (right or wrong): a line without one was written before the key was set. */
+export function isSealed(line: string): boolean {
+  return HMAC_SUFFIX.test(line);
+}
+
 /**
  * Reads a line back. A problem (not JSON, missing chain fields, a missing or wrong
  * HMAC when a key is given) comes back as text; the record otherwise.

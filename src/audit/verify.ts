@@ -18,7 +18,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint } from './checkpoint.js';
-import { AUDIT_FILE, GENESIS, headHmac, HEAD_FILE, lineHash, openRecord } from './record.js';
+import { AUDIT_FILE, GENESIS, headHmac, HEAD_FILE, isSealed, lineHash, openRecord } from './record.js';
 
 export interface VerifyReport {
   /**
@@ -57,6 +57,8 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
   let prevPlace: Place | undefined;
   let records = 0;
   let torn: (Place & { bytes: Buffer }) | undefined;
+  /** The first record without an HMAC (the key configured) since the last audit.sealed record: one must follow it. */
+  let unsealedSince: (Place & { seq: number; before: number }) | undefined;
   const hashes = new Map<number, string>();
   const broken = (file: string, line: number | undefined, message: string): VerifyReport => ({
     status: 'broken',
@@ -73,7 +75,17 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
     for (let i = 0; i < lines.length; i++) {
       const { bytes, newline } = lines[i]!;
       const line = i + 1;
-      const opened = openRecord(bytes.toString('utf8'), key);
+      const text = bytes.toString('utf8');
+      let opened = openRecord(text, key);
+      let unsealed = false;
+      if (key && 'problem' in opened && !isSealed(text)) {
+        // Written before audit.hmac_key was set: accepted while an audit.sealed record follows it.
+        const plain = openRecord(text);
+        if ('record' in plain) {
+          opened = plain;
+          unsealed = true;
+        }
+      }
       if ('problem' in opened) {
         if (torn) return broken(torn.file, torn.line, 'is not a valid record, and no audit.recovered record follows it');
         if (!newline && f === files.length - 1) {
@@ -115,6 +127,19 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
         // The writer found the trail at rest not ending where its checkpoint said, before it replaced the checkpoint.
         return broken(file, line, `records what the gateway found when it started: ${String(r.problem)} (the trail's last record was seq ${String(r.last_seq)}${r.checkpoint_seq !== undefined ? `, the checkpoint named seq ${String(r.checkpoint_seq)}` : ''})`);
       }
+      if (unsealed) unsealedSince ??= { file, line, seq: r.seq, before: records };
+      if (r.type === 'audit.sealed') {
+        if (r.unsealed_seq !== prevSeq || r.unsealed_sha256 !== prev) {
+          return broken(file, line, `says sealing started after seq ${String(r.unsealed_seq)}, but it follows seq ${prevSeq}`);
+        }
+        if (!key) {
+          notes.push(`${file} line ${line}: audit.hmac_key was set on this trail at seq ${r.seq}; its HMACs are checked only with the key (--config)`);
+        } else if (!unsealed) {
+          const from = unsealedSince ? `seq ${unsealedSince.seq} to ${prevSeq} were written without audit.hmac_key` : 'no record before it lacks an HMAC';
+          notes.push(`${file} line ${line}: sealing started at seq ${r.seq}: ${from}, and its HMAC covers them through the chain`);
+          unsealedSince = undefined;
+        }
+      }
       prev = lineHash(bytes);
       prevSeq = r.seq;
       prevPlace = { file, line };
@@ -123,6 +148,17 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
     }
   }
   if (torn) return broken(torn.file, torn.line, `is not a valid record (${describeProblem(torn.bytes, key)})`);
+  if (unsealedSince) {
+    return {
+      ...broken(
+        unsealedSince.file,
+        unsealedSince.line,
+        'has no HMAC: audit.hmac_key is configured, but no audit.sealed record after it says sealing started (the gateway records one when it next starts with the key)',
+      ),
+      records: unsealedSince.before,
+      lastSeq: unsealedSince.seq - 1,
+    };
+  }
 
   if (!head) {
     return 'problem' in checkpoint

@@ -357,3 +357,47 @@ describe('verifyAuditDir: a checkpoint that cannot be read', () => {
     expect(verifyAuditDir(dir)).toEqual(broken(HEAD_FILE, undefined, 'is not a checkpoint: it could not be read (EISDIR)', 4, 4));
   });
 });
+
+describe('verifyAuditDir: audit.hmac_key set on a trail written without it', () => {
+  /** Records 1–2 unsealed, 3 the writer's audit.sealed (sealed), 4 sealed: what a restart with a new key leaves. */
+  function sealedAtThree(sealedMembers?: (seq: number) => string): string[] {
+    const plain = chain(1, 2);
+    const transition = sealMembers(sealedMembers?.(3) ?? `"type":"audit.sealed","unsealed_seq":2,"unsealed_sha256":"${lineHash(plain[1]!)}","outcome":"info"`, { seq: 3, at: AT, prev: lineHash(plain[1]!) }, KEY);
+    const after = chain(4, 4, lineHash(transition), KEY);
+    const lines = [...plain, transition, ...after];
+    write(DAY2, lines);
+    writeHead(head(4, lines[3]!, DAY2, 4, KEY));
+    return lines;
+  }
+
+  it('accepts the unsealed records before audit.sealed, and says where sealing started', () => {
+    sealedAtThree();
+    expect(verifyAuditDir(dir, KEY)).toEqual({
+      status: 'intact',
+      files: 1,
+      records: 4,
+      lastSeq: 4,
+      notes: [`${DAY2} line 3: sealing started at seq 3: seq 1 to 2 were written without audit.hmac_key, and its HMAC covers them through the chain`],
+    });
+    expect(verifyAuditDir(dir).notes).toEqual([`${DAY2} line 3: audit.hmac_key was set on this trail at seq 3; its HMACs are checked only with the key (--config)`]);
+  });
+
+  it('finds an HMAC stripped from a record after audit.sealed (the chain rebuilt after it)', () => {
+    const lines = sealedAtThree();
+    const stripped = lines[3]!.replace(/,"hmac":"[0-9a-f]{64}"\}$/, '}');
+    write(DAY2, [...lines.slice(0, 3), stripped]);
+    writeHead(head(4, stripped, DAY2, 4, KEY));
+    expect(verifyAuditDir(dir, KEY).problem).toEqual({ file: DAY2, line: 4, message: expect.stringContaining('has no HMAC: audit.hmac_key is configured, but no audit.sealed record after it') });
+  });
+
+  it('takes an audit.sealed record only sealed, and only naming the record before it', () => {
+    // Unsealed: anyone could write one.
+    const plain = chain(1, 2);
+    const fake = sealMembers(`"type":"audit.sealed","unsealed_seq":2,"unsealed_sha256":"${lineHash(plain[1]!)}","outcome":"info"`, { seq: 3, at: AT, prev: lineHash(plain[1]!) });
+    write(DAY2, [...plain, fake]);
+    writeHead(head(3, fake, DAY2, 3, KEY));
+    expect(verifyAuditDir(dir, KEY).problem).toMatchObject({ file: DAY2, line: 1, message: expect.stringContaining('has no HMAC') });
+    sealedAtThree(() => `"type":"audit.sealed","unsealed_seq":1,"unsealed_sha256":"${'0'.repeat(64)}","outcome":"info"`);
+    expect(verifyAuditDir(dir, KEY).problem).toEqual({ file: DAY2, line: 3, message: 'says sealing started after seq 1, but it follows seq 2' });
+  });
+});

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { initOnFreePorts, startCliGateway } from '../../helpers/gateway.js';
+import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
+import { stopChild } from '../../helpers/stop-child.js';
+
+/**
+ * `enrollgate audit …` from the sources against trails a real gateway (`enrollgate start`)
+ * wrote: what an auditor runs, with --config (the key) and --dir (a copy, no key).
+ */
+let dir: string;
+let configFile: string;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enrollgate-audit-cli-'));
+  ({ configFile } = await initOnFreePorts(dir));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const auditDir = () => join(dir, 'audit');
+const cli = (...args: string[]) => runCli(args, { cwd: dir });
+const records = (): AuditRecord[] =>
+  readdirSync(auditDir())
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(auditDir(), f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as AuditRecord);
+
+/** `enrollgate start`, until it says it started, then SIGTERM: a gateway's whole life in the trail. */
+async function startAndStop(): Promise<void> {
+  const started = await startCliGateway(configFile, dir);
+  await stopChild(started.child, 10_000);
+}
+
+function setKey(): void {
+  writeFileSync(join(dir, 'secrets', 'audit-key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+  const doc = parse(readFileSync(configFile, 'utf8')) as Record<string, any>;
+  doc.audit = { ...doc.audit, hmac_key: { file: 'secrets/audit-key' } };
+  writeFileSync(configFile, stringify(doc));
+}
+
+describe('audit.hmac_key set on a trail that already exists', () => {
+  it('is recorded as audit.sealed at the next start, and verify accepts it with --config and --dir alike', async () => {
+    await startAndStop();
+    expect((await cli('audit', 'verify', '--config', configFile)).code).toBe(0);
+    setKey();
+
+    // Key set, gateway not restarted yet: no record is sealed, and that is not a trail that verifies.
+    const before = await cli('audit', 'verify', '--config', configFile);
+    expect(before.code, before.stdout).toBe(1);
+    expect(before.stdout).toContain('line 1 has no HMAC: audit.hmac_key is configured, but no audit.sealed record after it says sealing started');
+
+    await startAndStop();
+    const all = records();
+    const sealed = all.findIndex((r) => r.type === 'audit.sealed');
+    expect(sealed).toBe(3);
+    expect(all[sealed]).toMatchObject({ seq: 4, unsealed_seq: 3, outcome: 'info', hmac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(all.slice(0, sealed).every((r) => r.hmac === undefined)).toBe(true);
+    expect(all.slice(sealed).every((r) => typeof r.hmac === 'string')).toBe(true);
+    // No audit.mismatch: the unsealed checkpoint is what a trail without the key has.
+    expect(all.map((r) => r.type)).not.toContain('audit.mismatch');
+
+    const [withKey, copy] = await Promise.all([cli('audit', 'verify', '--config', configFile), cli('audit', 'verify', '--dir', auditDir())]);
+    expect(withKey.code, withKey.stdout).toBe(0);
+    expect(withKey.stdout).toMatch(/line 4: sealing started at seq 4: seq 1 to 3 were written without audit.hmac_key/);
+    expect(withKey.stdout).toContain(`OK: ${all.length} record(s) in 1 file(s) chain from seq 1 to ${all.length}`);
+    expect(copy.code, copy.stdout).toBe(0);
+    expect(copy.stdout).toContain('line 4: audit.hmac_key was set on this trail at seq 4');
+
+    // The seal covers what came before it: a change to an unsealed record is still caught, with the key.
+    const file = join(auditDir(), readdirSync(auditDir()).find((f) => f.endsWith('.jsonl'))!);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"type":"gateway.started","version":"', '"type":"gateway.started","version":"9'));
+    const altered = await cli('audit', 'verify', '--config', configFile);
+    expect(altered.code).toBe(1);
+    expect(altered.stdout).toContain('line 2 was altered');
+  }, 6 * SOURCE_RUN_MS);
+});
