@@ -79,7 +79,7 @@ export class AdminService {
   /** Throws ForbiddenError (audited as admin.refused) unless the actor may. */
   authorize(actor: Actor, permission: Permission): void {
     if (may(actor, permission)) return;
-    this.d.audit.record({ type: 'admin.refused', admin: actor.name, role: actor.role, action: permission });
+    this.d.audit.record({ type: 'admin.refused', admin: actor.name, role: actor.role, action: permission, ...actor.client });
     throw new ForbiddenError(permission);
   }
 
@@ -128,23 +128,23 @@ export class AdminService {
 
   async unenroll(actor: Actor, mac: Mac, reason: string): Promise<boolean> {
     this.authorize(actor, 'devices.unenroll');
-    return this.d.enrollment.unenrollAsAdmin(mac, actor.name, reason);
+    return this.d.enrollment.unenrollAsAdmin(mac, actor.name, reason, actor.client);
   }
 
   async block(actor: Actor, mac: Mac, reason: string): Promise<BlockEntry> {
     this.authorize(actor, 'devices.block');
-    return this.d.enrollment.block(mac, actor.name, reason);
+    return this.d.enrollment.block(mac, actor.name, reason, actor.client);
   }
 
   async unblock(actor: Actor, mac: Mac): Promise<boolean> {
     this.authorize(actor, 'devices.unblock');
-    return this.d.enrollment.unblock(mac, actor.name);
+    return this.d.enrollment.unblock(mac, actor.name, actor.client);
   }
 
   /** Revokes one EAP-TLS certificate of an enrolled device (the device stays enrolled); undefined when the serial is not one of its certificates. */
   async revokeCertificate(actor: Actor, mac: Mac, serial: string, reason?: CrlReasonCode): Promise<RevokedCertificateEntry | undefined> {
     this.authorize(actor, 'certificates.revoke');
-    return this.d.enrollment.revokeCertificate(mac, serial, actor.name, reason);
+    return this.d.enrollment.revokeCertificate(mac, serial, actor.name, reason, actor.client);
   }
 
   /** Live sessions, all or one person's. */
@@ -158,7 +158,7 @@ export class AdminService {
   /** Ends one device's session now (the router is told). */
   async revoke(actor: Actor, mac: Mac, reason: string): Promise<boolean> {
     this.authorize(actor, 'sessions.revoke');
-    return this.d.sessions.revoke(mac, reason, actor.name);
+    return this.d.sessions.revoke(mac, reason, actor.name, actor.client);
   }
 
   /** Ends every session of one person (a lost or stolen device: all of theirs, now); returns the MACs. */
@@ -166,7 +166,7 @@ export class AdminService {
     this.authorize(actor, 'sessions.revoke');
     const theirs = await this.sessions(actor, { user });
     const ended: Mac[] = [];
-    for (const s of theirs) if (await this.d.sessions.revoke(s.mac, reason, actor.name)) ended.push(s.mac);
+    for (const s of theirs) if (await this.d.sessions.revoke(s.mac, reason, actor.name, actor.client)) ended.push(s.mac);
     return ended;
   }
 
@@ -202,7 +202,7 @@ export class AdminService {
   exportAudit(actor: Actor, filter: AuditFilter, format: 'jsonl' | 'csv'): Generator<string> {
     this.authorize(actor, 'audit.export');
     return exportChunks(auditMatches(this.d.auditDir, filter), format, (records) =>
-      this.d.audit.record({ type: 'audit.exported', by: actor.name, format, records, filter: JSON.stringify(filter) }),
+      this.d.audit.record({ type: 'audit.exported', by: actor.name, format, records, filter: JSON.stringify(filter), ...actor.client }),
     );
   }
 

@@ -15,6 +15,7 @@ import { parseMac, type Mac } from '../mac.js';
 import { BadInputError, GatewayError, HttpsRequiredError, NotFoundError } from '../errors.js';
 import { CRL_REASON, type CrlReasonName } from '../pki/crl.js';
 import { normaliseSerial } from '../pki/serial.js';
+import { clientOf } from '../portal/respond.js';
 import type { AdminService } from './admin-service.js';
 import type { Actor } from './roles.js';
 
@@ -41,7 +42,7 @@ export function adminApiRouter(deps: { admin: AdminService; tokens: AdminConfig[
       ctx.set('WWW-Authenticate', 'Bearer realm="enrollgate admin API"');
       throw new UnauthorizedError('A valid admin API token is needed (Authorization: Bearer …).');
     }
-    ctx.state.actor = actor;
+    ctx.state.actor = { ...actor, client: clientOf(ctx, 'api') } satisfies Actor;
     await next();
   };
   const actor = (ctx: Context): Actor => ctx.state.actor as Actor;

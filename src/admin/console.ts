@@ -21,7 +21,7 @@ import type { Authenticator } from '../directory/authenticator.js';
 import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
-import { clientIp, redirectInside, refusalStatus, render } from '../portal/respond.js';
+import { clientIp, clientOf, redirectInside, refusalStatus, render } from '../portal/respond.js';
 import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
@@ -64,7 +64,7 @@ export function adminConsoleRouter(deps: AdminConsoleDeps): Router {
     const visit = await currentVisit(ctx, deps);
     if (!visit?.user || !visit.role) return loginPage(ctx, deps, visit);
     ctx.state.adminVisit = visit;
-    await h(ctx, deps, { name: visit.user, role: visit.role as Role }, visit);
+    await h(ctx, deps, { name: visit.user, role: visit.role as Role, client: clientOf(ctx, 'console') }, visit);
   };
   router.use(httpsOnly);
   addRoute(router, 'get', 'admin.home', page(dashboardPage));
@@ -148,17 +148,17 @@ async function loginAction(ctx: Context, deps: AdminConsoleDeps): Promise<void> 
     role = roleFor(user.groups, deps.config.admin.roles);
   } catch (err) {
     if (!(err instanceof GatewayError) || !err.expose) throw err;
-    deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code });
+    deps.audit.record({ type: 'admin.login_failed', user: username.slice(0, 64), code: err.code, ...clientOf(ctx, 'console') });
     return again(err.message, refusalStatus(ctx, err));
   }
   if (!role) {
-    deps.audit.record({ type: 'admin.login_failed', user: name, code: 'EG_NOT_ADMIN' });
+    deps.audit.record({ type: 'admin.login_failed', user: name, code: 'EG_NOT_ADMIN', ...clientOf(ctx, 'console') });
     return again('Your account has no role in the admin console. Ask a network admin to add you to an admin group.', 403);
   }
   await deps.visits.end(visit);
   const loggedIn = await deps.visits.start({ ip: clientIp(ctx), user: name, role }, deps.clock.now());
   setCookie(ctx, deps, loggedIn);
-  deps.audit.record({ type: 'admin.logged_in', admin: name, role });
+  deps.audit.record({ type: 'admin.logged_in', admin: name, role, ...clientOf(ctx, 'console') });
   redirectInside(ctx, ctx.urls.route('admin.home'));
 }
 
@@ -173,7 +173,7 @@ const logoutAction: Handler = async (ctx, deps, actor, visit) => {
   await checkForm(ctx, deps, visit);
   await deps.visits.end(visit);
   setCookie(ctx, deps, undefined);
-  deps.audit.record({ type: 'admin.logged_out', admin: actor.name });
+  deps.audit.record({ type: 'admin.logged_out', admin: actor.name, ...actor.client });
   redirectInside(ctx, ctx.urls.route('admin.home'));
 };
 

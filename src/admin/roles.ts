@@ -4,6 +4,7 @@
  * every operation names the permission it needs (admin-service.ts checks it on the
  * server for every call, whatever a page showed).
  */
+import type { ClientFields } from '../audit/events.js';
 import type { AdminConfig } from '../config/load.js';
 import { groupMatches } from '../devices/policy.js';
 
@@ -46,6 +47,8 @@ export interface Actor {
   /** The username, or api:<token name>: what the audit trail records as the acting admin. */
   readonly name: string;
   readonly role: Role;
+  /** Where they act from (the console or the API, address, user agent): recorded with what they do. */
+  readonly client?: ClientFields;
 }
 
 export function may(actor: Actor, permission: Permission): boolean {

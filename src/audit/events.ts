@@ -9,35 +9,62 @@
  * to which device, when, through which router.
  */
 
+/**
+ * Through which door a person acted: the Wi-Fi page (`portal`), My devices, the agent
+ * API of the enrollment apps, the admin console or the admin API.
+ */
+export type Surface = 'portal' | 'my_devices' | 'agent_api' | 'console' | 'api';
+
+/**
+ * Where a person acted from, on every login and admin event: the surface, the client's
+ * address (as the portal sees it: the proxy's X-Forwarded-For with portal.trust_proxy)
+ * and its User-Agent, cut to USER_AGENT_MAX characters (the header is the client's to
+ * fill; the trail is not its storage).
+ */
+export interface ClientFields {
+  surface?: Surface;
+  ip?: string;
+  user_agent?: string;
+}
+
+export const USER_AGENT_MAX = 256;
+
+/** The ClientFields of a request; an empty or missing User-Agent is left out. */
+export function clientFields(surface: Surface, ip: string | undefined, userAgent: string | undefined): ClientFields {
+  return { surface, ...(ip ? { ip } : {}), ...(userAgent ? { user_agent: userAgent.slice(0, USER_AGENT_MAX) } : {}) };
+}
+
 export type AuditEvent =
   // The gateway itself.
   | { type: 'gateway.started'; version: string; pid: number; config_sha256: string }
   | { type: 'gateway.stopped'; pid: number; reason: string }
   | { type: 'config.loaded'; file: string; sha256: string }
   // People at the portal, the agent API and My devices.
-  | { type: 'login.succeeded'; user: string; mac?: string }
-  | { type: 'login.failed'; user: string; mac?: string; code: string }
+  | ({ type: 'login.succeeded'; user: string; mac?: string } & ClientFields)
+  | ({ type: 'login.failed'; user: string; mac?: string; code: string } & ClientFields)
   /**
    * My devices opened for a person: with their password there (`password`), or by the login
    * they had just made at the Wi-Fi page in the same browser (`wifi_login`, `mac` the device
    * that login was for), which spares them a second password for ten minutes.
    */
-  | { type: 'my_devices.opened'; user: string; via: 'password' | 'wifi_login'; mac?: string }
+  | ({ type: 'my_devices.opened'; user: string; via: 'password' | 'wifi_login'; mac?: string } & ClientFields)
   | { type: 'login.throttled'; user: string; ip?: string; scope: 'user_and_address' | 'address'; failures: number; until: string }
   // Devices.
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
   | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
-  | { type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string }
+  | ({ type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string } & ClientFields)
   /** Its owner named it, or took the name away, in My devices: the name itself is not recorded. */
   | { type: 'device.renamed'; mac: string; user: string }
-  | { type: 'device.blocked'; mac: string; by: string; reason: string }
-  | { type: 'device.unblocked'; mac: string; by: string }
+  // `user`: the device's owner, when it is enrolled (an admin or the command line acts on somebody's device).
+  | ({ type: 'device.blocked'; mac: string; user?: string; by: string; reason: string } & ClientFields)
+  | ({ type: 'device.unblocked'; mac: string; user?: string; by: string } & ClientFields)
   // Certificates of the gateway's CA (EAP-TLS identities): issued to a device, revoked (RFC 5280 reason name).
   | { type: 'certificate.issued'; mac: string; user: string; serial: string; not_after: string; via: string }
-  | { type: 'certificate.revoked'; mac: string; serial: string; reason: string; by?: string }
+  | ({ type: 'certificate.revoked'; mac: string; user?: string; serial: string; reason: string; by?: string } & ClientFields)
   // Sessions.
   | { type: 'session.issued'; mac: string; user: string; origin: string; ends_at: string }
-  | { type: 'session.revoked'; mac: string; reason: string; by?: string }
+  // `user`: whose session it was.
+  | ({ type: 'session.revoked'; mac: string; user?: string; reason: string; by?: string } & ClientFields)
   | { type: 'session.expired'; mac: string; user: string; ended_at: string }
   // RADIUS.
   | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string }
@@ -60,16 +87,16 @@ export type AuditEvent =
     }
   // RFC 5176 requests to routers, once their fate is known.
   | { type: 'router.notified'; nas: string; kind: 'coa' | 'disconnect'; mac: string; result: 'ack' | 'nak' | 'timeout' | 'error'; error_cause?: number }
-  // The admin console and API; `admin` is the acting person (or api:<token name>).
   // The users file changed by `enrollgate users` (by: cli:<OS user>); never a password or a hash.
   | { type: 'user.added'; user: string; by: string; nt_hash: boolean }
   | { type: 'user.password_changed'; user: string; by: string; nt_hash: 'replaced' | 'added' | 'none' }
   | { type: 'user.removed'; user: string; by: string }
-  | { type: 'admin.logged_in'; admin: string; role: string }
-  | { type: 'admin.login_failed'; user: string; code: string }
-  | { type: 'admin.logged_out'; admin: string }
-  | { type: 'admin.refused'; admin: string; role: string; action: string }
-  | { type: 'audit.exported'; by: string; format: string; records: number; filter: string }
+  // The admin console and API; `admin` is the acting person (or api:<token name>).
+  | ({ type: 'admin.logged_in'; admin: string; role: string } & ClientFields)
+  | ({ type: 'admin.login_failed'; user: string; code: string } & ClientFields)
+  | ({ type: 'admin.logged_out'; admin: string } & ClientFields)
+  | ({ type: 'admin.refused'; admin: string; role: string; action: string } & ClientFields)
+  | ({ type: 'audit.exported'; by: string; format: string; records: number; filter: string } & ClientFields)
   // The audit trail itself: a torn last line found at start (a crash while writing).
   | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string }
   // The trail found at start not to end where its checkpoint says (cut, altered, or the checkpoint gone):

@@ -19,7 +19,11 @@ export interface AuditFilter {
   readonly from?: Date;
   /** Records before this instant. */
   readonly to?: Date;
-  /** The person: matches `user` (who logged in, whose device) or `by` (who acted). */
+  /**
+   * The person, in every record about them or by them: `user` (who logged in, whose
+   * device or session: the owner, also when somebody else acted on it), `by` (who acted)
+   * or `admin` (the console's and API's own records: logged in, refused, …).
+   */
   readonly user?: string;
   /** A device MAC in the gateway's form (aa:bb:cc:dd:ee:ff). */
   readonly mac?: string;
@@ -82,7 +86,7 @@ export function* auditMatches(dir: string, filter: AuditFilter): Generator<Audit
     if (fromIso && r.at < fromIso) return undefined;
     if (toIso && r.at >= toIso) return undefined;
     if (filter.mac && r.mac !== filter.mac) return undefined;
-    if (filter.user && r.user !== filter.user && r.by !== filter.user) return undefined;
+    if (filter.user && r.user !== filter.user && r.by !== filter.user && r.admin !== filter.user) return undefined;
     if (filter.type && (typePrefix ? !r.type.startsWith(typePrefix) : r.type !== filter.type)) return undefined;
     if (filter.outcome && r.outcome !== filter.outcome) return undefined;
     return { record: r, line, file };

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { Authenticator } from '../directory/authenticator.js';
 import { DeviceBlockedError, DeviceLimitReachedError, DeviceOwnedByOtherError, GatewayError, TooManyAttemptsError } from '../errors.js';
-import type { AuditTrail } from '../audit/events.js';
+import type { AuditTrail, ClientFields } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -20,6 +20,8 @@ export interface Credentials {
   readonly password: string;
   /** The client address they came from (login throttling counts per person and address). */
   readonly from?: string;
+  /** Where they logged in from, for the audit trail (login.succeeded, login.failed). */
+  readonly client?: ClientFields;
 }
 
 /** How a device is being enrolled, besides who and what. */
@@ -225,7 +227,7 @@ export class EnrollmentService {
       const user = await this.deps.authenticator.authenticate(credentials.username, credentials.password, credentials.from);
       this.deps.metrics.portalLogins.inc({ outcome: 'success' });
       this.deps.log.info({ event: 'portal.login.succeeded', user: user.username, ...(mac ? { mac } : {}) }, 'portal login succeeded');
-      this.deps.audit.record({ type: 'login.succeeded', user: user.username, ...(mac ? { mac } : {}) });
+      this.deps.audit.record({ type: 'login.succeeded', user: user.username, ...(mac ? { mac } : {}), ...credentials.client });
       return user;
     } catch (err) {
       // Refused before the directory was asked: the throttle audited the lock once (login.throttled).
@@ -234,7 +236,7 @@ export class EnrollmentService {
       this.deps.metrics.portalLogins.inc({ outcome: code });
       // The username is logged as typed (it may be a mistyped password: keep it short and never log the password).
       this.deps.log.info({ event: 'portal.login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code }, 'portal login failed');
-      this.deps.audit.record({ type: 'login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code });
+      this.deps.audit.record({ type: 'login.failed', user: credentials.username.slice(0, 64), ...(mac ? { mac } : {}), code, ...credentials.client });
       throw err;
     }
   }
@@ -250,14 +252,14 @@ export class EnrollmentService {
    * router hears a Disconnect-Request). False, and nothing done, when the device is not
    * enrolled or is somebody else's (callers do not tell the two apart).
    */
-  async unenroll(mac: Mac, byUser: string, reason: UnenrollReason): Promise<boolean> {
+  async unenroll(mac: Mac, byUser: string, reason: UnenrollReason, client?: ClientFields): Promise<boolean> {
     const crlReason: CrlReasonCode = reason === 'lost' ? CRL_REASON.keyCompromise : CRL_REASON.cessationOfOperation;
     const retired = await this.deps.devices.remove(mac, { owner: byUser, reason: crlReason, at: this.deps.clock.now() });
     if (!retired) return false;
     this.deps.log.info({ event: 'device.unenrolled', mac, user: byUser, reason }, 'device unenrolled');
-    this.deps.audit.record({ type: 'device.unenrolled', mac, user: byUser, reason });
-    recordRevocations(this.deps, mac, retired.revoked, byUser);
-    await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`);
+    this.deps.audit.record({ type: 'device.unenrolled', mac, user: byUser, reason, ...client });
+    recordRevocations(this.deps, mac, retired.revoked, byUser, byUser, client);
+    await this.deps.sessions.revoke(mac, `unenrolled: ${reason}`, undefined, client);
     return true;
   }
 
@@ -274,23 +276,23 @@ export class EnrollmentService {
   }
 
   /** DeviceAdministration.revokeCertificate. */
-  revokeCertificate(mac: Mac, serial: string, by: string, reason?: CrlReasonCode): Promise<RevokedCertificateEntry | undefined> {
-    return this.administration.revokeCertificate(mac, serial, by, reason);
+  revokeCertificate(mac: Mac, serial: string, by: string, reason?: CrlReasonCode, client?: ClientFields): Promise<RevokedCertificateEntry | undefined> {
+    return this.administration.revokeCertificate(mac, serial, by, reason, client);
   }
 
   /** DeviceAdministration.unenrollAsAdmin (the console, the API and the command line do the same). */
-  unenrollAsAdmin(mac: Mac, by: string, reason: string): Promise<boolean> {
-    return this.administration.unenrollAsAdmin(mac, by, reason);
+  unenrollAsAdmin(mac: Mac, by: string, reason: string, client?: ClientFields): Promise<boolean> {
+    return this.administration.unenrollAsAdmin(mac, by, reason, client);
   }
 
   /** DeviceAdministration.block. */
-  block(mac: Mac, by: string, reason: string): Promise<BlockEntry> {
-    return this.administration.block(mac, by, reason);
+  block(mac: Mac, by: string, reason: string, client?: ClientFields): Promise<BlockEntry> {
+    return this.administration.block(mac, by, reason, client);
   }
 
   /** DeviceAdministration.unblock. */
-  unblock(mac: Mac, by: string): Promise<boolean> {
-    return this.administration.unblock(mac, by);
+  unblock(mac: Mac, by: string, client?: ClientFields): Promise<boolean> {
+    return this.administration.unblock(mac, by, client);
   }
 
   private async refuseBlocked(mac: Mac): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import { clientFields, type ClientFields, type Surface } from '../audit/events.js';
 import { unmapIpv4 } from '../radius/clients.js';
 import type { PortalDeps } from './deps.js';
 import { DirectoryUnavailableError, FlowExpiredError, TooManyAttemptsError, type GatewayError } from '../errors.js';
@@ -46,6 +47,11 @@ export function cspNonce(ctx: Context): string {
 /** The browser's address (X-Forwarded-For only with portal.trust_proxy), IPv4 unmapped. */
 export function clientIp(ctx: Context): string {
   return unmapIpv4(ctx.ip);
+}
+
+/** Who asked, for the audit trail: the surface, the client's address and its User-Agent (bounded). */
+export function clientOf(ctx: Context, surface: Surface): ClientFields {
+  return clientFields(surface, clientIp(ctx), ctx.get('User-Agent'));
 }
 
 /**

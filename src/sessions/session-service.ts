@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Mac } from '../mac.js';
 import type { Maybe } from '../maybe.js';
-import type { AuditTrail } from '../audit/events.js';
+import type { AuditTrail, ClientFields } from '../audit/events.js';
 import type { Logger } from '../logger.js';
 import { nextCutoff } from './daily-cutoff.js';
 import type { Session, SessionOrigin } from './session.js';
@@ -53,12 +53,14 @@ export class SessionService {
     return this.deps.store.list(this.deps.clock.now());
   }
 
-  /** Ends the device's session at once; `by` names who did it when it was not the system or the owner's own action. */
-  async revoke(mac: Mac, reason: string, by?: string): Promise<boolean> {
+  /** Ends the device's session at once; `by` names who did it when it was not the system or the owner's own action, `client` where they acted from. */
+  async revoke(mac: Mac, reason: string, by?: string, client?: ClientFields): Promise<boolean> {
+    // Whose session it was, for the trail (read before it goes).
+    const user = (await this.live(mac))?.user;
     const had = await this.deps.store.revoke(mac);
     if (had) {
       this.deps.log.info({ event: 'session.revoked', mac, reason, ...(by ? { by } : {}) }, 'session revoked');
-      this.deps.audit?.record({ type: 'session.revoked', mac, reason, ...(by ? { by } : {}) });
+      this.deps.audit?.record({ type: 'session.revoked', mac, ...(user ? { user } : {}), reason, ...(by ? { by } : {}), ...client });
       this.deps.notify?.({ kind: 'revoked', mac, reason });
     }
     return had;

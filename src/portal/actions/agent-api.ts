@@ -17,7 +17,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
-import { clientIp } from '../respond.js';
+import { clientIp, clientOf } from '../respond.js';
 
 /**
  * The Android agent's API (JSON over HTTPS): the agent, installed from the portal's
@@ -131,7 +131,7 @@ export async function agentEnrollAction(ctx: Context, deps: PortalDeps): Promise
       mac,
       'android',
       body.device.os_version,
-      { username: body.username.trim(), password: body.password, from: clientIp(ctx) },
+      { username: body.username.trim(), password: body.password, from: clientIp(ctx), client: clientOf(ctx, 'agent_api') },
       { via: 'agent', model: body.device.model, agentVersion: body.device.agent_version },
     );
   } catch (err) {
@@ -157,8 +157,8 @@ export async function agentEnrollAction(ctx: Context, deps: PortalDeps): Promise
 export async function agentUnenrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const body = input(ctx, unenrollBody);
   const mac = macField(body.mac, 'mac');
-  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx) }, mac);
-  if (!(await deps.enrollment.unenroll(mac, user.username, body.reason ?? 'agent'))) throw new NotEnrolledError();
+  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx), client: clientOf(ctx, 'agent_api') }, mac);
+  if (!(await deps.enrollment.unenroll(mac, user.username, body.reason ?? 'agent', clientOf(ctx, 'agent_api')))) throw new NotEnrolledError();
   ctx.status = 200;
   ctx.body = { unenrolled: true };
 }
@@ -174,7 +174,7 @@ export async function agentUnenrollAction(ctx: Context, deps: PortalDeps): Promi
 export async function agentIdentityAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const body = input(ctx, identityBody);
   const mac = macField(body.mac, 'mac');
-  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx) }, mac);
+  const user = await deps.enrollment.authenticate({ username: body.username.trim(), password: body.password, from: clientIp(ctx), client: clientOf(ctx, 'agent_api') }, mac);
   if (!deps.identities || !deps.eapTls) throw new NotFoundError('This network does not use EAP-TLS: there is no identity to hand out.');
   const device = (await deps.enrollment.devicesOf(user)).find((d) => d.mac === mac);
   // Somebody else's device and no device get the same answer (as unenroll).

@@ -4,7 +4,7 @@ import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../e
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, formRefusal, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formRefusal, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { nextSteps } from '../next-steps.js';
 import { openAfterWifiLogin } from './self-service.js';
@@ -39,7 +39,7 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
     renderForm(ctx, deps, 'profile-login.njk', flow, { error: refusal.error, invalid: refusal.invalid, username, owner: device.owner }, refusal.status);
   };
-  const creds = credentials(ctx.request.body, clientIp(ctx));
+  const creds = credentials(ctx.request.body, clientOf(ctx, 'portal'));
   if (!creds) return again(MISSING_FIELDS);
   let target: string;
   try {

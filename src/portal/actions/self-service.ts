@@ -8,7 +8,7 @@ import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
-import { clientIp, formRefusal, MISSING_FIELDS, redirectInside, render, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formRefusal, MISSING_FIELDS, redirectInside, render, type FormRefusal } from '../respond.js';
 import { privateAddressSteps } from '../private-address-steps.js';
 import { detectOs } from '../user-agent.js';
 import { credentials } from './credentials.js';
@@ -73,7 +73,8 @@ export async function startManageVisit(
   if (previous) await deps.manage.end(previous);
   const visit = await deps.manage.start({ ip: clientIp(ctx), user }, deps.clock.now());
   setVisitCookie(ctx, visit);
-  deps.audit.record({ type: 'my_devices.opened', user, via: opened.via, ...(opened.mac ? { mac: opened.mac } : {}) });
+  // Opened by a login at the Wi-Fi page: that page is the surface the person used.
+  deps.audit.record({ type: 'my_devices.opened', user, via: opened.via, ...(opened.mac ? { mac: opened.mac } : {}), ...clientOf(ctx, opened.via === 'password' ? 'my_devices' : 'portal') });
   return visit;
 }
 
@@ -207,7 +208,7 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
     render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error: refusal.error, invalid: refusal.invalid, username }, refusal.status);
   };
-  const creds = credentials(body, clientIp(ctx));
+  const creds = credentials(body, clientOf(ctx, 'my_devices'));
   if (!creds) return again(MISSING_FIELDS);
   try {
     const user = await deps.enrollment.authenticate(creds);
@@ -254,7 +255,7 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
     const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
     return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.' }, 400);
   }
-  await deps.enrollment.unenroll(own.device.mac, own.user, reason);
+  await deps.enrollment.unenroll(own.device.mac, own.user, reason, clientOf(ctx, 'my_devices'));
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'unenrolled' }));
 }
 

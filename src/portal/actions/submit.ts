@@ -4,7 +4,7 @@ import type { Credentials } from '../../devices/enrollment-service.js';
 import { BadInputError, DeviceLimitReachedError, GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { offerProfile, profilesOffered } from './profile.js';
 import { addressChangeNote, deviceRows, openAfterWifiLogin } from './self-service.js';
@@ -23,7 +23,7 @@ function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, ref
  * as the form with a specific message, anything else goes to the error page.
  */
 async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: string, extra: object, act: (c: Credentials) => Promise<string>): Promise<void> {
-  const creds = credentials(ctx.request.body, clientIp(ctx));
+  const creds = credentials(ctx.request.body, clientOf(ctx, 'portal'));
   if (!creds) return again(ctx, deps, flow, template, MISSING_FIELDS, extra);
   let target: string;
   try {
