@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { DateTime } from 'luxon';
-import type { AuditFilter } from '../audit/query.js';
+import { actorOf, type AuditFilter } from '../audit/query.js';
 import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../audit/events.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
@@ -122,8 +122,12 @@ function adminRender(ctx: Context, deps: AdminConsoleDeps, template: string, act
   render(ctx, deps, template, { actor, nav, csrf_logout: visit?.csrf, ...context }, status);
 }
 
+/**
+ * A time as the console shows it: in the gateway's time zone, to the second, with its UTC
+ * offset, so that what an auditor reads off a page (or a screenshot) is unambiguous.
+ */
 function when(iso: string | undefined, deps: AdminConsoleDeps): string {
-  return iso ? DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('yyyy-LL-dd HH:mm') : '';
+  return iso ? DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('yyyy-LL-dd HH:mm:ss ZZ') : '';
 }
 
 async function loginPage(ctx: Context, deps: AdminConsoleDeps, visit: ManageVisit | undefined, extra: object = {}, status = 200): Promise<void> {
@@ -274,12 +278,13 @@ const auditPage: Handler = async (ctx, deps, actor) => {
   if (!searched) deps.admin.authorize(actor, 'audit.view');
   const matches = searched ? deps.admin.searchAudit(actor, { ...filter, limit: AUDIT_PAGE_ROWS + 1 }) : [];
   const rows = matches.slice(0, AUDIT_PAGE_ROWS).map((m) => {
-    const { seq, at, type, outcome, user, mac, nas, reason, prev: _p, hmac: _h, ...rest } = m.record;
-    return { seq, at: when(at, deps), type, outcome, user, mac, nas, reason, details: Object.keys(rest).length > 0 ? JSON.stringify(rest) : '' };
+    const { seq, at, type, outcome, user, mac, nas, reason, by: _b, admin: _a, prev: _p, hmac: _h, ...rest } = m.record;
+    return { seq, at: when(at, deps), at_iso: at, type, outcome, user, by: actorOf(m.record), mac, nas, reason, details: Object.keys(rest).length > 0 ? JSON.stringify(rest) : '' };
   });
   const query = Object.fromEntries(Object.entries(form).filter(([, v]) => v !== ''));
   adminRender(ctx, deps, 'admin/audit.njk', actor, {
     form,
+    time_zone: deps.config.session.time_zone,
     types: AUDIT_EVENT_TYPES,
     searched,
     rows,

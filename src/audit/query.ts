@@ -146,10 +146,19 @@ export function* exportChunks(matches: Iterable<AuditMatch>, format: 'jsonl' | '
   }
 }
 
-/** CSV columns: the fields most searches need, then the rest of the record as JSON. */
-export const CSV_COLUMNS = ['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas', 'reason', 'details'] as const;
+/**
+ * CSV columns: the fields most searches need, then the rest of the record as JSON. `by` is
+ * the actor: the record's `by`, or `admin` for the console's and API's own records.
+ */
+export const CSV_COLUMNS = ['seq', 'at', 'type', 'outcome', 'user', 'by', 'mac', 'nas', 'reason', 'details'] as const;
 
-const CHAIN_FIELDS = new Set(['seq', 'at', 'type', 'outcome', 'user', 'mac', 'nas', 'reason', 'prev', 'hmac']);
+const CHAIN_FIELDS = new Set(['seq', 'at', 'type', 'outcome', 'user', 'by', 'admin', 'mac', 'nas', 'reason', 'prev', 'hmac']);
+
+/** Who acted, as the CSV's and the console's "by" column show it: `by`, or the console's and API's `admin`. */
+export function actorOf(r: AuditRecord): string | undefined {
+  const actor = r.by ?? r.admin;
+  return typeof actor === 'string' ? actor : undefined;
+}
 
 /**
  * One CSV row: RFC 4180 quoting; control characters written as JSON escapes; a leading
@@ -157,7 +166,7 @@ const CHAIN_FIELDS = new Set(['seq', 'at', 'type', 'outcome', 'user', 'mac', 'na
  */
 export function csvRow(r: AuditRecord): string {
   const details = Object.fromEntries(Object.entries(r).filter(([k]) => !CHAIN_FIELDS.has(k)));
-  const cells = [r.seq, r.at, r.type, r.outcome, r.user, r.mac, r.nas, r.reason, Object.keys(details).length > 0 ? JSON.stringify(details) : ''];
+  const cells = [r.seq, r.at, r.type, r.outcome, r.user, actorOf(r), r.mac, r.nas, r.reason, Object.keys(details).length > 0 ? JSON.stringify(details) : ''];
   return cells.map(csvCell).join(',');
 }
 

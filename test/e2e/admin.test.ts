@@ -13,7 +13,7 @@ import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
  * a helpdesk member (role from an LDAP group, via memberOf) logs in, finds an
  * enrolled device, ends its session through the confirmation page, and the
  * device's next Access-Request (radclient) is rejected. An auditor then finds
- * the revocation in the audit search.
+ * the revocation in the audit search: whose session, who ended it, and when to the second.
  */
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const MAC = '3c:22:fb:10:20:99';
@@ -112,7 +112,16 @@ describe('the admin console in a browser', () => {
     await submit(page, 'Search');
     const row = page.locator('tbody tr', { hasText: MAC });
     expect(await row.innerText()).toContain('phone reported stolen, ticket 4711');
-    expect(await row.innerText()).toContain('alice');
+    // Evidence-grade: the time to the second with its offset, in the zone the header names, and who acted in a column of its own.
+    const headers = await page.locator('thead th').allInnerTexts();
+    expect(headers).toContain('Time (UTC)');
+    const cell = (name: string) => row.locator('td').nth(headers.indexOf(name));
+    expect(await cell('By').innerText()).toBe('alice');
+    expect(await cell('User').innerText()).toBe(SLAPD_USERS.obrien.uid);
+    const shown = await cell('Time (UTC)').innerText();
+    expect(shown).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+00:00$/);
+    const stored = await cell('Time (UTC)').locator('time').getAttribute('datetime');
+    expect(shown.replace(' ', 'T').replace(' +00:00', '')).toBe(stored!.slice(0, 19));
     await page.screenshot({ path: join(SHOTS, 'admin-audit.png'), fullPage: true });
     const devices = await page.goto(`${t.baseUrl}/admin/devices`);
     expect(devices?.status()).toBe(403);

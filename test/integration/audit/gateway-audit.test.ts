@@ -107,7 +107,7 @@ describe('the gateway’s audit trail', () => {
     expect(verify.stdout).toMatch(/^OK: \d+ record\(s\) in 1 file\(s\) chain from seq 1 to \d+/m);
 
     const rows = csv.stdout.trim().split('\n');
-    expect(rows[0]).toBe('seq,at,type,outcome,user,mac,nas,reason,details');
+    expect(rows[0]).toBe('seq,at,type,outcome,user,by,mac,nas,reason,details');
     expect(rows.slice(1).map((r) => r.split(',')[2])).toEqual(['radius.rejected', 'radius.accepted']);
 
     const lines = failures.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);

@@ -26,11 +26,11 @@ describe('the audit CSV export', () => {
     const row = csvRow(record(user));
     expect(row).not.toMatch(CONTROLS);
     expect(row).toBe(
-      '7,2026-11-26T08:00:00.000Z,login.failed,failure,"eve\\u0000\\u000d\\u000a2,2026-01-01,admin.logged_in\\u001b[2J",,,,"{""code"":""EG_INVALID_CREDENTIALS""}"',
+      '7,2026-11-26T08:00:00.000Z,login.failed,failure,"eve\\u0000\\u000d\\u000a2,2026-01-01,admin.logged_in\\u001b[2J",,,,,"{""code"":""EG_INVALID_CREDENTIALS""}"',
     );
     // The export as a whole: the header and one line for the one record.
     const text = [...exportChunks([{ record: record(user), line: '', file: 'f' }], 'csv')].join('');
-    expect(text.split('\n')).toEqual(['seq,at,type,outcome,user,mac,nas,reason,details', row, '']);
+    expect(text.split('\n')).toEqual(['seq,at,type,outcome,user,by,mac,nas,reason,details', row, '']);
   });
 
   it('escapes DEL, C1 controls and U+2028/U+2029, in every column (details too), and leaves other text alone', () => {
@@ -47,5 +47,14 @@ describe('the audit CSV export', () => {
     for (const lead of ['+', '-', '@']) expect(csvRow(record(`${lead}1+1`))).toContain(`,'${lead}1+1,`);
     expect(csvRow(record('\t=1+1'))).toContain(',\\u0009=1+1,');
     expect(csvRow(record('\r=1+1'))).toContain(',\\u000d=1+1,');
+  });
+});
+
+describe('the audit CSV export: who acted', () => {
+  it('has the actor in its by column: by, or the admin of the console’s and API’s own records', () => {
+    const blocked = csvRow({ seq: 8, at: '2026-11-26T08:00:00.000Z', type: 'device.blocked', outcome: 'success', prev: 'x', mac: '3c:a0:00:00:00:01', user: 'employee', by: 'boss', reason: 'stolen', surface: 'console' });
+    expect(blocked).toBe('8,2026-11-26T08:00:00.000Z,device.blocked,success,employee,boss,3c:a0:00:00:00:01,,stolen,"{""surface"":""console""}"');
+    const loggedIn = csvRow({ seq: 9, at: '2026-11-26T08:00:01.000Z', type: 'admin.logged_in', outcome: 'success', prev: 'x', admin: 'boss', role: 'admin' });
+    expect(loggedIn).toBe('9,2026-11-26T08:00:01.000Z,admin.logged_in,success,,boss,,,,"{""role"":""admin""}"');
   });
 });
