@@ -5,7 +5,7 @@
  */
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import type { AuditTrail } from '../audit/events.js';
-import { auditMatches, exportChunks, queryAudit, type AuditFilter, type AuditMatch } from '../audit/query.js';
+import { auditMatches, exportChunks, queryAudit, readsOnlyReads, type AuditFilter, type AuditMatch } from '../audit/query.js';
 import type { Clock } from '../clock.js';
 import type { Device } from '../devices/device.js';
 import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
@@ -190,11 +190,17 @@ export class AdminService {
     });
   }
 
-  /** Audit records matching the filter, oldest first, at most `limit` (the console pages through them). */
-  searchAudit(actor: Actor, filter: AuditFilter): AuditMatch[] {
+  /**
+   * Audit records matching the filter, oldest first, at most `limit` (the console pages through
+   * them); the read is audited (audit.queried) with how many records were shown, at most `shown`.
+   */
+  searchAudit(actor: Actor, filter: AuditFilter, shown = Number.POSITIVE_INFINITY): AuditMatch[] {
     this.authorize(actor, 'audit.view');
     const out: AuditMatch[] = [];
     queryAudit(this.d.auditDir, filter, (m) => out.push(m));
+    if (!readsOnlyReads(filter)) {
+      this.d.audit.record({ type: 'audit.queried', by: actor.name, records: Math.min(out.length, shown), filter: JSON.stringify(filter), ...actor.client });
+    }
     return out;
   }
 

@@ -276,7 +276,7 @@ const auditPage: Handler = async (ctx, deps, actor) => {
   const { filter, form } = auditFilter(ctx.query, deps);
   const searched = Object.values(form).some((v) => v !== '');
   if (!searched) deps.admin.authorize(actor, 'audit.view');
-  const matches = searched ? deps.admin.searchAudit(actor, { ...filter, limit: AUDIT_PAGE_ROWS + 1 }) : [];
+  const matches = searched ? deps.admin.searchAudit(actor, { ...filter, limit: AUDIT_PAGE_ROWS + 1 }, AUDIT_PAGE_ROWS) : [];
   const rows = matches.slice(0, AUDIT_PAGE_ROWS).map((m) => {
     const { seq, at, type, outcome, user, mac, nas, reason, by: _b, admin: _a, prev: _p, hmac: _h, ...rest } = m.record;
     return { seq, at: when(at, deps), at_iso: at, type, outcome, user, by: actorOf(m.record), mac, nas, reason, details: Object.keys(rest).length > 0 ? JSON.stringify(rest) : '' };

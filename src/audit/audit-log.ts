@@ -93,6 +93,21 @@ export function spoolAuditEvent(dir: string, event: AuditEvent, now: Date = new 
   renameSync(join(spool, `.${name}`), join(spool, name));
 }
 
+/**
+ * Records events of a process that is not the trail's writer (the command line): spooled
+ * for a running gateway, which records them within SPOOL_INTERVAL_MS; without one, this
+ * process takes the writer's lock and records them itself.
+ */
+export async function recordAside(o: Omit<AuditLogOptions, 'forward'>, ...events: AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  for (const event of events) spoolAuditEvent(o.dir, event, o.clock.now());
+  try {
+    await AuditLog.open(o).close();
+  } catch (err) {
+    if (!(err instanceof AuditLockedError)) throw err;
+  }
+}
+
 export class AuditLog implements AuditTrail {
   private seq: number;
   private prev: string;

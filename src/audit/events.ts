@@ -97,6 +97,8 @@ export type AuditEvent =
   | ({ type: 'admin.logged_out'; admin: string } & ClientFields)
   | ({ type: 'admin.refused'; admin: string; role: string; action: string } & ClientFields)
   | ({ type: 'audit.exported'; by: string; format: string; records: number; filter: string } & ClientFields)
+  /** A search of the trail that showed records (console, API, `audit query`): who read what; `filter` as JSON. */
+  | ({ type: 'audit.queried'; by: string; records: number; filter: string } & ClientFields)
   // The audit trail itself: a torn last line found at start (a crash while writing).
   | { type: 'audit.recovered'; torn_file: string; torn_line: number; torn_bytes: number; torn_sha256: string }
   // The trail found at start not to end where its checkpoint says (cut, altered, or the checkpoint gone):
@@ -135,6 +137,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'accounting.stopped':
     case 'audit.recovered':
     case 'audit.exported':
+    case 'audit.queried':
     case 'audit.sealed':
       return 'info';
     case 'audit.mismatch':
@@ -179,6 +182,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'admin.logged_out': true,
   'admin.refused': true,
   'audit.exported': true,
+  'audit.queried': true,
   'audit.recovered': true,
   'audit.mismatch': true,
   'audit.sealed': true,

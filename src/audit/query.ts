@@ -41,6 +41,15 @@ export interface AuditMatch {
   readonly file: string;
 }
 
+/**
+ * Whether a search reads only the records of searches (audit.queried): it is then not
+ * recorded itself, so that a monitor polling who read the trail does not feed on its own
+ * records, one more at every poll. Every other search and every export is recorded.
+ */
+export function readsOnlyReads(filter: AuditFilter): boolean {
+  return filter.type === 'audit.queried';
+}
+
 /** Calls `emit` for each matching record, oldest first; returns how many matched. */
 export function queryAudit(dir: string, filter: AuditFilter, emit: (match: AuditMatch) => void): number {
   let n = 0;

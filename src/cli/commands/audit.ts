@@ -1,13 +1,16 @@
 import { resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { auditKey } from '../../audit/audit-log.js';
+import { auditKey, recordAside } from '../../audit/audit-log.js';
 import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../../audit/events.js';
-import { auditMatches, exportChunks, type AuditFilter } from '../../audit/query.js';
+import { auditMatches, exportChunks, readsOnlyReads, type AuditFilter } from '../../audit/query.js';
 import { formatReport, verifyAuditDir } from '../../audit/verify.js';
 import type { Config } from '../../config/load.js';
 import { parseMac } from '../../mac.js';
+import { systemClock } from '../../clock.js';
 import { BadInputError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import { operator } from './devices.js';
 
 /** The `audit` subcommands and their help (printed by `enrollgate help`). */
 export const AUDIT_USAGE = `  enrollgate audit verify [--config FILE | --dir DIR]
@@ -77,8 +80,16 @@ export async function auditCommand(
   const filter = parseFilter(flags);
   const format = flags.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new BadInputError(`--format: "${format}" is not jsonl or csv`);
+  let records = 0;
   // Streamed with back-pressure, in chunks of 1,000 records: a year's export is large.
-  await pipeline(Readable.from(exportChunks(auditMatches(dir, filter), format)), out, { end: false });
+  await pipeline(Readable.from(exportChunks(auditMatches(dir, filter), format, (n) => (records = n))), out, { end: false });
+  // The read is recorded in the trail it read (a copy named by --dir is evidence, never written to).
+  if (c && !readsOnlyReads(filter)) {
+    await recordAside(
+      { dir, ...(key ? { key } : {}), clock: systemClock, log: createLogger('silent') },
+      { type: 'audit.queried', by: `cli:${operator()}`, records, filter: JSON.stringify({ ...filter, format }) },
+    );
+  }
   return 0;
 }
 

@@ -129,3 +129,26 @@ describe('one person, every record', () => {
     expect(events).toEqual(['admin.login_failed', 'admin.logged_in', 'admin.logged_in']);
   });
 });
+
+describe('reading the trail is recorded', () => {
+  it('a console search and an API query are audit.queried, with who, from where and how many; a search of the reads is not', async () => {
+    const admin = await consoleLogin('10.9.0.3', BOSS.password);
+    const since = records().length;
+    const shown = await from('10.9.0.3', UA.desk, `/admin/audit?mac=${MAC}`, { cookie: admin.cookie });
+    const rows = [...shown.text.matchAll(/<td class="mono">3c:c0:00:00:00:01<\/td>/g)].length;
+    expect(rows).toBeGreaterThan(0);
+    const api = await from('10.9.0.4', UA.agent, '/api/admin/v1/audit?type=device.*', { headers: { Authorization: `Bearer ${AUDITOR_TOKEN}` } });
+    expect(api.status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      expect((await from('10.9.0.3', UA.desk, '/admin/audit?type=audit.queried', { cookie: admin.cookie })).status).toBe(200);
+    }
+    const reads = records()
+      .slice(since)
+      // The command line's queries of the test before reach the trail through the spool, at any time.
+      .filter((r) => r.type === 'audit.queried' && !String(r.by).startsWith('cli:'));
+    expect(reads).toHaveLength(2);
+    expect(reads[0]).toMatchObject({ by: 'boss', records: rows, surface: 'console', ip: '10.9.0.3', user_agent: UA.desk });
+    expect(JSON.parse(reads[0]!.filter as string)).toMatchObject({ mac: MAC });
+    expect(reads[1]).toMatchObject({ by: 'api:siem', records: api.json.records.length, surface: 'api', ip: '10.9.0.4' });
+  });
+});

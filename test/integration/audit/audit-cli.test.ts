@@ -79,3 +79,27 @@ describe('audit.hmac_key set on a trail that already exists', () => {
     expect(altered.stdout).toContain('line 2 was altered');
   }, 6 * SOURCE_RUN_MS);
 });
+
+describe('reading the trail is recorded', () => {
+  it('audit query --config records audit.queried (who, what, how many); --dir (a copy) and a search of the reads themselves do not', async () => {
+    await startAndStop();
+    const before = records().length;
+    const q = await cli('audit', 'query', '--config', configFile, '--type', 'gateway.*', '--format', 'csv');
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stdout.trim().split('\n')).toHaveLength(3); // the header, gateway.started, gateway.stopped
+    const after = records();
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toMatchObject({ type: 'audit.queried', by: expect.stringMatching(/^cli:.+/), records: 2, outcome: 'info' });
+    expect(JSON.parse(after.at(-1)!.filter as string)).toEqual({ type: 'gateway.*', format: 'csv' });
+
+    // Who read the trail, read twice: neither read is recorded (a monitor polling it would feed on its own records).
+    for (let i = 0; i < 2; i++) {
+      const reads = await cli('audit', 'query', '--config', configFile, '--type', 'audit.queried');
+      expect(reads.stdout.trim().split('\n')).toHaveLength(1);
+    }
+    // A copy is evidence: never written to.
+    expect((await cli('audit', 'query', '--dir', auditDir(), '--type', 'gateway.*')).code).toBe(0);
+    expect(records()).toHaveLength(before + 1);
+    expect((await cli('audit', 'verify', '--config', configFile)).code).toBe(0);
+  }, 8 * SOURCE_RUN_MS);
+});
