@@ -85,26 +85,30 @@ export class AuditLockedError extends GatewayError {
  * the writer never reads half of it. The writer stamps it when it records it; the
  * time it happened is kept as requested_at.
  */
-export function spoolAuditEvent(dir: string, event: AuditEvent, now: Date = new Date()): void {
+export function spoolAuditEvent(dir: string, event: AuditEvent, now: Date = new Date()): string {
   const spool = join(dir, SPOOL_DIR);
   mkdirSync(spool, { recursive: true, mode: 0o700 });
   const name = `${now.getTime()}-${process.pid}-${Math.random().toString(36).slice(2, 10)}.json`;
   writeFileSync(join(spool, `.${name}`), JSON.stringify({ ...event, requested_at: now.toISOString() }), { mode: 0o600 });
   renameSync(join(spool, `.${name}`), join(spool, name));
+  return join(spool, name);
 }
 
 /**
  * Records events of a process that is not the trail's writer (the command line): spooled
  * for a running gateway, which records them within SPOOL_INTERVAL_MS; without one, this
- * process takes the writer's lock and records them itself.
+ * process takes the writer's lock and records them itself. Returns the spool files a
+ * running gateway has yet to record (each is gone once it has), none when recorded here.
  */
-export async function recordAside(o: Omit<AuditLogOptions, 'forward'>, ...events: AuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  for (const event of events) spoolAuditEvent(o.dir, event, o.clock.now());
+export async function recordAside(o: Omit<AuditLogOptions, 'forward'>, ...events: AuditEvent[]): Promise<string[]> {
+  const spooled = events.map((event) => spoolAuditEvent(o.dir, event, o.clock.now()));
+  if (spooled.length === 0) return [];
   try {
     await AuditLog.open(o).close();
+    return [];
   } catch (err) {
     if (!(err instanceof AuditLockedError)) throw err;
+    return spooled;
   }
 }
 

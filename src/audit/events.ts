@@ -109,7 +109,12 @@ export type AuditEvent =
    * covers its `prev`, the SHA-256 of record `unsealed_seq`, and so the whole unsealed chain
    * before it; every record after it must be sealed.
    */
-  | { type: 'audit.sealed'; unsealed_seq: number; unsealed_sha256: string };
+  | { type: 'audit.sealed'; unsealed_seq: number; unsealed_sha256: string }
+  /**
+   * Retention: the daily files before `before` moved to `archive`. The first record kept
+   * chains to `last_sha256`, so `audit verify` accepts a trail starting at `last_seq` + 1.
+   */
+  | { type: 'audit.pruned'; by: string; before: string; archive: string; files: string[]; records: number; first_seq: number; last_seq: number; last_sha256: string };
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -139,6 +144,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'audit.exported':
     case 'audit.queried':
     case 'audit.sealed':
+    case 'audit.pruned':
       return 'info';
     case 'audit.mismatch':
       return 'failure';
@@ -186,6 +192,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'audit.recovered': true,
   'audit.mismatch': true,
   'audit.sealed': true,
+  'audit.pruned': true,
 };
 
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as readonly AuditEventType[];

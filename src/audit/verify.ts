@@ -29,6 +29,8 @@ export interface VerifyReport {
   readonly files: number;
   readonly records: number;
   readonly lastSeq: number;
+  /** The first record's seq when records before it were pruned (audit.pruned); 1 otherwise. */
+  readonly firstSeq?: number;
   /** The first break: where (a file, with a line when it is one of the trail's) and what. */
   readonly problem?: { readonly file: string; readonly line?: number; readonly message: string };
   /** Torn lines the writer recovered from (each a crash while writing). */
@@ -58,6 +60,8 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
   let records = 0;
   let torn: (Place & { bytes: Buffer }) | undefined;
   /** The first record without an HMAC (the key configured) since the last audit.sealed record: one must follow it. */
+  /** Where the trail starts when not at seq 1, and whether an audit.pruned record accounts for the records before it. */
+  let start: (Place & { seq: number; sha256: string; problem: string; cut?: boolean }) | undefined;
   let unsealedSince: (Place & { seq: number; before: number }) | undefined;
   const hashes = new Map<number, string>();
   const broken = (file: string, line: number | undefined, message: string): VerifyReport => ({
@@ -110,6 +114,19 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
         if (!acknowledged) return broken(t.file, t.line, `is not a valid record (${describeProblem(t.bytes, key)}), and the record after it does not recover it`);
         notes.push(`${t.file} line ${t.line}: torn line (${t.bytes.length} bytes, a crash while writing), recovered at line ${line}`);
       }
+      if (!prevPlace && (r.seq !== 1 || r.prev !== GENESIS)) {
+        // The trail does not start at seq 1: records before it were pruned, which a later
+        // audit.pruned record must say (naming the record this one chains to), or they are missing.
+        const next = r.seq > 1 && lines[i + 1] && openRecord(lines[i + 1]!.bytes.toString('utf8'), key);
+        if (next && 'record' in next && next.record.seq === 1) return broken(file, line, `has seq ${r.seq} before seq 1 (line ${line + 1}): records reordered`);
+        const problem =
+          r.seq > 1
+            ? `jumps from seq 0 to seq ${r.seq}: ${r.seq - 1} record(s) missing before it (deleted lines or a deleted file)`
+            : 'is the first record but does not start the chain (records before it are missing)';
+        start = { file, line, seq: r.seq - 1, sha256: r.prev, problem };
+        prevSeq = r.seq - 1;
+        prev = r.prev;
+      }
       if (r.seq > prevSeq + 1) {
         const next = lines[i + 1] && openRecord(lines[i + 1]!.bytes.toString('utf8'), key);
         if (next && 'record' in next && next.record.seq === prevSeq + 1) {
@@ -128,6 +145,13 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
         return broken(file, line, `records what the gateway found when it started: ${String(r.problem)} (the trail's last record was seq ${String(r.last_seq)}${r.checkpoint_seq !== undefined ? `, the checkpoint named seq ${String(r.checkpoint_seq)}` : ''})`);
       }
       if (unsealed) unsealedSince ??= { file, line, seq: r.seq, before: records };
+      if (r.type === 'audit.pruned' && start && !start.cut && !unsealed && r.last_seq === start.seq && r.last_sha256 === start.sha256) {
+        start.cut = true;
+        const names = r.files as string[];
+        notes.push(
+          `${file} line ${line}: seq ${String(r.first_seq)} to ${String(r.last_seq)} were pruned (${names.length} file(s), ${names[0]} to ${names.at(-1)}) to ${String(r.archive)}; the trail here starts at seq ${start.seq + 1} (${start.file} line ${start.line})`,
+        );
+      }
       if (r.type === 'audit.sealed') {
         if (r.unsealed_seq !== prevSeq || r.unsealed_sha256 !== prev) {
           return broken(file, line, `says sealing started after seq ${String(r.unsealed_seq)}, but it follows seq ${prevSeq}`);
@@ -148,6 +172,7 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
     }
   }
   if (torn) return broken(torn.file, torn.line, `is not a valid record (${describeProblem(torn.bytes, key)})`);
+  if (start && !start.cut) return { ...broken(start.file, start.line, start.problem), records: 0, lastSeq: 0 };
   if (unsealedSince) {
     return {
       ...broken(
@@ -179,7 +204,7 @@ export function verifyAuditDir(dir: string, key?: Buffer): VerifyReport {
   if (head.seq < prevSeq) {
     notes.push(`${prevSeq - head.seq} record(s) after the checkpoint (seq ${head.seq}) are not yet covered by it: a running gateway covers them within a second; one that stopped without closing never does`);
   }
-  return { status: 'intact', files: files.length, records, lastSeq: prevSeq, notes };
+  return { status: 'intact', files: files.length, records, lastSeq: prevSeq, ...(start ? { firstSeq: start.seq + 1 } : {}), notes };
 }
 
 /** The lines of a file; the last one has newline: false when the file does not end with one. */
@@ -207,7 +232,7 @@ export function formatReport(report: VerifyReport): string {
   const lines = [...report.notes.map((n) => `note: ${n}`)];
   const p = report.problem;
   if (report.status === 'intact') {
-    lines.push(`OK: ${report.records} record(s) in ${report.files} file(s) chain from seq 1 to ${report.lastSeq}`);
+    lines.push(`OK: ${report.records} record(s) in ${report.files} file(s) chain from seq ${report.firstSeq ?? 1} to ${report.lastSeq}`);
   } else if (report.status === 'missing') {
     lines.push(`MISSING: ${p!.file} ${p!.message}`);
   } else {

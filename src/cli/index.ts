@@ -54,7 +54,7 @@ const FLAGS: Record<string, readonly string[]> = {
   ports: ['config', 'format'],
   test: ['config', 'nas', 'json', 'password'],
   users: ['config', 'display-name', 'group', 'nt-hash'],
-  audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'],
+  audit: ['config', 'dir', 'from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit', 'before', 'archive'],
 };
 
 /** How long a stop may take after SIGTERM before the process exits anyway. */
@@ -107,6 +107,8 @@ function parse(argv: string[]) {
         outcome: { type: 'string' },
         format: { type: 'string' },
         limit: { type: 'string' },
+        before: { type: 'string' },
+        archive: { type: 'string' },
         'redis-url': { type: 'string' },
         'sqlite-file': { type: 'string' },
         resume: { type: 'boolean' },

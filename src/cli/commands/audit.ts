@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { auditKey, recordAside } from '../../audit/audit-log.js';
 import { AUDIT_EVENT_TYPES, type AuditOutcome } from '../../audit/events.js';
 import { auditMatches, exportChunks, readsOnlyReads, type AuditFilter } from '../../audit/query.js';
+import { archiveFiles, planPrune, removePruned } from '../../audit/prune.js';
 import { formatReport, verifyAuditDir } from '../../audit/verify.js';
 import type { Config } from '../../config/load.js';
 import { parseMac } from '../../mac.js';
@@ -25,9 +27,14 @@ export const AUDIT_USAGE = `  enrollgate audit verify [--config FILE | --dir DIR
       Print matching records, oldest first, as JSON lines (as stored) or CSV. T is a
       date (2026-11-26, UTC) or an ISO 8601 instant; --to is exclusive. TYPE is an
       event type (device.enrolled) or a prefix (device.*).
+  enrollgate audit prune --before DATE --archive DIR [--config FILE]
+      Move the daily files of the days before DATE (UTC, at most today) into DIR and
+      record the cut in the trail (audit.pruned: files, records, the last record's seq
+      and SHA-256), so that verify accepts the rest. Refused on a trail that does not
+      verify. DIR gets a checkpoint: \`audit verify --dir DIR\` checks the archive.
 `;
 
-export const AUDIT_SUBCOMMANDS = ['verify', 'query'] as const;
+export const AUDIT_SUBCOMMANDS = ['verify', 'query', 'prune'] as const;
 export type AuditSubcommand = (typeof AUDIT_SUBCOMMANDS)[number];
 
 /** What `audit` may take besides --config. */
@@ -41,9 +48,14 @@ export interface AuditFlags {
   readonly outcome?: string;
   readonly format?: string;
   readonly limit?: string;
+  readonly before?: string;
+  readonly archive?: string;
 }
 
 const QUERY_ONLY = ['from', 'to', 'user', 'mac', 'type', 'outcome', 'format', 'limit'] as const;
+const PRUNE_ONLY = ['before', 'archive'] as const;
+/** How long prune waits for a running gateway to record the cut before it removes anything. */
+const PRUNE_RECORD_WAIT_MS = 15_000;
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'info'];
 
 /**
@@ -60,9 +72,15 @@ export async function auditCommand(
 ): Promise<number> {
   const write = (text: string) => void out.write(text);
   if (args.length > 0) throw new BadInputError(`audit ${sub} takes no arguments, got: ${args.join(' ')}`);
-  if (sub === 'verify') {
+  if (sub !== 'query') {
     const misplaced = QUERY_ONLY.filter((k) => flags[k] !== undefined);
-    if (misplaced.length > 0) throw new BadInputError(`audit verify does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
+    if (misplaced.length > 0) throw new BadInputError(`audit ${sub} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
+  }
+  if (sub !== 'prune') {
+    const misplaced = PRUNE_ONLY.filter((k) => flags[k] !== undefined);
+    if (misplaced.length > 0) throw new BadInputError(`audit ${sub} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
+  } else if (flags.dir !== undefined) {
+    throw new BadInputError('audit prune writes the trail (its audit.pruned record, sealed with the key): give --config, not --dir');
   }
   const c = flags.dir === undefined ? config() : undefined;
   const dir = flags.dir !== undefined ? resolve(flags.dir) : c!.audit.dir;
@@ -77,6 +95,8 @@ export async function auditCommand(
     return report.status === 'intact' ? 0 : report.status === 'torn' ? 3 : 1;
   }
 
+  if (sub === 'prune') return prune(dir, key, flags, write);
+
   const filter = parseFilter(flags);
   const format = flags.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new BadInputError(`--format: "${format}" is not jsonl or csv`);
@@ -90,6 +110,58 @@ export async function auditCommand(
       { type: 'audit.queried', by: `cli:${operator()}`, records, filter: JSON.stringify({ ...filter, format }) },
     );
   }
+  return 0;
+}
+
+/**
+ * `audit prune`: the trail must verify (a cut must not take the evidence of a break with it);
+ * the files are archived, the cut recorded (by the running gateway, waited for, or here),
+ * and only then removed.
+ */
+async function prune(dir: string, key: Buffer | undefined, flags: AuditFlags, write: (text: string) => void): Promise<number> {
+  if (flags.before === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(flags.before) || Number.isNaN(Date.parse(`${flags.before}T00:00:00Z`))) {
+    throw new BadInputError(`--before: ${flags.before === undefined ? 'missing' : `"${flags.before}" is not a date`}: the first day to keep (2026-01-01, UTC)`);
+  }
+  if (flags.archive === undefined) throw new BadInputError('--archive: missing: the directory the pruned files go to');
+  const today = systemClock.now().toISOString().slice(0, 10);
+  if (flags.before > today) throw new BadInputError(`--before: ${flags.before} is after today (${today}, UTC): today's file is still being written`);
+  const archive = resolve(flags.archive);
+  if (archive === resolve(dir)) throw new BadInputError('--archive: must not be the audit directory itself');
+
+  const report = verifyAuditDir(dir, key);
+  if (report.status !== 'intact') {
+    write(`${formatReport(report)}\nNothing pruned: the trail does not verify, and a cut could take the evidence with it.\n`);
+    return 1;
+  }
+  const plan = planPrune(dir, flags.before);
+  if (!plan) {
+    write(`Nothing to prune: no daily file before ${flags.before} in ${dir}.\n`);
+    return 0;
+  }
+  archiveFiles(dir, archive, plan, key);
+  const files = plan.files.map((f) => f.name);
+  const pending = await recordAside(
+    { dir, ...(key ? { key } : {}), clock: systemClock, log: createLogger('silent') },
+    { type: 'audit.pruned', by: `cli:${operator()}`, before: flags.before, archive, files, records: plan.records, first_seq: plan.firstSeq, last_seq: plan.lastSeq, last_sha256: plan.lastSha256 },
+  );
+  const deadline = Date.now() + PRUNE_RECORD_WAIT_MS;
+  while (pending.some((p) => existsSync(p))) {
+    if (Date.now() > deadline) {
+      write(`The running gateway did not record the cut within ${PRUNE_RECORD_WAIT_MS / 1000} s: nothing was removed (the copies are in ${archive}). Run the command again.\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  removePruned(dir, plan);
+  write(
+    [
+      `Archived ${plan.files.length} file(s), ${plan.records} record(s) (seq ${plan.firstSeq} to ${plan.lastSeq}), to ${archive}:`,
+      ...plan.files.map((f) => `  ${f.name}  ${f.lines} line(s)`),
+      `Last archived record: seq ${plan.lastSeq}, SHA-256 ${plan.lastSha256}`,
+      `Recorded as audit.pruned; the trail in ${dir} now starts at seq ${plan.lastSeq + 1}.`,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 

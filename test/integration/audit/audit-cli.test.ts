@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../../src/audit/audit-log.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
+import { createLogger } from '../../../src/logger.js';
 import { initOnFreePorts, startCliGateway } from '../../helpers/gateway.js';
 import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
@@ -36,8 +38,8 @@ async function startAndStop(): Promise<void> {
   await stopChild(started.child, 10_000);
 }
 
-function setKey(): void {
-  writeFileSync(join(dir, 'secrets', 'audit-key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+function setKey(key = randomBytes(32).toString('base64')): void {
+  writeFileSync(join(dir, 'secrets', 'audit-key'), key, { mode: 0o600 });
   const doc = parse(readFileSync(configFile, 'utf8')) as Record<string, any>;
   doc.audit = { ...doc.audit, hmac_key: { file: 'secrets/audit-key' } };
   writeFileSync(configFile, stringify(doc));
@@ -102,4 +104,92 @@ describe('reading the trail is recorded', () => {
     expect(records()).toHaveLength(before + 1);
     expect((await cli('audit', 'verify', '--config', configFile)).code).toBe(0);
   }, 8 * SOURCE_RUN_MS);
+});
+
+describe('audit prune', () => {
+  const KEY = 'a-test-audit-key-of-at-least-32-characters';
+  const DAYS = ['2026-11-24', '2026-11-25', '2026-11-26'];
+
+  /** Three days of four records each, sealed with KEY, written as the gateway writes them. */
+  async function threeDays(): Promise<void> {
+    setKey(KEY);
+    let now = new Date(`${DAYS[0]}T08:00:00Z`);
+    const audit = AuditLog.open({ dir: auditDir(), key: Buffer.from(KEY), clock: { now: () => now }, log: createLogger('silent') });
+    for (const day of DAYS) {
+      for (let i = 0; i < 4; i++) {
+        now = new Date(`${day}T08:00:0${i}Z`);
+        audit.record({ type: 'login.succeeded', user: `user-${day}-${i}`, surface: 'portal', ip: '10.0.0.1' });
+      }
+      audit.flush();
+    }
+    await audit.close();
+  }
+
+  it('archives the days before the date, records the cut sealed, and verify of the rest (and of the archive) passes, showing where it starts', async () => {
+    await threeDays();
+    const archive = join(dir, 'audit-archive');
+    const pruned = await cli('audit', 'prune', '--config', configFile, '--before', DAYS[2]!, '--archive', archive);
+    expect(pruned.code, pruned.stdout + pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain(`Archived 2 file(s), 8 record(s) (seq 1 to 8), to ${archive}:`);
+    expect(pruned.stdout).toContain('now starts at seq 9');
+    expect(readdirSync(auditDir()).filter((f) => f.endsWith('.jsonl'))).toEqual([`audit-${DAYS[2]}.jsonl`, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`]);
+    expect(readdirSync(archive).sort()).toEqual(['audit-2026-11-24.jsonl', 'audit-2026-11-25.jsonl', 'audit-head.json']);
+
+    const cut = records().find((r) => r.type === 'audit.pruned');
+    expect(cut).toMatchObject({ by: expect.stringMatching(/^cli:/), before: DAYS[2], archive, files: ['audit-2026-11-24.jsonl', 'audit-2026-11-25.jsonl'], records: 8, first_seq: 1, last_seq: 8, outcome: 'info', hmac: expect.any(String) });
+
+    const [rest, copy] = await Promise.all([cli('audit', 'verify', '--config', configFile), cli('audit', 'verify', '--dir', archive)]);
+    expect(rest.code, rest.stdout).toBe(0);
+    expect(rest.stdout).toMatch(/note: audit-\d{4}-\d{2}-\d{2}\.jsonl line 1: seq 1 to 8 were pruned \(2 file\(s\), audit-2026-11-24\.jsonl to audit-2026-11-25\.jsonl\) to .*; the trail here starts at seq 9 \(audit-2026-11-26\.jsonl line 1\)/);
+    expect(rest.stdout).toContain('OK: 5 record(s) in 2 file(s) chain from seq 9 to 13');
+    expect(copy.code, copy.stdout).toBe(0);
+    expect(copy.stdout).toContain('OK: 8 record(s) in 2 file(s) chain from seq 1 to 8');
+
+    // Cutting more than was recorded is still a break.
+    rmSync(join(auditDir(), `audit-${DAYS[2]}.jsonl`));
+    const more = await cli('audit', 'verify', '--config', configFile);
+    expect(more.code).toBe(1);
+    expect(more.stdout).toContain('jumps from seq 0 to seq 13: 12 record(s) missing before it');
+  }, 6 * SOURCE_RUN_MS);
+
+  it('with the gateway running: the gateway records the cut, later cuts continue the same archive, and a trail that does not verify is not pruned', async () => {
+    await threeDays();
+    const archive = join(dir, 'audit-archive');
+    expect((await cli('audit', 'prune', '--config', configFile, '--before', DAYS[1]!, '--archive', archive)).code).toBe(0);
+    const started = await startCliGateway(configFile, dir);
+    try {
+      const second = await cli('audit', 'prune', '--config', configFile, '--before', DAYS[2]!, '--archive', archive);
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.stdout).toContain('Archived 1 file(s), 4 record(s) (seq 5 to 8)');
+      const rest = await cli('audit', 'verify', '--config', configFile);
+      expect(rest.code, rest.stdout).toBe(0);
+      expect(rest.stdout).toMatch(/seq 5 to 8 were pruned .*; the trail here starts at seq 9/);
+      expect((await cli('audit', 'verify', '--dir', archive)).stdout).toContain('OK: 8 record(s) in 2 file(s) chain from seq 1 to 8');
+    } finally {
+      await stopChild(started.child, 10_000);
+    }
+    // An altered record: nothing is pruned, whatever the date.
+    const file = join(auditDir(), `audit-${DAYS[2]}.jsonl`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('user-2026-11-26-1', 'user-2026-11-26-X'));
+    const refused = await cli('audit', 'prune', '--config', configFile, '--before', new Date().toISOString().slice(0, 10), '--archive', archive);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('Nothing pruned: the trail does not verify');
+    expect(readdirSync(auditDir())).toContain(`audit-${DAYS[2]}.jsonl`);
+  }, 10 * SOURCE_RUN_MS);
+
+  it('refuses a date after today, --dir, and a missing --archive, with exit 2', async () => {
+    const bad = async (...args: string[]) => {
+      const r = await cli('audit', 'prune', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      return r.stderr;
+    };
+    const [future, copy, noArchive] = await Promise.all([
+      bad('--config', configFile, '--before', '2999-01-01', '--archive', join(dir, 'a')),
+      bad('--dir', auditDir(), '--before', '2026-01-01', '--archive', join(dir, 'a')),
+      bad('--config', configFile, '--before', '2026-01-01'),
+    ]);
+    expect(future).toContain("is after today");
+    expect(copy).toContain('give --config, not --dir');
+    expect(noArchive).toContain('--archive: missing');
+  }, 3 * SOURCE_RUN_MS);
 });

@@ -401,3 +401,39 @@ describe('verifyAuditDir: audit.hmac_key set on a trail written without it', () 
     expect(verifyAuditDir(dir, KEY).problem).toEqual({ file: DAY2, line: 3, message: 'says sealing started after seq 1, but it follows seq 2' });
   });
 });
+
+describe('verifyAuditDir: a trail pruned by audit prune', () => {
+  /** Records 1–4; 1–2 pruned (their file gone), 5 the audit.pruned record naming seq 2 and its SHA-256. */
+  function prunedAtTwo(key?: Buffer, lastSha = (lines: string[]) => lineHash(lines[1]!), sealed = true): string[] {
+    const lines = chain(1, 4, GENESIS, key);
+    const cut = sealMembers(
+      `"type":"audit.pruned","by":"cli:root","before":"2026-11-26","archive":"/srv/archive","files":["${DAY1}"],"records":2,"first_seq":1,"last_seq":2,"last_sha256":"${lastSha(lines)}","outcome":"info"`,
+      { seq: 5, at: AT, prev: lineHash(lines[3]!) },
+      sealed ? key : undefined,
+    );
+    write(DAY2, [...lines.slice(2), cut]);
+    writeHead(head(5, cut, DAY2, 3, key));
+    return lines;
+  }
+
+  it('starts where the cut ends, and says so', () => {
+    prunedAtTwo(KEY);
+    const report = verifyAuditDir(dir, KEY);
+    expect(report).toEqual({
+      status: 'intact',
+      files: 1,
+      records: 3,
+      lastSeq: 5,
+      firstSeq: 3,
+      notes: [`${DAY2} line 3: seq 1 to 2 were pruned (1 file(s), ${DAY1} to ${DAY1}) to /srv/archive; the trail here starts at seq 3 (${DAY2} line 1)`],
+    });
+    expect(formatReport(report)).toContain('OK: 3 record(s) in 1 file(s) chain from seq 3 to 5');
+  });
+
+  it('takes no audit.pruned that names another record, nor one without its HMAC when the key is configured', () => {
+    prunedAtTwo(undefined, () => '1'.repeat(64));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'jumps from seq 0 to seq 3: 2 record(s) missing before it (deleted lines or a deleted file)', 0, 0, 1));
+    prunedAtTwo(KEY, undefined, false);
+    expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'broken', problem: { file: DAY2, line: 1 } });
+  });
+});
