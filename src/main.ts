@@ -218,6 +218,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     await Promise.allSettled([store.close(), directory.close()]);
     if (stopped) return;
     stopped = true;
+    // What the command line handed over is recorded first: gateway.stopped stays the last record of a run.
+    audit.drainSpool();
     audit.record({ type: 'gateway.stopped', pid: process.pid, reason });
     await audit.close();
     await syslog?.close();

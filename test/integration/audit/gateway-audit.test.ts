@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.js';
-import { call as httpCall, formOf, type CallOptions } from '../../helpers/http.js';
+import { call as httpCall, formOf, IPHONE_UA, type CallOptions } from '../../helpers/http.js';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, radclient } from '../../helpers/radclient.js';
@@ -75,14 +75,18 @@ describe('the gateway’s audit trail', () => {
       'login.succeeded',
       'device.enrolled',
       'session.issued',
+      // The Wi-Fi login opens My devices in the same browser (no second password).
+      'my_devices.opened',
       'radius.accepted',
       'accounting.stopped',
     ]);
     expect(mine[0]).toMatchObject({ nas: 'test-nas', reason: 'no session', outcome: 'failure' });
-    expect(mine[2]).toMatchObject({ user: 'employee', code: 'EG_INVALID_CREDENTIALS', outcome: 'failure' });
+    expect(mine[2]).toMatchObject({ user: 'employee', code: 'EG_INVALID_CREDENTIALS', outcome: 'failure', surface: 'portal', ip: IP, user_agent: IPHONE_UA });
+    expect(mine[3]).toMatchObject({ user: 'employee', surface: 'portal', ip: IP, user_agent: IPHONE_UA });
     expect(mine[4]).toMatchObject({ user: 'employee', platform: 'ios', via: 'portal' });
-    expect(mine[6]).toMatchObject({ nas: 'test-nas', user: 'employee', reason: 'live session', outcome: 'success' });
-    expect(mine[7]).toMatchObject({ session_id: 'a-1', input_octets: 2 ** 32 + 1000, output_octets: 5000, duration_s: 120, terminate_cause: 'User-Request' });
+    expect(mine[6]).toMatchObject({ via: 'wifi_login', surface: 'portal', ip: IP });
+    expect(mine[7]).toMatchObject({ nas: 'test-nas', user: 'employee', reason: 'live session', outcome: 'success' });
+    expect(mine[8]).toMatchObject({ session_id: 'a-1', input_octets: 2 ** 32 + 1000, output_octets: 5000, duration_s: 120, terminate_cause: 'User-Request' });
   });
 
   it('never holds a password or the NAS secret', () => {
@@ -140,7 +144,8 @@ describe('the gateway’s audit trail', () => {
     // records every 2 s; drain now rather than wait.
     t.gateway.audit.drainSpool();
     const blocked = records().find((r) => r.type === 'device.blocked');
-    expect(blocked).toMatchObject({ mac: MAC, reason: 'reported stolen', by: expect.stringMatching(/^cli:/) });
+    expect(blocked).toMatchObject({ mac: MAC, user: 'employee', reason: 'reported stolen', by: expect.stringMatching(/^cli:/) });
+    expect(records().find((r) => r.type === 'session.revoked' && r.mac === MAC)).toMatchObject({ user: 'employee', by: blocked!.by });
     expect(records().some((r) => r.type === 'session.revoked' && r.mac === MAC)).toBe(true);
     expect((await auth()).reply).toBe('Access-Reject');
   });
