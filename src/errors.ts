@@ -216,6 +216,21 @@ export class OsTooOldError extends GatewayError {
   }
 }
 
+/** The device's platform may not enroll (enrollment.platforms), or was not recognised. */
+export class PlatformNotAllowedError extends GatewayError {
+  readonly code = 'EG_PLATFORM_NOT_ALLOWED';
+  readonly status = 403;
+  constructor(
+    readonly platform: string,
+    message: string,
+  ) {
+    super(message);
+  }
+  override details(): Record<string, unknown> {
+    return { platform: this.platform };
+  }
+}
+
 /** The device uses a randomised (locally administered) MAC on this network and the policy refuses those. */
 export class RandomisedMacError extends GatewayError {
   readonly code = 'EG_RANDOMISED_MAC';

@@ -17,6 +17,9 @@ import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { may, type Actor, type Permission } from './roles.js';
 
+/** How the platform breakdown names each platform's OS. */
+const OS_LABELS: Readonly<Record<string, string>> = { ios: 'iOS', macos: 'macOS', android: 'Android', windows: 'Windows', chromeos: 'ChromeOS', linux: 'Linux' };
+
 /** The actor's role does not allow the operation. */
 export class ForbiddenError extends GatewayError {
   readonly code = 'EG_FORBIDDEN';
@@ -88,7 +91,7 @@ export class AdminService {
     const [sessions, devices] = await Promise.all([this.d.sessions.list(), this.d.devices.list()]);
     const byOs = new Map<string, number>();
     for (const dev of devices) {
-      const os = `${dev.platform === 'ios' ? 'iOS' : dev.platform === 'android' ? 'Android' : 'Other'} ${dev.osVersion?.split('.')[0] ?? '?'}`;
+      const os = `${OS_LABELS[dev.platform] ?? 'Other'} ${dev.osVersion?.split('.')[0] ?? '?'}`;
       byOs.set(os, (byOs.get(os) ?? 0) + 1);
     }
     const now = this.d.clock.now();

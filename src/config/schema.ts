@@ -616,13 +616,28 @@ export const configSchema = z.strictObject({
         )
         .prefault([])
         .describe('other limits for members of these groups; a member of several gets the most generous'),
+      platforms: z
+        .strictObject({
+          ios: z.boolean().prefault(true).describe('iPhones and iPads: a signed .mobileconfig'),
+          macos: z.boolean().prefault(true).describe('Macs: the same signed .mobileconfig'),
+          android: z.boolean().prefault(true).describe('Android: the agent (android.agent), else the 802.1X settings to enter by hand'),
+          windows: z.boolean().prefault(true).describe('Windows: a WLAN profile for netsh, the CA and, for eap-tls, a PKCS#12'),
+          chromeos: z.boolean().prefault(true).describe('ChromeOS: an ONC file to import at chrome://network'),
+          linux: z.boolean().prefault(true).describe('Linux: the settings written out (a NetworkManager keyfile) and the CA'),
+        })
+        .prefault({})
+        .describe(
+          'which platforms may enroll (true) or are refused (false), told by the browser\'s User-Agent at the portal and checked again on every enrollment (portal form, "this is an iPad", agent API); a device that says nothing we recognise never enrolls. Devices already enrolled keep working',
+        ),
       min_os_version: z
         .strictObject({
           ios: osVersion.optional().describe('refuse iPhones and iPads older than this iOS / iPadOS version'),
           android: osVersion.optional().describe('refuse Android devices older than this version'),
         })
         .prefault({})
-        .describe('the oldest OS versions allowed to enroll'),
+        .describe(
+          'the oldest OS versions allowed to enroll; a device whose version is unknown is refused too (Chrome on Android says "Android 10; K" whatever it runs, so set android only with the agent). None for macOS, Windows, ChromeOS or Linux: their browsers do not tell the version',
+        ),
       randomised_macs: z
         .enum(['refuse', 'accept'])
         .prefault('accept')
@@ -631,7 +646,7 @@ export const configSchema = z.strictObject({
         ),
     })
     .prefault({})
-    .describe('device policy: how many devices per person, which OS versions, randomised MACs'),
+    .describe('device policy: which platforms, how many devices per person, which OS versions, randomised MACs'),
   ios: z
     .strictObject({
       profile: z

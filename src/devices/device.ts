@@ -1,7 +1,13 @@
 import type { Mac } from '../mac.js';
 
-/** The platforms the portal tells apart. */
-export type Platform = 'ios' | 'android' | 'other';
+/** The platforms a device may enroll as, each its own switch in `enrollment.platforms`. */
+export const ENROLLABLE_PLATFORMS = ['ios', 'macos', 'android', 'windows', 'chromeos', 'linux'] as const;
+
+/** A platform that may be allowed to enroll (ENROLLABLE_PLATFORMS). */
+export type EnrollablePlatform = (typeof ENROLLABLE_PLATFORMS)[number];
+
+/** The platforms the portal tells apart: the enrollable ones, and `other` (not recognised: never enrolled). */
+export type Platform = EnrollablePlatform | 'other';
 
 /** A device enrolled by its owner. */
 export interface Device {

@@ -131,9 +131,8 @@ export class EnrollmentService {
    * Authenticates the person, applies the policy, records the device as theirs and
    * issues its session. Checks run in this order: credentials first (so a stranger
    * cannot probe the block list or the policy without a password), then block list,
-   * randomised MAC, OS version, and the device limit (atomic in DeviceRegistry.enroll).
-   * The agent always knows its OS version: with a minimum set, an unknown one is refused
-   * for `via: 'agent'` and allowed at the portal (a User-Agent may not tell it).
+   * platform (`enrollment.platforms`), randomised MAC, OS version (an unknown one never
+   * passes a minimum), and the device limit (atomic in DeviceRegistry.enroll).
    */
   async enroll(
     mac: Mac,
@@ -147,8 +146,9 @@ export class EnrollmentService {
     let randomised: boolean;
     try {
       await this.refuseBlocked(mac);
+      this.deps.policy.checkPlatform(platform);
       randomised = this.deps.policy.checkMac(mac, platform).randomised;
-      this.deps.policy.checkOs(platform, osVersion, { unknown: via === 'agent' ? 'refuse' : 'allow' });
+      this.deps.policy.checkOs(platform, osVersion);
     } catch (err) {
       this.logRefused(err, mac, user.username, via);
       throw err;
@@ -175,8 +175,9 @@ export class EnrollmentService {
     const limit = this.deps.policy.limitFor(user);
     try {
       await this.refuseBlocked(mac);
+      this.deps.policy.checkPlatform(platform);
       const { randomised } = this.deps.policy.checkMac(mac, platform);
-      this.deps.policy.checkOs(platform, osVersion, { unknown: 'allow' });
+      this.deps.policy.checkOs(platform, osVersion);
       const existing = await this.deps.devices.get(mac);
       if (existing && !sameUser(existing.owner, user.username)) throw new DeviceOwnedByOtherError();
       if (!existing && limit > 0 && (await this.deps.devices.listByOwner(user.username)).length >= limit) throw Object.assign(new DeviceLimitReachedError(limit), { user: user.username });
@@ -189,20 +190,33 @@ export class EnrollmentService {
   }
 
   /**
-   * The policy problems that can be told before a password is asked for (block list,
-   * randomised MAC, OS version; an unknown version passes), or undefined. For the
-   * portal's start page.
+   * The policy problems that can be told before a password is asked for, or undefined. For
+   * the portal's start page. To `enroll`: the block list, the platform, a randomised MAC and
+   * the OS version, as enroll() checks them. To `login` with an enrolled device: the block
+   * list, a randomised MAC, and the OS version when it is known (a device enrolled while its
+   * platform was allowed, or before versions were required, keeps logging in).
    */
-  async precheck(mac: Mac, platform: Platform, osVersion: string | undefined): Promise<GatewayError | undefined> {
+  async precheck(mac: Mac, platform: Platform, osVersion: string | undefined, purpose: 'enroll' | 'login' = 'enroll'): Promise<GatewayError | undefined> {
     try {
       await this.refuseBlocked(mac);
+      if (purpose === 'enroll') this.deps.policy.checkPlatform(platform);
       this.deps.policy.checkMac(mac, platform);
-      this.deps.policy.checkOs(platform, osVersion);
+      if (purpose === 'enroll' || osVersion !== undefined) this.deps.policy.checkOs(platform, osVersion);
       return undefined;
     } catch (err) {
       if (err instanceof GatewayError) return err;
       throw err;
     }
+  }
+
+  /** Whether the platform may enroll at all (enrollment.platforms): what the pages offer. */
+  allows(platform: Platform): boolean {
+    return this.deps.policy.allows(platform);
+  }
+
+  /** The platforms that may enroll, for pages that list them. */
+  allowedPlatforms(): readonly Platform[] {
+    return this.deps.policy.allowedPlatforms();
   }
 
   /** Authenticates the owner of an enrolled device and issues a new session (refused for a blocked device). */

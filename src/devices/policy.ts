@@ -1,14 +1,11 @@
 import type { RawConfig } from '../config/schema.js';
 import type { DirectoryUser } from '../directory/directory.js';
-import { OsTooOldError, RandomisedMacError } from '../errors.js';
-import type { Platform } from './device.js';
+import { OsTooOldError, PlatformNotAllowedError, RandomisedMacError } from '../errors.js';
+import { ENROLLABLE_PLATFORMS, type EnrollablePlatform, type Platform } from './device.js';
 import { isLocallyAdministered, type Mac } from '../mac.js';
 
 /** The `enrollment` section of the configuration. */
 export type EnrollmentPolicySettings = RawConfig['enrollment'];
-
-/** What to do when a minimum OS version is set and the device did not say which version it runs. */
-export type UnknownOsVersion = 'allow' | 'refuse';
 
 const OS_NAMES: Readonly<Record<'ios' | 'android', string>> = { ios: 'iOS', android: 'Android' };
 
@@ -17,18 +14,40 @@ const UPDATE_HINTS: Readonly<Record<'ios' | 'android', string>> = {
   android: 'Update it in Settings → System → Software update (on some phones: Settings → Software update).',
 };
 
+/** How pages name each platform's devices. */
+export const PLATFORM_NAMES: Readonly<Record<EnrollablePlatform, string>> = {
+  ios: 'iPhone and iPad',
+  macos: 'Mac',
+  android: 'Android',
+  windows: 'Windows',
+  chromeos: 'Chromebook',
+  linux: 'Linux',
+};
+
+const OTHER_MAC_HINT = "Turn off the private (randomised) Wi-Fi address for this network in the device's Wi-Fi settings so that it uses its own address, then reconnect.";
+
+/** What to do when the version is unknown: the browser that tells it. */
+const UNKNOWN_HINTS: Readonly<Record<'ios' | 'android', string>> = {
+  ios: 'Open this page in Safari, which tells it; if the device is older, update it in Settings → General → Software Update.',
+  // Chrome says "Android 10; K" on every version: only the agent reports the real one.
+  android: 'This browser does not tell it; ask IT how to enroll this device.',
+};
+
 const DEVICE_MAC_HINTS: Readonly<Record<Platform, string>> = {
   ios:
     'Use the device address for this network: Settings → Wi-Fi → tap ⓘ next to this network → turn off Private Wi-Fi Address (iOS 18: set Private Wi-Fi Address to Off). Then reconnect.',
   android:
     'Use the device address for this network: Settings → Network & internet → Internet → tap ⚙ next to this network → Privacy → Use device MAC. Then reconnect.',
-  other:
-    "Turn off the private (randomised) Wi-Fi address for this network in the device's Wi-Fi settings so that it uses its own address, then reconnect.",
+  macos: 'Use the device address for this network: System Settings → Wi-Fi → Details… next to this network → Private Wi-Fi address → Off (macOS 15 and later). Then reconnect.',
+  windows: 'Use the device address for this network: Settings → Network & internet → Wi-Fi → Manage known networks → this network → Random hardware addresses → Off. Then reconnect.',
+  chromeos: OTHER_MAC_HINT,
+  linux: OTHER_MAC_HINT,
+  other: OTHER_MAC_HINT,
 };
 
 /**
- * The device policy (config `enrollment`): how many devices a person may enroll,
- * the oldest OS versions allowed, and whether randomised MACs may enroll. Pure: no
+ * The device policy (config `enrollment`): which platforms may enroll, how many devices a
+ * person may enroll, the oldest OS versions allowed, and whether randomised MACs may enroll. Pure: no
  * store, no clock; EnrollmentService applies it.
  */
 export class DevicePolicy {
@@ -55,29 +74,53 @@ export class DevicePolicy {
     return limits.includes(0) ? 0 : Math.max(...limits);
   }
 
+  /** Whether the platform may enroll (`enrollment.platforms`); `other` never may. */
+  allows(platform: Platform): platform is EnrollablePlatform {
+    return platform !== 'other' && this.settings.platforms[platform];
+  }
+
+  /** The platforms that may enroll, in ENROLLABLE_PLATFORMS order. */
+  allowedPlatforms(): EnrollablePlatform[] {
+    return ENROLLABLE_PLATFORMS.filter((p) => this.settings.platforms[p]);
+  }
+
+  /**
+   * Throws PlatformNotAllowedError unless the platform may enroll. The platform is what the
+   * browser (or the agent) says: the check keeps every way in to the same rule, it does not
+   * prove what the device is.
+   */
+  checkPlatform(platform: Platform): void {
+    if (this.allows(platform)) return;
+    const allowed = this.allowedPlatforms().map((p) => PLATFORM_NAMES[p]);
+    const instead = allowed.length > 0 ? ` It is open to: ${allowed.join(', ')}.` : '';
+    if (platform === 'other') {
+      throw new PlatformNotAllowedError(platform, `This device's system was not recognised, so it cannot be enrolled here.${instead}`);
+    }
+    throw new PlatformNotAllowedError(platform, `This Wi-Fi is not open to ${PLATFORM_NAMES[platform]} devices.${instead}`);
+  }
+
   /** The minimum OS version for the platform, when one is set. */
   minimumOs(platform: Platform): string | undefined {
-    return platform === 'other' ? undefined : this.settings.min_os_version[platform];
+    return platform === 'ios' || platform === 'android' ? this.settings.min_os_version[platform] : undefined;
   }
 
   /**
    * Throws OsTooOldError when the platform has a minimum version and the device runs an
-   * older one. An unknown version passes with `unknown: 'allow'` (the default: at the
-   * portal the User-Agent may hide it, and iPadOS shows a desktop Safari UA) and is
-   * refused with `unknown: 'refuse'` (the agent API, which always knows the version).
-   * A version that is not dotted numbers counts as unknown.
+   * older one, or did not say which (a version that is not dotted numbers counts as
+   * unknown): an unknown version never passes a minimum. On the portal the version is the
+   * User-Agent's (iPadOS's desktop Safari: Safari's version, which is the system's); the
+   * agent API sends it.
    */
-  checkOs(platform: Platform, osVersion: string | undefined, options: { unknown?: UnknownOsVersion } = {}): void {
-    if (platform === 'other') return;
+  checkOs(platform: Platform, osVersion: string | undefined): void {
+    if (platform !== 'ios' && platform !== 'android') return;
     const needed = this.minimumOs(platform);
     if (needed === undefined) return;
     const name = OS_NAMES[platform];
     const found = osVersion !== undefined && VERSION.test(osVersion.trim()) ? osVersion.trim() : undefined;
     if (found === undefined) {
-      if ((options.unknown ?? 'allow') === 'allow') return;
       throw new OsTooOldError(
         needed,
-        `This device did not say which ${name} version it runs; this Wi-Fi needs ${name} ${needed} or later. ${UPDATE_HINTS[platform]}`,
+        `This device did not say which ${name} version it runs; this Wi-Fi needs ${name} ${needed} or later. ${UNKNOWN_HINTS[platform]}`,
       );
     }
     if (compareVersions(found, needed) >= 0) return;

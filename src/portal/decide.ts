@@ -20,6 +20,8 @@ export interface VisitorState {
  * | yes        | no      | no       | android  | android-agent |
  * | yes        | no      | no       | ios      | ios-register  |
  * | yes        | no      | no       | other    | unsupported   |
+ * Every other platform (macOS, Windows, ChromeOS, Linux) is `unsupported` until it has a path.
+ * Whether the platform may enroll at all (enrollment.platforms) is the policy's word (visit.ts).
  */
 export function decideStartPage(v: VisitorState): StartPage {
   if (!v.identified) return 'unidentified';
@@ -30,6 +32,10 @@ export function decideStartPage(v: VisitorState): StartPage {
       return 'android-agent';
     case 'ios':
       return 'ios-register';
+    case 'macos':
+    case 'windows':
+    case 'chromeos':
+    case 'linux':
     case 'other':
       return 'unsupported';
   }

@@ -33,6 +33,10 @@ export function privateAddressSteps(platform: Platform, osVersion: string | unde
         'Settings → Network & internet → Internet (Wi-Fi on Android 10 and 11) → tap ⚙ next to this network → Privacy → choose Use randomized MAC (one address for this network) or Use device MAC. Some makers name the menus differently.',
         'Android 12 and later: if Developer options are on, check that Wi-Fi non-persistent MAC randomization is off.',
       ];
+    case 'macos':
+    case 'windows':
+    case 'chromeos':
+    case 'linux':
     case 'other':
       return ["In this network's Wi-Fi settings, choose a private address that stays the same for this network, or the device's own address."];
   }

@@ -47,7 +47,7 @@ export type StartVisit =
   | ({ readonly page: 'ios-register'; readonly platform: Platform; readonly osVersion?: string; readonly model?: string } & Known)
   | { readonly page: 'android-agent' }
   /** `ipad`: the device, when the visitor may be an iPad (desktop Safari) and may register as one. */
-  | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known };
+  | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known; readonly ipadVersion?: string };
 
 /**
  * Works out who visits the start page and which page they get: the device (identify.ts:
@@ -86,10 +86,16 @@ export class StartVisits {
     const platform = v.os.platform;
     const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
 
-    // Policy problems (blocked, randomised MAC, OS too old) are told before anyone types a password.
-    if (!claimed && (page === 'login' || page === 'ios-register' || page === 'android-agent')) {
-      const problem = await this.refusal(mac, device?.platform ?? platform, v.os.version);
-      if (problem) return { page: 'refused', problem, platform: device?.platform ?? platform, ...known };
+    // Policy problems (blocked, platform not allowed, randomised MAC, OS too old) are told before anyone types a password.
+    if (!claimed && page === 'login') {
+      // The version this browser tells, when it is the enrolled device's platform; else the one recorded.
+      const osVersion = v.os.platform === device!.platform && v.os.version ? v.os.version : device!.osVersion;
+      const problem = await this.refusal(device!.mac, device!.platform, osVersion, 'login');
+      if (problem) return { page: 'refused', problem, platform: device!.platform, ...known };
+    }
+    if (!claimed && (page === 'ios-register' || page === 'android-agent')) {
+      const problem = await this.refusal(mac, platform, v.os.version);
+      if (problem) return { page: 'refused', problem, platform, ...known };
     }
     // A device only a claim names is enrolled only where the NAS proves it when it redeems the login.
     if ((page === 'ios-register' || (page === 'unsupported' && v.os.maybeIpad)) && !mayEnrollHere(source, uam)) {
@@ -106,15 +112,16 @@ export class StartVisits {
       case 'android-agent':
         return { page };
       case 'unsupported':
-        return { page, osName: v.os.name, ...(v.os.maybeIpad ? { ipad: known } : {}) };
+        // "This is an iPad" only where iPads may enroll (the POST checks it again).
+        return { page, osName: v.os.name, ...(v.os.maybeIpad && this.o.enrollment.allows('ios') ? { ipad: known, ...(v.os.ipadVersion ? { ipadVersion: v.os.ipadVersion } : {}) } : {}) };
       case 'unidentified':
         return { page };
     }
   }
 
-  /** The device policy's refusal of this device before a password (blocked, randomised MAC, OS too old), logged; undefined when none. */
-  async refusal(mac: Mac, platform: Platform, osVersion: string | undefined): Promise<GatewayError | undefined> {
-    const problem = await this.o.enrollment.precheck(mac, platform, osVersion);
+  /** The device policy's refusal of this device before a password (EnrollmentService.precheck), logged; undefined when none. */
+  async refusal(mac: Mac, platform: Platform, osVersion: string | undefined, purpose: 'enroll' | 'login' = 'enroll'): Promise<GatewayError | undefined> {
+    const problem = await this.o.enrollment.precheck(mac, platform, osVersion, purpose);
     if (problem) this.o.log.info({ event: 'portal.refused', mac, code: problem.code }, 'device refused by policy');
     return problem;
   }

@@ -33,7 +33,8 @@ export class LogSink extends Writable {
 export interface TestGateway {
   readonly dir: string;
   readonly configFile: string;
-  readonly config: Config;
+  /** The configuration the gateway runs with (reconfigure() replaces it). */
+  config: Config;
   /** The password `init` printed for the user "employee". */
   readonly employeePassword: string;
   readonly logs: LogSink;
@@ -44,6 +45,11 @@ export interface TestGateway {
   readonly baseUrl: string;
   /** Stops and starts the gateway again on the same files and ports. */
   restart(): Promise<void>;
+  /**
+   * Stops the gateway, changes its config file with `change`, and starts it again on the same
+   * files, ports and state store: an admin changing a setting while visits are under way.
+   */
+  reconfigure(change: (doc: Record<string, any>) => void): Promise<void>;
   /** Stops the gateway and removes its directory. */
   close(): Promise<void>;
 }
@@ -98,20 +104,27 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   await options.configure?.(doc);
   await writeFile(configFile, stringify(doc));
   await options.beforeStart?.(dir);
-  const config = loadConfig(configFile);
   const logs = new LogSink();
-  const start = () => startGateway(config, { log: createLogger('debug', logs), ...(options.clock ? { clock: options.clock } : {}) });
+  const start = () => startGateway(t.config, { log: createLogger('debug', logs), ...(options.clock ? { clock: options.clock } : {}) });
   const t: TestGateway = {
     dir,
     configFile,
-    config,
+    config: loadConfig(configFile),
     employeePassword,
     logs,
-    gateway: await start(),
+    gateway: undefined as unknown as Gateway,
     httpUrl: `http://127.0.0.1:${http}`,
     baseUrl,
     async restart() {
       await t.gateway.stop();
+      t.gateway = await start();
+    },
+    async reconfigure(change) {
+      await t.gateway.stop();
+      const changed = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+      change(changed);
+      await writeFile(configFile, stringify(changed));
+      t.config = loadConfig(configFile);
       t.gateway = await start();
     },
     async close() {
@@ -119,6 +132,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
+  t.gateway = await start();
   return t;
 }
 

@@ -34,7 +34,15 @@ const NOTICES: Readonly<Record<string, string>> = {
 };
 
 /** A device's label when neither its owner nor its User-Agent or agent named a model (devices enrolled before models were recorded). */
-const PLATFORM_LABELS: Readonly<Record<string, string>> = { ios: 'iPhone or iPad', android: 'Android device', other: 'Device' };
+const PLATFORM_LABELS: Readonly<Record<string, string>> = {
+  ios: 'iPhone or iPad',
+  macos: 'Mac',
+  android: 'Android device',
+  windows: 'Windows PC',
+  chromeos: 'Chromebook',
+  linux: 'Linux computer',
+  other: 'Device',
+};
 
 /** "iOS 17.5", "iPadOS 18.1", "Android 14": the OS as its maker names it, when the version is known. */
 function osText(d: Pick<Device, 'platform' | 'osVersion' | 'model'>): string | undefined {

@@ -18,6 +18,12 @@ const NOTICES: Readonly<Record<string, string>> = {
   'logged-in': 'Welcome back.',
 };
 
+/** How the not-supported page lists the platforms that may enroll (only those with a path at the portal). */
+const SUPPORTED_TEXT: Readonly<Partial<Record<Platform, string>>> = {
+  ios: 'iPhone and iPad',
+  android: 'Android phones and tablets',
+};
+
 /** GET /portal: the page for the visitor's state, as StartVisits (visit.ts) decides it. */
 export async function startAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const ip = clientIp(ctx);
@@ -68,15 +74,17 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'android-agent':
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
     case 'unsupported': {
-      if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName });
+      const supported = deps.enrollment.allowedPlatforms().map((p) => SUPPORTED_TEXT[p]).filter((t) => t !== undefined);
+      if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported });
       // Maybe an iPad: the choice is a form bound to an iOS registration flow, which keeps
       // what identified this visit (the device, a UAM NAS's login) for the next page.
       // A link would have to carry the NAS's parameters again, and CoovaChilli signs
       // them all: one more parameter and its md no longer verifies.
       // The flow is used only once the person says "this is an iPad": its label is iPad.
-      const flow = await flowOf('enroll', 'ios', visit.ipad, undefined, 'iPad');
+      // Its version is Safari's (user-agent.ts), which the policy checks as the iPadOS version.
+      const flow = await flowOf('enroll', 'ios', visit.ipad, visit.ipadVersion, 'iPad');
       setFlowCookie(ctx, deps, flow);
-      return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, ipad_action: ctx.urls.route('portal.ipad'), csrf: flow.csrf });
+      return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported, ipad_action: ctx.urls.route('portal.ipad'), csrf: flow.csrf });
     }
   }
 }

@@ -183,11 +183,25 @@ describe('validateConfig: vendor profiles and dynamic authorization', () => {
 describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
   const wifi = (extra: Record<string, unknown>) => ({ ios: { wifi: [{ ssid: 'Staff', ...extra }] } });
 
-  it('defaults: three devices a person, randomised MACs accepted (per-network private addresses are stable), no networks', () => {
+  it('defaults: every platform may enroll, three devices a person, randomised MACs accepted (per-network private addresses are stable), no networks', () => {
     const c = validateConfig({});
-    expect(c.enrollment).toEqual({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'accept' });
+    expect(c.enrollment).toEqual({
+      device_limit: 3,
+      group_limits: [],
+      platforms: { ios: true, macos: true, android: true, windows: true, chromeos: true, linux: true },
+      min_os_version: {},
+      randomised_macs: 'accept',
+    });
     expect(c.ios.wifi).toEqual([]);
     expect(c.ios.profile).toMatchObject({ identifier: 'local.enrollgate', link_ttl_seconds: 300 });
+  });
+
+  it('platforms: one switch per platform, the others keep their default; an unknown platform or a non-boolean names its path', () => {
+    expect(validateConfig({ enrollment: { platforms: { windows: false } } }).enrollment.platforms).toEqual({ ios: true, macos: true, android: true, windows: false, chromeos: true, linux: true });
+    expect(problemsOf({ enrollment: { platforms: { blackberry: true } } })).toEqual([
+      'enrollment.platforms.blackberry: unknown key; expected one of ios, macos, android, windows, chromeos, linux',
+    ]);
+    expectProblem({ enrollment: { platforms: { ios: 'yes' } } }, 'enrollment.platforms.ios', '"yes"', 'true or false');
   });
 
   it('bad limits and versions', () => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseMac, type Mac } from '../../../src/mac.js';
 import { compareVersions, DevicePolicy, groupMatches, type EnrollmentPolicySettings } from '../../../src/devices/policy.js';
-import { OsTooOldError, RandomisedMacError } from '../../../src/errors.js';
+import { OsTooOldError, PlatformNotAllowedError, RandomisedMacError } from '../../../src/errors.js';
+import { ENROLLABLE_PLATFORMS, type Platform } from '../../../src/devices/device.js';
+
+const ALL_PLATFORMS = { ios: true, macos: true, android: true, windows: true, chromeos: true, linux: true };
 
 function policy(over: Partial<EnrollmentPolicySettings> = {}): DevicePolicy {
-  return new DevicePolicy({ device_limit: 3, group_limits: [], min_os_version: {}, randomised_macs: 'refuse', ...over });
+  return new DevicePolicy({ device_limit: 3, group_limits: [], platforms: ALL_PLATFORMS, min_os_version: {}, randomised_macs: 'refuse', ...over });
 }
 
 const user = (...groups: string[]) => ({ username: 'alice', groups });
@@ -92,24 +95,58 @@ describe('checkOs', () => {
     expect(() => p.checkOs('android', '9')).toThrow(/Android 9; this Wi-Fi needs Android 10 or later.*Settings → System → Software update/);
   });
 
-  it('allows an unknown version by default (the portal) and refuses it when asked to (the agent API)', () => {
-    expect(() => p.checkOs('ios', undefined)).not.toThrow();
-    expect(() => p.checkOs('android', 'unknown')).not.toThrow();
-    expect(() => p.checkOs('android', undefined, { unknown: 'refuse' })).toThrow(/did not say which Android version.*Android 10 or later/);
+  it('refuses an unknown version wherever a minimum is set: it never slips past', () => {
+    expect(() => p.checkOs('ios', undefined)).toThrow(/^This device did not say which iOS version it runs; this Wi-Fi needs iOS 16\.4 or later\. Open this page in Safari/);
+    expect(() => p.checkOs('android', undefined)).toThrow(/did not say which Android version.*Android 10 or later/);
+    expect(() => p.checkOs('android', 'unknown')).toThrow(OsTooOldError);
   });
 
   it('reads a version with blanks around it, and counts anything but dotted numbers as unknown', () => {
-    const refuse = { unknown: 'refuse' } as const;
-    expect(() => p.checkOs('ios', ' 16.10 ', refuse)).not.toThrow();
-    expect(() => p.checkOs('ios', ' 16.3 ', refuse)).toThrow(/^This device runs iOS 16\.3; this Wi-Fi needs iOS 16\.4 or later\./);
-    for (const version of ['beta 17', '17 beta', '17.', '.17', '17..1', '17.x']) {
-      expect(() => p.checkOs('ios', version, refuse), version).toThrow(/^This device did not say which iOS version it runs; this Wi-Fi needs iOS 16\.4 or later\./);
+    expect(() => p.checkOs('ios', ' 16.10 ')).not.toThrow();
+    expect(() => p.checkOs('ios', ' 16.3 ')).toThrow(/^This device runs iOS 16\.3; this Wi-Fi needs iOS 16\.4 or later\./);
+    for (const version of ['beta 17', '17 beta', '17.', '.17', '17..1', '17.x', '']) {
+      expect(() => p.checkOs('ios', version), version).toThrow(/^This device did not say which iOS version it runs; this Wi-Fi needs iOS 16\.4 or later\./);
     }
   });
 
-  it('has no minimum for platforms without one', () => {
-    expect(() => p.checkOs('other', '1')).not.toThrow();
-    expect(() => policy().checkOs('ios', '9', { unknown: 'refuse' })).not.toThrow();
+  it('has no minimum for platforms without one, known version or not', () => {
+    for (const platform of ['macos', 'windows', 'chromeos', 'linux', 'other'] as const) {
+      expect(() => p.checkOs(platform, undefined), platform).not.toThrow();
+    }
+    expect(() => policy().checkOs('ios', undefined)).not.toThrow();
+    expect(() => policy().checkOs('ios', '9')).not.toThrow();
+  });
+});
+
+describe('checkPlatform (enrollment.platforms)', () => {
+  it.each(ENROLLABLE_PLATFORMS.map((p) => [p]))('%s: allowed when its switch is on, refused with EG_PLATFORM_NOT_ALLOWED when off', (platform) => {
+    expect(() => policy().checkPlatform(platform)).not.toThrow();
+    const off = policy({ platforms: { ...ALL_PLATFORMS, [platform]: false } });
+    expect(off.allows(platform)).toBe(false);
+    let err: unknown;
+    try {
+      off.checkPlatform(platform);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PlatformNotAllowedError);
+    expect((err as PlatformNotAllowedError).code).toBe('EG_PLATFORM_NOT_ALLOWED');
+    expect((err as PlatformNotAllowedError).status).toBe(403);
+    expect((err as PlatformNotAllowedError).details()).toEqual({ platform });
+    // Every other platform stays as it was.
+    for (const other of ENROLLABLE_PLATFORMS.filter((p) => p !== platform)) expect(off.allows(other)).toBe(true);
+  });
+
+  it('never allows a platform it does not recognise, and names what is open instead', () => {
+    expect(policy().allows('other' as Platform)).toBe(false);
+    expect(() => policy({ platforms: { ...ALL_PLATFORMS, windows: false, linux: false } }).checkPlatform('other')).toThrow(
+      /^This device's system was not recognised, so it cannot be enrolled here\. It is open to: iPhone and iPad, Mac, Android, Chromebook\.$/,
+    );
+    expect(() => policy({ platforms: { ...ALL_PLATFORMS, windows: false } }).checkPlatform('windows')).toThrow(/^This Wi-Fi is not open to Windows devices\./);
+  });
+
+  it('lists the allowed platforms in a fixed order', () => {
+    expect(policy({ platforms: { ios: true, macos: false, android: true, windows: false, chromeos: false, linux: true } }).allowedPlatforms()).toEqual(['ios', 'android', 'linux']);
   });
 });
 

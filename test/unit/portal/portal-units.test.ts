@@ -17,6 +17,7 @@ describe('decideStartPage (the decision table)', () => {
     [{ hasSession: false, enrolled: false, platform: 'android' }, 'android-agent'],
     [{ hasSession: false, enrolled: false, platform: 'ios' }, 'ios-register'],
     [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
+    [{ hasSession: false, enrolled: true, platform: 'windows' }, 'login'],
   ];
   it.each(cases)('%j → %s', (partial, page) => {
     expect(decideStartPage({ identified: true, hasSession: false, enrolled: false, platform: 'other', ...partial })).toBe(page);
@@ -30,8 +31,14 @@ describe('detectOs', () => {
     ['CaptiveNetworkSupport-481.0.1 wispr', 'ios', 'iOS', undefined],
     ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126 Mobile', 'android', 'Android', '14'],
     ['Mozilla/5.0 (Linux; Android 9; SM-G960F) AppleWebKit/537.36', 'android', 'Android', '9'],
-    ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126', 'other', 'Windows', undefined],
-    ['Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) Chrome/126', 'other', 'ChromeOS', undefined],
+    // Chrome's reduced User-Agent says "Android 10; K" on every version: no version at all.
+    ['Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 Chrome/126 Mobile', 'android', 'Android', undefined],
+    ['Mozilla/5.0 (Linux; Android 10; Pixel 3) AppleWebKit/537.36', 'android', 'Android', '10'],
+    ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126', 'windows', 'Windows', undefined],
+    ['Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) Chrome/126', 'chromeos', 'ChromeOS', undefined],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15', 'macos', 'macOS', undefined],
+    ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'linux', 'Linux', undefined],
+    ['Mozilla/5.0 (X11; Ubuntu; Linux x86_64) AppleWebKit/537.36 Chrome/126 Safari/537.36', 'linux', 'Linux', undefined],
     ['', 'other', 'this device', undefined],
   ])('%j', (ua, platform, name, version) => {
     const os = detectOs(ua);
@@ -58,6 +65,18 @@ describe('detectOs', () => {
 
   it('flags a Mac user agent as a possible iPad (iPadOS asks for desktop pages)', () => {
     expect(detectOs('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15').maybeIpad).toBe(true);
+  });
+
+  it.each([
+    // iPadOS's Safari carries the system's version: the iPadOS version, should it be an iPad.
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15', '17.5'],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Safari/605.1.15', '18.1.1'],
+    // Other browsers' versions are their own, not the system's.
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36', undefined],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15 Edg/126.0', undefined],
+    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:128.0) Gecko/20100101 Firefox/128.0', undefined],
+  ])('reads the possible iPadOS version of %j as %j', (ua, version) => {
+    expect(detectOs(ua).ipadVersion).toBe(version);
   });
 });
 
