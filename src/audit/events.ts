@@ -59,6 +59,8 @@ export type AuditEvent =
   | ({ type: 'device.blocked'; mac: string; user?: string; by: string; reason: string } & ClientFields)
   | ({ type: 'device.unblocked'; mac: string; user?: string; by: string } & ClientFields)
   // Certificates of the gateway's CA (EAP-TLS identities): issued to a device, revoked (RFC 5280 reason name).
+  /** A file the portal handed a device's owner through a one-time link (a profile, the CA, Wi-Fi settings, a PKCS#12). */
+  | { type: 'profile.downloaded'; mac: string; user: string; platform: string; file: string }
   | { type: 'certificate.issued'; mac: string; user: string; serial: string; not_after: string; via: string }
   | ({ type: 'certificate.revoked'; mac: string; user?: string; serial: string; reason: string; by?: string } & ClientFields)
   // Sessions.
@@ -168,6 +170,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'device.renamed': true,
   'device.blocked': true,
   'device.unblocked': true,
+  'profile.downloaded': true,
   'certificate.issued': true,
   'certificate.revoked': true,
   'session.issued': true,

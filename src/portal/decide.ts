@@ -1,7 +1,7 @@
 import type { Platform } from '../devices/device.js';
 
 /** The pages the start page can route a visitor to. */
-export type StartPage = 'online' | 'login' | 'android-agent' | 'ios-register' | 'unsupported' | 'unidentified';
+export type StartPage = 'online' | 'login' | 'android-agent' | 'register' | 'unsupported' | 'unidentified';
 
 export interface VisitorState {
   /** Whether we know which device (MAC) this browser is. */
@@ -18,9 +18,10 @@ export interface VisitorState {
  * | yes        | yes     | -        | -        | online        |
  * | yes        | no      | yes      | -        | login         |
  * | yes        | no      | no       | android  | android-agent |
- * | yes        | no      | no       | ios      | ios-register  |
+ * | yes        | no      | no       | ios      | register      |
+ * | yes        | no      | no       | macos    | register      |
  * | yes        | no      | no       | other    | unsupported   |
- * Every other platform (macOS, Windows, ChromeOS, Linux) is `unsupported` until it has a path.
+ * Every other platform (Windows, ChromeOS, Linux) is `unsupported` until it has a path.
  * Whether the platform may enroll at all (enrollment.platforms) is the policy's word (visit.ts).
  */
 export function decideStartPage(v: VisitorState): StartPage {
@@ -31,8 +32,8 @@ export function decideStartPage(v: VisitorState): StartPage {
     case 'android':
       return 'android-agent';
     case 'ios':
-      return 'ios-register';
     case 'macos':
+      return 'register';
     case 'windows':
     case 'chromeos':
     case 'linux':

@@ -46,20 +46,23 @@ function asks(network: Pick<WifiConfig, 'security'>): string {
  * the portal asks for a login); with TTLS or PEAP the saved password is checked at every
  * connection; on the other networks the router sends the device to the portal's login page.
  */
-function morning(config: Pick<Config, 'eap'>, networks: readonly Pick<WifiConfig, 'security'>[]): string {
+function morning(config: Pick<Config, 'eap'>, networks: readonly Pick<WifiConfig, 'security'>[], device: string): string {
   const kinds = new Set(networks.map((n) => n.security));
   const certificateOnly = kinds.size === 1 && kinds.has('eap-tls');
   const passwordOnly = [...kinds].every((k) => k === 'eap-ttls' || k === 'eap-peap');
-  if (certificateOnly && config.eap.next_morning === 'renew') return 'The next morning the phone reconnects by itself, as long as you may still use the Wi-Fi.';
-  if (passwordOnly && kinds.size > 0) return 'The next morning the phone reconnects by itself with the password it remembers. When you change your work password, it asks for the new one.';
+  if (certificateOnly && config.eap.next_morning === 'renew') return `The next morning the ${device} reconnects by itself, as long as you may still use the Wi-Fi.`;
+  if (passwordOnly && kinds.size > 0) return `The next morning the ${device} reconnects by itself with the password it remembers. When you change your work password, it asks for the new one.`;
   return 'The next morning the Wi-Fi page opens again: log in with your work password to get online for the day.';
 }
 
-/** The "what happens next" of the page that offers the Wi-Fi profile, from the configured networks and the cut-off. */
-export function nextSteps(config: Pick<Config, 'ios' | 'session' | 'eap'>): NextSteps {
+/**
+ * The "what happens next" of the page that offers the Wi-Fi profile, from the configured
+ * networks and the cut-off; `device` is what the text calls the device ("phone", "Mac").
+ */
+export function nextSteps(config: Pick<Config, 'ios' | 'session' | 'eap'>, device = 'phone'): NextSteps {
   return {
     networks: config.ios.wifi.map((n) => ({ ssid: n.ssid, asks: asks(n) })),
     cutoff_text: config.session.time_zone === 'UTC' ? `${config.session.daily_cutoff} UTC` : `${config.session.daily_cutoff} local time (${config.session.time_zone})`,
-    morning_text: morning(config, config.ios.wifi),
+    morning_text: morning(config, config.ios.wifi, device),
   };
 }

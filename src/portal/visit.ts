@@ -44,10 +44,11 @@ export type StartVisit =
   | ({ readonly page: 'online'; readonly session: Session; readonly device: Device | undefined } & Known)
   /** `showOwner`: false on a claim, which shows no owner. */
   | ({ readonly page: 'login'; readonly device: Device; readonly showOwner: boolean } & Known)
-  | ({ readonly page: 'ios-register'; readonly platform: Platform; readonly osVersion?: string; readonly model?: string } & Known)
+  /** `ipadChoice`: a Mac User-Agent where iPads may enroll: the page also offers "this is an iPad". */
+  | ({ readonly page: 'register'; readonly platform: Platform; readonly osVersion?: string; readonly model?: string; readonly ipadChoice?: boolean } & Known)
   | { readonly page: 'android-agent' }
   /** `ipad`: the device, when the visitor may be an iPad (desktop Safari) and may register as one. */
-  | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known; readonly ipadVersion?: string };
+  | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known };
 
 /**
  * Works out who visits the start page and which page they get: the device (identify.ts:
@@ -84,7 +85,10 @@ export class StartVisits {
     const claimed = source === 'claimed';
     const [session, device] = await Promise.all([claimed ? undefined : this.o.sessions.live(mac), this.o.devices.get(mac)]);
     const platform = v.os.platform;
-    const page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
+    let page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
+    // A Mac User-Agent may be an iPad's: where Macs may not enroll but iPads may, only the iPad choice is left.
+    const ipadChoice = v.os.maybeIpad === true && this.o.enrollment.allows('ios');
+    if (page === 'register' && platform === 'macos' && ipadChoice && !this.o.enrollment.allows('macos')) page = 'unsupported';
 
     // Policy problems (blocked, platform not allowed, randomised MAC, OS too old) are told before anyone types a password.
     if (!claimed && page === 'login') {
@@ -93,12 +97,12 @@ export class StartVisits {
       const problem = await this.refusal(device!.mac, device!.platform, osVersion, 'login');
       if (problem) return { page: 'refused', problem, platform: device!.platform, ...known };
     }
-    if (!claimed && (page === 'ios-register' || page === 'android-agent')) {
+    if (!claimed && (page === 'register' || page === 'android-agent')) {
       const problem = await this.refusal(mac, platform, v.os.version);
       if (problem) return { page: 'refused', problem, platform, ...known };
     }
     // A device only a claim names is enrolled only where the NAS proves it when it redeems the login.
-    if ((page === 'ios-register' || (page === 'unsupported' && v.os.maybeIpad)) && !mayEnrollHere(source, uam)) {
+    if ((page === 'register' || (page === 'unsupported' && v.os.maybeIpad)) && !mayEnrollHere(source, uam)) {
       this.o.log.info({ event: 'portal.unproven', mac }, 'device named only by unsigned redirect parameters: not enrolled here');
       return { page: 'unproven', ...known };
     }
@@ -107,13 +111,20 @@ export class StartVisits {
         return { page, session: session!, device, ...known };
       case 'login':
         return { page, device: device!, showOwner: !claimed, ...known };
-      case 'ios-register':
-        return { page, platform, ...(v.os.version ? { osVersion: v.os.version } : {}), ...(v.os.model ? { model: v.os.model } : {}), ...known };
+      case 'register':
+        return {
+          page,
+          platform,
+          ...(v.os.version ? { osVersion: v.os.version } : {}),
+          ...(v.os.model ? { model: v.os.model } : {}),
+          ...(platform === 'macos' && ipadChoice ? { ipadChoice } : {}),
+          ...known,
+        };
       case 'android-agent':
         return { page };
       case 'unsupported':
         // "This is an iPad" only where iPads may enroll (the POST checks it again).
-        return { page, osName: v.os.name, ...(v.os.maybeIpad && this.o.enrollment.allows('ios') ? { ipad: known, ...(v.os.ipadVersion ? { ipadVersion: v.os.ipadVersion } : {}) } : {}) };
+        return { page, osName: v.os.name, ...(ipadChoice ? { ipad: known } : {}) };
       case 'unidentified':
         return { page };
     }

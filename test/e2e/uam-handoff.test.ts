@@ -190,8 +190,8 @@ async function walk(t: TestGateway, router: FakeRouter, visitor: Visitor, o: { c
     const before = new Set(router.visits.keys());
     await page.goto(`${router.origin}/captive?mac=${mac}`);
     if (visitor === 'ipad') {
-      expect(await page.locator('h1').innerText()).toBe('This device is not supported');
-      await submit(page, 'This is an iPad: continue');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Mac');
+      await submit(page, 'This is an iPad');
     }
     expect(await page.locator('h1').innerText()).toBe(visitor === 'android' ? 'Log in to the Wi-Fi' : 'Set up this iPhone or iPad');
     await page.fill('input[name=username]', 'employee');

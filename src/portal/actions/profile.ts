@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
+import type { Device, Platform } from '../../devices/device.js';
 import { sameUser } from '../../devices/device-registry.js';
+import type { ProfileLink } from '../profile-links.js';
 import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../errors.js';
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
@@ -24,16 +26,18 @@ export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Fl
   return ctx.urls.route('portal.profile_page', { d: id });
 }
 
-/** Whether enrolled iOS devices get a profile at all (there is something to configure). */
-export function profilesOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>): boolean {
-  return deps.profiles !== undefined && deps.config.ios.wifi.length > 0;
+/** Whether enrolled devices of the platform get files after a login (there is something to configure, in a form the platform takes). */
+export function downloadsOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>, platform: Platform): boolean {
+  if (deps.profiles === undefined || deps.config.ios.wifi.length === 0) return false;
+  // Macs install the same signed .mobileconfig as iPhones and iPads.
+  return platform === 'ios' || platform === 'macos';
 }
 
 /** POST /portal/profile: the owner of an enrolled iOS device logs in again for a new link. */
 export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'profile');
   const device = await deps.devices.get(flow.mac);
-  if (!device || !profilesOffered(deps)) return redirectInside(ctx, ctx.urls.route('portal.start'));
+  if (!device || !downloadsOffered(deps, device.platform)) return redirectInside(ctx, ctx.urls.route('portal.start'));
   const again = (refusal: FormRefusal) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
@@ -59,26 +63,41 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
+  const device = await linkedDevice(deps, link);
   const download = ctx.urls.route('portal.profile_download', { id });
   render(ctx, deps, 'profile-ready.njk', {
+    platform: device.platform,
     download_url: download,
     mac: link.mac,
     user: link.owner,
     minutes: Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000)),
     devices_url: ctx.urls.route('portal.devices'),
-    next: nextSteps(deps.config),
+    next: nextSteps(deps.config, device.platform === 'macos' ? 'Mac' : 'phone'),
   });
 }
 
 /** GET /portal/profile/:id: the signed profile, once. */
 export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const link = await deps.profileLinks.take(String(ctx.params.id ?? ''), clientIp(ctx), deps.clock.now());
-  const device = await deps.devices.get(link.mac);
-  // Unenrolled (or given to somebody else) since the link was issued: no profile.
-  if (!device || !sameUser(device.owner, link.owner) || !deps.profiles) throw new LinkExpiredError();
+  const device = await linkedDevice(deps, link);
+  if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
   const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
-  deps.log.info({ event: 'profile.downloaded', mac: device.mac, user: device.owner }, 'enrollment profile downloaded');
+  downloaded(deps, device, profile.filename);
   sendProfile(ctx, profile);
+}
+
+/** The device a link was issued for, still enrolled to the same person; else the link is dead. */
+async function linkedDevice(deps: PortalDeps, link: ProfileLink): Promise<Device> {
+  const device = await deps.devices.get(link.mac);
+  // Unenrolled (or given to somebody else) since the link was issued: nothing to hand out.
+  if (!device || !sameUser(device.owner, link.owner)) throw new LinkExpiredError();
+  return device;
+}
+
+/** Logs and audits a file handed out through a link. */
+function downloaded(deps: PortalDeps, device: Device, file: string): void {
+  deps.log.info({ event: 'profile.downloaded', mac: device.mac, user: device.owner, platform: device.platform, file }, 'enrollment file downloaded');
+  deps.audit.record({ type: 'profile.downloaded', mac: device.mac, user: device.owner, platform: device.platform, file });
 }
 
 /** GET /portal/ca.mobileconfig: the root certificate as a (signed) profile, for devices that prefer one. */

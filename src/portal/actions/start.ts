@@ -9,7 +9,8 @@ import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respon
 import type { Session } from '../../sessions/session.js';
 import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
-import { profilesOffered } from './profile.js';
+import { downloadsOffered } from './profile.js';
+import { FlowExpiredError } from '../../errors.js';
 import { addressChangeNote } from './self-service.js';
 
 /** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
@@ -47,7 +48,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       return render(ctx, deps, 'refused.njk', { message: visit.problem.message, code: visit.problem.code, mac: visit.mac, platform: visit.platform });
     case 'online': {
       const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-      const profile = visit.device?.platform === 'ios' && profilesOffered(deps) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
+      const profile = visit.device && downloadsOffered(deps, visit.device.platform) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
       // Right after enrolling: is this an earlier enrollment under a new private address?
       const note =
         ctx.query.done === 'enrolled' && visit.device
@@ -69,46 +70,70 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       const owner = visit.showOwner ? { owner: visit.device.owner, username: visit.device.owner } : {};
       return renderForm(ctx, deps, 'login.njk', flow, { ...owner, devices_url: ctx.urls.route('portal.devices') });
     }
-    case 'ios-register':
-      return renderForm(ctx, deps, 'ios-register.njk', await flowOf('enroll', visit.platform, visit, visit.osVersion, visit.model), registrationView(deps));
+    case 'register': {
+      // A Mac's flow is labelled "Mac"; "this is an iPad" (the same form token) turns it into an iPad's.
+      const model = visit.model ?? (visit.platform === 'macos' ? 'Mac' : undefined);
+      const flow = await flowOf('enroll', visit.platform, visit, visit.osVersion, model);
+      return renderForm(ctx, deps, 'register.njk', flow, { ...registrationView(deps, visit.platform), ...(visit.ipadChoice ? { ipad_action: ctx.urls.route('portal.ipad') } : {}) });
+    }
     case 'android-agent':
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
     case 'unsupported': {
       const supported = deps.enrollment.allowedPlatforms().map((p) => SUPPORTED_TEXT[p]).filter((t) => t !== undefined);
       if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported });
-      // Maybe an iPad: the choice is a form bound to an iOS registration flow, which keeps
-      // what identified this visit (the device, a UAM NAS's login) for the next page.
-      // A link would have to carry the NAS's parameters again, and CoovaChilli signs
-      // them all: one more parameter and its md no longer verifies.
-      // The flow is used only once the person says "this is an iPad": its label is iPad.
-      // Its version is Safari's (user-agent.ts), which the policy checks as the iPadOS version.
-      const flow = await flowOf('enroll', 'ios', visit.ipad, visit.ipadVersion, 'iPad');
+      // Maybe an iPad (Macs may not enroll here): the choice is a form bound to a Mac's
+      // registration flow, which keeps what identified this visit (the device, a UAM NAS's
+      // login) for the next page. A link would have to carry the NAS's parameters again, and
+      // CoovaChilli signs them all: one more parameter and its md no longer verifies. The flow
+      // cannot enroll a Mac (the policy refuses it); "this is an iPad" turns it into an iPad's.
+      const flow = await flowOf('enroll', 'macos', visit.ipad, undefined, 'Mac');
       setFlowCookie(ctx, deps, flow);
       return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported, ipad_action: ctx.urls.route('portal.ipad'), csrf: flow.csrf });
     }
   }
 }
 
-/** POST /portal/ipad: "this is an iPad" on the not-supported page: the iOS registration of the same visit. */
+/**
+ * POST /portal/ipad: "this is an iPad" on a Mac's page (registration, or not-supported where
+ * Macs may not enroll): the iPad registration of the same visit. Its iPadOS version is
+ * Safari's (user-agent.ts), which the policy checks against min_os_version.ios.
+ */
 export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> {
-  const flow = await loadFlow(ctx, deps, 'enroll');
+  const mac = await loadFlow(ctx, deps, 'enroll');
+  // Only a Mac's flow may become an iPad's: any other is a form from another page.
+  if (mac.platform !== 'macos') throw new FlowExpiredError();
+  await deps.flows.finish(mac);
+  const ipadVersion = detectOs(ctx.get('User-Agent')).ipadVersion;
+  const { id: _id, csrf: _csrf, expiresAt: _expiresAt, osVersion: _osVersion, ...kept } = mac;
+  const flow = await deps.flows.start({ ...kept, platform: 'ios', model: 'iPad', ...(ipadVersion ? { osVersion: ipadVersion } : {}) }, deps.clock.now());
   const problem = flow.macSource === 'claimed' ? undefined : await deps.startVisits.refusal(flow.mac, flow.platform, flow.osVersion);
   if (problem) return render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac: flow.mac, platform: flow.platform });
-  return renderForm(ctx, deps, 'ios-register.njk', flow, registrationView(deps));
+  return renderForm(ctx, deps, 'register.njk', flow, registrationView(deps, 'ios'));
 }
 
+/** How the registration page names the device it sets up. */
+const DEVICE_TEXT: Readonly<Record<Platform, string>> = {
+  ios: 'iPhone or iPad',
+  macos: 'Mac',
+  android: 'Android device',
+  windows: 'Windows PC',
+  chromeos: 'Chromebook',
+  linux: 'Linux computer',
+  other: 'device',
+};
+
 /**
- * What the iOS registration page shows besides its form (also when the form comes back with
+ * What the registration page shows besides its form (also when the form comes back with
  * an error). No step to install the root CA: the Wi-Fi profile carries it, anchored to the
  * RADIUS server's certificate only; fully trusting it (Certificate Trust Settings) would let
  * our CA intercept any HTTPS on a personal phone, and the portal's own HTTPS needs a
  * publicly trusted certificate instead (pki/portal-certificate.ts).
  */
-export function registrationView(deps: PortalDeps): object {
-  return { profile_step: profilesOffered(deps) };
+export function registrationView(deps: PortalDeps, platform: Platform): object {
+  return { profile_step: downloadsOffered(deps, platform), device_text: DEVICE_TEXT[platform], apple: platform === 'ios' || platform === 'macos' };
 }
 
-/** The "get the Wi-Fi profile" form on the online page of an enrolled iPhone or iPad, bound to its flow. */
+/** The "get the Wi-Fi profile" form on the online page of an enrolled device with downloads, bound to its flow. */
 function profileForm(ctx: Context, deps: PortalDeps, flow: Flow): object {
   // The online page renders its own form (renderForm would render the whole page).
   setFlowCookie(ctx, deps, flow);

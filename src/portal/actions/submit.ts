@@ -6,7 +6,7 @@ import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
 import { clientIp, clientOf, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
-import { offerProfile, profilesOffered } from './profile.js';
+import { downloadsOffered, offerProfile } from './profile.js';
 import { addressChangeNote, deviceRows, openAfterWifiLogin } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
 import { registrationView } from './start.js';
@@ -58,7 +58,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
 export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
   try {
-    return await submit(ctx, deps, flow, 'ios-register.njk', registrationView(deps), async (creds) => {
+    return await submit(ctx, deps, flow, 'register.njk', registrationView(deps, flow.platform), async (creds) => {
       if (flow.macSource === 'claimed') {
         // Only the router's unsigned redirect names the device: the enrollment is recorded
         // when the router redeems the login and so proves the device (UAM_PROOF).
@@ -69,7 +69,7 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal', ...(flow.model ? { model: flow.model } : {}) });
       await openAfterWifiLogin(ctx, deps, session.user, flow.mac);
       if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
-      if (flow.platform === 'ios' && profilesOffered(deps)) return offerProfile(ctx, deps, flow, session.user);
+      if (downloadsOffered(deps, flow.platform)) return offerProfile(ctx, deps, flow, session.user);
       return ctx.urls.route('portal.start', { done: 'enrolled' });
     });
   } catch (err) {

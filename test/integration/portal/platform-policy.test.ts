@@ -154,3 +154,24 @@ describe('switched off while a person is on the form', () => {
     expect(mac_page.body).not.toContain('iPhone and iPad</li>');
   });
 });
+
+describe('Macs switched off, iPads on (enrollment.platforms.macos: false)', () => {
+  it('a Mac User-Agent gets only the iPad choice, and its flow cannot enroll a Mac even when posted to the enrollment form', async () => {
+    await t.reconfigure((doc) => {
+      doc.enrollment.platforms = { android: false, ios: true, macos: false };
+    });
+    const ip = '10.17.3.1';
+    const mac = '3c:17:00:00:03:01';
+    await lease(mac, ip);
+    const page = await call('GET', '/portal', { ip, ua: mac_safari('17.5') });
+    expect(page.body).toContain('This device is not supported');
+    expect(page.body).toContain('This is an iPad');
+    expect(page.body).not.toContain('name="password"');
+    const form = formOf(page);
+    // The hidden way: the same token posted straight to the enrollment form.
+    const forged = await call('POST', '/portal/enroll', { ip, ua: mac_safari('17.5'), cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
+    expect(forged.status).toBe(403);
+    expect(forged.body).toContain('This Wi-Fi is not open to Mac devices.');
+    expect(await radiusAnswer(mac)).toBe('Access-Reject');
+  });
+});

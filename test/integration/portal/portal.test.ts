@@ -140,9 +140,12 @@ describe('"this is an iPad" (desktop Safari)', () => {
   it('is a form bound to the visit: refused without its flow, with another token or from another address; else the registration', async () => {
     await lease('AA-BB-CC-00-00-71', '10.1.0.71');
     const page = await call('GET', '/portal', { ip: '10.1.0.71', ua: MAC_UA });
-    expect(page.body).toContain('This device is not supported');
+    // A Mac's registration, with the iPad choice first (formOf takes the first form).
+    expect(page.body).toContain('Set up this Mac');
+    expect(page.body).toContain('This is an iPad');
     const form = formOf(page);
     const action = new URL(form.action).pathname;
+    expect(action).toBe('/portal/ipad');
     const post = (o: { cookie?: string; csrf?: string; ip?: string }) =>
       call('POST', action, { ip: o.ip ?? '10.1.0.71', ua: MAC_UA, ...(o.cookie ? { cookie: o.cookie } : {}), form: { _csrf: o.csrf ?? form.csrf } });
 

@@ -15,7 +15,7 @@ describe('decideStartPage (the decision table)', () => {
     [{ hasSession: false, enrolled: true, platform: 'ios' }, 'login'],
     [{ hasSession: false, enrolled: true, platform: 'other' }, 'login'],
     [{ hasSession: false, enrolled: false, platform: 'android' }, 'android-agent'],
-    [{ hasSession: false, enrolled: false, platform: 'ios' }, 'ios-register'],
+    [{ hasSession: false, enrolled: false, platform: 'ios' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
     [{ hasSession: false, enrolled: true, platform: 'windows' }, 'login'],
   ];

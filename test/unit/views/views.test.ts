@@ -97,8 +97,8 @@ const CASES: Case[] = [
     template: 'login.njk',
     ctx: { ...LOGIN, username: 'jsmith', owner: 'Jane Smith', error: 'We cannot check passwords right now: the sign-in service is not answering.', invalid: false },
   },
-  { name: 'ios-register', template: 'ios-register.njk', ctx: IOS },
-  { name: 'ios-register with everything', template: 'ios-register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', invalid: true, profile_step: true } },
+  { name: 'register', template: 'register.njk', ctx: IOS },
+  { name: 'ios-register with everything', template: 'register.njk', ctx: { ...IOS, username: 'jsmith', error: 'Wrong username or password.', invalid: true, profile_step: true } },
   { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: AGENT } },
   { name: 'android-agent not configured (null)', template: 'android-agent.njk', ctx: { agent: null } },
   { name: 'android-agent not configured (absent)', template: 'android-agent.njk', ctx: {} },
@@ -108,7 +108,24 @@ const CASES: Case[] = [
   { name: 'unidentified, named but unproven', template: 'unidentified.njk', ctx: { unproven: true } },
   { name: 'uam-handoff', template: 'uam-handoff.njk', ctx: { logon_url: 'http://10.1.0.1:3990/logon?username=uam-abc&response=0123456789abcdef0123456789abcdef&userurl=http%3A%2F%2Fexample.com%2F' } },
   { name: 'online with profile form', template: 'online.njk', ctx: { ...ONLINE, profile_action: 'https://portal.example.org/portal/profile', csrf: 'csrf-token-123', devices_url: MANAGE_URLS.devices_url } },
-  { name: 'ios-register with profile step', template: 'ios-register.njk', ctx: { ...IOS, profile_step: true } },
+  { name: 'ios-register with profile step', template: 'register.njk', ctx: { ...IOS, profile_step: true } },
+  {
+    name: 'register a Mac, with the iPad choice',
+    template: 'register.njk',
+    ctx: { ...IOS, profile_step: true, device_text: 'Mac', apple: true, ipad_action: 'https://portal.example.org/portal/ipad' },
+  },
+  {
+    name: 'profile-ready for a Mac',
+    template: 'profile-ready.njk',
+    ctx: {
+      platform: 'macos',
+      download_url: 'https://portal.example.org/portal/profile/abc',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      user: 'jsmith',
+      minutes: 5,
+      next: { networks: [{ ssid: 'Northwind Staff', asks: 'It asks for your work password once.' }], cutoff_text: '04:00 UTC', morning_text: 'The next morning the Mac reconnects by itself.' },
+    },
+  },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
   { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
   {
@@ -264,11 +281,13 @@ describe('views', () => {
 
   describe.each(CASES.filter((c) => 'action' in c.ctx))('login form on $name', (c) => {
     const html = render(c);
-    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string; invalid?: boolean };
+    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string; invalid?: boolean; ipad_action?: string };
 
     it('posts the token, user name and password to the action', () => {
-      const [form, ...more] = tags(html, 'form');
-      expect(more).toHaveLength(0);
+      const forms = tags(html, 'form');
+      const form = forms.find((f) => attr(f, 'action') === ctx.action);
+      // The only other form a login page may hold is the "this is an iPad" choice.
+      expect(forms.filter((f) => f !== form).map((f) => attr(f, 'action'))).toEqual(ctx.ipad_action ? [ctx.ipad_action] : []);
       expect(attr(form!, 'method')).toBe('post');
       expect(attr(form!, 'action')).toBe(ctx.action);
       expect(html).toContain(`<input type="hidden" name="_csrf" value="${ctx.csrf}">`);
@@ -280,7 +299,7 @@ describe('views', () => {
       expect(attr(password, 'autocomplete')).toBe('current-password');
       expect(attr(password, 'type')).toBe('password');
       expect(attr(password, 'value')).toBeUndefined();
-      expect(tags(html, 'button').map((t) => attr(t, 'type'))).toEqual(['submit']);
+      expect(tags(html, 'button').map((t) => attr(t, 'type'))).toEqual(ctx.ipad_action ? ['submit', 'submit'] : ['submit']);
     });
 
     it('shows an error in a role="alert" element the fields point to, marked invalid only when they are what was wrong', () => {
@@ -310,8 +329,8 @@ describe('views', () => {
   });
 
   it('asks to install nothing before the login, never for full trust in a root, and shows step numbers only with a profile to install', () => {
-    const bare = render({ name: 'ios', template: 'ios-register.njk', ctx: IOS });
-    const withProfile = render({ name: 'ios', template: 'ios-register.njk', ctx: { ...IOS, profile_step: true } });
+    const bare = render({ name: 'ios', template: 'register.njk', ctx: IOS });
+    const withProfile = render({ name: 'ios', template: 'register.njk', ctx: { ...IOS, profile_step: true } });
     for (const html of [bare, withProfile]) {
       expect(html).not.toContain('Certificate Trust Settings');
       expect(html).not.toContain(URLS.route('portal.ca'));
@@ -399,7 +418,7 @@ describe('views', () => {
     const hostile: Case[] = [
       { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
       { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
-      { name: 'ios-register', template: 'ios-register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', profile_step: true } },
+      { name: 'register', template: 'register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', profile_step: true } },
       { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: { name: XSS, version: XSS, url: QUOTE, size_text: XSS, sha256: XSS } } },
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
+import { macAuth, radclient } from '../helpers/radclient.js';
+
+/**
+ * Laptops from their OS's captive probe to a working download, in headless Chromium with
+ * JavaScript switched off (the pages must not need it), radclient as the router. Each page's
+ * size is recorded in test-output/page-sizes.json and screenshots go to test-output/screenshots.
+ */
+
+const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+const SIZES = join(process.cwd(), 'test-output', 'page-sizes.json');
+const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+
+let t: TestGateway;
+let browser: Browser;
+/** Bytes of each HTML page the walks loaded, by the name of its screenshot. */
+const sizes: Record<string, number> = {};
+
+/** The router's accounting: this device now has the browser's address (127.0.0.1). */
+async function accountingStart(mac: string, sessionId: string): Promise<void> {
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
+    'Acct-Status-Type = Start',
+    `Acct-Session-Id = "${sessionId}"`,
+    `Calling-Station-Id = "${mac.toUpperCase().replace(/:/g, '-')}"`,
+    'Framed-IP-Address = 127.0.0.1',
+  ]);
+  expect(r.reply).toBe('Accounting-Response');
+}
+
+async function laptop(userAgent: string): Promise<BrowserContext> {
+  return browser.newContext({ userAgent, viewport: { width: 1280, height: 800 }, javaScriptEnabled: false, acceptDownloads: true });
+}
+
+/** Screenshot and size of the page as it stands. */
+async function shot(page: Page, name: string): Promise<void> {
+  sizes[name] = Buffer.byteLength(await page.content(), 'utf8');
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Clicks a download link and returns the file's name and bytes. */
+async function downloadBy(page: Page, linkText: string): Promise<{ name: string; body: Buffer }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a', { hasText: linkText }).first().click()]);
+  return { name: download.suggestedFilename(), body: await readFile((await download.path())!) };
+}
+
+async function submit(page: Page, button: string): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: button }).click()]);
+}
+
+async function logIn(page: Page): Promise<void> {
+  await page.fill('input[name=username]', 'employee');
+  await page.fill('input[name=password]', t.employeePassword);
+  await submit(page, 'Enroll this device');
+}
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.portal.organisation_name = 'Northwind Logistics';
+      doc.ios = {
+        profile: { identifier: 'com.northwind.wifi' },
+        wifi: [
+          { ssid: 'Northwind Staff', security: 'eap-peap', server_names: ['radius.northwind.example'] },
+          { ssid: 'Northwind Secure', security: 'eap-tls', server_names: ['radius.northwind.example'] },
+        ],
+      };
+    },
+  });
+  const port = t.httpUrl.split(':').pop();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+      // The router sends the OS's captive probes to the portal's plain-HTTP port.
+      `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP www.msftconnecttest.com 127.0.0.1:${port}`,
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await writeFile(SIZES, `${JSON.stringify(sizes, null, 2)}\n`);
+});
+
+describe('macOS', () => {
+  it('from the captive probe to a signed profile that verifies, with the macOS install steps', async () => {
+    await accountingStart('3c:22:fb:00:00:01', 'mac-1');
+    const context = await laptop(MAC_UA);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://captive.apple.com/hotspot-detect.html');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Mac');
+      await shot(page, 'macos-register');
+      await logIn(page);
+      expect(await page.locator('h1').innerText()).toBe('Install the Wi-Fi profile');
+      expect(await page.locator('ol').innerText()).toContain('General → Device Management');
+      await shot(page, 'macos-profile-ready');
+      const profile = await downloadBy(page, 'Download the Wi-Fi profile');
+      expect(profile.name).toBe('northwind-logistics-wifi.mobileconfig');
+      const file = join(t.dir, 'macos.mobileconfig');
+      await writeFile(file, profile.body);
+      const plist = execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      expect(plist).toContain('<string>Northwind Secure</string>');
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:01'))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
