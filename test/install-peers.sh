@@ -8,7 +8,8 @@
 # what /metrics serves, and for 802.1X: eapol_test (package eapoltest) as an EAP
 # client talking straight to RADIUS, hostapd (wired driver) as the NAS and
 # wpa_supplicant as the device on a veth pair, with iproute2's ip for the
-# namespace and the link. FreeRADIUS itself is not a test peer (only the EAP
+# namespace and the link, and xmllint (libxml2-utils) to validate the Windows WLAN
+# profiles against Microsoft's schema. FreeRADIUS itself is not a test peer (only the EAP
 # benchmark compares with it).
 set -eu
 missing=""
@@ -32,6 +33,7 @@ need eapol_test eapoltest
 need hostapd hostapd
 need wpa_supplicant wpasupplicant
 need ip iproute2
+need xmllint libxml2-utils
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -37,6 +37,8 @@ export const PEERS: readonly Peer[] = [
   { bin: 'wpa_supplicant', pkg: 'wpasupplicant' },
   { bin: 'wpa_cli', pkg: 'wpasupplicant' },
   { bin: 'ip', pkg: 'iproute2' },
+  // The Windows WLAN profiles, validated against Microsoft's published schema (test/unit/profiles).
+  { bin: 'xmllint', pkg: 'libxml2-utils' },
 ];
 
 function onPath(bin: string): boolean {

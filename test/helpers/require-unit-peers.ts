@@ -3,8 +3,8 @@ import { PEERS, requirePeers } from './require-peers.js';
 /**
  * vitest's globalSetup for test/unit (vitest.config.ts). Unit tests start no server and
  * need none of the peers but openssl, which test/unit/pki checks the CA's certificates
- * and keys with.
+ * and keys with, and xmllint, which test/unit/profiles validates the Windows WLAN profiles with.
  */
 export default function requireUnitPeers(): void {
-  requirePeers(PEERS.filter((p) => p.bin === 'openssl'));
+  requirePeers(PEERS.filter((p) => p.bin === 'openssl' || p.bin === 'xmllint'));
 }
