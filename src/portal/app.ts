@@ -15,6 +15,7 @@ import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
 import { UamHandBack } from './uam/hand-back.js';
 import { StartVisits } from './visit.js';
+import { Readiness } from './readiness.js';
 import { addRouteUrls } from './render.js';
 import { cspPolicy, refusalStatus, render } from './respond.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
@@ -214,6 +215,7 @@ export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = 
     ...wiring,
     uamHandBack: new UamHandBack(wiring),
     startVisits: new StartVisits({ ...wiring, identifyByRedirectParameters: wiring.config.portal.identify_by_redirect_parameters }),
+    readiness: new Readiness(wiring),
   };
   // Behind a proxy that appends to X-Forwarded-For, only its last entry is the proxy's
   // word; the ones before it are whatever the client sent (a forged device address, or

@@ -18,6 +18,7 @@ import type { RevocationPublisher } from '../pki/revocation-publisher.js';
 import type { FlowStore } from './flow.js';
 import type { ManageVisitStore } from './manage.js';
 import type { ProfileLinkStore } from './profile-links.js';
+import type { Readiness } from './readiness.js';
 import type { UamHandBack } from './uam/hand-back.js';
 import type { StartVisits } from './visit.js';
 
@@ -63,6 +64,8 @@ export interface PortalDeps {
   readonly uamHandBack: UamHandBack;
   /** Who visits the start page and which page they get (visit.ts). */
   readonly startVisits: StartVisits;
+  /** What /readyz reports (built from store, directory, clock, log). */
+  readonly readiness: Readiness;
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;
@@ -85,4 +88,4 @@ export interface PortalDeps {
 }
 
 /** What main.ts wires for the portal, once: PortalDeps but for the services the app builds from it. */
-export type PortalWiring = Omit<PortalDeps, 'uamHandBack' | 'startVisits'>;
+export type PortalWiring = Omit<PortalDeps, 'uamHandBack' | 'startVisits' | 'readiness'>;

@@ -54,6 +54,12 @@ export function clientOf(ctx: Context, surface: Surface): ClientFields {
   return clientFields(surface, clientIp(ctx), ctx.get('User-Agent'));
 }
 
+/** The request comes from the gateway's own machine (its loopback address): for what only the machine's admin may read. */
+export function fromThisMachine(ctx: Context): boolean {
+  const ip = clientIp(ctx);
+  return ip === '127.0.0.1' || ip === '::1';
+}
+
 /**
  * The status of a refusal shown on a page (a form again, with the reason). A throttled
  * login also says when to try again: Retry-After in seconds, what is left of the lock

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import type { Context } from 'koa';
-import { GatewayError, NotFoundError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { secondsUntil } from '../../sessions/daily-cutoff.js';
 import type { PortalDeps } from '../deps.js';
 import { PROBES } from '../probes.js';
-import { clientIp } from '../respond.js';
+import type { CheckResult } from '../readiness.js';
+import { clientIp, fromThisMachine } from '../respond.js';
 
 /**
  * A captive probe: the exact "online" answer for a device with a live session,
@@ -72,30 +73,23 @@ export function livenessAction(ctx: Context): void {
   ctx.body = { status: 'ok' };
 }
 
-/** GET /readyz: the store and the directory answer; says which one does not. */
+/**
+ * GET /readyz: the store and the directory answer; says which one does not. Why (a
+ * message that can name the directory's or Redis's host and port) is told to the
+ * machine itself only; anyone else on the network reads "unavailable".
+ */
 export async function readinessAction(ctx: Context, deps: PortalDeps): Promise<void> {
-  const check = async (name: string, ping: () => Promise<void>): Promise<[string, string]> => {
-    try {
-      await ping();
-      return [name, 'ok'];
-    } catch (err) {
-      deps.log.warn({ err, event: 'readiness.failed', component: name }, `${name} not ready`);
-      return [name, err instanceof GatewayError ? err.message : 'unavailable'];
-    }
-  };
-  const results = Object.fromEntries(
-    await Promise.all([check('store', () => deps.store.ping()), check('directory', () => deps.directory.ping())]),
-  );
-  const ready = Object.values(results).every((v) => v === 'ok');
+  const { ready, checks } = await deps.readiness.check();
+  const local = fromThisMachine(ctx);
+  const shown = (c: CheckResult) => (c.ok ? 'ok' : local ? c.message : 'unavailable');
   ctx.set('Cache-Control', 'no-store');
   ctx.status = ready ? 200 : 503;
-  ctx.body = { status: ready ? 'ready' : 'not ready', checks: results };
+  ctx.body = { status: ready ? 'ready' : 'not ready', checks: { store: shown(checks.store), directory: shown(checks.directory) } };
 }
 
 /** GET /metrics: Prometheus text, only to the machine itself (scrape through a local agent or proxy). */
 export async function metricsAction(ctx: Context, deps: PortalDeps): Promise<void> {
-  const ip = clientIp(ctx);
-  if (ip !== '127.0.0.1' && ip !== '::1') {
+  if (!fromThisMachine(ctx)) {
     ctx.status = 404;
     return;
   }
