@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { textDestination } from './log-text.js';
 
 export type { Logger };
 
@@ -26,7 +27,20 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-/** Structured JSON logs on stdout (or a given destination, for tests). */
+/**
+ * Whether the gateway's stdout is a terminal, where a person reads it: logs are then
+ * lines of text (log-text.ts) and `start` shows a banner. Anywhere else (systemd's
+ * journal, a pipe, a file) they are JSON lines, one record each, and nothing else.
+ */
+export function logsForPeople(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+/**
+ * The gateway's logger: JSON lines on stdout, or text lines when stdout is a terminal
+ * (logsForPeople); JSON to `destination` when one is given (tests). Redaction happens
+ * before either form is written.
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
@@ -34,5 +48,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // A terminal's writes are synchronous (Node: TTYs are, on Linux and macOS), so a fatal
+  // line before process.exit() is not lost, as it is not with pino's own stdout destination.
+  return logsForPeople() ? pino(options, textDestination(process.stdout)) : pino(options);
 }

@@ -8,6 +8,7 @@ import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import { directorySummary, storeSummary } from './config/summary.js';
 import { configWarnings, switchWarnings } from './config/warnings.js';
 import { portalCertificateProblem, portalCertificateWarning } from './pki/portal-certificate.js';
 import { DeviceRegistry } from './devices/device-registry.js';
@@ -263,9 +264,11 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
         config: config.config_file,
         configSha256,
         ports,
+        radiusHost: config.radius.host,
         baseUrl: config.portal.base_url,
         portalCertificate: portalCertificate ? `not publicly trusted: ${portalCertificate}` : 'publicly trusted',
-        directory: config.directory.kind,
+        store: storeSummary(config),
+        directory: directorySummary(config),
         nasClients: config.radius.clients.length,
         radiusWorkers: config.radius.workers,
       },

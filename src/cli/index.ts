@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, logsForPeople, type Logger } from '../logger.js';
 import { startGateway } from '../main.js';
 import { createDirectory, readMaterials, type Materials } from '../wiring.js';
 import { portalCertificateProblem, portalCertificateWarning } from '../pki/portal-certificate.js';
@@ -21,6 +21,7 @@ import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
 import { CHECK_CONFIG_USAGE, checkConfig, checkOnline, problemsMessage } from './commands/check-config.js';
 import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.js';
 import { auditFromCli } from './administration.js';
+import { startBanner } from './start-banner.js';
 import { readPassword } from './read-password.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
@@ -269,10 +270,13 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'start': {
       const { file, named } = configLocation(values.config);
+      // stdout carries the log: JSON lines and nothing else, unless a person reads it.
+      const forPeople = logsForPeople();
+      const say = forPeople ? print : (line: string) => void process.stderr.write(`${line}\n`);
       if (!named && !existsSync(file)) {
-        print(`No configuration at ${file}: running \`enrollgate init\` first.`);
+        say(`No configuration at ${file}: running \`enrollgate init\` first.`);
         const dir = dirname(file);
-        await initCommand({ dir, certsDir: resolve(dir, '..', 'certs'), print });
+        await initCommand({ dir, certsDir: resolve(dir, '..', 'certs'), print: say });
       }
       const config = load(file);
       const log = createLogger(config.log.level);
@@ -303,6 +307,7 @@ async function main(argv: string[]): Promise<void> {
         throw err;
       }
       if (signalled) stop(gateway, signalled);
+      else if (forPeople) process.stdout.write(startBanner(config, gateway.ports));
       return;
     }
   }

@@ -39,6 +39,8 @@ export const PEERS: readonly Peer[] = [
   { bin: 'ip', pkg: 'iproute2' },
   // The Windows WLAN profiles, validated against Microsoft's published schema (test/unit/profiles).
   { bin: 'xmllint', pkg: 'libxml2-utils' },
+  // A real terminal for the gateway's stdout (text logs and the start banner): script(1) from util-linux.
+  { bin: 'script', pkg: 'bsdutils' },
 ];
 
 function onPath(bin: string): boolean {
