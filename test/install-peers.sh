@@ -25,6 +25,7 @@ need nft nftables
 need iptables-restore iptables
 need ip6tables-restore iptables
 need unshare util-linux
+need script bsdutils
 need redis-server redis-server
 need redis-cli redis-tools
 need redis-sentinel redis-sentinel
