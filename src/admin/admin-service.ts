@@ -49,6 +49,20 @@ export interface Dashboard {
   readonly byOs: ReadonlyArray<{ readonly os: string; readonly count: number }>;
   /** The last 24 hours, oldest first: RADIUS accepts and rejects per hour (from the audit trail). */
   readonly hours: ReadonlyArray<{ readonly hour: string; readonly accepts: number; readonly rejects: number }>;
+  /** The same 24 hours' rejects by the reason each was given (the audit trail's radius.rejected), most first. */
+  readonly rejectReasons: ReadonlyArray<ReasonCount>;
+  /** Packets dropped without an answer since the gateway started, by reason and router ("unknown": not in radius.clients), most first (metrics: drops are not audited). */
+  readonly dropReasons: ReadonlyArray<ReasonCount & { readonly nas: string }>;
+}
+
+export interface ReasonCount {
+  readonly reason: string;
+  readonly count: number;
+}
+
+/** Counts by reason as a list, most first, then by reason. */
+function byCount(counts: ReadonlyMap<string, number>): ReasonCount[] {
+  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }
 
 export interface NasView {
@@ -97,17 +111,29 @@ export class AdminService {
     const now = this.d.clock.now();
     const firstHour = Math.floor(now.getTime() / 3_600_000) - 23;
     const hours = Array.from({ length: 24 }, (_, i) => ({ hour: new Date((firstHour + i) * 3_600_000).toISOString(), accepts: 0, rejects: 0 }));
+    const rejectReasons = new Map<string, number>();
     queryAudit(this.d.auditDir, { type: 'radius.', from: new Date(firstHour * 3_600_000) }, (m) => {
       const slot = hours[Math.floor(Date.parse(m.record.at) / 3_600_000) - firstHour];
       if (!slot) return;
       if (m.record.type === 'radius.accepted') slot.accepts++;
-      else slot.rejects++;
+      else {
+        slot.rejects++;
+        const reason = typeof m.record.reason === 'string' ? m.record.reason : '(none given)';
+        rejectReasons.set(reason, (rejectReasons.get(reason) ?? 0) + 1);
+      }
     });
+    // With RADIUS workers the text holds each counter once, already summed across them.
+    const dropReasons = parseSamples(await this.d.metricsText())
+      .filter((s) => s.name === 'enrollgate_radius_drops_total' && s.value > 0)
+      .map((s) => ({ reason: s.labels.reason ?? '?', nas: s.labels.nas ?? '?', count: s.value }))
+      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason) || a.nas.localeCompare(b.nas));
     return {
       sessionsNow: sessions.length,
       devices: devices.length,
       byOs: [...byOs].map(([os, count]) => ({ os, count })).sort((a, b) => b.count - a.count || a.os.localeCompare(b.os)),
       hours,
+      rejectReasons: byCount(rejectReasons),
+      dropReasons,
     };
   }
 

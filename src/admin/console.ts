@@ -26,6 +26,8 @@ import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
+import type { DropReason } from '../radius/packet.js';
+import { dropHint } from '../radius/server.js';
 import { may, roleFor, type Actor, type Permission, type Role } from './roles.js';
 
 export interface AdminConsoleDeps {
@@ -190,7 +192,17 @@ const dashboardPage: Handler = async (ctx, deps, actor) => {
     chart: hourChart(d.hours, deps.config.session.time_zone),
     accepts: d.hours.reduce((n, h) => n + h.accepts, 0),
     rejects: d.hours.reduce((n, h) => n + h.rejects, 0),
+    reject_reasons: d.rejectReasons,
+    drop_reasons: d.dropReasons.map((r) => ({ ...r, hint: dropHint(r.reason as DropReason, r.nas).hint ?? DROP_HINTS[r.reason] })),
   });
+};
+
+/** What a drop usually means, besides the wrong shared secret that dropHint names (radius/packet.ts DropReason). */
+const DROP_HINTS: Readonly<Record<string, string>> = {
+  unknown_client: 'a source address that is not in radius.clients',
+  missing_message_authenticator: 'the router sends no Message-Authenticator, which require_message_authenticator asks for',
+  overload: 'more requests waiting for the store than radius.max_in_flight (the router retries)',
+  store_error: 'accounting the store could not take (the router retries)',
 };
 
 /** A MAC or a username, as typed into a search box. */

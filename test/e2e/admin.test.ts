@@ -103,6 +103,31 @@ describe('the admin console in a browser', () => {
     expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
   });
 
+  it('the dashboard breaks rejects and drops down by reason; drops name the router and the likely cause', async () => {
+    // Real rejects: a device without a session, twice, and a request naming no device;
+    // and a drop: a router that signs with another secret.
+    const stranger = '3c:22:fb:10:20:98';
+    for (let i = 0; i < 2; i++) expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(stranger))).reply).toBe('Access-Reject');
+    const noDevice = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, ['User-Name = "printer-lobby"', 'User-Password = "x"', 'Message-Authenticator = 0x00']);
+    expect(noDevice.reply).toBe('Access-Reject');
+    expect((await radclient(t.gateway.ports.auth, 'auth', 'not-the-secret-of-test-nas', macAuth(stranger))).reply).toBeUndefined();
+    // RADIUS records reach the trail in batches: written now, not at the batch's timer.
+    t.gateway.audit.flush();
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(page, SLAPD_USERS.alice);
+    const card = page.locator('section', { has: page.getByRole('heading', { name: 'RADIUS rejects by reason, last 24 hours' }) });
+    const rejects = await card.locator('table').first().locator('tbody tr').allInnerTexts();
+    // The first test's reject after the revocation was "no session" too: three in all.
+    expect(rejects).toEqual(['no session\t3', 'neither User-Name nor Calling-Station-Id is a device MAC address\t1']);
+    // The reasons add up to the dashboard's 24-hour reject count.
+    expect(await page.locator('.stats li', { hasText: 'RADIUS rejects, 24 h' }).locator('b').innerText()).toBe('4');
+    const drops = await card.locator('table').nth(1).locator('tbody tr').allInnerTexts();
+    expect(drops).toHaveLength(1);
+    expect(drops[0]).toMatch(/^bad_message_authenticator\ttest-nas\twrong shared secret on NAS test-nas\? .*\t1$/);
+    await page.screenshot({ path: join(SHOTS, 'admin-dashboard-reasons.png'), fullPage: true });
+  });
+
   it('an auditor finds the revocation in the audit search, and may not see devices', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await login(page, SLAPD_USERS.obrien);
