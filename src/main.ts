@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -25,7 +26,8 @@ import { certificateDer, fingerprintSha256, loadIssuingCa } from './pki/ca.js';
 import { DeviceCertificates } from './devices/device-certificates.js';
 import { RevocationPublisher } from './pki/revocation-publisher.js';
 import { revocationUrls } from './pki/revocation-urls.js';
-import { AdminService } from './admin/admin-service.js';
+import { AdminService, nasCountsFromMetrics } from './admin/admin-service.js';
+import { NasActivity } from './admin/nas-activity.js';
 import { adminApiRouter } from './admin/api.js';
 import { adminConsoleRouter } from './admin/console.js';
 import { createPortalApp } from './portal/app.js';
@@ -164,6 +166,15 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
       : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions, directory }));
 
+  const metricsText = async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : '');
+  const nasActivity = new NasActivity({
+    store,
+    host: hostname(),
+    nas: config.radius.clients.map((c) => c.name),
+    sinceStart: async () => nasCountsFromMetrics(await metricsText()),
+    clock,
+    log,
+  });
   const admin = new AdminService({
     devices,
     enrollment,
@@ -172,7 +183,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     nas: config.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
     audit,
     auditDir: config.audit.dir,
-    metricsText: async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : ''),
+    metricsText,
+    nasActivity,
     clock,
   });
   const adminVisits = new ManageVisitStore(store.kv.flows, { prefix: 'admin:', ttlSeconds: config.admin.session_minutes * 60 });
@@ -215,6 +227,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   let stopped = false;
   const stop = async (reason = 'stopped'): Promise<void> => {
     if (purge) clearInterval(purge);
+    // Before RADIUS stops: the workers hold their counts until they exit.
+    await nasActivity.stop().catch((err: unknown) => log.warn({ err, event: 'nas.activity_not_saved' }, 'router counts not saved at stop'));
     await Promise.allSettled([closeServer(http), closeServer(https), radius.stop(), dynamicAuthorization.close()]);
     await Promise.allSettled([store.close(), directory.close()]);
     if (stopped) return;
@@ -257,6 +271,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     }, PURGE_INTERVAL_MS);
     purge.unref();
     await purgeExpired();
+    await nasActivity.start();
     audit.record({ type: 'gateway.started', version: VERSION, pid: process.pid, config_sha256: configSha256 });
     log.info(
       {

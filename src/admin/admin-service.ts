@@ -15,6 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/crl.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { NasActivity, NasCounts } from './nas-activity.js';
 import { may, type Actor, type Permission } from './roles.js';
 
 /** How the platform breakdown names each platform's OS. */
@@ -85,8 +86,10 @@ export interface AdminServiceDeps {
   readonly audit: AuditTrail;
   /** The audit trail's directory (searches read its files). */
   readonly auditDir: string;
-  /** The gateway's Prometheus text (RADIUS workers' included): per-NAS counts for the NAS page. */
+  /** The gateway's Prometheus text (RADIUS workers' included): the dashboard's drops. */
   readonly metricsText: () => Promise<string>;
+  /** The routers' counts kept across restarts (the Routers page). */
+  readonly nasActivity: Pick<NasActivity, 'totals'>;
   readonly clock: Clock;
 }
 
@@ -199,22 +202,20 @@ export class AdminService {
     return ended;
   }
 
-  /** The configured routers with what RADIUS last did for each (metrics of this process and its workers). */
+  /** The configured routers with what RADIUS did for each, over every run of the gateways on this store (nas-activity.ts). */
   async nasClients(actor: Actor): Promise<NasView[]> {
     this.authorize(actor, 'nas.view');
-    const samples = parseSamples(await this.d.metricsText());
-    const sum = (name: string, nas: string, match: (labels: Record<string, string>) => boolean) =>
-      samples.filter((s) => s.name === name && s.labels.nas === nas && match(s.labels)).reduce((n, s) => n + s.value, 0);
+    const totals = await this.d.nasActivity.totals();
     return this.d.nas.map((c) => {
-      const last = sum('enrollgate_radius_last_answer_timestamp_seconds', c.name, () => true);
+      const t = totals.get(c.name);
       return {
         name: c.name,
         address: c.address,
         profile: c.profile,
-        ...(last > 0 ? { lastAnswer: new Date(last * 1000).toISOString() } : {}),
-        accepts: sum('enrollgate_radius_requests_total', c.name, (l) => l.type === 'Access-Request' && l.outcome !== 'reject'),
-        rejects: sum('enrollgate_radius_requests_total', c.name, (l) => l.type === 'Access-Request' && l.outcome === 'reject'),
-        drops: sum('enrollgate_radius_drops_total', c.name, () => true),
+        ...(t && t.lastAnswerMs > 0 ? { lastAnswer: new Date(t.lastAnswerMs).toISOString() } : {}),
+        accepts: t?.accepts ?? 0,
+        rejects: t?.rejects ?? 0,
+        drops: t?.drops ?? 0,
       };
     });
   }
@@ -267,6 +268,27 @@ export function parseSamples(text: string): Sample[] {
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** What RADIUS counted per router since this gateway started, from its Prometheus text (RADIUS workers' summed in). */
+export function nasCountsFromMetrics(text: string): Map<string, NasCounts> {
+  const out = new Map<string, { accepts: number; rejects: number; drops: number; lastAnswerMs: number }>();
+  const of = (nas: string) => {
+    let c = out.get(nas);
+    if (!c) out.set(nas, (c = { accepts: 0, rejects: 0, drops: 0, lastAnswerMs: 0 }));
+    return c;
+  };
+  for (const s of parseSamples(text)) {
+    const nas = s.labels.nas;
+    if (nas === undefined) continue;
+    if (s.name === 'enrollgate_radius_last_answer_timestamp_seconds') of(nas).lastAnswerMs = Math.max(of(nas).lastAnswerMs, s.value * 1000);
+    else if (s.name === 'enrollgate_radius_drops_total') of(nas).drops += s.value;
+    else if (s.name === 'enrollgate_radius_requests_total' && s.labels.type === 'Access-Request') {
+      if (s.labels.outcome === 'reject') of(nas).rejects += s.value;
+      else of(nas).accepts += s.value;
+    }
   }
   return out;
 }

@@ -250,7 +250,7 @@ const sessionsPage: Handler = async (ctx, deps, actor) => {
 
 const nasPage: Handler = async (ctx, deps, actor) => {
   const nasClients = await deps.admin.nasClients(actor);
-  adminRender(ctx, deps, 'admin/nas.njk', actor, { nas_clients: nasClients.map((r) => ({ ...r, last_answer: r.lastAnswer ? when(r.lastAnswer, deps) : 'never (since start)' })) });
+  adminRender(ctx, deps, 'admin/nas.njk', actor, { nas_clients: nasClients.map((r) => ({ ...r, last_answer: r.lastAnswer ? when(r.lastAnswer, deps) : 'never' })) });
 };
 
 /** The audit search form's fields, validated (bad ones are a 400 with the field named). */
