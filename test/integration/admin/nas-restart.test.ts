@@ -62,7 +62,7 @@ describe('the Routers page', () => {
     await reject();
     // [address, profile, last answered, accepts, rejects, dropped]
     const before = await routersRow();
-    expect(before[2]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(before[2]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d$/);
     expect(before.slice(3)).toEqual(['0', '1', '0']);
     // After the page was read (which saves the counts): only the save at stop can keep this one.
     expect((await radclient(ports.auth, 'auth', 'a-secret-the-router-does-not-have', macAuth('3c:22:fb:10:20:97'))).reply).toBeUndefined();

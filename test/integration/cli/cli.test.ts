@@ -756,8 +756,10 @@ describe('enrollgate start with nothing set up', () => {
       expect(result.stderr).toMatch(/cannot listen on 127\.0\.0\.1:(8080|8443|1812|1813) \(the port is in use\)/);
     }
     expect(cli.stderr).not.toMatch(STACK_LINE);
-    expect(cli.stdout).toContain(`No configuration at ${join(cwd, 'data', 'enrollgate.yaml')}: running \`enrollgate init\` first.`);
-    printedPassword(cli.stdout);
+    // stdout is a pipe here: it carries JSON lines only, and init's words (the first password too) go to stderr.
+    expect(cli.stderr).toContain(`No configuration at ${join(cwd, 'data', 'enrollgate.yaml')}: running \`enrollgate init\` first.`);
+    printedPassword(cli.stderr);
+    for (const line of cli.stdout.split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
     for (const f of ['data/enrollgate.yaml', 'data/users.yaml', 'data/secrets/nas-localhost.secret', 'certs/ca.pem', 'certs/server-key.pem']) {
       expect(existsSync(join(cwd, f)), f).toBe(true);
     }
