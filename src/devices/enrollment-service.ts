@@ -214,6 +214,11 @@ export class EnrollmentService {
     return this.deps.policy.allows(platform);
   }
 
+  /** Throws PlatformNotAllowedError (403) where enrollment.platforms switches the platform off: for files that carry a new certificate. */
+  checkPlatform(platform: Platform): void {
+    this.deps.policy.checkPlatform(platform);
+  }
+
   /** The platforms that may enroll, for pages that list them. */
   allowedPlatforms(): readonly Platform[] {
     return this.deps.policy.allowedPlatforms();

@@ -20,8 +20,9 @@ export interface VisitorState {
  * | yes        | no      | no       | android  | android-agent |
  * | yes        | no      | no       | ios      | register      |
  * | yes        | no      | no       | macos    | register      |
+ * | yes        | no      | no       | windows  | register      |
  * | yes        | no      | no       | other    | unsupported   |
- * Every other platform (Windows, ChromeOS, Linux) is `unsupported` until it has a path.
+ * Every other platform (ChromeOS, Linux) is `unsupported` until it has a path.
  * Whether the platform may enroll at all (enrollment.platforms) is the policy's word (visit.ts).
  */
 export function decideStartPage(v: VisitorState): StartPage {
@@ -33,8 +34,8 @@ export function decideStartPage(v: VisitorState): StartPage {
       return 'android-agent';
     case 'ios':
     case 'macos':
-      return 'register';
     case 'windows':
+      return 'register';
     case 'chromeos':
     case 'linux':
     case 'other':

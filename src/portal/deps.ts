@@ -1,3 +1,4 @@
+import type { WifiConfig } from '../config/load.js';
 import type nunjucks from 'nunjucks';
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import type { AuditTrail } from '../audit/events.js';
@@ -22,12 +23,22 @@ import type { Readiness } from './readiness.js';
 import type { UamHandBack } from './uam/hand-back.js';
 import type { StartVisits } from './visit.js';
 
-/** Signed Apple configuration profiles (src/profiles). */
+/** The files that set up a device's Wi-Fi (src/profiles): signed Apple profiles, and Windows' WLAN profiles, CA and PKCS#12. */
 export interface Profiles {
   /** The root CA as a signed profile (a com.apple.security.root payload). */
   rootProfile(): { readonly filename: string; readonly body: Buffer };
   /** The enrollment profile for one device and its owner, signed. */
   enrollmentProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
+  /** A WLAN profile per configured network Windows can be given. */
+  wlanProfiles(): ReadonlyArray<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }>;
+  /** The root CA certificate, DER. */
+  caCertificate(): { readonly filename: string; readonly body: Buffer };
+  /** Whether a network Windows can be given is EAP-TLS (the device needs its own certificate). */
+  windowsNeedsIdentity(): boolean;
+  /** A new EAP-TLS identity for the device as PKCS#12, with its one-time password (never logged). */
+  deviceIdentity(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer; readonly password: string }>;
+  /** The file name of a device's PKCS#12. */
+  deviceIdentityFilename(): string;
 }
 
 /** The Android agent as the download page shows it. */

@@ -15,7 +15,19 @@ export interface ProfileLink {
   /** The client address the owner logged in from. */
   readonly ip: string;
   readonly expiresAt: string;
+  /**
+   * The one file this link hands out, where a page offers several (Windows); absent on a
+   * link to a device's page or its Apple profile.
+   */
+  readonly file?: LinkedFile;
 }
+
+/**
+ * A file behind a link: a network's WLAN profile (by SSID), the root CA, or the device's
+ * PKCS#12, built when its page was shown (base64). The store holds the PKCS#12 only
+ * encrypted: its password was shown on that page and is kept nowhere.
+ */
+export type LinkedFile = { readonly kind: 'wlan'; readonly ssid: string } | { readonly kind: 'ca' } | { readonly kind: 'p12'; readonly p12: string };
 
 const LINK_ID = /^[A-Za-z0-9_-]{32}$/;
 

@@ -6,7 +6,7 @@
  * portal's job.
  */
 import { createPrivateKey } from 'node:crypto';
-import type { Config } from '../config/load.js';
+import type { Config, WifiConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
 import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
@@ -15,6 +15,7 @@ import { loadProfileSigning } from '../pki/profile-signing.js';
 import type { RevocationUrls } from '../pki/revocation-urls.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
+import { buildWlanProfile, caThumbprint, windowsSupports } from './windows-wlan-profile.js';
 
 /** The Content-Type of a configuration profile (signed or not) that makes Safari offer to install it. */
 export const MOBILECONFIG_TYPE = 'application/x-apple-aspen-config';
@@ -85,6 +86,33 @@ export class ProfileService {
       uuidKey: this.uuidKey,
     });
     return { filename: `${this.filePrefix}-wifi.mobileconfig`, body: this.signer.sign(Buffer.from(xml, 'utf8')) };
+  }
+
+  /** The Windows WLAN profile of each configured network Windows can be given (windowsSupports), for `netsh wlan add profile`. */
+  wlanProfiles(): Array<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }> {
+    const context = { caThumbprint: caThumbprint(this.caDer) };
+    return this.config.ios.wifi.filter(windowsSupports).map((n) => ({ ssid: n.ssid, security: n.security, body: Buffer.from(buildWlanProfile(n, context), 'utf8') }));
+  }
+
+  /** The root CA certificate (DER), as a .cer file Windows opens with its certificate import wizard. */
+  caCertificate(): ProfileFile {
+    return { filename: `${this.filePrefix}-root-ca.cer`, body: this.caDer };
+  }
+
+  /** Whether a network Windows can be given needs the device's own certificate (EAP-TLS). */
+  windowsNeedsIdentity(): boolean {
+    return this.config.ios.wifi.some((n) => windowsSupports(n) && n.security === 'eap-tls');
+  }
+
+  /** A new EAP-TLS identity for the device, bound to its enrollment, as a PKCS#12 file and its one-time password. */
+  async deviceIdentity(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile & { readonly password: string }> {
+    const identity = await this.identities.issue(device, 'profile');
+    return { filename: this.deviceIdentityFilename(), body: identity.p12, password: identity.password };
+  }
+
+  /** The file name of a device's PKCS#12. */
+  deviceIdentityFilename(): string {
+    return `${this.filePrefix}-wifi-identity.p12`;
   }
 
   /** The signed profile with the root CA only, built once (its signingTime is that of the first call). */

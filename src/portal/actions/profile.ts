@@ -10,6 +10,9 @@ import { clientIp, clientOf, formRefusal, loadFlow, MISSING_FIELDS, redirectInsi
 import { credentials } from './credentials.js';
 import { nextSteps } from '../next-steps.js';
 import { openAfterWifiLogin } from './self-service.js';
+import { windowsSupports } from '../../profiles/windows-wlan-profile.js';
+import { windowsFileDownload, windowsFilesPage } from './windows-files.js';
+import { downloaded } from '../download-audit.js';
 
 /**
  * The iOS enrollment profile: a signed .mobileconfig with the root CA and the
@@ -29,7 +32,8 @@ export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Fl
 /** Whether enrolled devices of the platform get files after a login (there is something to configure, in a form the platform takes). */
 export function downloadsOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>, platform: Platform): boolean {
   if (deps.profiles === undefined || deps.config.ios.wifi.length === 0) return false;
-  // Macs install the same signed .mobileconfig as iPhones and iPads.
+  // Macs install the same signed .mobileconfig as iPhones and iPads; Windows gets WLAN profiles (windows-files.ts).
+  if (platform === 'windows') return deps.config.ios.wifi.some(windowsSupports);
   return platform === 'ios' || platform === 'macos';
 }
 
@@ -38,6 +42,8 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
   const flow = await loadFlow(ctx, deps, 'profile');
   const device = await deps.devices.get(flow.mac);
   if (!device || !downloadsOffered(deps, device.platform)) return redirectInside(ctx, ctx.urls.route('portal.start'));
+  // New files carry a new certificate: only for a platform that may still enroll.
+  deps.enrollment.checkPlatform(device.platform);
   const again = (refusal: FormRefusal) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
@@ -59,11 +65,12 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
   redirectInside(ctx, target);
 }
 
-/** GET /portal/profile?d=…: the page with the one-time link (it does not use the link up). */
+/** GET /portal/profile?d=…: the page with the one-time link (it does not use the link up; Windows' page does: windows-files.ts). */
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
+  if (device.platform === 'windows') return windowsFilesPage(ctx, deps, id, link, device);
   const download = ctx.urls.route('portal.profile_download', { id });
   render(ctx, deps, 'profile-ready.njk', {
     platform: device.platform,
@@ -76,28 +83,28 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
   });
 }
 
-/** GET /portal/profile/:id: the signed profile, once. */
+/** GET /portal/profile/:id: the signed profile, or the one file a Windows link names, once. */
 export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const link = await deps.profileLinks.take(String(ctx.params.id ?? ''), clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
+  if (link.file) return windowsFileDownload(ctx, deps, link.file, device);
   if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
   const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
   downloaded(deps, device, profile.filename);
   sendProfile(ctx, profile);
 }
 
-/** The device a link was issued for, still enrolled to the same person; else the link is dead. */
+/**
+ * The device a link was issued for, still enrolled to the same person, on a platform that
+ * may still enroll; else the link is dead (410), or refused (403).
+ */
 async function linkedDevice(deps: PortalDeps, link: ProfileLink): Promise<Device> {
   const device = await deps.devices.get(link.mac);
   // Unenrolled (or given to somebody else) since the link was issued: nothing to hand out.
   if (!device || !sameUser(device.owner, link.owner)) throw new LinkExpiredError();
+  // Switched off since the link was issued: the files carry a new certificate.
+  deps.enrollment.checkPlatform(device.platform);
   return device;
-}
-
-/** Logs and audits a file handed out through a link. */
-function downloaded(deps: PortalDeps, device: Device, file: string): void {
-  deps.log.info({ event: 'profile.downloaded', mac: device.mac, user: device.owner, platform: device.platform, file }, 'enrollment file downloaded');
-  deps.audit.record({ type: 'profile.downloaded', mac: device.mac, user: device.owner, platform: device.platform, file });
 }
 
 /** GET /portal/ca.mobileconfig: the root certificate as a (signed) profile, for devices that prefer one. */

@@ -48,7 +48,8 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       return render(ctx, deps, 'refused.njk', { message: visit.problem.message, code: visit.problem.code, mac: visit.mac, platform: visit.platform });
     case 'online': {
       const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
-      const profile = visit.device && downloadsOffered(deps, visit.device.platform) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
+      // No form for new files where the platform may no longer enroll (they carry a new certificate).
+      const profile = visit.device && downloadsOffered(deps, visit.device.platform) && deps.enrollment.allows(visit.device.platform) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
       // Right after enrolling: is this an earlier enrollment under a new private address?
       const note =
         ctx.query.done === 'enrolled' && visit.device

@@ -123,14 +123,16 @@ describe('identifying the device', () => {
     expect(r.body).toMatch(/recogni[sz]e/i);
   });
 
-  it('routes by platform: Android to the agent page, Windows to the unsupported page', async () => {
+  it('routes by platform: Android to the agent page, Windows to its registration, Linux to the unsupported page', async () => {
     await lease('AA-BB-CC-00-00-05', '10.1.0.5');
     const android = await call('GET', '/portal', { ip: '10.1.0.5', ua: ANDROID_UA });
     expect(android.body).toContain('Set up this Android device');
     expect(android.body).toMatch(/not (been )?configured|contact/i);
     const windows = await call('GET', '/portal', { ip: '10.1.0.5', ua: WINDOWS_UA });
-    expect(windows.body).toContain('not supported');
-    expect(windows.body).toContain('Windows');
+    expect(windows.body).toContain('Set up this Windows PC');
+    const linux = await call('GET', '/portal', { ip: '10.1.0.5', ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' });
+    expect(linux.body).toContain('not supported');
+    expect(linux.body).toContain('Linux');
   });
 });
 

@@ -17,6 +17,8 @@ describe('decideStartPage (the decision table)', () => {
     [{ hasSession: false, enrolled: false, platform: 'android' }, 'android-agent'],
     [{ hasSession: false, enrolled: false, platform: 'ios' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
+    [{ hasSession: false, enrolled: false, platform: 'windows' }, 'register'],
+    [{ hasSession: false, enrolled: false, platform: 'linux' }, 'unsupported'],
     [{ hasSession: false, enrolled: true, platform: 'windows' }, 'login'],
   ];
   it.each(cases)('%j → %s', (partial, page) => {

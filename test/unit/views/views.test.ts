@@ -126,6 +126,38 @@ const CASES: Case[] = [
       next: { networks: [{ ssid: 'Northwind Staff', asks: 'It asks for your work password once.' }], cutoff_text: '04:00 UTC', morning_text: 'The next morning the Mac reconnects by itself.' },
     },
   },
+  {
+    name: 'windows-files, EAP-TLS and PEAP',
+    template: 'windows-files.njk',
+    ctx: {
+      user: 'jsmith',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      ca: { url: 'https://portal.example.org/portal/profile/ca', filename: 'northwind-root-ca.cer' },
+      identity: { url: 'https://portal.example.org/portal/profile/p12', filename: 'northwind-wifi-identity.p12', password: 'AbCdEfGhIjKlMnOpQrStUvWx' },
+      networks: [
+        { ssid: 'Northwind Staff', filename: 'Northwind Staff.xml', url: 'https://portal.example.org/portal/profile/w1', asks: 'Windows asks for your work user name and password once.' },
+        { ssid: 'Northwind Secure', filename: 'Northwind Secure.xml', url: 'https://portal.example.org/portal/profile/w2', asks: 'Windows uses the certificate you imported.' },
+      ],
+      cutoff_text: '04:00 UTC',
+      morning_text: 'The next morning the Wi-Fi page opens again.',
+      minutes: 5,
+      devices_url: MANAGE_URLS.devices_url,
+    },
+  },
+  {
+    name: 'windows-files, one PEAP network',
+    template: 'windows-files.njk',
+    ctx: {
+      user: 'jsmith',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      ca: { url: 'https://portal.example.org/portal/profile/ca', filename: 'northwind-root-ca.cer' },
+      networks: [{ ssid: 'Northwind Staff', filename: 'Northwind Staff.xml', url: 'https://portal.example.org/portal/profile/w1', asks: 'Windows asks for your work user name and password once.' }],
+      cutoff_text: '04:00 UTC',
+      morning_text: 'The next morning the PC reconnects by itself.',
+      minutes: 1,
+      devices_url: MANAGE_URLS.devices_url,
+    },
+  },
   { name: 'android-agent with QR code, external', template: 'android-agent.njk', ctx: { agent: { ...AGENT, external: true, qr_src: 'data:image/svg+xml;base64,PHN2Zy8+' } } },
   { name: 'profile-ready', template: 'profile-ready.njk', ctx: { download_url: 'https://portal.example.org/portal/profile/abc', mac: 'aa:bb:cc:dd:ee:ff', user: 'jsmith', minutes: 5, devices_url: MANAGE_URLS.devices_url } },
   {
@@ -273,6 +305,8 @@ describe('views', () => {
     it('links only to URLs from the context or built by route name', () => {
       const ctx = c.ctx as Record<string, unknown> & { agent?: { url: string; qr_src?: string } | null };
       const fromContext = Object.entries(ctx).filter(([k, v]) => typeof v === 'string' && /(^action|_url|_action)$/.test(k)).map(([, v]) => v);
+      // Links a page lists (one per file): the `url` of each object the context holds, or of each in a list.
+      for (const v of Object.values(ctx)) for (const item of Array.isArray(v) ? v : [v]) if (item && typeof item === 'object' && typeof item.url === 'string') fromContext.push(item.url);
       for (const url of builtUrls) expect(url.startsWith('https://portal.example.org/')).toBe(true);
       const allowed = [GLOBALS.start_url, ...fromContext, ...builtUrls, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
       for (const url of links(html)) expect(allowed).toContain(url);
