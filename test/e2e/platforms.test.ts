@@ -7,7 +7,7 @@ import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/
 import { macAuth, radclient } from '../helpers/radclient.js';
 
 /**
- * Laptops from their OS's captive probe to a working download, in headless Chromium with
+ * Laptops (a Mac, a Windows PC) from their OS's captive probe to a working download, in headless Chromium with
  * JavaScript switched off (the pages must not need it), radclient as the router. Each page's
  * size is recorded in test-output/page-sizes.json and screenshots go to test-output/screenshots.
  */
@@ -15,6 +15,8 @@ import { macAuth, radclient } from '../helpers/radclient.js';
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const SIZES = join(process.cwd(), 'test-output', 'page-sizes.json');
 const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
+const WLAN_SCHEMA = join(process.cwd(), 'test', 'fixtures', 'windows-wlan', 'wlan-profile-v1.xsd');
 
 let t: TestGateway;
 let browser: Browser;
@@ -116,6 +118,52 @@ describe('macOS', () => {
       const plist = execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
       expect(plist).toContain('<string>Northwind Secure</string>');
       expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:01'))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('Windows', () => {
+  it('from the Windows captive probe to WLAN profiles that validate, the CA and a PKCS#12 that opens with the password shown', async () => {
+    await accountingStart('3c:22:fb:00:00:02', 'win-1');
+    const context = await laptop(EDGE_UA);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://www.msftconnecttest.com/connecttest.txt');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Windows PC');
+      expect(await page.locator('label[for]').count()).toBeGreaterThanOrEqual(2);
+      await shot(page, 'windows-register');
+      await logIn(page);
+      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this PC');
+      expect(await page.locator('h2').allInnerTexts()).toEqual([
+        expect.stringContaining('Trust the Wi-Fi'),
+        expect.stringContaining('Import this PC'),
+        expect.stringContaining('Add the Wi-Fi networks'),
+        expect.stringContaining('Connect'),
+      ]);
+      await shot(page, 'windows-files');
+      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+
+      for (const ssid of ['Northwind Staff', 'Northwind Secure']) {
+        const xml = await downloadBy(page, `Download ${ssid}.xml`);
+        expect(xml.name).toBe(`${ssid}.xml`);
+        const file = join(t.dir, xml.name);
+        await writeFile(file, xml.body);
+        execFileSync('xmllint', ['--noout', '--schema', WLAN_SCHEMA, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+        expect(await page.locator('code', { hasText: `netsh wlan add profile filename="${ssid}.xml" user=current` }).count()).toBe(1);
+      }
+      const ca = await downloadBy(page, 'Download the CA certificate');
+      expect(ca.name).toBe('northwind-logistics-root-ca.cer');
+      const caFile = join(t.dir, ca.name);
+      await writeFile(caFile, ca.body);
+      execFileSync('openssl', ['x509', '-inform', 'der', '-in', caFile, '-noout']);
+      const p12 = await downloadBy(page, "Download this PC's certificate");
+      const p12File = join(t.dir, p12.name);
+      await writeFile(p12File, p12.body);
+      const info = execFileSync('openssl', ['pkcs12', '-info', '-nokeys', '-in', p12File, '-passin', `pass:${password}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      expect(info).toMatch(/subject=CN ?= ?employee\n/);
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:02'))).reply).toBe('Access-Accept');
     } finally {
       await context.close();
     }
