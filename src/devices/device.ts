@@ -9,6 +9,22 @@ export type EnrollablePlatform = (typeof ENROLLABLE_PLATFORMS)[number];
 /** The platforms the portal tells apart: the enrollable ones, and `other` (not recognised: never enrolled). */
 export type Platform = EnrollablePlatform | 'other';
 
+/** What a device of each platform is called in a sentence ("Set up this Mac"), when its model is not known. */
+export const PLATFORM_DEVICE_NAMES: Readonly<Record<Platform, string>> = {
+  ios: 'iPhone or iPad',
+  macos: 'Mac',
+  android: 'Android device',
+  windows: 'Windows PC',
+  chromeos: 'Chromebook',
+  linux: 'Linux computer',
+  other: 'device',
+};
+
+/** A device's label in a list: its model, else what its platform calls it (devices enrolled before models were recorded). */
+export function deviceLabel(d: Pick<Device, 'platform' | 'model'>): string {
+  return d.model ?? (d.platform === 'other' ? 'Device' : (PLATFORM_DEVICE_NAMES[d.platform] ?? 'Device'));
+}
+
 /** A device enrolled by its owner. */
 export interface Device {
   readonly mac: Mac;

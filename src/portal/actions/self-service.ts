@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
-import type { Device } from '../../devices/device.js';
+import { deviceLabel, type Device } from '../../devices/device.js';
 import { parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
@@ -31,17 +31,6 @@ const NOTICES: Readonly<Record<string, string>> = {
   unenrolled: 'The device is unenrolled. Its Wi-Fi access has ended.',
   renamed: 'The name is saved.',
   'logged-out': 'You are logged out of My devices.',
-};
-
-/** A device's label when neither its owner nor its User-Agent or agent named a model (devices enrolled before models were recorded). */
-const PLATFORM_LABELS: Readonly<Record<string, string>> = {
-  ios: 'iPhone or iPad',
-  macos: 'Mac',
-  android: 'Android device',
-  windows: 'Windows PC',
-  chromeos: 'Chromebook',
-  linux: 'Linux computer',
-  other: 'Device',
 };
 
 /** "iOS 17.5", "iPadOS 18.1", "Android 14": the OS as its maker names it, when the version is known. */
@@ -128,7 +117,7 @@ export async function deviceRows(deps: PortalDeps, user: string, current?: Mac):
     sorted.map(async (d: Device) => {
       const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
       const os = osText(d);
-      const model = d.model ?? PLATFORM_LABELS[d.platform] ?? 'Device';
+      const model = deviceLabel(d);
       return {
         mac: d.mac,
         label: d.name ?? model,
@@ -171,7 +160,7 @@ export function addressChangeNote(
   deps.log.info({ event: 'portal.address_change', mac: current.mac, earlier: earlier.mac, user: owner }, 'device seems to have a new private address');
   return {
     device_word: current.model ?? 'device',
-    earlier_label: earlier.model ?? PLATFORM_LABELS[earlier.platform] ?? 'Device',
+    earlier_label: deviceLabel(earlier),
     earlier_mac: earlier.mac,
     earlier_enrolled_text: when(earlier.enrolledAt, deps),
     steps: privateAddressSteps(current.platform, current.osVersion),

@@ -7,7 +7,7 @@ import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
-import type { Platform } from '../../devices/device.js';
+import { PLATFORM_DEVICE_NAMES, type Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
 import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
@@ -112,17 +112,6 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
   return renderForm(ctx, deps, 'register.njk', flow, registrationView(deps, 'ios'));
 }
 
-/** How the registration page names the device it sets up. */
-const DEVICE_TEXT: Readonly<Record<Platform, string>> = {
-  ios: 'iPhone or iPad',
-  macos: 'Mac',
-  android: 'Android device',
-  windows: 'Windows PC',
-  chromeos: 'Chromebook',
-  linux: 'Linux computer',
-  other: 'device',
-};
-
 /**
  * What the registration page shows besides its form (also when the form comes back with
  * an error). No step to install the root CA: the Wi-Fi profile carries it, anchored to the
@@ -131,7 +120,7 @@ const DEVICE_TEXT: Readonly<Record<Platform, string>> = {
  * publicly trusted certificate instead (pki/portal-certificate.ts).
  */
 export function registrationView(deps: PortalDeps, platform: Platform): object {
-  return { profile_step: downloadsOffered(deps, platform), device_text: DEVICE_TEXT[platform], apple: platform === 'ios' || platform === 'macos' };
+  return { profile_step: downloadsOffered(deps, platform), device_text: PLATFORM_DEVICE_NAMES[platform], apple: platform === 'ios' || platform === 'macos' };
 }
 
 /** The "get the Wi-Fi profile" form on the online page of an enrolled device with downloads, bound to its flow. */

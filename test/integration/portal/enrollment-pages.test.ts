@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/clock.js';
 import { call as httpCall, formOf, IPHONE_UA, type CallOptions, type Reply } from '../../helpers/http.js';
-import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
 
 /**
  * The pages issue 4 adds, over real HTTP against a real gateway (SQLite file, users
@@ -35,33 +34,12 @@ function call(method: string, path: string, o: CallOptions = {}): Promise<Reply>
   return httpCall(t.httpUrl, method, path, o);
 }
 
-/** GET returning the raw bytes (profiles are binary). */
-function download(path: string, ip: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  const url = new URL(path, t.httpUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { 'X-Forwarded-For': ip, 'User-Agent': IPHONE_UA } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** GET returning the raw bytes. */
+const download = (path: string, ip: string) => downloadFile(t, path, ip, IPHONE_UA);
 
-async function lease(mac: string, ip: string): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, [
-    'Acct-Status-Type = Start',
-    `Acct-Session-Id = "s-${ip}"`,
-    `Calling-Station-Id = "${mac}"`,
-    `Framed-IP-Address = ${ip}`,
-  ]);
-  expect(r.reply).toBe('Accounting-Response');
-}
+const lease = (mac: string, ip: string) => leaseTo(t, mac, ip);
 
-async function radiusAnswer(mac: string): Promise<string | undefined> {
-  return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
-}
+const radiusAnswer = (mac: string) => macAuthReply(t, mac);
 
 /** The path (with query) of an absolute URL into the gateway. */
 function pathOf(location: unknown): string {

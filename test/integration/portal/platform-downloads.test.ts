@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
-import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
 
 /**
  * Each platform's way from the start page to its files, over real HTTP against a real
@@ -38,27 +37,11 @@ function formTo(reply: Reply, path: string): { csrf: string; cookie: string } {
 }
 
 /** GET returning the raw bytes. */
-function download(path: string, ip: string, ua: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  const url = new URL(path, t.httpUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { 'X-Forwarded-For': ip, 'User-Agent': ua } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const download = (path: string, ip: string, ua: string) => downloadFile(t, path, ip, ua);
 
-async function lease(mac: string, ip: string): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', `Acct-Session-Id = "s-${ip}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
-  expect(r.reply).toBe('Accounting-Response');
-}
+const lease = (mac: string, ip: string) => leaseTo(t, mac, ip);
 
-async function radiusAnswer(mac: string): Promise<string | undefined> {
-  return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
-}
+const radiusAnswer = (mac: string) => macAuthReply(t, mac);
 
 /** Enrolls the device at `ip` through its registration page; returns the page that offers its files. */
 async function enrollAndOpenFiles(ip: string, mac: string, ua: string): Promise<{ page: Reply; path: string }> {

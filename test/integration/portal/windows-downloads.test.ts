@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
-import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
 
 /**
  * The Windows path over real HTTP against a real gateway (SQLite file, users file, radclient
@@ -33,27 +32,11 @@ function pathOf(location: unknown): string {
 }
 
 /** GET returning the raw bytes. */
-function download(path: string, ip: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  const url = new URL(path, t.httpUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { 'X-Forwarded-For': ip, 'User-Agent': EDGE_UA } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const download = (path: string, ip: string) => downloadFile(t, path, ip, EDGE_UA);
 
-async function lease(mac: string, ip: string): Promise<void> {
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', `Acct-Session-Id = "s-${ip}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
-  expect(r.reply).toBe('Accounting-Response');
-}
+const lease = (mac: string, ip: string) => leaseTo(t, mac, ip);
 
-async function radiusAnswer(mac: string): Promise<string | undefined> {
-  return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
-}
+const radiusAnswer = (mac: string) => macAuthReply(t, mac);
 
 /** Writes bytes to a file of the work directory. */
 function saved(name: string, body: Buffer): string {

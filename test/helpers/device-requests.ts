@@ -1,0 +1,33 @@
+import { request as httpRequest } from 'node:http';
+import { TEST_NAS_SECRET, type TestGateway } from './gateway.js';
+import { macAuth, radclient } from './radclient.js';
+
+/**
+ * What the portal suites do as a device and as its router against a test gateway: fetch a
+ * file as raw bytes, give the device an address (accounting Start), and ask RADIUS about it.
+ */
+
+/** GET returning the raw bytes (profiles, certificates, PKCS#12), as the device at `ip` with `userAgent`. */
+export function download(t: TestGateway, path: string, ip: string, userAgent: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  const url = new URL(path, t.httpUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { 'X-Forwarded-For': ip, 'User-Agent': userAgent } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The router's accounting Start for `mac` at `ip`: from then on the portal knows the device by its address. */
+export async function leaseTo(t: TestGateway, mac: string, ip: string): Promise<void> {
+  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', `Acct-Session-Id = "s-${ip}"`, `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
+  if (r.reply !== 'Accounting-Response') throw new Error(`accounting Start for ${mac} at ${ip}: got ${r.reply ?? 'no answer'}`);
+}
+
+/** RADIUS's answer to the router's MAC authentication of `mac` ("Access-Accept", "Access-Reject", or undefined for none). */
+export async function macAuthReply(t: TestGateway, mac: string): Promise<string | undefined> {
+  return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
+}
