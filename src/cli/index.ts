@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
+import { layoutFor } from '../config/layout.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
 import { createLogger, logsForPeople, type Logger } from '../logger.js';
@@ -30,9 +31,12 @@ Usage:
   enrollgate init [--dir DIR] [--certs DIR] [--portal-url URL] [--listen ADDRESS] [--nt-hash]
       Create DIR/${CONFIG_NAME} (default DIR: ./data), a users file, a RADIUS secret,
       and the gateway's CA and server certificate (default: ./certs, or DIR/certs with --dir).
+      Installed as a package (npm install -g), the defaults are /etc/enrollgate for the config
+      and /var/lib/enrollgate for the certificates, the SQLite state and the audit trail.
       --nt-hash also keeps the first user's NT hash, which 802.1X PEAP needs (password-equivalent).
   enrollgate start [--config FILE]
-      Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME};
+      Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME}
+      (installed as a package: /etc/enrollgate/${CONFIG_NAME});
       when neither exists and no FILE is given, runs init first.
 ${CHECK_CONFIG_USAGE}${PORTS_USAGE}
 ${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
@@ -149,11 +153,14 @@ async function main(argv: string[]): Promise<void> {
       if (values.listen !== undefined && isIP(values.listen) === 0) {
         usage(`--listen: got ${JSON.stringify(values.listen)}; expected an IP address such as 0.0.0.0 or 127.0.0.1`);
       }
-      const dir = resolve(values.dir ?? 'data');
-      const certs = resolve(values.certs ?? (values.dir ? `${dir}/certs` : 'certs'));
+      // --dir keeps everything under DIR; without it, the layout's places (a checkout's ./data and ./certs, or /etc and /var/lib).
+      const layout = layoutFor();
+      const dir = resolve(values.dir ?? layout.configDir);
+      const certs = resolve(values.certs ?? (values.dir ? `${dir}/certs` : layout.certsDir));
       await initCommand({
         dir,
         certsDir: certs,
+        ...(values.dir === undefined && layout.stateDir !== undefined ? { stateDir: layout.stateDir } : {}),
         ...(portalUrl ? { portalUrl } : {}),
         ...(values.listen ? { listen: values.listen } : {}),
         ...(values['nt-hash'] ? { ntHash: true } : {}),
@@ -276,7 +283,9 @@ async function main(argv: string[]): Promise<void> {
       if (!named && !existsSync(file)) {
         say(`No configuration at ${file}: running \`enrollgate init\` first.`);
         const dir = dirname(file);
-        await initCommand({ dir, certsDir: resolve(dir, '..', 'certs'), print: say });
+        const layout = layoutFor();
+        const certsDir = layout.kind === 'package' ? layout.certsDir : resolve(dir, '..', 'certs');
+        await initCommand({ dir, certsDir, ...(layout.stateDir !== undefined ? { stateDir: layout.stateDir } : {}), print: say });
       }
       const config = load(file);
       const log = createLogger(config.log.level);

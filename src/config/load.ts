@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { layoutFor, type Layout } from './layout.js';
 import { configSchema, SECRET_FORMS, type RawConfig, type secretRef } from './schema.js';
 
 type SecretRef = z.output<typeof secretRef>;
@@ -58,14 +59,18 @@ export interface ConfigLocation {
   readonly named: boolean;
 }
 
-/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml. The only reader of process.env besides secret references. */
-export function configLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigLocation {
+/**
+ * Where the config file is: --config, else $ENROLLGATE_CONFIG, else the layout's default
+ * (./data/enrollgate.yaml in a checkout, /etc/enrollgate/enrollgate.yaml installed as a package).
+ * The only reader of process.env besides secret references.
+ */
+export function configLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, layout: Layout = layoutFor()): ConfigLocation {
   // An empty variable (`ENROLLGATE_CONFIG= enrollgate start`) counts as unset, not as the current directory.
   const named = flag || env.ENROLLGATE_CONFIG || undefined;
-  return { file: resolve(named ?? 'data/enrollgate.yaml'), named: named !== undefined };
+  return { file: resolve(named ?? layout.configFile), named: named !== undefined };
 }
 
-/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else ./data/enrollgate.yaml. */
+/** Where the config file is: --config, else $ENROLLGATE_CONFIG, else the layout's default. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return configLocation(flag, env).file;
 }

@@ -17,6 +17,8 @@ export interface InitOptions {
   readonly dir: string;
   /** Where the CA and server certificate go. */
   readonly certsDir: string;
+  /** Where the SQLite state and the audit trail go (absolute paths in the config); default: beside the config. */
+  readonly stateDir?: string;
   /** The portal's public URL (its host is put into the server certificate). */
   readonly portalUrl?: string;
   /** The address the portal and RADIUS listen on (default 127.0.0.1). */
@@ -93,6 +95,8 @@ export async function initCommand(o: InitOptions): Promise<string> {
   }
   o.print(`The RADIUS shared secret for a router on 127.0.0.1 is in ${secretFile}.`);
 
+  const stateDir = o.stateDir !== undefined ? resolve(o.stateDir) : undefined;
+  if (stateDir !== undefined) await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const listen = o.listen ? { host: o.listen } : {};
   const config = exampleConfig(
     {
@@ -108,6 +112,8 @@ export async function initCommand(o: InitOptions): Promise<string> {
       },
       eap: { cert_file: rel(dir, join(certsDir, EAP_SERVER_CERT)), key_file: rel(dir, join(certsDir, EAP_SERVER_KEY)) },
       pki: { ca_cert_file: rel(dir, join(certsDir, 'ca.pem')), ca_key_file: rel(dir, join(certsDir, 'ca-key.pem')) },
+      // Absolute: the config is in /etc, its state elsewhere; relative paths would read as "beside the config".
+      ...(stateDir !== undefined ? { store: { sqlite_file: join(stateDir, 'state.sqlite') }, audit: { dir: join(stateDir, 'audit') } } : {}),
     },
     [
       'enrollgate configuration, written by `enrollgate init`.',
