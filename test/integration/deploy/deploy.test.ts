@@ -123,10 +123,10 @@ async function tempDir(name: string): Promise<string> {
   return dir;
 }
 
-/** `enrollgate init` in DIR/scratch with the CA and server certificate in DIR/certs, as the trial's first start does. */
-async function initWithCerts(dir: string): Promise<string> {
+/** `enrollgate init` in DIR/scratch with the CA and server certificate in CERTS (default DIR/certs), as the trial's first start does. */
+async function initWithCerts(dir: string, certs = join(dir, 'certs')): Promise<string> {
   const scratch = join(dir, 'scratch');
-  const r = await runCli(['init', '--dir', scratch, '--certs', join(dir, 'certs')], dir, cleanEnv());
+  const r = await runCli(['init', '--dir', scratch, '--certs', certs], dir, cleanEnv());
   expect(r.code, r.stderr).toBe(0);
   return join(scratch, 'enrollgate.yaml');
 }
@@ -152,7 +152,9 @@ describe('docker-compose.yml', () => {
   it('has the gateway, OpenLDAP and Redis, each with a health check', () => {
     const services = resolved.services;
     expect(Object.keys(services).sort()).toEqual(['enrollgate', 'ldap', 'redis']);
-    expect(services.enrollgate!.image).toBe('node:20-bookworm-slim');
+    // Built from this checkout's Dockerfile (dockerfile.test.ts checks how it installs the package).
+    expect(services.enrollgate!.image).toBe('enrollgate:local');
+    expect((services.enrollgate!.build as Obj).context).toBe(ROOT.replace(/\/$/, ''));
     expect(services.ldap!.image).toMatch(/^osixia\/openldap:\d/);
     expect(services.redis!.image).toBe('redis:7-alpine');
     for (const [name, service] of Object.entries(services)) {
@@ -174,7 +176,9 @@ describe('docker-compose.yml', () => {
     const mounts = (resolved.services.enrollgate!.volumes as string[]).concat(resolved.services.ldap!.volumes as string[]);
     const hostPaths = mounts.map((m) => m.split(':')[0]!).filter((p) => p.startsWith('/'));
     for (const p of hostPaths) expect(existsSync(p), p).toBe(true);
-    expect(mounts).toContain(`${TRIAL_CONFIG}:/app/data/enrollgate.yaml:ro`);
+    expect(mounts).toContain(`${TRIAL_CONFIG}:/etc/enrollgate/enrollgate.yaml:ro`);
+    // The gateway writes to its state volume only: the image's /var/lib/enrollgate.
+    expect((resolved.services.enrollgate!.volumes as string[]).filter((m) => !m.endsWith(':ro'))).toEqual(['state:/var/lib/enrollgate:rw']);
     expect(mounts.some((m) => m.startsWith(`${SEED_DIR}:`))).toBe(true);
     // One variable sets both sides, so a changed password cannot set only one of them.
     const gw = resolved.services.enrollgate!.environment!;
@@ -192,8 +196,10 @@ describe('docker-compose.yml', () => {
 
   it('starts the gateway with the trial config, after init made the certificates', () => {
     const command = String(resolved.services.enrollgate!.command);
-    expect(command).toContain('start --config data/enrollgate.yaml');
-    expect(command).toContain('init --dir /tmp/enrollgate-init --certs certs');
+    expect(command).toContain('exec enrollgate start --config /etc/enrollgate/enrollgate.yaml');
+    expect(command).toContain('enrollgate init --dir /tmp/enrollgate-init --certs /var/lib/enrollgate/certs');
+    // Nothing is installed or fetched when the container starts.
+    expect(command).not.toMatch(/\b(npm|apt-get|curl|wget)\b/);
   });
 
   describe('the trial config (deploy/compose/enrollgate.yaml)', () => {
@@ -201,11 +207,11 @@ describe('docker-compose.yml', () => {
     let config: Obj;
 
     beforeAll(async () => {
-      // The container's layout: /app/data/enrollgate.yaml next to /app/certs.
+      // The container's layout under DIR as its root: etc/enrollgate/enrollgate.yaml, and var/lib/enrollgate/certs made by the first start.
       dir = await tempDir('trial');
-      await initWithCerts(dir);
-      await mkdir(join(dir, 'data'));
-      await writeFile(join(dir, 'data', 'enrollgate.yaml'), await readFile(TRIAL_CONFIG));
+      await initWithCerts(dir, join(dir, 'var', 'lib', 'enrollgate', 'certs'));
+      await mkdir(join(dir, 'etc', 'enrollgate'), { recursive: true });
+      await writeFile(join(dir, 'etc', 'enrollgate', 'enrollgate.yaml'), await readFile(TRIAL_CONFIG));
       config = parse(await readFile(TRIAL_CONFIG, 'utf8')) as Obj;
     }, 60_000);
 
@@ -224,13 +230,13 @@ describe('docker-compose.yml', () => {
     });
 
     it('passes check-config with the environment docker-compose.yml gives the gateway', async () => {
-      const r = await runCli(['check-config', '--config', join(dir, 'data', 'enrollgate.yaml')], dir, cleanEnv(resolved.services.enrollgate!.environment!));
+      const r = await runCli(['check-config', '--config', join(dir, 'etc', 'enrollgate', 'enrollgate.yaml')], dir, cleanEnv(resolved.services.enrollgate!.environment!));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/OK \(1 RADIUS client\(s\), directory: ldap, store: redis\)/);
     });
 
     it('fails check-config, naming the variables, without that environment', async () => {
-      const r = await runCli(['check-config', '--config', join(dir, 'data', 'enrollgate.yaml')], dir, cleanEnv());
+      const r = await runCli(['check-config', '--config', join(dir, 'etc', 'enrollgate', 'enrollgate.yaml')], dir, cleanEnv());
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('ENROLLGATE_LDAP_BIND_PASSWORD');
       expect(r.stderr).toContain('ENROLLGATE_RADIUS_SECRET');
