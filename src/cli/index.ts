@@ -15,6 +15,7 @@ import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.j
 import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
 import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
 import { STORE_SUBCOMMANDS, STORE_USAGE, storeCommand } from './commands/store.js';
+import { BACKUP_USAGE, backupCommand, restoreCommand } from './commands/backup.js';
 import { CONFIG_NAME, initCommand } from './commands/init.js';
 import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
 import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
@@ -39,7 +40,7 @@ Usage:
       (installed as a package: /etc/enrollgate/${CONFIG_NAME});
       when neither exists and no FILE is given, runs init first.
 ${CHECK_CONFIG_USAGE}${PORTS_USAGE}
-${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
+${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${BACKUP_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
 
 /** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
 const TEST_SUBCOMMANDS = ['mac', 'user'] as const;
@@ -56,6 +57,8 @@ const FLAGS: Record<string, readonly string[]> = {
   devices: ['config', 'user', 'reason'],
   sessions: ['config', 'user', 'reason'],
   store: ['config', 'to', 'redis-url', 'sqlite-file', 'resume', 'verify-only'],
+  backup: ['config', 'to'],
+  restore: ['config', 'from'],
   ports: ['config', 'format'],
   test: ['config', 'nas', 'json', 'password'],
   users: ['config', 'display-name', 'group', 'nt-hash'],
@@ -272,6 +275,16 @@ async function main(argv: string[]): Promise<void> {
       };
       const io = { print, error: (line: string) => void process.stderr.write(`enrollgate: ${line}\n`), progress: process.stderr, signal: interrupted.signal };
       const status = await badInputExits(() => storeCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, io));
+      process.stdout.write('', () => process.exit(status));
+      return;
+    }
+    case 'backup': {
+      const status = await badInputExits(() => backupCommand(load(configLocation(values.config).file), values.to, print));
+      process.stdout.write('', () => process.exit(status));
+      return;
+    }
+    case 'restore': {
+      const status = await badInputExits(async () => restoreCommand(load(configLocation(values.config).file), values.from, print));
       process.stdout.write('', () => process.exit(status));
       return;
     }

@@ -1,0 +1,81 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCliGateway, startTestGateway, TEST_NAS_SECRET, type CliGateway, type TestGateway } from '../../helpers/gateway.js';
+import { enrollAtPortal } from '../../helpers/portal-enrollment.js';
+import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
+import { runCli } from '../../helpers/source.js';
+import { stopChild } from '../../helpers/stop-child.js';
+
+/**
+ * `enrollgate backup` of a running gateway, and `enrollgate restore` into a fresh directory
+ * that has only the config, users file, secrets and certificates: a gateway started there
+ * answers RADIUS for the enrolled device as the first one did, and its audit trail verifies.
+ */
+
+const MAC = '3c:d0:00:00:07:01';
+let t: TestGateway;
+let tmp: string;
+let restored: CliGateway | undefined;
+
+beforeAll(async () => {
+  t = await startTestGateway({ configure: (doc) => void (doc.portal.trust_proxy = true) });
+  tmp = await mkdtemp(join(tmpdir(), 'enrollgate-backup-'));
+});
+afterAll(async () => {
+  if (restored) await stopChild(restored.child, 15_000);
+  await t?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/** Session-Timeout of an Access-Accept: the seconds left until the session's stored end. */
+const secondsLeft = (attributes: Record<string, string>): number => Number(attributes['Session-Timeout']);
+
+describe('backup of a running gateway, restore into a fresh directory', () => {
+  it('answers the enrolled device with the same Access-Accept, and the audit trail verifies', async () => {
+    await enrollAtPortal(t, TEST_NAS_SECRET, MAC, '10.9.7.1', 'backup-1');
+    const before = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC));
+    expect(before.reply).toBe('Access-Accept');
+
+    // While the gateway runs and writes.
+    const backupDir = join(tmp, 'backup');
+    const backup = await runCli(['backup', '--to', backupDir, '--config', t.configFile], { cwd: tmp, timeoutMs: 30_000 });
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.stdout).toContain(`State: ${join(t.dir, 'state.sqlite')} → ${join(backupDir, 'state.sqlite')}`);
+    expect(backup.stdout).toMatch(/Audit trail: [1-9]\d* daily file\(s\), [1-9]\d* record\(s\) and audit-head\.json/);
+
+    // A fresh directory: what the admin keeps themselves, without state or audit trail.
+    const fresh = join(tmp, 'fresh');
+    for (const f of ['enrollgate.yaml', 'users.yaml', 'secrets', 'certs']) await cp(join(t.dir, f), join(fresh, f), { recursive: true });
+    const ports = { http: await freeTcpPort(), https: await freeTcpPort(), auth: await freeUdpPort(), acct: await freeUdpPort() };
+    const doc = parse(await readFile(join(fresh, 'enrollgate.yaml'), 'utf8')) as Record<string, any>;
+    doc.portal.http.port = ports.http;
+    doc.portal.https.port = ports.https;
+    doc.radius.auth_port = ports.auth;
+    doc.radius.acct_port = ports.acct;
+    await writeFile(join(fresh, 'enrollgate.yaml'), stringify(doc));
+
+    const restore = await runCli(['restore', '--from', backupDir, '--config', join(fresh, 'enrollgate.yaml')], { cwd: tmp, timeoutMs: 30_000 });
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    expect(restore.stdout).toContain('(integrity check: ok)');
+    expect(restore.stdout).toMatch(/Audit trail: [1-9]\d* daily file\(s\) → .*; OK: [1-9]\d* record\(s\)/);
+
+    restored = await startCliGateway(join(fresh, 'enrollgate.yaml'), fresh);
+    const after = await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC));
+    expect(after.reply, after.stdout).toBe('Access-Accept');
+    // The same session, not a new one: it ends when the first gateway's did (the seconds
+    // left differ only by the time this test took in between).
+    expect(secondsLeft(before.attributes)).toBeGreaterThan(0);
+    expect(Math.abs(secondsLeft(after.attributes) - secondsLeft(before.attributes))).toBeLessThanOrEqual(60);
+    const other = await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:d0:00:00:07:02'));
+    expect(other.reply).toBe('Access-Reject');
+
+    // Never over a live installation.
+    const again = await runCli(['restore', '--from', backupDir, '--config', join(fresh, 'enrollgate.yaml')], { cwd: tmp, timeoutMs: 30_000 });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('restore never overwrites');
+  }, 180_000);
+});
