@@ -29,8 +29,8 @@ export default {
     'src/devices/policy.ts',
     // Of the registry, the device limit: the check in enroll() and the count it reads
     // (listByOwner). The rest is storage plumbing that test/integration's store suites cover.
-    'src/devices/device-registry.ts:104-125',
-    'src/devices/device-registry.ts:205-211',
+    'src/devices/device-registry.ts:104-133',
+    'src/devices/device-registry.ts:227-233',
     'src/mac.ts',
     'src/radius/eap/tls-fragments.ts',
     'src/radius/eap/conversations.ts',
