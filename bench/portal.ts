@@ -197,7 +197,7 @@ async function checkAnswers(gatewayPort: number, koaPort: number, portal: string
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const line = (label: string, f: WrkFigures, cpu: string) =>
-  `  ${label.padEnd(44)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms  (${fmt(f.requests)} answers, ${f.unexpected} not 2xx/3xx, ${f.socketErrors} socket errors)\n      server CPU ${f.cpuUsPerAnswer?.toFixed(0)} µs per answer; CPU in cores: ${cpu}`;
+  `  ${label.padEnd(44)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms  (${fmt(f.requests)} answers, ${f.unexpected} not 2xx/3xx, ${f.socketErrors} socket errors)\n      server CPU ${f.cpuUsPerAnswer?.toFixed(0)} µs per answer; ${cpu}`;
 
 async function main(): Promise<void> {
   requireTool('wrk', 'apt-get install -y wrk');
