@@ -85,12 +85,33 @@ export async function backupCommand(config: Config, to: string | undefined, prin
   return 0;
 }
 
+/**
+ * backup.json as `backup` writes it, or a clear refusal: a damaged or hand-edited manifest
+ * must not name a file outside the backup or the audit directory (restore copies by these names).
+ */
+function readManifest(file: string): Manifest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new BadInputError(`restore: ${file} is not valid JSON (${(err as Error).message}); the backup is damaged`);
+  }
+  const files = (parsed as { files?: unknown } | null)?.files;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) throw new BadInputError(`restore: ${file} lists no files; the backup is damaged`);
+  for (const [name, digest] of Object.entries(files)) {
+    const known = name === STATE || name === `${AUDIT}/${HEAD_FILE}` || (name.startsWith(`${AUDIT}/`) && AUDIT_FILE.test(name.slice(AUDIT.length + 1)));
+    if (!known) throw new BadInputError(`restore: ${file} names ${JSON.stringify(name)}, which enrollgate backup never writes; the backup is damaged`);
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new BadInputError(`restore: ${file} has no SHA-256 for ${name}; the backup is damaged`);
+  }
+  return parsed as Manifest;
+}
+
 /** `enrollgate restore --from DIR`; 1 when the restored trail does not verify or the state is damaged. */
 export function restoreCommand(config: Config, from: string | undefined, print: (line: string) => void): number {
   if (from === undefined) throw new BadInputError('restore: --from DIR is required');
   const dir = resolve(from);
   if (!existsSync(join(dir, MANIFEST))) throw new BadInputError(`restore: ${dir} has no ${MANIFEST}: not a backup made by enrollgate backup`);
-  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest;
+  const manifest = readManifest(join(dir, MANIFEST));
   for (const [name, digest] of Object.entries(manifest.files)) {
     if (!existsSync(join(dir, name)) || sha256(join(dir, name)) !== digest) throw new BadInputError(`restore: ${join(dir, name)} is missing or differs from ${MANIFEST}; the backup is damaged`);
   }

@@ -77,5 +77,21 @@ describe('backup of a running gateway, restore into a fresh directory', () => {
     const again = await runCli(['restore', '--from', backupDir, '--config', join(fresh, 'enrollgate.yaml')], { cwd: tmp, timeoutMs: 30_000 });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('restore never overwrites');
+
+    // A damaged or hand-edited manifest: refused before anything is copied, never a stack trace.
+    const manifestFile = join(backupDir, 'backup.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { files: Record<string, string> };
+    const target = async (edit: string) => {
+      await writeFile(manifestFile, edit);
+      return runCli(['restore', '--from', backupDir, '--config', join(fresh, 'enrollgate.yaml')], { cwd: tmp, timeoutMs: 30_000 });
+    };
+    const [daily] = Object.keys(manifest.files).filter((f) => f.startsWith('audit/audit-'));
+    const escaping = await target(JSON.stringify({ ...manifest, files: { ...manifest.files, [`audit/../../${daily!.slice('audit/'.length)}`]: manifest.files[daily!] } }));
+    expect(escaping.code).toBe(2);
+    expect(escaping.stderr).toContain('which enrollgate backup never writes; the backup is damaged');
+    const broken = await target('{ "files": ');
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/backup\.json is not valid JSON \(.*\); the backup is damaged/);
+    for (const r of [escaping, broken]) expect(r.stderr).not.toMatch(/^\s+at /m);
   }, 180_000);
 });
