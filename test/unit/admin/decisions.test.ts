@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { auditFilterFor, decisionFilter, decisionMatches, decisionRow } from '../../../src/admin/decisions.js';
+import { BadInputError } from '../../../src/errors.js';
+
+const rec = (fields: Record<string, unknown>): AuditRecord => ({ seq: 1, at: '2026-12-07T06:00:00.000Z', outcome: 'success', prev: '0'.repeat(64), type: 'radius.accepted', ...fields }) as AuditRecord;
+
+const mabAccept = rec({ type: 'radius.accepted', nas: 'ap-lobby', mac: 'aa:bb:cc:dd:ee:01', user: 'alice', reason: 'session' });
+const mabReject = rec({ type: 'radius.rejected', outcome: 'failure', nas: 'ap-lobby', mac: 'aa:bb:cc:dd:ee:02', reason: 'no session' });
+const eapAccept = rec({ type: 'eap.accepted', nas: 'ap-floor2', method: 'tls', mac: 'aa:bb:cc:dd:ee:03', user: 'bob', reason: 'certificate' });
+const eapRejectEarly = rec({ type: 'eap.rejected', outcome: 'failure', nas: 'ap-floor2', reason: 'no method agreed' });
+const other = rec({ type: 'session.revoked', mac: 'aa:bb:cc:dd:ee:01', nas: 'ap-lobby', reason: 'session' });
+
+describe('recent decisions', () => {
+  it('parses the form: a MAC in any notation becomes the gateway’s form; a bad MAC or outcome names the field', () => {
+    expect(decisionFilter({ outcome: 'reject', nas: ' ap-lobby ', mac: 'AA-BB-CC-DD-EE-02', reason: 'no session' }).filter).toEqual({
+      outcome: 'reject',
+      nas: 'ap-lobby',
+      mac: 'aa:bb:cc:dd:ee:02',
+      reason: 'no session',
+    });
+    expect(decisionFilter({}).filter).toEqual({});
+    // Repeated parameters (an array) are ignored, not joined.
+    expect(decisionFilter({ nas: ['a', 'b'] }).filter).toEqual({});
+    expect(() => decisionFilter({ mac: 'not-a-mac' })).toThrow(BadInputError);
+    expect(() => decisionFilter({ mac: 'not-a-mac' })).toThrow(/^MAC: /);
+    expect(() => decisionFilter({ outcome: 'success' })).toThrow(/^Outcome: /);
+  });
+
+  it('searches the trail from the window’s start, by MAC and by the outcome the trail records', () => {
+    const now = new Date('2026-12-07T06:00:00Z');
+    expect(auditFilterFor({ mac: 'aa:bb:cc:dd:ee:01' as never, outcome: 'reject' }, now)).toEqual({ from: new Date('2026-12-06T06:00:00Z'), mac: 'aa:bb:cc:dd:ee:01', outcome: 'failure' });
+    expect(auditFilterFor({ outcome: 'accept' }, now)).toEqual({ from: new Date('2026-12-06T06:00:00Z'), outcome: 'success' });
+    expect(auditFilterFor({ outcome: 'drop' }, now)).toEqual({ from: new Date('2026-12-06T06:00:00Z') });
+  });
+
+  it('matches only accepts and rejects, by outcome, NAS, MAC and exact reason', () => {
+    const all = [mabAccept, mabReject, eapAccept, eapRejectEarly, other];
+    const pick = (f: Parameters<typeof decisionMatches>[1]) => all.filter((r) => decisionMatches(r, f));
+    expect(pick({})).toEqual([mabAccept, mabReject, eapAccept, eapRejectEarly]);
+    expect(pick({ outcome: 'accept' })).toEqual([mabAccept, eapAccept]);
+    expect(pick({ outcome: 'reject' })).toEqual([mabReject, eapRejectEarly]);
+    expect(pick({ outcome: 'drop' })).toEqual([]);
+    expect(pick({ nas: 'ap-floor2' })).toEqual([eapAccept, eapRejectEarly]);
+    expect(pick({ mac: 'aa:bb:cc:dd:ee:01' as never })).toEqual([mabAccept]);
+    expect(pick({ reason: 'no session' })).toEqual([mabReject]);
+    expect(pick({ reason: 'no sess' })).toEqual([]);
+  });
+
+  it('shows each decision with its method: mab, eap/<method>, or eap before a method was chosen', () => {
+    expect(decisionRow(mabAccept)).toEqual({ at: mabAccept.at, outcome: 'accept', reason: 'session', nas: 'ap-lobby', mac: 'aa:bb:cc:dd:ee:01', user: 'alice', method: 'mab' });
+    expect(decisionRow(eapAccept)).toMatchObject({ outcome: 'accept', method: 'eap/tls', user: 'bob' });
+    expect(decisionRow(eapRejectEarly)).toMatchObject({ outcome: 'reject', method: 'eap', mac: '', user: '' });
+    expect(decisionRow(other)).toBeUndefined();
+  });
+});
