@@ -15,6 +15,7 @@ import { GatewayError } from '../errors.js';
 import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/crl.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
+import { auditFilterFor, DECISION_ROWS, decisionMatches, type DecisionFilter } from './decisions.js';
 import type { NasActivity, NasCounts } from './nas-activity.js';
 import { may, type Actor, type Permission } from './roles.js';
 
@@ -125,11 +126,7 @@ export class AdminService {
         rejectReasons.set(reason, (rejectReasons.get(reason) ?? 0) + 1);
       }
     });
-    // With RADIUS workers the text holds each counter once, already summed across them.
-    const dropReasons = parseSamples(await this.d.metricsText())
-      .filter((s) => s.name === 'enrollgate_radius_drops_total' && s.value > 0)
-      .map((s) => ({ reason: s.labels.reason ?? '?', nas: s.labels.nas ?? '?', count: s.value }))
-      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason) || a.nas.localeCompare(b.nas));
+    const dropReasons = await this.dropCounts();
     return {
       sessionsNow: sessions.length,
       devices: devices.length,
@@ -138,6 +135,37 @@ export class AdminService {
       rejectReasons: byCount(rejectReasons),
       dropReasons,
     };
+  }
+
+  /**
+   * The last DECISION_WINDOW_HOURS' accepts and rejects matching the filter, newest first, at most
+   * DECISION_ROWS (`more` says whether older ones were left out); the read is audited like a search.
+   */
+  recentDecisions(actor: Actor, filter: DecisionFilter): { matches: AuditMatch[]; more: boolean } {
+    this.authorize(actor, 'audit.view');
+    const auditFilter = auditFilterFor(filter, this.d.clock.now());
+    // Oldest first from the trail: keep the newest DECISION_ROWS + 1 as they pass.
+    const kept: AuditMatch[] = [];
+    if (filter.outcome !== 'drop') {
+      for (const m of auditMatches(this.d.auditDir, auditFilter)) {
+        if (!decisionMatches(m.record, filter)) continue;
+        kept.push(m);
+        if (kept.length > DECISION_ROWS + 1) kept.shift();
+      }
+    }
+    const more = kept.length > DECISION_ROWS;
+    const matches = kept.slice(-DECISION_ROWS).reverse();
+    this.d.audit.record({ type: 'audit.queried', by: actor.name, records: matches.length, filter: JSON.stringify({ decisions: filter, from: auditFilter.from }), ...actor.client });
+    return { matches, more };
+  }
+
+  /** Packets dropped without an answer since the gateway started, by reason and router, most first (metrics: drops are not audited). */
+  async dropCounts(): Promise<Array<ReasonCount & { readonly nas: string }>> {
+    // With RADIUS workers the text holds each counter once, already summed across them.
+    return parseSamples(await this.d.metricsText())
+      .filter((s) => s.name === 'enrollgate_radius_drops_total' && s.value > 0)
+      .map((s) => ({ reason: s.labels.reason ?? '?', nas: s.labels.nas ?? '?', count: s.value }))
+      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason) || a.nas.localeCompare(b.nas));
   }
 
   /** Enrolled devices, all or those of one person or one MAC, with their session, block and last accounting. */

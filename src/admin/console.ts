@@ -26,6 +26,7 @@ import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
+import { DECISION_ROWS, DECISION_WINDOW_HOURS, decisionFilter, decisionRow } from './decisions.js';
 import type { DropReason } from '../radius/packet.js';
 import { dropHint } from '../radius/server.js';
 import { may, roleFor, type Actor, type Permission, type Role } from './roles.js';
@@ -77,6 +78,7 @@ export function adminConsoleRouter(deps: AdminConsoleDeps): Router {
   addRoute(router, 'get', 'admin.nas', page(nasPage));
   addRoute(router, 'get', 'admin.audit', page(auditPage));
   addRoute(router, 'get', 'admin.audit_export', page(auditExport));
+  addRoute(router, 'get', 'admin.decisions', page(decisionsPage));
   addRoute(router, 'get', 'admin.confirm', page(confirmPage));
   addRoute(router, 'post', 'admin.action', page(actionPerform));
   return router;
@@ -113,6 +115,7 @@ const NAV = [
   { route: 'admin.devices', label: 'Devices', permission: 'devices.view' },
   { route: 'admin.sessions', label: 'Sessions', permission: 'sessions.view' },
   { route: 'admin.nas', label: 'Routers', permission: 'nas.view' },
+  { route: 'admin.decisions', label: 'Decisions', permission: 'audit.view' },
   { route: 'admin.audit', label: 'Audit', permission: 'audit.view' },
 ] as const satisfies ReadonlyArray<{ route: RouteName; label: string; permission: Permission }>;
 
@@ -193,7 +196,46 @@ const dashboardPage: Handler = async (ctx, deps, actor) => {
     accepts: d.hours.reduce((n, h) => n + h.accepts, 0),
     rejects: d.hours.reduce((n, h) => n + h.rejects, 0),
     reject_reasons: d.rejectReasons,
-    drop_reasons: d.dropReasons.map((r) => ({ ...r, hint: dropHint(r.reason as DropReason, r.nas).hint ?? DROP_HINTS[r.reason] })),
+    drop_reasons: withHints(d.dropReasons),
+    // The numbers lead to the decisions behind them, for those who may read the trail.
+    decisions: may(actor, 'audit.view')
+      ? {
+          accepts_url: ctx.urls.route('admin.decisions', { outcome: 'accept' }),
+          rejects_url: ctx.urls.route('admin.decisions', { outcome: 'reject' }),
+          drops_url: ctx.urls.route('admin.decisions', { outcome: 'drop' }),
+          reason_urls: Object.fromEntries(d.rejectReasons.map((r) => [r.reason, ctx.urls.route('admin.decisions', { outcome: 'reject', reason: r.reason })])),
+        }
+      : undefined,
+  });
+};
+
+function withHints<T extends { reason: string; nas: string }>(drops: readonly T[]): Array<T & { hint: string | undefined }> {
+  return drops.map((r) => ({ ...r, hint: dropHint(r.reason as DropReason, r.nas).hint ?? DROP_HINTS[r.reason] }));
+}
+
+/** Accepts and rejects from the audit trail, newest first and bounded; drops as the counts metrics keep. */
+const decisionsPage: Handler = async (ctx, deps, actor) => {
+  const { form, filter } = decisionFilter(ctx.query);
+  const { matches, more } = deps.admin.recentDecisions(actor, filter);
+  const rows = matches.flatMap((m) => {
+    const row = decisionRow(m.record);
+    return row ? [{ ...row, at: when(row.at, deps), at_iso: row.at }] : [];
+  });
+  // Drops carry no MAC: a MAC search shows none of them, and says why.
+  const drops =
+    filter.mac || filter.outcome === 'accept' || filter.outcome === 'reject'
+      ? []
+      : withHints(await deps.admin.dropCounts()).filter((r) => (!filter.nas || r.nas === filter.nas) && (!filter.reason || r.reason === filter.reason));
+  adminRender(ctx, deps, 'admin/decisions.njk', actor, {
+    form,
+    time_zone: deps.config.session.time_zone,
+    window_hours: DECISION_WINDOW_HOURS,
+    max_rows: DECISION_ROWS,
+    rows,
+    more,
+    show_drops: !filter.outcome || filter.outcome === 'drop',
+    drops,
+    mac_searched: filter.mac !== undefined,
   });
 };
 

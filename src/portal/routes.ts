@@ -43,6 +43,7 @@ export const ROUTES = {
   'admin.nas': '/admin/nas',
   'admin.audit': '/admin/audit',
   'admin.audit_export': '/admin/audit/export',
+  'admin.decisions': '/admin/decisions',
   'admin.confirm': '/admin/confirm',
   'admin.action': '/admin/action',
 } as const;

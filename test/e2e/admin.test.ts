@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { queryAudit } from '../../src/audit/query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsCall } from '../helpers/https.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
@@ -150,5 +151,68 @@ describe('the admin console in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'admin-audit.png'), fullPage: true });
     const devices = await page.goto(`${t.baseUrl}/admin/devices`);
     expect(devices?.status()).toBe(403);
+  });
+
+  it('an auditor follows the dashboard’s accepts to the recent decisions and filters them by MAC', async () => {
+    // A real accept (an enrolled device with a session) and a real reject (a device without one).
+    const accepted = '3c:22:fb:10:20:a1';
+    const rejected = '3c:22:fb:10:20:a2';
+    const ca = await readFile(join(t.dir, 'certs', 'ca.pem'));
+    const enroll = await httpsCall(t.gateway.ports.https, ca, '/api/agent/v1/enroll', {
+      json: { username: SLAPD_USERS.obrien.uid, password: SLAPD_USERS.obrien.password, device: { mac: accepted, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } },
+    });
+    expect(enroll.status).toBe(201);
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(accepted))).reply).toBe('Access-Accept');
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(rejected))).reply).toBe('Access-Reject');
+    t.gateway.audit.flush();
+
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(page, SLAPD_USERS.obrien);
+    await Promise.all([page.waitForNavigation(), page.locator('.stats a', { hasText: 'RADIUS accepts, 24 h' }).click()]);
+    expect(await page.locator('h1').innerText()).toBe('Recent decisions');
+    expect(await page.locator('#outcome').inputValue()).toBe('accept');
+    expect(await page.locator('main').innerText()).toContain('The last 24 hours from the audit trail, newest first, at most 500 rows');
+
+    const headers = await page.locator('#h-decisions ~ .wrap thead th').allInnerTexts();
+    expect(headers).toEqual(['Time (UTC)', 'Outcome', 'Reason', 'NAS', 'MAC', 'User', 'Method']);
+    const rows = () => page.locator('#h-decisions ~ .wrap tbody tr');
+    const cells = async (i: number) => Object.fromEntries((await rows().nth(i).locator('td').allInnerTexts()).map((v, j) => [headers[j], v]));
+    // Newest first: this test's accept heads the list of accepts.
+    expect((await cells(0)).MAC).toBe(accepted);
+
+    // Any outcome, one MAC: only that device's reject, with its reason and router.
+    await page.selectOption('#outcome', '');
+    await page.fill('#mac', rejected.toUpperCase().replaceAll(':', '-'));
+    await submit(page, 'Filter');
+    expect(new URL(page.url()).searchParams.get('mac')).toBe(rejected.toUpperCase().replaceAll(':', '-'));
+    expect(await rows().count()).toBe(1);
+    expect(await cells(0)).toMatchObject({ Outcome: 'reject', Reason: 'no session', NAS: 'test-nas', MAC: rejected, Method: 'mab' });
+    expect((await cells(0))['Time (UTC)']).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+00:00$/);
+    // Drops have no MAC: the page says so instead of listing the router's drops under this device.
+    expect(await page.locator('main').innerText()).toContain('a drop has no MAC, so a MAC filter shows none');
+
+    await page.fill('#mac', accepted);
+    await submit(page, 'Filter');
+    expect(await rows().count()).toBe(1);
+    const accept = await cells(0);
+    expect(accept).toMatchObject({ Outcome: 'accept', NAS: 'test-nas', MAC: accepted, User: SLAPD_USERS.obrien.uid, Method: 'mab' });
+    expect(accept.Reason).not.toBe('');
+    await page.screenshot({ path: join(SHOTS, 'admin-decisions.png'), fullPage: true });
+
+    // Reading the decisions is recorded like any audit search: who, what filter, how many rows.
+    t.gateway.audit.flush();
+    const reads: Array<Record<string, unknown>> = [];
+    queryAudit(t.config.audit.dir, { type: 'audit.queried', user: SLAPD_USERS.obrien.uid }, (m) => reads.push(m.record));
+    expect(reads.slice(-3).map((r) => [JSON.parse(r.filter as string).decisions, r.records])).toEqual([
+      [{ outcome: 'accept' }, expect.any(Number)],
+      [{ mac: rejected }, 1],
+      [{ mac: accepted }, 1],
+    ]);
+
+    // Helpdesk may not read the trail: no links on its dashboard, and the page is refused.
+    const helpdesk = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(helpdesk, SLAPD_USERS.alice);
+    expect(await helpdesk.locator('.stats a').count()).toBe(0);
+    expect((await helpdesk.goto(`${t.baseUrl}/admin/decisions`))?.status()).toBe(403);
   });
 });
