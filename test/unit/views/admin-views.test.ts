@@ -28,6 +28,21 @@ const CASES: Array<{ template: string; ctx: Record<string, unknown> }> = [
   { template: 'sessions.njk', ctx: { ...base, user: 'alice', revoke_user_url: '/admin/confirm?action=revoke-user&user=alice', rows: [{ mac: 'aa:bb:cc:dd:ee:ff', user: 'alice', origin: 'login', started: 's', ends: 'e', revoke_url: '/admin/confirm?action=revoke&mac=aa' }] } },
   { template: 'nas.njk', ctx: { ...base, nas_clients: [{ name: 'wlc-1', address: '10.0.0.0/24', profile: 'cisco-wlc', last_answer: '2026-11-26 08:00', accepts: 5, rejects: 1, drops: 0 }] } },
   { template: 'audit.njk', ctx: { ...base, form: { from: '2026-11-26', to: '', user: '', mac: '', type: 'radius.accepted', outcome: '' }, types: ['radius.accepted', 'radius.rejected'], searched: true, more: true, export_csv_url: '/admin/audit/export?format=csv', export_jsonl_url: '/admin/audit/export?format=jsonl', rows: [{ seq: 1, at: 'a', type: 'radius.accepted', outcome: 'success', user: 'alice', mac: 'aa:bb:cc:dd:ee:ff', nas: 'wlc-1', reason: 'live session', details: '{}' }] } },
+  {
+    template: 'decisions.njk',
+    ctx: {
+      ...base,
+      form: { outcome: '', nas: 'wlc-1', mac: '', reason: '' },
+      window_hours: 24,
+      max_rows: 500,
+      more: false,
+      time_zone: 'UTC',
+      rows: [{ at_iso: '2026-11-26T08:00:00.000Z', at: '2026-11-26 08:00:00 +00:00', outcome: 'reject', reason: 'no session', nas: 'wlc-1', mac: 'aa:bb:cc:dd:ee:ff', user: '', method: 'mab' }],
+      show_drops: true,
+      mac_searched: false,
+      drops: [{ reason: 'bad_message_authenticator', nas: 'wlc-1', hint: 'wrong shared secret on NAS wlc-1?', count: 3 }],
+    },
+  },
   { template: 'confirm.njk', ctx: { ...base, title: 'End this device’s session', verb: 'End the session', action_name: 'revoke', target_field: 'mac', target: 'aa:bb:cc:dd:ee:ff', needs_reason: true, csrf: 'tok', back_url: '/admin/devices' } },
   { template: 'done.njk', ctx: { ...base, message: 'Done.', back_url: '/admin/devices' } },
 ];
