@@ -82,7 +82,17 @@ describe('enrollgate start', () => {
     expect(banner).toContain('enrollgate ports --format nftables');
     // Redaction holds in this form too.
     expect(output).not.toContain(secret);
-  }, 60_000);
+
+    // Stopped as the banner says: Ctrl-C on the terminal (the pseudo-terminal turns it into
+    // SIGINT for the gateway). script exits with the gateway's status once the gateway has
+    // stopped; killing script instead would leave the gateway behind, still holding the
+    // state and audit locks and the ports that the next test uses.
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stdin.write('\x03');
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
+    expect(code, plain(output).slice(-2000)).toBe(0);
+    running = undefined;
+  }, 90_000);
 
   it('on a pipe: every line of stdout is JSON, and the start line carries the banner facts', async () => {
     const gateway = await startCliGateway(configFile, dir);
