@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
-import { radclient } from '../helpers/radclient.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { leaseTo } from '../helpers/device-requests.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * My devices in headless Chromium as an iPhone with JavaScript off: after enrolling, the
@@ -23,10 +24,9 @@ let browser: Browser;
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   t = await startTestGateway();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
   // The router's accounting: the browser's address (127.0.0.1) is this iPhone, on a private address.
-  const r = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "e2e-names"', `Calling-Station-Id = "${MAC}"`, 'Framed-IP-Address = 127.0.0.1']);
-  expect(r.reply).toBe('Accounting-Response');
+  await leaseTo(t, MAC, '127.0.0.1');
 }, 120_000);
 
 afterAll(async () => {

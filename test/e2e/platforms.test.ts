@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
 
@@ -75,21 +76,11 @@ beforeAll(async () => {
     },
   });
   const port = t.httpUrl.split(':').pop();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
-      // The router sends the OS's captive probes to the portal's plain-HTTP port.
-      `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP www.msftconnecttest.com 127.0.0.1:${port}`,
-    ],
-  });
+  browser = await launchChromium([
+    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+    // The router sends the OS's captive probes to the portal's plain-HTTP port.
+    `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP www.msftconnecttest.com 127.0.0.1:${port}`,
+  ]);
 }, 120_000);
 
 afterAll(async () => {
