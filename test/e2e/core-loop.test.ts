@@ -5,11 +5,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
 import { nextWallClock } from '../helpers/wall-clock.js';
 import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { ShiftedClock } from '../helpers/wall-clock.js';
 
 /**
  * The whole loop with real peers: radclient as the router, headless Chromium as an
@@ -26,14 +26,6 @@ const ANDROID_MAC = 'f4:f5:d8:40:50:60';
 const CUTOFF = '04:00';
 const ZONE = 'Europe/Berlin';
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
-
-/** Real time plus an offset the test can move ("the next morning"). */
-class ShiftedClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 let slapd: Slapd;
 let t: TestGateway;

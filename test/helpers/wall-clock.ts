@@ -1,3 +1,5 @@
+import type { Clock } from '../../src/clock.js';
+
 /**
  * The next instant after `now` at which the wall clock in `zone` reads `hhmm`, found the
  * plain way: minute by minute, reading the clock with Intl. An oracle independent of
@@ -11,4 +13,12 @@ export function nextWallClock(now: Date, hhmm: string, zone: string): Date {
     if (format.format(new Date(t)) === hhmm) return new Date(t);
   }
   throw new Error(`${hhmm} never came in ${zone} within a day of ${now.toISOString()}`);
+}
+
+/** Real time plus an offset a test moves forward ("the next morning", a link's expiry): a Clock for the gateway under test. */
+export class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
 }

@@ -1,12 +1,12 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/clock.js';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { call as httpCall, formOf, IPHONE_UA, type CallOptions, type Reply } from '../../helpers/http.js';
 import { radclient } from '../../helpers/radclient.js';
 import { nextWallClock } from '../../helpers/wall-clock.js';
+import { ShiftedClock } from '../../helpers/wall-clock.js';
 
 /**
  * The daily path over real HTTP against a real gateway (users file, SQLite, radclient as
@@ -16,15 +16,8 @@ import { nextWallClock } from '../../helpers/wall-clock.js';
  * outage is told in plain words with one time to try again.
  */
 
-class TestClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
-
 let t: TestGateway;
-const clock = new TestClock();
+const clock = new ShiftedClock();
 
 function call(method: string, path: string, o: CallOptions = {}): Promise<Reply> {
   return httpCall(t.httpUrl, method, path, o);

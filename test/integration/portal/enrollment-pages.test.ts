@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/clock.js';
 import { call as httpCall, formOf, IPHONE_UA, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
+import { ShiftedClock } from '../../helpers/wall-clock.js';
 
 /**
  * The pages issue 4 adds, over real HTTP against a real gateway (SQLite file, users
@@ -18,16 +18,8 @@ import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/d
 const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const OLD_IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 15_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.6 Mobile/15E148 Safari/604.1';
 
-/** A clock the test moves forward (link expiry). */
-class TestClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
-
 let t: TestGateway;
-const clock = new TestClock();
+const clock = new ShiftedClock();
 const work = mkdtempSync(join(tmpdir(), 'enrollgate-pages-'));
 
 function call(method: string, path: string, o: CallOptions = {}): Promise<Reply> {
