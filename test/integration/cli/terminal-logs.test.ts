@@ -40,6 +40,17 @@ afterAll(async () => {
 /** A word for sh -c: the paths are the test's own, quoted anyway. */
 const quoted = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The environment of a person at a colour terminal. Node's hasColors() also answers no
+ * when CI is set (as a CI runner sets it), or NO_COLOR or NODE_DISABLE_COLORS, and yes
+ * for FORCE_COLOR whatever the terminal: none of those is the person's.
+ */
+function terminalEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  for (const name of ['CI', 'NO_COLOR', 'NODE_DISABLE_COLORS', 'FORCE_COLOR', 'TMUX', 'COLORTERM']) delete env[name];
+  return env;
+}
+
 /** Colours and the terminal's carriage returns removed: what a person reads. */
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r/g, '');
 
@@ -47,7 +58,7 @@ describe('enrollgate start', () => {
   it('on a terminal: text log lines, then a banner with the portal, RADIUS ports, store, directory and next steps', async () => {
     const command = [process.execPath, '--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile].map(quoted).join(' ');
     // -q quiet, -f flush at once, -e the command's exit status, -c the command; no typescript file.
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm-256color' } });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: terminalEnv() });
     running = child;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
