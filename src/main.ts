@@ -36,7 +36,7 @@ import { ManageVisitStore } from './portal/manage.js';
 import { loadGatewayCa } from './pki/profile-signing.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { ProfileLinkStore } from './portal/profile-links.js';
-import { createRenderer } from './portal/render.js';
+import { brandingGlobals, createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
@@ -160,6 +160,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
     start_url: new PortalUrls(config.portal.base_url).route('portal.start'),
+    ...brandingGlobals(materials.branding, new PortalUrls(config.portal.base_url)),
   });
   const radius: RadiusService =
     config.radius.workers > 1
@@ -209,6 +210,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
+    branding: materials.branding,
     profiles,
     revocation: revocationStatus,
     ...(materials.eapServerName ? { identities: certificates, eapTls: { serverName: materials.eapServerName, caPem: materials.caPem } } : {}),

@@ -24,6 +24,8 @@ import type { Device } from './devices/device.js';
 import type { Session } from './sessions/session.js';
 import { fingerprintSha256 } from './pki/ca.js';
 import type { AgentInfo } from './portal/deps.js';
+import { darkAccentFor } from './config/accent-colour.js';
+import { accentStyle, checkLogo, parseTerms, type Logo, type PortalBranding, type Terms } from './portal/branding.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import { completePendingEnrollment } from './devices/enrollment-service.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
@@ -252,12 +254,15 @@ export interface Materials {
   readonly agent?: AgentInfo;
   /** With EAP-TLS on (eap.enabled, method tls): the DNS name in the EAP server's certificate, which devices pin. */
   readonly eapServerName?: string;
+  /** portal.branding and portal.terms, read and checked. */
+  readonly branding: PortalBranding;
 }
 
 /** Where a missing file comes from, for its message: init makes most; the LDAP CA and the agent are the admin's. */
 function missingHint(key: string): string {
   if (key === 'directory.ldap.ca_file') return 'put there the PEM certificate of the CA that signed the directory\'s TLS certificate (init does not create it), or fix the path';
   if (key === 'directory.file.path') return 'run `enrollgate users add NAME` to create it, or fix the path';
+  if (key === 'portal.branding.logo_file' || key === 'portal.terms.file') return 'put the file there (init does not create it), or fix the path';
   return 'run `enrollgate init` or fix the path';
 }
 
@@ -310,6 +315,7 @@ export async function readMaterials(config: Config): Promise<Materials> {
       problems.push((err as ConfigError).message);
     }
   }
+  const branding = readBranding(config, read, problems);
   const a = config.android.agent;
   let agentSize: number | undefined;
   if (a?.file) {
@@ -322,7 +328,7 @@ export async function readMaterials(config: Config): Promise<Materials> {
   if (problems.length > 0 || cert === undefined || key === undefined || caPem === undefined) {
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration:${listed(problems)}`, problems);
   }
-  const base = { tls: { cert, key }, caPem, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
+  const base = { tls: { cert, key }, caPem, branding, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
   if (!a) return base;
   const urls = new PortalUrls(config.portal.base_url);
   if (a.file && agentSize !== undefined) {
@@ -338,6 +344,30 @@ export async function readMaterials(config: Config): Promise<Materials> {
     ...(a.sha256 ? { sha256: a.sha256.toLowerCase() } : {}),
   };
   return { ...base, agent };
+}
+
+/** portal.branding and portal.terms from their files; each problem, naming its key, goes to `problems`. */
+function readBranding(config: Config, read: (path: string, key: string) => Buffer | undefined, problems: string[]): PortalBranding {
+  const b = config.portal.branding;
+  const t = config.portal.terms;
+  let logo: Logo | undefined;
+  if (b?.logo_file) {
+    const bytes = read(b.logo_file, 'portal.branding.logo_file');
+    const checked = bytes && checkLogo(bytes, b.logo_file);
+    if (typeof checked === 'string') problems.push(`portal.branding.logo_file: ${checked}`);
+    else logo = checked;
+  }
+  let terms: Terms | undefined;
+  if (t) {
+    const bytes = read(t.file, 'portal.terms.file');
+    const parsed = bytes && parseTerms(bytes, t.file, t.title, t.version);
+    if (typeof parsed === 'string') problems.push(`portal.terms.file: ${parsed}`);
+    else terms = parsed;
+  }
+  // The schema checked the colours; a dark accent is derived where none is set.
+  const light = b?.accent_colour;
+  const style = light ? accentStyle(light, b?.accent_colour_dark ?? darkAccentFor(light) ?? light) : undefined;
+  return { ...(style ? { style } : {}), ...(logo ? { logo } : {}), ...(terms ? { terms } : {}) };
 }
 
 /** The first DNS name of the EAP server's certificate (what `init` issues it for). */

@@ -52,6 +52,8 @@ export type AuditEvent =
   // Devices.
   | { type: 'device.enrolled'; mac: string; user: string; platform: string; os_version?: string; via: string; randomised_mac?: boolean }
   | { type: 'device.refused'; mac: string; user: string; via: string; code: string }
+  /** The person accepted portal.terms (that version) on the enroll form, and the enrollment it came with went ahead. */
+  | ({ type: 'terms.accepted'; user: string; mac: string; version: string } & ClientFields)
   | ({ type: 'device.unenrolled'; mac: string; user: string; reason: string; by?: string } & ClientFields)
   /** Its owner named it, or took the name away, in My devices: the name itself is not recorded. */
   | { type: 'device.renamed'; mac: string; user: string }
@@ -166,6 +168,7 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'my_devices.opened': true,
   'device.enrolled': true,
   'device.refused': true,
+  'terms.accepted': true,
   'device.unenrolled': true,
   'device.renamed': true,
   'device.blocked': true,

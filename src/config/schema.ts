@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { accentProblem } from './accent-colour.js';
 
 /**
  * The one configuration file, as a schema: every key has a default (where a safe
@@ -412,6 +413,43 @@ export const configSchema = z.strictObject({
         .prefault(true)
         .describe("when accounting does not know a browser's address, trust the MAC in the router's redirect parameters (mac, client_mac, id ...)"),
       flow_ttl_seconds: z.number().int().min(60).max(3600).prefault(900).describe('how long a portal page stays valid, in seconds (60 to 3600)'),
+      branding: z
+        .strictObject({
+          logo_file: z.string().min(1).optional().describe('a PNG or SVG (at most 32 KB) shown at the top of every page in place of the Wi-Fi mark'),
+          accent_colour: z
+            .string()
+            .optional()
+            .describe('#rrggbb of buttons and links in light mode; refused below 4.5:1 contrast with the page, the cards and the white button text (WCAG 2.1 AA)'),
+          accent_colour_dark: z
+            .string()
+            .optional()
+            .describe('#rrggbb of buttons and links in dark mode (checked the same way); without it, accent_colour lightened until it passes'),
+        })
+        .superRefine((b, ctx) => {
+          if (b.accent_colour !== undefined) {
+            const problem = accentProblem(b.accent_colour, 'light');
+            if (problem) ctx.addIssue({ code: 'custom', path: ['accent_colour'], input: b.accent_colour, message: problem });
+          }
+          if (b.accent_colour_dark !== undefined) {
+            const problem = accentProblem(b.accent_colour_dark, 'dark');
+            if (problem) ctx.addIssue({ code: 'custom', path: ['accent_colour_dark'], input: b.accent_colour_dark, message: problem });
+          }
+        })
+        .optional()
+        .describe("the organisation's logo and accent colour on the employee pages"),
+      terms: z
+        .strictObject({
+          file: z.string().min(1).describe('the terms as plain UTF-8 text (paragraphs apart by blank lines, at most 64 KB), relative to this file'),
+          version: z
+            .string()
+            .min(1)
+            .max(40)
+            .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'printable ASCII without leading or trailing spaces')
+            .describe('names this text in the audit trail (terms.accepted): change it whenever the text changes'),
+          title: z.string().min(1).max(80).prefault('Terms of use').describe('the heading of the terms page and the name the enroll form gives them'),
+        })
+        .optional()
+        .describe('terms of use every person accepts before enrolling a device; each acceptance is audited with the version'),
     })
     .prefault({})
     .describe('the web portal captive devices are sent to'),

@@ -10,6 +10,7 @@ import { crlAction, ocspGetAction, ocspPostAction } from './actions/pki.js';
 import { enrollAction, loginAction } from './actions/submit.js';
 import { profileDownloadAction, profileLoginAction, profilePageAction, rootProfileAction } from './actions/profile.js';
 import { devicesAction, devicesLoginAction, devicesLogoutAction, renameAction, unenrollAction, unenrollConfirmAction } from './actions/self-service.js';
+import { logoAction, termsAction } from './actions/branding.js';
 import { walledGardenApiAction, walledGardenPageAction } from './actions/walled-garden.js';
 import type { PortalDeps, PortalWiring } from './deps.js';
 import { PROBES } from './probes.js';
@@ -48,6 +49,9 @@ export function portalRouter(deps: PortalDeps): Router {
   get('captive.api', captiveApiAction);
   // What the router's walled garden must let through (src/walled-garden), as a page and as JSON.
   get('portal.walled_garden', walledGardenPageAction);
+  // portal.branding and portal.terms (actions/branding.ts).
+  get('portal.logo', logoAction);
+  get('portal.terms', termsAction);
   get('walled_garden.api', walledGardenApiAction);
   // The Android agent's API (actions/agent-api.ts): HTTPS and JSON only.
   post('agent_api.enroll', agentEnrollAction);

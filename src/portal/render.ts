@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import type { PortalBranding } from './branding.js';
 import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
 
@@ -20,4 +21,17 @@ export function createRenderer(viewsDir: string, globals: Readonly<Record<string
 export function addRouteUrls(env: nunjucks.Environment, urls: Pick<PortalUrls, 'route'>): void {
   const route = urls.route.bind(urls) as (name: RouteName, ...args: unknown[]) => string;
   env.addGlobal('url', (name: RouteName, ...args: unknown[]) => route(name, ...args));
+}
+
+/**
+ * What every page's layout shows of portal.branding and portal.terms: the accent's
+ * stylesheet lines (brand_style), the logo's address (logo_url) and the terms (terms: title,
+ * version, and where to read them).
+ */
+export function brandingGlobals(branding: PortalBranding, urls: Pick<PortalUrls, 'route'>): Record<string, unknown> {
+  return {
+    ...(branding.style ? { brand_style: branding.style } : {}),
+    ...(branding.logo ? { logo_url: urls.route('portal.logo') } : {}),
+    ...(branding.terms ? { terms: { title: branding.terms.title, version: branding.terms.version, url: urls.route('portal.terms') } } : {}),
+  };
 }

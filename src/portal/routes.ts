@@ -25,6 +25,8 @@ export const ROUTES = {
   'portal.devices_logout': '/portal/devices/logout',
   'portal.agent': '/portal/agent/:file',
   'portal.walled_garden': '/portal/walled-garden',
+  'portal.logo': '/portal/logo',
+  'portal.terms': '/portal/terms',
   'captive.api': '/api/captive-portal',
   'walled_garden.api': '/api/walled-garden',
   'agent_api.enroll': '/api/agent/v1/enroll',

@@ -54,9 +54,28 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
   });
 }
 
+/** A form sent without the terms of use ticked (or ticked for a version that has changed since). */
+const TERMS_NOT_ACCEPTED: FormRefusal = { status: 400, error: 'Tick the box to accept the terms of use: enrolling needs it.', invalid: false };
+
+/** Whether the enroll form came back with portal.terms accepted, in the version in force (no terms configured: nothing to accept). */
+function termsAccepted(ctx: Context, deps: PortalDeps): boolean {
+  const terms = deps.branding?.terms;
+  if (!terms) return true;
+  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  return body.accept_terms === terms.version;
+}
+
+/** Audits the acceptance of portal.terms, once the person is known (their login succeeded) and the device enrolled or about to be. */
+function recordTerms(ctx: Context, deps: PortalDeps, user: string, mac: string): void {
+  const terms = deps.branding?.terms;
+  if (terms) deps.audit.record({ type: 'terms.accepted', user, mac, version: terms.version, ...clientOf(ctx, 'portal') });
+}
+
 /** POST /portal/enroll: step 2 of the iOS registration: log in, enroll, get a session (and, step 3, the profile link). */
 export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
+  // Before the password is checked: nothing is recorded or enrolled without the terms.
+  if (!termsAccepted(ctx, deps)) return again(ctx, deps, flow, 'register.njk', TERMS_NOT_ACCEPTED, { ...registrationView(deps, flow.platform), terms_missing: true });
   try {
     return await submit(ctx, deps, flow, 'register.njk', registrationView(deps, flow.platform), async (creds) => {
       if (flow.macSource === 'claimed') {
@@ -64,9 +83,11 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
         // when the router redeems the login and so proves the device (UAM_PROOF).
         if (!flow.uam || !mayEnrollHere(flow.macSource, flow.uam)) throw new BadInputError('this network cannot confirm which device this is; please reconnect to the Wi-Fi');
         const { user, pending } = await deps.enrollment.prepareEnrollment(flow.mac, flow.platform, flow.osVersion, creds);
+        recordTerms(ctx, deps, user.username, flow.mac);
         return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: user.username, done: ctx.urls.route('portal.start', { done: 'enrolled' }), enroll: pending });
       }
       const { session } = await deps.enrollment.enroll(flow.mac, flow.platform, flow.osVersion, creds, { via: 'portal', ...(flow.model ? { model: flow.model } : {}) });
+      recordTerms(ctx, deps, session.user, flow.mac);
       await openAfterWifiLogin(ctx, deps, session.user, flow.mac);
       if (flow.uam) return deps.uamHandBack.logonUrl(flow.uam, { mac: flow.mac, user: session.user, done: ctx.urls.route('portal.start', { done: 'enrolled' }) });
       if (downloadsOffered(deps, flow.platform)) return offerProfile(ctx, deps, flow, session.user);

@@ -54,6 +54,7 @@ const ONLINE = {
 };
 const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
 const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123' };
+const TERMS = { title: 'Wi-Fi terms of use', version: '2026-12', url: 'https://portal.example.org/portal/terms' };
 
 const DEVICES = [
   { mac: 'aa:bb:cc:dd:ee:01', label: 'iPhone', os_text: 'iOS 17.5', this_device: true, enrolled_text: 'Mon 23 Nov 2026, 09:12', session_text: 'until Tue 24 Nov 2026, 04:00', last_seen_text: 'Mon 23 Nov 2026, 11:40' },
@@ -214,6 +215,14 @@ const CASES: Case[] = [
   { name: 'error 503', template: 'error.njk', ctx: { status: 503, message: 'The directory is unavailable, please try again in a minute.', retry: true } },
   { name: 'walled-garden', template: 'walled-garden.njk', ctx: GARDEN_FULL },
   { name: 'walled-garden, nothing configured', template: 'walled-garden.njk', ctx: gardenPage({}) },
+  // portal.terms and portal.branding reach templates as globals (render.ts brandingGlobals); a case's ctx stands in for them.
+  { name: 'terms', template: 'terms.njk', ctx: { terms: TERMS, text: [['Use this network for work.', 'No sharing of accounts.'], ['Access is logged.']] } },
+  {
+    name: 'register with terms of use, not ticked',
+    template: 'register.njk',
+    ctx: { ...IOS, profile_step: true, terms: TERMS, error: 'Tick the box to accept the terms of use: enrolling needs it.', invalid: false, terms_missing: true },
+  },
+  { name: 'register with a logo and an accent colour', template: 'register.njk', ctx: { ...IOS, logo_url: 'https://portal.example.org/portal/logo', brand_style: ':root { --accent: #0f6b3a; }' } },
 ];
 
 function render(c: Case, env = makeEnv()): string {
@@ -315,7 +324,7 @@ describe('views', () => {
 
   describe.each(CASES.filter((c) => 'action' in c.ctx))('login form on $name', (c) => {
     const html = render(c);
-    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string; invalid?: boolean; ipad_action?: string };
+    const ctx = c.ctx as { action: string; csrf: string; username?: string; error?: string; invalid?: boolean; terms_missing?: boolean; ipad_action?: string };
 
     it('posts the token, user name and password to the action', () => {
       const forms = tags(html, 'form');
@@ -348,8 +357,10 @@ describe('views', () => {
       const id = attr(alert!, 'id');
       expect(id).toBeTruthy();
       for (const f of fields) {
-        expect(attr(f, 'aria-describedby')).toBe(id);
-        expect(attr(f, 'aria-invalid')).toBe(ctx.invalid ? 'true' : undefined);
+        // The terms box is what was wrong when it was left unticked (terms_missing), the typed fields when invalid.
+        const wrong = attr(f, 'id') === 'accept_terms' ? ctx.terms_missing : ctx.invalid;
+        if (attr(f, 'id') !== 'accept_terms' || wrong) expect(attr(f, 'aria-describedby')).toBe(id);
+        expect(attr(f, 'aria-invalid')).toBe(wrong ? 'true' : undefined);
       }
     });
   });
@@ -453,6 +464,8 @@ describe('views', () => {
       { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
       { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
       { name: 'register', template: 'register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', profile_step: true } },
+      { name: 'register with terms', template: 'register.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', terms: { title: XSS, version: QUOTE, url: QUOTE }, terms_missing: true } },
+      { name: 'terms', template: 'terms.njk', ctx: { terms: { title: XSS, version: XSS, url: QUOTE }, text: [[XSS, '<script>'], [QUOTE]] } },
       { name: 'android-agent', template: 'android-agent.njk', ctx: { agent: { name: XSS, version: XSS, url: QUOTE, size_text: XSS, sha256: XSS } } },
       { name: 'unsupported', template: 'unsupported.njk', ctx: { os_name: XSS } },
       { name: 'unidentified', template: 'unidentified.njk', ctx: {} },
@@ -475,6 +488,14 @@ describe('views', () => {
         },
       },
     ];
+
+    it('the logo address and the accent style, escaped in the layout', () => {
+      const html = render({ name: 'layout', template: 'walled-garden.njk', ctx: { ...gardenPage({}), logo_url: QUOTE, brand_style: '</style><script>' } }, env);
+      expect(tags(html, 'img')).toEqual(['<img class="brand" src="&quot;&gt;&lt;svg onload=alert(1)&gt;" alt="" width="36" height="36">']);
+      expect(html).not.toMatch(/<script/i);
+      expect(tags(html, 'style')).toHaveLength(1);
+      expect(html).toContain('&lt;/style&gt;&lt;script&gt;\n</style>');
+    });
 
     it.each(hostile)('$name', (c) => {
       const html = render(c, env);
