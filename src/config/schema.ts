@@ -245,6 +245,16 @@ const ssid = z.string({ error: SSID }).refine((v) => { const n = Buffer.byteLeng
 const SERVER_NAME = 'a RADIUS server certificate name such as radius.example.org or *.example.org';
 const serverName = z.string({ error: SERVER_NAME }).regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/, SERVER_NAME);
 
+// Passpoint's HomeSP FQDN and NAI realm: DNS names (Android compares them as text; at most 255 bytes, HomeSp.validate).
+const PASSPOINT_FQDN = 'a domain name such as wifi.example.org (letters, digits, hyphens, at least two labels)';
+const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const passpointFqdn = z.string({ error: PASSPOINT_FQDN }).regex(DOMAIN, PASSPOINT_FQDN);
+const PASSPOINT_REALM = 'a realm such as example.org (a domain name, at most 253 bytes)';
+const passpointRealm = z.string({ error: PASSPOINT_REALM }).regex(DOMAIN, PASSPOINT_REALM);
+// IEEE 802.11 §9.4.1.31: an OI is 3 octets (an OUI) or 5 (an OUI-36 / CID with two more); Android keeps it in 40 bits.
+const ROAMING_OI = 'a roaming consortium OI of 3 or 5 octets in hexadecimal, such as "001bc5" or "5a03ba0000" (quoted)';
+const roamingConsortiumOi = z.string({ error: ROAMING_OI }).regex(/^([0-9A-Fa-f]{6}|[0-9A-Fa-f]{10})$/, ROAMING_OI);
+
 const REVERSE_DNS = 'a reverse-DNS identifier such as org.example.wifi';
 const reverseDns = z.string({ error: REVERSE_DNS }).regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, REVERSE_DNS).max(120, REVERSE_DNS);
 
@@ -637,6 +647,37 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Android devices'),
+  passpoint: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .prefault(false)
+        .describe('offer Android devices a Passpoint (Hotspot 2.0) profile at the portal: one file, installed by Android itself, that joins every access point advertising this provider with the device\'s own EAP-TLS certificate; needs eap.enabled with tls'),
+      fqdn: passpointFqdn
+        .optional()
+        .describe("the home provider's domain (HomeSP FQDN), such as wifi.example.org: the phone treats access points that advertise it as home, and accepts only a RADIUS server certificate whose DNS name is it or ends in .<it>; required when enabled"),
+      friendly_name: z
+        .string()
+        .refine((v) => v.trim() !== '' && Buffer.byteLength(v, 'utf8') <= 255, 'a name of 1 to 255 bytes')
+        .optional()
+        .describe('the provider name Android shows for the profile (default: "<portal.organisation_name> Wi-Fi")'),
+      realm: passpointRealm.optional().describe('the NAI realm of the credential, advertised by the access points (default: fqdn); the phone says anonymous@<realm> as its EAP identity'),
+      roaming_consortium_ois: z
+        .array(roamingConsortiumOi)
+        .max(36, 'at most 36 roaming consortium OIs (Android refuses more)')
+        .refine((o) => new Set(o.map((v) => v.toLowerCase())).size === o.length, 'each OI once')
+        .prefault([])
+        .describe('roaming consortium OIs the access points advertise, as hexadecimal strings of 3 or 5 octets (6 or 10 digits), such as "5a03ba0000"; a phone also matches an access point by one of them'),
+      method: z
+        .enum(['eap-tls'], { error: 'eap-tls: the profile carries the device\'s own certificate; EAP-TTLS would put the person\'s password in the file, and the portal keeps no password (see docs/passpoint.md)' })
+        .prefault('eap-tls')
+        .describe('the credential in the profile: eap-tls only (the device certificate the gateway issues)'),
+    })
+    .superRefine((p, ctx) => {
+      if (p.enabled && p.fqdn === undefined) ctx.addIssue({ code: 'custom', path: ['fqdn'], input: undefined, message: "the home provider's domain, such as wifi.example.org: required with enabled: true" });
+    })
+    .prefault({})
+    .describe('Passpoint (Hotspot 2.0) profiles for Android, downloaded from the portal (docs/passpoint.md)'),
   enrollment: z
     .strictObject({
       device_limit: deviceLimit.prefault(3).describe('how many devices one person may enroll (0: unlimited)'),
@@ -808,6 +849,15 @@ export const configSchema = z.strictObject({
     .describe("the gateway's own certificate authority (paths relative to this file)"),
   walled_garden: walledGarden,
 }).superRefine((c, ctx) => {
+  // A Passpoint profile carries an EAP-TLS certificate only the gateway's own EAP server checks.
+  if (c.passpoint.enabled && !(c.eap.enabled && c.eap.methods.includes('tls'))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['passpoint', 'enabled'],
+      input: true,
+      message: "false, or turn on eap.enabled with tls in eap.methods: the Passpoint profile's EAP-TLS certificate is checked by the gateway's own EAP server",
+    });
+  }
   // With eap.enabled the gateway is the RADIUS server of the enterprise networks its profiles set up:
   // each must use a method it answers.
   if (!c.eap.enabled) return;

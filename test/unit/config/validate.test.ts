@@ -248,6 +248,26 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
     expect(validateConfig(wifi({ security: 'eap-peap', server_names: ['radius.example.org'] })).ios.wifi[0]!.security).toBe('eap-peap');
   });
 
+  it('passpoint: off by default; when on, an FQDN, well-formed OIs and realm, EAP-TLS only, and the gateway answering EAP-TLS, each refusal saying why', () => {
+    expect(validateConfig({}).passpoint).toEqual({ enabled: false, roaming_consortium_ois: [], method: 'eap-tls' });
+    const on = (p: Record<string, unknown>, eap: Record<string, unknown> = { enabled: true }) => ({ passpoint: { enabled: true, fqdn: 'wifi.example.org', ...p }, eap });
+    expect(validateConfig(on({ roaming_consortium_ois: ['001BC5', '5a03ba0000'] })).passpoint).toMatchObject({ fqdn: 'wifi.example.org', roaming_consortium_ois: ['001BC5', '5a03ba0000'] });
+    expectProblem({ passpoint: { enabled: true }, eap: { enabled: true } }, 'passpoint.fqdn', 'nothing', "the home provider's domain, such as wifi.example.org: required with enabled: true");
+    expectProblem(on({ fqdn: 'localhost' }), 'passpoint.fqdn', '"localhost"', 'a domain name such as wifi.example.org');
+    expectProblem(on({ fqdn: 'wifi.example.org/x' }), 'passpoint.fqdn', '"wifi.example.org/x"', 'a domain name such as wifi.example.org');
+    expectProblem(on({ realm: 'not a realm' }), 'passpoint.realm', '"not a realm"', 'a realm such as example.org');
+    expectProblem(on({ roaming_consortium_ois: ['5a03ba00'] }), 'passpoint.roaming_consortium_ois[0]', '"5a03ba00"', 'a roaming consortium OI of 3 or 5 octets in hexadecimal');
+    expectProblem(on({ roaming_consortium_ois: ['00xxc5'] }), 'passpoint.roaming_consortium_ois[0]', '"00xxc5"', 'a roaming consortium OI of 3 or 5 octets');
+    expectProblem(on({ roaming_consortium_ois: [0x001bc5] }), 'passpoint.roaming_consortium_ois[0]', '7109', 'a roaming consortium OI of 3 or 5 octets in hexadecimal, such as "001bc5" or "5a03ba0000" (quoted)');
+    expectProblem(on({ roaming_consortium_ois: ['001bc5', '001BC5'] }), 'passpoint.roaming_consortium_ois', '["001bc5","001BC5"]', 'each OI once');
+    expectProblem(on({ friendly_name: ' ' }), 'passpoint.friendly_name', '" "', 'a name of 1 to 255 bytes');
+    expectProblem(on({ method: 'eap-ttls' }), 'passpoint.method', '"eap-ttls"', /^eap-tls: .*EAP-TTLS would put the person's password in the file, and the portal keeps no password/);
+    expectProblem(on({}, { enabled: false }), 'passpoint.enabled', 'true', 'false, or turn on eap.enabled with tls in eap.methods');
+    expectProblem(on({}, { enabled: true, methods: ['ttls'] }), 'passpoint.enabled', 'true', 'false, or turn on eap.enabled with tls in eap.methods');
+    // Off, nothing else is required.
+    expect(validateConfig({ passpoint: { enabled: false } }).passpoint.enabled).toBe(false);
+  });
+
   it('with eap.enabled and an LDAP directory, PEAP is refused, saying why and what to use instead', () => {
     const ldap = { kind: 'ldap', ldap: { url: 'ldaps://ldap.example.org', bind_dn: 'cn=svc,dc=example,dc=org', bind_password: 'a-long-bind-password', base_dn: 'ou=people,dc=example,dc=org' } };
     const config = (w: Record<string, unknown>, methods: string[]) => ({ ...wifi({ server_names: ['radius.example.org'], ...w }), directory: ldap, eap: { enabled: true, methods } });
@@ -471,7 +491,7 @@ describe('the schema documents itself', () => {
 
   it('has a description for every top-level section', () => {
     const sections = Object.entries(schema.properties ?? {});
-    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'enrollment', 'ios', 'admin', 'audit', 'eap', 'pki', 'walled_garden']);
+    expect(sections.map(([k]) => k)).toEqual(['log', 'session', 'portal', 'radius', 'store', 'directory', 'android', 'passpoint', 'enrollment', 'ios', 'admin', 'audit', 'eap', 'pki', 'walled_garden']);
     expect(sections.filter(([, s]) => !s.description).map(([k]) => k)).toEqual([]);
   });
 
