@@ -101,6 +101,34 @@ export async function issueDeviceIdentity(
   return { p12, password, certificatePem: certPem };
 }
 
+/**
+ * The same key and certificates as a PKCS#12 with no password: key and certificates in
+ * clear, a MAC over an empty password (RFC 7292 §B: integrity only). Android's Passpoint
+ * installer opens the PKCS#12 of a profile with an empty password and wants exactly one
+ * key entry, and ChromeOS's ONC asks the same; the file's transport (a one-time HTTPS link)
+ * protects it. The key and the leaf keep their shared friendlyName and localKeyId, so a
+ * Java key store sees one entry; the CA certificate carries neither.
+ */
+export function pkcs12WithoutPassword(p12: Buffer, password: string): Buffer {
+  const opened = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(p12.toString('binary')), true, password);
+  const keys = [...(opened.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []), ...(opened.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? [])];
+  const certs = opened.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+  const key = keys[0]?.key;
+  if (keys.length !== 1 || key === undefined) throw new RangeError(`pkcs12WithoutPassword: expected one private key, found ${keys.length}`);
+  // The leaf is the certificate that shares the key's localKeyId; the rest follow it.
+  const keyId = keys[0]!.attributes.localKeyId?.[0];
+  const leaf = certs.find((c) => keyId !== undefined && c.attributes.localKeyId?.[0] === keyId);
+  if (leaf?.cert === undefined) throw new RangeError('pkcs12WithoutPassword: no certificate for the key');
+  const chain = [leaf.cert, ...certs.filter((c) => c !== leaf && c.cert !== undefined).map((c) => c.cert!)];
+  const friendlyName = keys[0]!.attributes.friendlyName?.[0];
+  const asn1 = forge.pkcs12.toPkcs12Asn1(key as forge.pki.rsa.PrivateKey, chain, null, {
+    count: PKCS12_ITERATIONS,
+    ...(friendlyName !== undefined ? { friendlyName } : {}),
+    generateLocalKeyId: true,
+  });
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}
+
 /** PBE and MAC iteration count of the PKCS#12 (see above: the password is random, not chosen). */
 const PKCS12_ITERATIONS = 64;
 
