@@ -36,6 +36,8 @@ export interface Profiles {
   caCertificate(): { readonly filename: string; readonly body: Buffer };
   /** Whether a network Windows can be given is EAP-TLS (the device needs its own certificate). */
   windowsNeedsIdentity(): boolean;
+  /** The Android Passpoint profile for one device (passpoint.enabled), with a new EAP-TLS identity: base64 text to send as it is. */
+  passpointProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
   /** A new EAP-TLS identity for the device as PKCS#12, with its one-time password (never logged). */
   deviceIdentity(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer; readonly password: string }>;
   /** The file name of a device's PKCS#12. */

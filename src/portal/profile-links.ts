@@ -31,6 +31,11 @@ export type LinkedFile = { readonly kind: 'wlan'; readonly ssid: string } | { re
 
 const LINK_ID = /^[A-Za-z0-9_-]{32}$/;
 
+/** Whole minutes (at least 1) until the link expires, for the page that offers it. */
+export function minutesLeft(link: Pick<ProfileLink, 'expiresAt'>, now: Date): number {
+  return Math.max(1, Math.round((Date.parse(link.expiresAt) - now.getTime()) / 60_000));
+}
+
 export class ProfileLinkStore {
   constructor(
     private readonly kv: Keyv,

@@ -46,7 +46,8 @@ export type StartVisit =
   | ({ readonly page: 'login'; readonly device: Device; readonly showOwner: boolean } & Known)
   /** `ipadChoice`: a Mac User-Agent where iPads may enroll: the page also offers "this is an iPad". */
   | ({ readonly page: 'register'; readonly platform: Platform; readonly osVersion?: string; readonly model?: string; readonly ipadChoice?: boolean } & Known)
-  | { readonly page: 'android-agent' }
+  /** The device is known, for the Passpoint offer's registration flow. */
+  | ({ readonly page: 'android-agent'; readonly osVersion?: string } & Known)
   /** `ipad`: the device, when the visitor may be an iPad (desktop Safari) and may register as one. */
   | { readonly page: 'unsupported'; readonly osName: string; readonly ipad?: Known };
 
@@ -121,7 +122,7 @@ export class StartVisits {
           ...known,
         };
       case 'android-agent':
-        return { page };
+        return { page, ...(v.os.version ? { osVersion: v.os.version } : {}), ...known };
       case 'unsupported':
         // "This is an iPad" only where iPads may enroll (the POST checks it again).
         return { page, osName: v.os.name, ...(ipadChoice ? { ipad: known } : {}) };

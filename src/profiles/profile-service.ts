@@ -10,12 +10,16 @@ import type { Config, WifiConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
 import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
-import { DeviceKeyGenerator, issueDeviceIdentity, type DeviceIdentity } from '../pki/identity.js';
+import { DeviceKeyGenerator, issueDeviceIdentity, pkcs12WithoutPassword, type DeviceIdentity } from '../pki/identity.js';
 import { loadProfileSigning } from '../pki/profile-signing.js';
 import type { RevocationUrls } from '../pki/revocation-urls.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
+import { buildPasspointProfile } from './passpoint.js';
 import { buildWlanProfile, caThumbprint, windowsSupports } from './windows-wlan-profile.js';
+
+/** The config a ProfileService reads: passpoint only where Android gets Passpoint profiles. */
+type ProfileConfig = Pick<Config, 'ios' | 'portal'> & Partial<Pick<Config, 'passpoint'>>;
 
 /** The Content-Type of a configuration profile (signed or not) that makes Safari offer to install it. */
 export const MOBILECONFIG_TYPE = 'application/x-apple-aspen-config';
@@ -30,7 +34,7 @@ export interface ProfileFile {
 
 /** What a ProfileService is built from (see createProfileService for the usual way). */
 export interface ProfileServiceOptions {
-  readonly config: Pick<Config, 'ios' | 'portal'>;
+  readonly config: ProfileConfig;
   readonly ca: CertificateAuthority;
   readonly signer: ProfileSigner;
   /** Secret for the payload UUIDs; default: derived from the CA key, so they survive restarts. */
@@ -44,7 +48,7 @@ export interface ProfileServiceOptions {
 }
 
 export class ProfileService {
-  private readonly config: Pick<Config, 'ios' | 'portal'>;
+  private readonly config: ProfileConfig;
   private readonly issuer: IssuingCa;
   private readonly caDer: Buffer;
   private readonly signer: ProfileSigner;
@@ -110,6 +114,27 @@ export class ProfileService {
     return { filename: this.deviceIdentityFilename(), body: identity.p12, password: identity.password };
   }
 
+  /**
+   * The Android Passpoint profile of one device of `owner` (passpoint.enabled): a new
+   * EAP-TLS identity, bound to the device, in a PKCS#12 with no password, as Android's
+   * installer requires (profiles/passpoint.ts). The body is sent as it is, base64 text.
+   */
+  async passpointProfile(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile> {
+    const passpoint = this.config.passpoint;
+    if (!passpoint?.enabled || passpoint.fqdn === undefined) throw new Error('passpointProfile: passpoint is not enabled');
+    const identity = await this.identities.issue(device, 'profile');
+    const text = buildPasspointProfile(
+      {
+        fqdn: passpoint.fqdn,
+        friendlyName: passpoint.friendly_name ?? `${this.origin.organisation} Wi-Fi`,
+        realm: passpoint.realm ?? passpoint.fqdn,
+        roamingConsortiumOis: passpoint.roaming_consortium_ois,
+      },
+      { caDer: this.caDer, clientPkcs12: pkcs12WithoutPassword(identity.p12, identity.password), clientCertificate: identity.certificatePem },
+    );
+    return { filename: `${this.filePrefix}-passpoint.config`, body: Buffer.from(text, 'ascii') };
+  }
+
   /** The file name of a device's PKCS#12. */
   deviceIdentityFilename(): string {
     return `${this.filePrefix}-wifi-identity.p12`;
@@ -136,7 +161,7 @@ export class ProfileService {
  * issued by `ca` in memory (naming `revocation`'s CRL and OCSP responder).
  */
 export function createProfileService(
-  config: Pick<Config, 'ios' | 'portal'>,
+  config: ProfileConfig,
   ca: CertificateAuthority,
   more: { identities?: ProfileServiceOptions['identities']; revocation?: RevocationUrls } = {},
 ): ProfileService {

@@ -60,6 +60,7 @@ export async function checkConfig(file: string): Promise<ConfigReport> {
     ...configWarnings(config),
     ...setupWarnings(config, usersFileGroups),
     ...(certificate ? [portalCertificateWarning(certificate)] : []),
+    ...passpointWarnings(config, materials?.eapServerName),
   ];
   return { problems: found, warnings, config, ...(materials ? { materials } : {}) };
 }
@@ -137,6 +138,24 @@ function secretsOf(config: Config): Array<[string, string | undefined]> {
 }
 
 /**
+ * Passpoint settings that validate but would not work: Android accepts only a RADIUS server
+ * certificate whose DNS name is the HomeSP FQDN or ends in .<FQDN> (it sets the FQDN as the
+ * domain suffix to match), and offers the profile only where Android may enroll.
+ */
+export function passpointWarnings(config: Pick<Config, 'passpoint' | 'enrollment'>, eapServerName: string | undefined): string[] {
+  const p = config.passpoint;
+  if (!p.enabled || p.fqdn === undefined) return [];
+  const warnings: string[] = [];
+  const fqdn = p.fqdn.toLowerCase();
+  const name = eapServerName?.toLowerCase();
+  if (name !== undefined && name !== fqdn && !name.endsWith(`.${fqdn}`)) {
+    warnings.push(`passpoint.fqdn: the EAP server certificate (eap.cert_file) names ${eapServerName}, which is not ${p.fqdn} nor under it, so Android refuses the RADIUS server; issue the EAP certificate for a name such as radius.${p.fqdn}, or set fqdn to a domain it is under`);
+  }
+  if (!config.enrollment.platforms.android) warnings.push('passpoint.enabled: enrollment.platforms.android is false, so no Android device is offered the profile');
+  return warnings;
+}
+
+/**
  * What a config that validates still leaves undone, for `check-config` (start does not log
  * these: a gateway being tried out runs without them). `usersFileGroups`: the groups of
  * each person in the users file, when the directory is the users file and it could be read.
@@ -146,7 +165,7 @@ export function setupWarnings(config: Config, usersFileGroups?: ReadonlyArray<re
   if (config.ios.wifi.length === 0) {
     warnings.push('ios.wifi: empty: the enrollment profile sets up no Wi-Fi network, so an iPhone that installs it still cannot join; add the networks (ssid, security)');
   }
-  if (config.android.agent === undefined) {
+  if (config.android.agent === undefined && !config.passpoint.enabled) {
     warnings.push('android.agent: not set: Android devices are shown the agent page with nothing to download, and cannot enroll; set android.agent.file (the APK) or android.agent.url');
   }
   const roles = config.admin.roles;

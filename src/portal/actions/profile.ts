@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Device, Platform } from '../../devices/device.js';
 import { sameUser } from '../../devices/device-registry.js';
-import type { ProfileLink } from '../profile-links.js';
+import { minutesLeft, type ProfileLink } from '../profile-links.js';
 import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../errors.js';
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
@@ -13,6 +13,7 @@ import { openAfterWifiLogin } from './self-service.js';
 import { windowsSupports } from '../../profiles/windows-wlan-profile.js';
 import { windowsFileDownload, windowsFilesPage } from './windows-files.js';
 import { downloaded } from '../download-audit.js';
+import { passpointDownload, passpointPage } from './passpoint.js';
 
 /**
  * The iOS enrollment profile: a signed .mobileconfig with the root CA and the
@@ -31,7 +32,10 @@ export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Fl
 
 /** Whether enrolled devices of the platform get files after a login (there is something to configure, in a form the platform takes). */
 export function downloadsOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>, platform: Platform): boolean {
-  if (deps.profiles === undefined || deps.config.ios.wifi.length === 0) return false;
+  if (deps.profiles === undefined) return false;
+  // Android gets a Passpoint profile (profiles/passpoint.ts), which needs no ios.wifi network.
+  if (platform === 'android') return deps.config.passpoint.enabled;
+  if (deps.config.ios.wifi.length === 0) return false;
   // Macs install the same signed .mobileconfig as iPhones and iPads; Windows gets WLAN profiles (windows-files.ts).
   if (platform === 'windows') return deps.config.ios.wifi.some(windowsSupports);
   return platform === 'ios' || platform === 'macos';
@@ -71,13 +75,14 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
   if (device.platform === 'windows') return windowsFilesPage(ctx, deps, id, link, device);
+  if (device.platform === 'android') return passpointPage(ctx, deps, id, link);
   const download = ctx.urls.route('portal.profile_download', { id });
   render(ctx, deps, 'profile-ready.njk', {
     platform: device.platform,
     download_url: download,
     mac: link.mac,
     user: link.owner,
-    minutes: Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000)),
+    minutes: minutesLeft(link, deps.clock.now()),
     devices_url: ctx.urls.route('portal.devices'),
     next: nextSteps(deps.config, device.platform === 'macos' ? 'Mac' : 'phone'),
   });
@@ -88,6 +93,7 @@ export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Pro
   const link = await deps.profileLinks.take(String(ctx.params.id ?? ''), clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
   if (link.file) return windowsFileDownload(ctx, deps, link.file, device);
+  if (device.platform === 'android') return passpointDownload(ctx, deps, device);
   if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
   const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
   downloaded(deps, device, profile.filename);

@@ -12,6 +12,7 @@ import { qrDataUri } from '../qr.js';
 import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
 import { addressChangeNote } from './self-service.js';
+import { mayEnrollHere } from '../visit.js';
 
 /** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
 const NOTICES: Readonly<Record<string, string>> = {
@@ -77,8 +78,11 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       const flow = await flowOf('enroll', visit.platform, visit, visit.osVersion, model);
       return renderForm(ctx, deps, 'register.njk', flow, { ...registrationView(deps, visit.platform), ...(visit.ipadChoice ? { ipad_action: ctx.urls.route('portal.ipad') } : {}) });
     }
-    case 'android-agent':
-      return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null });
+    case 'android-agent': {
+      // With Passpoint the page also offers a login that enrolls the device here (partials/passpoint.njk).
+      const passpoint = downloadsOffered(deps, 'android') && mayEnrollHere(visit.source, visit.uam) ? passpointForm(ctx, deps, await flowOf('enroll', 'android', visit, visit.osVersion)) : {};
+      return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null, ...passpoint });
+    }
     case 'unsupported': {
       const supported = deps.enrollment.allowedPlatforms().map((p) => SUPPORTED_TEXT[p]).filter((t) => t !== undefined);
       if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported });
@@ -121,6 +125,12 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
  */
 export function registrationView(deps: PortalDeps, platform: Platform): object {
   return { profile_step: downloadsOffered(deps, platform), device_text: PLATFORM_DEVICE_NAMES[platform], apple: platform === 'ios' || platform === 'macos' };
+}
+
+/** The Passpoint offer's registration form on the Android page, bound to its flow (submit.ts enrollAction). */
+function passpointForm(ctx: Context, deps: PortalDeps, flow: Flow): object {
+  setFlowCookie(ctx, deps, flow);
+  return { passpoint_action: ctx.urls.route('portal.enroll'), csrf: flow.csrf };
 }
 
 /** The "get the Wi-Fi profile" form on the online page of an enrolled device with downloads, bound to its flow. */

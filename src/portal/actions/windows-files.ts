@@ -4,7 +4,7 @@ import type { Device } from '../../devices/device.js';
 import { LinkExpiredError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { nextSteps } from '../next-steps.js';
-import type { LinkedFile, ProfileLink } from '../profile-links.js';
+import { minutesLeft, type LinkedFile, type ProfileLink } from '../profile-links.js';
 import { clientIp, render } from '../respond.js';
 import { downloaded } from '../download-audit.js';
 
@@ -66,7 +66,7 @@ export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: strin
     networks,
     cutoff_text: next.cutoff_text,
     morning_text: next.morning_text,
-    minutes: Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000)),
+    minutes: minutesLeft(link, deps.clock.now()),
     devices_url: ctx.urls.route('portal.devices'),
   });
 }
