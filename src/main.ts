@@ -8,7 +8,8 @@ import { auditKey, AuditLog } from './audit/audit-log.js';
 import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config/load.js';
+import { loadConfig, type Config } from './config/load.js';
+import { configChanges, reloadSummary, withReloaded, type ReloadOutcome } from './config/reload.js';
 import { directorySummary, storeSummary } from './config/summary.js';
 import { configWarnings, switchWarnings } from './config/warnings.js';
 import { portalCertificateProblem, portalCertificateWarning } from './pki/portal-certificate.js';
@@ -41,6 +42,7 @@ import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
+import type { RadiusReload } from './radius/workers.js';
 import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Session } from './sessions/session.js';
@@ -63,6 +65,12 @@ export interface Gateway {
   readonly notifier: Pick<NasNotifier, 'idle'>;
   /** The audit trail (records are written once per event-loop turn, spooled ones every 2 s; these do it now). */
   readonly audit: Pick<AuditLog, 'flush' | 'drainSpool'>;
+  /**
+   * Reads the config file again and applies what can change while running (config/reload.ts),
+   * RADIUS answering throughout; a bad file changes nothing. Logged and audited either way.
+   * Reloads run one after the other.
+   */
+  reload(): Promise<ReloadOutcome>;
   /** Stops listening and closes the store. */
   stop(): Promise<void>;
 }
@@ -92,6 +100,8 @@ interface RadiusService {
   stop(): Promise<void>;
   /** Metrics kept elsewhere than this process's registry (the workers'), as Prometheus text. */
   metricsText?(): Promise<string>;
+  /** Hands a reload to RADIUS kept elsewhere (the workers); in this process the shared NAS table and logger already have it. */
+  reload?(settings: RadiusReload): Promise<void>;
 }
 
 class InProcessRadius implements RadiusService {
@@ -103,6 +113,10 @@ class InProcessRadius implements RadiusService {
   stop() {
     return this.server.stop();
   }
+}
+
+function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /** How old the live-session gauge may be. */
@@ -126,7 +140,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
   const directory = new BackoffDirectory(new MeteredDirectory(createDirectory(config, materials, log), metrics), { clock, log });
-  const configSha256 = createHash('sha256').update(readFileSync(config.config_file)).digest('hex');
+  const configSha256 = fileSha256(config.config_file);
   // The audit trail opens first and closes last: it records everything in between.
   const key = auditKey(config);
   const syslog = config.audit.syslog ? new SyslogForwarder(config.audit.syslog, log) : undefined;
@@ -167,11 +181,13 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
       : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions, directory }));
 
+  /** The config as it runs: the start's, with the keys reloads applied since (config/reload.ts). */
+  let running = config;
   const metricsText = async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : '');
   const nasActivity = new NasActivity({
     store,
     host: hostname(),
-    nas: config.radius.clients.map((c) => c.name),
+    nas: () => running.radius.clients.map((c) => c.name),
     sinceStart: async () => nasCountsFromMetrics(await metricsText()),
     clock,
     log,
@@ -181,7 +197,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     enrollment,
     sessions,
     accounting,
-    nas: config.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
+    nas: () => running.radius.clients.map((c) => ({ name: c.name, address: c.address, profile: c.profile })),
     audit,
     auditDir: config.audit.dir,
     metricsText,
@@ -225,6 +241,50 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     s.headersTimeout = 10_000;
     s.requestTimeout = 30_000;
   }
+  const reloadOnce = async (): Promise<ReloadOutcome> => {
+    const file = config.config_file;
+    let next: Config;
+    try {
+      next = loadConfig(file);
+      // The files it names, as a start would read them: a config that could not start is refused now.
+      await readMaterials(next);
+    } catch (err) {
+      const message = err instanceof ConfigError ? err.message : `cannot read the config: ${(err as Error).message}`;
+      log.error({ event: 'config.reload_failed', file }, `config not reloaded, the gateway runs on as before: ${message}`);
+      audit.record({ type: 'config.reload_failed', file, reason: message });
+      return { ok: false, file, message };
+    }
+    const sha256 = fileSha256(file);
+    const changes = configChanges(running, next);
+    for (const w of switchWarnings(next)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
+    for (const w of configWarnings(next)) log.warn({ event: 'config.warning' }, w);
+    // Each part takes the new values between two requests: nothing under way is cut off.
+    log.level = next.log.level;
+    nas.replace(next.radius.clients);
+    policy.replace(next.enrollment);
+    renderer.addGlobal('org_name', next.portal.organisation_name);
+    renderer.addGlobal('support_contact', next.portal.support_contact);
+    profiles.rename(next.portal.organisation_name);
+    running = withReloaded(running, next);
+    try {
+      await radius.reload?.({ clients: next.radius.clients, logLevel: next.log.level });
+    } catch (err) {
+      const message = `applied in the main process, but ${(err as Error).message}; restart the gateway`;
+      log.error({ event: 'config.reload_failed', file }, `config reloaded in part: ${message}`);
+      audit.record({ type: 'config.reload_failed', file, reason: message });
+      return { ok: false, file, message };
+    }
+    const message = reloadSummary(changes);
+    audit.record({ type: 'config.reloaded', file, sha256, changed: [...changes.sections], restart_needed: [...changes.restart] });
+    log.info({ event: 'config.reloaded', file, configSha256: sha256, changed: changes.sections, restartNeeded: changes.restart }, `config reloaded; ${message}`);
+    return { ok: true, file, sha256, changes, message };
+  };
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadOutcome> => {
+    const outcome = reloading.then(reloadOnce);
+    reloading = outcome.catch(() => undefined);
+    return outcome;
+  };
   let purge: NodeJS.Timeout | undefined;
   let stopped = false;
   const stop = async (reason = 'stopped'): Promise<void> => {
@@ -291,7 +351,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       },
       'enrollgate started',
     );
-    return { ports, metrics, notifier, audit, stop: () => stop() };
+    return { ports, metrics, notifier, audit, reload, stop: () => stop() };
   } catch (err) {
     await stop(`failed to start: ${(err as Error).message}`);
     throw err;

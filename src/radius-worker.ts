@@ -10,10 +10,14 @@ import cluster from 'node:cluster';
 import { BackoffDirectory } from './directory/backoff-directory.js';
 import { buildRadiusServer, createDirectory, readMaterials } from './wiring.js';
 import { Metrics } from './metrics.js';
+import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './radius/workers.js';
 
 async function main(configFile: string): Promise<void> {
+  // The main process reloads (SIGHUP) and hands the settings on; the hangup of the terminal a
+  // gateway was started from reaches its workers too, and must not end them.
+  process.on('SIGHUP', () => undefined);
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level).child({ radiusWorker: process.pid });
   const store = await openStateStore(config, log);
@@ -26,8 +30,11 @@ async function main(configFile: string): Promise<void> {
   const accessRequests = new ForwardingAccessRequests();
   // 802.1X renews the morning's session after asking the directory (eap.next_morning renew).
   const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, await readMaterials(config), log), { clock: systemClock, log }) : undefined;
+  // Its own table, so that a reload (eg:reload) changes the routers this worker answers.
+  const nas = new NasTable(config.radius.clients);
   const radius = buildRadiusServer(config, {
     store,
+    nas,
     metrics,
     clock: systemClock,
     log,
@@ -41,6 +48,11 @@ async function main(configFile: string): Promise<void> {
   });
   process.on('message', (m: WorkerMessage) => {
     if (m?.type === 'eg:eap') radius.receiveForwarded(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), { address: m.address, port: m.port });
+    else if (m?.type === 'eg:reload') {
+      nas.replace(m.clients);
+      log.level = m.logLevel;
+      process.send?.({ type: 'eg:reloaded', number: m.number } satisfies WorkerMessage);
+    }
   });
   const ports = await radius.start();
   process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);

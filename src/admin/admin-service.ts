@@ -82,8 +82,8 @@ export interface AdminServiceDeps {
   readonly enrollment: EnrollmentService;
   readonly sessions: SessionService;
   readonly accounting: AccountingStore;
-  /** The configured NAS (radius.clients: the routers of the page text). */
-  readonly nas: ReadonlyArray<{ readonly name: string; readonly address: string; readonly profile: string }>;
+  /** The configured NAS (radius.clients: the routers of the page text), as the config that runs now has them (a reload changes them). */
+  readonly nas: () => ReadonlyArray<{ readonly name: string; readonly address: string; readonly profile: string }>;
   readonly audit: AuditTrail;
   /** The audit trail's directory (searches read its files). */
   readonly auditDir: string;
@@ -234,7 +234,7 @@ export class AdminService {
   async nasClients(actor: Actor): Promise<NasView[]> {
     this.authorize(actor, 'nas.view');
     const totals = await this.d.nasActivity.totals();
-    return this.d.nas.map((c) => {
+    return this.d.nas().map((c) => {
       const t = totals.get(c.name);
       return {
         name: c.name,

@@ -45,8 +45,8 @@ export class NasActivity {
       store: Pick<StateStore, 'kv' | 'entries'>;
       /** This gateway's name in the keys (the host name). */
       host: string;
-      /** The configured routers' names. */
-      nas: readonly string[];
+      /** The configured routers' names, as the config that runs now has them (a reload changes them). */
+      nas: () => readonly string[];
       /** What RADIUS counted since this gateway started, per router (from its metrics and its workers'). */
       sinceStart: () => Promise<ReadonlyMap<string, NasCounts>>;
       clock: Clock;
@@ -65,7 +65,7 @@ export class NasActivity {
   async flush(): Promise<void> {
     const base = this.base ?? (await this.load());
     const now = await this.d.sinceStart();
-    for (const nas of this.d.nas) {
+    for (const nas of this.d.nas()) {
       const total = add(base.get(nas) ?? ZERO, now.get(nas) ?? ZERO);
       if (total.lastAnswerMs === 0 && total.drops === 0) continue;
       const text = JSON.stringify(total);
@@ -88,7 +88,7 @@ export class NasActivity {
   async totals(): Promise<Map<string, NasCounts>> {
     await this.flush().catch((err: unknown) => this.notSaved(err));
     const out = new Map<string, NasCounts>();
-    const wanted = new Set(this.d.nas);
+    const wanted = new Set(this.d.nas());
     const now = this.d.clock.now().getTime();
     for await (const entry of this.d.store.entries('nas')) {
       if (entry.expiresAt !== null && entry.expiresAt <= now) continue;
@@ -100,7 +100,7 @@ export class NasActivity {
 
   private async load(): Promise<Map<string, NasCounts>> {
     const base = new Map<string, NasCounts>();
-    for (const nas of this.d.nas) {
+    for (const nas of this.d.nas()) {
       const stored = (await this.d.store.kv.nas.get(this.key(nas))) as NasCounts | undefined;
       if (stored) base.set(nas, stored);
     }

@@ -420,6 +420,23 @@ export function isBulk(event: AuditEvent): boolean {
   return event.type.startsWith('radius.') || event.type.startsWith('accounting.');
 }
 
+/**
+ * The live process that writes the audit trail in `dir` (its lock file holds the PID): the
+ * running gateway of a config, found by the command line. Undefined when no live process
+ * holds the lock; throws what reading the lock file threw otherwise (EACCES: another user's).
+ */
+export function auditWriter(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, LOCK_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : undefined;
+}
+
 /** Takes the directory's writer lock, or throws AuditLockedError naming the live process that holds it. */
 function takeLock(dir: string): void {
   const path = join(dir, LOCK_FILE);

@@ -39,6 +39,14 @@ export type AuditEvent =
   | { type: 'gateway.started'; version: string; pid: number; config_sha256: string }
   | { type: 'gateway.stopped'; pid: number; reason: string }
   | { type: 'config.loaded'; file: string; sha256: string }
+  /**
+   * The config file read again on a running gateway (SIGHUP, `enrollgate reload`): its SHA-256,
+   * the top-level sections that differ from what ran, and the keys that differ but wait for a
+   * restart. Names only, never a value.
+   */
+  | { type: 'config.reloaded'; file: string; sha256: string; changed: string[]; restart_needed: string[] }
+  /** A reload refused (the gateway runs on as before): why, as the message names it (secrets hidden). */
+  | { type: 'config.reload_failed'; file: string; reason: string }
   // People at the portal, the agent API and My devices.
   | ({ type: 'login.succeeded'; user: string; mac?: string } & ClientFields)
   | ({ type: 'login.failed'; user: string; mac?: string; code: string } & ClientFields)
@@ -135,6 +143,7 @@ export function outcomeOf(event: AuditEvent): AuditOutcome {
     case 'device.refused':
     case 'radius.rejected':
     case 'eap.rejected':
+    case 'config.reload_failed':
       return 'failure';
     case 'router.notified':
       return event.result === 'ack' ? 'success' : 'failure';
@@ -162,6 +171,8 @@ const EVENT_TYPES: Record<AuditEventType, true> = {
   'gateway.started': true,
   'gateway.stopped': true,
   'config.loaded': true,
+  'config.reloaded': true,
+  'config.reload_failed': true,
   'login.succeeded': true,
   'login.failed': true,
   'login.throttled': true,

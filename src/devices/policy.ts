@@ -51,9 +51,14 @@ const DEVICE_MAC_HINTS: Readonly<Record<Platform, string>> = {
  * store, no clock; EnrollmentService applies it.
  */
 export class DevicePolicy {
-  private readonly settings: EnrollmentPolicySettings;
+  private settings: EnrollmentPolicySettings;
 
   constructor(settings: EnrollmentPolicySettings) {
+    this.settings = settings;
+  }
+
+  /** The policy of a reloaded config: every check from now on applies it (devices already enrolled stay). */
+  replace(settings: EnrollmentPolicySettings): void {
     this.settings = settings;
   }
 

@@ -53,8 +53,8 @@ export class ProfileService {
   private readonly caDer: Buffer;
   private readonly signer: ProfileSigner;
   private readonly uuidKey: Buffer;
-  private readonly origin: ProfileOrigin;
-  private readonly filePrefix: string;
+  private origin: ProfileOrigin;
+  private filePrefix: string;
   private root: ProfileFile | undefined;
   /** Shared by every request: device keys are generated one at a time. */
   private readonly keys = new DeviceKeyGenerator();
@@ -67,11 +67,17 @@ export class ProfileService {
     this.signer = options.signer;
     this.uuidKey =
       options.uuidKey ?? uuidKeyFromCaKey(createPrivateKey(options.ca.keyPem).export({ type: 'pkcs8', format: 'der' }));
-    const organisation = options.config.portal.organisation_name;
     const displayName = options.config.ios.profile.display_name;
-    this.origin = { identifier: options.config.ios.profile.identifier, organisation, ...(displayName ? { displayName } : {}) };
-    this.filePrefix = fileSlug(organisation);
+    this.origin = { identifier: options.config.ios.profile.identifier, organisation: options.config.portal.organisation_name, ...(displayName ? { displayName } : {}) };
+    this.filePrefix = fileSlug(this.origin.organisation);
     this.identities = options.identities ?? { issue: (device) => issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac }, this.keys) };
+  }
+
+  /** portal.organisation_name of a reloaded config: the name in the profiles and files handed out from now on. */
+  rename(organisation: string): void {
+    this.origin = { ...this.origin, organisation };
+    this.filePrefix = fileSlug(organisation);
+    this.root = undefined;
   }
 
   /** The signed enrollment profile of one device of `owner`; issues a new EAP-TLS identity when a network is eap-tls. */

@@ -61,25 +61,39 @@ interface Entry {
   readonly specificity: number;
 }
 
+/** The table's entries for the configured routers, the most specific first (one access point can differ from its subnet). */
+function entriesOf(clients: readonly NasClientConfig[]): readonly Entry[] {
+  return clients
+    .map((c) => {
+      const [addr, bits] = c.address.split('/') as [string, string | undefined];
+      const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+      const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits);
+      const match = new BlockList();
+      match.addSubnet(addr, prefix, family);
+      const client = nasClient(c);
+      // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
+      // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.
+      return { client, match, specificity: family === 'ipv4' ? 96 + prefix : prefix };
+    })
+    .sort((a, b) => b.specificity - a.specificity);
+}
+
 /** The NAS table: which source address speaks for which router. */
 export class NasTable {
-  private readonly entries: readonly Entry[];
+  private entries: readonly Entry[];
 
   constructor(clients: readonly NasClientConfig[]) {
-    this.entries = clients
-      .map((c) => {
-        const [addr, bits] = c.address.split('/') as [string, string | undefined];
-        const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-        const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits);
-        const match = new BlockList();
-        match.addSubnet(addr, prefix, family);
-        const client = nasClient(c);
-        // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
-        // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.
-        return { client, match, specificity: family === 'ipv4' ? 96 + prefix : prefix };
-      })
-      // The most specific entry wins, so one access point can differ from its subnet.
-      .sort((a, b) => b.specificity - a.specificity);
+    this.entries = entriesOf(clients);
+  }
+
+  /**
+   * The routers of a reloaded config (radius.clients), in one step: the next packet is
+   * checked against them (a router added is answered, a removed one dropped, a changed
+   * secret verified). A request already past find() keeps the client it was found with.
+   */
+  replace(clients: readonly NasClientConfig[]): void {
+    this.entries = entriesOf(clients);
+    this.matched.clear();
   }
 
   /** Every configured router. */

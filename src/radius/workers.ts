@@ -6,6 +6,7 @@ import { BULK_FLUSH_MS, BULK_MAX_RECORDS, isBulk } from '../audit/audit-log.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import { eventMembers } from '../audit/record.js';
+import type { NasClientConfig } from '../config/load.js';
 import type { Mac } from '../mac.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -40,9 +41,20 @@ export type WorkerMessage =
   /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
   | { type: 'eg:audit'; records: string; urgent: boolean }
   /** An EAP request that reached a worker other than its conversation's owner (`to`: the owner's cluster id, low octet), on its way there. */
-  | { type: 'eg:eap'; to: number; raw: Uint8Array; address: string; port: number };
+  | { type: 'eg:eap'; to: number; raw: Uint8Array; address: string; port: number }
+  /** A reloaded config's RADIUS settings (RadiusReload), to a worker; it answers eg:reloaded with the same number. */
+  | ({ type: 'eg:reload'; number: number } & RadiusReload)
+  | { type: 'eg:reloaded'; number: number };
+
+/** What a reload changes in a RADIUS worker: the NAS table (radius.clients, with the secrets read) and the log level. */
+export interface RadiusReload {
+  readonly clients: readonly NasClientConfig[];
+  readonly logLevel: string;
+}
 
 const READY_TIMEOUT_MS = 15_000;
+/** How long a worker may take to confirm a reload: it swaps a table, so anything longer is a worker that is stuck. */
+const RELOAD_TIMEOUT_MS = 5_000;
 /** A worker that dies is restarted, but not in a tight loop. */
 const RESTART_DELAY_MS = 1000;
 
@@ -75,6 +87,10 @@ export function workerEntry(): string {
 
 export class RadiusWorkers {
   private readonly workers = new Set<Worker>();
+  /** The workers that listen (they take a reload); one that starts later is given the last reload when it is ready. */
+  private readonly ready = new Set<Worker>();
+  /** The last reload, for workers started after it (a worker that died and was restarted reads the file as it is now). */
+  private reloaded: Extract<WorkerMessage, { type: 'eg:reload' }> | undefined;
   private stopping = false;
   private readonly aggregator = new AggregatorRegistry();
 
@@ -111,6 +127,7 @@ export class RadiusWorkers {
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
+      this.ready.delete(worker);
       if (this.stopping) return;
       this.o.log.error({ event: 'radius.worker_exited', pid: worker.process.pid, code, signal }, 'RADIUS worker exited; restarting it');
       setTimeout(() => {
@@ -123,6 +140,8 @@ export class RadiusWorkers {
         if (m?.type === 'eg:ready') {
           clearTimeout(timer);
           worker.off('message', onMessage);
+          this.ready.add(worker);
+          if (this.reloaded) worker.send(this.reloaded);
           resolve(m.number);
         } else if (m?.type === 'eg:failed') {
           clearTimeout(timer);
@@ -147,6 +166,40 @@ export class RadiusWorkers {
         return;
       }
     }
+  }
+
+  /**
+   * Gives every listening worker a reloaded config's RADIUS settings; resolves once each
+   * has confirmed (a worker that exits meanwhile is restarted with them), or rejects naming
+   * a worker that did not confirm within RELOAD_TIMEOUT_MS. Workers go on answering
+   * throughout: the settings are swapped between two packets.
+   */
+  async reload(settings: RadiusReload): Promise<void> {
+    const message = { type: 'eg:reload' as const, number: (this.reloaded?.number ?? 0) + 1, clients: settings.clients, logLevel: settings.logLevel };
+    this.reloaded = message;
+    await Promise.all([...this.ready].map((w) => this.confirmed(w, message)));
+  }
+
+  private confirmed(worker: Worker, message: Extract<WorkerMessage, { type: 'eg:reload' }>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', done);
+        resolve();
+      };
+      const onMessage = (m: WorkerMessage) => {
+        if (m?.type === 'eg:reloaded' && m.number === message.number) done();
+      };
+      const timer = setTimeout(() => {
+        worker.off('message', onMessage);
+        worker.off('exit', done);
+        reject(new Error(`RADIUS worker ${worker.process.pid} did not confirm the reload within ${RELOAD_TIMEOUT_MS / 1000} s`));
+      }, RELOAD_TIMEOUT_MS);
+      worker.on('message', onMessage);
+      worker.once('exit', done);
+      worker.send(message);
+    });
   }
 
   /** The workers' metrics (RADIUS counters and latency), summed across workers, as Prometheus text. */

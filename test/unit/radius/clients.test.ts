@@ -17,6 +17,16 @@ describe('NasTable', () => {
     expect(name(table, '10.0.0.8')).toBeUndefined();
   });
 
+  it('replace() takes a reloaded list at once: an address seen before is looked up again, a removed router is gone', () => {
+    const table = new NasTable([nas('old', '10.0.0.7'), nas('kept', '10.0.0.8')]);
+    expect(name(table, '10.0.0.7')).toBe('old');
+    expect(name(table, '10.0.0.9')).toBeUndefined();
+    table.replace([nas('kept', '10.0.0.8'), nas('new', '10.0.0.9')]);
+    expect(name(table, '10.0.0.7')).toBeUndefined();
+    expect(name(table, '10.0.0.9')).toBe('new');
+    expect(table.all().map((c) => c.name).sort()).toEqual(['kept', 'new']);
+  });
+
   it('carries the settings the RADIUS code needs', () => {
     const table = new NasTable([nas('sw', '10.0.0.1', { require_message_authenticator: false, no_session: { answer: 'vlan', vlan: '99' } })]);
     expect(table.find('10.0.0.1')).toEqual({
