@@ -22,6 +22,7 @@ import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
 import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
 import { CHECK_CONFIG_USAGE, checkConfig, checkOnline, problemsMessage } from './commands/check-config.js';
 import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.js';
+import { gatewayAuditDir, RELOAD_USAGE, reloadCommand, writeReloadReport } from './commands/reload.js';
 import { auditFromCli } from './administration.js';
 import { startBanner } from './start-banner.js';
 import { readPassword } from './read-password.js';
@@ -38,7 +39,8 @@ Usage:
   enrollgate start [--config FILE]
       Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME}
       (installed as a package: /etc/enrollgate/${CONFIG_NAME});
-      when neither exists and no FILE is given, runs init first.
+      when neither exists and no FILE is given, runs init first. SIGHUP reloads FILE.
+${RELOAD_USAGE}
 ${CHECK_CONFIG_USAGE}${PORTS_USAGE}
 ${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${BACKUP_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
 
@@ -53,6 +55,7 @@ const EXIT_USAGE = 2;
 const FLAGS: Record<string, readonly string[]> = {
   init: ['dir', 'certs', 'portal-url', 'listen', 'nt-hash'],
   start: ['config'],
+  reload: ['config'],
   'check-config': ['config', 'online', 'user'],
   devices: ['config', 'user', 'reason'],
   sessions: ['config', 'user', 'reason'],
@@ -288,6 +291,17 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write('', () => process.exit(status));
       return;
     }
+    case 'reload': {
+      const { file } = configLocation(values.config);
+      const found = gatewayAuditDir(file);
+      if (found.dir === undefined) {
+        return fail(`${found.problem}\n(config file: ${file}); the gateway cannot be found from it, so it was not told: a running one runs on as before`, EXIT_USAGE);
+      }
+      const error = (line: string) => void process.stderr.write(`enrollgate: ${line}\n`);
+      const status = await reloadCommand({ configFile: file, auditDir: found.dir }, { print, error });
+      process.stdout.write('', () => process.exit(status));
+      return;
+    }
     case 'start': {
       const { file, named } = configLocation(values.config);
       // stdout carries the log: JSON lines and nothing else, unless a person reads it.
@@ -322,6 +336,30 @@ async function main(argv: string[]): Promise<void> {
       };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
+      // SIGHUP (systemctl reload, `enrollgate reload`) reads the config again; its report is
+      // what `enrollgate reload` waits for. One during start-up is answered once started.
+      let reloads = 0;
+      let hungUp = false;
+      const reload = (g: NonNullable<typeof gateway>) => {
+        const number = ++reloads;
+        void g
+          .reload()
+          .catch((err: unknown) => {
+            log.error({ err, event: 'config.reload_failed' }, 'the reload failed');
+            return { ok: false as const, file, message: `the reload failed: ${err instanceof Error ? err.message : String(err)}` };
+          })
+          .then((outcome) => {
+            try {
+              writeReloadReport(config.audit.dir, { ...outcome, pid: process.pid, number, at: new Date().toISOString() });
+            } catch (err) {
+              log.error({ err, event: 'config.reload_report_failed' }, 'the reload report for `enrollgate reload` could not be written');
+            }
+          });
+      };
+      process.on('SIGHUP', () => {
+        if (gateway && !signalled) reload(gateway);
+        else hungUp = true;
+      });
       try {
         gateway = await startGateway(config, { log });
       } catch (err) {
@@ -330,6 +368,7 @@ async function main(argv: string[]): Promise<void> {
       }
       if (signalled) stop(gateway, signalled);
       else if (forPeople) process.stdout.write(startBanner(config, gateway.ports));
+      if (hungUp && !signalled) reload(gateway);
       return;
     }
   }

@@ -67,11 +67,12 @@ export class RawNas {
     });
   }
 
-  static open(): Promise<RawNas> {
+  /** Bound to `address` (any of 127.0.0.0/8 on Linux: a second router on this machine), sending to 127.0.0.1. */
+  static open(address = '127.0.0.1'): Promise<RawNas> {
     const socket = createSocket('udp4');
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => resolve(new RawNas(socket)));
+      socket.bind(0, address, () => resolve(new RawNas(socket)));
     });
   }
 

@@ -392,6 +392,7 @@ describe('deploy/systemd/enrollgate.service', () => {
       'User=enrollgate',
       'WorkingDirectory=/opt/enrollgate',
       'ExecStart=/usr/bin/node --openssl-config=/opt/enrollgate/deploy/openssl.cnf dist/cli/index.js start --config /etc/enrollgate/enrollgate.yaml',
+      'ExecReload=/bin/kill -HUP $MAINPID',
       'Restart=on-failure',
       'RestartPreventExitStatus=2',
       'NoNewPrivileges=yes',
