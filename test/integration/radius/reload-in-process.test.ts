@@ -1,0 +1,65 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { queryAudit } from '../../../src/audit/query.js';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { macAuth, radclient } from '../../helpers/radclient.js';
+
+/**
+ * Gateway.reload() with RADIUS in the main process (radius.workers: 1), asked with radclient:
+ * the NAS table the RADIUS server, the CoA notifier and the portal share is the one replaced.
+ * (With workers: test/integration/cli/reload.test.ts.)
+ */
+
+const NEW_SECRET = 'in-process-new-secret-0123456789';
+const MAC = '02:00:00:00:18:71';
+
+let t: TestGateway;
+
+async function rewrite(change: (doc: Record<string, any>) => void): Promise<void> {
+  const doc = parse(await readFile(t.configFile, 'utf8')) as Record<string, any>;
+  change(doc);
+  await writeFile(t.configFile, stringify(doc));
+}
+
+async function audited(type: string): Promise<AuditRecord[]> {
+  await t.gateway.audit.flush();
+  const found: AuditRecord[] = [];
+  queryAudit(t.config.audit.dir, { type }, (m) => void found.push(m.record));
+  return found;
+}
+
+beforeAll(async () => {
+  t = await startTestGateway();
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('Gateway.reload() in one process', () => {
+  it('takes a new shared secret: the router with it is answered, with the old one dropped', async () => {
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
+    await rewrite((doc) => {
+      doc.radius.clients[0].secret = NEW_SECRET;
+    });
+    const outcome = await t.gateway.reload();
+    expect(outcome).toMatchObject({ ok: true, message: 'applied: radius.clients', changes: { sections: ['radius'], restart: [] } });
+    expect((await radclient(t.gateway.ports.auth, 'auth', NEW_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
+    expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBeUndefined();
+    expect(t.logs.text()).toContain('"event":"config.reloaded"');
+    expect(t.logs.text()).not.toContain(NEW_SECRET);
+  });
+
+  it('refuses a config that names a file that is not there, and runs on with the secret it has', async () => {
+    await rewrite((doc) => {
+      doc.portal.https.cert_file = 'certs/none-such.pem';
+    });
+    const outcome = await t.gateway.reload();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.message).toMatch(/portal\.https\.cert_file: cannot read \S+none-such\.pem \(ENOENT\)/);
+    expect((await radclient(t.gateway.ports.auth, 'auth', NEW_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
+    expect(await audited('config.reload_failed')).toEqual([expect.objectContaining({ outcome: 'failure', reason: outcome.message })]);
+  });
+});
