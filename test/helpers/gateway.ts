@@ -121,9 +121,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     async reconfigure(change) {
       await t.gateway.stop();
-      const changed = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
-      change(changed);
-      await writeFile(configFile, stringify(changed));
+      await editConfig(configFile, change);
       t.config = loadConfig(configFile);
       t.gateway = await start();
     },
@@ -134,6 +132,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   };
   t.gateway = await start();
   return t;
+}
+
+/** Changes a config file as an admin would: parsed, changed by `change`, written back (comments are not kept). */
+export async function editConfig(configFile: string, change: (doc: Record<string, any>) => void): Promise<void> {
+  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
+  change(doc);
+  await writeFile(configFile, stringify(doc));
 }
 
 /** The four ports a gateway listens on. */

@@ -3,10 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
-import { initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
+import { editConfig, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { answers, RawNas } from '../../helpers/raw-nas.js';
 import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
@@ -38,11 +37,7 @@ let ports: GatewayPorts;
 let gateway: CliGateway;
 const cli = (...args: string[]) => runCli(args, { cwd: dir });
 
-async function rewrite(change: (doc: Record<string, any>) => void): Promise<void> {
-  const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
-  change(doc);
-  await writeFile(configFile, stringify(doc));
-}
+const rewrite = (change: (doc: Record<string, any>) => void) => editConfig(configFile, change);
 
 /** The audit records of one type so far (the workers' and the main process's, in one trail). */
 function audited(type: string): AuditRecord[] {

@@ -1,9 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
-import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { editConfig, startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
@@ -17,11 +15,7 @@ const MAC = '02:00:00:00:18:71';
 
 let t: TestGateway;
 
-async function rewrite(change: (doc: Record<string, any>) => void): Promise<void> {
-  const doc = parse(await readFile(t.configFile, 'utf8')) as Record<string, any>;
-  change(doc);
-  await writeFile(t.configFile, stringify(doc));
-}
+const rewrite = (change: (doc: Record<string, any>) => void) => editConfig(t.configFile, change);
 
 async function audited(type: string): Promise<AuditRecord[]> {
   await t.gateway.audit.flush();
