@@ -37,13 +37,14 @@ import { ManageVisitStore } from './portal/manage.js';
 import { loadGatewayCa } from './pki/profile-signing.js';
 import { createProfileService } from './profiles/profile-service.js';
 import { ProfileLinkStore } from './portal/profile-links.js';
+import { CurrentBranding } from './portal/branding.js';
 import { brandingGlobals, createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
 import type { RadiusReload } from './radius/workers.js';
-import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials } from './wiring.js';
+import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials, type Materials } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Session } from './sessions/session.js';
 import type { Mac } from './mac.js';
@@ -170,6 +171,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const certificates = new DeviceCertificates({ devices, issuer, clock, log, audit });
   const profiles = createProfileService(config, ca, { identities: { issue: (device) => certificates.issue(device as { mac: Mac; owner: string }, 'profile') }, revocation });
   const revocationStatus = new RevocationPublisher({ issuer, revocations: devices.revocations, clock });
+  const branding = new CurrentBranding(materials.branding);
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
@@ -226,7 +228,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     ca: { der: certificateDer(materials.caPem), fingerprint: fingerprintSha256(materials.caPem) },
     ...(radius.metricsText ? { workerMetrics: () => radius.metricsText!() } : {}),
     ...(materials.agent ? { agent: materials.agent } : {}),
-    branding: materials.branding,
+    branding,
     profiles,
     revocation: revocationStatus,
     ...(materials.eapServerName ? { identities: certificates, eapTls: { serverName: materials.eapServerName, caPem: materials.caPem } } : {}),
@@ -244,10 +246,11 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const reloadOnce = async (): Promise<ReloadOutcome> => {
     const file = config.config_file;
     let next: Config;
+    let nextMaterials: Materials;
     try {
       next = loadConfig(file);
       // The files it names, as a start would read them: a config that could not start is refused now.
-      await readMaterials(next);
+      nextMaterials = await readMaterials(next);
     } catch (err) {
       const message = err instanceof ConfigError ? err.message : `cannot read the config: ${(err as Error).message}`;
       log.error({ event: 'config.reload_failed', file }, `config not reloaded, the gateway runs on as before: ${message}`);
@@ -265,6 +268,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     renderer.addGlobal('org_name', next.portal.organisation_name);
     renderer.addGlobal('support_contact', next.portal.support_contact);
     profiles.rename(next.portal.organisation_name);
+    branding.replace(nextMaterials.branding);
+    for (const [name, value] of Object.entries(brandingGlobals(nextMaterials.branding, new PortalUrls(config.portal.base_url)))) renderer.addGlobal(name, value);
     running = withReloaded(running, next);
     try {
       await radius.reload?.({ clients: next.radius.clients, logLevel: next.log.level });

@@ -9,7 +9,7 @@ import type { Config } from './load.js';
  * value of one of those needs a restart, and the reload names it.
  * walled_garden is read by `enrollgate ports` only, never by the running gateway.
  */
-export const RELOADABLE_KEYS = ['log.level', 'radius.clients', 'portal.organisation_name', 'portal.support_contact', 'enrollment', 'walled_garden'] as const;
+export const RELOADABLE_KEYS = ['log.level', 'radius.clients', 'portal.organisation_name', 'portal.support_contact', 'portal.branding', 'portal.terms', 'enrollment', 'walled_garden'] as const;
 
 /** What differs between the config that runs and a new one: key paths only, never a value. */
 export interface ConfigChanges {

@@ -80,3 +80,16 @@ export interface PortalBranding {
   readonly logo?: Logo;
   readonly terms?: Terms;
 }
+
+/** portal.branding and portal.terms as they are now: read at start, replaced whole by a reload. */
+export class CurrentBranding {
+  constructor(private value: PortalBranding) {}
+
+  get(): PortalBranding {
+    return this.value;
+  }
+
+  replace(value: PortalBranding): void {
+    this.value = value;
+  }
+}

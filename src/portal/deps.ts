@@ -1,6 +1,6 @@
 import type { WifiConfig } from '../config/load.js';
 import type nunjucks from 'nunjucks';
-import type { PortalBranding } from './branding.js';
+import type { CurrentBranding } from './branding.js';
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
@@ -91,8 +91,8 @@ export interface PortalDeps {
   /** The root CA iOS devices download: DER and SHA-256 fingerprint. */
   readonly ca: { readonly der: Buffer; readonly fingerprint: string };
   readonly agent?: AgentInfo;
-  /** The organisation's logo and terms of use (portal.branding, portal.terms); absent in tests without them. */
-  readonly branding?: PortalBranding;
+  /** The organisation's logo and terms of use (portal.branding, portal.terms), as a reload leaves them; absent in tests without them. */
+  readonly branding?: CurrentBranding;
   /** The CA's CRL and OCSP answers (absent only in tests that do not need them: /pki/ then answers 404). */
   readonly revocation?: Pick<RevocationPublisher, 'crl' | 'ocsp'>;
   /** Issues EAP-TLS identities bound to enrolled devices (the agent API's identity); absent when eap-tls is not offered. */

@@ -26,12 +26,13 @@ export function addRouteUrls(env: nunjucks.Environment, urls: Pick<PortalUrls, '
 /**
  * What every page's layout shows of portal.branding and portal.terms: the accent's
  * stylesheet lines (brand_style), the logo's address (logo_url) and the terms (terms: title,
- * version, and where to read them).
+ * version, and where to read them). Each is undefined when not configured, so that a reload
+ * that takes one away sets it so.
  */
 export function brandingGlobals(branding: PortalBranding, urls: Pick<PortalUrls, 'route'>): Record<string, unknown> {
   return {
-    ...(branding.style ? { brand_style: branding.style } : {}),
-    ...(branding.logo ? { logo_url: urls.route('portal.logo') } : {}),
-    ...(branding.terms ? { terms: { title: branding.terms.title, version: branding.terms.version, url: urls.route('portal.terms') } } : {}),
+    brand_style: branding.style,
+    logo_url: branding.logo ? urls.route('portal.logo') : undefined,
+    terms: branding.terms ? { title: branding.terms.title, version: branding.terms.version, url: urls.route('portal.terms') } : undefined,
   };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../helpers/audit-records.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { leaseTo } from '../helpers/device-requests.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { editConfig, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
  * portal.branding and portal.terms in headless Chromium, JavaScript off, as an iPhone: the
@@ -145,6 +145,28 @@ describe('branding and terms of use, without JavaScript', () => {
     const accepted = auditRecords(t).filter((r) => r.type === 'terms.accepted');
     expect(accepted).toHaveLength(1);
     expect(accepted[0]).toMatchObject({ user: 'employee', mac: MAC, version: '2026-12', surface: 'portal' });
+    await context.close();
+  });
+});
+
+describe('on reload', () => {
+  it('takes a new accent, terms text and version, and drops the logo, without a restart', async () => {
+    await editConfig(t.configFile, (doc) => {
+      doc.portal.branding = { accent_colour: '#7a1f5c' };
+      doc.portal.terms = { file: 'terms-2.txt', version: '2027-01' };
+    });
+    await writeFile(join(t.dir, 'terms-2.txt'), 'New terms.\n');
+    const outcome = await t.gateway.reload();
+    expect(outcome).toMatchObject({ ok: true });
+    const context = await browser.newContext({ userAgent: IPHONE_UA, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${t.httpUrl}/portal/terms`);
+    expect(await page.locator('h1').textContent()).toBe('Terms of use');
+    expect(await page.locator('main .card p').allInnerTexts()).toEqual(['New terms.']);
+    expect(await page.locator('main p.small').textContent()).toBe('Version 2027-01');
+    expect(await page.locator('header img').count()).toBe(0);
+    expect(await page.locator('a').first().evaluate((a) => (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(a).color)).toBe(rgb('#7a1f5c'));
+    expect((await fetch(`${t.httpUrl}/portal/logo`)).status).toBe(404);
     await context.close();
   });
 });

@@ -10,7 +10,7 @@ import { render } from '../respond.js';
  * makes sure of it here.
  */
 export function logoAction(ctx: Context, deps: PortalDeps): void {
-  const logo = deps.branding?.logo;
+  const logo = deps.branding?.get().logo;
   if (!logo) throw new NotFoundError('No logo is configured.');
   ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   ctx.set('Cache-Control', 'public, max-age=86400');
@@ -20,7 +20,7 @@ export function logoAction(ctx: Context, deps: PortalDeps): void {
 
 /** GET /portal/terms: portal.terms, the text a person accepts on the enroll form, to read in full. */
 export function termsAction(ctx: Context, deps: PortalDeps): void {
-  const terms = deps.branding?.terms;
+  const terms = deps.branding?.get().terms;
   if (!terms) throw new NotFoundError('No terms of use are configured.');
   render(ctx, deps, 'terms.njk', { text: terms.paragraphs });
 }

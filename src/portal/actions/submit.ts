@@ -59,7 +59,7 @@ const TERMS_NOT_ACCEPTED: FormRefusal = { status: 400, error: 'Tick the box to a
 
 /** Whether the enroll form came back with portal.terms accepted, in the version in force (no terms configured: nothing to accept). */
 function termsAccepted(ctx: Context, deps: PortalDeps): boolean {
-  const terms = deps.branding?.terms;
+  const terms = deps.branding?.get().terms;
   if (!terms) return true;
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
   return body.accept_terms === terms.version;
@@ -67,7 +67,7 @@ function termsAccepted(ctx: Context, deps: PortalDeps): boolean {
 
 /** Audits the acceptance of portal.terms, once the person is known (their login succeeded) and the device enrolled or about to be. */
 function recordTerms(ctx: Context, deps: PortalDeps, user: string, mac: string): void {
-  const terms = deps.branding?.terms;
+  const terms = deps.branding?.get().terms;
   if (terms) deps.audit.record({ type: 'terms.accepted', user, mac, version: terms.version, ...clientOf(ctx, 'portal') });
 }
 

@@ -25,11 +25,11 @@ describe('configChanges', () => {
       ...base,
       log: { level: 'warn' },
       radius: { ...base.radius, clients: [{ name: 'wlc', address: '10.0.0.1', secret: `${SECRET}-new` }, { name: 'ap', address: '10.0.0.2', secret: SECRET }] },
-      portal: { ...base.portal, organisation_name: 'Other Corp', support_contact: 'desk@example.org' },
+      portal: { ...base.portal, organisation_name: 'Other Corp', support_contact: 'desk@example.org', branding: { accent_colour: '#0f6b3a' }, terms: { file: 'terms.txt', version: '2' } },
       enrollment: { device_limit: 5 },
     });
     const changes = configChanges(config(base), next);
-    expect(changes.applied).toEqual(['log.level', 'portal.organisation_name', 'portal.support_contact', 'radius.clients', 'enrollment.device_limit']);
+    expect(changes.applied).toEqual(['log.level', 'portal.organisation_name', 'portal.support_contact', 'portal.branding', 'portal.terms', 'radius.clients', 'enrollment.device_limit']);
     expect(changes.restart).toEqual([]);
     expect(changes.sections).toEqual(['log', 'portal', 'radius', 'enrollment']);
   });
