@@ -39,6 +39,12 @@ export class ConfigError extends GatewayError {
   }
 }
 
+/** The gateway could not start for a reason outside its configuration: a RADIUS worker that never said it listens. */
+export class StartError extends GatewayError {
+  readonly code = 'EG_START';
+  readonly status = 500;
+}
+
 /** Username or password is wrong (or the user does not exist: the two are never told apart). */
 export class InvalidCredentialsError extends GatewayError {
   readonly code = 'EG_INVALID_CREDENTIALS';

@@ -8,7 +8,7 @@ import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import { eventMembers } from '../audit/record.js';
 import type { NasClientConfig } from '../config/load.js';
 import type { Mac } from '../mac.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RecentAccessRequests } from './recent-access-requests.js';
 import type { Port } from './request.js';
@@ -52,7 +52,12 @@ export interface RadiusReload {
   readonly logLevel: string;
 }
 
-const READY_TIMEOUT_MS = 15_000;
+/**
+ * How long a worker may take from fork to listening: loading the code (from the sources
+ * under tsx, compiling them) is most of it, a second on an idle machine; on a slow or
+ * busy one (tests beside other suites) 15 s was seen not to be enough.
+ */
+const READY_TIMEOUT_MS = 60_000;
 /** How long a worker may take to confirm a reload: it swaps a table, so anything longer is a worker that is stuck. */
 const RELOAD_TIMEOUT_MS = 5_000;
 /** A worker that dies is restarted, but not in a tight loop. */
@@ -135,7 +140,10 @@ export class RadiusWorkers {
       }, RESTART_DELAY_MS).unref();
     });
     return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`RADIUS worker ${worker.process.pid} did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new StartError(`RADIUS worker ${worker.process.pid} did not start within ${READY_TIMEOUT_MS / 1000} s (is the machine overloaded? its log lines, if any, are above)`)),
+        READY_TIMEOUT_MS,
+      );
       const onMessage = (m: WorkerMessage) => {
         if (m?.type === 'eg:ready') {
           clearTimeout(timer);

@@ -175,12 +175,16 @@ export interface CliGateway {
   output(): string;
 }
 
-/** `enrollgate start --config configFile` in `cwd`; resolves once it says "enrollgate started" (bounded: 30 s). */
+/**
+ * `enrollgate start --config configFile` in `cwd`; resolves once it says "enrollgate started".
+ * Bounded at 90 s: RADIUS workers may take up to 60 s to listen on a loaded machine
+ * (workers.ts), and the rest of the start comes after them.
+ */
 export function startCliGateway(configFile: string, cwd: string): Promise<CliGateway> {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no start line within 30 s:\n${output}`)), 30_000);
+    const deadline = setTimeout(() => reject(new Error(`no start line within 90 s:\n${output}`)), 90_000);
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
       if (output.includes('enrollgate started')) {
