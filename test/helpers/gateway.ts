@@ -175,6 +175,9 @@ export interface CliGateway {
   output(): string;
 }
 
+/** What a suite's setup that starts a CLI gateway (startCliGateway, 90 s at most) and prepares its files may take. */
+export const CLI_GATEWAY_SETUP_MS = 150_000;
+
 /**
  * `enrollgate start --config configFile` in `cwd`; resolves once it says "enrollgate started".
  * Bounded at 90 s: RADIUS workers may take up to 60 s to listen on a loaded machine

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../src/directory/file-directory.js';
-import { initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
+import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { cookieOf, httpsCall } from '../../helpers/https.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 import { stopChild } from '../../helpers/stop-child.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   }));
   await writeFile(join(dir, 'users.yaml'), stringify({ users: [{ username: ADMIN.username, groups: ['net-admins'], password: await hashPassword(ADMIN.password) }] }));
   ca = await readFile(join(dir, 'certs', 'ca.pem'));
-}, 60_000);
+}, CLI_GATEWAY_SETUP_MS);
 
 afterAll(async () => {
   if (gateway) await stopChild(gateway.child, 15_000);

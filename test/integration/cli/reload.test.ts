@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
-import { editConfig, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
+import { CLI_GATEWAY_SETUP_MS, editConfig, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { answers, RawNas } from '../../helpers/raw-nas.js';
 import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
@@ -69,7 +69,7 @@ beforeAll(async () => {
     doc.portal.base_url = `http://127.0.0.1:${doc.portal.http.port}`;
   }));
   gateway = await startCliGateway(configFile, dir);
-}, 60_000);
+}, CLI_GATEWAY_SETUP_MS);
 
 afterAll(async () => {
   if (gateway) await stopChild(gateway.child, 15_000);

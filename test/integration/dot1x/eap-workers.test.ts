@@ -10,7 +10,7 @@ import { issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { enrollWithCertificate } from '../../helpers/enrolled-identity.js';
 import { runEapolTest } from '../../helpers/eapol-test.js';
-import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
+import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 
 /**
  * 802.1X with radius.workers: 2. The kernel gives each datagram of a conversation to
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const started = await startCliGateway(configFile, dir);
   gateway = started.child;
   output = started.output;
-}, 60_000);
+}, CLI_GATEWAY_SETUP_MS);
 
 afterAll(async () => {
   if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');

@@ -11,7 +11,7 @@ import { parseMac } from '../../../src/mac.js';
 import { SessionStore } from '../../../src/sessions/session-store.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startAckingRouter, type AckingRouter } from '../../helpers/acking-router.js';
-import { initOnFreePorts, startCliGateway, TEST_NAS_SECRET } from '../../helpers/gateway.js';
+import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { promtoolCheckMetrics } from '../../helpers/promtool.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
@@ -65,7 +65,7 @@ beforeAll(async () => {
   const started = await startCliGateway(configFile, dir);
   gateway = started.child;
   output = started.output;
-}, 60_000);
+}, CLI_GATEWAY_SETUP_MS);
 
 afterAll(async () => {
   if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
