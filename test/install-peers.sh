@@ -9,7 +9,8 @@
 # client talking straight to RADIUS, hostapd (wired driver) as the NAS and
 # wpa_supplicant as the device on a veth pair, with iproute2's ip for the
 # namespace and the link, and xmllint (libxml2-utils) to validate the Windows WLAN
-# profiles against Microsoft's schema. FreeRADIUS itself is not a test peer (only the EAP
+# profiles against Microsoft's schema, and nmcli (network-manager) to parse the Linux page's
+# command lines offline (its daemon is not started). FreeRADIUS itself is not a test peer (only the EAP
 # benchmark compares with it).
 set -eu
 missing=""
@@ -35,6 +36,7 @@ need hostapd hostapd
 need wpa_supplicant wpasupplicant
 need ip iproute2
 need xmllint libxml2-utils
+need nmcli network-manager
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -42,8 +44,9 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing
   # Debian starts no services on install here, but stop any that came up: tests run their own slapd,
   # Redis and sentinels on free ports, only need promtool from the prometheus package, and start
-  # hostapd and wpa_supplicant themselves on a veth pair of their own.
-  for s in slapd redis-sentinel prometheus prometheus-node-exporter hostapd wpa_supplicant; do
+  # hostapd and wpa_supplicant themselves on a veth pair of their own; NetworkManager must never
+  # manage this machine's links (only nmcli --offline is used).
+  for s in slapd redis-sentinel prometheus prometheus-node-exporter hostapd wpa_supplicant network-manager; do
     $SUDO sh -c "command -v service >/dev/null && service $s stop >/dev/null 2>&1 || true"
   done
 fi

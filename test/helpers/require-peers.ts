@@ -39,6 +39,8 @@ export const PEERS: readonly Peer[] = [
   { bin: 'ip', pkg: 'iproute2' },
   // The Windows WLAN profiles, validated against Microsoft's published schema (test/unit/profiles).
   { bin: 'xmllint', pkg: 'libxml2-utils' },
+  // Linux's nmcli command lines, parsed by NetworkManager's own nmcli (--offline: no daemon) (test/unit/profiles).
+  { bin: 'nmcli', pkg: 'network-manager' },
   // A real terminal for the gateway's stdout (text logs and the start banner): script(1) from util-linux.
   { bin: 'script', pkg: 'bsdutils' },
 ];
