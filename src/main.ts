@@ -169,7 +169,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const revocation = revocationUrls(config);
   const issuer = loadIssuingCa(ca, clock.now(), revocation);
   const certificates = new DeviceCertificates({ devices, issuer, clock, log, audit });
-  const profiles = createProfileService(config, ca, { identities: { issue: (device) => certificates.issue(device as { mac: Mac; owner: string }, 'profile') }, revocation });
+  const profiles = createProfileService(config, ca, { identities: { issue: (device, via, passphrase) => certificates.issue(device as { mac: Mac; owner: string }, via, passphrase) }, revocation });
   const revocationStatus = new RevocationPublisher({ issuer, revocations: devices.revocations, clock });
   const branding = new CurrentBranding(materials.branding);
   const renderer = createRenderer(VIEWS_DIR, {

@@ -699,10 +699,10 @@ export const configSchema = z.strictObject({
         .strictObject({
           ios: z.boolean().prefault(true).describe('iPhones and iPads: a signed .mobileconfig'),
           macos: z.boolean().prefault(true).describe('Macs: the same signed .mobileconfig'),
-          android: z.boolean().prefault(true).describe('Android: the agent (android.agent), else the 802.1X settings to enter by hand'),
+          android: z.boolean().prefault(true).describe('Android: the agent (android.agent), else the 802.1X settings to enter by hand with the CA (.crt) and, for eap-tls, a PKCS#12'),
           windows: z.boolean().prefault(true).describe('Windows: a WLAN profile for netsh, the CA and, for eap-tls, a PKCS#12'),
           chromeos: z.boolean().prefault(true).describe('ChromeOS: an ONC file to import at chrome://network'),
-          linux: z.boolean().prefault(true).describe('Linux: the settings written out (a NetworkManager keyfile) and the CA'),
+          linux: z.boolean().prefault(true).describe('Linux: the settings written out with an nmcli command for NetworkManager, the CA (PEM) and, for eap-tls, a PKCS#12'),
         })
         .prefault({})
         .describe(

@@ -4,7 +4,7 @@ import { NotEnrolledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mac } from '../mac.js';
 import { certificateNotAfter, type IssuingCa } from '../pki/ca.js';
-import { DeviceKeyGenerator, issueDeviceIdentity, type DeviceIdentity } from '../pki/identity.js';
+import { DeviceKeyGenerator, issueDeviceIdentity, type DeviceIdentity, type PkcsPassphrase } from '../pki/identity.js';
 import { certificateSerial } from '../pki/serial.js';
 import { recordRevocations } from './device-administration.js';
 import type { DeviceRegistry } from './device-registry.js';
@@ -44,9 +44,9 @@ export class DeviceCertificates {
    * NotEnrolledError (and the certificate is revoked) when the device stopped being
    * theirs while the key was made.
    */
-  async issue(device: { readonly mac: Mac; readonly owner: string }, via: 'profile' | 'agent'): Promise<BoundIdentity> {
+  async issue(device: { readonly mac: Mac; readonly owner: string }, via: 'profile' | 'agent', passphrase: PkcsPassphrase = 'random'): Promise<BoundIdentity> {
     const now = this.deps.clock.now();
-    const identity = await issueDeviceIdentity(this.deps.issuer, { user: device.owner, mac: device.mac, now }, this.keys);
+    const identity = await issueDeviceIdentity(this.deps.issuer, { user: device.owner, mac: device.mac, now, passphrase }, this.keys);
     const serial = certificateSerial(identity.certificatePem);
     const notAfter = certificateNotAfter(identity.certificatePem);
     const bound = await this.deps.devices.recordCertificate(device.mac, { serial, notAfter, owner: device.owner }, now);

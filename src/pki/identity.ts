@@ -22,11 +22,17 @@ const DEVICE_DEFAULT_DAYS = 365;
 // format, not to protect the key from whoever holds the profile.
 const PASSWORD_BYTES = 18;
 
+/**
+ * The PKCS#12's passphrase: a random one (Apple's profiles, Windows, Android and Linux, whose
+ * importers want one), or empty, which the ONC spec requires for a Client certificate.
+ */
+export type PkcsPassphrase = 'random' | 'empty';
+
 /** A device's EAP-TLS identity, ready for a profile. */
 export interface DeviceIdentity {
   /** PKCS#12 (DER): the key, the device certificate and the CA certificate. */
   readonly p12: Buffer;
-  /** The one-time random password of `p12`. Never log it. */
+  /** The one-time random password of `p12` (empty with passphrase 'empty'). Never log it. */
   readonly password: string;
   readonly certificatePem: string;
 }
@@ -62,7 +68,7 @@ export function deviceUri(mac: Mac): string {
  */
 export async function issueDeviceIdentity(
   ca: CertificateAuthority | IssuingCa,
-  device: { user: string; mac: string; validDays?: number; now?: Date },
+  device: { user: string; mac: string; validDays?: number; now?: Date; passphrase?: PkcsPassphrase },
   keys: DeviceKeyGenerator = new DeviceKeyGenerator(),
 ): Promise<DeviceIdentity> {
   const mac = parseMac(device.mac);
@@ -86,7 +92,8 @@ export async function issueDeviceIdentity(
     ],
   });
 
-  const password = randomBytes(PASSWORD_BYTES).toString('base64url');
+  // ChromeOS's ONC import takes a PKCS#12 only with an empty passphrase (profiles/chromeos-onc.ts).
+  const password = device.passphrase === 'empty' ? '' : randomBytes(PASSWORD_BYTES).toString('base64url');
   const p12Asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert, issuer.cert], password, {
     algorithm: '3des',
     // Key stretching protects a password a person chose; this one is PASSWORD_BYTES of

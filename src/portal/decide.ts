@@ -9,6 +9,8 @@ export interface VisitorState {
   readonly hasSession: boolean;
   readonly enrolled: boolean;
   readonly platform: Platform;
+  /** Whether an Android agent download is configured (android.agent). */
+  readonly androidAgent: boolean;
 }
 
 /**
@@ -17,12 +19,14 @@ export interface VisitorState {
  * | no         | -       | -        | -        | unidentified  |
  * | yes        | yes     | -        | -        | online        |
  * | yes        | no      | yes      | -        | login         |
- * | yes        | no      | no       | android  | android-agent |
+ * | yes        | no      | no       | android  | android-agent | (with an agent configured)
+ * | yes        | no      | no       | android  | register      | (without: the settings to enter by hand)
  * | yes        | no      | no       | ios      | register      |
  * | yes        | no      | no       | macos    | register      |
  * | yes        | no      | no       | windows  | register      |
+ * | yes        | no      | no       | chromeos | register      |
+ * | yes        | no      | no       | linux    | register      |
  * | yes        | no      | no       | other    | unsupported   |
- * Every other platform (ChromeOS, Linux) is `unsupported` until it has a path.
  * Whether the platform may enroll at all (enrollment.platforms) is the policy's word (visit.ts).
  */
 export function decideStartPage(v: VisitorState): StartPage {
@@ -31,13 +35,13 @@ export function decideStartPage(v: VisitorState): StartPage {
   if (v.enrolled) return 'login';
   switch (v.platform) {
     case 'android':
-      return 'android-agent';
+      return v.androidAgent ? 'android-agent' : 'register';
     case 'ios':
     case 'macos':
     case 'windows':
-      return 'register';
     case 'chromeos':
     case 'linux':
+      return 'register';
     case 'other':
       return 'unsupported';
   }

@@ -1,4 +1,5 @@
 import type { WifiConfig } from '../config/load.js';
+import type { CaFormat, FilePlatform } from '../profiles/profile-service.js';
 import type nunjucks from 'nunjucks';
 import type { CurrentBranding } from './branding.js';
 import type { AccountingStore } from '../accounting/accounting-store.js';
@@ -24,7 +25,10 @@ import type { Readiness } from './readiness.js';
 import type { UamHandBack } from './uam/hand-back.js';
 import type { StartVisits } from './visit.js';
 
-/** The files that set up a device's Wi-Fi (src/profiles): signed Apple profiles, and Windows' WLAN profiles, CA and PKCS#12. */
+/**
+ * The files that set up a device's Wi-Fi (src/profiles): signed Apple profiles, Windows' WLAN
+ * profiles, ChromeOS's ONC, and the CA and PKCS#12 the others import.
+ */
 export interface Profiles {
   /** The root CA as a signed profile (a com.apple.security.root payload). */
   rootProfile(): { readonly filename: string; readonly body: Buffer };
@@ -32,10 +36,14 @@ export interface Profiles {
   enrollmentProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
   /** A WLAN profile per configured network Windows can be given. */
   wlanProfiles(): ReadonlyArray<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }>;
-  /** The root CA certificate, DER. */
-  caCertificate(): { readonly filename: string; readonly body: Buffer };
-  /** Whether a network Windows can be given is EAP-TLS (the device needs its own certificate). */
-  windowsNeedsIdentity(): boolean;
+  /** The root CA certificate: DER (.cer, .crt) or PEM. */
+  caCertificate(format?: CaFormat): { readonly filename: string; readonly body: Buffer };
+  /** The configured networks the platform can be given. */
+  networksFor(platform: FilePlatform): readonly WifiConfig[];
+  /** Whether a network the platform can be given is EAP-TLS (the device needs its own certificate). */
+  needsIdentity(platform: FilePlatform): boolean;
+  /** A Chromebook's ONC file: its networks, the CA and, for EAP-TLS, a new identity (PKCS#12, empty passphrase). */
+  chromeosOnc(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
   /** The Android Passpoint profile for one device (passpoint.enabled), with a new EAP-TLS identity: base64 text to send as it is. */
   passpointProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
   /** A new EAP-TLS identity for the device as PKCS#12, with its one-time password (never logged). */

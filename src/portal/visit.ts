@@ -68,6 +68,8 @@ export class StartVisits {
       log: Logger;
       /** portal.identify_by_redirect_parameters. */
       identifyByRedirectParameters: boolean;
+      /** The Android agent download, when configured: Android devices then go to its page. */
+      agent?: unknown;
     },
   ) {}
 
@@ -86,7 +88,7 @@ export class StartVisits {
     const claimed = source === 'claimed';
     const [session, device] = await Promise.all([claimed ? undefined : this.o.sessions.live(mac), this.o.devices.get(mac)]);
     const platform = v.os.platform;
-    let page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform });
+    let page = decideStartPage({ identified: true, hasSession: session !== undefined, enrolled: device !== undefined, platform, androidAgent: this.o.agent !== undefined });
     // A Mac User-Agent may be an iPad's: where Macs may not enroll but iPads may, only the iPad choice is left.
     const ipadChoice = v.os.maybeIpad === true && this.o.enrollment.allows('ios');
     if (page === 'register' && platform === 'macos' && ipadChoice && !this.o.enrollment.allows('macos')) page = 'unsupported';

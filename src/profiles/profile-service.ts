@@ -10,13 +10,14 @@ import type { Config, WifiConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { certificateDer, loadIssuingCa, type CertificateAuthority, type IssuingCa } from '../pki/ca.js';
 import { createProfileSigner, type ProfileSigner } from '../pki/cms.js';
-import { DeviceKeyGenerator, issueDeviceIdentity, pkcs12WithoutPassword, type DeviceIdentity } from '../pki/identity.js';
+import { DeviceKeyGenerator, issueDeviceIdentity, pkcs12WithoutPassword, type DeviceIdentity, type PkcsPassphrase } from '../pki/identity.js';
 import { loadProfileSigning } from '../pki/profile-signing.js';
 import type { RevocationUrls } from '../pki/revocation-urls.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
 import { buildPasspointProfile } from './passpoint.js';
 import { buildWlanProfile, caThumbprint, windowsSupports } from './windows-wlan-profile.js';
+import { buildOnc, chromeosSupports } from './chromeos-onc.js';
 
 /** The config a ProfileService reads: passpoint only where Android gets Passpoint profiles. */
 type ProfileConfig = Pick<Config, 'ios' | 'portal'> & Partial<Pick<Config, 'passpoint'>>;
@@ -44,13 +45,28 @@ export interface ProfileServiceOptions {
    * (devices/device-certificates.ts). Without it (benches, tests of the profile's shape)
    * identities are issued unbound, which the gateway itself never does.
    */
-  readonly identities?: { issue(device: { readonly mac: string; readonly owner: string }, via: 'profile'): Promise<DeviceIdentity> };
+  readonly identities?: { issue(device: { readonly mac: string; readonly owner: string }, via: 'profile', passphrase?: PkcsPassphrase): Promise<DeviceIdentity> };
 }
+
+/** The platforms that get files other than Apple's profile, and the networks each can be given. */
+export type FilePlatform = 'windows' | 'chromeos' | 'linux' | 'android';
+
+const SUPPORTS: Readonly<Record<FilePlatform, (n: WifiConfig) => boolean>> = {
+  windows: windowsSupports,
+  chromeos: chromeosSupports,
+  // NetworkManager and Android's form take every kind of network configured (SAE too).
+  linux: () => true,
+  android: () => true,
+};
+
+/** The forms the root CA is handed out in: DER as .cer (Windows' import wizard), DER as .crt (Android's installer), PEM (NetworkManager). */
+export type CaFormat = 'cer' | 'crt' | 'pem';
 
 export class ProfileService {
   private readonly config: ProfileConfig;
   private readonly issuer: IssuingCa;
   private readonly caDer: Buffer;
+  private readonly caPem: string;
   private readonly signer: ProfileSigner;
   private readonly uuidKey: Buffer;
   private origin: ProfileOrigin;
@@ -64,13 +80,16 @@ export class ProfileService {
     this.config = options.config;
     this.issuer = loadIssuingCa(options.ca);
     this.caDer = certificateDer(options.ca.certPem);
+    this.caPem = options.ca.certPem;
     this.signer = options.signer;
     this.uuidKey =
       options.uuidKey ?? uuidKeyFromCaKey(createPrivateKey(options.ca.keyPem).export({ type: 'pkcs8', format: 'der' }));
     const displayName = options.config.ios.profile.display_name;
     this.origin = { identifier: options.config.ios.profile.identifier, organisation: options.config.portal.organisation_name, ...(displayName ? { displayName } : {}) };
     this.filePrefix = fileSlug(this.origin.organisation);
-    this.identities = options.identities ?? { issue: (device) => issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac }, this.keys) };
+    this.identities = options.identities ?? {
+      issue: (device, _via, passphrase) => issueDeviceIdentity(this.issuer, { user: device.owner, mac: device.mac, ...(passphrase ? { passphrase } : {}) }, this.keys),
+    };
   }
 
   /** portal.organisation_name of a reloaded config: the name in the profiles and files handed out from now on. */
@@ -101,20 +120,40 @@ export class ProfileService {
   /** The Windows WLAN profile of each configured network Windows can be given (windowsSupports), for `netsh wlan add profile`. */
   wlanProfiles(): Array<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }> {
     const context = { caThumbprint: caThumbprint(this.caDer) };
-    return this.config.ios.wifi.filter(windowsSupports).map((n) => ({ ssid: n.ssid, security: n.security, body: Buffer.from(buildWlanProfile(n, context), 'utf8') }));
+    return this.networksFor('windows').map((n) => ({ ssid: n.ssid, security: n.security, body: Buffer.from(buildWlanProfile(n, context), 'utf8') }));
   }
 
-  /** The root CA certificate (DER), as a .cer file Windows opens with its certificate import wizard. */
-  caCertificate(): ProfileFile {
-    return { filename: `${this.filePrefix}-root-ca.cer`, body: this.caDer };
+  /** The root CA certificate: DER by default, as a .cer file Windows opens with its certificate import wizard. */
+  caCertificate(format: CaFormat = 'cer'): ProfileFile {
+    return { filename: `${this.filePrefix}-root-ca.${format}`, body: format === 'pem' ? Buffer.from(this.caPem, 'ascii') : this.caDer };
   }
 
-  /** Whether a network Windows can be given needs the device's own certificate (EAP-TLS). */
-  windowsNeedsIdentity(): boolean {
-    return this.config.ios.wifi.some((n) => windowsSupports(n) && n.security === 'eap-tls');
+  /** The configured networks the platform can be given. */
+  networksFor(platform: FilePlatform): WifiConfig[] {
+    return this.config.ios.wifi.filter(SUPPORTS[platform]);
   }
 
-  /** A new EAP-TLS identity for the device, bound to its enrollment, as a PKCS#12 file and its one-time password. */
+  /** Whether a network the platform can be given is EAP-TLS (the device needs its own certificate). */
+  needsIdentity(platform: FilePlatform): boolean {
+    return this.networksFor(platform).some((n) => n.security === 'eap-tls');
+  }
+
+  /**
+   * The ONC file for a Chromebook of `owner` (chromeos-onc.ts): the networks ChromeOS takes,
+   * the CA, and for EAP-TLS a new identity whose PKCS#12 has the empty passphrase ONC requires.
+   */
+  async chromeosOnc(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile> {
+    const identity = this.needsIdentity('chromeos') ? await this.identities.issue(device, 'profile', 'empty') : undefined;
+    const text = buildOnc(this.networksFor('chromeos'), {
+      caDer: this.caDer,
+      guidKey: this.uuidKey,
+      user: device.owner,
+      ...(identity ? { clientPkcs12: identity.p12 } : {}),
+    });
+    return { filename: `${this.filePrefix}-wifi.onc`, body: Buffer.from(text, 'utf8') };
+  }
+
+  /** A new EAP-TLS identity for the device, bound to its enrollment, as a PKCS#12 file and its one-time (non-empty) password. */
   async deviceIdentity(device: { readonly mac: string; readonly owner: string }): Promise<ProfileFile & { readonly password: string }> {
     const identity = await this.identities.issue(device, 'profile');
     return { filename: this.deviceIdentityFilename(), body: identity.p12, password: identity.password };

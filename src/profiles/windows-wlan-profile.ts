@@ -54,6 +54,12 @@ function write(e: Element, depth: number, out: string[]): void {
   }
 }
 
+/** "<ssid>.xml", the name the portal's netsh command uses: characters that are no trouble in a file name, a command line or the header. */
+export function wlanFilename(ssid: string): string {
+  const name = ssid.replace(/[^A-Za-z0-9 ._-]/g, '_').replace(/^[ .]+|[ .]+$/g, '');
+  return `${name === '' ? 'wifi' : name}.xml`;
+}
+
 /** The networks Windows can be given a profile for: WPA3-Personal (SAE) is not in the v1 schema's authentication values. */
 export function windowsSupports(network: Pick<WifiConfig, 'security'>): boolean {
   return network.security !== 'wpa3-personal';

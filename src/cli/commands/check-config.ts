@@ -165,8 +165,12 @@ export function setupWarnings(config: Config, usersFileGroups?: ReadonlyArray<re
   if (config.ios.wifi.length === 0) {
     warnings.push('ios.wifi: empty: the enrollment profile sets up no Wi-Fi network, so an iPhone that installs it still cannot join; add the networks (ssid, security)');
   }
-  if (config.android.agent === undefined && !config.passpoint.enabled) {
-    warnings.push('android.agent: not set: Android devices are shown the agent page with nothing to download, and cannot enroll; set android.agent.file (the APK) or android.agent.url');
+  if (config.android.agent === undefined && config.enrollment.platforms.android && !config.passpoint.enabled) {
+    warnings.push(
+      config.ios.wifi.length === 0
+        ? 'android.agent: not set, and ios.wifi is empty: Android devices enroll but are given no Wi-Fi settings; add the networks, or set android.agent.file (the APK) or android.agent.url'
+        : 'android.agent: not set: Android devices get the Wi-Fi settings to enter by hand (and the CA and certificate to install) instead of the agent; set android.agent.file (the APK) or android.agent.url for the agent',
+    );
   }
   const roles = config.admin.roles;
   if (roles.admin.length === 0) {

@@ -11,7 +11,12 @@ import { credentials } from './credentials.js';
 import { nextSteps } from '../next-steps.js';
 import { openAfterWifiLogin } from './self-service.js';
 import { windowsSupports } from '../../profiles/windows-wlan-profile.js';
-import { windowsFileDownload, windowsFilesPage } from './windows-files.js';
+import { chromeosSupports } from '../../profiles/chromeos-onc.js';
+import { windowsFilesPage } from './windows-files.js';
+import { linuxFilesPage } from './linux-files.js';
+import { androidFilesPage } from './android-files.js';
+import { chromeosDownload, chromeosPage } from './chromeos-files.js';
+import { fileDownload } from './device-files.js';
 import { downloaded } from '../download-audit.js';
 import { passpointDownload, passpointPage } from './passpoint.js';
 
@@ -31,14 +36,30 @@ export async function offerProfile(ctx: Context, deps: PortalDeps, flow: Pick<Fl
 }
 
 /** Whether enrolled devices of the platform get files after a login (there is something to configure, in a form the platform takes). */
-export function downloadsOffered(deps: Pick<PortalDeps, 'config' | 'profiles'>, platform: Platform): boolean {
+export function downloadsOffered(deps: Pick<PortalDeps, 'config' | 'profiles' | 'agent'>, platform: Platform): boolean {
   if (deps.profiles === undefined) return false;
-  // Android gets a Passpoint profile (profiles/passpoint.ts), which needs no ios.wifi network.
-  if (platform === 'android') return deps.config.passpoint.enabled;
+  // Android gets a Passpoint profile (profiles/passpoint.ts) where that is on, which needs no ios.wifi network.
+  if (platform === 'android' && deps.config.passpoint.enabled) return true;
   if (deps.config.ios.wifi.length === 0) return false;
-  // Macs install the same signed .mobileconfig as iPhones and iPads; Windows gets WLAN profiles (windows-files.ts).
-  if (platform === 'windows') return deps.config.ios.wifi.some(windowsSupports);
-  return platform === 'ios' || platform === 'macos';
+  switch (platform) {
+    // Macs install the same signed .mobileconfig as iPhones and iPads.
+    case 'ios':
+    case 'macos':
+      return true;
+    // WLAN profiles (windows-files.ts) and an ONC file (chromeos-files.ts), for the networks they can describe.
+    case 'windows':
+      return deps.config.ios.wifi.some(windowsSupports);
+    case 'chromeos':
+      return deps.config.ios.wifi.some(chromeosSupports);
+    // The settings written out (linux-files.ts).
+    case 'linux':
+      return true;
+    // With an agent, the agent sets the phone up; without one, the settings to enter by hand (android-files.ts).
+    case 'android':
+      return deps.agent === undefined;
+    case 'other':
+      return false;
+  }
 }
 
 /** POST /portal/profile: the owner of an enrolled iOS device logs in again for a new link. */
@@ -69,13 +90,25 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
   redirectInside(ctx, target);
 }
 
-/** GET /portal/profile?d=…: the page with the one-time link (it does not use the link up; Windows' page does: windows-files.ts). */
+/**
+ * GET /portal/profile?d=…: the page with the one-time link (it does not use the link up;
+ * the pages of Windows, Linux and Android, which show a PKCS#12's password, do: device-files.ts).
+ */
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
-  if (device.platform === 'windows') return windowsFilesPage(ctx, deps, id, link, device);
-  if (device.platform === 'android') return passpointPage(ctx, deps, id, link);
+  switch (device.platform) {
+    case 'windows':
+      return windowsFilesPage(ctx, deps, id, link, device);
+    case 'linux':
+      return linuxFilesPage(ctx, deps, id, link, device);
+    // Passpoint where it is on (the phone needs no settings typed in), else the settings by hand.
+    case 'android':
+      return deps.config.passpoint.enabled ? passpointPage(ctx, deps, id, link) : androidFilesPage(ctx, deps, id, link, device);
+    case 'chromeos':
+      return chromeosPage(ctx, deps, id, link, device);
+  }
   const download = ctx.urls.route('portal.profile_download', { id });
   render(ctx, deps, 'profile-ready.njk', {
     platform: device.platform,
@@ -88,11 +121,12 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
   });
 }
 
-/** GET /portal/profile/:id: the signed profile, or the one file a Windows link names, once. */
+/** GET /portal/profile/:id: the signed profile, a Chromebook's ONC file, or the one file a link names, once. */
 export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const link = await deps.profileLinks.take(String(ctx.params.id ?? ''), clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
-  if (link.file) return windowsFileDownload(ctx, deps, link.file, device);
+  if (link.file) return fileDownload(ctx, deps, link.file, device);
+  if (device.platform === 'chromeos') return chromeosDownload(ctx, deps, device);
   if (device.platform === 'android') return passpointDownload(ctx, deps, device);
   if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
   const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });

@@ -7,7 +7,7 @@ import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
-import { PLATFORM_DEVICE_NAMES, type Platform } from '../../devices/device.js';
+import { PLATFORM_DEVICE_NAMES, type EnrollablePlatform, type Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
 import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
@@ -20,10 +20,14 @@ const NOTICES: Readonly<Record<string, string>> = {
   'logged-in': 'Welcome back.',
 };
 
-/** How the not-supported page lists the platforms that may enroll (only those with a path at the portal). */
-const SUPPORTED_TEXT: Readonly<Partial<Record<Platform, string>>> = {
+/** How the not-supported page lists the platforms that may enroll (each has a path at the portal). */
+const SUPPORTED_TEXT: Readonly<Record<EnrollablePlatform, string>> & Readonly<Partial<Record<Platform, string>>> = {
   ios: 'iPhone and iPad',
+  macos: 'Mac',
   android: 'Android phones and tablets',
+  windows: 'Windows PCs',
+  chromeos: 'Chromebooks',
+  linux: 'Linux computers',
 };
 
 /** GET /portal: the page for the visitor's state, as StartVisits (visit.ts) decides it. */

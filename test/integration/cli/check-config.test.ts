@@ -82,12 +82,12 @@ describe('check-config: every problem in one round', () => {
 });
 
 describe('check-config: warnings (exit 0)', () => {
-  it('what init leaves to do: no Wi-Fi network for iPhones, no Android agent, no admin role', async () => {
+  it('what init leaves to do: no Wi-Fi network for iPhones, no Android agent (so no settings for Android either), no admin role', async () => {
     const r = await cli(['check-config', '--config', configFile]);
     expect(r.code, r.stderr).toBe(0);
     expect(warnings(r)).toEqual([
       'ios.wifi: empty: the enrollment profile sets up no Wi-Fi network, so an iPhone that installs it still cannot join; add the networks (ssid, security)',
-      'android.agent: not set: Android devices are shown the agent page with nothing to download, and cannot enroll; set android.agent.file (the APK) or android.agent.url',
+      'android.agent: not set, and ios.wifi is empty: Android devices enroll but are given no Wi-Fi settings; add the networks, or set android.agent.file (the APK) or android.agent.url',
       'admin.roles.admin: empty: nobody can sign in to the admin console as an admin; list the directory groups of the admins',
       portalCertificateWarning("it is issued by the gateway's own CA, which phones do not trust"),
     ]);
@@ -118,6 +118,21 @@ describe('check-config: warnings (exit 0)', () => {
     expect(added.code, added.stderr).toBe(0);
     const after = warnings(await cli(['check-config', '--config', file]));
     expect(after.some((l) => l.includes('nobody in the users file'))).toBe(false);
+  });
+});
+
+describe('check-config: the Android path without an agent', () => {
+  it('with networks but no agent, says Android gets the settings to enter by hand; with Android switched off, says nothing', async () => {
+    const manual = await variant('android-manual.yaml', (doc) => {
+      doc.ios.wifi = [{ ssid: 'Office', security: 'eap-peap', server_names: ['radius.example.org'] }];
+    });
+    expect(warnings(await cli(['check-config', '--config', manual]))).toContain(
+      'android.agent: not set: Android devices get the Wi-Fi settings to enter by hand (and the CA and certificate to install) instead of the agent; set android.agent.file (the APK) or android.agent.url for the agent',
+    );
+    const off = await variant('android-off.yaml', (doc) => {
+      doc.enrollment = { platforms: { android: false } };
+    });
+    expect(warnings(await cli(['check-config', '--config', off])).some((l) => l.startsWith('android.agent'))).toBe(false);
   });
 });
 

@@ -123,16 +123,21 @@ describe('identifying the device', () => {
     expect(r.body).toMatch(/recogni[sz]e/i);
   });
 
-  it('routes by platform: Android to the agent page, Windows to its registration, Linux to the unsupported page', async () => {
+  it('routes by platform: Android without an agent, Windows, ChromeOS and Linux to their registration, an unknown system to the unsupported page', async () => {
     await lease('AA-BB-CC-00-00-05', '10.1.0.5');
     const android = await call('GET', '/portal', { ip: '10.1.0.5', ua: ANDROID_UA });
-    expect(android.body).toContain('Set up this Android device');
-    expect(android.body).toMatch(/not (been )?configured|contact/i);
+    expect(android.body).toContain('<h1>Set up this Android device</h1>');
+    expect(android.body).toContain('name="password"');
+    expect(android.body).not.toMatch(/not (been )?configured/i);
     const windows = await call('GET', '/portal', { ip: '10.1.0.5', ua: WINDOWS_UA });
     expect(windows.body).toContain('Set up this Windows PC');
+    const chromebook = await call('GET', '/portal', { ip: '10.1.0.5', ua: 'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36' });
+    expect(chromebook.body).toContain('<h1>Set up this Chromebook</h1>');
     const linux = await call('GET', '/portal', { ip: '10.1.0.5', ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' });
-    expect(linux.body).toContain('not supported');
-    expect(linux.body).toContain('Linux');
+    expect(linux.body).toContain('<h1>Set up this Linux computer</h1>');
+    const other = await call('GET', '/portal', { ip: '10.1.0.5', ua: 'Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)' });
+    expect(other.body).toContain('not supported');
+    expect(other.body).toContain('Linux computers');
   });
 });
 

@@ -14,15 +14,18 @@ describe('decideStartPage (the decision table)', () => {
     [{ hasSession: true, enrolled: true, platform: 'android' }, 'online'],
     [{ hasSession: false, enrolled: true, platform: 'ios' }, 'login'],
     [{ hasSession: false, enrolled: true, platform: 'other' }, 'login'],
-    [{ hasSession: false, enrolled: false, platform: 'android' }, 'android-agent'],
+    [{ hasSession: false, enrolled: false, platform: 'android', androidAgent: true }, 'android-agent'],
+    [{ hasSession: false, enrolled: false, platform: 'android', androidAgent: false }, 'register'],
+    [{ hasSession: false, enrolled: false, platform: 'chromeos' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'ios' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
     [{ hasSession: false, enrolled: false, platform: 'windows' }, 'register'],
-    [{ hasSession: false, enrolled: false, platform: 'linux' }, 'unsupported'],
+    [{ hasSession: false, enrolled: false, platform: 'linux' }, 'register'],
+    [{ hasSession: false, enrolled: true, platform: 'android', androidAgent: false }, 'login'],
     [{ hasSession: false, enrolled: true, platform: 'windows' }, 'login'],
   ];
   it.each(cases)('%j → %s', (partial, page) => {
-    expect(decideStartPage({ identified: true, hasSession: false, enrolled: false, platform: 'other', ...partial })).toBe(page);
+    expect(decideStartPage({ identified: true, hasSession: false, enrolled: false, platform: 'other', androidAgent: true, ...partial })).toBe(page);
   });
 });
 

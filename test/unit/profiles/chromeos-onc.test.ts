@@ -7,176 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WifiConfig } from '../../../src/config/load.js';
 import { certificateDer, createCa, type CertificateAuthority } from '../../../src/pki/ca.js';
 import { buildOnc, chromeosSupports } from '../../../src/profiles/chromeos-onc.js';
+import { oncSpecProblems } from '../../fixtures/onc/onc-spec.js';
 
 /**
  * The ChromeOS ONC builder, its output checked against a table of the fields and allowed
  * values of the ONC spec (Open Network Configuration, Chromium's components/onc/docs/onc_spec.md),
- * transcribed below for the types this builder writes; openssl opens the client PKCS#12 with
- * the empty passphrase the spec requires.
+ * transcribed in test/fixtures/onc/onc-spec.ts for the types this builder writes; openssl opens
+ * the client PKCS#12 with the empty passphrase the spec requires.
  */
-
-type FieldType = 'string' | 'boolean' | 'integer' | 'string[]' | 'object' | 'object[]';
-interface Field {
-  readonly type: FieldType;
-  /** The spec's "Allowed values are" list, when it has one. */
-  readonly values?: readonly string[];
-  /** The object type of an object or object[] field. */
-  readonly of?: string;
-}
-
-/** The ONC spec's field table (UnencryptedConfiguration, NetworkConfiguration, WiFi, EAP, Certificate). */
-const SPEC: Readonly<Record<string, Readonly<Record<string, Field>>>> = {
-  UnencryptedConfiguration: {
-    Type: { type: 'string', values: ['UnencryptedConfiguration'] },
-    NetworkConfigurations: { type: 'object[]', of: 'NetworkConfiguration' },
-    Certificates: { type: 'object[]', of: 'Certificate' },
-    GlobalNetworkConfiguration: { type: 'object', of: 'Unchecked' },
-  },
-  NetworkConfiguration: {
-    GUID: { type: 'string' },
-    Name: { type: 'string' },
-    Remove: { type: 'boolean' },
-    Type: { type: 'string', values: ['Cellular', 'Ethernet', 'WiFi', 'VPN'] },
-    WiFi: { type: 'object', of: 'WiFi' },
-    Priority: { type: 'integer' },
-    Metered: { type: 'boolean' },
-    IPAddressConfigType: { type: 'string', values: ['DHCP', 'Static'] },
-    NameServersConfigType: { type: 'string', values: ['DHCP', 'Static'] },
-    ProxySettings: { type: 'object', of: 'Unchecked' },
-    StaticIPConfig: { type: 'object', of: 'Unchecked' },
-  },
-  WiFi: {
-    AllowGatewayARPPolling: { type: 'boolean' },
-    AutoConnect: { type: 'boolean' },
-    EAP: { type: 'object', of: 'EAP' },
-    HexSSID: { type: 'string' },
-    HiddenSSID: { type: 'boolean' },
-    Passphrase: { type: 'string' },
-    Security: { type: 'string', values: ['None', 'WEP-PSK', 'WEP-8021X', 'WPA-PSK', 'WPA-EAP'] },
-    SSID: { type: 'string' },
-  },
-  EAP: {
-    AnonymousIdentity: { type: 'string' },
-    ClientCertPKCS11Id: { type: 'string' },
-    ClientCertPattern: { type: 'object', of: 'Unchecked' },
-    ClientCertRef: { type: 'string' },
-    ClientCertType: { type: 'string', values: ['PKCS11Id', 'Pattern', 'Ref', 'None'] },
-    Identity: { type: 'string' },
-    Inner: { type: 'string', values: ['Automatic', 'MD5', 'MSCHAP', 'MSCHAPv2', 'PAP', 'CHAP', 'GTC'] },
-    // MSCHAPv2 is an Outer value only for IPsec-IKEv2 VPNs, not for WiFi.
-    Outer: { type: 'string', values: ['LEAP', 'EAP-AKA', 'EAP-FAST', 'EAP-TLS', 'EAP-TTLS', 'EAP-SIM', 'PEAP'] },
-    Password: { type: 'string' },
-    SaveCredentials: { type: 'boolean' },
-    ServerCAPEMs: { type: 'string[]' },
-    ServerCARefs: { type: 'string[]' },
-    ServerCARef: { type: 'string' },
-    SubjectMatch: { type: 'string' },
-    SubjectAlternativeNameMatch: { type: 'object[]', of: 'Unchecked' },
-    DomainSuffixMatch: { type: 'string[]' },
-    TLSVersionMax: { type: 'string', values: ['1.0', '1.1', '1.2'] },
-    UseSystemCAs: { type: 'boolean' },
-    UseProactiveKeyCaching: { type: 'boolean' },
-  },
-  Certificate: {
-    GUID: { type: 'string' },
-    PKCS12: { type: 'string' },
-    Remove: { type: 'boolean' },
-    Scope: { type: 'object', of: 'Unchecked' },
-    TrustBits: { type: 'string[]' },
-    Type: { type: 'string', values: ['Client', 'Server', 'Authority'] },
-    X509: { type: 'string' },
-  },
-};
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function typeOk(v: unknown, t: FieldType): boolean {
-  switch (t) {
-    case 'string':
-      return typeof v === 'string';
-    case 'boolean':
-      return typeof v === 'boolean';
-    case 'integer':
-      return Number.isInteger(v);
-    case 'string[]':
-      return Array.isArray(v) && v.every((x) => typeof x === 'string');
-    case 'object':
-      return isObj(v);
-    case 'object[]':
-      return Array.isArray(v) && v.every(isObj);
-  }
-}
-
-/** Fields, types and allowed values of one object against the table, recursively. */
-function fieldProblems(value: Obj, typeName: string, path: string): string[] {
-  if (typeName === 'Unchecked') return [];
-  const table = SPEC[typeName]!;
-  const out: string[] = [];
-  for (const [key, v] of Object.entries(value)) {
-    const field = table[key];
-    if (!field) {
-      out.push(`${path}.${key}: not a field of ${typeName}`);
-      continue;
-    }
-    if (!typeOk(v, field.type)) out.push(`${path}.${key}: not a ${field.type}`);
-    else if (field.values && !field.values.includes(v as string)) out.push(`${path}.${key}: ${JSON.stringify(v)} is not one of ${field.values.join(', ')}`);
-    else if (field.of && field.type === 'object') out.push(...fieldProblems(v as Obj, field.of, `${path}.${key}`));
-    else if (field.of) (v as Obj[]).forEach((o, i) => out.push(...fieldProblems(o, field.of!, `${path}.${key}[${i}]`)));
-  }
-  return out;
-}
-
-/** The spec's "required" and "must"/"must not" rules for the fields this builder writes. */
-function ruleProblems(onc: Obj): string[] {
-  const out: string[] = [];
-  const req = (o: Obj, key: string, path: string, why: string) => {
-    if (o[key] === undefined || o[key] === '') out.push(`${path}.${key}: required (${why})`);
-  };
-  for (const [i, n] of ((onc.NetworkConfigurations ?? []) as Obj[]).entries()) {
-    const p = `NetworkConfigurations[${i}]`;
-    req(n, 'GUID', p, 'always');
-    req(n, 'Name', p, 'Remove is false');
-    req(n, 'Type', p, 'Remove is false');
-    if (n.Type === 'WiFi') req(n, 'WiFi', p, 'Type is WiFi');
-    const w = (n.WiFi ?? {}) as Obj;
-    req(w, 'Security', `${p}.WiFi`, 'always');
-    if (w.SSID === undefined && w.HexSSID === undefined) out.push(`${p}.WiFi: one of SSID or HexSSID`);
-    if (w.Security === 'WPA-PSK' || w.Security === 'WEP-PSK') req(w, 'Passphrase', `${p}.WiFi`, 'Security is a PSK');
-    if (w.Security === 'WPA-EAP' || w.Security === 'WEP-8021X') req(w, 'EAP', `${p}.WiFi`, 'Security is 802.1X');
-    const e = w.EAP as Obj | undefined;
-    if (!e) continue;
-    req(e, 'Outer', `${p}.WiFi.EAP`, 'always');
-    if (e.ServerCARef !== undefined && e.ServerCARefs !== undefined) out.push(`${p}.WiFi.EAP: at most one of ServerCARefs and ServerCARef`);
-    if (Array.isArray(e.ServerCARefs) && e.ServerCARefs.length === 0) out.push(`${p}.WiFi.EAP.ServerCARefs: must be non-empty`);
-    if ((e.Identity !== undefined || e.Password !== undefined) && e.SaveCredentials !== true) out.push(`${p}.WiFi.EAP: Identity or Password with SaveCredentials false`);
-    if (e.ClientCertType === 'Ref') req(e, 'ClientCertRef', `${p}.WiFi.EAP`, 'ClientCertType is Ref');
-    if (e.Inner !== undefined && !['PEAP', 'EAP-TTLS', 'EAP-FAST'].includes(e.Outer as string)) out.push(`${p}.WiFi.EAP.Inner: only for tunnelling Outer methods`);
-    if (e.AnonymousIdentity !== undefined && !['PEAP', 'EAP-TTLS'].includes(e.Outer as string)) out.push(`${p}.WiFi.EAP.AnonymousIdentity: only for PEAP and EAP-TTLS`);
-  }
-  for (const [i, c] of ((onc.Certificates ?? []) as Obj[]).entries()) {
-    const p = `Certificates[${i}]`;
-    req(c, 'GUID', p, 'always');
-    req(c, 'Type', p, 'Remove is false');
-    if (c.Type === 'Client') req(c, 'PKCS12', p, 'Type is Client');
-    if (c.Type === 'Server' || c.Type === 'Authority') req(c, 'X509', p, 'Type is Server or Authority');
-  }
-  // "Any GUID referred to in an ONC file must be present in the same ONC file."
-  const defined = new Set(((onc.Certificates ?? []) as Obj[]).map((c) => c.GUID));
-  for (const [i, n] of ((onc.NetworkConfigurations ?? []) as Obj[]).entries()) {
-    const e = ((n.WiFi ?? {}) as Obj).EAP as Obj | undefined;
-    const refs = [...((e?.ServerCARefs ?? []) as string[]), ...(e?.ServerCARef !== undefined ? [e.ServerCARef] : []), ...(e?.ClientCertRef !== undefined ? [e.ClientCertRef] : [])];
-    for (const ref of refs) if (!defined.has(ref)) out.push(`NetworkConfigurations[${i}].WiFi.EAP: ${String(ref)} is not in this file's Certificates`);
-  }
-  const guids = [...((onc.NetworkConfigurations ?? []) as Obj[]), ...((onc.Certificates ?? []) as Obj[])].map((o) => o.GUID);
-  if (new Set(guids).size !== guids.length) out.push('GUIDs: two entities share one');
-  return out;
-}
-
-function specProblems(text: string): string[] {
-  const onc = JSON.parse(text) as Obj;
-  return [...fieldProblems(onc, 'UnencryptedConfiguration', 'ONC'), ...ruleProblems(onc)];
-}
 
 const work = mkdtempSync(join(tmpdir(), 'enrollgate-onc-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -225,25 +63,25 @@ const parsed = (text: string) =>
 
 describe('buildOnc', () => {
   it.each(NETWORKS)('%s: checks against the ONC spec\'s field table (fields, types, allowed values, required and exclusive fields)', (_name, n) => {
-    expect(specProblems(buildOnc([n], context()))).toEqual([]);
+    expect(oncSpecProblems(buildOnc([n], context()))).toEqual([]);
   });
 
   it('all networks in one file check against the ONC spec\'s field table, and the file says it is unencrypted', () => {
     const text = buildOnc(NETWORKS.map(([, n]) => n), context());
-    expect(specProblems(text)).toEqual([]);
+    expect(oncSpecProblems(text)).toEqual([]);
     expect(JSON.parse(text).Type).toBe('UnencryptedConfiguration');
   });
 
   it('the ONC spec table check is real: an unknown field, a wrong value, a wrong type and a missing reference fail it', () => {
     const text = buildOnc([NETWORKS[0]![1]], context());
     // A tunnelling method's Inner and AnonymousIdentity are then out of place too.
-    expect(specProblems(text.replace('"Outer": "PEAP"', '"Outer": "PEAPv0"'))).toEqual(expect.arrayContaining([expect.stringMatching(/Outer: "PEAPv0" is not one of/)]));
-    expect(specProblems(text.replace('"Security": "WPA-EAP"', '"Security": "WPA2-EAP"'))).toEqual([expect.stringMatching(/Security: "WPA2-EAP"/)]);
-    expect(specProblems(text.replace('"UseSystemCAs": false', '"UseSystemCAs": "false"'))).toEqual([expect.stringMatching(/UseSystemCAs: not a boolean/)]);
-    expect(specProblems(text.replace('"Inner"', '"InnerMethod"'))).toEqual([expect.stringMatching(/InnerMethod: not a field of EAP/)]);
-    expect(specProblems(text.replace('"SaveCredentials": true', '"SaveCredentials": false'))).toEqual([expect.stringMatching(/SaveCredentials false/)]);
+    expect(oncSpecProblems(text.replace('"Outer": "PEAP"', '"Outer": "PEAPv0"'))).toEqual(expect.arrayContaining([expect.stringMatching(/Outer: "PEAPv0" is not one of/)]));
+    expect(oncSpecProblems(text.replace('"Security": "WPA-EAP"', '"Security": "WPA2-EAP"'))).toEqual([expect.stringMatching(/Security: "WPA2-EAP"/)]);
+    expect(oncSpecProblems(text.replace('"UseSystemCAs": false', '"UseSystemCAs": "false"'))).toEqual([expect.stringMatching(/UseSystemCAs: not a boolean/)]);
+    expect(oncSpecProblems(text.replace('"Inner"', '"InnerMethod"'))).toEqual([expect.stringMatching(/InnerMethod: not a field of EAP/)]);
+    expect(oncSpecProblems(text.replace('"SaveCredentials": true', '"SaveCredentials": false'))).toEqual([expect.stringMatching(/SaveCredentials false/)]);
     const caGuid = (JSON.parse(text) as { Certificates: Array<{ GUID: string }> }).Certificates[0]!.GUID;
-    expect(specProblems(text.replace(`"ServerCARefs": [\n            "${caGuid}"`, '"ServerCARefs": [\n            "{elsewhere}"'))).toEqual([expect.stringMatching(/\{elsewhere\} is not in this file/)]);
+    expect(oncSpecProblems(text.replace(`"ServerCARefs": [\n            "${caGuid}"`, '"ServerCARefs": [\n            "{elsewhere}"'))).toEqual([expect.stringMatching(/\{elsewhere\} is not in this file/)]);
   });
 
   it('every ServerCARefs and ClientCertRef names a Certificates entry of the right Type, and no two GUIDs are equal', () => {

@@ -8,6 +8,7 @@ import { certificateDer, createCa } from '../../../src/pki/ca.js';
 import { issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { domainSuffix, manualSettings } from '../../../src/profiles/eap-settings.js';
 import { nmcliCommand, nmcliUp, shellQuote } from '../../../src/profiles/networkmanager.js';
+import { pastedNmcli } from '../../helpers/nmcli.js';
 
 /**
  * The Linux page's `nmcli connection add` lines: each is run exactly as a person pastes it,
@@ -40,26 +41,8 @@ function network(over: Partial<WifiConfig> & Pick<WifiConfig, 'security'>): Wifi
   return { ssid: 'Staff', hidden: false, auto_join: true, ttls_inner: 'mschapv2', ...over } as WifiConfig;
 }
 
-/** The keyfile nmcli --offline prints for the pasted line, as sections of key=value; throws with nmcli's error. */
-function pasted(command: string): Record<string, Record<string, string>> {
-  expect(command.startsWith('nmcli connection add ')).toBe(true);
-  const offline = command.replace(/^nmcli /, 'nmcli --offline ');
-  const r = spawnSync('sh', ['-c', offline], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } });
-  if (r.status !== 0) throw new Error(`nmcli refused the line (rc ${r.status}): ${r.stderr}`);
-  const out: Record<string, Record<string, string>> = {};
-  let section = '';
-  for (const line of r.stdout.split('\n')) {
-    const head = /^\[(.+)\]$/.exec(line);
-    if (head) out[(section = head[1]!)] = {};
-    else if (line.includes('=') && section) out[section]![line.slice(0, line.indexOf('='))] = unescapeKeyfile(line.slice(line.indexOf('=') + 1));
-  }
-  return out;
-}
-
-/** A GLib key file value as written (\\s, \\n, \\t, \\r, \\\\ escapes) back to its text. */
-function unescapeKeyfile(value: string): string {
-  return value.replace(/\\(.)/g, (_m, c: string) => ({ s: ' ', n: '\n', t: '\t', r: '\r' })[c] ?? c);
-}
+/** The keyfile nmcli --offline prints for the pasted line (test/helpers/nmcli.ts). */
+const pasted = (command: string) => pastedNmcli(command, home);
 
 /** The words sh makes of a line (printf prints one a line, NUL-free). */
 function words(command: string): string[] {

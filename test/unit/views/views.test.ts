@@ -52,6 +52,13 @@ const ONLINE = {
   ends_at_text: '04:00 tomorrow (Tue 24 Nov)',
   ends_at_iso: '2026-11-24T04:00:00+01:00',
 };
+/** What every page of files shows besides its files (device-files.ts). */
+const FILES_PAGE = { cutoff_text: '04:00 UTC', morning_text: 'The next morning the Wi-Fi page opens again.', devices_url: 'https://portal.example.org/portal/devices' };
+/** Two enterprise networks as profiles/eap-settings.ts gives them. */
+const MANUAL_NETWORKS = [
+  { ssid: 'Northwind Staff', security: 'eap-peap', hidden: false, eap: { method: 'PEAP', phase2: 'MSCHAPV2', identity: 'jsmith', anonymousIdentity: 'anonymous@northwind.example', domain: 'radius.northwind.example' } },
+  { ssid: 'Northwind Secure', security: 'eap-tls', hidden: false, eap: { method: 'TLS', identity: 'jsmith', domain: 'radius.northwind.example' } },
+];
 const LOGIN = { action: '/portal/login?flow=f1', csrf: 'csrf-token-123', mac: 'aa:bb:cc:dd:ee:ff' };
 const IOS = { action: '/portal/enroll/ios?flow=f1', csrf: 'csrf-token-123' };
 const TERMS = { title: 'Wi-Fi terms of use', version: '2026-12', url: 'https://portal.example.org/portal/terms' };
@@ -150,6 +157,42 @@ const CASES: Case[] = [
       morning_text: 'The next morning the Wi-Fi page opens again.',
       minutes: 5,
       devices_url: MANAGE_URLS.devices_url,
+    },
+  },
+  {
+    name: 'chromeos-onc, two networks',
+    template: 'chromeos-onc.njk',
+    ctx: { download_url: 'https://portal.example.org/portal/profile/abc', user: 'jsmith', mac: 'aa:bb:cc:dd:ee:ff', minutes: 5, ssids: ['Northwind Staff', 'Northwind Secure'], ...FILES_PAGE },
+  },
+  {
+    name: 'linux-files, EAP-TLS and PEAP',
+    template: 'linux-files.njk',
+    ctx: {
+      ...FILES_PAGE,
+      user: 'jsmith',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      minutes: 5,
+      ca: { url: 'https://portal.example.org/portal/profile/ca', filename: 'northwind-root-ca.pem' },
+      identity: { url: 'https://portal.example.org/portal/profile/p12', filename: 'northwind-wifi-identity.p12', password: 'AbCdEfGhIjKlMnOpQrStUvWx' },
+      networks: MANUAL_NETWORKS.map((n) => ({ ...n, command: `nmcli connection add type wifi con-name '${n.ssid}'`, up: `nmcli --ask connection up '${n.ssid}'` })),
+    },
+  },
+  {
+    name: 'linux-files, one open network',
+    template: 'linux-files.njk',
+    ctx: { ...FILES_PAGE, user: 'jsmith', mac: 'aa:bb:cc:dd:ee:ff', minutes: 1, ca: { url: 'https://portal.example.org/portal/profile/ca', filename: 'northwind-root-ca.pem' }, networks: [{ ssid: 'Lobby', security: 'open', hidden: false, command: 'nmcli connection add type wifi con-name Lobby ssid Lobby', up: 'nmcli --ask connection up Lobby' }] },
+  },
+  {
+    name: 'android-settings, EAP-TLS, PEAP and a WPA2 network',
+    template: 'android-settings.njk',
+    ctx: {
+      ...FILES_PAGE,
+      user: 'jsmith',
+      mac: 'aa:bb:cc:dd:ee:ff',
+      minutes: 5,
+      ca: { url: 'https://portal.example.org/portal/profile/ca', filename: 'northwind-root-ca.crt' },
+      identity: { url: 'https://portal.example.org/portal/profile/p12', filename: 'northwind-wifi-identity.p12', password: 'AbCdEfGhIjKlMnOpQrStUvWx' },
+      networks: [...MANUAL_NETWORKS, { ssid: 'Guest', security: 'wpa2-personal', hidden: true, psk: 'guest-pass-123' }],
     },
   },
   {
@@ -485,6 +528,22 @@ describe('views', () => {
         ctx: { download_url: QUOTE, mac: XSS, user: XSS, minutes: XSS, devices_url: QUOTE, next: { networks: [{ ssid: XSS, asks: XSS }, { ssid: XSS, asks: XSS }], cutoff_text: XSS, morning_text: XSS } },
       },
       { name: 'refused', template: 'refused.njk', ctx: { code: XSS, message: '<script>', mac: XSS } },
+      { name: 'chromeos-onc', template: 'chromeos-onc.njk', ctx: { download_url: QUOTE, user: XSS, mac: XSS, minutes: XSS, ssids: [XSS], cutoff_text: XSS, morning_text: XSS, devices_url: QUOTE } },
+      ...(['linux-files.njk', 'android-settings.njk'] as const).map((template) => ({
+        name: template,
+        template,
+        ctx: {
+          user: XSS,
+          mac: XSS,
+          minutes: XSS,
+          ca: { url: QUOTE, filename: XSS },
+          identity: { url: QUOTE, filename: XSS, password: XSS },
+          networks: [{ ssid: XSS, security: 'eap-tls', hidden: true, psk: XSS, command: XSS, up: XSS, eap: { method: 'TLS', phase2: XSS, identity: XSS, anonymousIdentity: XSS, domain: XSS } }],
+          cutoff_text: XSS,
+          morning_text: XSS,
+          devices_url: QUOTE,
+        },
+      })),
       { name: 'my-devices', template: 'my-devices.njk', ctx: { user: XSS, devices: [{ mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }], csrf: QUOTE, notice: XSS } },
       { name: 'unenroll-confirm', template: 'unenroll-confirm.njk', ctx: { device: { mac: XSS, label: XSS, os_text: XSS, enrolled_text: XSS }, csrf: QUOTE, reasons: { [XSS]: XSS }, error: '<script>' } },
       {

@@ -1,0 +1,36 @@
+import type { Context } from 'koa';
+import type { Device } from '../../devices/device.js';
+import { LinkExpiredError } from '../../errors.js';
+import { ONC_TYPE } from '../../profiles/chromeos-onc.js';
+import type { PortalDeps } from '../deps.js';
+import { nextSteps } from '../next-steps.js';
+import type { ProfileLink } from '../profile-links.js';
+import { render } from '../respond.js';
+import { linkMinutes, sendFile } from './device-files.js';
+
+/**
+ * A Chromebook's page and its one file: an ONC file (profiles/chromeos-onc.ts) to import at
+ * chrome://network. As with Apple's profile, the page shows its own link without using it
+ * up, and the download builds the file (and, for EAP-TLS, issues the certificate it holds,
+ * as PKCS#12 with the empty passphrase ONC requires), once.
+ */
+export function chromeosPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): void {
+  const next = nextSteps(deps.config, 'Chromebook');
+  render(ctx, deps, 'chromeos-onc.njk', {
+    download_url: ctx.urls.route('portal.profile_download', { id }),
+    user: link.owner,
+    mac: device.mac,
+    minutes: linkMinutes(deps, link),
+    ssids: deps.profiles ? deps.profiles.networksFor('chromeos').map((n) => n.ssid) : [],
+    cutoff_text: next.cutoff_text,
+    morning_text: next.morning_text,
+    devices_url: ctx.urls.route('portal.devices'),
+  });
+}
+
+/** GET /portal/profile/:id for a Chromebook: its ONC file, audited. */
+export async function chromeosDownload(ctx: Context, deps: PortalDeps, device: Device): Promise<void> {
+  if (!deps.profiles) throw new LinkExpiredError();
+  const onc = await deps.profiles.chromeosOnc(device);
+  sendFile(ctx, deps, device, { ...onc, type: ONC_TYPE });
+}

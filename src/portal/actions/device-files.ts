@@ -1,0 +1,118 @@
+import type { Context } from 'koa';
+import type { Device } from '../../devices/device.js';
+import { LinkExpiredError } from '../../errors.js';
+import type { CaFormat, FilePlatform } from '../../profiles/profile-service.js';
+import { wlanFilename } from '../../profiles/windows-wlan-profile.js';
+import type { PortalDeps, Profiles } from '../deps.js';
+import { downloaded } from '../download-audit.js';
+import { nextSteps } from '../next-steps.js';
+import type { LinkedFile, ProfileLink } from '../profile-links.js';
+import { clientIp } from '../respond.js';
+
+/**
+ * The pages of files for Windows, Linux and Android without an agent (their own modules build
+ * what each shows), and the one-time links behind them: the root CA in the form the platform
+ * imports, the device's PKCS#12 for EAP-TLS, and Windows' WLAN profiles. Opening such a page
+ * uses its own link up, because the PKCS#12's password is shown on it, once.
+ */
+
+/** RFC 2585 §4.1: a DER certificate. */
+const CER_TYPE = 'application/pkix-cert';
+/** What Android's download manager hands to its certificate installer. */
+const ANDROID_CA_TYPE = 'application/x-x509-ca-cert';
+const PEM_TYPE = 'application/x-pem-file';
+const P12_TYPE = 'application/x-pkcs12';
+/** RFC 7303. */
+const XML_TYPE = 'application/xml';
+
+/** The CA's form per platform: Windows' wizard opens .cer, Android's installer takes .crt, NetworkManager reads PEM. */
+const CA_FORMATS: Readonly<Record<Exclude<FilePlatform, 'chromeos'>, CaFormat>> = { windows: 'cer', android: 'crt', linux: 'pem' };
+
+/** A page of files being shown: the links it offers, and what every such page says. */
+export interface FilesPage {
+  readonly profiles: Profiles;
+  /** A one-time link to one file, bound to the device, its owner and this address. */
+  issue(file: LinkedFile): Promise<string>;
+  /** The device's new PKCS#12, behind its link, and its password (shown on this page only); absent when no network needs it. */
+  readonly identity?: { readonly url: string; readonly filename: string; readonly password: string };
+  /** The CA in the platform's form, behind its link. */
+  readonly ca: { readonly url: string; readonly filename: string };
+  /** What every page of files shows besides its files. */
+  readonly view: {
+    readonly user: string;
+    readonly mac: string;
+    readonly minutes: number;
+    readonly cutoff_text: string;
+    readonly morning_text: string;
+    readonly devices_url: string;
+  };
+}
+
+/** Opens a page of files for `device`: uses the page's link up, issues the CA's link and, for EAP-TLS, the PKCS#12's. */
+export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device, platform: Exclude<FilePlatform, 'chromeos'>, deviceWord: string): Promise<FilesPage> {
+  const profiles = deps.profiles;
+  if (!profiles) throw new LinkExpiredError();
+  const ip = clientIp(ctx);
+  await deps.profileLinks.take(id, ip, deps.clock.now());
+  const issue = async (file: LinkedFile) => {
+    const { id: fileId } = await deps.profileLinks.issue({ mac: device.mac, owner: device.owner, ip, file }, deps.clock.now());
+    return ctx.urls.route('portal.profile_download', { id: fileId });
+  };
+  const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
+  const next = nextSteps(deps.config, deviceWord);
+  return {
+    profiles,
+    issue,
+    ca: { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename },
+    ...(identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {}),
+    view: {
+      user: link.owner,
+      mac: device.mac,
+      minutes: linkMinutes(deps, link),
+      cutoff_text: next.cutoff_text,
+      morning_text: next.morning_text,
+      devices_url: ctx.urls.route('portal.devices'),
+    },
+  };
+}
+
+/** The minutes left on a link, at least 1, for "works for about N minutes". */
+export function linkMinutes(deps: Pick<PortalDeps, 'clock'>, link: ProfileLink): number {
+  return Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000));
+}
+
+/** GET /portal/profile/:id for a link that names one file: that file, as an attachment, audited. */
+export async function fileDownload(ctx: Context, deps: PortalDeps, file: LinkedFile, device: Device): Promise<void> {
+  const profiles = deps.profiles;
+  if (!profiles || (device.platform !== 'windows' && device.platform !== 'linux' && device.platform !== 'android')) throw new LinkExpiredError();
+  let sent: { filename: string; type: string; body: Buffer };
+  switch (file.kind) {
+    case 'ca': {
+      const format = CA_FORMATS[device.platform];
+      sent = { ...profiles.caCertificate(format), type: format === 'pem' ? PEM_TYPE : format === 'crt' ? ANDROID_CA_TYPE : CER_TYPE };
+      break;
+    }
+    case 'p12':
+      sent = { filename: profiles.deviceIdentityFilename(), type: P12_TYPE, body: Buffer.from(file.p12, 'base64') };
+      break;
+    case 'wlan': {
+      // The network may have been taken out of the configuration since the page was shown.
+      const profile = device.platform === 'windows' ? profiles.wlanProfiles().find((p) => p.ssid === file.ssid) : undefined;
+      if (!profile) throw new LinkExpiredError();
+      sent = { filename: wlanFilename(profile.ssid), type: XML_TYPE, body: profile.body };
+      break;
+    }
+  }
+  sendFile(ctx, deps, device, sent);
+}
+
+/** Sends one enrollment file as an attachment, audited as profile.downloaded. */
+export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: { readonly filename: string; readonly type: string; readonly body: Buffer }): void {
+  downloaded(deps, device, sent.filename);
+  ctx.status = 200;
+  ctx.type = sent.type;
+  ctx.set('Content-Disposition', `attachment; filename="${sent.filename}"`);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.body = sent.body;
+}
