@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
+import { pastedNmcli } from '../helpers/nmcli.js';
+import { oncSpecProblems } from '../fixtures/onc/onc-spec.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
 
 /**
- * Laptops (a Mac, a Windows PC) from their OS's captive probe to a working download, in headless Chromium with
+ * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer) and an Android phone without an
+ * agent, from their OS's captive probe to a working download, in headless Chromium with
  * JavaScript switched off (the pages must not need it), radclient as the router. Each page's
  * size is recorded in test-output/page-sizes.json and screenshots go to test-output/screenshots.
  */
@@ -17,6 +20,9 @@ const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const SIZES = join(process.cwd(), 'test-output', 'page-sizes.json');
 const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
+const CHROMEBOOK_UA = 'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const LINUX_FIREFOX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const WLAN_SCHEMA = join(process.cwd(), 'test', 'fixtures', 'windows-wlan', 'wlan-profile-v1.xsd');
 
 let t: TestGateway;
@@ -37,6 +43,15 @@ async function accountingStart(mac: string, sessionId: string): Promise<void> {
 
 async function laptop(userAgent: string): Promise<BrowserContext> {
   return browser.newContext({ userAgent, viewport: { width: 1280, height: 800 }, javaScriptEnabled: false, acceptDownloads: true });
+}
+
+async function phone(userAgent: string): Promise<BrowserContext> {
+  return browser.newContext({ userAgent, viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true, javaScriptEnabled: false, acceptDownloads: true });
+}
+
+/** Opens `file` from the files of a test and returns openssl's subject line of the PKCS#12's certificate, opened with `password`. */
+function p12Subject(file: string, password: string): string {
+  return execFileSync('openssl', ['pkcs12', '-info', '-nokeys', '-in', file, '-passin', `pass:${password}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
 /** Screenshot and size of the page as it stands. */
@@ -79,7 +94,7 @@ beforeAll(async () => {
   browser = await launchChromium([
     '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
     // The router sends the OS's captive probes to the portal's plain-HTTP port.
-    `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP www.msftconnecttest.com 127.0.0.1:${port}`,
+    `--host-resolver-rules=${['captive.apple.com', 'www.msftconnecttest.com', 'clients3.google.com', 'detectportal.firefox.com', 'connectivitycheck.gstatic.com'].map((h) => `MAP ${h} 127.0.0.1:${port}`).join(', ')}`,
   ]);
 }, 120_000);
 
@@ -155,6 +170,99 @@ describe('Windows', () => {
       const info = execFileSync('openssl', ['pkcs12', '-info', '-nokeys', '-in', p12File, '-passin', `pass:${password}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
       expect(info).toMatch(/subject=CN ?= ?employee\n/);
       expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:02'))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('ChromeOS', () => {
+  it('from the ChromeOS captive probe to an ONC file that checks against the ONC spec, with a PKCS#12 openssl opens with the empty passphrase', async () => {
+    await accountingStart('3c:22:fb:00:00:03', 'cros-1');
+    const context = await laptop(CHROMEBOOK_UA);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://clients3.google.com/generate_204');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Chromebook');
+      await shot(page, 'chromeos-register');
+      await logIn(page);
+      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this Chromebook');
+      expect(await page.locator('ol').innerText()).toContain('chrome://network');
+      await shot(page, 'chromeos-onc');
+      const onc = await downloadBy(page, 'Download the Wi-Fi file');
+      expect(onc.name).toBe('northwind-logistics-wifi.onc');
+      expect(oncSpecProblems(onc.body.toString('utf8'))).toEqual([]);
+      const client = (JSON.parse(onc.body.toString('utf8')) as { Certificates: Array<{ Type: string; PKCS12?: string }> }).Certificates.find((c) => c.Type === 'Client')!;
+      const p12File = join(t.dir, 'chromeos.p12');
+      await writeFile(p12File, Buffer.from(client.PKCS12!, 'base64'));
+      expect(p12Subject(p12File, '')).toMatch(/subject=CN ?= ?employee\n/);
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:03'))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('Linux', () => {
+  it('from Firefox\'s captive probe to the CA, the PKCS#12 and nmcli lines that nmcli --offline takes with those files', async () => {
+    await accountingStart('3c:22:fb:00:00:04', 'linux-1');
+    const context = await laptop(LINUX_FIREFOX_UA);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://detectportal.firefox.com/canonical.html');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Linux computer');
+      await shot(page, 'linux-register');
+      await logIn(page);
+      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this computer');
+      await shot(page, 'linux-files');
+      const home = join(t.dir, 'linux-home');
+      await mkdir(join(home, 'Downloads'), { recursive: true });
+      const ca = await downloadBy(page, 'Download the CA certificate');
+      await writeFile(join(home, 'Downloads', ca.name), ca.body);
+      const p12 = await downloadBy(page, "Download this computer's certificate");
+      await writeFile(join(home, 'Downloads', p12.name), p12.body);
+      const commands = await page.locator('[aria-label^="Command for"]').allInnerTexts();
+      expect(commands).toHaveLength(2);
+      const [peap, tls] = commands.map((c) => pastedNmcli(c.trim(), home));
+      expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', identity: 'employee', 'ca-cert': join(home, 'Downloads', 'northwind-logistics-root-ca.pem'), 'domain-suffix-match': 'radius.northwind.example' });
+      expect(tls!['802-1x']).toMatchObject({ eap: 'tls;', 'private-key': join(home, 'Downloads', 'northwind-logistics-wifi-identity.p12') });
+      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+      expect(tls!['802-1x']!['private-key-password']).toBe(password);
+      expect(p12Subject(join(home, 'Downloads', p12.name), password)).toMatch(/subject=CN ?= ?employee\n/);
+      execFileSync('openssl', ['x509', '-in', join(home, 'Downloads', ca.name), '-noout']);
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:04'))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('Android without an agent', () => {
+  it('from Android\'s captive probe to the settings to enter by hand, a DER CA and a PKCS#12 that opens with the password shown', async () => {
+    await accountingStart('3c:22:fb:00:00:05', 'android-1');
+    const context = await phone(ANDROID_UA);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://connectivitycheck.gstatic.com/generate_204');
+      expect(await page.locator('h1').innerText()).toBe('Set up this Android device');
+      await shot(page, 'android-register');
+      await logIn(page);
+      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this Android device');
+      await shot(page, 'android-settings');
+      const settings = await page.locator('dl.facts').first().innerText();
+      for (const text of ['EAP method', 'PEAP', 'Phase 2 authentication', 'MSCHAPV2', 'Domain', 'radius.northwind.example', 'Identity', 'employee']) expect(settings).toContain(text);
+      const ca = await downloadBy(page, 'Download the CA certificate');
+      expect(ca.name).toBe('northwind-logistics-root-ca.crt');
+      const caFile = join(t.dir, ca.name);
+      await writeFile(caFile, ca.body);
+      execFileSync('openssl', ['x509', '-inform', 'der', '-in', caFile, '-noout']);
+      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+      expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      const p12 = await downloadBy(page, "Download this device's certificate");
+      const p12File = join(t.dir, `android-${p12.name}`);
+      await writeFile(p12File, p12.body);
+      expect(p12Subject(p12File, password)).toMatch(/subject=CN ?= ?employee\n/);
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:05'))).reply).toBe('Access-Accept');
     } finally {
       await context.close();
     }
