@@ -437,6 +437,28 @@ describe('views', () => {
     expect(withProfile).toContain('it gives you a link to open in Safari');
   });
 
+  it('the manual settings: per network only what its kind asks, the password once, never "Use system certificates" as the CA', () => {
+    const android = CASES.find((c) => c.template === 'android-settings.njk')!;
+    const html = render(android);
+    // PEAP: phase 2 and anonymous identity, the work password; TLS: the user certificate, no phase 2; WPA2: the key.
+    const [peap, tls, guest] = html.split('<h3>').slice(1);
+    expect(peap).toContain('<dt>Phase 2 authentication</dt>\n<dd class="mono">MSCHAPV2</dd>');
+    expect(peap).toContain('<dt>Anonymous identity</dt>');
+    expect(peap).toContain('<dd>Your work password</dd>');
+    expect(peap).not.toContain('User certificate');
+    expect(tls).toContain('<dt>User certificate</dt>\n<dd>the one you named Northwind Logistics device</dd>');
+    expect(tls).not.toContain('Phase 2');
+    expect(tls).not.toContain('Your work password');
+    expect(guest).toContain('<dt>Password</dt>\n<dd class="mono">guest-pass-123</dd>');
+    expect(guest).toContain('<dt>Hidden network</dt>');
+    expect(guest).not.toContain('EAP method');
+    expect(html.match(/aria-label="Certificate password"/g)).toHaveLength(1);
+    expect(html).toContain('Never choose <b>Use system certificates</b>');
+    const linux = render(CASES.find((c) => c.name === 'linux-files, EAP-TLS and PEAP')!);
+    expect(linux).toContain('<dd>northwind-wifi-identity.p12 (also the private key; its password is above)</dd>');
+    expect(linux).toContain('aria-label="Command for Northwind Staff">nmcli connection add');
+  });
+
   it('offers the agent when configured and the support contact when not', () => {
     const on = render({ name: 'a', template: 'android-agent.njk', ctx: { agent: AGENT } });
     expect(on).toContain(`href="${AGENT.url}"`);
