@@ -31,3 +31,12 @@ export async function leaseTo(t: TestGateway, mac: string, ip: string): Promise<
 export async function macAuthReply(t: TestGateway, mac: string): Promise<string | undefined> {
   return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
 }
+
+/** The path (and query) of the link whose text is `text` on a page's HTML, as the device follows it; throws when there is none. */
+export function linkOnPage(t: TestGateway, html: string, text: string): string {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const found = new RegExp(`<a (?:class="btn" )?href="([^"]+)">${escaped}</a>`).exec(html);
+  if (!found) throw new Error(`no link "${text}"`);
+  const u = new URL(found[1]!, t.httpUrl);
+  return u.pathname + u.search;
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
-import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
+import { download as downloadFile, leaseTo, linkOnPage, macAuthReply } from '../../helpers/device-requests.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { pastedNmcli } from '../../helpers/nmcli.js';
@@ -34,12 +34,7 @@ function pathOf(location: unknown): string {
 }
 
 /** The link whose text is `text` on a page. */
-function linkTo(page: Reply, text: string): string {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const found = new RegExp(`<a (?:class="btn" )?href="([^"]+)">${escaped}</a>`).exec(page.body);
-  if (!found) throw new Error(`no link "${text}"`);
-  return pathOf(found[1]!);
-}
+const linkTo = (page: Reply, text: string): string => linkOnPage(t, page.body, text);
 
 /** The page's text of an element, HTML entities undone (the page escapes what it shows). */
 function unescapeHtml(text: string): string {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
+import { download as downloadFile, leaseTo, linkOnPage, macAuthReply } from '../../helpers/device-requests.js';
 
 /**
  * The Windows path over real HTTP against a real gateway (SQLite file, users file, radclient
@@ -56,12 +56,7 @@ function xmllint(file: string): string {
 }
 
 /** The link whose text is `text` on a page. */
-function linkTo(page: Reply, text: string): string {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const found = new RegExp(`<a (?:class="btn" )?href="([^"]+)">${escaped}</a>`).exec(page.body);
-  if (!found) throw new Error(`no link "${text}"`);
-  return pathOf(found[1]!);
-}
+const linkTo = (page: Reply, text: string): string => linkOnPage(t, page.body, text);
 
 function downloadsAudited(mac: string): Array<Record<string, unknown>> {
   return auditRecords(t).filter((r) => r.type === 'profile.downloaded' && r.mac === mac) as unknown as Array<Record<string, unknown>>;
