@@ -149,7 +149,7 @@ describe('Windows', () => {
         expect.stringContaining('Connect'),
       ]);
       await shot(page, 'windows-files');
-      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+      const password = await page.getByLabel('Certificate password').inputValue();
 
       for (const ssid of ['Northwind Staff', 'Northwind Secure']) {
         const xml = await downloadBy(page, `Download ${ssid}.xml`);

@@ -115,7 +115,7 @@ describe('Windows: WLAN profiles, the CA and the PKCS#12 through one-time links'
     expect(page.body).not.toContain('Guest-WPA3');
     expect(page.body).toContain('certutil -user -addstore Root "example-org-root-ca.cer"');
     expect(page.body).toContain('<b>Trusted Root Certification Authorities</b>');
-    expect(page.body).toMatch(/aria-label="Certificate password">[A-Za-z0-9_-]{24}</);
+    expect(page.body).toMatch(/<label for="p12-password">Certificate password[^<]*<\/label>\n<input type="text" id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}" readonly/);
     expect(page.body).not.toMatch(/<script/i);
     expect(await radiusAnswer(mac)).toBe('Access-Accept');
     // The password is shown once: the page's own link is used up.
@@ -147,7 +147,7 @@ describe('Windows: WLAN profiles, the CA and the PKCS#12 through one-time links'
   });
 
   it('the PKCS#12 opens with the password shown on the page (openssl pkcs12 -info), holds this PC\'s certificate, once', async () => {
-    const password = /aria-label="Certificate password">([A-Za-z0-9_-]{24})</.exec(page.body)![1]!;
+    const password = /id="p12-password" class="mono" value="([A-Za-z0-9_-]{24})"/.exec(page.body)![1]!;
     const link = linkTo(page, 'Download this PC\'s certificate');
     const first = await download(link, ip);
     expect(first.status).toBe(200);
