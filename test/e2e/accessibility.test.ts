@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { AxeResults } from 'axe-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium.js';
+import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
+import { freeTcpPort } from '../helpers/ports.js';
+import { accountingStart } from '../helpers/radclient.js';
+import { Backdoor } from '../helpers/raw-nas.js';
+
+/**
+ * Every employee page in each of its states, in headless Chromium against a real gateway,
+ * checked by axe-core for WCAG 2.1 A and AA, in the light and in the dark colour scheme, and
+ * weighed: each page's bytes as sent, under 15 KB with its inline stylesheet. The table of
+ * sizes goes to test-output/page-sizes.txt.
+ *
+ * axe's source is evaluated through the DevTools protocol (Playwright's evaluate), which the
+ * page's Content-Security-Policy does not govern: the product's CSP (no script at all) stays
+ * as it is, and the browser enforces it on everything the page itself loads.
+ *
+ * The states come from the portal's decisions (portal/decide.ts, portal/visit.ts) and its
+ * actions; the last test fails when a template in views/ was shown in no state here.
+ */
+
+const VIEWS = join(process.cwd(), 'views');
+const SIZES = join(process.cwd(), 'test-output', 'page-sizes.txt');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const MAX_PAGE_BYTES = 15 * 1024;
+/** Runs axe in the page (the browser's code, as text: these tests compile without the DOM's types). */
+const AXE_RUN = `axe.run(document, ${JSON.stringify({ runOnly: { type: 'tag', values: WCAG_21_AA }, resultTypes: ['violations', 'incomplete'] })}).then((r) => ({ violations: r.violations, incomplete: r.incomplete }))`;
+
+const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const OLD_IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 15_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.7 Mobile/15E148 Safari/604.1';
+/** Safari on a Mac, or on an iPad asking for desktop pages. */
+const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
+const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+/** A platform the portal has no path for (decide.ts: other). */
+const CONSOLE_UA = 'Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)';
+
+/** openNDS's FAS key and where its authentication page listens (nothing does: the browser's request there is answered in the test). */
+const FASKEY = 'opennds-faskey-0123456789';
+const NDS_ADDRESS = '127.0.0.9';
+
+let t: TestGateway;
+let browser: Browser;
+let ndsPort: number;
+/** Device numbers, so that each visit is a new device. */
+let devices = 0;
+
+/** One checked page: which template in which state, and its size as sent. */
+interface Checked {
+  readonly template: string;
+  readonly state: string;
+  readonly status: number;
+  readonly bytes: number;
+}
+const checked: Checked[] = [];
+
+/** A MAC of its own for each device of the walk (3c:22:fb is an Apple prefix, universally administered). */
+function newMac(): string {
+  devices += 1;
+  return `3c:22:fb:00:01:${devices.toString(16).padStart(2, '0')}`;
+}
+
+/** The router's accounting: the browser's address (127.0.0.1) is now this device. */
+async function browserIs(mac: string): Promise<void> {
+  await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, '127.0.0.1', randomBytes(6).toString('hex'));
+}
+
+function visitor(userAgent: string, mobile = true): Promise<BrowserContext> {
+  return browser.newContext(mobile ? { userAgent, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { userAgent, viewport: { width: 1280, height: 800 } });
+}
+
+/**
+ * What axe finds against WCAG 2.1 A and AA on the page as it stands, one line a rule and
+ * element: its violations, and what it could not decide ("needs review", such as a name on
+ * an element that may not have one), which a person would otherwise have to check by hand.
+ */
+async function axeFindings(page: Page): Promise<string[]> {
+  if ((await page.evaluate('typeof axe')) === 'undefined') await page.evaluate(AXE_SOURCE);
+  const result = (await page.evaluate(AXE_RUN)) as Pick<AxeResults, 'violations' | 'incomplete'>;
+  const lines = (kind: string, results: AxeResults['violations']) =>
+    results.flatMap((r) => r.nodes.map((n) => `${kind} ${r.id} (${r.impact ?? 'no impact'}) at ${n.target.join(' ')}: ${r.help}`));
+  return [...lines('violation', result.violations), ...lines('needs review', result.incomplete)];
+}
+
+/**
+ * Checks the page `response` loaded: it is `template` (its heading is `heading`), axe finds
+ * nothing against WCAG 2.1 AA in the light and the dark colour scheme, and it is under 15 KB.
+ */
+async function check(page: Page, response: Response | null, template: string, state: string, heading: string): Promise<void> {
+  expect(response, `${state}: no page loaded`).not.toBeNull();
+  expect(await page.locator('h1').innerText(), state).toBe(heading);
+  // axe runs under the page's own policy, not a loosened one.
+  expect(response!.headers()['content-security-policy'], state).toMatch(/^default-src 'none'; style-src 'nonce-/);
+  const bytes = (await response!.body()).length;
+  checked.push({ template, state, status: response!.status(), bytes });
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    found.push(...(await axeFindings(page)).map((v) => `${colorScheme}: ${v}`));
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  expect(found, `${template}, ${state}: WCAG 2.1 AA findings`).toEqual([]);
+  expect(bytes, `${template}, ${state}: bytes`).toBeLessThan(MAX_PAGE_BYTES);
+}
+
+/** Clicks and returns the response of the page that the click loads. */
+async function follow(page: Page, click: () => Promise<void>): Promise<Response | null> {
+  const [response] = await Promise.all([page.waitForNavigation(), click()]);
+  return response;
+}
+
+function pressButton(page: Page, name: string | RegExp): Promise<Response | null> {
+  return follow(page, () => page.getByRole('button', { name }).first().click());
+}
+
+async function logIn(page: Page, password: string, button: string | RegExp): Promise<Response | null> {
+  await page.getByLabel('User name').fill('employee');
+  await page.getByLabel('Password').fill(password);
+  return pressButton(page, button);
+}
+
+/**
+ * Takes away the checks the browser makes before it sends a form (required, maxlength): what
+ * a person whose browser makes none can send, which the server must answer with the reason.
+ */
+async function withoutBrowserChecks(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+    for (const form of document.forms) form.noValidate = true;
+    for (const field of document.querySelectorAll('input[maxlength]')) field.removeAttribute('maxlength');
+  })()`);
+}
+
+/** Runs `walk` in a new browser context for `userAgent`, closing it after. */
+async function as(userAgent: string, walk: (page: Page) => Promise<void>, mobile = true): Promise<void> {
+  const context = await visitor(userAgent, mobile);
+  try {
+    await walk(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}
+
+beforeAll(async () => {
+  ndsPort = await freeTcpPort();
+  t = await startTestGateway({
+    configure: (doc) => {
+      doc.portal.organisation_name = 'Northwind Logistics';
+      doc.portal.support_contact = 'IT helpdesk, ext. 1234';
+      // The browser's router is an openNDS node: its redirect may hand the login back (uam-handoff.njk).
+      doc.radius.clients = [{ name: 'nds', address: '127.0.0.1', secret: TEST_NAS_SECRET, uam: { kind: 'opennds', opennds: { faskey: FASKEY, gateway_address: NDS_ADDRESS, gateway_port: ndsPort } } }];
+      doc.ios = {
+        profile: { identifier: 'com.northwind.wifi' },
+        wifi: [
+          { ssid: 'Northwind Staff', security: 'eap-peap', server_names: ['radius.northwind.example'] },
+          { ssid: 'Northwind Secure', security: 'eap-tls', server_names: ['radius.northwind.example'] },
+        ],
+      };
+      doc.android = { agent: { name: 'Northwind MDM agent', version: '4.2.0', url: 'https://downloads.northwind.example/agent-4.2.0.apk', size_bytes: 4_404_019, sha256: 'ab'.repeat(32) } };
+      // Five devices: the walk enrolls an iPhone, a Mac, an iPad and a Windows PC, and the agent an Android phone; a sixth reaches the limit.
+      doc.enrollment = { randomised_macs: 'accept', device_limit: 5, min_os_version: { ios: '16' } };
+    },
+  });
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  if (checked.length === 0) return;
+  const width = Math.max(...checked.map((c) => `${c.template}, ${c.state}`.length));
+  const rows = checked.map((c) => `${`${c.template}, ${c.state}`.padEnd(width)}  ${String(c.status).padStart(3)}  ${String(c.bytes).padStart(6)}`);
+  const table = [`${'page, state'.padEnd(width)}  HTTP   bytes`, ...rows, ''].join('\n');
+  await mkdir(join(process.cwd(), 'test-output'), { recursive: true });
+  await writeFile(SIZES, table);
+  console.log(`Page sizes (also in ${SIZES}):\n${table}`);
+});
+
+// Each step shows several pages and runs axe twice on each (about a second a page here): bounds for a machine several times slower.
+describe('every employee page in every state: WCAG 2.1 AA in light and dark, under 15 KB', { timeout: 180_000 }, () => {
+  it('a browser the router has not named, and one only unsigned redirect parameters name', async () => {
+    await as(IPHONE_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'unidentified.njk', 'no accounting', 'We could not recognise this device');
+      await check(page, await page.goto(`${t.baseUrl}/portal?mac=${newMac()}`), 'unidentified.njk', 'named but unproven', 'We could not confirm this device');
+    });
+  });
+
+  it('an iPhone: registration, a wrong password, the profile, online, the profile again, and the page that has expired', async () => {
+    await browserIs(newMac());
+    await as(IPHONE_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'register.njk', 'iPhone, empty form', 'Set up this iPhone or iPad');
+      await withoutBrowserChecks(page);
+      await check(page, await pressButton(page, 'Enroll this device'), 'register.njk', 'iPhone, fields left empty', 'Set up this iPhone or iPad');
+      await check(page, await logIn(page, 'not-the-password', 'Enroll this device'), 'register.njk', 'iPhone, wrong password', 'Set up this iPhone or iPad');
+      await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'profile-ready.njk', 'iPhone', 'Install the Wi-Fi profile');
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'online.njk', 'with the profile form', 'You are online');
+      await check(page, await logIn(page, 'not-the-password', 'Get the profile'), 'profile-login.njk', 'wrong password', 'Get the Wi-Fi profile');
+      // A form whose token is not its flow's (forged, or from another visit): the page has expired.
+      await page.goto(`${t.baseUrl}/portal`);
+      await page.locator('input[name=_csrf]').evaluate((field) => void ((field as unknown as { value: string }).value = 'forged'));
+      await check(page, await logIn(page, t.employeePassword, 'Get the profile'), 'error.njk', '403, form token refused', 'We could not continue');
+    });
+  });
+
+  it('a Mac, with the iPad choice, and an iPad that said it is one', async () => {
+    await browserIs(newMac());
+    await as(
+      MAC_UA,
+      async (page) => {
+        await check(page, await page.goto(`${t.baseUrl}/portal`), 'register.njk', 'Mac, with the iPad choice', 'Set up this Mac');
+        await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'profile-ready.njk', 'Mac', 'Install the Wi-Fi profile');
+      },
+      false,
+    );
+    await browserIs(newMac());
+    await as(
+      MAC_UA,
+      async (page) => {
+        await page.goto(`${t.baseUrl}/portal`);
+        await check(page, await pressButton(page, 'This is an iPad'), 'register.njk', 'iPad', 'Set up this iPhone or iPad');
+        await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'profile-ready.njk', 'iPad', 'Install the Wi-Fi profile');
+      },
+      false,
+    );
+  });
+
+  it('a Windows PC: registration and its files', async () => {
+    await browserIs(newMac());
+    await as(
+      EDGE_UA,
+      async (page) => {
+        await check(page, await page.goto(`${t.baseUrl}/portal`), 'register.njk', 'Windows', 'Set up this Windows PC');
+        await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'windows-files.njk', 'EAP-TLS and PEAP', 'Set up the Wi-Fi on this PC');
+      },
+      false,
+    );
+  });
+
+  it('Android: the agent to install, and the daily login of a phone the agent enrolled', async () => {
+    await browserIs(newMac());
+    await as(ANDROID_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'android-agent.njk', 'external agent with QR code', 'Set up this Android device');
+    });
+    const mac = newMac();
+    await Backdoor.with(t, (b) => b.enrollByAgent(mac));
+    await browserIs(mac);
+    await as(ANDROID_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'login.njk', 'the owner shown', 'Log in to the Wi-Fi');
+      await check(page, await logIn(page, 'not-the-password', 'Log in'), 'login.njk', 'wrong password', 'Log in to the Wi-Fi');
+    });
+  });
+
+  it('refused (iOS too old), not supported, and the device limit', async () => {
+    await browserIs(newMac());
+    await as(OLD_IPHONE_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'refused.njk', 'OS too old', 'Update this device first');
+    });
+    await browserIs(newMac());
+    await as(CONSOLE_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal`), 'unsupported.njk', 'a platform without a path', 'This device is not supported');
+    });
+    await browserIs(newMac());
+    await as(IPHONE_UA, async (page) => {
+      await page.goto(`${t.baseUrl}/portal`);
+      await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'device-limit.njk', 'five devices enrolled', 'Device limit reached');
+    });
+  });
+
+  it('My devices: the login, a wrong password, the list, a name refused, unenrolling, a device not yours', async () => {
+    await as(IPHONE_UA, async (page) => {
+      await check(page, await page.goto(`${t.baseUrl}/portal/devices`), 'my-devices-login.njk', 'empty form', 'My devices');
+      await check(page, await logIn(page, 'not-the-password', /log in/i), 'my-devices-login.njk', 'wrong password', 'My devices');
+      await check(page, await logIn(page, t.employeePassword, /log in/i), 'my-devices.njk', 'five devices', 'My devices');
+      await withoutBrowserChecks(page);
+      await page.getByLabel('Your name for it').first().fill('x'.repeat(41));
+      await check(page, await pressButton(page, 'Save name'), 'my-devices.njk', 'a name refused', 'My devices');
+      await check(page, await pressButton(page, 'Unenroll…'), 'unenroll-confirm.njk', 'the question', 'Unenroll this device?');
+      await withoutBrowserChecks(page);
+      await check(page, await pressButton(page, 'Unenroll this device'), 'unenroll-confirm.njk', 'no reason chosen', 'Unenroll this device?');
+      await check(page, await page.goto(`${t.baseUrl}/portal/devices/unenroll?mac=02:00:00:00:00:01`), 'error.njk', '404, a device not yours', 'Page not found');
+    });
+  });
+
+  it('the walled garden, a page that does not exist, and a profile link that has expired', async () => {
+    await as(
+      IPHONE_UA,
+      async (page) => {
+        await check(page, await page.goto(`${t.baseUrl}/portal/walled-garden`), 'walled-garden.njk', 'default catalogue', 'Walled garden');
+        await check(page, await page.goto(`${t.baseUrl}/portal/no-such-page`), 'error.njk', '404', 'Page not found');
+        await check(page, await page.goto(`${t.baseUrl}/portal/profile?d=no-such-link`), 'error.njk', '410, profile link expired', 'We could not continue');
+      },
+      false,
+    );
+  });
+
+  it('an openNDS router: the login handed back to it', async () => {
+    const mac = newMac();
+    await Backdoor.with(t, (b) => b.enrollByAgent(mac));
+    await browserIs(mac);
+    await as(ANDROID_UA, async (page) => {
+      // The node's authentication page answers 204: the browser stays on the hand-off page (its refresh goes there at once).
+      await page.route(`http://${NDS_ADDRESS}:${ndsPort}/**`, (route) => route.fulfill({ status: 204 }));
+      const hid = randomBytes(32).toString('hex');
+      const q = new URLSearchParams({ hid, gatewayname: 'openNDS Node', gatewayaddress: `${NDS_ADDRESS}:${ndsPort}`, clientip: '127.0.0.1', clientmac: mac, redir: 'http://example.com/' });
+      await page.goto(`${t.baseUrl}/portal?${q}`);
+      await check(page, await logIn(page, t.employeePassword, 'Log in'), 'uam-handoff.njk', 'openNDS', 'Connecting you to the Wi-Fi');
+    });
+  });
+
+  it('Macs not allowed (maybe an iPad), and the directory unavailable: registration and My devices say so', async () => {
+    const dead = await freeTcpPort();
+    await t.reconfigure((doc) => {
+      doc.enrollment.platforms = { macos: false };
+      // Nothing listens there: every password check fails as an outage does.
+      doc.directory = { kind: 'ldap', ldap: { url: `ldap://127.0.0.1:${dead}`, bind_dn: 'cn=portal,dc=northwind,dc=example', bind_password: 'unused-bind-password', base_dn: 'dc=northwind,dc=example' } };
+    });
+    await browserIs(newMac());
+    await as(
+      MAC_UA,
+      async (page) => {
+        await check(page, await page.goto(`${t.baseUrl}/portal`), 'unsupported.njk', 'a Mac where only iPads may enroll', 'This device is not supported');
+      },
+      false,
+    );
+    await browserIs(newMac());
+    await as(IPHONE_UA, async (page) => {
+      await page.goto(`${t.baseUrl}/portal`);
+      await check(page, await logIn(page, 'any-password', 'Enroll this device'), 'register.njk', 'directory unavailable', 'Set up this iPhone or iPad');
+      await page.goto(`${t.baseUrl}/portal/devices`);
+      await check(page, await logIn(page, 'any-password', /log in/i), 'my-devices-login.njk', 'directory unavailable', 'My devices');
+    });
+  });
+
+  it('showed every page template in at least one state', () => {
+    const templates = readdirSync(VIEWS).filter((f) => f.endsWith('.njk') && f !== 'layout.njk');
+    const shown = new Set(checked.map((c) => c.template));
+    expect(templates.filter((f) => !shown.has(f))).toEqual([]);
+  });
+});
