@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AxeResults } from 'axe-core';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
+import { PageAudit, testOutput } from '../helpers/page-audit.js';
 import { freeTcpPort } from '../helpers/ports.js';
 import { accountingStart } from '../helpers/radclient.js';
 import { Backdoor } from '../helpers/raw-nas.js';
@@ -15,24 +12,15 @@ import { Backdoor } from '../helpers/raw-nas.js';
 /**
  * Every employee page in each of its states, in headless Chromium against a real gateway,
  * checked by axe-core for WCAG 2.1 A and AA, in the light and in the dark colour scheme, and
- * weighed: each page's bytes as sent, under 15 KB with its inline stylesheet. The table of
- * sizes goes to test-output/page-sizes.txt.
- *
- * axe's source is evaluated through the DevTools protocol (Playwright's evaluate), which the
- * page's Content-Security-Policy does not govern: the product's CSP (no script at all) stays
- * as it is, and the browser enforces it on everything the page itself loads.
+ * weighed: each page's bytes as sent, under 15 KB with its inline stylesheet
+ * (helpers/page-audit.ts). The table of sizes goes to test-output/page-sizes.txt.
  *
  * The states come from the portal's decisions (portal/decide.ts, portal/visit.ts) and its
  * actions; the last test fails when a template in views/ was shown in no state here.
  */
 
 const VIEWS = join(process.cwd(), 'views');
-const SIZES = join(process.cwd(), 'test-output', 'page-sizes.txt');
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const MAX_PAGE_BYTES = 15 * 1024;
-/** Runs axe in the page (the browser's code, as text: these tests compile without the DOM's types). */
-const AXE_RUN = `axe.run(document, ${JSON.stringify({ runOnly: { type: 'tag', values: WCAG_21_AA }, resultTypes: ['violations', 'incomplete'] })}).then((r) => ({ violations: r.violations, incomplete: r.incomplete }))`;
+const SIZES = testOutput('page-sizes.txt');
 
 const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const OLD_IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 15_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.7 Mobile/15E148 Safari/604.1';
@@ -53,14 +41,7 @@ let ndsPort: number;
 /** Device numbers, so that each visit is a new device. */
 let devices = 0;
 
-/** One checked page: which template in which state, and its size as sent. */
-interface Checked {
-  readonly template: string;
-  readonly state: string;
-  readonly status: number;
-  readonly bytes: number;
-}
-const checked: Checked[] = [];
+const audit = new PageAudit();
 
 /** A MAC of its own for each device of the walk (3c:22:fb is an Apple prefix, universally administered). */
 function newMac(): string {
@@ -77,38 +58,9 @@ function visitor(userAgent: string, mobile = true): Promise<BrowserContext> {
   return browser.newContext(mobile ? { userAgent, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { userAgent, viewport: { width: 1280, height: 800 } });
 }
 
-/**
- * What axe finds against WCAG 2.1 A and AA on the page as it stands, one line a rule and
- * element: its violations, and what it could not decide ("needs review", such as a name on
- * an element that may not have one), which a person would otherwise have to check by hand.
- */
-async function axeFindings(page: Page): Promise<string[]> {
-  if ((await page.evaluate('typeof axe')) === 'undefined') await page.evaluate(AXE_SOURCE);
-  const result = (await page.evaluate(AXE_RUN)) as Pick<AxeResults, 'violations' | 'incomplete'>;
-  const lines = (kind: string, results: AxeResults['violations']) =>
-    results.flatMap((r) => r.nodes.map((n) => `${kind} ${r.id} (${r.impact ?? 'no impact'}) at ${n.target.join(' ')}: ${r.help}`));
-  return [...lines('violation', result.violations), ...lines('needs review', result.incomplete)];
-}
-
-/**
- * Checks the page `response` loaded: it is `template` (its heading is `heading`), axe finds
- * nothing against WCAG 2.1 AA in the light and the dark colour scheme, and it is under 15 KB.
- */
-async function check(page: Page, response: Response | null, template: string, state: string, heading: string): Promise<void> {
-  expect(response, `${state}: no page loaded`).not.toBeNull();
-  expect(await page.locator('h1').innerText(), state).toBe(heading);
-  // axe runs under the page's own policy, not a loosened one.
-  expect(response!.headers()['content-security-policy'], state).toMatch(/^default-src 'none'; style-src 'nonce-/);
-  const bytes = (await response!.body()).length;
-  checked.push({ template, state, status: response!.status(), bytes });
-  const found: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    found.push(...(await axeFindings(page)).map((v) => `${colorScheme}: ${v}`));
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-  expect(found, `${template}, ${state}: WCAG 2.1 AA findings`).toEqual([]);
-  expect(bytes, `${template}, ${state}: bytes`).toBeLessThan(MAX_PAGE_BYTES);
+/** Checks the page `response` loaded (PageAudit.check): `template` in `state`, its heading `heading`. */
+function check(page: Page, response: Response | null, template: string, state: string, heading: string): Promise<void> {
+  return audit.check(page, response, template, state, heading);
 }
 
 /** Clicks and returns the response of the page that the click loads. */
@@ -174,13 +126,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.close();
-  if (checked.length === 0) return;
-  const width = Math.max(...checked.map((c) => `${c.template}, ${c.state}`.length));
-  const rows = checked.map((c) => `${`${c.template}, ${c.state}`.padEnd(width)}  ${String(c.status).padStart(3)}  ${String(c.bytes).padStart(6)}`);
-  const table = [`${'page, state'.padEnd(width)}  HTTP   bytes`, ...rows, ''].join('\n');
-  await mkdir(join(process.cwd(), 'test-output'), { recursive: true });
-  await writeFile(SIZES, table);
-  console.log(`Page sizes (also in ${SIZES}):\n${table}`);
+  await audit.writeSizes(SIZES);
 });
 
 // Each step shows several pages and runs axe twice on each (about a second a page here): bounds for a machine several times slower.
@@ -339,8 +285,6 @@ describe('every employee page in every state: WCAG 2.1 AA in light and dark, und
   });
 
   it('showed every page template in at least one state', () => {
-    const templates = readdirSync(VIEWS).filter((f) => f.endsWith('.njk') && f !== 'layout.njk');
-    const shown = new Set(checked.map((c) => c.template));
-    expect(templates.filter((f) => !shown.has(f))).toEqual([]);
+    expect(audit.unshown(VIEWS)).toEqual([]);
   });
 });
