@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,8 @@ const OLD_IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 15_7 like Mac OS X) Ap
 const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+const CHROMEBOOK_UA = 'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const LINUX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 /** A platform the portal has no path for (decide.ts: other). */
 const CONSOLE_UA = 'Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko)';
 
@@ -103,6 +106,7 @@ async function as(userAgent: string, walk: (page: Page) => Promise<void>, mobile
 beforeAll(async () => {
   ndsPort = await freeTcpPort();
   t = await startTestGateway({
+    beforeStart: (dir) => writeFile(join(dir, 'terms.txt'), 'Use this network for work.\n\nAccess is logged.\n'),
     configure: (doc) => {
       doc.portal.organisation_name = 'Northwind Logistics';
       doc.portal.support_contact = 'IT helpdesk, ext. 1234';
@@ -281,6 +285,63 @@ describe('every employee page in every state: WCAG 2.1 AA in light and dark, und
       await check(page, await logIn(page, 'any-password', 'Enroll this device'), 'register.njk', 'directory unavailable', 'Set up this iPhone or iPad');
       await page.goto(`${t.baseUrl}/portal/devices`);
       await check(page, await logIn(page, 'any-password', /log in/i), 'my-devices-login.njk', 'directory unavailable', 'My devices');
+    });
+  });
+
+  it('a Chromebook, a Linux computer and an Android phone without an agent; the terms of use', async () => {
+    // No agent (Android gets the settings by hand), terms to accept, no device limit (the walk above reached it),
+    // and the users file again (the step above left a directory that does not answer).
+    await t.reconfigure((doc) => {
+      delete doc.android;
+      doc.directory = { kind: 'file' };
+      doc.enrollment = { randomised_macs: 'accept', device_limit: 0 };
+      doc.portal.terms = { file: 'terms.txt', version: '2026-12' };
+    });
+    const enroll = async (page: Page) => {
+      await page.getByLabel('User name').fill('employee');
+      await page.getByLabel('Password').fill(t.employeePassword);
+      await page.getByLabel(/^I accept the Terms of use/).check();
+      return pressButton(page, 'Enroll this device');
+    };
+    await browserIs(newMac());
+    await as(
+      CHROMEBOOK_UA,
+      async (page) => {
+        await check(page, await page.goto(`${t.baseUrl}/portal`), 'register.njk', 'ChromeOS, with terms of use', 'Set up this Chromebook');
+        await check(page, await follow(page, () => page.getByRole('link', { name: 'Terms of use' }).click()), 'terms.njk', 'the terms in full', 'Terms of use');
+        await page.goBack();
+        await check(page, await enroll(page), 'chromeos-onc.njk', 'EAP-TLS and PEAP', 'Set up the Wi-Fi on this Chromebook');
+      },
+      false,
+    );
+    await browserIs(newMac());
+    await as(
+      LINUX_UA,
+      async (page) => {
+        await page.goto(`${t.baseUrl}/portal`);
+        await check(page, await enroll(page), 'linux-files.njk', 'EAP-TLS and PEAP', 'Set up the Wi-Fi on this computer');
+      },
+      false,
+    );
+    await browserIs(newMac());
+    await as(ANDROID_UA, async (page) => {
+      await page.goto(`${t.baseUrl}/portal`);
+      await check(page, await enroll(page), 'android-settings.njk', 'EAP-TLS and PEAP, by hand', 'Set up the Wi-Fi on this Android device');
+    });
+  });
+
+  it('Android with Passpoint', async () => {
+    await t.reconfigure((doc) => {
+      delete doc.portal.terms;
+      doc.eap = { ...(doc.eap ?? {}), enabled: true };
+      doc.passpoint = { enabled: true, fqdn: 'wifi.northwind.example', roaming_consortium_ois: ['5a03ba0000'] };
+      // With eap.enabled the gateway answers the networks' 802.1X itself: EAP-TLS it can.
+      doc.ios.wifi = doc.ios.wifi.filter((n: { security: string }) => n.security === 'eap-tls');
+    });
+    await browserIs(newMac());
+    await as(ANDROID_UA, async (page) => {
+      await page.goto(`${t.baseUrl}/portal`);
+      await check(page, await logIn(page, t.employeePassword, 'Enroll this device'), 'passpoint-ready.njk', 'EAP-TLS', 'Install the Wi-Fi profile');
     });
   });
 

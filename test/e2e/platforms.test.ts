@@ -221,12 +221,13 @@ describe('Linux', () => {
       await writeFile(join(home, 'Downloads', ca.name), ca.body);
       const p12 = await downloadBy(page, "Download this computer's certificate");
       await writeFile(join(home, 'Downloads', p12.name), p12.body);
-      const commands = await page.locator('[aria-label^="Command for"]').allInnerTexts();
+      // Each network's command follows its heading.
+      const commands = await page.locator('h3 + p.url').allInnerTexts();
       expect(commands).toHaveLength(2);
       const [peap, tls] = commands.map((c) => pastedNmcli(c.trim(), home));
       expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', identity: 'employee', 'ca-cert': join(home, 'Downloads', 'northwind-logistics-root-ca.pem'), 'domain-suffix-match': 'radius.northwind.example' });
       expect(tls!['802-1x']).toMatchObject({ eap: 'tls;', 'private-key': join(home, 'Downloads', 'northwind-logistics-wifi-identity.p12') });
-      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+      const password = await page.getByLabel('Certificate password').inputValue();
       expect(tls!['802-1x']!['private-key-password']).toBe(password);
       expect(p12Subject(join(home, 'Downloads', p12.name), password)).toMatch(/subject=CN ?= ?employee\n/);
       execFileSync('openssl', ['x509', '-in', join(home, 'Downloads', ca.name), '-noout']);
@@ -256,7 +257,7 @@ describe('Android without an agent', () => {
       const caFile = join(t.dir, ca.name);
       await writeFile(caFile, ca.body);
       execFileSync('openssl', ['x509', '-inform', 'der', '-in', caFile, '-noout']);
-      const password = (await page.getByLabel('Certificate password').innerText()).trim();
+      const password = await page.getByLabel('Certificate password').inputValue();
       expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
       const p12 = await downloadBy(page, "Download this device's certificate");
       const p12File = join(t.dir, `android-${p12.name}`);

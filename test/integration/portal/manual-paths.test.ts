@@ -140,7 +140,7 @@ describe('Linux: the settings written out and an nmcli line', () => {
     ({ page, path } = await enrollAndOpen(LINUX_UA, ip, mac, 'Set up this Linux computer'));
     expect(page.body).toContain('<h1>Set up the Wi-Fi on this computer</h1>');
     for (const ssid of ['Staff', 'Staff Secure', 'Guest&#39;s WPA3']) expect(page.body).toContain(`<h3>${ssid}</h3>`);
-    expect(page.body).toMatch(/aria-label="Certificate password">[A-Za-z0-9_-]{24}</);
+    expect(page.body).toMatch(/<label for="p12-password">Certificate password[^<]*<\/label>\n<input type="text" id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}" readonly/);
     expect(page.body).toContain('<dd class="mono">radius.example.org</dd>');
     expect((await call('GET', path, { ip, ua: LINUX_UA })).status).toBe(410);
   });
@@ -153,7 +153,7 @@ describe('Linux: the settings written out and an nmcli line', () => {
     expect(fingerprint(join(home, 'Downloads', 'example-org-root-ca.pem'), 'pem')).toBe(fingerprint(t.config.pki.ca_cert_file, 'pem'));
     const p12 = await downloadFile(t, linkTo(page, "Download this computer's certificate"), ip, LINUX_UA);
     writeFileSync(join(home, 'Downloads', 'example-org-wifi-identity.p12'), p12.body);
-    const commands = [...page.body.matchAll(/aria-label="Command for [^"]*">([^<]+)</g)].map((m) => unescapeHtml(m[1]!));
+    const commands = [...page.body.matchAll(/<h3>[^<]*<\/h3>\n<p class="url mono">([^<]+)</g)].map((m) => unescapeHtml(m[1]!));
     expect(commands).toHaveLength(3);
     const [peap, tls, sae] = commands.map((c) => pastedNmcli(c, home));
     expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', 'phase2-auth': 'mschapv2', identity: 'employee', 'ca-cert': join(home, 'Downloads', 'example-org-root-ca.pem') });
@@ -184,7 +184,7 @@ describe('Android without an agent: the settings to enter by hand', () => {
     expect(ca.headers['content-disposition']).toBe('attachment; filename="example-org-root-ca.crt"');
     writeFileSync(join(work, 'android.crt'), ca.body);
     expect(fingerprint(join(work, 'android.crt'), 'der')).toBe(fingerprint(t.config.pki.ca_cert_file, 'pem'));
-    const password = /aria-label="Certificate password">([A-Za-z0-9_-]{24})</.exec(page.body)![1]!;
+    const password = /id="p12-password" class="mono" value="([A-Za-z0-9_-]{24})"/.exec(page.body)![1]!;
     const p12 = await downloadFile(t, linkTo(page, "Download this device's certificate"), ip, ANDROID_UA);
     writeFileSync(join(work, 'android.p12'), p12.body);
     expect(openssl('pkcs12', '-info', '-nokeys', '-in', join(work, 'android.p12'), '-passin', `pass:${password}`)).toMatch(/subject=CN ?= ?employee\n/);

@@ -452,11 +452,11 @@ describe('views', () => {
     expect(guest).toContain('<dt>Password</dt>\n<dd class="mono">guest-pass-123</dd>');
     expect(guest).toContain('<dt>Hidden network</dt>');
     expect(guest).not.toContain('EAP method');
-    expect(html.match(/aria-label="Certificate password"/g)).toHaveLength(1);
+    expect(html.match(/<label for="p12-password">Certificate password, shown only here<\/label>/g)).toHaveLength(1);
     expect(html).toContain('Never choose <b>Use system certificates</b>');
     const linux = render(CASES.find((c) => c.name === 'linux-files, EAP-TLS and PEAP')!);
     expect(linux).toContain('<dd>northwind-wifi-identity.p12 (also the private key; its password is above)</dd>');
-    expect(linux).toContain('aria-label="Command for Northwind Staff">nmcli connection add');
+    expect(linux).toContain('<h3>Northwind Staff</h3>\n<p class="url mono">nmcli connection add');
   });
 
   it('offers the agent when configured and the support contact when not', () => {
