@@ -59,6 +59,9 @@ describe('limitFor', () => {
     expect(groupMatches('ou=staff', 'cn=ou=staff,dc=example')).toBe(false);
     expect(groupMatches('staff', 'x,cn=staff')).toBe(false);
     expect(groupMatches('WIFI-STAFF', 'cn=wifi-staff,ou=groups')).toBe(true);
+    // Blanks around the whole name, and a blank on one side of "," or "=" only, are dropped too.
+    expect(groupMatches('  wifi-staff ', 'cn=wifi-staff,ou=groups')).toBe(true);
+    expect(groupMatches('cn=wifi-staff ,ou =groups', 'cn=wifi-staff,ou=groups')).toBe(true);
     const p = policy({ group_limits: [{ group: 'wifi-staff', limit: 7 }] });
     expect(p.limitFor(user('cn=wifi-staff,ou=groups,dc=example,dc=org'))).toBe(7);
   });
@@ -97,7 +100,7 @@ describe('checkOs', () => {
 
   it('refuses an unknown version wherever a minimum is set: it never slips past', () => {
     expect(() => p.checkOs('ios', undefined)).toThrow(/^This device did not say which iOS version it runs; this Wi-Fi needs iOS 16\.4 or later\. Open this page in Safari/);
-    expect(() => p.checkOs('android', undefined)).toThrow(/did not say which Android version.*Android 10 or later/);
+    expect(() => p.checkOs('android', undefined)).toThrow(/did not say which Android version.*Android 10 or later\. This browser does not tell it; ask IT how to enroll this device\.$/);
     expect(() => p.checkOs('android', 'unknown')).toThrow(OsTooOldError);
   });
 
@@ -143,6 +146,10 @@ describe('checkPlatform (enrollment.platforms)', () => {
       /^This device's system was not recognised, so it cannot be enrolled here\. It is open to: iPhone and iPad, Mac, Android, Chromebook\.$/,
     );
     expect(() => policy({ platforms: { ...ALL_PLATFORMS, windows: false } }).checkPlatform('windows')).toThrow(/^This Wi-Fi is not open to Windows devices\./);
+    expect(() => policy({ platforms: { ...ALL_PLATFORMS, linux: false } }).checkPlatform('linux')).toThrow(/^This Wi-Fi is not open to Linux devices\. It is open to: iPhone and iPad, Mac, Android, Windows, Chromebook\.$/);
+    // Nothing open at all: no list of what is open instead.
+    const none = { ios: false, macos: false, android: false, windows: false, chromeos: false, linux: false };
+    expect(() => policy({ platforms: none }).checkPlatform('ios')).toThrow(/^This Wi-Fi is not open to iPhone and iPad devices\.$/);
   });
 
   it('lists the allowed platforms in a fixed order', () => {
@@ -165,6 +172,8 @@ describe('randomised MACs', () => {
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toThrow(RandomisedMacError);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toThrow(/Settings → Wi-Fi → tap ⓘ next to this network → turn off Private Wi-Fi Address \(iOS 18: set Private Wi-Fi Address to Off\)/);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'android')).toThrow(/Settings → Network & internet → Internet → tap ⚙ next to this network → Privacy → Use device MAC/);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'macos')).toThrow(/System Settings → Wi-Fi → Details… next to this network → Private Wi-Fi address → Off \(macOS 15 and later\)\. Then reconnect\.$/);
+    expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'windows')).toThrow(/Settings → Network & internet → Wi-Fi → Manage known networks → this network → Random hardware addresses → Off\. Then reconnect\.$/);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'other')).toThrow(/private \(randomised\) Wi-Fi address/);
     expect(() => p.checkMac(mac('3e:00:00:00:00:01'), 'other')).toThrow(/Turn off the private \(randomised\) Wi-Fi address for this network in the device's Wi-Fi settings so that it uses its own address, then reconnect\.$/);
   });
