@@ -1,10 +1,9 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page, Response } from 'playwright-core';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, trustServerKey } from '../helpers/chromium.js';
 import { leaseTo } from '../helpers/device-requests.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { PageAudit, testOutput } from '../helpers/page-audit.js';
@@ -60,9 +59,7 @@ beforeAll(async () => {
     await b.giveSession(MAC, 3600_000, 'employee');
   });
   await leaseTo(t, MAC, '10.0.0.7');
-  const cert = new X509Certificate(await readFile(t.config.portal.https.cert_file));
-  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+  browser = await launchChromium([await trustServerKey(t.config.portal.https.cert_file)]);
 }, 120_000);
 
 afterAll(async () => {

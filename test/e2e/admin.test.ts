@@ -1,10 +1,9 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { queryAudit } from '../../src/audit/query.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, trustServerKey } from '../helpers/chromium.js';
 import { httpsCall } from '../helpers/https.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
@@ -56,9 +55,7 @@ beforeAll(async () => {
       await writeFile(join(dir, 'ldap-ca.pem'), slapd.ca);
     },
   });
-  const cert = new X509Certificate(await readFile(t.config.portal.https.cert_file));
-  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  browser = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+  browser = await launchChromium([await trustServerKey(t.config.portal.https.cert_file)]);
 }, 120_000);
 
 afterAll(async () => {

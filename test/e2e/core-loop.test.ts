@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, trustServerKey } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
@@ -108,26 +109,13 @@ beforeAll(async () => {
     },
   });
   // Trust exactly the gateway's server key, as a phone that installed the CA would.
-  const cert = new X509Certificate(await readFile(t.config.portal.https.cert_file));
-  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
   const port = t.httpUrl.split(':').pop();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
-      `--ignore-certificate-errors-spki-list=${spki}`,
-      // The router sends the OS's captive probes to the portal's plain-HTTP port.
-      `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP connectivitycheck.gstatic.com 127.0.0.1:${port}`,
-    ],
-  });
+  browser = await launchChromium([
+    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+    await trustServerKey(t.config.portal.https.cert_file),
+    // The router sends the OS's captive probes to the portal's plain-HTTP port.
+    `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP connectivitycheck.gstatic.com 127.0.0.1:${port}`,
+  ]);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,3 +1,5 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -12,4 +14,14 @@ export function launchChromium(extra: readonly string[] = []): Promise<Browser> 
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
   });
+}
+
+/**
+ * The flag that makes Chromium trust exactly the gateway's HTTPS server key (the certificate
+ * in `certFile`, issued by the gateway's own CA), as a phone that installed the CA would.
+ */
+export async function trustServerKey(certFile: string): Promise<string> {
+  const cert = new X509Certificate(await readFile(certFile));
+  const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return `--ignore-certificate-errors-spki-list=${spki}`;
 }
