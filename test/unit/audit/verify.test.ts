@@ -1,9 +1,25 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS, headHmac, HEAD_FILE, lineHash, sealMembers, type AuditHead } from '../../../src/audit/record.js';
 import { formatReport, verifyAuditDir, type VerifyReport } from '../../../src/audit/verify.js';
+
+/**
+ * readdirSync as the filesystem lists, or newest name first when `listing.newestFirst`.
+ * The order a directory lists in is the filesystem's (ext4: by a hash of the name, which
+ * listed the three names below in date order whichever order they were created in), so
+ * only this makes it the test's own.
+ */
+const listing = vi.hoisted(() => ({ newestFirst: false }));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const readdirSync = ((path: string) => {
+    const names = fs.readdirSync(path);
+    return listing.newestFirst ? [...names].sort().reverse() : names;
+  }) as typeof fs.readdirSync;
+  return { ...fs, readdirSync };
+});
 
 /**
  * `audit verify` over trails written by hand from the line format (record.ts), so
@@ -36,7 +52,10 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'enrollgate-verify-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  listing.newestFirst = false;
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const write = (file: string, lines: readonly string[], end = '\n') => writeFileSync(join(dir, file), lines.length ? lines.join('\n') + end : '');
 const writeHead = (h: AuditHead | string) => writeFileSync(join(dir, HEAD_FILE), typeof h === 'string' ? h : `${JSON.stringify(h)}\n`);
@@ -91,6 +110,22 @@ describe('verifyAuditDir: an intact trail', () => {
       writeHead(head(3, lines[2]!, names[2]!, 1));
       expect(verifyAuditDir(dir), order.join()).toEqual({ status: 'intact', files: 3, records: 3, lastSeq: 3, notes: [] });
     }
+  });
+
+  it('sorts the daily files by date when the directory lists the newest first', () => {
+    const lines = chain(1, 3);
+    const names = ['audit-2026-11-01.jsonl', 'audit-2026-11-02.jsonl', 'audit-2026-11-03.jsonl'];
+    names.forEach((name, i) => write(name, [lines[i]!]));
+    writeHead(head(3, lines[2]!, names[2]!, 1));
+    listing.newestFirst = true;
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([...names].reverse());
+    expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 3, records: 3, lastSeq: 3, notes: [] });
+  });
+
+  it('reads a day file without a trailing newline in the middle of the trail', () => {
+    const lines = fourRecords();
+    write(DAY1, lines.slice(0, 2), '');
+    expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 2, records: 4, lastSeq: 4, notes: [] });
   });
 
   it('notes every record as not yet covered when the checkpoint is still the new trail\'s (seq 0)', () => {
@@ -212,6 +247,50 @@ describe('verifyAuditDir: a broken trail, named by file and line', () => {
     const lines = fourRecords();
     write(DAY2, [lines[3]!, lines[2]!]);
     expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'has seq 4 before seq 3 (line 2): records reordered', 2, 2));
+  });
+
+  it('finds the first two records swapped: seq 2 on line 1, then seq 1', () => {
+    const lines = fourRecords();
+    write(DAY1, [lines[1]!, lines[0]!]);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 1, 'has seq 2 before seq 1 (line 2): records reordered', 0, 0));
+  });
+
+  it('finds a record deleted in the middle, with records after it, as a jump, not a reordering', () => {
+    const lines = chain(1, 6);
+    write(DAY1, [...lines.slice(0, 3), ...lines.slice(4)]);
+    writeHead(head(6, lines[5]!, DAY1, 5));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 4, 'jumps from seq 3 to seq 5: 1 record(s) missing before it (deleted lines or a deleted file)', 3, 3, 1));
+  });
+
+  it('finds the first record repeated in a trail that does not start the chain as repeated, not reordered', () => {
+    const [first] = chain(1, 1, lineHash('an earlier record'));
+    write(DAY1, [first!, first!]);
+    writeHead(head(1, first!, DAY1, 1));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, 'has seq 1 after seq 1: records reordered or repeated', 1, 1, 1));
+  });
+
+  it.each([
+    ['at seq 1 with another prev', 1, lineHash('an earlier record')],
+    ['after seq 1 with the genesis prev', 3, GENESIS],
+  ])('finds a record altered after a first record %s (the start is judged only at the end, when no audit.pruned record took it)', (_what, from, prev) => {
+    const lines = chain(from, from + 2, prev);
+    write(DAY1, [lines[0]!, lines[1]!.replace('"lost"', '"found"'), lines[2]!]);
+    writeHead(head(from + 2, lines[2]!, DAY1, 3));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 2, `was altered: its SHA-256 does not match the prev of the next record (${DAY1} line 3)`, 2, from + 1, 1));
+  });
+
+  it('finds a first record that does not start the chain alone in its file', () => {
+    const lines = chain(1, 2, lineHash('an earlier record'));
+    write(DAY1, [lines[0]!]);
+    write(DAY2, [lines[1]!]);
+    writeHead(head(2, lines[1]!, DAY2, 1));
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY1, 1, 'is the first record but does not start the chain (records before it are missing)', 0, 0));
+  });
+
+  it('finds an empty first line in the last day as not a record, not as a torn line', () => {
+    const lines = fourRecords();
+    writeFileSync(join(dir, DAY2), `\n${lines[2]}\n${lines[3]}\n`);
+    expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'is not a valid record (it is not a JSON record), and the record after it does not recover it', 2, 2));
   });
 
   it('finds a record repeated', () => {
@@ -390,6 +469,47 @@ describe('verifyAuditDir: audit.hmac_key set on a trail written without it', () 
     expect(verifyAuditDir(dir, KEY).problem).toEqual({ file: DAY2, line: 4, message: expect.stringContaining('has no HMAC: audit.hmac_key is configured, but no audit.sealed record after it') });
   });
 
+  it('reports the records verified before the first record without an HMAC', () => {
+    const lines = sealedAtThree();
+    const stripped = lines[3]!.replace(/,"hmac":"[0-9a-f]{64}"\}$/, '}');
+    write(DAY2, [...lines.slice(0, 3), stripped]);
+    writeHead(head(4, stripped, DAY2, 4, KEY));
+    expect(verifyAuditDir(dir, KEY)).toEqual({
+      ...broken(
+        DAY2,
+        4,
+        'has no HMAC: audit.hmac_key is configured, but no audit.sealed record after it says sealing started (the gateway records one when it next starts with the key)',
+        3,
+        3,
+        1,
+      ),
+      notes: [`${DAY2} line 3: sealing started at seq 3: seq 1 to 2 were written without audit.hmac_key, and its HMAC covers them through the chain`],
+    });
+  });
+
+  it.each([
+    ['only its unsealed_seq', 1, 1, 'says sealing started after seq 1, but it follows seq 2'],
+    ['only its unsealed_sha256', 2, 0, 'says sealing started after seq 2, but it follows seq 2'],
+  ])('finds an audit.sealed record wrong in %s', (_what, seq, shaOf, message) => {
+    const plain = chain(1, 2);
+    sealedAtThree(() => `"type":"audit.sealed","unsealed_seq":${seq},"unsealed_sha256":"${lineHash(plain[shaOf]!)}","outcome":"info"`);
+    expect(verifyAuditDir(dir, KEY)).toEqual(broken(DAY2, 3, message, 2, 2, 1));
+  });
+
+  it('says so when no record before an audit.sealed record lacks an HMAC', () => {
+    const lines = chain(1, 2, GENESIS, KEY);
+    const sealed = sealMembers(`"type":"audit.sealed","unsealed_seq":2,"unsealed_sha256":"${lineHash(lines[1]!)}","outcome":"info"`, { seq: 3, at: AT, prev: lineHash(lines[1]!) }, KEY);
+    write(DAY2, [...lines, sealed]);
+    writeHead(head(3, sealed, DAY2, 3, KEY));
+    expect(verifyAuditDir(dir, KEY)).toEqual({
+      status: 'intact',
+      files: 1,
+      records: 3,
+      lastSeq: 3,
+      notes: [`${DAY2} line 3: sealing started at seq 3: no record before it lacks an HMAC, and its HMAC covers them through the chain`],
+    });
+  });
+
   it('takes an audit.sealed record only sealed, and only naming the record before it', () => {
     // Unsealed: anyone could write one.
     const plain = chain(1, 2);
@@ -404,10 +524,10 @@ describe('verifyAuditDir: audit.hmac_key set on a trail written without it', () 
 
 describe('verifyAuditDir: a trail pruned by audit prune', () => {
   /** Records 1–4; 1–2 pruned (their file gone), 5 the audit.pruned record naming seq 2 and its SHA-256. */
-  function prunedAtTwo(key?: Buffer, lastSha = (lines: string[]) => lineHash(lines[1]!), sealed = true): string[] {
+  function prunedAtTwo(key?: Buffer, lastSha = (lines: string[]) => lineHash(lines[1]!), sealed = true, edit = (members: string) => members): string[] {
     const lines = chain(1, 4, GENESIS, key);
     const cut = sealMembers(
-      `"type":"audit.pruned","by":"cli:root","before":"2026-11-26","archive":"/srv/archive","files":["${DAY1}"],"records":2,"first_seq":1,"last_seq":2,"last_sha256":"${lastSha(lines)}","outcome":"info"`,
+      edit(`"type":"audit.pruned","by":"cli:root","before":"2026-11-26","archive":"/srv/archive","files":["${DAY1}"],"records":2,"first_seq":1,"last_seq":2,"last_sha256":"${lastSha(lines)}","outcome":"info"`),
       { seq: 5, at: AT, prev: lineHash(lines[3]!) },
       sealed ? key : undefined,
     );
@@ -435,5 +555,44 @@ describe('verifyAuditDir: a trail pruned by audit prune', () => {
     expect(verifyAuditDir(dir)).toEqual(broken(DAY2, 1, 'jumps from seq 0 to seq 3: 2 record(s) missing before it (deleted lines or a deleted file)', 0, 0, 1));
     prunedAtTwo(KEY, undefined, false);
     expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'broken', problem: { file: DAY2, line: 1 } });
+  });
+
+  it('takes no record that names the cut but is not audit.pruned, nor an audit.pruned naming the right SHA-256 under another seq', () => {
+    const jump = broken(DAY2, 1, 'jumps from seq 0 to seq 3: 2 record(s) missing before it (deleted lines or a deleted file)', 0, 0, 1);
+    prunedAtTwo(undefined, undefined, true, (m) => m.replace('"type":"audit.pruned"', '"type":"audit.prunes"'));
+    expect(verifyAuditDir(dir)).toEqual(jump);
+    prunedAtTwo(undefined, undefined, true, (m) => m.replace('"last_seq":2', '"last_seq":1'));
+    expect(verifyAuditDir(dir)).toEqual(jump);
+  });
+
+  it('starts where the cut ends when the first day kept holds a single record', () => {
+    const lines = chain(1, 4);
+    const DAY3 = 'audit-2026-11-27.jsonl';
+    const cut = sealMembers(
+      `"type":"audit.pruned","by":"cli:root","before":"2026-11-26","archive":"/srv/archive","files":["${DAY1}"],"records":2,"first_seq":1,"last_seq":2,"last_sha256":"${lineHash(lines[1]!)}","outcome":"info"`,
+      { seq: 5, at: AT, prev: lineHash(lines[3]!) },
+    );
+    write(DAY2, [lines[2]!]);
+    write(DAY3, [lines[3]!, cut]);
+    writeHead(head(5, cut, DAY3, 2));
+    expect(verifyAuditDir(dir)).toEqual({
+      status: 'intact',
+      files: 2,
+      records: 3,
+      lastSeq: 5,
+      firstSeq: 3,
+      notes: [`${DAY3} line 2: seq 1 to 2 were pruned (1 file(s), ${DAY1} to ${DAY1}) to /srv/archive; the trail here starts at seq 3 (${DAY2} line 1)`],
+    });
+  });
+
+  it('reads a forged audit.pruned record in a trail that starts at seq 1 as an ordinary record', () => {
+    const lines = chain(1, 2);
+    const forged = sealMembers(
+      `"type":"audit.pruned","by":"cli:root","before":"2026-11-26","archive":"/srv/archive","files":["${DAY1}"],"records":2,"first_seq":1,"last_seq":2,"last_sha256":"${lineHash(lines[1]!)}","outcome":"info"`,
+      { seq: 3, at: AT, prev: lineHash(lines[1]!) },
+    );
+    write(DAY2, [...lines, forged]);
+    writeHead(head(3, forged, DAY2, 3));
+    expect(verifyAuditDir(dir)).toEqual({ status: 'intact', files: 1, records: 3, lastSeq: 3, notes: [] });
   });
 });
