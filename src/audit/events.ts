@@ -79,10 +79,24 @@ export type AuditEvent =
   | ({ type: 'session.revoked'; mac: string; user?: string; reason: string; by?: string } & ClientFields)
   | { type: 'session.expired'; mac: string; user: string; ended_at: string }
   // RADIUS.
-  | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string }
+  /** attributes: what the accept carried besides keys and signatures ("Session-Timeout=3600, Tunnel-Type=VLAN, …": radius/attribute-summary.ts). */
+  | { type: 'radius.accepted'; nas: string; mac?: string; user?: string; reason?: string; attributes?: string }
   | { type: 'radius.rejected'; nas: string; mac?: string; reason: string }
   /** 802.1X: method tls/ttls/peap; mac is the device the identity names, station the Calling-Station-Id when it differs. */
-  | { type: 'eap.accepted'; nas: string; method: string; tls_version?: string; resumed?: boolean; mac?: string; station?: string; user?: string; serial?: string; reason: string }
+  | {
+      type: 'eap.accepted';
+      nas: string;
+      method: string;
+      tls_version?: string;
+      resumed?: boolean;
+      mac?: string;
+      station?: string;
+      user?: string;
+      serial?: string;
+      reason: string;
+      /** The session's attributes the accept carried, never the MS-MPPE keys or EAP-Message sent beside them. */
+      attributes?: string;
+    }
   | { type: 'eap.rejected'; nas: string; method?: string; tls_version?: string; resumed?: boolean; mac?: string; station?: string; user?: string; serial?: string; reason: string }
   | { type: 'accounting.started'; nas: string; mac: string; user?: string; ip?: string; session_id: string }
   | {

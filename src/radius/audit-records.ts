@@ -1,6 +1,7 @@
 import type { AccountingRecord } from '../accounting/accounting-store.js';
 import type { AuditEvent } from '../audit/events.js';
 import type { NasClient } from './clients.js';
+import { attributeSummary } from './attribute-summary.js';
 import { Code } from './packet.js';
 import type { AccessDecision } from './policy.js';
 
@@ -14,8 +15,9 @@ export function accessAuditEvent(nas: NasClient, d: AccessDecision): AuditEvent 
   // Object literals without spreads (one allocation each): this runs at every answer.
   // Members left undefined are left out of the record (JSON.stringify).
   // An accept without a session (registration VLAN, redirect, role) says which in its reason.
+  // A reject carries no attributes (policy.ts), so it has no summary.
   return d.code === Code.AccessAccept
-    ? { type: 'radius.accepted', nas: nas.name, mac: d.mac || undefined, user: d.user || undefined, reason: d.reason }
+    ? { type: 'radius.accepted', nas: nas.name, mac: d.mac || undefined, user: d.user || undefined, reason: d.reason, attributes: attributeSummary(d.attributes) }
     : { type: 'radius.rejected', nas: nas.name, mac: d.mac || undefined, reason: d.reason };
 }
 

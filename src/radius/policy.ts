@@ -69,23 +69,10 @@ export function decideAccess(mac: Mac, session: Session | undefined, nas: NasCli
   // The schema allows redirect only for cisco-wlc and role only for aruba; checked again so a
   // router never receives another vendor's attributes.
   if (none.answer === 'redirect' && nas.profile === 'cisco-wlc' && none.redirect_acl !== undefined) {
-    // Central web authentication: the WLC lets through what the ACL permits and sends web
-    // traffic to url-redirect. The URL is ours from configuration, never taken from the request.
-    const attributes: AttributeTuple[] = [
-      vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect=${context.portalUrl}`),
-      vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect-acl=${none.redirect_acl}`),
-    ];
-    if (none.airespace_acl !== undefined) attributes.push(vsa(Vendor.Airespace, 'Airespace-ACL-Name', none.airespace_acl));
-    return { code: Code.AccessAccept, attributes, outcome: 'portal_redirect', reason: 'no session: redirect to the portal', mac };
+    return { code: Code.AccessAccept, attributes: noSessionAttributes(nas, context.portalUrl), outcome: 'portal_redirect', reason: 'no session: redirect to the portal', mac };
   }
   if (none.answer === 'role' && nas.profile === 'aruba' && none.role !== undefined) {
-    return {
-      code: Code.AccessAccept,
-      attributes: [vsa(Vendor.Aruba, 'Aruba-User-Role', none.role)],
-      outcome: 'unregistered_role',
-      reason: 'no session: unregistered role',
-      mac,
-    };
+    return { code: Code.AccessAccept, attributes: noSessionAttributes(nas, context.portalUrl), outcome: 'unregistered_role', reason: 'no session: unregistered role', mac };
   }
   return { code: Code.AccessReject, attributes: NO_ATTRIBUTES, outcome: 'reject', reason: 'no session', mac };
 }
@@ -114,6 +101,31 @@ function buildSessionAttributes(end: Date, seconds: number, nas: NasClient, time
   if (w.vlan !== undefined) attributes.push(...vlanAttributes(w.vlan));
   if (w.role !== undefined && nas.profile === 'aruba') attributes.push(vsa(Vendor.Aruba, 'Aruba-User-Role', w.role));
   if (w.terminate_time) attributes.push(vsa(Vendor.WISPr, 'WISPr-Session-Terminate-Time', wisprTerminateTime(end, timeZone)));
+  return attributes;
+}
+
+/**
+ * A cisco-wlc redirect or an aruba role for a device without a session: the same list for
+ * every such answer of one NAS, built once (the audit summary and packet.ts' encoding are
+ * remembered by the list's identity).
+ */
+const lastNoSessionAttributes = new WeakMap<NasClient, { portalUrl: string; attributes: readonly AttributeTuple[] }>();
+
+function noSessionAttributes(nas: NasClient, portalUrl: string): readonly AttributeTuple[] {
+  const last = lastNoSessionAttributes.get(nas);
+  if (last && last.portalUrl === portalUrl) return last.attributes;
+  const none = nas.noSession;
+  const attributes: AttributeTuple[] = [];
+  if (none.answer === 'redirect') {
+    // Central web authentication: the WLC lets through what the ACL permits and sends web
+    // traffic to url-redirect. The URL is ours from configuration, never taken from the request.
+    attributes.push(vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect=${portalUrl}`), vsa(Vendor.Cisco, 'Cisco-AVPair', `url-redirect-acl=${none.redirect_acl}`));
+    if (none.airespace_acl !== undefined) attributes.push(vsa(Vendor.Airespace, 'Airespace-ACL-Name', none.airespace_acl));
+  } else if (none.role !== undefined) {
+    attributes.push(vsa(Vendor.Aruba, 'Aruba-User-Role', none.role));
+  }
+  Object.freeze(attributes);
+  lastNoSessionAttributes.set(nas, { portalUrl, attributes });
   return attributes;
 }
 

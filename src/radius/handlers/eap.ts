@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { Maybe } from '../../maybe.js';
 import type { Metrics } from '../../metrics.js';
 import type { Clock } from '../../clock.js';
+import { attributeSummary } from '../attribute-summary.js';
 import { authorizeCertificate, authorizeCredentials, authorizeMsChapV2, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { TlsSessionCache } from '../eap/session-cache.js';
@@ -297,7 +298,8 @@ export class EapHandler implements RadiusHandler {
         const station = parseMac(conversation.station);
         this.o.accessRequests?.note(decision.mac, r.nas.name, this.o.clock.now(), station && station !== decision.mac ? station : undefined);
       }
-      this.o.audit?.record({ type: 'eap.accepted', ...common, reason: decision.reason });
+      // The session's attributes only: the keys and EAP-Success go beside them (raw), never into the trail.
+      this.o.audit?.record({ type: 'eap.accepted', ...common, reason: decision.reason, attributes: attributeSummary(decision.attributes) });
       this.ended(common.method, 'accept', decision.outcome);
       this.o.log.info({ event: 'eap.accepted', ...common, outcome: decision.outcome, reason: decision.reason }, '802.1X accepted');
       const raw = [...eapMessageAttributes(encodeEap(EapCode.Success, packet.identifier)), ...mppeKeyAttributes(step.msk, r.nas.secret, r.packet.authenticator)];
