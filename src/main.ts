@@ -41,6 +41,7 @@ import { CurrentBranding } from './portal/branding.js';
 import { brandingGlobals, createRenderer } from './portal/render.js';
 import { PortalUrls } from './portal/urls.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
+import { RecentDrops } from './radius/recent-drops.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
 import type { RadiusReload } from './radius/workers.js';
@@ -156,6 +157,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     return counted.n;
   });
   const accessRequests = new RecentAccessRequests();
+  // The last drops, for the console (not audited): RADIUS in this process or in workers adds to it.
+  const drops = new RecentDrops();
   const { nas, accounting, dynamicAuthorization, notifier, sessions } = notifyingSessions(config, { store, clock, log, audit, metrics, accessRequests });
   const devices = new DeviceRegistry(store.kv, store.withLock);
   const loginTokens = new LoginTokenStore(store.kv.tokens);
@@ -180,8 +183,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   });
   const radius: RadiusService =
     config.radius.workers > 1
-      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, nas, sessions, directory }));
+      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, drops, log })
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
 
   /** The config as it runs: the start's, with the keys reloads applied since (config/reload.ts). */
   let running = config;
@@ -203,6 +206,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     audit,
     auditDir: config.audit.dir,
     metricsText,
+    recentDrops: () => drops.list(),
     nasActivity,
     clock,
   });

@@ -12,7 +12,7 @@ import { buildRadiusServer, createDirectory, readMaterials } from './wiring.js';
 import { Metrics } from './metrics.js';
 import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
-import { ForwardingAccessRequests, ForwardingAudit, workerPort, type WorkerMessage } from './radius/workers.js';
+import { ForwardingAccessRequests, ForwardingAudit, ForwardingDrops, workerPort, type WorkerMessage } from './radius/workers.js';
 
 async function main(configFile: string): Promise<void> {
   // The main process reloads (SIGHUP) and hands the settings on; the hangup of the terminal a
@@ -28,6 +28,7 @@ async function main(configFile: string): Promise<void> {
   const serve = workerPort();
   const audit = new ForwardingAudit();
   const accessRequests = new ForwardingAccessRequests();
+  const drops = new ForwardingDrops();
   // 802.1X renews the morning's session after asking the directory (eap.next_morning renew).
   const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, await readMaterials(config), log), { clock: systemClock, log }) : undefined;
   // Its own table, so that a reload (eg:reload) changes the routers this worker answers.
@@ -40,6 +41,7 @@ async function main(configFile: string): Promise<void> {
     log,
     accessRequests,
     audit,
+    drops,
     serve,
     ...(directory ? { directory } : {}),
     // EAP conversations: a request that reached the wrong worker goes to its owner through the main process.
@@ -59,7 +61,7 @@ async function main(configFile: string): Promise<void> {
   process.once('SIGTERM', () => {
     void radius
       .stop()
-      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), directory?.close()]))
+      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), drops.flush(), directory?.close()]))
       .finally(() => process.exit(0));
   });
 }

@@ -36,6 +36,7 @@ import { NasTable } from './radius/clients.js';
 import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { NasNotifier } from './radius/nas-notifier.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
+import type { RecentDrops } from './radius/recent-drops.js';
 import type { Port } from './radius/request.js';
 import { RadiusServer } from './radius/server.js';
 import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
@@ -69,6 +70,8 @@ export function buildRadiusServer(
     log: Logger;
     accessRequests: RecentAccessRequests;
     audit: AuditTrail;
+    /** Where the last drops are kept for the console: the main process's ring, or a worker's forwarder to it. */
+    drops?: Pick<RecentDrops, 'add'>;
     serve?: Port | 'both';
     /** The process's own, where it has them (the main process): RADIUS only reads sessions. */
     nas?: NasTable;
@@ -108,6 +111,7 @@ export function buildRadiusServer(
     log,
     ...accessSettings(config),
     audit,
+    ...(deps.drops ? { drops: deps.drops } : {}),
     maxInFlight: config.radius.max_in_flight,
     ...(config.radius.shared_retransmission_cache && store.sharedCache ? { duplicates: new SharedDuplicateCache(store.sharedCache, config.radius.store_deadline_ms) } : {}),
     storeFailure: { deadlineMs: config.radius.store_deadline_ms, mode: config.radius.fail_mode, openMaxAgeMs: config.radius.fail_open_max_age_seconds * 1000 },

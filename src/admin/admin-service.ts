@@ -15,7 +15,8 @@ import { GatewayError } from '../errors.js';
 import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/crl.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { auditFilterFor, DECISION_ROWS, decisionMatches, type DecisionFilter } from './decisions.js';
+import type { DroppedPacket } from '../radius/recent-drops.js';
+import { auditFilterFor, DECISION_ROWS, decisionMatches, dropMatches, type DecisionFilter } from './decisions.js';
 import type { NasActivity, NasCounts } from './nas-activity.js';
 import { may, type Actor, type Permission } from './roles.js';
 
@@ -89,6 +90,8 @@ export interface AdminServiceDeps {
   readonly auditDir: string;
   /** The gateway's Prometheus text (RADIUS workers' included): the dashboard's drops. */
   readonly metricsText: () => Promise<string>;
+  /** The last packets RADIUS dropped, newest first (in memory since the start: drops are not audited). */
+  readonly recentDrops: () => readonly DroppedPacket[];
   /** The routers' counts kept across restarts (the Routers page). */
   readonly nasActivity: Pick<NasActivity, 'totals'>;
   readonly clock: Clock;
@@ -139,9 +142,10 @@ export class AdminService {
 
   /**
    * The last DECISION_WINDOW_HOURS' accepts and rejects matching the filter, newest first, at most
-   * DECISION_ROWS (`more` says whether older ones were left out); the read is audited like a search.
+   * DECISION_ROWS (`more` says whether older ones were left out), and the kept drops that match;
+   * the read is audited like a search.
    */
-  recentDecisions(actor: Actor, filter: DecisionFilter): { matches: AuditMatch[]; more: boolean } {
+  recentDecisions(actor: Actor, filter: DecisionFilter): { matches: AuditMatch[]; more: boolean; drops: DroppedPacket[] } {
     this.authorize(actor, 'audit.view');
     const auditFilter = auditFilterFor(filter, this.d.clock.now());
     // Oldest first from the trail: keep the newest DECISION_ROWS + 1 as they pass.
@@ -155,8 +159,9 @@ export class AdminService {
     }
     const more = kept.length > DECISION_ROWS;
     const matches = kept.slice(-DECISION_ROWS).reverse();
+    const drops = this.d.recentDrops().filter((d) => dropMatches(d, filter));
     this.d.audit.record({ type: 'audit.queried', by: actor.name, records: matches.length, filter: JSON.stringify({ decisions: filter, from: auditFilter.from }), ...actor.client });
-    return { matches, more };
+    return { matches, more, drops };
   }
 
   /** Packets dropped without an answer since the gateway started, by reason and router, most first (metrics: drops are not audited). */

@@ -26,7 +26,8 @@ import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
 import { hourChart, shareBars } from './charts.js';
-import { DECISION_ROWS, DECISION_WINDOW_HOURS, decisionFilter, decisionRow } from './decisions.js';
+import { DECISION_ROWS, DECISION_WINDOW_HOURS, decisionFilter, decisionRow, dropRow, type DecisionRow } from './decisions.js';
+import { RECENT_DROPS } from '../radius/recent-drops.js';
 import type { DropReason } from '../radius/packet.js';
 import { dropHint } from '../radius/server.js';
 import { may, roleFor, type Actor, type Permission, type Role } from './roles.js';
@@ -213,14 +214,21 @@ function withHints<T extends { reason: string; nas: string }>(drops: readonly T[
   return drops.map((r) => ({ ...r, hint: dropHint(r.reason as DropReason, r.nas).hint ?? DROP_HINTS[r.reason] }));
 }
 
-/** Accepts and rejects from the audit trail, newest first and bounded; drops as the counts metrics keep. */
+/**
+ * Accepts and rejects from the audit trail and the last drops kept in memory, in one table
+ * newest first, bounded; and the drops' counts by reason and router since the start (metrics).
+ */
 const decisionsPage: Handler = async (ctx, deps, actor) => {
   const { form, filter } = decisionFilter(ctx.query);
-  const { matches, more } = deps.admin.recentDecisions(actor, filter);
-  const rows = matches.flatMap((m) => {
+  const { matches, more, drops: dropped } = deps.admin.recentDecisions(actor, filter);
+  const decided: Array<DecisionRow & { hint?: string | undefined }> = matches.flatMap((m) => {
     const row = decisionRow(m.record);
-    return row ? [{ ...row, at: when(row.at, deps), at_iso: row.at }] : [];
+    return row ? [row] : [];
   });
+  // Both are newest first already; merged by time (ISO 8601 in UTC sorts as text).
+  const rows = [...decided, ...withHints(dropped.map(dropRow))]
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+    .map((r) => ({ ...r, at: when(r.at, deps), at_iso: r.at }));
   // Drops carry no MAC: a MAC search shows none of them, and says why.
   const drops =
     filter.mac || filter.outcome === 'accept' || filter.outcome === 'reject'
@@ -231,6 +239,7 @@ const decisionsPage: Handler = async (ctx, deps, actor) => {
     time_zone: deps.config.session.time_zone,
     window_hours: DECISION_WINDOW_HOURS,
     max_rows: DECISION_ROWS,
+    max_drops: RECENT_DROPS,
     rows,
     more,
     show_drops: !filter.outcome || filter.outcome === 'drop',

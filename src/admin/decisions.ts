@@ -1,13 +1,14 @@
 /**
  * The console's "Recent decisions": RADIUS accepts and rejects (MAB radius.*, 802.1X eap.*)
- * as the audit trail recorded them, newest first, within a bounded window. Pure: the
- * search form's fields in, a filter out; an audit record in, a row out. Drops are not
- * audited, so they are not decisions here: the page shows their counts from metrics.
+ * as the audit trail recorded them, newest first, within a bounded window, and the last
+ * drops, which are not audited but kept in memory (radius/recent-drops.ts). Pure: the
+ * search form's fields in, a filter out; an audit record or a drop in, a row out.
  */
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter } from '../audit/query.js';
 import { BadInputError } from '../errors.js';
 import { parseMac, type Mac } from '../mac.js';
+import type { DroppedPacket } from '../radius/recent-drops.js';
 
 /** How far back the page looks, and how many rows it shows at most (the page says both). */
 export const DECISION_WINDOW_HOURS = 24;
@@ -72,15 +73,26 @@ export function decisionMatches(r: AuditRecord, filter: DecisionFilter): boolean
   return true;
 }
 
+/** Whether a drop is one the filter asks for: outcome drop or any, never with a MAC (a drop has none); the NAS by name or source address. */
+export function dropMatches(d: DroppedPacket, filter: DecisionFilter): boolean {
+  if (filter.outcome && filter.outcome !== 'drop') return false;
+  if (filter.mac) return false;
+  if (filter.nas && d.nas !== filter.nas && !d.from.startsWith(`${filter.nas}:`)) return false;
+  if (filter.reason && d.reason !== filter.reason) return false;
+  return true;
+}
+
 export interface DecisionRow {
   readonly at: string;
-  readonly outcome: 'accept' | 'reject';
+  readonly outcome: DecisionOutcome;
   readonly reason: string;
   readonly nas: string;
   readonly mac: string;
   readonly user: string;
   /** mab, or eap/<method> (eap/tls, eap/peap…; eap when the request ended before a method was chosen). */
   readonly method: string;
+  /** What an accept carried ("Session-Timeout=3600, …"); empty for rejects, drops and records written before the trail had it. */
+  readonly attributes: string;
 }
 
 /** One accept or reject as the page shows it; undefined for any other record. */
@@ -97,5 +109,11 @@ export function decisionRow(r: AuditRecord): DecisionRow | undefined {
     mac: str(r.mac),
     user: str(r.user),
     method,
+    attributes: str(r.attributes),
   };
+}
+
+/** A drop as the page shows it: the NAS its address names, else the source address; no MAC, user, method or attributes. */
+export function dropRow(d: DroppedPacket): DecisionRow {
+  return { at: new Date(d.atMs).toISOString(), outcome: 'drop', reason: d.reason, nas: d.nas ?? d.from, mac: '', user: '', method: '', attributes: '' };
 }

@@ -19,6 +19,7 @@ import { EapHandler, type EapHandlerOptions } from './handlers/eap.js';
 import { StatusHandler } from './handlers/status.js';
 import { Code, codeName, decodeAttributes, scanPacket, verifyMessageAuthenticator, verifyRequestAuthenticator, type DropReason, type ScannedPacket } from './packet.js';
 import type { RecentAccessRequests } from './recent-access-requests.js';
+import type { RecentDrops } from './recent-drops.js';
 import type { Answer, HandlerContext, Port, RadiusHandler, RadiusRequest } from './request.js';
 import { TokenLogins } from './token-login.js';
 
@@ -54,6 +55,8 @@ export interface RadiusServerOptions {
   audit?: AuditTrail;
   /** Requests answered at once at most (radius.max_in_flight); past it, dropped as overload. */
   maxInFlight?: number;
+  /** Keeps the last drops for the console (in memory, not audited). */
+  drops?: Pick<RecentDrops, 'add'>;
   /** When the state store does not answer: how long to wait, and what to answer (radius.fail_mode). */
   storeFailure?: { deadlineMs: number; mode: 'closed' | 'open'; openMaxAgeMs: number };
   /** Which ports this server binds: both (default), or one (RADIUS workers split them, workers.ts). */
@@ -240,8 +243,9 @@ export class RadiusServer {
   private drop(nas: NasClient | undefined, reason: DropReason, peer: RemoteInfo, extra: object = {}): void {
     const name = nas?.name ?? 'unknown';
     this.o.metrics.radiusDrops.inc({ nas: name, reason });
-    const key = `${name}/${reason}`;
     const now = Date.now();
+    this.o.drops?.add({ atMs: now, nas: nas?.name, from: `${peer.address}:${peer.port}`, reason });
+    const key = `${name}/${reason}`;
     const last = this.dropLog.get(key);
     if (last && now - last.at < DROP_LOG_INTERVAL_MS) {
       last.suppressed++;

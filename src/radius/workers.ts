@@ -11,6 +11,7 @@ import type { Mac } from '../mac.js';
 import { ConfigError, StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RecentAccessRequests } from './recent-access-requests.js';
+import { RECENT_DROPS, type DroppedPacket, type RecentDrops } from './recent-drops.js';
 import type { Port } from './request.js';
 
 /**
@@ -30,7 +31,9 @@ import type { Port } from './request.js';
  * - metrics are gathered from the workers when /metrics is scraped;
  * - audit events are sent to the main process, which owns the audit trail's one
  *   hash chain: as the text of their records (eventMembers), in batches (ToMainProcess),
- *   stamped when the main process gets them.
+ *   stamped when the main process gets them;
+ * - the last drops (recent-drops.ts) are kept by each worker and sent to the main
+ *   process's ring at most once a second, the last RECENT_DROPS of that second.
  */
 
 /** Messages between the main process and RADIUS workers. */
@@ -40,6 +43,8 @@ export type WorkerMessage =
   | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number, station?: string]> }
   /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
   | { type: 'eg:audit'; records: string; urgent: boolean }
+  /** Packets the worker dropped since its last eg:drops (at most its ring's size), for the console. */
+  | { type: 'eg:drops'; drops: DroppedPacket[] }
   /** An EAP request that reached a worker other than its conversation's owner (`to`: the owner's cluster id, low octet), on its way there. */
   | { type: 'eg:eap'; to: number; raw: Uint8Array; address: string; port: number }
   /** A reloaded config's RADIUS settings (RadiusReload), to a worker; it answers eg:reloaded with the same number. */
@@ -105,6 +110,8 @@ export class RadiusWorkers {
       configFile: string;
       accessRequests: RecentAccessRequests;
       audit: Pick<AuditLog, 'recordMembers'>;
+      /** The main process's ring, where the workers' drops go. */
+      drops?: Pick<RecentDrops, 'add'>;
       log: Logger;
     },
   ) {}
@@ -129,6 +136,7 @@ export class RadiusWorkers {
       if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
       else if (m?.type === 'eg:eap') this.toOwner(m);
+      else if (m?.type === 'eg:drops') for (const d of m.drops) this.o.drops?.add(d);
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
@@ -234,7 +242,8 @@ export class RadiusWorkers {
  * BULK_FLUSH_MS (as the main process writes RADIUS records anyway), at
  * BULK_MAX_RECORDS, or at the next turn for an item that should not wait. One message
  * per item, or per turn, cost a worker 7-9 % of its CPU in pipe writes at 7,000
- * answers a second (bench:radius profile).
+ * answers a second (bench:radius profile). With `keepLast`, only the last that many
+ * items of a batch go (older ones are forgotten, never sent early), every `flushMs`.
  */
 class ToMainProcess<T> {
   private items: T[] = [];
@@ -243,14 +252,18 @@ class ToMainProcess<T> {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
 
-  constructor(private readonly message: (items: T[], urgent: boolean) => WorkerMessage) {}
+  constructor(
+    private readonly message: (items: T[], urgent: boolean) => WorkerMessage,
+    private readonly bound: { keepLast?: number; flushMs?: number } = {},
+  ) {}
 
   add(item: T, soon = false): void {
     this.items.push(item);
     if (soon) this.urgent = true;
+    if (this.bound.keepLast !== undefined && this.items.length > this.bound.keepLast) this.items.shift();
     if (this.items.length >= BULK_MAX_RECORDS) this.send();
     else if (soon) this.immediate ??= setImmediate(() => this.send());
-    else this.timer ??= setTimeout(() => this.send(), BULK_FLUSH_MS);
+    else this.timer ??= setTimeout(() => this.send(), this.bound.flushMs ?? BULK_FLUSH_MS);
   }
 
   /** Sends what is waiting now; resolves once it is handed to the channel (before the worker exits). */
@@ -303,6 +316,27 @@ export class ForwardingAudit implements AuditTrail {
 
   record(event: AuditEvent): void {
     this.toMain.add(eventMembers(event), !isBulk(event));
+  }
+
+  flush(): Promise<void> {
+    return this.toMain.flush();
+  }
+}
+
+/** How often a worker sends its new drops: the console is read by people, a second late is soon enough. */
+const DROPS_FLUSH_MS = 1000;
+
+/**
+ * In a worker: where the server's drops go. They are kept in the main process's ring
+ * only (the console reads that one), sent in one message a second at most, and none when
+ * nothing was dropped: a flood of garbage costs one message a second of at most
+ * RECENT_DROPS entries.
+ */
+export class ForwardingDrops implements Pick<RecentDrops, 'add'> {
+  private readonly toMain = new ToMainProcess<DroppedPacket>((drops) => ({ type: 'eg:drops', drops }), { keepLast: RECENT_DROPS, flushMs: DROPS_FLUSH_MS });
+
+  add(drop: DroppedPacket): void {
+    this.toMain.add(drop);
   }
 
   flush(): Promise<void> {
