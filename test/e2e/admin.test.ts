@@ -165,10 +165,10 @@ describe('the admin console in a browser', () => {
     await Promise.all([page.waitForNavigation(), page.locator('.stats a', { hasText: 'RADIUS accepts, 24 h' }).click()]);
     expect(await page.locator('h1').innerText()).toBe('Recent decisions');
     expect(await page.locator('#outcome').inputValue()).toBe('accept');
-    expect(await page.locator('main').innerText()).toContain('The last 24 hours from the audit trail, newest first, at most 500 rows');
+    expect(await page.locator('main').innerText()).toContain('the last 24 hours from the audit trail, newest first, at most 500 rows');
 
     const headers = await page.locator('#h-decisions ~ .wrap thead th').allInnerTexts();
-    expect(headers).toEqual(['Time (UTC)', 'Outcome', 'Reason', 'NAS', 'MAC', 'User', 'Method']);
+    expect(headers).toEqual(['Time (UTC)', 'Outcome', 'Reason', 'NAS', 'MAC', 'User', 'Method', 'Attributes sent']);
     const rows = () => page.locator('#h-decisions ~ .wrap tbody tr');
     const cells = async (i: number) => Object.fromEntries((await rows().nth(i).locator('td').allInnerTexts()).map((v, j) => [headers[j], v]));
     // Newest first: this test's accept heads the list of accepts.
@@ -191,16 +191,29 @@ describe('the admin console in a browser', () => {
     const accept = await cells(0);
     expect(accept).toMatchObject({ Outcome: 'accept', NAS: 'test-nas', MAC: accepted, User: SLAPD_USERS.obrien.uid, Method: 'mab' });
     expect(accept.Reason).not.toBe('');
+    // What the accept carried: the session's time left (test-nas adds nothing else).
+    expect(accept['Attributes sent']).toMatch(/^Session-Timeout=\d+$/);
     await page.screenshot({ path: join(SHOTS, 'admin-decisions.png'), fullPage: true });
+
+    // The drop of the dashboard test above (a router signing with another secret), as a row with its likely cause.
+    await page.selectOption('#outcome', 'drop');
+    await page.fill('#mac', '');
+    await submit(page, 'Filter');
+    expect(await page.locator('main').innerText()).toContain('kept in memory only; they are not in the audit trail');
+    const drop = await cells(0);
+    expect(drop).toMatchObject({ Outcome: 'drop', NAS: 'test-nas', MAC: '', User: '', Method: '', 'Attributes sent': '' });
+    expect(drop.Reason).toMatch(/^bad_message_authenticator\nwrong shared secret on NAS test-nas\? /);
 
     // Reading the decisions is recorded like any audit search: who, what filter, how many rows.
     t.gateway.audit.flush();
     const reads: Array<Record<string, unknown>> = [];
     queryAudit(t.config.audit.dir, { type: 'audit.queried', user: SLAPD_USERS.obrien.uid }, (m) => reads.push(m.record));
-    expect(reads.slice(-3).map((r) => [JSON.parse(r.filter as string).decisions, r.records])).toEqual([
+    expect(reads.slice(-4).map((r) => [JSON.parse(r.filter as string).decisions, r.records])).toEqual([
       [{ outcome: 'accept' }, expect.any(Number)],
       [{ mac: rejected }, 1],
       [{ mac: accepted }, 1],
+      // Drops are not audit records: none counted.
+      [{ outcome: 'drop' }, 0],
     ]);
 
     // Helpdesk may not read the trail: no links on its dashboard, and the page is refused.
