@@ -8,6 +8,7 @@ import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './uam/read-redirect.js';
 import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
+import { languageLinks, pageLanguage } from './languages/page-language.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -93,8 +94,30 @@ export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log'>, err: Ga
   return { status, error: err.publicMessage, invalid: status === 400 || status === 401 };
 }
 
-/** Renders a page. Pages are personal and short-lived: never cached. */
-export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, template: string, context: object, status = 200): void {
+/** How a page is rendered, beyond its context. */
+export interface RenderOptions {
+  /** Whether the page links itself in the other languages: not for a page that opens once (its link is used up). */
+  readonly languageLinks?: boolean;
+}
+
+/**
+ * Renders a page in the visitor's language (languages/page-language.ts): the template gets
+ * `t(key, params)` for its words, `lang`, and the switcher's links; the answer says its
+ * language and that it varies with Accept-Language and the choice's cookie. Pages are
+ * personal and short-lived: never cached.
+ */
+export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer' | 'languages'>, template: string, context: object, status = 200, options: RenderOptions = {}): void {
+  const lang = pageLanguage(ctx, deps.languages);
+  const words = deps.languages.translator(lang);
+  ctx.set('Content-Language', lang);
+  ctx.vary('Accept-Language');
+  ctx.vary('Cookie');
+  const links = options.languageLinks === false ? [] : languageLinks(ctx, deps.languages, lang);
+  renderHtml(ctx, deps, template, { ...context, lang, t: words.html.bind(words), language_links: links }, status);
+}
+
+/** Renders a template as it is, with no language: the admin console's pages, which are English only. Never cached. */
+export function renderHtml(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, template: string, context: object, status = 200): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
@@ -119,7 +142,7 @@ export function setFlowCookie(ctx: Context, deps: Pick<PortalDeps, 'config'>, fl
 /** Renders a page with a login form bound to a flow: the cookie names the flow, the form carries its token. */
 export function renderForm(
   ctx: Context,
-  deps: Pick<PortalDeps, 'renderer' | 'config'>,
+  deps: Pick<PortalDeps, 'renderer' | 'config' | 'languages'>,
   template: string,
   flow: Flow,
   context: object,
@@ -142,7 +165,7 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
  * navigates there (views/uam-handoff.njk says why not a redirect of the form's POST).
  * Carries a one-time login or an authorisation: never cached.
  */
-export function handToUamNas(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer'>, target: string, nas: string): void {
+export function handToUamNas(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer' | 'languages'>, target: string, nas: string): void {
   const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamNas(uamip, nasid));
   render(ctx, deps, 'uam-handoff.njk', { logon_url: checked });
 }

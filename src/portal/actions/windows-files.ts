@@ -68,7 +68,8 @@ export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: strin
     morning_text: next.morning_text,
     minutes: minutesLeft(link, deps.clock.now()),
     devices_url: ctx.urls.route('portal.devices'),
-  });
+    // This page uses its link up: asked again in another language, it would be gone.
+  }, 200, { languageLinks: false });
 }
 
 /** GET /portal/profile/:id for a link that names one file: that file, as an attachment, audited. */
