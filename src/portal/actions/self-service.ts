@@ -20,11 +20,8 @@ import { credentials } from './credentials.js';
  * tells the router with a Disconnect-Request).
  */
 
-/** Why a person unenrolls a device; the page offers exactly these. */
-const REASONS: Readonly<Record<string, string>> = {
-  lost: 'I lost it, or it was stolen',
-  replaced: 'I replaced it, or no longer use it on this Wi-Fi',
-};
+/** Why a person unenrolls a device; the page offers exactly these (their words: unenroll.reason.* in views/locales). */
+const REASONS: readonly string[] = ['lost', 'replaced'];
 
 /** Fixed notices a redirect may ask for (the query picks one, it never supplies text). */
 const NOTICES: Readonly<Record<string, string>> = {
@@ -100,6 +97,7 @@ export interface DeviceRow {
   /** The device this browser is on, as the router's accounting says (never a claim). */
   readonly this_device?: boolean;
   readonly enrolled_text: string;
+  /** When its live session ends, when it has one (the page says "until …"). */
   readonly session_text?: string;
   readonly last_seen_text?: string;
   readonly randomised?: boolean;
@@ -125,7 +123,7 @@ export async function deviceRows(deps: PortalDeps, user: string, current?: Mac):
         ...(os ? { os_text: os } : {}),
         ...(d.mac === current ? { this_device: true } : {}),
         enrolled_text: when(d.enrolledAt, deps),
-        ...(session ? { session_text: `until ${when(session.endsAt, deps)}` } : {}),
+        ...(session ? { session_text: when(session.endsAt, deps) } : {}),
         ...(seen ? { last_seen_text: when(seen.updatedAt, deps) } : {}),
         ...(d.randomisedMac ? { randomised: true } : {}),
       };
@@ -247,7 +245,7 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
   const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
   const own = await ownDevice(ctx, deps, visit, body.mac);
   if (!own) return;
-  const reason = typeof body.reason === 'string' && body.reason in REASONS ? body.reason : undefined;
+  const reason = typeof body.reason === 'string' && REASONS.includes(body.reason) ? body.reason : undefined;
   if (!reason) {
     const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
     return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.' }, 400);

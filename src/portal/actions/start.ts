@@ -7,7 +7,7 @@ import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
 import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
-import { PLATFORM_DEVICE_NAMES, type Platform } from '../../devices/device.js';
+import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
 import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
@@ -20,11 +20,8 @@ const NOTICES: Readonly<Record<string, string>> = {
   'logged-in': 'Welcome back.',
 };
 
-/** How the not-supported page lists the platforms that may enroll (only those with a path at the portal). */
-const SUPPORTED_TEXT: Readonly<Partial<Record<Platform, string>>> = {
-  ios: 'iPhone and iPad',
-  android: 'Android phones and tablets',
-};
+/** The platforms the not-supported page lists when they may enroll (only those with a path at the portal; its words: unsupported.platform.* in views/locales). */
+const LISTED_AS_SUPPORTED: ReadonlySet<Platform> = new Set(['ios', 'android']);
 
 /** GET /portal: the page for the visitor's state, as StartVisits (visit.ts) decides it. */
 export async function startAction(ctx: Context, deps: PortalDeps): Promise<void> {
@@ -84,7 +81,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null, ...passpoint });
     }
     case 'unsupported': {
-      const supported = deps.enrollment.allowedPlatforms().map((p) => SUPPORTED_TEXT[p]).filter((t) => t !== undefined);
+      const supported = deps.enrollment.allowedPlatforms().filter((p) => LISTED_AS_SUPPORTED.has(p));
       if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported });
       // Maybe an iPad (Macs may not enroll here): the choice is a form bound to a Mac's
       // registration flow, which keeps what identified this visit (the device, a UAM NAS's
@@ -124,7 +121,7 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
  * publicly trusted certificate instead (pki/portal-certificate.ts).
  */
 export function registrationView(deps: PortalDeps, platform: Platform): object {
-  return { profile_step: downloadsOffered(deps, platform), device_text: PLATFORM_DEVICE_NAMES[platform], apple: platform === 'ios' || platform === 'macos' };
+  return { profile_step: downloadsOffered(deps, platform), platform, apple: platform === 'ios' || platform === 'macos' };
 }
 
 /** The Passpoint offer's registration form on the Android page, bound to its flow (submit.ts enrollAction). */

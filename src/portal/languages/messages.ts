@@ -116,8 +116,12 @@ export function parseCatalog(source: string, file: string): { messages: Map<stri
   return { messages, problems };
 }
 
-/** A value a page fills into a placeholder: text, a number, or a time shown as text with its machine-readable form (<time datetime>). */
-export type Param = string | number | { readonly text: string; readonly datetime: string };
+/**
+ * A value a page fills into a placeholder: text, a number, a time shown as text with its
+ * machine-readable form (<time datetime>), or a link (<a href>), for a link in the middle of
+ * a sentence. The template, not the catalog, says where a link points.
+ */
+export type Param = string | number | { readonly text: string; readonly datetime: string } | { readonly text: string; readonly href: string };
 
 /** The tokens of a message for these parameters: the plural form for `count`, else `other`. */
 function formOf(message: Message, rules: Intl.PluralRules, params: Readonly<Record<string, Param>>): readonly Token[] {
@@ -157,7 +161,9 @@ export function formatHtml(message: Message, rules: Intl.PluralRules, key: strin
       if ('text' in t) return esc(t.text);
       if ('bold' in t) return t.bold ? '<b>' : '</b>';
       const value = params[t.param];
-      if (value !== undefined && typeof value === 'object') return `<time datetime="${esc(value.datetime)}">${esc(value.text)}</time>`;
+      if (value !== undefined && typeof value === 'object') {
+        return 'href' in value ? `<a href="${esc(value.href)}">${esc(value.text)}</a>` : `<time datetime="${esc(value.datetime)}">${esc(value.text)}</time>`;
+      }
       return esc(paramText(value, t.param, key));
     })
     .join('');
