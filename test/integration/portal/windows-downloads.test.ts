@@ -55,9 +55,9 @@ function xmllint(file: string): string {
   }
 }
 
-/** The link whose text is `text` on a page. */
+/** The link whose text is `text` on a page (an apostrophe escaped, as the catalog's words are: &#39;). */
 function linkTo(page: Reply, text: string): string {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = text.replaceAll("'", '&#39;').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const found = new RegExp(`<a (?:class="btn" )?href="([^"]+)">${escaped}</a>`).exec(page.body);
   if (!found) throw new Error(`no link "${text}"`);
   return pathOf(found[1]!);
