@@ -9,6 +9,8 @@ import { checkedUamLogon } from './uam/read-redirect.js';
 import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
 import { languageLinks, pageLanguage } from './languages/page-language.js';
+import type { Translator } from './languages/languages.js';
+import { refusalText } from './languages/page-text.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -72,8 +74,20 @@ export function refusalStatus(ctx: Context, err: GatewayError): number {
   return err.status;
 }
 
+/** A refusal of the form's own making, its words a catalog key (views/locales): formProblem() puts it in the page's language. */
+export interface FormProblem {
+  readonly status: number;
+  readonly key: string;
+  readonly invalid: boolean;
+}
+
 /** An empty user name or password: the fields are what is wrong. */
-export const MISSING_FIELDS: FormRefusal = { status: 400, error: 'Enter your username and your password.', invalid: true };
+export const MISSING_FIELDS: FormProblem = { status: 400, key: 'errors.missing_fields', invalid: true };
+
+/** A form's own refusal (MISSING_FIELDS …) in the page's language. */
+export function formProblem(ctx: Context, deps: Pick<PortalDeps, 'languages'>, problem: FormProblem): FormRefusal {
+  return { status: problem.status, error: pageWords(ctx, deps).text(problem.key), invalid: problem.invalid };
+}
 
 /** A refusal a login form shows: its status, the words for the person, and whether the typed fields are what was wrong. */
 export interface FormRefusal {
@@ -86,12 +100,20 @@ export interface FormRefusal {
 /**
  * What a login form says for a refusal it shows again (refusalStatus sets the headers). A
  * fault on our side (a directory outage) is logged with its details, which the person never
- * sees: they get the error's publicMessage.
+ * sees: they get the error's publicMessage, in the page's language where the catalog has it.
  */
-export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log'>, err: GatewayError): FormRefusal {
+export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log' | 'languages'>, err: GatewayError): FormRefusal {
   const status = refusalStatus(ctx, err);
   if (status >= 500) deps.log.warn({ err, event: 'portal.form_fault', path: ctx.path, code: err.code }, 'login form refused: fault on our side');
-  return { status, error: err.publicMessage, invalid: status === 400 || status === 401 };
+  return { status, error: refusalText(pageWords(ctx, deps), err), invalid: status === 400 || status === 401 };
+}
+
+/**
+ * The words of this request's page, for text an action builds (a notice, what a network asks,
+ * a date): the same language render() will use.
+ */
+export function pageWords(ctx: Context, deps: Pick<PortalDeps, 'languages'>): Translator {
+  return deps.languages.translator(pageLanguage(ctx, deps.languages));
 }
 
 /** How a page is rendered, beyond its context. */

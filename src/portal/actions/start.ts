@@ -5,7 +5,7 @@ import type { Flow, MacSource } from '../flow.js';
 import type { UamLogin } from '../uam/read-redirect.js';
 import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
-import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
+import { clientIp, loadFlow, pageWords, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
 import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
@@ -13,11 +13,13 @@ import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
 import { addressChangeNote } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
+import type { Translator } from '../languages/languages.js';
+import { endsAtText } from '../languages/page-text.js';
 
-/** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
+/** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text): their keys in views/locales. */
 const NOTICES: Readonly<Record<string, string>> = {
-  enrolled: 'Your device is enrolled.',
-  'logged-in': 'Welcome back.',
+  enrolled: 'notices.enrolled',
+  'logged-in': 'notices.logged_in',
 };
 
 /** The platforms the not-supported page lists when they may enroll (only those with a path at the portal; its words: unsupported.platform.* in views/locales). */
@@ -45,18 +47,19 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'refused':
       return render(ctx, deps, 'refused.njk', { message: visit.problem.message, code: visit.problem.code, mac: visit.mac, platform: visit.platform });
     case 'online': {
-      const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+      const noticeKey = typeof ctx.query.done === 'string' && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
+      const notice = noticeKey && pageWords(ctx, deps).text(noticeKey);
       // No form for new files where the platform may no longer enroll (they carry a new certificate).
       const profile = visit.device && downloadsOffered(deps, visit.device.platform) && deps.enrollment.allows(visit.device.platform) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
       // Right after enrolling: is this an earlier enrollment under a new private address?
       const note =
         ctx.query.done === 'enrolled' && visit.device
-          ? addressChangeNote(deps, visit.session.user, await deps.enrollment.devicesOf(visit.session.user), { ...visit.device, osVersion: os.version ?? visit.device.osVersion })
+          ? addressChangeNote(deps, pageWords(ctx, deps), visit.session.user, await deps.enrollment.devicesOf(visit.session.user), { ...visit.device, osVersion: os.version ?? visit.device.osVersion })
           : undefined;
       return render(ctx, deps, 'online.njk', {
         user: visit.session.user,
         mac: visit.mac,
-        ...endsAt(visit.session, deps),
+        ...endsAt(visit.session, deps, pageWords(ctx, deps)),
         ...(notice ? { notice } : {}),
         ...profile,
         ...(note ? { address_change: note } : {}),
@@ -157,11 +160,8 @@ export function sizeText(bytes: number): string {
 }
 
 /** "04:00 tomorrow (Tue 24 Nov)" in the cut-off's time zone. */
-export function endsAt(session: Session, deps: Pick<PortalDeps, 'config' | 'clock'>): { ends_at_text: string; ends_at_iso: string } {
+export function endsAt(session: Session, deps: Pick<PortalDeps, 'config' | 'clock'>, words: Translator): { ends_at_text: string; ends_at_iso: string } {
   const zone = deps.config.session.time_zone;
   const end = DateTime.fromISO(session.endsAt, { zone });
-  const today = DateTime.fromJSDate(deps.clock.now(), { zone }).startOf('day');
-  const days = Math.round(end.startOf('day').diff(today, 'days').days);
-  const when = days === 0 ? 'today' : days === 1 ? 'tomorrow' : end.toFormat('cccc');
-  return { ends_at_text: `${end.toFormat('HH:mm')} ${when} (${end.toFormat('ccc d LLL')}, ${zone})`, ends_at_iso: end.toISO() ?? session.endsAt };
+  return { ends_at_text: endsAtText(words, end.toJSDate(), deps.clock.now(), zone), ends_at_iso: end.toISO() ?? session.endsAt };
 }

@@ -3,9 +3,10 @@ import type { WifiConfig } from '../../config/load.js';
 import type { Device } from '../../devices/device.js';
 import { LinkExpiredError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
-import { nextSteps } from '../next-steps.js';
+import { networkAsks, nextSteps } from '../next-steps.js';
+import type { Translator } from '../languages/languages.js';
 import { minutesLeft, type LinkedFile, type ProfileLink } from '../profile-links.js';
-import { clientIp, render } from '../respond.js';
+import { clientIp, pageWords, render } from '../respond.js';
 import { downloaded } from '../download-audit.js';
 
 /**
@@ -28,19 +29,18 @@ export function wlanFilename(ssid: string): string {
   return `${name === '' ? 'wifi' : name}.xml`;
 }
 
-/** What Windows asks when it joins the network with its WLAN profile added. */
-function asks(security: WifiConfig['security']): string {
+/** What Windows asks when it joins the network with its WLAN profile added, in the page's words. */
+function asks(security: WifiConfig['security'], words: Translator): string {
   switch (security) {
     case 'eap-tls':
-      return 'Windows uses the certificate you imported; if it asks which one, choose the one with your user name.';
+      return words.text('windows.asks.eap_tls');
     case 'eap-ttls':
     case 'eap-peap':
-      return 'Windows asks for your work user name and password once, and remembers them.';
+      return words.text('windows.asks.password');
     case 'wpa2-personal':
     case 'wpa3-personal':
-      return 'It asks for nothing: the profile holds the network password.';
     case 'open':
-      return 'It asks for nothing.';
+      return networkAsks(security, words);
   }
 }
 
@@ -55,9 +55,10 @@ export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: strin
     return ctx.urls.route('portal.profile_download', { id: fileId });
   };
   const identity = profiles.windowsNeedsIdentity() ? await profiles.deviceIdentity(device) : undefined;
+  const words = pageWords(ctx, deps);
   const networks = [];
-  for (const n of profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security) });
-  const next = nextSteps(deps.config, 'PC');
+  for (const n of profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, words) });
+  const next = nextSteps(deps.config, words, 'pc');
   render(ctx, deps, 'windows-files.njk', {
     user: link.owner,
     mac: device.mac,

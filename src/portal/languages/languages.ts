@@ -177,11 +177,13 @@ export function loadLanguages(shippedDir: string, settings: LanguageSettings): L
           warnings.push(`portal.languages.dir: ${path}: ${missing.length} key${missing.length === 1 ? '' : 's'} missing, shown in English: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
         }
       }
-      catalogs.set(lang, new Map([...reference, ...(shipped ?? []), ...messages]));
+      catalogs.set(lang, new Map([...(shipped ?? []), ...messages]));
     }
   }
-  // A shipped catalog lacking a key (a test keeps them whole) would show English, never fail a page.
-  for (const [lang, messages] of catalogs) if (lang !== REFERENCE_LANGUAGE) catalogs.set(lang, new Map([...reference, ...messages]));
+  // A key a catalog lacks is English on the page, never a failed page; but for what names the
+  // language itself (language.*), where English would be wrong: the tag stands in.
+  const fallback = [...reference].filter(([key]) => !key.startsWith('language.'));
+  for (const [lang, messages] of catalogs) if (lang !== REFERENCE_LANGUAGE) catalogs.set(lang, new Map([...fallback, ...messages]));
   const offered = settings.offered ?? [...catalogs.keys()];
   for (const [i, lang] of offered.entries()) {
     if (!catalogs.has(lang)) problems.push(`portal.languages.offered[${i}]: no catalog for "${lang}" (shipped: ${shippedList(shippedDir)}${settings.dir ? `; or add ${lang}.yaml to ${settings.dir}` : '; or add one with portal.languages.dir'})`);

@@ -45,7 +45,7 @@ export function languageLinks(ctx: Context, languages: Languages, current: strin
   for (const [k, v] of Object.entries(ctx.query)) if (typeof v === 'string') query[k] = v;
   return languages.offered.map((lang) => ({
     lang,
-    name: languages.translator(lang).text('language.name'),
+    name: languages.translator(lang).has('language.name') ? languages.translator(lang).text('language.name') : lang,
     url: ctx.urls.to(ctx.path, { ...query, lang }),
     current: lang === current,
   }));

@@ -84,7 +84,7 @@ describe('the language of a page', () => {
     expect(nav).toContain('>Nederlands</a>');
   });
 
-  it('a form answered in the language, without the switcher (a POST cannot be linked again)', async () => {
+  it('a form answered in the language, its refusal too, without the switcher (a POST cannot be linked again)', async () => {
     const mac = '00:31:00:00:00:01';
     const ip = '10.31.0.1';
     const lease = await radclient(t.gateway.ports.acct, 'acct', TEST_NAS_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "lang-1"', `Calling-Station-Id = "${mac}"`, `Framed-IP-Address = ${ip}`]);
@@ -96,6 +96,11 @@ describe('the language of a page', () => {
     expect(refused.status).toBe(401);
     expect(langOf(refused)).toBe('fr');
     expect(refused.body).toContain('<label for="username">Nom d&#39;utilisateur</label>');
+    // The refusal itself too: built in code, worded by the catalog.
+    expect(refused.body).toContain('<p>Nom d&#39;utilisateur ou mot de passe incorrect.</p>');
+    const empty = await call('POST', new URL(form.action).pathname, { ip, language: 'es', cookie: form.cookie, form: { _csrf: form.csrf, username: '', password: '' } });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toContain('<p>Escriba su nombre de usuario y su contraseña.</p>');
     expect(refused.body).not.toContain('aria-label="Langue"');
   });
 });
