@@ -164,7 +164,7 @@ export function addressChangeNote(
     earlier_label: deviceLabel(earlier),
     earlier_mac: earlier.mac,
     earlier_enrolled_text: when(earlier.enrolledAt, deps, words),
-    steps: privateAddressSteps(current.platform, current.osVersion),
+    steps: privateAddressSteps(current.platform, current.osVersion, words),
   };
 }
 
