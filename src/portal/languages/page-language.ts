@@ -37,10 +37,11 @@ export interface LanguageLink {
 /**
  * The switcher's links: this same page (its path and query) with ?lang= set, for a page a
  * GET shows. A page answering a form (POST) has none: it cannot be asked for again by a
- * link; the next page has them.
+ * link; the next page has them. Nor has a page asked for by a path that is not one of ours
+ * (`//host/…`, which a 404 answers): its links would point elsewhere.
  */
 export function languageLinks(ctx: Context, languages: Languages, current: string): readonly LanguageLink[] {
-  if (ctx.method !== 'GET' || languages.offered.length < 2) return [];
+  if (ctx.method !== 'GET' || languages.offered.length < 2 || !ctx.path.startsWith('/') || ctx.path.startsWith('//')) return [];
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.query)) if (typeof v === 'string') query[k] = v;
   return languages.offered.map((lang) => ({

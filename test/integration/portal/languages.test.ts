@@ -84,6 +84,15 @@ describe('the language of a page', () => {
     expect(nav).toContain('>Nederlands</a>');
   });
 
+  it('a 404 for a path that names another host is a page in the language, without links away', async () => {
+    const r = await call('GET', '//evil.example/x', { language: 'de' });
+    expect(r.status).toBe(404);
+    expect(langOf(r)).toBe('de');
+    expect(r.body).toContain('<h1>Seite nicht gefunden</h1>');
+    expect(r.body).not.toContain('evil.example');
+    expect(r.body).not.toContain('aria-label="Sprache"');
+  });
+
   it('a form answered in the language, its refusal too, without the switcher (a POST cannot be linked again)', async () => {
     const mac = '00:31:00:00:00:01';
     const ip = '10.31.0.1';
