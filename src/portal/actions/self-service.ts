@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
-import { deviceLabel, type Device } from '../../devices/device.js';
+import type { Device } from '../../devices/device.js';
 import { parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
@@ -105,6 +105,11 @@ export interface DeviceRow {
   readonly randomised?: boolean;
 }
 
+/** A device's label in a list: its model, else what its platform is called in the page's language (devices.platform.*). */
+function labelOf(d: Pick<Device, 'platform' | 'model'>, words: Translator): string {
+  return d.model ?? words.text(`devices.platform.${d.platform}`);
+}
+
 function when(iso: string, deps: Pick<PortalDeps, 'config'>, words: Translator): string {
   return dateTimeText(words, new Date(iso), deps.config.session.time_zone);
 }
@@ -117,7 +122,7 @@ export async function deviceRows(deps: PortalDeps, words: Translator, user: stri
     sorted.map(async (d: Device) => {
       const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
       const os = osText(d);
-      const model = deviceLabel(d);
+      const model = labelOf(d, words);
       return {
         mac: d.mac,
         label: d.name ?? model,
@@ -161,7 +166,7 @@ export function addressChangeNote(
   deps.log.info({ event: 'portal.address_change', mac: current.mac, earlier: earlier.mac, user: owner }, 'device seems to have a new private address');
   return {
     device_word: current.model ?? words.text('devices.a_device'),
-    earlier_label: deviceLabel(earlier),
+    earlier_label: labelOf(earlier, words),
     earlier_mac: earlier.mac,
     earlier_enrolled_text: when(earlier.enrolledAt, deps, words),
     steps: privateAddressSteps(current.platform, current.osVersion, words),
