@@ -14,7 +14,7 @@ import { FlowExpiredError } from '../../errors.js';
 import { addressChangeNote } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
 import type { Translator } from '../languages/languages.js';
-import { endsAtText } from '../languages/page-text.js';
+import { endsAtText, refusalText } from '../languages/page-text.js';
 
 /** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text): their keys in views/locales. */
 const NOTICES: Readonly<Record<string, string>> = {
@@ -45,7 +45,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'unproven':
       return render(ctx, deps, 'unidentified.njk', { unproven: true });
     case 'refused':
-      return render(ctx, deps, 'refused.njk', { message: visit.problem.message, code: visit.problem.code, mac: visit.mac, platform: visit.platform });
+      return render(ctx, deps, 'refused.njk', { message: refusalText(pageWords(ctx, deps), visit.problem), code: visit.problem.code, mac: visit.mac, platform: visit.platform });
     case 'online': {
       const noticeKey = typeof ctx.query.done === 'string' && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
       const notice = noticeKey && pageWords(ctx, deps).text(noticeKey);
@@ -112,7 +112,7 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
   const { id: _id, csrf: _csrf, expiresAt: _expiresAt, osVersion: _osVersion, ...kept } = mac;
   const flow = await deps.flows.start({ ...kept, platform: 'ios', model: 'iPad', ...(ipadVersion ? { osVersion: ipadVersion } : {}) }, deps.clock.now());
   const problem = flow.macSource === 'claimed' ? undefined : await deps.startVisits.refusal(flow.mac, flow.platform, flow.osVersion);
-  if (problem) return render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac: flow.mac, platform: flow.platform });
+  if (problem) return render(ctx, deps, 'refused.njk', { message: refusalText(pageWords(ctx, deps), problem), code: problem.code, mac: flow.mac, platform: flow.platform });
   return renderForm(ctx, deps, 'register.njk', flow, registrationView(deps, 'ios'));
 }
 

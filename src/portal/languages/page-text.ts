@@ -1,32 +1,47 @@
 import type { GatewayError } from '../../errors.js';
-import { DeviceLimitReachedError, DirectoryUnavailableError, TooManyAttemptsError } from '../../errors.js';
+import { DeviceLimitReachedError, DirectoryUnavailableError, OsTooOldError, PlatformNotAllowedError, RandomisedMacError, TooManyAttemptsError } from '../../errors.js';
 import type { Translator } from './languages.js';
-import type { Param } from './messages.js';
 
 /**
  * Words built in code for a page, in the page's language: a refusal's message, and dates.
  * English stays the errors' own messages (src/errors.ts), which the log and the APIs keep.
  */
 
-type ErrorWords = (err: GatewayError) => readonly [key: string, params?: Readonly<Record<string, Param>>];
+type ErrorWords = (err: GatewayError, words: Translator) => string | undefined;
 
 /** The refusals a page shows whose words the catalogs have (errors.* in views/locales), with the numbers they carry. */
 const ERROR_WORDS: Readonly<Record<string, ErrorWords>> = {
-  EG_INVALID_CREDENTIALS: () => ['errors.invalid_credentials'],
-  EG_NOT_ALLOWED: () => ['errors.not_allowed'],
-  EG_FLOW_EXPIRED: () => ['errors.flow_expired'],
-  EG_NOT_ENROLLED: () => ['errors.not_enrolled'],
-  EG_DEVICE_OWNED_BY_OTHER: () => ['errors.device_owned_by_other'],
-  EG_DEVICE_BLOCKED: () => ['errors.device_blocked'],
-  EG_LINK_EXPIRED: () => ['errors.link_expired'],
-  EG_DEVICE_LIMIT: (err) => ['errors.device_limit', { count: (err as DeviceLimitReachedError).limit }],
-  EG_DIRECTORY_UNAVAILABLE: (err) => {
+  EG_INVALID_CREDENTIALS: (_, words) => words.text('errors.invalid_credentials'),
+  EG_NOT_ALLOWED: (_, words) => words.text('errors.not_allowed'),
+  EG_FLOW_EXPIRED: (_, words) => words.text('errors.flow_expired'),
+  EG_NOT_ENROLLED: (_, words) => words.text('errors.not_enrolled'),
+  EG_DEVICE_OWNED_BY_OTHER: (_, words) => words.text('errors.device_owned_by_other'),
+  EG_DEVICE_BLOCKED: (_, words) => words.text('errors.device_blocked'),
+  EG_LINK_EXPIRED: (_, words) => words.text('errors.link_expired'),
+  EG_DEVICE_LIMIT: (err, words) => words.text('errors.device_limit', { count: (err as DeviceLimitReachedError).limit }),
+  EG_DIRECTORY_UNAVAILABLE: (err, words) => {
     const seconds = (err as DirectoryUnavailableError).retryAfter();
-    return seconds < 60 ? ['errors.directory_unavailable_seconds', { count: seconds }] : ['errors.directory_unavailable'];
+    return seconds < 60 ? words.text('errors.directory_unavailable_seconds', { count: seconds }) : words.text('errors.directory_unavailable');
   },
-  EG_TOO_MANY_ATTEMPTS: (err) => {
+  EG_TOO_MANY_ATTEMPTS: (err, words) => {
     const seconds = (err as TooManyAttemptsError).retryAfterSeconds;
-    return seconds < 60 ? ['errors.too_many_attempts_seconds', { count: seconds }] : ['errors.too_many_attempts_minutes', { count: Math.ceil(seconds / 60) }];
+    return seconds < 60 ? words.text('errors.too_many_attempts_seconds', { count: seconds }) : words.text('errors.too_many_attempts_minutes', { count: Math.ceil(seconds / 60) });
+  },
+  // The device policy's refusals (devices/policy.ts), from the facts the error carries; its English without them.
+  EG_OS_TOO_OLD: (err, words) => {
+    const { needed, facts } = err as OsTooOldError;
+    if (!facts) return undefined;
+    return facts.found === undefined ? words.text(`errors.os_unknown.${facts.platform}`, { needed }) : words.text(`errors.os_too_old.${facts.platform}`, { needed, found: facts.found });
+  },
+  EG_PLATFORM_NOT_ALLOWED: (err, words) => {
+    const { platform, allowed } = err as PlatformNotAllowedError;
+    const refused = words.text(`errors.platform_not_allowed.${platform}`);
+    if (allowed.length === 0) return refused;
+    return `${refused} ${words.text('errors.open_to', { list: allowed.map((p) => words.text(`errors.platforms.${p}`)).join(', ') })}`;
+  },
+  EG_RANDOMISED_MAC: (err, words) => {
+    const { platform } = err as RandomisedMacError;
+    return platform === undefined ? undefined : `${words.text('errors.randomised_mac.refused')} ${words.text(`errors.randomised_mac.${platform}`)}`;
   },
 };
 
@@ -36,10 +51,7 @@ const ERROR_WORDS: Readonly<Record<string, ErrorWords>> = {
  * (`expose`); the caller decides that.
  */
 export function refusalText(words: Translator, err: GatewayError): string {
-  const known = ERROR_WORDS[err.code];
-  if (!known) return err.publicMessage;
-  const [key, params] = known(err);
-  return words.text(key, params);
+  return ERROR_WORDS[err.code]?.(err, words) ?? err.publicMessage;
 }
 
 /** The locale dates are written in: the catalog's language.date_locale (en-GB for English), else the language itself. */

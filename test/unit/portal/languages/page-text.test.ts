@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BadInputError, DeviceLimitReachedError, DirectoryUnavailableError, InvalidCredentialsError, TooManyAttemptsError } from '../../../../src/errors.js';
+import { DevicePolicy } from '../../../../src/devices/policy.js';
+import { ENROLLABLE_PLATFORMS, type Platform } from '../../../../src/devices/device.js';
+import { parseMac } from '../../../../src/mac.js';
+import { BadInputError, GatewayError, DeviceLimitReachedError, DirectoryUnavailableError, InvalidCredentialsError, TooManyAttemptsError } from '../../../../src/errors.js';
 import { dateTimeText, endsAtText, refusalText } from '../../../../src/portal/languages/page-text.js';
 import { wordsIn } from '../../../helpers/words.js';
 
@@ -19,6 +22,39 @@ describe('refusalText', () => {
 
   it('says in English what the error itself says for a page', () => {
     for (const err of [new InvalidCredentialsError(), new TooManyAttemptsError(90), new TooManyAttemptsError(1), new DeviceLimitReachedError(3), new DeviceLimitReachedError(1), new DirectoryUnavailableError(), new DirectoryUnavailableError(undefined, { retryAfterSeconds: 1 })]) expect(refusalText(wordsIn('en'), err)).toBe(err.publicMessage);
+  });
+});
+
+describe("the device policy's refusals", () => {
+  const everyPlatform = Object.fromEntries(ENROLLABLE_PLATFORMS.map((p) => [p, true])) as Record<(typeof ENROLLABLE_PLATFORMS)[number], boolean>;
+  const policy = (platforms: Partial<typeof everyPlatform>) =>
+    new DevicePolicy({ device_limit: 3, group_limits: [], platforms: { ...everyPlatform, ...platforms }, min_os_version: { ios: '17.0', android: '14' }, randomised_macs: 'refuse' });
+  const refusal = (check: () => void): GatewayError => {
+    try {
+      check();
+    } catch (err) {
+      return err as GatewayError;
+    }
+    throw new Error('not refused');
+  };
+  const PLATFORMS: Platform[] = [...ENROLLABLE_PLATFORMS, 'other'];
+  const refusals = [
+    ...PLATFORMS.map((p) => refusal(() => policy({ ios: false, macos: false, android: false, windows: false, chromeos: false, linux: false, [p]: false }).checkPlatform(p))),
+    ...PLATFORMS.map((p) => refusal(() => policy(p === 'other' ? {} : { [p]: false }).checkPlatform(p))),
+    ...(['ios', 'android'] as const).flatMap((p) => [refusal(() => policy({}).checkOs(p, '12.1')), refusal(() => policy({}).checkOs(p, undefined))]),
+    ...PLATFORMS.map((p) => refusal(() => policy({}).checkMac(parseMac('3e:00:00:00:00:01')!, p))),
+  ];
+
+  it('in English are word for word what the policy says', () => {
+    expect(refusals).toHaveLength(25);
+    for (const err of refusals) expect(refusalText(wordsIn('en'), err)).toBe(err.message);
+  });
+
+  it('in German, with the versions and the platforms that may enroll', () => {
+    const de = wordsIn('de');
+    expect(refusalText(de, refusal(() => policy({}).checkOs('ios', '12.1')))).toBe('Auf diesem Gerät läuft iOS 12.1; dieses WLAN braucht iOS 17.0 oder neuer. Aktualisieren Sie es unter Einstellungen → Allgemein → Softwareupdate.');
+    expect(refusalText(de, refusal(() => policy({ android: false }).checkPlatform('android')))).toBe('Dieses WLAN ist nicht für Android-Geräte freigegeben. Es ist freigegeben für: iPhone und iPad, Mac, Windows, Chromebook, Linux.');
+    expect(refusalText(de, refusal(() => policy({}).checkMac(parseMac('3e:00:00:00:00:01')!, 'ios')))).toMatch(/^Dieses Gerät verwendet in diesem Netzwerk eine private .* Private WLAN-Adresse ausschalten/);
   });
 });
 
