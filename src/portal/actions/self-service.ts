@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
 import type { Device } from '../../devices/device.js';
-import { parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
+import { MAX_DEVICE_NAME, parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
@@ -278,7 +278,7 @@ export async function renameAction(ctx: Context, deps: PortalDeps): Promise<void
     const typed = typeof body.name === 'string' ? withoutRefusedCharacters(body.name.slice(0, 200)) : '';
     const lease = await deps.accounting.leaseFor(clientIp(ctx));
     const devices = await deviceRows(deps, pageWords(ctx, deps), own.user, lease?.mac);
-    return render(ctx, deps, 'my-devices.njk', { user: own.user, devices, csrf: visit.csrf, error: parsed.problem, rename: { mac: own.device.mac, value: typed } }, 400);
+    return render(ctx, deps, 'my-devices.njk', { user: own.user, devices, csrf: visit.csrf, error: pageWords(ctx, deps).text(`devices.name_problem.${parsed.reason}`, { count: MAX_DEVICE_NAME }), rename: { mac: own.device.mac, value: typed } }, 400);
   }
   await deps.enrollment.rename(own.device.mac, own.user, parsed.name);
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'renamed' }));
