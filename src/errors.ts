@@ -214,6 +214,8 @@ export class OsTooOldError extends GatewayError {
   constructor(
     readonly needed: string,
     message: string,
+    /** What a page words it with (portal/languages/page-text.ts): the platform, and the version the device said, when it said one. */
+    readonly facts?: { readonly platform: 'ios' | 'android'; readonly found?: string | undefined },
   ) {
     super(message);
   }
@@ -229,6 +231,8 @@ export class PlatformNotAllowedError extends GatewayError {
   constructor(
     readonly platform: string,
     message: string,
+    /** The platforms that may enroll instead, for a page to name in its language. */
+    readonly allowed: readonly string[] = [],
   ) {
     super(message);
   }
@@ -241,6 +245,13 @@ export class PlatformNotAllowedError extends GatewayError {
 export class RandomisedMacError extends GatewayError {
   readonly code = 'EG_RANDOMISED_MAC';
   readonly status = 403;
+  constructor(
+    message: string,
+    /** The device's platform, whose settings the message names. */
+    readonly platform?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The MAC is on the block list (a lost or stolen device). */

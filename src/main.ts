@@ -137,6 +137,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const materials = await readMaterials(config);
   for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
   for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
+  for (const w of materials.languageWarnings) log.warn({ event: 'config.warning' }, w);
   const portalCertificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now: clock.now() });
   if (portalCertificate) log.warn({ event: 'config.warning' }, portalCertificateWarning(portalCertificate));
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
@@ -225,6 +226,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     store,
     directory,
     renderer,
+    languages: materials.languages,
     metrics,
     clock,
     log,

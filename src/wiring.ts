@@ -9,6 +9,7 @@ import { createHash, hkdfSync, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AccountingStore } from './accounting/accounting-store.js';
 import type { AuditTrail } from './audit/events.js';
 import type { Clock } from './clock.js';
@@ -32,6 +33,7 @@ import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { PortalUrls } from './portal/urls.js';
+import { loadLanguages, type Languages } from './portal/languages/languages.js';
 import { NasTable } from './radius/clients.js';
 import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
 import { NasNotifier } from './radius/nas-notifier.js';
@@ -260,7 +262,14 @@ export interface Materials {
   readonly eapServerName?: string;
   /** portal.branding and portal.terms, read and checked. */
   readonly branding: PortalBranding;
+  /** The employee pages' catalogs: the shipped ones with portal.languages.dir's over them. */
+  readonly languages: Languages;
+  /** What check-config and start tell the admin about the catalogs (an added language's missing keys). */
+  readonly languageWarnings: readonly string[];
 }
+
+/** The shipped catalogs of the employee pages' words. */
+export const LOCALES_DIR = fileURLToPath(new URL('../views/locales/', import.meta.url));
 
 /** Where a missing file comes from, for its message: init makes most; the LDAP CA and the agent are the admin's. */
 function missingHint(key: string): string {
@@ -320,6 +329,8 @@ export async function readMaterials(config: Config): Promise<Materials> {
     }
   }
   const branding = readBranding(config, read, problems);
+  const loaded = loadLanguages(LOCALES_DIR, config.portal.languages);
+  problems.push(...loaded.problems);
   const a = config.android.agent;
   let agentSize: number | undefined;
   if (a?.file) {
@@ -329,10 +340,10 @@ export async function readMaterials(config: Config): Promise<Materials> {
       problems.push(`android.agent.file: cannot read ${a.file} (${(err as NodeJS.ErrnoException).code})`);
     }
   }
-  if (problems.length > 0 || cert === undefined || key === undefined || caPem === undefined) {
+  if (problems.length > 0 || cert === undefined || key === undefined || caPem === undefined || loaded.languages === undefined) {
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration:${listed(problems)}`, problems);
   }
-  const base = { tls: { cert, key }, caPem, branding, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
+  const base = { tls: { cert, key }, caPem, branding, languages: loaded.languages, languageWarnings: loaded.warnings, ...(ldapCa ? { ldapCa } : {}), ...(eapName ? { eapServerName: eapName } : {}) };
   if (!a) return base;
   const urls = new PortalUrls(config.portal.base_url);
   if (a.file && agentSize !== undefined) {

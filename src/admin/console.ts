@@ -21,7 +21,7 @@ import type { Authenticator } from '../directory/authenticator.js';
 import { BadInputError, FlowExpiredError, GatewayError, HttpsRequiredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ManageVisit, ManageVisitStore } from '../portal/manage.js';
-import { clientIp, clientOf, redirectInside, refusalStatus, render } from '../portal/respond.js';
+import { clientIp, clientOf, redirectInside, refusalStatus, renderHtml } from '../portal/respond.js';
 import { addRoute, ROUTES, type RouteName } from '../portal/routes.js';
 import type nunjucks from 'nunjucks';
 import type { AdminService } from './admin-service.js';
@@ -125,7 +125,7 @@ function adminRender(ctx: Context, deps: AdminConsoleDeps, template: string, act
     ? NAV.filter((n) => may(actor, n.permission)).map((n) => ({ url: ctx.urls.route(n.route), label: n.label, current: ctx.path === ROUTES[n.route] }))
     : [];
   const visit = ctx.state.adminVisit as ManageVisit | undefined;
-  render(ctx, deps, template, { actor, nav, csrf_logout: visit?.csrf, ...context }, status);
+  renderHtml(ctx, deps, template, { actor, nav, csrf_logout: visit?.csrf, ...context }, status);
 }
 
 /**

@@ -460,6 +460,26 @@ export const configSchema = z.strictObject({
         })
         .optional()
         .describe('terms of use every person accepts before enrolling a device; each acceptance is audited with the version'),
+      languages: z
+        .strictObject({
+          default: z
+            .string()
+            .regex(/^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/, 'a language tag such as en, de or pt-BR')
+            .prefault('en')
+            .describe("the language of a page when the browser asks for none offered (Accept-Language); shipped: en, de, fr, es"),
+          offered: z
+            .array(z.string().regex(/^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/, 'a language tag such as en, de or pt-BR'))
+            .min(1)
+            .optional()
+            .describe('the languages the pages are offered in (default: every shipped one and every one in dir)'),
+          dir: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("a folder of <language>.yaml files whose texts replace the shipped ones key by key, or add a language (English where one says nothing), relative to this file"),
+        })
+        .prefault({})
+        .describe("the employee pages' languages, picked from the browser's Accept-Language or the visitor's choice (the admin console stays English)"),
     })
     .prefault({})
     .describe('the web portal captive devices are sent to'),

@@ -96,12 +96,13 @@ export class DevicePolicy {
    */
   checkPlatform(platform: Platform): void {
     if (this.allows(platform)) return;
-    const allowed = this.allowedPlatforms().map((p) => PLATFORM_NAMES[p]);
+    const allowedPlatforms = this.allowedPlatforms();
+    const allowed = allowedPlatforms.map((p) => PLATFORM_NAMES[p]);
     const instead = allowed.length > 0 ? ` It is open to: ${allowed.join(', ')}.` : '';
     if (platform === 'other') {
-      throw new PlatformNotAllowedError(platform, `This device's system was not recognised, so it cannot be enrolled here.${instead}`);
+      throw new PlatformNotAllowedError(platform, `This device's system was not recognised, so it cannot be enrolled here.${instead}`, allowedPlatforms);
     }
-    throw new PlatformNotAllowedError(platform, `This Wi-Fi is not open to ${PLATFORM_NAMES[platform]} devices.${instead}`);
+    throw new PlatformNotAllowedError(platform, `This Wi-Fi is not open to ${PLATFORM_NAMES[platform]} devices.${instead}`, allowedPlatforms);
   }
 
   /** The minimum OS version for the platform, when one is set. */
@@ -126,10 +127,11 @@ export class DevicePolicy {
       throw new OsTooOldError(
         needed,
         `This device did not say which ${name} version it runs; this Wi-Fi needs ${name} ${needed} or later. ${UNKNOWN_HINTS[platform]}`,
+        { platform },
       );
     }
     if (compareVersions(found, needed) >= 0) return;
-    throw new OsTooOldError(needed, `This device runs ${name} ${found}; this Wi-Fi needs ${name} ${needed} or later. ${UPDATE_HINTS[platform]}`);
+    throw new OsTooOldError(needed, `This device runs ${name} ${found}; this Wi-Fi needs ${name} ${needed} or later. ${UPDATE_HINTS[platform]}`, { platform, found });
   }
 
   /** The MAC is locally administered (bit 0x02 of the first octet): a randomised, "private" address. */
@@ -145,7 +147,7 @@ export class DevicePolicy {
   checkMac(mac: Mac, platform: Platform): { readonly randomised: boolean } {
     if (!this.isRandomisedMac(mac)) return { randomised: false };
     if (this.settings.randomised_macs === 'accept') return { randomised: true };
-    throw new RandomisedMacError(`This device uses a private (randomised) Wi-Fi address on this network, which cannot be enrolled. ${DEVICE_MAC_HINTS[platform]}`);
+    throw new RandomisedMacError(`This device uses a private (randomised) Wi-Fi address on this network, which cannot be enrolled. ${DEVICE_MAC_HINTS[platform]}`, platform);
   }
 }
 

@@ -18,7 +18,8 @@ import { UamHandBack } from './uam/hand-back.js';
 import { StartVisits } from './visit.js';
 import { Readiness } from './readiness.js';
 import { addRouteUrls } from './render.js';
-import { cspPolicy, refusalStatus, render } from './respond.js';
+import { cspPolicy, pageWords, refusalStatus, render } from './respond.js';
+import { refusalText } from './languages/page-text.js';
 import { addRoute, ROUTES, type RouteName } from './routes.js';
 import { PortalUrls } from './urls.js';
 
@@ -82,15 +83,18 @@ function errors(deps: PortalDeps) {
       const known = err instanceof GatewayError;
       if (err instanceof StoreUnavailableError) deps.metrics.storeErrors.inc({ where: api ? 'api' : 'portal' });
       const status = known ? refusalStatus(ctx, err) : 500;
-      const message = known && err.expose ? err.publicMessage : 'Something went wrong on our side. Please try again in a minute.';
+      const english = known && err.expose ? err.publicMessage : 'Something went wrong on our side. Please try again in a minute.';
       if (status >= 500) deps.log.error({ err, event: 'portal.error', path: ctx.path, code: known ? err.code : 'EG_INTERNAL' }, 'portal request failed');
       else deps.log.info({ event: 'portal.refused', path: ctx.path, code: known ? err.code : undefined, status }, 'portal request refused');
       if (api || ctx.accepts('html', 'json') === 'json') {
         ctx.status = status;
-        ctx.body = { error: { ...(api && known ? err.details() : {}), code: known ? err.code : 'EG_INTERNAL', message } };
+        ctx.body = { error: { ...(api && known ? err.details() : {}), code: known ? err.code : 'EG_INTERNAL', message: english } };
         if (api) ctx.set('Cache-Control', 'no-store');
         return;
       }
+      // A page says it in the visitor's language; JSON above keeps the English an API client reads.
+      const words = pageWords(ctx, deps);
+      const message = known && err.expose ? refusalText(words, err) : words.text('errors.internal');
       render(ctx, deps, 'error.njk', { status, message, retry: true }, status);
     }
   };
@@ -204,7 +208,7 @@ function interceptOrNotFound(deps: PortalDeps, urls: PortalUrls) {
       ctx.redirect(urls.route('portal.start'));
       return;
     }
-    render(ctx, deps, 'error.njk', { status: 404, message: 'There is no such page.', retry: true }, 404);
+    render(ctx, deps, 'error.njk', { status: 404, message: pageWords(ctx, deps).text('errors.no_such_page'), retry: true }, 404);
   };
 }
 

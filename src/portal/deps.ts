@@ -2,6 +2,7 @@ import type { WifiConfig } from '../config/load.js';
 import type { CaFormat, FilePlatform } from '../profiles/profile-service.js';
 import type nunjucks from 'nunjucks';
 import type { CurrentBranding } from './branding.js';
+import type { Languages } from './languages/languages.js';
 import type { AccountingStore } from '../accounting/accounting-store.js';
 import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
@@ -91,6 +92,8 @@ export interface PortalDeps {
   readonly store: StateStore;
   readonly directory: Directory;
   readonly renderer: nunjucks.Environment;
+  /** The employee pages' languages (portal.languages): each page is rendered in the visitor's. */
+  readonly languages: Languages;
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly log: Logger;

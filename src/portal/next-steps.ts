@@ -1,4 +1,8 @@
 import type { Config, WifiConfig } from '../config/load.js';
+import type { Translator } from './languages/languages.js';
+
+/** What the "next morning" text calls the device (next_steps.morning.* in views/locales). */
+export type NextStepsDevice = 'phone' | 'mac' | 'pc' | 'computer' | 'chromebook';
 
 /** One network the profile sets up, as the page after the profile tells it. */
 export interface NetworkStep {
@@ -10,7 +14,7 @@ export interface NetworkStep {
 /** What happens after the profile is installed: which networks to join, what the phone asks, and the daily cut-off. */
 export interface NextSteps {
   readonly networks: readonly NetworkStep[];
-  /** "04:00 local time (Europe/Berlin)", or "04:00 UTC". */
+  /** "04:00 local time (Europe/Berlin)", or "04:00 UTC", in the page's language. */
   readonly cutoff_text: string;
   /** What the next morning looks like on these networks. */
   readonly morning_text: string;
@@ -24,18 +28,18 @@ export interface NextSteps {
  * TLSTrustedServerNames), so no certificate prompt appears. It carries no password: EAP-TTLS
  * and PEAP ask for it once, and the phone keeps it.
  */
-function asks(network: Pick<WifiConfig, 'security'>): string {
+function asks(network: Pick<WifiConfig, 'security'>, words: Pick<Translator, 'text'>): string {
   switch (network.security) {
     case 'eap-tls':
-      return 'It asks for nothing: the profile holds this device’s own certificate.';
+      return words.text('next_steps.asks.eap_tls');
     case 'eap-ttls':
     case 'eap-peap':
-      return 'It asks for your work password once (your user name is already filled in), and remembers it.';
+      return words.text('next_steps.asks.password');
     case 'wpa2-personal':
     case 'wpa3-personal':
-      return 'It asks for nothing: the profile holds the network password.';
+      return words.text('next_steps.asks.psk');
     case 'open':
-      return 'It asks for nothing.';
+      return words.text('next_steps.asks.open');
   }
 }
 
@@ -46,23 +50,29 @@ function asks(network: Pick<WifiConfig, 'security'>): string {
  * the portal asks for a login); with TTLS or PEAP the saved password is checked at every
  * connection; on the other networks the router sends the device to the portal's login page.
  */
-function morning(config: Pick<Config, 'eap'>, networks: readonly Pick<WifiConfig, 'security'>[], device: string): string {
+function morning(config: Pick<Config, 'eap'>, networks: readonly Pick<WifiConfig, 'security'>[], device: NextStepsDevice, words: Pick<Translator, 'text'>): string {
   const kinds = new Set(networks.map((n) => n.security));
   const certificateOnly = kinds.size === 1 && kinds.has('eap-tls');
   const passwordOnly = [...kinds].every((k) => k === 'eap-ttls' || k === 'eap-peap');
-  if (certificateOnly && config.eap.next_morning === 'renew') return `The next morning the ${device} reconnects by itself, as long as you may still use the Wi-Fi.`;
-  if (passwordOnly && kinds.size > 0) return `The next morning the ${device} reconnects by itself with the password it remembers. When you change your work password, it asks for the new one.`;
-  return 'The next morning the Wi-Fi page opens again: log in with your work password to get online for the day.';
+  if (certificateOnly && config.eap.next_morning === 'renew') return words.text(`next_steps.morning.renew.${device}`);
+  if (passwordOnly && kinds.size > 0) return words.text(`next_steps.morning.password.${device}`);
+  return words.text('next_steps.morning.portal');
 }
 
 /**
  * The "what happens next" of the page that offers the Wi-Fi profile, from the configured
- * networks and the cut-off; `device` is what the text calls the device ("phone", "Mac").
+ * networks and the cut-off, in the page's words; `device` is what the text calls the device.
  */
-export function nextSteps(config: Pick<Config, 'ios' | 'session' | 'eap'>, device = 'phone'): NextSteps {
+export function nextSteps(config: Pick<Config, 'ios' | 'session' | 'eap'>, words: Pick<Translator, 'text'>, device: NextStepsDevice = 'phone'): NextSteps {
+  const time = config.session.daily_cutoff;
   return {
-    networks: config.ios.wifi.map((n) => ({ ssid: n.ssid, asks: asks(n) })),
-    cutoff_text: config.session.time_zone === 'UTC' ? `${config.session.daily_cutoff} UTC` : `${config.session.daily_cutoff} local time (${config.session.time_zone})`,
-    morning_text: morning(config, config.ios.wifi, device),
+    networks: config.ios.wifi.map((n) => ({ ssid: n.ssid, asks: asks(n, words) })),
+    cutoff_text: config.session.time_zone === 'UTC' ? words.text('next_steps.cutoff_utc', { time }) : words.text('next_steps.cutoff_local', { time, zone: config.session.time_zone }),
+    morning_text: morning(config, config.ios.wifi, device, words),
   };
+}
+
+/** What a network asks when the phone joins it, in the page's words (for a page that lists networks its own way). */
+export function networkAsks(security: WifiConfig['security'], words: Pick<Translator, 'text'>): string {
+  return asks({ security }, words);
 }

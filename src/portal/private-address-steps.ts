@@ -1,5 +1,6 @@
 import type { Platform } from '../devices/device.js';
 import { compareVersions } from '../devices/policy.js';
+import type { Translator } from './languages/languages.js';
 
 /**
  * What to set so that a device keeps one private Wi-Fi address for this network, for the
@@ -13,31 +14,28 @@ import { compareVersions } from '../devices/policy.js';
  *   randomisation); the network's Privacy setting chooses it or the device's own MAC. From
  *   Android 12 the developer option "Wi-Fi non-persistent MAC randomization" gives a new
  *   address at a new connection once the old one is a day old.
- * Returns one line per case, each saying which versions it is for unless the version is known.
+ * Returns one line per case, each saying which versions it is for unless the version is known,
+ * in the page's words (private_address.* in views/locales).
  */
-export function privateAddressSteps(platform: Platform, osVersion: string | undefined): readonly string[] {
+export function privateAddressSteps(platform: Platform, osVersion: string | undefined, words: Pick<Translator, 'text'>): readonly string[] {
   switch (platform) {
     case 'ios': {
-      const fixed = 'Settings → Wi-Fi → tap ⓘ next to this network → Private Wi-Fi Address → choose Fixed (or Off). Rotating changes the address from time to time.';
-      const onOff =
-        'Settings → Wi-Fi → tap ⓘ next to this network: leave Private Wi-Fi Address on (one address for this network) or turn it off (the device’s own address). It changes when the device forgets this network or its network settings are reset.';
+      const fixed = words.text('private_address.ios_fixed');
+      const onOff = words.text('private_address.ios_on_off');
       const known = osVersion !== undefined && /^\d+(\.\d+)*$/.test(osVersion) ? osVersion : undefined;
       // iPadOS shows a desktop Safari User-Agent, with no iOS version in it.
-      if (known === undefined) return [`iOS 18 and later: ${fixed}`, `iOS 14 to 17: ${onOff}`];
+      if (known === undefined) return [words.text('private_address.ios_18_and_later', { step: fixed }), words.text('private_address.ios_14_to_17', { step: onOff })];
       return [compareVersions(known, '18') >= 0 ? fixed : onOff];
     }
     case 'android':
       // Not by version: Chrome 110+ reports "Android 10; K" whatever the phone runs, so a
       // version from a User-Agent cannot tell Android 10 from 15. Each line says where it applies.
-      return [
-        'Settings → Network & internet → Internet (Wi-Fi on Android 10 and 11) → tap ⚙ next to this network → Privacy → choose Use randomized MAC (one address for this network) or Use device MAC. Some makers name the menus differently.',
-        'Android 12 and later: if Developer options are on, check that Wi-Fi non-persistent MAC randomization is off.',
-      ];
+      return [words.text('private_address.android_privacy'), words.text('private_address.android_developer')];
     case 'macos':
     case 'windows':
     case 'chromeos':
     case 'linux':
     case 'other':
-      return ["In this network's Wi-Fi settings, choose a private address that stays the same for this network, or the device's own address."];
+      return [words.text('private_address.other')];
   }
 }

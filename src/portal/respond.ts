@@ -8,6 +8,9 @@ import type { Flow, FlowPurpose } from './flow.js';
 import { checkedUamLogon } from './uam/read-redirect.js';
 import type { RouteName } from './routes.js';
 import type { PortalUrls } from './urls.js';
+import { languageLinks, pageLanguage } from './languages/page-language.js';
+import type { Translator } from './languages/languages.js';
+import { refusalText } from './languages/page-text.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -71,8 +74,20 @@ export function refusalStatus(ctx: Context, err: GatewayError): number {
   return err.status;
 }
 
+/** A refusal of the form's own making, its words a catalog key (views/locales): formProblem() puts it in the page's language. */
+export interface FormProblem {
+  readonly status: number;
+  readonly key: string;
+  readonly invalid: boolean;
+}
+
 /** An empty user name or password: the fields are what is wrong. */
-export const MISSING_FIELDS: FormRefusal = { status: 400, error: 'Enter your username and your password.', invalid: true };
+export const MISSING_FIELDS: FormProblem = { status: 400, key: 'errors.missing_fields', invalid: true };
+
+/** A form's own refusal (MISSING_FIELDS …) in the page's language. */
+export function formProblem(ctx: Context, deps: Pick<PortalDeps, 'languages'>, problem: FormProblem): FormRefusal {
+  return { status: problem.status, error: pageWords(ctx, deps).text(problem.key), invalid: problem.invalid };
+}
 
 /** A refusal a login form shows: its status, the words for the person, and whether the typed fields are what was wrong. */
 export interface FormRefusal {
@@ -85,16 +100,46 @@ export interface FormRefusal {
 /**
  * What a login form says for a refusal it shows again (refusalStatus sets the headers). A
  * fault on our side (a directory outage) is logged with its details, which the person never
- * sees: they get the error's publicMessage.
+ * sees: they get the error's publicMessage, in the page's language where the catalog has it.
  */
-export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log'>, err: GatewayError): FormRefusal {
+export function formRefusal(ctx: Context, deps: Pick<PortalDeps, 'log' | 'languages'>, err: GatewayError): FormRefusal {
   const status = refusalStatus(ctx, err);
   if (status >= 500) deps.log.warn({ err, event: 'portal.form_fault', path: ctx.path, code: err.code }, 'login form refused: fault on our side');
-  return { status, error: err.publicMessage, invalid: status === 400 || status === 401 };
+  return { status, error: refusalText(pageWords(ctx, deps), err), invalid: status === 400 || status === 401 };
 }
 
-/** Renders a page. Pages are personal and short-lived: never cached. */
-export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, template: string, context: object, status = 200): void {
+/**
+ * The words of this request's page, for text an action builds (a notice, what a network asks,
+ * a date): the same language render() will use.
+ */
+export function pageWords(ctx: Context, deps: Pick<PortalDeps, 'languages'>): Translator {
+  return deps.languages.translator(pageLanguage(ctx, deps.languages));
+}
+
+/** How a page is rendered, beyond its context. */
+export interface RenderOptions {
+  /** Whether the page links itself in the other languages: not for a page that opens once (its link is used up). */
+  readonly languageLinks?: boolean;
+}
+
+/**
+ * Renders a page in the visitor's language (languages/page-language.ts): the template gets
+ * `t(key, params)` for its words, `lang`, and the switcher's links; the answer says its
+ * language and that it varies with Accept-Language and the choice's cookie. Pages are
+ * personal and short-lived: never cached.
+ */
+export function render(ctx: Context, deps: Pick<PortalDeps, 'renderer' | 'languages'>, template: string, context: object, status = 200, options: RenderOptions = {}): void {
+  const lang = pageLanguage(ctx, deps.languages);
+  const words = deps.languages.translator(lang);
+  ctx.set('Content-Language', lang);
+  ctx.vary('Accept-Language');
+  ctx.vary('Cookie');
+  const links = options.languageLinks === false ? [] : languageLinks(ctx, deps.languages, lang);
+  renderHtml(ctx, deps, template, { ...context, lang, t: words.html.bind(words), language_links: links }, status);
+}
+
+/** Renders a template as it is, with no language: the admin console's pages, which are English only. Never cached. */
+export function renderHtml(ctx: Context, deps: Pick<PortalDeps, 'renderer'>, template: string, context: object, status = 200): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
@@ -119,7 +164,7 @@ export function setFlowCookie(ctx: Context, deps: Pick<PortalDeps, 'config'>, fl
 /** Renders a page with a login form bound to a flow: the cookie names the flow, the form carries its token. */
 export function renderForm(
   ctx: Context,
-  deps: Pick<PortalDeps, 'renderer' | 'config'>,
+  deps: Pick<PortalDeps, 'renderer' | 'config' | 'languages'>,
   template: string,
   flow: Flow,
   context: object,
@@ -142,7 +187,7 @@ export function redirectInside(ctx: Context, target: string, status = 303): void
  * navigates there (views/uam-handoff.njk says why not a redirect of the form's POST).
  * Carries a one-time login or an authorisation: never cached.
  */
-export function handToUamNas(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer'>, target: string, nas: string): void {
+export function handToUamNas(ctx: Context, deps: Pick<PortalDeps, 'nas' | 'renderer' | 'languages'>, target: string, nas: string): void {
   const checked = checkedUamLogon(target, nas, (uamip, nasid) => deps.nas.uamNas(uamip, nasid));
   render(ctx, deps, 'uam-handoff.njk', { logon_url: checked });
 }

@@ -86,4 +86,35 @@ describe('Android with Passpoint', () => {
       await context.close();
     }
   }, 180_000);
+
+  it('the same walk in Spanish (a browser set to es-ES): the pages and their button in Spanish, the profile the same', async () => {
+    const mac = '3c:22:fb:00:00:32';
+    await accountingStart(t.gateway.ports.acct, TEST_NAS_SECRET, mac, '127.0.0.1', 'android-passpoint-es');
+    const context = await browser.newContext({ userAgent: ANDROID_UA, locale: 'es-ES', viewport: { width: 412, height: 915 }, isMobile: true, javaScriptEnabled: false, acceptDownloads: true });
+    try {
+      const page = await context.newPage();
+      await page.goto('http://connectivitycheck.gstatic.com/generate_204');
+      expect(await page.locator('html').getAttribute('lang')).toBe('es');
+      expect(await page.locator('h1').innerText()).toBe('Configurar este dispositivo Android');
+      expect(await page.locator('#passpoint').innerText()).toBe('El perfil Wi-Fi');
+      const startSize = await shot(page, 'es-android-passpoint-start');
+      await page.fill('input[name=username]', 'employee');
+      await page.fill('input[name=password]', t.employeePassword);
+      await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: 'Registrar este dispositivo' }).click()]);
+      expect(await page.locator('h1').innerText()).toBe('Instalar el perfil Wi-Fi');
+      expect(await page.locator('main').innerText()).toContain('Toque Instalar');
+      const readySize = await shot(page, 'es-android-passpoint-ready');
+      expect(startSize).toBeLessThan(15 * 1024);
+      expect(readySize).toBeLessThan(15 * 1024);
+      const [download, response] = await Promise.all([
+        page.waitForEvent('download'),
+        page.waitForResponse((r) => r.url().includes('/portal/profile/')),
+        page.locator('a', { hasText: 'Descargar el perfil Wi-Fi' }).click(),
+      ]);
+      const file = parsePasspointDownload(response.headers()['content-type'], await readFile((await download.path())!));
+      expect(file.homeSp.fqdn).toBe('wifi.northwind.example');
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
 });

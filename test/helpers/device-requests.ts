@@ -32,9 +32,9 @@ export async function macAuthReply(t: TestGateway, mac: string): Promise<string 
   return (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply;
 }
 
-/** The path (and query) of the link whose text is `text` on a page's HTML, as the device follows it; throws when there is none. */
+/** The path (and query) of the link whose text is `text` on a page's HTML (an apostrophe escaped, as the catalogs' words are: &#39;), as the device follows it; throws when there is none. */
 export function linkOnPage(t: TestGateway, html: string, text: string): string {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = text.replaceAll("'", '&#39;').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const found = new RegExp(`<a (?:class="btn" )?href="([^"]+)">${escaped}</a>`).exec(html);
   if (!found) throw new Error(`no link "${text}"`);
   const u = new URL(found[1]!, t.httpUrl);

@@ -16,6 +16,8 @@ export interface CallOptions {
   host?: string;
   ua?: string;
   cookie?: string;
+  /** The Accept-Language header (none when absent). */
+  language?: string;
   /** Sent as application/x-www-form-urlencoded. */
   form?: Record<string, string>;
 }
@@ -41,6 +43,7 @@ export function call(base: string, method: string, path: string, o: CallOptions 
           Accept: 'text/html',
           ...(o.ip ? { 'X-Forwarded-For': o.ip } : {}),
           ...(o.cookie ? { Cookie: o.cookie } : {}),
+          ...(o.language ? { 'Accept-Language': o.language } : {}),
           ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) } : {}),
         },
       },

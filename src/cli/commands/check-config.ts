@@ -61,6 +61,7 @@ export async function checkConfig(file: string): Promise<ConfigReport> {
     ...setupWarnings(config, usersFileGroups),
     ...(certificate ? [portalCertificateWarning(certificate)] : []),
     ...passpointWarnings(config, materials?.eapServerName),
+    ...(materials?.languageWarnings ?? []),
   ];
   return { problems: found, warnings, config, ...(materials ? { materials } : {}) };
 }

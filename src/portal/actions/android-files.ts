@@ -3,7 +3,6 @@ import type { Device } from '../../devices/device.js';
 import { manualSettings } from '../../profiles/eap-settings.js';
 import type { PortalDeps } from '../deps.js';
 import type { ProfileLink } from '../profile-links.js';
-import { render } from '../respond.js';
 import { openFilesPage } from './device-files.js';
 
 /**
@@ -15,5 +14,5 @@ import { openFilesPage } from './device-files.js';
 export async function androidFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
   const page = await openFilesPage(ctx, deps, id, link, device, 'android', 'phone');
   const networks = page.profiles.networksFor('android').map((n) => manualSettings(n, device.owner));
-  render(ctx, deps, 'android-settings.njk', { ...page.view, ca: page.ca, ...(page.identity ? { identity: page.identity } : {}), networks });
+  page.show('android-settings.njk', { networks });
 }

@@ -5,7 +5,7 @@ import { ONC_TYPE } from '../../profiles/chromeos-onc.js';
 import type { PortalDeps } from '../deps.js';
 import { nextSteps } from '../next-steps.js';
 import type { ProfileLink } from '../profile-links.js';
-import { render } from '../respond.js';
+import { pageWords, render } from '../respond.js';
 import { linkMinutes, sendFile } from './device-files.js';
 
 /**
@@ -15,7 +15,7 @@ import { linkMinutes, sendFile } from './device-files.js';
  * as PKCS#12 with the empty passphrase ONC requires), once.
  */
 export function chromeosPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): void {
-  const next = nextSteps(deps.config, 'Chromebook');
+  const next = nextSteps(deps.config, pageWords(ctx, deps), 'chromebook');
   render(ctx, deps, 'chromeos-onc.njk', {
     download_url: ctx.urls.route('portal.profile_download', { id }),
     user: link.owner,

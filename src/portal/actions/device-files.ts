@@ -5,15 +5,17 @@ import type { CaFormat, FilePlatform } from '../../profiles/profile-service.js';
 import { wlanFilename } from '../../profiles/windows-wlan-profile.js';
 import type { PortalDeps, Profiles } from '../deps.js';
 import { downloaded } from '../download-audit.js';
-import { nextSteps } from '../next-steps.js';
+import { nextSteps, type NextStepsDevice } from '../next-steps.js';
+import type { Translator } from '../languages/languages.js';
 import type { LinkedFile, ProfileLink } from '../profile-links.js';
-import { clientIp } from '../respond.js';
+import { clientIp, pageWords, render } from '../respond.js';
 
 /**
  * The pages of files for Windows, Linux and Android without an agent (their own modules build
  * what each shows), and the one-time links behind them: the root CA in the form the platform
  * imports, the device's PKCS#12 for EAP-TLS, and Windows' WLAN profiles. Opening such a page
- * uses its own link up, because the PKCS#12's password is shown on it, once.
+ * uses its own link up, because the PKCS#12's password is shown on it, once; so it links to no
+ * other language (asked again in another language, it would be gone).
  */
 
 /** RFC 2585 §4.1: a DER certificate. */
@@ -31,6 +33,8 @@ const CA_FORMATS: Readonly<Record<Exclude<FilePlatform, 'chromeos'>, CaFormat>> 
 /** A page of files being shown: the links it offers, and what every such page says. */
 export interface FilesPage {
   readonly profiles: Profiles;
+  /** The page's words, in the visitor's language. */
+  readonly words: Translator;
   /** A one-time link to one file, bound to the device, its owner and this address. */
   issue(file: LinkedFile): Promise<string>;
   /** The device's new PKCS#12, behind its link, and its password (shown on this page only); absent when no network needs it. */
@@ -46,10 +50,15 @@ export interface FilesPage {
     readonly morning_text: string;
     readonly devices_url: string;
   };
+  /** Renders `template` with the view, the CA, the PKCS#12 if any, and `extra`; without language links (the page opens once). */
+  show(template: string, extra: object): void;
 }
 
-/** Opens a page of files for `device`: uses the page's link up, issues the CA's link and, for EAP-TLS, the PKCS#12's. */
-export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device, platform: Exclude<FilePlatform, 'chromeos'>, deviceWord: string): Promise<FilesPage> {
+/**
+ * Opens a page of files for `device`: uses the page's link up, issues the CA's link and, for
+ * EAP-TLS, the PKCS#12's; `deviceWord` is what "the next morning" calls the device.
+ */
+export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device, platform: Exclude<FilePlatform, 'chromeos'>, deviceWord: NextStepsDevice): Promise<FilesPage> {
   const profiles = deps.profiles;
   if (!profiles) throw new LinkExpiredError();
   const ip = clientIp(ctx);
@@ -59,20 +68,26 @@ export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, 
     return ctx.urls.route('portal.profile_download', { id: fileId });
   };
   const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
-  const next = nextSteps(deps.config, deviceWord);
+  const words = pageWords(ctx, deps);
+  const next = nextSteps(deps.config, words, deviceWord);
+  const ca = { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename };
+  const shown = identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {};
+  const view = {
+    user: link.owner,
+    mac: device.mac,
+    minutes: linkMinutes(deps, link),
+    cutoff_text: next.cutoff_text,
+    morning_text: next.morning_text,
+    devices_url: ctx.urls.route('portal.devices'),
+  };
   return {
     profiles,
+    words,
     issue,
-    ca: { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename },
-    ...(identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {}),
-    view: {
-      user: link.owner,
-      mac: device.mac,
-      minutes: linkMinutes(deps, link),
-      cutoff_text: next.cutoff_text,
-      morning_text: next.morning_text,
-      devices_url: ctx.urls.route('portal.devices'),
-    },
+    ca,
+    ...shown,
+    view,
+    show: (template, extra) => render(ctx, deps, template, { ...view, ca, ...shown, ...extra }, 200, { languageLinks: false }),
   };
 }
 

@@ -4,7 +4,6 @@ import { manualSettings } from '../../profiles/eap-settings.js';
 import { nmcliCommand, nmcliUp } from '../../profiles/networkmanager.js';
 import type { PortalDeps } from '../deps.js';
 import type { ProfileLink } from '../profile-links.js';
-import { render } from '../respond.js';
 import { openFilesPage } from './device-files.js';
 
 /**
@@ -16,5 +15,5 @@ export async function linuxFilesPage(ctx: Context, deps: PortalDeps, id: string,
   const page = await openFilesPage(ctx, deps, id, link, device, 'linux', 'computer');
   const files = { caFilename: page.ca.filename, ...(page.identity ? { p12: { filename: page.identity.filename, password: page.identity.password } } : {}) };
   const networks = page.profiles.networksFor('linux').map((n) => ({ ...manualSettings(n, device.owner), command: nmcliCommand(n, device.owner, files), up: nmcliUp(n.ssid) }));
-  render(ctx, deps, 'linux-files.njk', { ...page.view, ca: page.ca, ...(page.identity ? { identity: page.identity } : {}), networks });
+  page.show('linux-files.njk', { networks });
 }

@@ -6,7 +6,7 @@ import { DeviceOwnedByOtherError, GatewayError, LinkExpiredError } from '../../e
 import { MOBILECONFIG_TYPE } from '../../profiles/profile-service.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, clientOf, formRefusal, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formProblem, formRefusal, loadFlow, MISSING_FIELDS, pageWords, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { nextSteps } from '../next-steps.js';
 import { openAfterWifiLogin } from './self-service.js';
@@ -75,7 +75,7 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
     renderForm(ctx, deps, 'profile-login.njk', flow, { error: refusal.error, invalid: refusal.invalid, username, owner: device.owner }, refusal.status);
   };
   const creds = credentials(ctx.request.body, clientOf(ctx, 'portal'));
-  if (!creds) return again(MISSING_FIELDS);
+  if (!creds) return again(formProblem(ctx, deps, MISSING_FIELDS));
   let target: string;
   try {
     const user = await deps.enrollment.authenticate(creds);
@@ -117,7 +117,7 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
     user: link.owner,
     minutes: minutesLeft(link, deps.clock.now()),
     devices_url: ctx.urls.route('portal.devices'),
-    next: nextSteps(deps.config, device.platform === 'macos' ? 'Mac' : 'phone'),
+    next: nextSteps(deps.config, pageWords(ctx, deps), device.platform === 'macos' ? 'mac' : 'phone'),
   });
 }
 

@@ -1,17 +1,19 @@
 import type { Context } from 'koa';
 import { DateTime } from 'luxon';
 import { earlierAddressOf, type CurrentDevice } from '../../devices/address-change.js';
-import { deviceLabel, type Device } from '../../devices/device.js';
-import { parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
+import type { Device } from '../../devices/device.js';
+import { MAX_DEVICE_NAME, parseDeviceName, withoutRefusedCharacters } from '../../devices/device-name.js';
 import { parseMac, type Mac } from '../../mac.js';
 import { sameUser } from '../../devices/device-registry.js';
 import { GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import { MANAGE_COOKIE, MANAGE_TTL_SECONDS, type ManageVisit } from '../manage.js';
-import { clientIp, clientOf, formRefusal, MISSING_FIELDS, redirectInside, render, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formProblem, formRefusal, MISSING_FIELDS, pageWords, redirectInside, render, type FormRefusal } from '../respond.js';
 import { privateAddressSteps } from '../private-address-steps.js';
 import { detectOs } from '../user-agent.js';
 import { credentials } from './credentials.js';
+import type { Translator } from '../languages/languages.js';
+import { dateTimeText } from '../languages/page-text.js';
 
 /**
  * "My devices": the employee's own page. Reached from any browser (a lost phone is
@@ -20,17 +22,14 @@ import { credentials } from './credentials.js';
  * tells the router with a Disconnect-Request).
  */
 
-/** Why a person unenrolls a device; the page offers exactly these. */
-const REASONS: Readonly<Record<string, string>> = {
-  lost: 'I lost it, or it was stolen',
-  replaced: 'I replaced it, or no longer use it on this Wi-Fi',
-};
+/** Why a person unenrolls a device; the page offers exactly these (their words: unenroll.reason.* in views/locales). */
+const REASONS: readonly string[] = ['lost', 'replaced'];
 
-/** Fixed notices a redirect may ask for (the query picks one, it never supplies text). */
+/** Fixed notices a redirect may ask for (the query picks one, it never supplies text): their keys in views/locales. */
 const NOTICES: Readonly<Record<string, string>> = {
-  unenrolled: 'The device is unenrolled. Its Wi-Fi access has ended.',
-  renamed: 'The name is saved.',
-  'logged-out': 'You are logged out of My devices.',
+  unenrolled: 'notices.unenrolled',
+  renamed: 'notices.renamed',
+  'logged-out': 'notices.logged_out',
 };
 
 /** "iOS 17.5", "iPadOS 18.1", "Android 14": the OS as its maker names it, when the version is known. */
@@ -100,33 +99,39 @@ export interface DeviceRow {
   /** The device this browser is on, as the router's accounting says (never a claim). */
   readonly this_device?: boolean;
   readonly enrolled_text: string;
+  /** When its live session ends, when it has one (the page says "until …"). */
   readonly session_text?: string;
   readonly last_seen_text?: string;
   readonly randomised?: boolean;
 }
 
-function when(iso: string, deps: Pick<PortalDeps, 'config'>): string {
-  return DateTime.fromISO(iso, { zone: deps.config.session.time_zone }).toFormat('ccc d LLL yyyy, HH:mm');
+/** A device's label in a list: its model, else what its platform is called in the page's language (devices.platform.*). */
+function labelOf(d: Pick<Device, 'platform' | 'model'>, words: Translator): string {
+  return d.model ?? words.text(`devices.platform.${d.platform}`);
+}
+
+function when(iso: string, deps: Pick<PortalDeps, 'config'>, words: Translator): string {
+  return dateTimeText(words, new Date(iso), deps.config.session.time_zone);
 }
 
 /** The person's devices with their session and last accounting word, for the list and the device-limit page; `current` is marked as this device. */
-export async function deviceRows(deps: PortalDeps, user: string, current?: Mac): Promise<DeviceRow[]> {
+export async function deviceRows(deps: PortalDeps, words: Translator, user: string, current?: Mac): Promise<DeviceRow[]> {
   const devices = await deps.enrollment.devicesOf(user);
   const sorted = [...devices].sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt));
   return Promise.all(
     sorted.map(async (d: Device) => {
       const [session, seen] = await Promise.all([deps.sessions.live(d.mac), deps.accounting.whereabouts(d.mac)]);
       const os = osText(d);
-      const model = deviceLabel(d);
+      const model = labelOf(d, words);
       return {
         mac: d.mac,
         label: d.name ?? model,
         ...(d.name ? { name: d.name, model_label: model } : {}),
         ...(os ? { os_text: os } : {}),
         ...(d.mac === current ? { this_device: true } : {}),
-        enrolled_text: when(d.enrolledAt, deps),
-        ...(session ? { session_text: `until ${when(session.endsAt, deps)}` } : {}),
-        ...(seen ? { last_seen_text: when(seen.updatedAt, deps) } : {}),
+        enrolled_text: when(d.enrolledAt, deps, words),
+        ...(session ? { session_text: when(session.endsAt, deps, words) } : {}),
+        ...(seen ? { last_seen_text: when(seen.updatedAt, deps, words) } : {}),
         ...(d.randomisedMac ? { randomised: true } : {}),
       };
     }),
@@ -151,6 +156,7 @@ export interface AddressChangeNote {
  */
 export function addressChangeNote(
   deps: Pick<PortalDeps, 'config' | 'log'>,
+  words: Translator,
   owner: string,
   owned: readonly Device[],
   current: CurrentDevice & { readonly osVersion?: string | undefined },
@@ -159,22 +165,23 @@ export function addressChangeNote(
   if (!earlier) return undefined;
   deps.log.info({ event: 'portal.address_change', mac: current.mac, earlier: earlier.mac, user: owner }, 'device seems to have a new private address');
   return {
-    device_word: current.model ?? 'device',
-    earlier_label: deviceLabel(earlier),
+    device_word: current.model ?? words.text('devices.a_device'),
+    earlier_label: labelOf(earlier, words),
     earlier_mac: earlier.mac,
-    earlier_enrolled_text: when(earlier.enrolledAt, deps),
-    steps: privateAddressSteps(current.platform, current.osVersion),
+    earlier_enrolled_text: when(earlier.enrolledAt, deps, words),
+    steps: privateAddressSteps(current.platform, current.osVersion, words),
   };
 }
 
 /** GET /portal/devices: the login form, or the list once logged in. */
 export async function devicesAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const visit = await currentVisit(ctx, deps);
-  const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+  const noticeKey = typeof ctx.query.done === 'string' && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
+  const notice = noticeKey && pageWords(ctx, deps).text(noticeKey);
   if (visit?.user) {
     // Which of them is this one: the router's accounting lease for this address only.
     const lease = await deps.accounting.leaseFor(clientIp(ctx));
-    const devices = await deviceRows(deps, visit.user, lease?.mac);
+    const devices = await deviceRows(deps, pageWords(ctx, deps), visit.user, lease?.mac);
     const note = lease ? await thisDeviceNote(ctx, deps, visit.user, lease.mac) : undefined;
     return render(ctx, deps, 'my-devices.njk', { user: visit.user, devices, csrf: visit.csrf, ...(notice ? { notice } : {}), ...(note ? { address_change: note } : {}) });
   }
@@ -190,7 +197,7 @@ async function thisDeviceNote(ctx: Context, deps: PortalDeps, user: string, mac:
   if (!device) return undefined;
   const os = detectOs(ctx.get('User-Agent'));
   const osVersion = os.platform === device.platform && os.version ? os.version : device.osVersion;
-  return addressChangeNote(deps, user, owned, { ...device, osVersion });
+  return addressChangeNote(deps, pageWords(ctx, deps), user, owned, { ...device, osVersion });
 }
 
 function form(ctx: Context): Record<string, unknown> {
@@ -206,7 +213,7 @@ export async function devicesLoginAction(ctx: Context, deps: PortalDeps): Promis
     render(ctx, deps, 'my-devices-login.njk', { csrf: visit.csrf, error: refusal.error, invalid: refusal.invalid, username }, refusal.status);
   };
   const creds = credentials(body, clientOf(ctx, 'my_devices'));
-  if (!creds) return again(MISSING_FIELDS);
+  if (!creds) return again(formProblem(ctx, deps, MISSING_FIELDS));
   try {
     const user = await deps.enrollment.authenticate(creds);
     await startManageVisit(ctx, deps, user.username, { via: 'password' }, visit);
@@ -226,7 +233,7 @@ async function ownDevice(ctx: Context, deps: PortalDeps, visit: ManageVisit | un
   const parsed = typeof mac === 'string' ? parseMac(mac) : null;
   const device = parsed ? await deps.devices.get(parsed) : undefined;
   if (!device || !sameUser(device.owner, visit.user)) {
-    render(ctx, deps, 'error.njk', { status: 404, message: 'That device is not one of yours, or it is no longer enrolled.', retry: false, back_url: ctx.urls.route('portal.devices') }, 404);
+    render(ctx, deps, 'error.njk', { status: 404, message: pageWords(ctx, deps).text('errors.not_your_device'), retry: false, back_url: ctx.urls.route('portal.devices') }, 404);
     return undefined;
   }
   return { user: visit.user, device };
@@ -237,7 +244,7 @@ export async function unenrollConfirmAction(ctx: Context, deps: PortalDeps): Pro
   const visit = await currentVisit(ctx, deps);
   const own = await ownDevice(ctx, deps, visit, ctx.query.mac);
   if (!own) return;
-  const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
+  const [row] = (await deviceRows(deps, pageWords(ctx, deps), own.user)).filter((r) => r.mac === own.device.mac);
   render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit!.csrf, reasons: REASONS });
 }
 
@@ -247,10 +254,10 @@ export async function unenrollAction(ctx: Context, deps: PortalDeps): Promise<vo
   const visit = await deps.manage.load(ctx.cookies.get(MANAGE_COOKIE), clientIp(ctx), body._csrf, deps.clock.now());
   const own = await ownDevice(ctx, deps, visit, body.mac);
   if (!own) return;
-  const reason = typeof body.reason === 'string' && body.reason in REASONS ? body.reason : undefined;
+  const reason = typeof body.reason === 'string' && REASONS.includes(body.reason) ? body.reason : undefined;
   if (!reason) {
-    const [row] = (await deviceRows(deps, own.user)).filter((r) => r.mac === own.device.mac);
-    return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: 'Choose why you unenroll this device.' }, 400);
+    const [row] = (await deviceRows(deps, pageWords(ctx, deps), own.user)).filter((r) => r.mac === own.device.mac);
+    return render(ctx, deps, 'unenroll-confirm.njk', { device: row, csrf: visit.csrf, reasons: REASONS, error: pageWords(ctx, deps).text('errors.choose_reason') }, 400);
   }
   await deps.enrollment.unenroll(own.device.mac, own.user, reason, clientOf(ctx, 'my_devices'));
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'unenrolled' }));
@@ -270,8 +277,8 @@ export async function renameAction(ctx: Context, deps: PortalDeps): Promise<void
   if ('problem' in parsed) {
     const typed = typeof body.name === 'string' ? withoutRefusedCharacters(body.name.slice(0, 200)) : '';
     const lease = await deps.accounting.leaseFor(clientIp(ctx));
-    const devices = await deviceRows(deps, own.user, lease?.mac);
-    return render(ctx, deps, 'my-devices.njk', { user: own.user, devices, csrf: visit.csrf, error: parsed.problem, rename: { mac: own.device.mac, value: typed } }, 400);
+    const devices = await deviceRows(deps, pageWords(ctx, deps), own.user, lease?.mac);
+    return render(ctx, deps, 'my-devices.njk', { user: own.user, devices, csrf: visit.csrf, error: pageWords(ctx, deps).text(`devices.name_problem.${parsed.reason}`, { count: MAX_DEVICE_NAME }), rename: { mac: own.device.mac, value: typed } }, 400);
   }
   await deps.enrollment.rename(own.device.mac, own.user, parsed.name);
   redirectInside(ctx, ctx.urls.route('portal.devices', { done: 'renamed' }));

@@ -5,29 +5,21 @@ import type { Flow, MacSource } from '../flow.js';
 import type { UamLogin } from '../uam/read-redirect.js';
 import type { Mac } from '../../mac.js';
 import { detectOs } from '../user-agent.js';
-import { clientIp, loadFlow, render, renderForm, setFlowCookie } from '../respond.js';
+import { clientIp, loadFlow, pageWords, render, renderForm, setFlowCookie } from '../respond.js';
 import type { Session } from '../../sessions/session.js';
-import { PLATFORM_DEVICE_NAMES, type EnrollablePlatform, type Platform } from '../../devices/device.js';
+import type { Platform } from '../../devices/device.js';
 import { qrDataUri } from '../qr.js';
 import { downloadsOffered } from './profile.js';
 import { FlowExpiredError } from '../../errors.js';
 import { addressChangeNote } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
+import type { Translator } from '../languages/languages.js';
+import { endsAtText, refusalText } from '../languages/page-text.js';
 
-/** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text). */
+/** Fixed notices a redirect may ask for (only these: the query picks one, it never supplies text): their keys in views/locales. */
 const NOTICES: Readonly<Record<string, string>> = {
-  enrolled: 'Your device is enrolled.',
-  'logged-in': 'Welcome back.',
-};
-
-/** How the not-supported page lists the platforms that may enroll (each has a path at the portal). */
-const SUPPORTED_TEXT: Readonly<Record<EnrollablePlatform, string>> & Readonly<Partial<Record<Platform, string>>> = {
-  ios: 'iPhone and iPad',
-  macos: 'Mac',
-  android: 'Android phones and tablets',
-  windows: 'Windows PCs',
-  chromeos: 'Chromebooks',
-  linux: 'Linux computers',
+  enrolled: 'notices.enrolled',
+  'logged-in': 'notices.logged_in',
 };
 
 /** GET /portal: the page for the visitor's state, as StartVisits (visit.ts) decides it. */
@@ -50,20 +42,21 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
     case 'unproven':
       return render(ctx, deps, 'unidentified.njk', { unproven: true });
     case 'refused':
-      return render(ctx, deps, 'refused.njk', { message: visit.problem.message, code: visit.problem.code, mac: visit.mac, platform: visit.platform });
+      return render(ctx, deps, 'refused.njk', { message: refusalText(pageWords(ctx, deps), visit.problem), code: visit.problem.code, mac: visit.mac, platform: visit.platform });
     case 'online': {
-      const notice = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+      const noticeKey = typeof ctx.query.done === 'string' && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
+      const notice = noticeKey && pageWords(ctx, deps).text(noticeKey);
       // No form for new files where the platform may no longer enroll (they carry a new certificate).
       const profile = visit.device && downloadsOffered(deps, visit.device.platform) && deps.enrollment.allows(visit.device.platform) ? await profileForm(ctx, deps, await flowOf('profile', visit.device.platform, visit)) : {};
       // Right after enrolling: is this an earlier enrollment under a new private address?
       const note =
         ctx.query.done === 'enrolled' && visit.device
-          ? addressChangeNote(deps, visit.session.user, await deps.enrollment.devicesOf(visit.session.user), { ...visit.device, osVersion: os.version ?? visit.device.osVersion })
+          ? addressChangeNote(deps, pageWords(ctx, deps), visit.session.user, await deps.enrollment.devicesOf(visit.session.user), { ...visit.device, osVersion: os.version ?? visit.device.osVersion })
           : undefined;
       return render(ctx, deps, 'online.njk', {
         user: visit.session.user,
         mac: visit.mac,
-        ...endsAt(visit.session, deps),
+        ...endsAt(visit.session, deps, pageWords(ctx, deps)),
         ...(notice ? { notice } : {}),
         ...profile,
         ...(note ? { address_change: note } : {}),
@@ -88,7 +81,7 @@ export async function startAction(ctx: Context, deps: PortalDeps): Promise<void>
       return render(ctx, deps, 'android-agent.njk', { agent: deps.agent ? await agentView(deps) : null, ...passpoint });
     }
     case 'unsupported': {
-      const supported = deps.enrollment.allowedPlatforms().map((p) => SUPPORTED_TEXT[p]).filter((t) => t !== undefined);
+      const supported = deps.enrollment.allowedPlatforms();
       if (!visit.ipad) return render(ctx, deps, 'unsupported.njk', { os_name: visit.osName, supported });
       // Maybe an iPad (Macs may not enroll here): the choice is a form bound to a Mac's
       // registration flow, which keeps what identified this visit (the device, a UAM NAS's
@@ -116,7 +109,7 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
   const { id: _id, csrf: _csrf, expiresAt: _expiresAt, osVersion: _osVersion, ...kept } = mac;
   const flow = await deps.flows.start({ ...kept, platform: 'ios', model: 'iPad', ...(ipadVersion ? { osVersion: ipadVersion } : {}) }, deps.clock.now());
   const problem = flow.macSource === 'claimed' ? undefined : await deps.startVisits.refusal(flow.mac, flow.platform, flow.osVersion);
-  if (problem) return render(ctx, deps, 'refused.njk', { message: problem.message, code: problem.code, mac: flow.mac, platform: flow.platform });
+  if (problem) return render(ctx, deps, 'refused.njk', { message: refusalText(pageWords(ctx, deps), problem), code: problem.code, mac: flow.mac, platform: flow.platform });
   return renderForm(ctx, deps, 'register.njk', flow, registrationView(deps, 'ios'));
 }
 
@@ -128,7 +121,7 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
  * publicly trusted certificate instead (pki/portal-certificate.ts).
  */
 export function registrationView(deps: PortalDeps, platform: Platform): object {
-  return { profile_step: downloadsOffered(deps, platform), device_text: PLATFORM_DEVICE_NAMES[platform], apple: platform === 'ios' || platform === 'macos' };
+  return { profile_step: downloadsOffered(deps, platform), platform, apple: platform === 'ios' || platform === 'macos' };
 }
 
 /** The Passpoint offer's registration form on the Android page, bound to its flow (submit.ts enrollAction). */
@@ -164,11 +157,8 @@ export function sizeText(bytes: number): string {
 }
 
 /** "04:00 tomorrow (Tue 24 Nov)" in the cut-off's time zone. */
-export function endsAt(session: Session, deps: Pick<PortalDeps, 'config' | 'clock'>): { ends_at_text: string; ends_at_iso: string } {
+export function endsAt(session: Session, deps: Pick<PortalDeps, 'config' | 'clock'>, words: Translator): { ends_at_text: string; ends_at_iso: string } {
   const zone = deps.config.session.time_zone;
   const end = DateTime.fromISO(session.endsAt, { zone });
-  const today = DateTime.fromJSDate(deps.clock.now(), { zone }).startOf('day');
-  const days = Math.round(end.startOf('day').diff(today, 'days').days);
-  const when = days === 0 ? 'today' : days === 1 ? 'tomorrow' : end.toFormat('cccc');
-  return { ends_at_text: `${end.toFormat('HH:mm')} ${when} (${end.toFormat('ccc d LLL')}, ${zone})`, ends_at_iso: end.toISO() ?? session.endsAt };
+  return { ends_at_text: endsAtText(words, end.toJSDate(), deps.clock.now(), zone), ends_at_iso: end.toISO() ?? session.endsAt };
 }

@@ -4,12 +4,13 @@ import type { Credentials } from '../../devices/enrollment-service.js';
 import { BadInputError, DeviceLimitReachedError, GatewayError } from '../../errors.js';
 import type { PortalDeps } from '../deps.js';
 import type { Flow } from '../flow.js';
-import { clientIp, clientOf, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, redirectInside, render, renderForm, type FormRefusal } from '../respond.js';
+import { clientIp, clientOf, formProblem, formRefusal, handToUamNas, loadFlow, MISSING_FIELDS, pageWords, redirectInside, render, renderForm, type FormProblem, type FormRefusal } from '../respond.js';
 import { credentials } from './credentials.js';
 import { downloadsOffered, offerProfile } from './profile.js';
 import { addressChangeNote, deviceRows, openAfterWifiLogin } from './self-service.js';
 import { mayEnrollHere } from '../visit.js';
 import { registrationView } from './start.js';
+import { refusalText } from '../languages/page-text.js';
 
 /** Shows the form again with the reason, keeping what the person typed as username. */
 function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, refusal: FormRefusal, extra: object = {}): void {
@@ -24,7 +25,7 @@ function again(ctx: Context, deps: PortalDeps, flow: Flow, template: string, ref
  */
 async function submit(ctx: Context, deps: PortalDeps, flow: Flow, template: string, extra: object, act: (c: Credentials) => Promise<string>): Promise<void> {
   const creds = credentials(ctx.request.body, clientOf(ctx, 'portal'));
-  if (!creds) return again(ctx, deps, flow, template, MISSING_FIELDS, extra);
+  if (!creds) return again(ctx, deps, flow, template, formProblem(ctx, deps, MISSING_FIELDS), extra);
   let target: string;
   try {
     target = await act(creds);
@@ -55,7 +56,7 @@ export async function loginAction(ctx: Context, deps: PortalDeps): Promise<void>
 }
 
 /** A form sent without the terms of use ticked (or ticked for a version that has changed since). */
-const TERMS_NOT_ACCEPTED: FormRefusal = { status: 400, error: 'Tick the box to accept the terms of use: enrolling needs it.', invalid: false };
+const TERMS_NOT_ACCEPTED: FormProblem = { status: 400, key: 'errors.terms_not_accepted', invalid: false };
 
 /** Whether the enroll form came back with portal.terms accepted, in the version in force (no terms configured: nothing to accept). */
 function termsAccepted(ctx: Context, deps: PortalDeps): boolean {
@@ -75,7 +76,7 @@ function recordTerms(ctx: Context, deps: PortalDeps, user: string, mac: string):
 export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const flow = await loadFlow(ctx, deps, 'enroll');
   // Before the password is checked: nothing is recorded or enrolled without the terms.
-  if (!termsAccepted(ctx, deps)) return again(ctx, deps, flow, 'register.njk', TERMS_NOT_ACCEPTED, { ...registrationView(deps, flow.platform), terms_missing: true });
+  if (!termsAccepted(ctx, deps)) return again(ctx, deps, flow, 'register.njk', formProblem(ctx, deps, TERMS_NOT_ACCEPTED), { ...registrationView(deps, flow.platform), terms_missing: true });
   try {
     return await submit(ctx, deps, flow, 'register.njk', registrationView(deps, flow.platform), async (creds) => {
       if (flow.macSource === 'claimed') {
@@ -97,9 +98,9 @@ export async function enrollAction(ctx: Context, deps: PortalDeps): Promise<void
     if (!(err instanceof DeviceLimitReachedError) || err.user === undefined) throw err;
     // At the limit: the person logged in correctly, so show their devices and let them make room.
     await openAfterWifiLogin(ctx, deps, err.user, flow.mac);
-    const devices = await deviceRows(deps, err.user);
+    const devices = await deviceRows(deps, pageWords(ctx, deps), err.user);
     // A rotating private address fills the limit with one phone: say so, and how to stop it.
-    const note = addressChangeNote(deps, err.user, await deps.enrollment.devicesOf(err.user), flow);
-    return render(ctx, deps, 'device-limit.njk', { message: err.message, limit: err.limit, devices, ...(note ? { address_change: note } : {}) }, 409);
+    const note = addressChangeNote(deps, pageWords(ctx, deps), err.user, await deps.enrollment.devicesOf(err.user), flow);
+    return render(ctx, deps, 'device-limit.njk', { message: refusalText(pageWords(ctx, deps), err), limit: err.limit, devices, ...(note ? { address_change: note } : {}) }, 409);
   }
 }

@@ -3,8 +3,9 @@ import type { WifiConfig } from '../../config/load.js';
 import type { Device } from '../../devices/device.js';
 import { wlanFilename } from '../../profiles/windows-wlan-profile.js';
 import type { PortalDeps } from '../deps.js';
+import { networkAsks } from '../next-steps.js';
+import type { Translator } from '../languages/languages.js';
 import type { ProfileLink } from '../profile-links.js';
-import { render } from '../respond.js';
 import { openFilesPage } from './device-files.js';
 
 /**
@@ -15,26 +16,25 @@ import { openFilesPage } from './device-files.js';
  * is shown once (device-files.ts).
  */
 
-/** What Windows asks when it joins the network with its WLAN profile added. */
-function asks(security: WifiConfig['security']): string {
+/** What Windows asks when it joins the network with its WLAN profile added, in the page's words. */
+function asks(security: WifiConfig['security'], words: Translator): string {
   switch (security) {
     case 'eap-tls':
-      return 'Windows uses the certificate you imported; if it asks which one, choose the one with your user name.';
+      return words.text('windows.asks.eap_tls');
     case 'eap-ttls':
     case 'eap-peap':
-      return 'Windows asks for your work user name and password once, and remembers them.';
+      return words.text('windows.asks.password');
     case 'wpa2-personal':
     case 'wpa3-personal':
-      return 'It asks for nothing: the profile holds the network password.';
     case 'open':
-      return 'It asks for nothing.';
+      return networkAsks(security, words);
   }
 }
 
 /** GET /portal/profile?d=… for a Windows PC: uses the page's link up and shows one link per file. */
 export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
-  const page = await openFilesPage(ctx, deps, id, link, device, 'windows', 'PC');
+  const page = await openFilesPage(ctx, deps, id, link, device, 'windows', 'pc');
   const networks = [];
-  for (const n of page.profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security) });
-  render(ctx, deps, 'windows-files.njk', { ...page.view, ca: page.ca, ...(page.identity ? { identity: page.identity } : {}), networks });
+  for (const n of page.profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, page.words) });
+  page.show('windows-files.njk', { networks });
 }

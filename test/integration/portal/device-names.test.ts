@@ -82,6 +82,13 @@ describe('naming a device in My devices', () => {
     expect(auditRecords(t).filter((x) => x.type === 'device.renamed')).toHaveLength(1);
   });
 
+  it('says why in the page language', async () => {
+    const token = /name="_csrf" value="([^"]+)"/.exec((await list()).body)![1]!;
+    const r = await call('POST', '/portal/devices/rename', { ip: phone.ip, ua: IPHONE_UA, cookie, language: 'de', form: { _csrf: token, mac: phone.mac, name: 'x'.repeat(41) } });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('<p>Ein Name darf höchstens 40 Zeichen lang sein.</p>');
+  });
+
   it('an empty name takes the name away: the model shows again', async () => {
     expect((await rename('   ')).status).toBe(303);
     expect((await list()).body).toContain('<h2>iPhone <span class="muted">(iOS 17.5)</span></h2>');

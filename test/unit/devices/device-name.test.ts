@@ -13,7 +13,7 @@ describe('parseDeviceName', () => {
     expect(parseDeviceName('x'.repeat(40))).toEqual({ name: 'x'.repeat(40) });
     expect(parseDeviceName('📱'.repeat(40))).toEqual({ name: '📱'.repeat(40) });
     expect(parseDeviceName(` ${'x'.repeat(40)} `)).toEqual({ name: 'x'.repeat(40) });
-    expect(parseDeviceName('x'.repeat(41))).toEqual({ problem: 'A name can have at most 40 characters.' });
+    expect(parseDeviceName('x'.repeat(41))).toEqual({ problem: 'A name can have at most 40 characters.', reason: 'too_long' });
   });
 
   it.each([
@@ -25,12 +25,12 @@ describe('parseDeviceName', () => {
     ['a bidirectional override', 'Work \u202ephone'],
     ['a bidirectional isolate', 'Work \u2066phone'],
   ])('refuses %s', (_, typed) => {
-    expect(parseDeviceName(typed)).toEqual({ problem: 'A name cannot contain line breaks, tabs or other control characters.' });
+    expect(parseDeviceName(typed)).toEqual({ problem: 'A name cannot contain line breaks, tabs or other control characters.', reason: 'control' });
   });
 
   it('refuses what is not text', () => {
-    expect(parseDeviceName(undefined)).toEqual({ problem: 'Type a name for the device.' });
-    expect(parseDeviceName(['a', 'b'])).toEqual({ problem: 'Type a name for the device.' });
+    expect(parseDeviceName(undefined)).toEqual({ problem: 'Type a name for the device.', reason: 'missing' });
+    expect(parseDeviceName(['a', 'b'])).toEqual({ problem: 'Type a name for the device.', reason: 'missing' });
   });
 
   it('shows a refused name back with each refused character a space', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nextSteps } from '../../../src/portal/next-steps.js';
+import { nextSteps as nextStepsIn } from '../../../src/portal/next-steps.js';
+import { wordsIn } from '../../helpers/words.js';
+
+const nextSteps = (config: Parameters<typeof nextStepsIn>[0]) => nextStepsIn(config, wordsIn('en'));
 
 type Security = 'open' | 'wpa2-personal' | 'wpa3-personal' | 'eap-peap' | 'eap-ttls' | 'eap-tls';
 
@@ -8,7 +11,7 @@ function config(securities: Security[], o: { cutoff?: string; zone?: string; nex
     ios: { wifi: securities.map((security, i) => ({ ssid: `Net ${i}`, security })) },
     session: { daily_cutoff: o.cutoff ?? '04:00', time_zone: o.zone ?? 'Europe/Berlin' },
     eap: { next_morning: o.nextMorning ?? 'renew' },
-  } as unknown as Parameters<typeof nextSteps>[0];
+  } as unknown as Parameters<typeof nextStepsIn>[0];
 }
 
 describe('nextSteps: what the page after the profile says', () => {
@@ -44,5 +47,14 @@ describe('nextSteps: what the page after the profile says', () => {
     [['open'], 'renew', /Wi-Fi page opens again/],
   ])('the next morning on %j with next_morning %s', (securities, nextMorning, text) => {
     expect(nextSteps(config(securities, { nextMorning })).morning_text).toMatch(text);
+  });
+
+  it("speaks the page's language, with the device as the text calls it", () => {
+    const de = wordsIn('de');
+    const steps = nextStepsIn(config(['eap-tls'], { nextMorning: 'renew' }), de, 'mac');
+    expect(steps.networks[0]!.asks).toBe('Es fragt nach nichts: Das Profil enthält das eigene Zertifikat dieses Geräts.');
+    expect(steps.cutoff_text).toBe('04:00 Uhr Ortszeit (Europe/Berlin)');
+    expect(steps.morning_text).toMatch(/^Am nächsten Morgen verbindet sich der Mac von selbst/);
+    expect(nextStepsIn(config(['open'], { zone: 'UTC' }), wordsIn('fr')).cutoff_text).toBe('04:00 UTC');
   });
 });

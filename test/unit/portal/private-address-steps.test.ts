@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { privateAddressSteps } from '../../../src/portal/private-address-steps.js';
+import { privateAddressSteps as stepsIn } from '../../../src/portal/private-address-steps.js';
+import { wordsIn } from '../../helpers/words.js';
+
+const privateAddressSteps = (platform: Parameters<typeof stepsIn>[0], version: string | undefined) => stepsIn(platform, version, wordsIn('en'));
 
 describe('privateAddressSteps: what to set so that the private address stays the same', () => {
   it('iOS 18 and later: Fixed (or Off) in the Private Wi-Fi Address menu, and no version label', () => {
@@ -38,5 +41,12 @@ describe('privateAddressSteps: what to set so that the private address stays the
 
   it('another OS: in general words', () => {
     expect(privateAddressSteps('other', undefined)).toEqual(["In this network's Wi-Fi settings, choose a private address that stays the same for this network, or the device's own address."]);
+  });
+
+  it('in the page language: German with the names iOS shows in German', () => {
+    const [later, earlier] = stepsIn('ios', undefined, wordsIn('de'));
+    expect(later).toMatch(/^iOS 18 und neuer: Einstellungen → WLAN → .*Private WLAN-Adresse → Fest/);
+    expect(earlier).toMatch(/^iOS 14 bis 17: /);
+    expect(stepsIn('other', undefined, wordsIn('fr'))).toHaveLength(1);
   });
 });
