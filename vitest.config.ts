@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two projects, each checking for the peers its tests talk to before any of them runs
  * (vitest runs a project's globalSetup only when files of that project are selected):
- * `test/unit/` needs only openssl, everything else needs every peer. `npm run test:unit`
+ * `test/unit/` needs only openssl, xmllint and nmcli (require-unit-peers.ts), everything else
+ * needs every peer. `npm run test:unit`
  * and a single unit file therefore run on a machine without slapd or Redis; `npm test`
  * still fails at once when any peer is missing.
  */

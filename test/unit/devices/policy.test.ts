@@ -67,6 +67,17 @@ describe('limitFor', () => {
   });
 });
 
+describe('replace (a reloaded config)', () => {
+  it('takes the new settings for every later check, and leaves the old ones behind', () => {
+    const p = policy({ device_limit: 3, min_os_version: { ios: '16' } });
+    p.replace({ device_limit: 9, group_limits: [], platforms: { ...ALL_PLATFORMS, linux: false }, min_os_version: { ios: '17' }, randomised_macs: 'accept' });
+    expect(p.limitFor(user())).toBe(9);
+    expect(p.allows('linux')).toBe(false);
+    expect(() => p.checkOs('ios', '16.5')).toThrow(OsTooOldError);
+    expect(p.checkMac(mac('3e:00:00:00:00:01'), 'ios')).toEqual({ randomised: true });
+  });
+});
+
 describe('checkOs', () => {
   const p = policy({ min_os_version: { ios: '16.4', android: '10' } });
 

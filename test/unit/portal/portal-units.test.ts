@@ -18,6 +18,7 @@ describe('decideStartPage (the decision table)', () => {
     [{ hasSession: false, enrolled: false, platform: 'android', androidAgent: false }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'chromeos' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'ios' }, 'register'],
+    [{ hasSession: false, enrolled: false, platform: 'macos' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'other' }, 'unsupported'],
     [{ hasSession: false, enrolled: false, platform: 'windows' }, 'register'],
     [{ hasSession: false, enrolled: false, platform: 'linux' }, 'register'],
