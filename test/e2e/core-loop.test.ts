@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, trustServerKey } from '../helpers/chromium.js';
+import { captiveChromium, trustServerKey } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
@@ -109,13 +109,8 @@ beforeAll(async () => {
     },
   });
   // Trust exactly the gateway's server key, as a phone that installed the CA would.
-  const port = t.httpUrl.split(':').pop();
-  browser = await launchChromium([
-    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
-    await trustServerKey(t.config.portal.https.cert_file),
-    // The router sends the OS's captive probes to the portal's plain-HTTP port.
-    `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP connectivitycheck.gstatic.com 127.0.0.1:${port}`,
-  ]);
+  // The router sends the OS's captive probes to the portal's plain-HTTP port.
+  browser = await captiveChromium(t.httpUrl, ['captive.apple.com', 'connectivitycheck.gstatic.com'], [await trustServerKey(t.config.portal.https.cert_file)]);
 }, 120_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium.js';
+import { captiveChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { accountingStart, macAuth, radclient } from '../helpers/radclient.js';
 
@@ -80,12 +80,8 @@ beforeAll(async () => {
       };
     },
   });
-  const port = t.httpUrl.split(':').pop();
-  browser = await launchChromium([
-    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
-    // The router sends the OS's captive probes to the portal's plain-HTTP port.
-    `--host-resolver-rules=MAP captive.apple.com 127.0.0.1:${port}, MAP www.msftconnecttest.com 127.0.0.1:${port}`,
-  ]);
+  // The router sends the OS's captive probes to the portal's plain-HTTP port.
+  browser = await captiveChromium(t.httpUrl, ['captive.apple.com', 'www.msftconnecttest.com']);
 }, 120_000);
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/chromium.js';
+import { captiveChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { parsePasspointDownload } from '../helpers/passpoint-parser.js';
 import { accountingStart } from '../helpers/radclient.js';
@@ -34,12 +34,8 @@ beforeAll(async () => {
       doc.passpoint = { enabled: true, fqdn: 'wifi.northwind.example', roaming_consortium_ois: ['5a03ba0000'] };
     },
   });
-  const port = t.httpUrl.split(':').pop();
-  browser = await launchChromium([
-    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
-    // The router sends Android's captive probe to the portal's plain-HTTP port.
-    `--host-resolver-rules=MAP connectivitycheck.gstatic.com 127.0.0.1:${port}`,
-  ]);
+  // The router sends Android's captive probe to the portal's plain-HTTP port.
+  browser = await captiveChromium(t.httpUrl, ['connectivitycheck.gstatic.com']);
 }, 120_000);
 
 afterAll(async () => {

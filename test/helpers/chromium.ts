@@ -25,3 +25,18 @@ export async function trustServerKey(certFile: string): Promise<string> {
   const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
   return `--ignore-certificate-errors-spki-list=${spki}`;
 }
+
+/**
+ * Chromium on the Wi-Fi behind the router: the OS's captive-probe hosts (`probeHosts`, e.g.
+ * captive.apple.com) resolve to the portal's plain-HTTP port, as the router sends them there,
+ * and Chromium does not upgrade those plain-HTTP probes to HTTPS on its own. `extra` adds a
+ * suite's own flags (trustServerKey).
+ */
+export function captiveChromium(httpUrl: string, probeHosts: readonly string[], extra: readonly string[] = []): Promise<Browser> {
+  const port = new URL(httpUrl).port;
+  return launchChromium([
+    '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable',
+    `--host-resolver-rules=${probeHosts.map((h) => `MAP ${h} 127.0.0.1:${port}`).join(', ')}`,
+    ...extra,
+  ]);
+}
