@@ -176,11 +176,13 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const profiles = createProfileService(config, ca, { identities: { issue: (device, via, passphrase) => certificates.issue(device as { mac: Mac; owner: string }, via, passphrase) }, revocation });
   const revocationStatus = new RevocationPublisher({ issuer, revocations: devices.revocations, clock });
   const branding = new CurrentBranding(materials.branding);
+  // base_url needs a restart: one builder serves the start's links and every reload's.
+  const urls = new PortalUrls(config.portal.base_url);
   const renderer = createRenderer(VIEWS_DIR, {
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
-    start_url: new PortalUrls(config.portal.base_url).route('portal.start'),
-    ...brandingGlobals(materials.branding, new PortalUrls(config.portal.base_url)),
+    start_url: urls.route('portal.start'),
+    ...brandingGlobals(materials.branding, urls),
   });
   const radius: RadiusService =
     config.radius.workers > 1
@@ -275,7 +277,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     renderer.addGlobal('support_contact', next.portal.support_contact);
     profiles.rename(next.portal.organisation_name);
     branding.replace(nextMaterials.branding);
-    for (const [name, value] of Object.entries(brandingGlobals(nextMaterials.branding, new PortalUrls(config.portal.base_url)))) renderer.addGlobal(name, value);
+    for (const [name, value] of Object.entries(brandingGlobals(nextMaterials.branding, urls))) renderer.addGlobal(name, value);
     running = withReloaded(running, next);
     try {
       await radius.reload?.({ clients: next.radius.clients, logLevel: next.log.level });

@@ -4,9 +4,9 @@ import { LinkExpiredError } from '../../errors.js';
 import { ONC_TYPE } from '../../profiles/chromeos-onc.js';
 import type { PortalDeps } from '../deps.js';
 import { nextSteps } from '../next-steps.js';
-import type { ProfileLink } from '../profile-links.js';
+import { minutesLeft, type ProfileLink } from '../profile-links.js';
 import { pageWords, render } from '../respond.js';
-import { linkMinutes, sendFile } from './device-files.js';
+import { sendFile } from './device-files.js';
 
 /**
  * A Chromebook's page and its one file: an ONC file (profiles/chromeos-onc.ts) to import at
@@ -20,7 +20,7 @@ export function chromeosPage(ctx: Context, deps: PortalDeps, id: string, link: P
     download_url: ctx.urls.route('portal.profile_download', { id }),
     user: link.owner,
     mac: device.mac,
-    minutes: linkMinutes(deps, link),
+    minutes: minutesLeft(link, deps.clock.now()),
     ssids: deps.profiles ? deps.profiles.networksFor('chromeos').map((n) => n.ssid) : [],
     cutoff_text: next.cutoff_text,
     morning_text: next.morning_text,

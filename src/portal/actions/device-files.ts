@@ -7,7 +7,7 @@ import type { PortalDeps, Profiles } from '../deps.js';
 import { downloaded } from '../download-audit.js';
 import { nextSteps, type NextStepsDevice } from '../next-steps.js';
 import type { Translator } from '../languages/languages.js';
-import type { LinkedFile, ProfileLink } from '../profile-links.js';
+import { minutesLeft, type LinkedFile, type ProfileLink } from '../profile-links.js';
 import { clientIp, pageWords, render } from '../respond.js';
 
 /**
@@ -75,7 +75,7 @@ export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, 
   const view = {
     user: link.owner,
     mac: device.mac,
-    minutes: linkMinutes(deps, link),
+    minutes: minutesLeft(link, deps.clock.now()),
     cutoff_text: next.cutoff_text,
     morning_text: next.morning_text,
     devices_url: ctx.urls.route('portal.devices'),
@@ -89,11 +89,6 @@ export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, 
     view,
     show: (template, extra) => render(ctx, deps, template, { ...view, ca, ...shown, ...extra }, 200, { languageLinks: false }),
   };
-}
-
-/** The minutes left on a link, at least 1, for "works for about N minutes". */
-export function linkMinutes(deps: Pick<PortalDeps, 'clock'>, link: ProfileLink): number {
-  return Math.max(1, Math.round((Date.parse(link.expiresAt) - deps.clock.now().getTime()) / 60_000));
 }
 
 /** GET /portal/profile/:id for a link that names one file: that file, as an attachment, audited. */
