@@ -1,4 +1,6 @@
 import { request as httpRequest } from 'node:http';
+import { expect } from 'vitest';
+import { call, formOf, type Reply } from './http.js';
 import { TEST_NAS_SECRET, type TestGateway } from './gateway.js';
 import { macAuth, radclient } from './radclient.js';
 
@@ -39,4 +41,32 @@ export function linkOnPage(t: TestGateway, html: string, text: string): string {
   if (!found) throw new Error(`no link "${text}"`);
   const u = new URL(found[1]!, t.httpUrl);
   return u.pathname + u.search;
+}
+
+/** Where a Location header (or a form's action) leads on the test gateway: its path and query. */
+export function pathOf(t: TestGateway, location: unknown): string {
+  const u = new URL(String(location), t.httpUrl);
+  return u.pathname + u.search;
+}
+
+/**
+ * A device at `ip` (its lease given to the router's accounting) opens the portal with
+ * `userAgent`, finds the registration page headed `heading`, enrolls as `employee` and opens
+ * the page the enrollment leads to (its files, one-time link): each step checked.
+ */
+export async function enrollAndOpen(t: TestGateway, userAgent: string, ip: string, mac: string, heading: string): Promise<{ page: Reply; path: string }> {
+  await leaseTo(t, mac, ip);
+  const start = await call(t.httpUrl, 'GET', '/portal', { ip, ua: userAgent });
+  expect(start.status).toBe(200);
+  expect(start.body).toContain(`<h1>${heading}</h1>`);
+  const form = formOf(start);
+  expect(pathOf(t, form.action)).toBe('/portal/enroll');
+  const r = await call(t.httpUrl, 'POST', '/portal/enroll', { ip, ua: userAgent, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
+  expect(r.status, r.body).toBe(303);
+  const path = pathOf(t, r.headers.location);
+  expect(path).toMatch(/^\/portal\/profile\?d=[A-Za-z0-9_-]{32}$/);
+  const page = await call(t.httpUrl, 'GET', path, { ip, ua: userAgent });
+  expect(page.status, page.body).toBe(200);
+  expect(page.body).not.toMatch(/<script/i);
+  return { page, path };
 }

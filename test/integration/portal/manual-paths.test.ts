@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
-import { download as downloadFile, leaseTo, linkOnPage, macAuthReply } from '../../helpers/device-requests.js';
+import { download as downloadFile, leaseTo, linkOnPage, macAuthReply, pathOf as pathIn, enrollAndOpen as enrollAndOpenAs } from '../../helpers/device-requests.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { pastedNmcli } from '../../helpers/nmcli.js';
@@ -28,10 +28,7 @@ const work = mkdtempSync(join(tmpdir(), 'enrollgate-manual-'));
 
 const call = (method: string, path: string, o: CallOptions = {}): Promise<Reply> => httpCall(t.httpUrl, method, path, o);
 
-function pathOf(location: unknown): string {
-  const u = new URL(String(location), t.httpUrl);
-  return u.pathname + u.search;
-}
+const pathOf = (location: unknown): string => pathIn(t, location);
 
 /** The link whose text is `text` on a page. */
 const linkTo = (page: Reply, text: string): string => linkOnPage(t, page.body, text);
@@ -45,21 +42,7 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['
 const fingerprint = (file: string, form: string) => openssl('x509', '-inform', form, '-in', file, '-noout', '-fingerprint', '-sha256');
 
 /** Enrolls the device at `ip` through its registration page; returns the page the login leads to. */
-async function enrollAndOpen(ua: string, ip: string, mac: string, heading: string): Promise<{ page: Reply; path: string }> {
-  await leaseTo(t, mac, ip);
-  const start = await call('GET', '/portal', { ip, ua });
-  expect(start.status).toBe(200);
-  expect(start.body).toContain(`<h1>${heading}</h1>`);
-  const form = formOf(start);
-  const r = await call('POST', '/portal/enroll', { ip, ua, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
-  expect(r.status, r.body).toBe(303);
-  const path = pathOf(r.headers.location);
-  expect(path).toMatch(/^\/portal\/profile\?d=[A-Za-z0-9_-]{32}$/);
-  const page = await call('GET', path, { ip, ua });
-  expect(page.status, page.body).toBe(200);
-  expect(page.body).not.toMatch(/<script/i);
-  return { page, path };
-}
+const enrollAndOpen = (ua: string, ip: string, mac: string, heading: string) => enrollAndOpenAs(t, ua, ip, mac, heading);
 
 function downloadsAudited(mac: string): string[] {
   return auditRecords(t)

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
 import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { download as downloadFile, leaseTo, linkOnPage, macAuthReply } from '../../helpers/device-requests.js';
+import { download as downloadFile, leaseTo, linkOnPage, macAuthReply, pathOf as pathIn, enrollAndOpen as enrollAndOpenAs } from '../../helpers/device-requests.js';
 
 /**
  * The Windows path over real HTTP against a real gateway (SQLite file, users file, radclient
@@ -26,10 +26,7 @@ function call(method: string, path: string, o: CallOptions = {}): Promise<Reply>
   return httpCall(t.httpUrl, method, path, o);
 }
 
-function pathOf(location: unknown): string {
-  const u = new URL(String(location), t.httpUrl);
-  return u.pathname + u.search;
-}
+const pathOf = (location: unknown): string => pathIn(t, location);
 
 /** GET returning the raw bytes. */
 const download = (path: string, ip: string) => downloadFile(t, path, ip, EDGE_UA);
@@ -63,21 +60,7 @@ function downloadsAudited(mac: string): Array<Record<string, unknown>> {
 }
 
 /** Enrolls the PC at `ip` through its registration page; returns the page with its files. */
-async function enrollAndOpenFiles(ip: string, mac: string): Promise<{ page: Reply; path: string }> {
-  await lease(mac, ip);
-  const start = await call('GET', '/portal', { ip, ua: EDGE_UA });
-  expect(start.status).toBe(200);
-  expect(start.body).toContain('<h1>Set up this Windows PC</h1>');
-  const form = formOf(start);
-  expect(pathOf(form.action)).toBe('/portal/enroll');
-  const r = await call('POST', '/portal/enroll', { ip, ua: EDGE_UA, cookie: form.cookie, form: { _csrf: form.csrf, username: 'employee', password: t.employeePassword } });
-  expect(r.status, r.body).toBe(303);
-  const path = pathOf(r.headers.location);
-  expect(path).toMatch(/^\/portal\/profile\?d=[A-Za-z0-9_-]{32}$/);
-  const page = await call('GET', path, { ip, ua: EDGE_UA });
-  expect(page.status, page.body).toBe(200);
-  return { page, path };
-}
+const enrollAndOpenFiles = (ip: string, mac: string) => enrollAndOpenAs(t, EDGE_UA, ip, mac, 'Set up this Windows PC');
 
 beforeAll(async () => {
   t = await startTestGateway({
