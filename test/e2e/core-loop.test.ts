@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -11,6 +9,7 @@ import { macAuth, radclient } from '../helpers/radclient.js';
 import { nextWallClock } from '../helpers/wall-clock.js';
 import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { ShiftedClock } from '../helpers/wall-clock.js';
+import { verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
 
 /**
  * The whole loop with real peers: radclient as the router, headless Chromium as an
@@ -61,11 +60,7 @@ async function submit(page: Page): Promise<void> {
 }
 
 /** What `openssl cms -verify` extracts from a signed profile, checked against the gateway's CA (throws when it does not verify). */
-function opensslVerify(signed: Buffer): string {
-  const file = join(t.dir, `verify-${Date.now()}-${Math.random().toString(36).slice(2)}.mobileconfig`);
-  writeFileSync(file, signed);
-  return execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
+const opensslVerify = (signed: Buffer): string => verifiedBy(t, signed);
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });

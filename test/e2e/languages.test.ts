@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captiveChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { accountingStart, macAuth, radclient } from '../helpers/radclient.js';
+import { northwind, verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
 
 /**
  * The employee pages in the browser's language, in headless Chromium with JavaScript off:
@@ -60,25 +60,12 @@ async function downloadBy(page: Page, linkText: string): Promise<{ name: string;
 }
 
 /** The plist of a signed profile, after `openssl cms -verify` against the gateway's CA (throws when it does not verify). */
-async function verifiedProfile(body: Buffer, name: string): Promise<string> {
-  const file = join(t.dir, name);
-  await writeFile(file, body);
-  return execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
+const verifiedProfile = async (body: Buffer, _name: string): Promise<string> => verifiedBy(t, body);
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   t = await startTestGateway({
-    configure: (doc) => {
-      doc.portal.organisation_name = 'Northwind Logistics';
-      doc.ios = {
-        profile: { identifier: 'com.northwind.wifi' },
-        wifi: [
-          { ssid: 'Northwind Staff', security: 'eap-peap', server_names: ['radius.northwind.example'] },
-          { ssid: 'Northwind Secure', security: 'eap-tls', server_names: ['radius.northwind.example'] },
-        ],
-      };
-    },
+    configure: northwind,
   });
   // The router sends the OS's captive probes to the portal's plain-HTTP port.
   browser = await captiveChromium(t.httpUrl, ['captive.apple.com', 'www.msftconnecttest.com']);

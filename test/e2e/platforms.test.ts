@@ -8,6 +8,7 @@ import { pastedNmcli } from '../helpers/nmcli.js';
 import { oncSpecProblems } from '../fixtures/onc/onc-spec.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
+import { northwind, verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
 
 /**
  * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer) and an Android phone without an
@@ -79,16 +80,7 @@ async function logIn(page: Page): Promise<void> {
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   t = await startTestGateway({
-    configure: (doc) => {
-      doc.portal.organisation_name = 'Northwind Logistics';
-      doc.ios = {
-        profile: { identifier: 'com.northwind.wifi' },
-        wifi: [
-          { ssid: 'Northwind Staff', security: 'eap-peap', server_names: ['radius.northwind.example'] },
-          { ssid: 'Northwind Secure', security: 'eap-tls', server_names: ['radius.northwind.example'] },
-        ],
-      };
-    },
+    configure: northwind,
   });
   // The router sends the OS's captive probes to the portal's plain-HTTP port.
   browser = await captiveChromium(t.httpUrl, ['captive.apple.com', 'www.msftconnecttest.com', 'clients3.google.com', 'detectportal.firefox.com', 'connectivitycheck.gstatic.com']);
@@ -115,9 +107,7 @@ describe('macOS', () => {
       await shot(page, 'macos-profile-ready');
       const profile = await downloadBy(page, 'Download the Wi-Fi profile');
       expect(profile.name).toBe('northwind-logistics-wifi.mobileconfig');
-      const file = join(t.dir, 'macos.mobileconfig');
-      await writeFile(file, profile.body);
-      const plist = execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      const plist = verifiedBy(t, profile.body);
       expect(plist).toContain('<string>Northwind Secure</string>');
       expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:01'))).reply).toBe('Access-Accept');
     } finally {

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { call as httpCall, formOf, IPHONE_UA, type CallOptions, type Reply } fro
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
 import { ShiftedClock } from '../../helpers/wall-clock.js';
+import { verifiedProfile as verifiedBy } from '../../helpers/signed-profile.js';
 
 /**
  * The pages issue 4 adds, over real HTTP against a real gateway (SQLite file, users
@@ -56,11 +56,8 @@ async function enrollIphone(ip: string, mac: string, password = t.employeePasswo
 
 /** openssl's verdict on a signed profile, and the plist inside. */
 function verifyProfile(body: Buffer): { ok: boolean; plist: string } {
-  const file = join(work, `p-${Math.random().toString(36).slice(2)}.mobileconfig`);
-  writeFileSync(file, body);
   try {
-    const plist = execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    return { ok: true, plist };
+    return { ok: true, plist: verifiedBy(t, body) };
   } catch {
     return { ok: false, plist: '' };
   }

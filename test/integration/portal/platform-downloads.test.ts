@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { auditRecords } from '../../helpers/audit-records.js';
 import { call as httpCall, type CallOptions, type Reply } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { download as downloadFile, leaseTo, macAuthReply } from '../../helpers/device-requests.js';
+import { verifiedProfile as verifiedBy } from '../../helpers/signed-profile.js';
 
 /**
  * Each platform's way from the start page to its files, over real HTTP against a real
@@ -59,11 +59,7 @@ async function enrollAndOpenFiles(ip: string, mac: string, ua: string): Promise<
 }
 
 /** openssl's verdict on a signed profile, and the plist inside. */
-function verifyProfile(body: Buffer): string {
-  const file = join(work, `p-${Math.random().toString(36).slice(2)}.mobileconfig`);
-  writeFileSync(file, body);
-  return execFileSync('openssl', ['cms', '-verify', '-inform', 'der', '-in', file, '-CAfile', t.config.pki.ca_cert_file, '-purpose', 'any'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
+const verifyProfile = (body: Buffer): string => verifiedBy(t, body);
 
 /** The device.enrolled record of a MAC. */
 function enrolled(mac: string): Record<string, unknown> | undefined {
