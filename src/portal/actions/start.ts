@@ -121,7 +121,8 @@ export async function ipadAction(ctx: Context, deps: PortalDeps): Promise<void> 
  * publicly trusted certificate instead (pki/portal-certificate.ts).
  */
 export function registrationView(deps: PortalDeps, platform: Platform): object {
-  return { profile_step: downloadsOffered(deps, platform), platform, apple: platform === 'ios' || platform === 'macos' };
+  // What step 2 offers: Apple's profile, Android's Passpoint profile (profile.ts picks it where it is on), or settings.
+  return { profile_step: downloadsOffered(deps, platform), platform, apple: platform === 'ios' || platform === 'macos', passpoint: platform === 'android' && deps.config.passpoint.enabled };
 }
 
 /** The Passpoint offer's registration form on the Android page, bound to its flow (submit.ts enrollAction). */

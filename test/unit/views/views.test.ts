@@ -285,6 +285,7 @@ const CASES: Case[] = [
     template: 'register.njk',
     ctx: { ...IOS, profile_step: true, terms: TERMS, error: 'Tick the box to accept the terms of use: enrolling needs it.', invalid: false, terms_missing: true },
   },
+  { name: 'register an Android phone for a Passpoint profile', template: 'register.njk', ctx: { ...IOS, profile_step: true, platform: 'android', apple: false, passpoint: true } },
   { name: 'register with a logo and an accent colour', template: 'register.njk', ctx: { ...IOS, logo_url: 'https://portal.example.org/portal/logo', brand_style: ':root { --accent: #0f6b3a; }' } },
 ];
 
