@@ -39,6 +39,12 @@ const TSX = pathToFileURL(require.resolve('tsx')).href;
 /** How long one CLI run may take (init generates RSA keys). */
 const RUN_DEADLINE_MS = 20_000;
 
+/**
+ * What a test that starts and stops the gateway up to three times may take: each start and
+ * each exit has its own RUN_DEADLINE_MS, which fails first with the output; this is the backstop.
+ */
+const STARTS_MS = 3 * 2 * RUN_DEADLINE_MS;
+
 /** A value given to the gateway through the environment; it must never be printed. */
 const ENV_NAS_SECRET = 'env-nas-Secret-3d7f0a9b1c2e';
 const ENV_SECRET_VAR = 'EG_CLI_TEST_NAS_SECRET';
@@ -598,7 +604,7 @@ describe('enrollgate check-config', () => {
   });
 });
 
-describe('enrollgate start', () => {
+describe('enrollgate start', { timeout: STARTS_MS }, () => {
   let inst: Installation;
 
   beforeAll(async () => {
@@ -703,7 +709,7 @@ describe('enrollgate start', () => {
   });
 });
 
-describe('NAS secrets from the environment', () => {
+describe('NAS secrets from the environment', { timeout: STARTS_MS }, () => {
   let inst: Installation;
   let file: string;
 
@@ -740,7 +746,7 @@ describe('NAS secrets from the environment', () => {
   });
 });
 
-describe('enrollgate start with nothing set up', () => {
+describe('enrollgate start with nothing set up', { timeout: STARTS_MS }, () => {
   it('runs init first, says so, then starts (or names the default port that is taken)', async () => {
     const cwd = await tempDir('auto-init');
     const cli = startCli(['start'], cwd);

@@ -46,7 +46,8 @@ const quoted = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * for FORCE_COLOR whatever the terminal: none of those is the person's.
  */
 function terminalEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  // script(1) runs the command with $SHELL -c: one shell, whatever the caller's login shell is.
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', SHELL: '/bin/sh' };
   for (const name of ['CI', 'NO_COLOR', 'NODE_DISABLE_COLORS', 'FORCE_COLOR', 'TMUX', 'COLORTERM']) delete env[name];
   return env;
 }
@@ -56,7 +57,10 @@ const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r/g, '
 
 describe('enrollgate start', () => {
   it('on a terminal: text log lines, then a banner with the portal, RADIUS ports, store, directory and next steps', async () => {
-    const command = [process.execPath, '--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile].map(quoted).join(' ');
+    // exec: the gateway itself is the terminal's foreground process, as when a person types the
+    // command. dash (Debian's /bin/sh) does not exec a -c command by itself; left waiting, it
+    // would be killed by the Ctrl-C below while the gateway stopped cleanly.
+    const command = `exec ${[process.execPath, '--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile].map(quoted).join(' ')}`;
     // -q quiet, -f flush at once, -e the command's exit status, -c the command; no typescript file.
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: terminalEnv() });
     running = child;
