@@ -64,6 +64,13 @@ export class Metrics {
     registers: [this.radiusRegistry],
   });
 
+  readonly eapHandoffs = new Counter({
+    name: 'enrollgate_eap_handoffs_total',
+    help: "802.1X (EAP) requests that reached a RADIUS worker other than the one holding their conversation: sent (to that worker), received (from another), no_owner (that worker has exited: answered here, with a Reject), forged (a hand-off that is not signed: dropped)",
+    labelNames: ['result'] as const,
+    registers: [this.radiusRegistry],
+  });
+
   readonly radiusLastPacket = new Gauge({
     name: 'enrollgate_radius_last_answer_timestamp_seconds',
     help: 'When each NAS was last answered (Unix time): a router that has gone quiet shows here',

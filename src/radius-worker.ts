@@ -13,6 +13,7 @@ import { Metrics } from './metrics.js';
 import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, ForwardingDrops, workerPort, type WorkerMessage } from './radius/workers.js';
+import { HandoffSocket } from './radius/eap-handoff.js';
 
 async function main(configFile: string): Promise<void> {
   // The main process reloads (SIGHUP) and hands the settings on; the hangup of the terminal a
@@ -33,7 +34,14 @@ async function main(configFile: string): Promise<void> {
   const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, await readMaterials(config), log), { clock: systemClock, log }) : undefined;
   // Its own table, so that a reload (eg:reload) changes the routers this worker answers.
   const nas = new NasTable(config.radius.clients);
-  const radius = buildRadiusServer(config, {
+  // EAP conversations: a request that reached the wrong worker goes straight to its owner's
+  // loopback socket (eap-handoff.ts); the main process tells every worker where each listens.
+  let radius: ReturnType<typeof buildRadiusServer> | undefined;
+  const handoffs =
+    serve === 'auth' && config.eap.enabled
+      ? await HandoffSocket.open({ receive: (raw, peer) => radius?.receiveForwarded(raw, peer), count: (result) => metrics.eapHandoffs.inc({ result }), log })
+      : undefined;
+  radius = buildRadiusServer(config, {
     store,
     nas,
     metrics,
@@ -44,12 +52,11 @@ async function main(configFile: string): Promise<void> {
     drops,
     serve,
     ...(directory ? { directory } : {}),
-    // EAP conversations: a request that reached the wrong worker goes to its owner through the main process.
     workerIndex: cluster.worker?.id ?? 0,
-    forward: (to, raw, peer) => process.send?.({ type: 'eg:eap', to, raw, address: peer.address, port: peer.port } satisfies WorkerMessage),
+    ...(handoffs ? { forward: (owner: number, raw: Buffer, peer: { address: string; port: number }) => handoffs.send(owner, raw, peer) } : {}),
   });
   process.on('message', (m: WorkerMessage) => {
-    if (m?.type === 'eg:eap') radius.receiveForwarded(Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength), { address: m.address, port: m.port });
+    if (m?.type === 'eg:routes') handoffs?.setRoutes(Buffer.from(m.key), m.routes);
     else if (m?.type === 'eg:reload') {
       nas.replace(m.clients);
       log.level = m.logLevel;
@@ -57,11 +64,16 @@ async function main(configFile: string): Promise<void> {
     }
   });
   const ports = await radius.start();
-  process.send?.({ type: 'eg:ready', port: serve, number: (serve === 'auth' ? ports.authPort : ports.acctPort)! } satisfies WorkerMessage);
+  process.send?.({
+    type: 'eg:ready',
+    port: serve,
+    number: (serve === 'auth' ? ports.authPort : ports.acctPort)!,
+    ...(handoffs ? { handoffPort: handoffs.port } : {}),
+  } satisfies WorkerMessage);
   process.once('SIGTERM', () => {
     void radius
       .stop()
-      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), drops.flush(), directory?.close()]))
+      .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), drops.flush(), directory?.close(), handoffs?.close()]))
       .finally(() => process.exit(0));
   });
 }

@@ -63,8 +63,11 @@ export interface RadiusServerOptions {
   serve?: 'both' | Port;
   /** 802.1X: the eap settings, TLS context and device checks; without it an Access-Request with EAP is rejected. */
   eap?: Pick<EapHandlerOptions, 'settings' | 'tls' | 'authorization' | 'owner'>;
-  /** In a RADIUS worker: sends a request on to the worker `owner` (through the main process), which calls receiveForwarded. */
-  forward?: (owner: number, raw: Buffer, peer: { address: string; port: number }) => void;
+  /**
+   * In a RADIUS worker: sends a request on to the worker `owner` (eap-handoff.ts), which
+   * calls receiveForwarded; false when no such worker listens.
+   */
+  forward?: (owner: number, raw: Buffer, peer: { address: string; port: number }) => boolean;
 }
 
 /** The kinds of request, each answered by its handler (handlers/). */
@@ -168,8 +171,7 @@ export class RadiusServer {
       drop: (r, reason, extra) => this.drop(r.nas, reason, r.peer, extra),
       forward: (r, owner) => {
         if (!o.forward || r.forwarded) return false;
-        o.forward(owner, r.raw, { address: r.peer.address, port: r.peer.port });
-        return true;
+        return o.forward(owner, r.raw, r.peer);
       },
     });
   }

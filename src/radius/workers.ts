@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { RecentAccessRequests } from './recent-access-requests.js';
 import { RECENT_DROPS, type DroppedPacket, type RecentDrops } from './recent-drops.js';
 import type { Port } from './request.js';
+import { newHandoffKey } from './eap-handoff.js';
 
 /**
  * RADIUS on several cores: worker processes (node:cluster). `count` workers share the
@@ -33,20 +34,24 @@ import type { Port } from './request.js';
  *   hash chain: as the text of their records (eventMembers), in batches (ToMainProcess),
  *   stamped when the main process gets them;
  * - the last drops (recent-drops.ts) are kept by each worker and sent to the main
- *   process's ring at most once a second, the last RECENT_DROPS of that second.
+ *   process's ring at most once a second, the last RECENT_DROPS of that second;
+ * - an EAP request that reaches a worker other than its conversation's goes to that
+ *   worker directly (eap-handoff.ts), the main process only telling each where the
+ *   others listen.
  */
 
 /** Messages between the main process and RADIUS workers. */
 export type WorkerMessage =
-  | { type: 'eg:ready'; port: Port; number: number }
+  /** `handoffPort`: an authentication worker's loopback socket for EAP hand-offs (eap-handoff.ts), with eap.enabled. */
+  | { type: 'eg:ready'; port: Port; number: number; handoffPort?: number }
   | { type: 'eg:failed'; message: string }
   | { type: 'eg:access'; seen: Array<[mac: string, nas: string, atMs: number, station?: string]> }
   /** `records`: eventMembers texts joined by newlines (JSON escapes any newline inside); `urgent`: holds an event that is not RADIUS or accounting. */
   | { type: 'eg:audit'; records: string; urgent: boolean }
   /** Packets the worker dropped since its last eg:drops (at most its ring's size), for the console. */
   | { type: 'eg:drops'; drops: DroppedPacket[] }
-  /** An EAP request that reached a worker other than its conversation's owner (`to`: the owner's cluster id, low octet), on its way there. */
-  | { type: 'eg:eap'; to: number; raw: Uint8Array; address: string; port: number }
+  /** To every authentication worker: the hand-off key and each worker's hand-off port by owner number (its cluster id's low octet). */
+  | { type: 'eg:routes'; key: Uint8Array; routes: Array<[owner: number, port: number]> }
   /** A reloaded config's RADIUS settings (RadiusReload), to a worker; it answers eg:reloaded with the same number. */
   | ({ type: 'eg:reload'; number: number } & RadiusReload)
   | { type: 'eg:reloaded'; number: number };
@@ -103,6 +108,10 @@ export class RadiusWorkers {
   private reloaded: Extract<WorkerMessage, { type: 'eg:reload' }> | undefined;
   private stopping = false;
   private readonly aggregator = new AggregatorRegistry();
+  /** Signs the EAP hand-offs between workers (eap-handoff.ts): drawn once per start, known to the workers only. */
+  private readonly handoffKey = newHandoffKey();
+  /** Each listening authentication worker's hand-off port. */
+  private readonly handoffPorts = new Map<Worker, number>();
 
   constructor(
     private readonly o: {
@@ -135,12 +144,12 @@ export class RadiusWorkers {
     worker.on('message', (m: WorkerMessage) => {
       if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
-      else if (m?.type === 'eg:eap') this.toOwner(m);
       else if (m?.type === 'eg:drops') for (const d of m.drops) this.o.drops?.add(d);
     });
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
       this.ready.delete(worker);
+      if (this.handoffPorts.delete(worker)) this.sendRoutes();
       if (this.stopping) return;
       this.o.log.error({ event: 'radius.worker_exited', pid: worker.process.pid, code, signal }, 'RADIUS worker exited; restarting it');
       setTimeout(() => {
@@ -158,6 +167,10 @@ export class RadiusWorkers {
           worker.off('message', onMessage);
           this.ready.add(worker);
           if (this.reloaded) worker.send(this.reloaded);
+          if (m.handoffPort !== undefined) {
+            this.handoffPorts.set(worker, m.handoffPort);
+            this.sendRoutes();
+          }
           resolve(m.number);
         } else if (m?.type === 'eg:failed') {
           clearTimeout(timer);
@@ -170,18 +183,15 @@ export class RadiusWorkers {
   }
 
   /**
-   * Passes an EAP request to the worker whose conversation it continues: the kernel
-   * hands each datagram to any worker sharing the socket, and only the owner holds the
-   * TLS state. A conversation whose owner has exited is gone; the request is dropped
-   * (the NAS retries, gets a Reject from the owner's successor, and starts again).
+   * Tells every authentication worker where the others take their EAP hand-offs: when one
+   * starts listening and when one exits. A conversation whose owner has exited is gone:
+   * its next request is answered by the worker it reaches, with a Reject (unknown State),
+   * and the device starts again.
    */
-  private toOwner(m: Extract<WorkerMessage, { type: 'eg:eap' }>): void {
-    for (const w of this.workers) {
-      if ((w.id & 0xff) === m.to && w.isConnected()) {
-        w.send(m);
-        return;
-      }
-    }
+  private sendRoutes(): void {
+    const routes = [...this.handoffPorts].map(([w, port]): [number, number] => [w.id & 0xff, port]);
+    const message: WorkerMessage = { type: 'eg:routes', key: this.handoffKey, routes };
+    for (const w of this.handoffPorts.keys()) if (w.isConnected()) w.send(message);
   }
 
   /**

@@ -15,7 +15,7 @@ import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, type GatewayPor
 /**
  * 802.1X with radius.workers: 2. The kernel gives each datagram of a conversation to
  * either worker sharing the socket; only the worker that began the conversation holds
- * its TLS state, so the other passes the request on (through the main process) and the
+ * its TLS state, so the other hands the request on (eap-handoff.ts) and the
  * owner answers. Every conversation must succeed, whichever worker each packet reaches.
  */
 const MAC = '02:e7:00:00:01:01' as Mac;
@@ -99,5 +99,12 @@ describe('EAP-TLS with two RADIUS workers', () => {
         .map((l) => (JSON.parse(l) as { radiusWorker: number }).radiusWorker),
     );
     expect(owners.size).toBe(2);
+    // And packets did land on the other worker, and were handed over: none lost, none refused.
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
+    const handoffs = (result: string) => Number(new RegExp(`enrollgate_eap_handoffs_total\\{result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(handoffs('sent')).toBeGreaterThan(0);
+    expect(handoffs('received')).toBe(handoffs('sent'));
+    expect(handoffs('forged')).toBe(0);
+    expect(handoffs('no_owner')).toBe(0);
   });
 });
