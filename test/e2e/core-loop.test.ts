@@ -10,10 +10,12 @@ import { nextWallClock } from '../helpers/wall-clock.js';
 import { SLAPD_USERS, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { ShiftedClock } from '../helpers/wall-clock.js';
 import { verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
+import { loadLanguages } from '../../src/portal/languages/languages.js';
+import { LOCALES_DIR } from '../../src/wiring.js';
 
 /**
  * The whole loop with real peers: radclient as the router, headless Chromium as an
- * iPhone and as an Android phone following their OS's captive probe, a private slapd
+ * iPhone and as an Android phone (in English and in German) following their OS's captive probe, a private slapd
  * as the directory, and a restart of the gateway on its SQLite file.
  */
 
@@ -23,9 +25,12 @@ const ANDROID_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const IPHONE_MAC = '3c:22:fb:10:20:30';
 const ANDROID_MAC = 'f4:f5:d8:40:50:60';
+const ANDROID_MAC_DE = 'f4:f5:d8:40:50:61';
 const CUTOFF = '04:00';
 const ZONE = 'Europe/Berlin';
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
+/** The shipped catalogs: the Android walks check the page against the words of their language. */
+const LANGUAGES = loadLanguages(LOCALES_DIR, { default: 'en' }).languages!;
 
 let slapd: Slapd;
 let t: TestGateway;
@@ -44,8 +49,10 @@ async function accountingStart(mac: string, sessionId: string): Promise<void> {
   expect(r.reply).toBe('Accounting-Response');
 }
 
-async function phone(userAgent: string): Promise<BrowserContext> {
-  return browser.newContext({ userAgent, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+/** A phone; with `lang`, its browser speaks that language (Accept-Language: lang-COUNTRY). */
+async function phone(userAgent: string, lang?: string): Promise<BrowserContext> {
+  const locale = lang === undefined ? {} : { locale: `${lang}-${lang === 'en' ? 'GB' : lang.toUpperCase()}` };
+  return browser.newContext({ userAgent, ...locale, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
 }
 
 /** Clicks a download link in the browser and returns the file's bytes. */
@@ -189,23 +196,31 @@ describe('the core loop', () => {
     expect(Math.abs(Number(r.attributes['Session-Timeout']) - expected)).toBeLessThanOrEqual(2);
   });
 
-  it('takes an Android phone through its captive probe to the agent download', async () => {
-    await accountingStart(ANDROID_MAC, 'android-1');
-    const ctx = await phone(ANDROID_UA);
+  it.each([
+    ['en', ANDROID_MAC, 'Install'],
+    ['de', ANDROID_MAC_DE, 'Installieren'],
+  ])('takes an Android phone whose browser speaks %s through its captive probe to the agent download', async (lang, mac, installButton) => {
+    const words = LANGUAGES.translator(lang);
+    await accountingStart(mac, `android-${lang}`);
+    const ctx = await phone(ANDROID_UA, lang);
     const page = await ctx.newPage();
     await page.goto('http://connectivitycheck.gstatic.com/generate_204');
     expect(page.url()).toBe(`${t.baseUrl}/portal`);
-    expect(await page.locator('h1').innerText()).toBe('Set up this Android device');
+    expect(await page.locator('html').getAttribute('lang')).toBe(lang);
+    expect(await page.locator('h1').innerText()).toBe(words.text('register.title.android'));
     const body = await page.locator('body').innerText();
     expect(body).toContain('Northwind MDM agent');
     expect(body).toContain('4.2.0');
+    // The button of Android's package installer, in bold, named as it is in this language.
+    expect(body).toContain(words.text('agent.install'));
+    expect(await page.locator('main b').allInnerTexts()).toContain(installButton);
     const apk = await readFile(join(t.dir, 'agent', 'northwind-agent.apk'));
     expect(body).toContain(createHash('sha256').update(apk).digest('hex'));
-    expect((await downloadBy(page, 'Download the agent')).equals(apk)).toBe(true);
-    await shot(page, 'android-agent');
+    expect((await downloadBy(page, words.text('agent.download'))).equals(apk)).toBe(true);
+    await shot(page, lang === 'en' ? 'android-agent' : `${lang}-android-agent`);
     await ctx.close();
     // Not enrolled: still no session at the router.
-    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(ANDROID_MAC));
+    const r = await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac));
     expect(r.reply).toBe('Access-Reject');
   });
 

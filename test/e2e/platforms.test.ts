@@ -9,12 +9,19 @@ import { oncSpecProblems } from '../fixtures/onc/onc-spec.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { macAuth, radclient } from '../helpers/radclient.js';
 import { northwind, verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
+import { loadLanguages, type Translator } from '../../src/portal/languages/languages.js';
+import { LOCALES_DIR } from '../../src/wiring.js';
 
 /**
- * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer) and an Android phone without an
- * agent, from their OS's captive probe to a working download, in headless Chromium with
- * JavaScript switched off (the pages must not need it), radclient as the router. Each page's
- * size is recorded in test-output/page-sizes.json and screenshots go to test-output/screenshots.
+ * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer), an iPad and an Android phone
+ * without an agent, from their OS's captive probe to a working download, in headless Chromium
+ * with JavaScript switched off (the pages must not need it), radclient as the router. The
+ * Chromebook, the Linux computer, the iPad and the Android phone walk twice: in English and
+ * with a browser set to another language (French, German, French, Spanish), the download
+ * checked the same way and the page checked against that language's catalog and the names
+ * its OS shows (languages.test.ts walks the iPhone, the Windows PC and the Mac in German,
+ * French and Spanish). Each page's size is recorded in test-output/page-sizes.json and
+ * screenshots go to test-output/screenshots.
  */
 
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
@@ -25,6 +32,27 @@ const CHROMEBOOK_UA = 'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.
 const LINUX_FIREFOX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const WLAN_SCHEMA = join(process.cwd(), 'test', 'fixtures', 'windows-wlan', 'wlan-profile-v1.xsd');
+
+/** The browser's locale for a walk in each language. */
+const BROWSER_LOCALES: Readonly<Record<string, string>> = { en: 'en-GB', de: 'de-DE', fr: 'fr-FR', es: 'es-ES' };
+/** The shipped catalogs: a walk checks the page against the words of its language, not copies of them. */
+const LANGUAGES = loadLanguages(LOCALES_DIR, { default: 'en' }).languages!;
+
+/**
+ * The names the OS itself shows, in each language a walk uses, that the page must name the
+ * same (AOSP Settings' strings for Android, the folder names of ChromeOS's Files app, GNOME's
+ * xdg-user-dirs, iPadOS's Settings): written out here, as the OS has them, to catch a
+ * catalog that drifts from them.
+ */
+const OS_NAMES: Readonly<Record<'chromeos' | 'linux' | 'android' | 'ipad', Readonly<Record<string, readonly string[]>>>> = {
+  chromeos: { en: ['Import ONC file', 'Choose file', 'Downloads'], fr: ['Téléchargements'] },
+  linux: { en: ['Downloads', 'NetworkManager'], de: ['Downloads', 'NetworkManager'] },
+  android: {
+    en: ['Settings → Network & internet → Internet', 'Add network', 'Install a certificate', 'Wi-Fi certificate', 'Security → Encryption & credentials', 'Use system certificates', "Don't validate"],
+    es: ['Ajustes → Redes e Internet → Internet', 'Añadir red', 'Instalar un certificado', 'Certificado de Wi-Fi', 'Seguridad → Cifrado y credenciales', 'Utilizar certificados del sistema', 'No validar'],
+  },
+  ipad: { en: ['Settings', 'Profile Downloaded', 'General → VPN & Device Management'], fr: ['Réglages', 'Profil téléchargé', 'Général → VPN et gestion de l'] },
+};
 
 let t: TestGateway;
 let browser: Browser;
@@ -42,12 +70,30 @@ async function accountingStart(mac: string, sessionId: string): Promise<void> {
   expect(r.reply).toBe('Accounting-Response');
 }
 
-async function laptop(userAgent: string): Promise<BrowserContext> {
-  return browser.newContext({ userAgent, viewport: { width: 1280, height: 800 }, javaScriptEnabled: false, acceptDownloads: true });
+/** A laptop whose browser speaks `lang` (its Accept-Language: that language in its country, as an OS set to it sends). */
+async function laptop(userAgent: string, lang = 'en'): Promise<BrowserContext> {
+  return browser.newContext({ userAgent, locale: BROWSER_LOCALES[lang], viewport: { width: 1280, height: 800 }, javaScriptEnabled: false, acceptDownloads: true });
 }
 
-async function phone(userAgent: string): Promise<BrowserContext> {
-  return browser.newContext({ userAgent, viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true, javaScriptEnabled: false, acceptDownloads: true });
+async function phone(userAgent: string, lang = 'en'): Promise<BrowserContext> {
+  return browser.newContext({ userAgent, locale: BROWSER_LOCALES[lang], viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true, javaScriptEnabled: false, acceptDownloads: true });
+}
+
+/**
+ * A walk in `lang`: the words of that catalog (what the page must show), a MAC of its own
+ * (`base` for English, its last byte moved up per language), and its screenshots' names
+ * (`platform-page`, prefixed with the language but for English).
+ */
+function walkIn(lang: string, base: string, platform: string): { words: Translator; mac: string; name: (page: string) => string } {
+  const offset = Object.keys(BROWSER_LOCALES).indexOf(lang) * 0x10;
+  const mac = base.replace(/[0-9a-f]{2}$/, (last) => (parseInt(last, 16) + offset).toString(16).padStart(2, '0'));
+  return { words: LANGUAGES.translator(lang), mac, name: (page) => `${lang === 'en' ? '' : `${lang}-`}${platform}-${page}` };
+}
+
+/** The page is in `lang` (its <html lang>) and headed `heading`. */
+async function expectPage(page: Page, lang: string, heading: string): Promise<void> {
+  expect(await page.locator('html').getAttribute('lang')).toBe(lang);
+  expect(await page.locator('h1').innerText()).toBe(heading);
 }
 
 /** Opens `file` from the files of a test and returns openssl's subject line of the PKCS#12's certificate, opened with `password`. */
@@ -71,10 +117,10 @@ async function submit(page: Page, button: string): Promise<void> {
   await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: button }).click()]);
 }
 
-async function logIn(page: Page): Promise<void> {
+async function logIn(page: Page, button = 'Enroll this device'): Promise<void> {
   await page.fill('input[name=username]', 'employee');
   await page.fill('input[name=password]', t.employeePassword);
-  await submit(page, 'Enroll this device');
+  await submit(page, button);
 }
 
 beforeAll(async () => {
@@ -163,26 +209,30 @@ describe('Windows', () => {
 });
 
 describe('ChromeOS', () => {
-  it('from the ChromeOS captive probe to an ONC file that checks against the ONC spec, with a PKCS#12 openssl opens with the empty passphrase', async () => {
-    await accountingStart('3c:22:fb:00:00:03', 'cros-1');
-    const context = await laptop(CHROMEBOOK_UA);
+  it.each(['en', 'fr'])('in %s: from the ChromeOS captive probe to an ONC file that checks against the ONC spec, with a PKCS#12 openssl opens with the empty passphrase', async (lang) => {
+    const { words, mac, name } = walkIn(lang, '3c:22:fb:00:00:03', 'chromeos');
+    await accountingStart(mac, `cros-${lang}`);
+    const context = await laptop(CHROMEBOOK_UA, lang);
     try {
       const page = await context.newPage();
       await page.goto('http://clients3.google.com/generate_204');
-      expect(await page.locator('h1').innerText()).toBe('Set up this Chromebook');
-      await shot(page, 'chromeos-register');
-      await logIn(page);
-      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this Chromebook');
-      expect(await page.locator('ol').innerText()).toContain('chrome://network');
-      await shot(page, 'chromeos-onc');
-      const onc = await downloadBy(page, 'Download the Wi-Fi file');
+      await expectPage(page, lang, words.text('register.title.chromeos'));
+      await shot(page, name('register'));
+      await logIn(page, words.text('register.submit'));
+      await expectPage(page, lang, words.text('chromeos.title'));
+      const steps = await page.locator('ol').innerText();
+      expect(steps).toContain('chrome://network');
+      expect(steps).toContain(words.text('chromeos.import'));
+      for (const osName of OS_NAMES.chromeos[lang]!) expect(await page.locator('main').innerText()).toContain(osName);
+      await shot(page, name('onc'));
+      const onc = await downloadBy(page, words.text('chromeos.download'));
       expect(onc.name).toBe('northwind-logistics-wifi.onc');
       expect(oncSpecProblems(onc.body.toString('utf8'))).toEqual([]);
       const client = (JSON.parse(onc.body.toString('utf8')) as { Certificates: Array<{ Type: string; PKCS12?: string }> }).Certificates.find((c) => c.Type === 'Client')!;
-      const p12File = join(t.dir, 'chromeos.p12');
+      const p12File = join(t.dir, `chromeos-${lang}.p12`);
       await writeFile(p12File, Buffer.from(client.PKCS12!, 'base64'));
       expect(p12Subject(p12File, '')).toMatch(/subject=CN ?= ?employee\n/);
-      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:03'))).reply).toBe('Access-Accept');
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
     } finally {
       await context.close();
     }
@@ -190,22 +240,25 @@ describe('ChromeOS', () => {
 });
 
 describe('Linux', () => {
-  it('from Firefox\'s captive probe to the CA, the PKCS#12 and nmcli lines that nmcli --offline takes with those files', async () => {
-    await accountingStart('3c:22:fb:00:00:04', 'linux-1');
-    const context = await laptop(LINUX_FIREFOX_UA);
+  it.each(['en', 'de'])('in %s: from Firefox\'s captive probe to the CA, the PKCS#12 and nmcli lines that nmcli --offline takes with those files', async (lang) => {
+    const { words, mac, name } = walkIn(lang, '3c:22:fb:00:00:04', 'linux');
+    await accountingStart(mac, `linux-${lang}`);
+    const context = await laptop(LINUX_FIREFOX_UA, lang);
     try {
       const page = await context.newPage();
       await page.goto('http://detectportal.firefox.com/canonical.html');
-      expect(await page.locator('h1').innerText()).toBe('Set up this Linux computer');
-      await shot(page, 'linux-register');
-      await logIn(page);
-      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this computer');
-      await shot(page, 'linux-files');
-      const home = join(t.dir, 'linux-home');
+      await expectPage(page, lang, words.text('register.title.linux'));
+      await shot(page, name('register'));
+      await logIn(page, words.text('register.submit'));
+      await expectPage(page, lang, words.text('linux_files.title'));
+      for (const osName of OS_NAMES.linux[lang]!) expect(await page.locator('main').innerText()).toContain(osName);
+      await shot(page, name('files'));
+      // The lines name the files in ~/Downloads, the folder the page says to save them in.
+      const home = join(t.dir, `linux-home-${lang}`);
       await mkdir(join(home, 'Downloads'), { recursive: true });
-      const ca = await downloadBy(page, 'Download the CA certificate');
+      const ca = await downloadBy(page, words.text('files.ca_download'));
       await writeFile(join(home, 'Downloads', ca.name), ca.body);
-      const p12 = await downloadBy(page, "Download this computer's certificate");
+      const p12 = await downloadBy(page, words.text('linux_files.p12_download'));
       await writeFile(join(home, 'Downloads', p12.name), p12.body);
       // Each network's command follows its heading.
       const commands = await page.locator('h3 + p.url').allInnerTexts();
@@ -213,11 +266,11 @@ describe('Linux', () => {
       const [peap, tls] = commands.map((c) => pastedNmcli(c.trim(), home));
       expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', identity: 'employee', 'ca-cert': join(home, 'Downloads', 'northwind-logistics-root-ca.pem'), 'domain-suffix-match': 'radius.northwind.example' });
       expect(tls!['802-1x']).toMatchObject({ eap: 'tls;', 'private-key': join(home, 'Downloads', 'northwind-logistics-wifi-identity.p12') });
-      const password = await page.getByLabel('Certificate password').inputValue();
+      const password = await page.getByLabel(words.text('files.p12_password')).inputValue();
       expect(tls!['802-1x']!['private-key-password']).toBe(password);
       expect(p12Subject(join(home, 'Downloads', p12.name), password)).toMatch(/subject=CN ?= ?employee\n/);
       execFileSync('openssl', ['x509', '-in', join(home, 'Downloads', ca.name), '-noout']);
-      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:04'))).reply).toBe('Access-Accept');
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
     } finally {
       await context.close();
     }
@@ -225,31 +278,63 @@ describe('Linux', () => {
 });
 
 describe('Android without an agent', () => {
-  it('from Android\'s captive probe to the settings to enter by hand, a DER CA and a PKCS#12 that opens with the password shown', async () => {
-    await accountingStart('3c:22:fb:00:00:05', 'android-1');
-    const context = await phone(ANDROID_UA);
+  it.each(['en', 'es'])('in %s: from Android\'s captive probe to the settings to enter by hand, a DER CA and a PKCS#12 that opens with the password shown', async (lang) => {
+    const { words, mac, name } = walkIn(lang, '3c:22:fb:00:00:05', 'android');
+    await accountingStart(mac, `android-${lang}`);
+    const context = await phone(ANDROID_UA, lang);
     try {
       const page = await context.newPage();
       await page.goto('http://connectivitycheck.gstatic.com/generate_204');
-      expect(await page.locator('h1').innerText()).toBe('Set up this Android device');
-      await shot(page, 'android-register');
-      await logIn(page);
-      expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this Android device');
-      await shot(page, 'android-settings');
+      await expectPage(page, lang, words.text('register.title.android'));
+      await shot(page, name('register'));
+      await logIn(page, words.text('register.submit'));
+      await expectPage(page, lang, words.text('android_settings.title'));
+      await shot(page, name('settings'));
+      // The fields as Android's Wi-Fi form names them, with the values to enter.
       const settings = await page.locator('dl.facts').first().innerText();
-      for (const text of ['EAP method', 'PEAP', 'Phase 2 authentication', 'MSCHAPV2', 'Domain', 'radius.northwind.example', 'Identity', 'employee']) expect(settings).toContain(text);
-      const ca = await downloadBy(page, 'Download the CA certificate');
+      for (const key of ['files.eap_method', 'files.phase2', 'files.domain', 'files.identity']) expect(settings).toContain(words.text(key));
+      for (const value of ['PEAP', 'MSCHAPV2', 'radius.northwind.example', 'employee']) expect(settings).toContain(value);
+      for (const osName of OS_NAMES.android[lang]!) expect(await page.locator('main').innerText()).toContain(osName);
+      const ca = await downloadBy(page, words.text('files.ca_download'));
       expect(ca.name).toBe('northwind-logistics-root-ca.crt');
-      const caFile = join(t.dir, ca.name);
+      const caFile = join(t.dir, `${lang}-${ca.name}`);
       await writeFile(caFile, ca.body);
       execFileSync('openssl', ['x509', '-inform', 'der', '-in', caFile, '-noout']);
-      const password = await page.getByLabel('Certificate password').inputValue();
+      const password = await page.getByLabel(words.text('files.p12_password')).inputValue();
       expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-      const p12 = await downloadBy(page, "Download this device's certificate");
-      const p12File = join(t.dir, `android-${p12.name}`);
+      const p12 = await downloadBy(page, words.text('android_settings.p12_download'));
+      const p12File = join(t.dir, `android-${lang}-${p12.name}`);
       await writeFile(p12File, p12.body);
       expect(p12Subject(p12File, password)).toMatch(/subject=CN ?= ?employee\n/);
-      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth('3c:22:fb:00:00:05'))).reply).toBe('Access-Accept');
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
+
+describe('iPad', () => {
+  it.each(['en', 'fr'])('in %s: Safari asking for desktop pages, "This is an iPad", then a signed profile that verifies, with the iPadOS install steps', async (lang) => {
+    const { words, mac, name } = walkIn(lang, '3c:22:fb:00:00:06', 'ipad');
+    await accountingStart(mac, `ipad-${lang}`);
+    // iPadOS Safari sends the Mac's User-Agent: the portal asks.
+    const context = await laptop(MAC_UA, lang);
+    try {
+      const page = await context.newPage();
+      await page.goto('http://captive.apple.com/hotspot-detect.html');
+      await expectPage(page, lang, words.text('register.title.macos'));
+      await submit(page, words.text('ipad.button'));
+      await expectPage(page, lang, words.text('register.title.ios'));
+      await shot(page, name('register'));
+      await logIn(page, words.text('register.submit'));
+      await expectPage(page, lang, words.text('profile_ready.title'));
+      expect(await page.locator('main').innerText()).toContain(words.text('profile_ready.ios_install'));
+      for (const osName of OS_NAMES.ipad[lang]!) expect(await page.locator('main').innerText()).toContain(osName);
+      await shot(page, name('profile-ready'));
+      const profile = await downloadBy(page, words.text('profile_ready.download'));
+      expect(profile.name).toBe('northwind-logistics-wifi.mobileconfig');
+      expect(verifiedBy(t, profile.body)).toContain('<string>Northwind Staff</string>');
+      expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
     } finally {
       await context.close();
     }

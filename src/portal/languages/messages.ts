@@ -118,10 +118,16 @@ export function parseCatalog(source: string, file: string): { messages: Map<stri
 
 /**
  * A value a page fills into a placeholder: text, a number, a time shown as text with its
- * machine-readable form (<time datetime>), or a link (<a href>), for a link in the middle of
- * a sentence. The template, not the catalog, says where a link points.
+ * machine-readable form (<time datetime>), a link (<a href>), for a link in the middle of
+ * a sentence, or text in the monospace font (`mono`: a MAC address, read character by
+ * character). The template, not the catalog, says where a link points and what is monospace.
  */
-export type Param = string | number | { readonly text: string; readonly datetime: string } | { readonly text: string; readonly href: string };
+export type Param =
+  | string
+  | number
+  | { readonly text: string; readonly datetime: string }
+  | { readonly text: string; readonly href: string }
+  | { readonly text: string; readonly mono: true };
 
 /** The tokens of a message for these parameters: the plural form for `count`, else `other`. */
 function formOf(message: Message, rules: Intl.PluralRules, params: Readonly<Record<string, Param>>): readonly Token[] {
@@ -162,7 +168,9 @@ export function formatHtml(message: Message, rules: Intl.PluralRules, key: strin
       if ('bold' in t) return t.bold ? '<b>' : '</b>';
       const value = params[t.param];
       if (value !== undefined && typeof value === 'object') {
-        return 'href' in value ? `<a href="${esc(value.href)}">${esc(value.text)}</a>` : `<time datetime="${esc(value.datetime)}">${esc(value.text)}</time>`;
+        if ('href' in value) return `<a href="${esc(value.href)}">${esc(value.text)}</a>`;
+        if ('mono' in value) return `<span class="mono">${esc(value.text)}</span>`;
+        return `<time datetime="${esc(value.datetime)}">${esc(value.text)}</time>`;
       }
       return esc(paramText(value, t.param, key));
     })

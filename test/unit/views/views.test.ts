@@ -520,8 +520,10 @@ describe('views', () => {
     for (const name of ['device-limit, a new private address', 'online after enrolling, a new private address', 'my-devices, a new private address']) {
       const html = render(CASES.find((c) => c.name === name)!);
       expect(html).toContain('<h2 id="address-change">This iPhone seems to have a new private address</h2>');
-      expect(html).toContain('<b>iPhone</b> (3e:bb:cc:dd:ee:01), enrolled Mon 23 Nov 2026, 09:12, may be this same iPhone');
+      expect(html).toContain('<b>iPhone</b> (<span class="mono">3e:bb:cc:dd:ee:01</span>), enrolled Mon 23 Nov 2026, 09:12, may be this same iPhone');
       expect(html).toContain('<li>iOS 18 and later: Settings → Wi-Fi → tap ⓘ next to this network → Private Wi-Fi Address → choose Fixed (or Off).</li>');
+      // The earlier address in the monospace font, as every MAC on the pages is, in each language.
+      for (const lang of LANGS) expect(render(CASES.find((c) => c.name === name)!, makeEnv(), lang), lang).toContain('<b>iPhone</b> (<span class="mono">3e:bb:cc:dd:ee:01</span>)');
     }
     for (const name of ['device-limit', 'online with notice', 'my-devices']) expect(render(CASES.find((c) => c.name === name)!)).not.toContain('address-change');
   });

@@ -78,9 +78,10 @@ describe('a text', () => {
     expect(html('{x}', { x: '<b>not bold</b>' })).toBe('&lt;b&gt;not bold&lt;/b&gt;');
   });
 
-  it('shows a time value as <time> and a link value as <a>, both escaped', () => {
+  it('shows a time value as <time>, a link value as <a> and a monospace value as <span class="mono">, each escaped', () => {
     expect(html('until {t}.', { t: { text: '04:00 <tomorrow>', datetime: '"2026' } })).toBe('until <time datetime="&quot;2026">04:00 &lt;tomorrow&gt;</time>.');
     expect(html('Read the {terms}.', { terms: { text: 'T&C', href: 'https://x.example/?a=1&b="2"' } })).toBe('Read the <a href="https://x.example/?a=1&amp;b=&quot;2&quot;">T&amp;C</a>.');
+    expect(html('Device ({mac}).', { mac: { text: '3e:bb:<i>', mono: true } })).toBe('Device (<span class="mono">3e:bb:&lt;i&gt;</span>).');
   });
 
   it('without a value for a placeholder fails the page, naming the key', () => {
