@@ -10,7 +10,8 @@
 # wpa_supplicant as the device on a veth pair, with iproute2's ip for the
 # namespace and the link, and xmllint (libxml2-utils) to validate the Windows WLAN
 # profiles against Microsoft's schema, and nmcli (network-manager) to parse the Linux page's
-# command lines offline (its daemon is not started). FreeRADIUS itself is not a test peer (only the EAP
+# command lines offline (its daemon is not started), with xdg-user-dir (xdg-user-dirs) that
+# they ask for the download folder. FreeRADIUS itself is not a test peer (only the EAP
 # benchmark compares with it).
 set -eu
 missing=""
@@ -37,6 +38,7 @@ need wpa_supplicant wpasupplicant
 need ip iproute2
 need xmllint libxml2-utils
 need nmcli network-manager
+need xdg-user-dir xdg-user-dirs
 if [ -n "$missing" ]; then
   echo "installing test peers:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -12,11 +12,17 @@
  *
  * Every value that is not plainly safe is single-quoted ('\'' for a quote inside), so an SSID
  * with spaces, quotes, `$` or a newline reaches nmcli as one argument, unexpanded.
+ *
+ * The files are where the browser saved them: the desktop's download folder, which
+ * xdg-user-dirs names in the desktop's language (~/Téléchargements, ~/Descargas), not always
+ * ~/Downloads. A line that names files first sets $dl to that folder (xdg-user-dir DOWNLOAD),
+ * and to ~/Downloads when the CA is not there: xdg-user-dir missing (no xdg-user-dirs package,
+ * $dl empty) or the folder not configured (it prints $HOME). Browsers save to ~/Downloads then.
  */
 import type { WifiConfig } from '../config/load.js';
 import { manualSettings } from './eap-settings.js';
 
-/** The files the command names, as the page offers them, in the person's Downloads folder. */
+/** The files the command names, as the page offers them, in the person's download folder. */
 export interface DownloadedFiles {
   /** The CA certificate (PEM). */
   readonly caFilename: string;
@@ -25,7 +31,7 @@ export interface DownloadedFiles {
 }
 
 const PLAIN = /^[A-Za-z0-9@%+=:,./_-]+$/;
-/** File names the portal makes (an ASCII slug): safe inside double quotes after "$HOME/Downloads/". */
+/** File names the portal makes (an ASCII slug): safe inside double quotes after "$dl/". */
 const FILE_NAME = /^[A-Za-z0-9._-]+$/;
 
 /** One argument for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
@@ -33,13 +39,27 @@ export function shellQuote(value: string): string {
   return PLAIN.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
-/** "$HOME/Downloads/<file>": the shell expands $HOME, so NetworkManager gets the absolute path it needs. */
-function downloaded(filename: string): string {
+/** A file name the portal made, or an error: it goes unquoted into double quotes. */
+function portalFileName(filename: string): string {
   if (!FILE_NAME.test(filename)) throw new Error(`not a portal file name: ${JSON.stringify(filename)}`);
-  return `"$HOME/Downloads/${filename}"`;
+  return filename;
 }
 
-/** A property's value: text, or a file the page offered (in the Downloads folder). */
+/** "$dl/<file>": the shell expands $dl (an absolute folder), so NetworkManager gets the absolute path it needs. */
+function downloaded(filename: string): string {
+  return `"$dl/${portalFileName(filename)}"`;
+}
+
+/**
+ * Sets $dl to the download folder the CA was saved in (xdg-user-dir's, else ~/Downloads),
+ * ending in "; " for the nmcli command that follows on the same line, so each network's line
+ * works pasted on its own.
+ */
+function downloadFolder(caFilename: string): string {
+  return `dl="$(xdg-user-dir DOWNLOAD 2>/dev/null)"; [ -f "$dl/${portalFileName(caFilename)}" ] || dl="$HOME/Downloads"; `;
+}
+
+/** A property's value: text, or a file the page offered (in the download folder). */
 type Value = string | { readonly download: string };
 
 /** The property/value pairs of `nmcli connection add` for one network, unquoted. */
@@ -70,13 +90,12 @@ function nmcliArguments(network: WifiConfig, user: string, files: DownloadedFile
   return out;
 }
 
-/** The whole command line, quoted for a POSIX shell (sh, bash, zsh). */
+/** The whole command line, quoted for a POSIX shell (sh, bash, zsh); led by the download folder when it names files. */
 export function nmcliCommand(network: WifiConfig, user: string, files: DownloadedFiles): string {
-  const words = nmcliArguments(network, user, files).flatMap(([key, value]) => [
-    key,
-    typeof value === 'string' ? shellQuote(value) : downloaded(value.download),
-  ]);
-  return ['nmcli', 'connection', 'add', ...words].join(' ');
+  const args = nmcliArguments(network, user, files);
+  const words = args.flatMap(([key, value]) => [key, typeof value === 'string' ? shellQuote(value) : downloaded(value.download)]);
+  const namesFiles = args.some(([, value]) => typeof value !== 'string');
+  return (namesFiles ? downloadFolder(files.caFilename) : '') + ['nmcli', 'connection', 'add', ...words].join(' ');
 }
 
 /** The command that connects to the network once it is added, asking for a missing password on the terminal. */

@@ -16,8 +16,9 @@ import { LOCALES_DIR } from '../../src/wiring.js';
  * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer), an iPad and an Android phone
  * without an agent, from their OS's captive probe to a working download, in headless Chromium
  * with JavaScript switched off (the pages must not need it), radclient as the router. The
- * Chromebook, the Linux computer, the iPad and the Android phone walk twice: in English and
- * with a browser set to another language (French, German, French, Spanish), the download
+ * Chromebook, the iPad and the Android phone walk twice: in English and with a browser set to
+ * another language (French, French, Spanish), the Linux computer three times (English, German,
+ * and French, whose desktop's download folder is ~/Téléchargements), the download
  * checked the same way and the page checked against that language's catalog and the names
  * its OS shows (languages.test.ts walks the iPhone, the Windows PC and the Mac in German,
  * French and Spanish). Each page's size is recorded in test-output/page-sizes.json and
@@ -46,13 +47,19 @@ const LANGUAGES = loadLanguages(LOCALES_DIR, { default: 'en' }).languages!;
  */
 const OS_NAMES: Readonly<Record<'chromeos' | 'linux' | 'android' | 'ipad', Readonly<Record<string, readonly string[]>>>> = {
   chromeos: { en: ['Import ONC file', 'Choose file', 'Downloads'], fr: ['Téléchargements'] },
-  linux: { en: ['Downloads', 'NetworkManager'], de: ['Downloads', 'NetworkManager'] },
+  linux: { en: ['Downloads', 'NetworkManager'], de: ['Downloads', 'NetworkManager'], fr: ['Téléchargements', 'NetworkManager'] },
   android: {
     en: ['Settings → Network & internet → Internet', 'Add network', 'Install a certificate', 'Wi-Fi certificate', 'Security → Encryption & credentials', 'Use system certificates', "Don't validate"],
     es: ['Ajustes → Redes e Internet → Internet', 'Añadir red', 'Instalar un certificado', 'Certificado de Wi-Fi', 'Seguridad → Cifrado y credenciales', 'Utilizar certificados del sistema', 'No validar'],
   },
   ipad: { en: ['Settings', 'Profile Downloaded', 'General → VPN & Device Management'], fr: ['Réglages', 'Profil téléchargé', 'Général → VPN et gestion de l'] },
 };
+
+/**
+ * The download folder a Linux desktop in each language has, as xdg-user-dirs names it in
+ * ~/.config/user-dirs.dirs (browsers save there); English: none configured, so ~/Downloads.
+ */
+const XDG_DOWNLOAD_DIRS: Readonly<Record<string, string | undefined>> = { en: undefined, de: 'Downloads', fr: 'Téléchargements' };
 
 let t: TestGateway;
 let browser: Browser;
@@ -240,7 +247,7 @@ describe('ChromeOS', () => {
 });
 
 describe('Linux', () => {
-  it.each(['en', 'de'])('in %s: from Firefox\'s captive probe to the CA, the PKCS#12 and nmcli lines that nmcli --offline takes with those files', async (lang) => {
+  it.each(['en', 'de', 'fr'])('in %s: from Firefox\'s captive probe to the CA, the PKCS#12 and nmcli lines that nmcli --offline takes with those files, in the desktop\'s download folder', async (lang) => {
     const { words, mac, name } = walkIn(lang, '3c:22:fb:00:00:04', 'linux');
     await accountingStart(mac, `linux-${lang}`);
     const context = await laptop(LINUX_FIREFOX_UA, lang);
@@ -253,23 +260,30 @@ describe('Linux', () => {
       await expectPage(page, lang, words.text('linux_files.title'));
       for (const osName of OS_NAMES.linux[lang]!) expect(await page.locator('main').innerText()).toContain(osName);
       await shot(page, name('files'));
-      // The lines name the files in ~/Downloads, the folder the page says to save them in.
+      // Saved in the desktop's download folder, the one the page names (~/Téléchargements in French):
+      // the lines find it with xdg-user-dir, so nmcli gets the files' absolute paths there.
       const home = join(t.dir, `linux-home-${lang}`);
-      await mkdir(join(home, 'Downloads'), { recursive: true });
+      const xdgDir = XDG_DOWNLOAD_DIRS[lang];
+      const saved = join(home, xdgDir ?? 'Downloads');
+      await mkdir(saved, { recursive: true });
+      if (xdgDir) {
+        await mkdir(join(home, '.config'));
+        await writeFile(join(home, '.config', 'user-dirs.dirs'), `XDG_DOWNLOAD_DIR="$HOME/${xdgDir}"\n`);
+      }
       const ca = await downloadBy(page, words.text('files.ca_download'));
-      await writeFile(join(home, 'Downloads', ca.name), ca.body);
+      await writeFile(join(saved, ca.name), ca.body);
       const p12 = await downloadBy(page, words.text('linux_files.p12_download'));
-      await writeFile(join(home, 'Downloads', p12.name), p12.body);
+      await writeFile(join(saved, p12.name), p12.body);
       // Each network's command follows its heading.
       const commands = await page.locator('h3 + p.url').allInnerTexts();
       expect(commands).toHaveLength(2);
       const [peap, tls] = commands.map((c) => pastedNmcli(c.trim(), home));
-      expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', identity: 'employee', 'ca-cert': join(home, 'Downloads', 'northwind-logistics-root-ca.pem'), 'domain-suffix-match': 'radius.northwind.example' });
-      expect(tls!['802-1x']).toMatchObject({ eap: 'tls;', 'private-key': join(home, 'Downloads', 'northwind-logistics-wifi-identity.p12') });
+      expect(peap!['802-1x']).toMatchObject({ eap: 'peap;', identity: 'employee', 'ca-cert': join(saved, 'northwind-logistics-root-ca.pem'), 'domain-suffix-match': 'radius.northwind.example' });
+      expect(tls!['802-1x']).toMatchObject({ eap: 'tls;', 'private-key': join(saved, 'northwind-logistics-wifi-identity.p12') });
       const password = await page.getByLabel(words.text('files.p12_password')).inputValue();
       expect(tls!['802-1x']!['private-key-password']).toBe(password);
-      expect(p12Subject(join(home, 'Downloads', p12.name), password)).toMatch(/subject=CN ?= ?employee\n/);
-      execFileSync('openssl', ['x509', '-in', join(home, 'Downloads', ca.name), '-noout']);
+      expect(p12Subject(join(saved, p12.name), password)).toMatch(/subject=CN ?= ?employee\n/);
+      execFileSync('openssl', ['x509', '-in', join(saved, ca.name), '-noout']);
       expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac))).reply).toBe('Access-Accept');
     } finally {
       await context.close();

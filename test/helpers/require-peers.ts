@@ -41,6 +41,8 @@ export const PEERS: readonly Peer[] = [
   { bin: 'xmllint', pkg: 'libxml2-utils' },
   // Linux's nmcli command lines, parsed by NetworkManager's own nmcli (--offline: no daemon) (test/unit/profiles).
   { bin: 'nmcli', pkg: 'network-manager' },
+  // Where those lines find the download folder, as a desktop names it (~/Téléchargements) (test/unit/profiles, test/e2e/platforms).
+  { bin: 'xdg-user-dir', pkg: 'xdg-user-dirs' },
   // A real terminal for the gateway's stdout (text logs and the start banner): script(1) from util-linux.
   { bin: 'script', pkg: 'bsdutils' },
 ];

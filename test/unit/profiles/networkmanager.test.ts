@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,9 +44,10 @@ function network(over: Partial<WifiConfig> & Pick<WifiConfig, 'security'>): Wifi
 /** The keyfile nmcli --offline prints for the pasted line (test/helpers/nmcli.ts). */
 const pasted = (command: string) => pastedNmcli(command, home);
 
-/** The words sh makes of a line (printf prints one a line, NUL-free). */
+/** The words sh makes of a line's nmcli command, after what sets $dl (printf prints each NUL-ended). */
 function words(command: string): string[] {
-  const out = execFileSync('sh', ['-c', `printf '%s\\0' ${command.replace(/^nmcli /, '')}`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } });
+  const printed = command.replace(/^([^\n]*?; )?nmcli /, "$1printf '%s\\0' ");
+  const out = execFileSync('/bin/sh', ['-c', printed], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } });
   return out.toString('utf8').split('\0').slice(0, -1);
 }
 
@@ -115,6 +116,42 @@ describe('nmcliCommand', () => {
     expect(k.connection).toMatchObject({ autoconnect: 'false' });
   });
 
+  it('names the files in the desktop\'s download folder as xdg-user-dirs names it: ~/Téléchargements on a French desktop, absolute', () => {
+    const french = join(home, 'fr');
+    mkdirSync(join(french, '.config'), { recursive: true });
+    writeFileSync(join(french, '.config', 'user-dirs.dirs'), 'XDG_DOWNLOAD_DIR="$HOME/Téléchargements"\n');
+    mkdirSync(join(french, 'Téléchargements'));
+    for (const f of [CA_FILE, P12_FILE]) symlinkSync(join(downloads, f), join(french, 'Téléchargements', f));
+    const k = pastedNmcli(nmcliCommand(network({ security: 'eap-tls', server_names: ['radius.example.org'] }), 'employee', files()), french);
+    const saved = join(french, 'Téléchargements');
+    expect(k['802-1x']).toMatchObject({ 'ca-cert': join(saved, CA_FILE), 'client-cert': join(saved, P12_FILE), 'private-key': join(saved, P12_FILE) });
+  });
+
+  it('falls back to ~/Downloads where xdg-user-dir is missing, the folder not configured, or the CA saved there anyway', () => {
+    const peap = nmcliCommand(network({ security: 'eap-peap', server_names: ['radius.example.org'] }), 'employee', files());
+    const inDownloads = { 'ca-cert': join(downloads, CA_FILE) };
+    // Not configured: xdg-user-dir prints $HOME, where the CA is not.
+    expect(execFileSync('xdg-user-dir', ['DOWNLOAD'], { env: { HOME: home }, encoding: 'utf8' }).trim()).toBe(home);
+    expect(pasted(peap)['802-1x']).toMatchObject(inDownloads);
+    // No xdg-user-dirs package: a PATH with nmcli only.
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v nmcli'], { encoding: 'utf8' }).trim(), join(bin, 'nmcli'));
+    expect(spawnSync('/bin/sh', ['-c', 'command -v xdg-user-dir'], { env: { PATH: bin } }).status).not.toBe(0);
+    expect(pastedNmcli(peap, home, bin)['802-1x']).toMatchObject(inDownloads);
+    // Configured to a folder the files are not in: the person saved them in ~/Downloads.
+    const elsewhere = join(home, 'elsewhere');
+    mkdirSync(join(elsewhere, '.config'), { recursive: true });
+    writeFileSync(join(elsewhere, '.config', 'user-dirs.dirs'), 'XDG_DOWNLOAD_DIR="$HOME/Descargas"\n');
+    symlinkSync(downloads, join(elsewhere, 'Downloads'));
+    expect(pastedNmcli(peap, elsewhere)['802-1x']).toMatchObject({ 'ca-cert': join(elsewhere, 'Downloads', CA_FILE) });
+  });
+
+  it('a line that names no file sets no download folder: it is the nmcli command alone', () => {
+    expect(nmcliCommand(network({ security: 'wpa2-personal', password: 'k3y-k3y-k3y' }), 'employee', files())).toMatch(/^nmcli connection add /);
+    expect(nmcliCommand(network({ security: 'eap-ttls', server_names: ['radius.example.org'] }), 'employee', files())).toMatch(/^dl="\$\(xdg-user-dir DOWNLOAD 2>\/dev\/null\)"; \[ -f "\$dl\/example-org-root-ca\.pem" \] \|\| dl="\$HOME\/Downloads"; nmcli connection add /);
+  });
+
   it('the nmcli --offline check is real: a missing CA file, an unknown property and a wrong value are refused', () => {
     const tls = network({ security: 'eap-tls', server_names: ['radius.example.org'] });
     expect(() => pasted(nmcliCommand(tls, 'employee', files()).replace('802-1x.eap tls', '802-1x.eap tls-1.3'))).toThrow(/nmcli refused/);
@@ -139,7 +176,7 @@ describe('nmcliCommand', () => {
       expect(w[7]).toBe(ssid);
       expect(w[w.indexOf('wifi-sec.psk') + 1]).toBe(`p'"$x${ssid}`);
       if (!ssid.includes('\n')) expect(pasted(command).connection!.id).toBe(ssid);
-      expect(words(nmcliUp(ssid).replace(/^nmcli /, ''))).toEqual(['--ask', 'connection', 'up', ssid]);
+      expect(words(nmcliUp(ssid))).toEqual(['--ask', 'connection', 'up', ssid]);
     },
   );
 
