@@ -63,9 +63,10 @@ async function compile(dir: string): Promise<void> {
  * (vitest.config.ts): the current sources compiled once for this run, into a directory
  * no other run or build uses, given to the tests as inject('sourceBuild') and removed at
  * the end. Never dist/, which is as old as the last build and shared by everyone working in
- * the checkout; never tsx either, which compiles every source file again in every process
- * (1.3 s a run of the CLI on an idle 2-core machine, 4 s on a busy one, against 0.5 s and
- * 1.5 s from here). tsc takes 4 s idle. In watch mode each rerun compiles again.
+ * the checkout; never tsx either, whose loader works on every module in every process (the
+ * CLI took 2.3 s through it on an idle 2-core machine, 0.9 s from here: source.ts's
+ * SOURCE_RUN_MS has the figures under load). tsc takes 4 s idle, 13 to 27 s at a load of 8
+ * (6 s of CPU), once per run. In watch mode each rerun compiles again.
  */
 export default async function buildSources(project: TestProject): Promise<() => void> {
   removeLeftovers();

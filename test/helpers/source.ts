@@ -34,10 +34,10 @@ export function cliEntry(): string {
 }
 
 /**
- * How long one run of the CLI may take: 0.5 s on an idle 2-core machine, up to 1.5 s while
- * its cores run other tests too (from the sources through tsx it was 1.3 s and 4 s), and
- * several times that on a slower machine. A test running the CLI n times is given n times
- * this (at once or in a row, the work is the same).
+ * How long one run of the CLI may take: `--help` took 0.9 s on an idle 2-core machine and
+ * `check-config` 2 to 7 s while its cores ran other suites too (a load of 8), against 2.3 s
+ * and 3 to 10 s through tsx; a slower machine takes several times the first. A test running
+ * the CLI n times is given n times this (at once or in a row, the work is the same).
  */
 export const SOURCE_RUN_MS = 15_000;
 

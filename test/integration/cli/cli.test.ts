@@ -663,7 +663,7 @@ describe('enrollgate start', { timeout: STARTS_MS }, () => {
     const startAt = Date.now();
     const cli = startCli(['start', '--config', inst.configFile], inst.cwd);
     const started = await startedLine(cli);
-    // What starting took (node, tsx compiling the sources, the store, the servers, the RADIUS workers).
+    // What starting took (node loading the code, the store, the servers, the RADIUS workers).
     const startMs = Date.now() - startAt;
     expect(started, cli.stderr).toBeDefined();
     expect(started!.ports).toEqual(inst.ports);
