@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  * `test/unit/` needs only openssl, xmllint and nmcli (require-unit-peers.ts), everything else
  * needs every peer. `npm run test:unit`
  * and a single unit file therefore run on a machine without slapd or Redis; `npm test`
- * still fails at once when any peer is missing.
+ * still fails at once when any peer is missing. The second also compiles src/ for this run
+ * (build-sources.ts), for the suites that run enrollgate as a process of its own.
  */
 export default defineConfig({
   test: {
@@ -21,7 +22,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'with-peers', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], globalSetup: ['test/helpers/require-peers.ts'] },
+        test: { name: 'with-peers', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], globalSetup: ['test/helpers/require-peers.ts', 'test/helpers/build-sources.ts'] },
       },
     ],
   },

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type Gateway } from '../../src/main.js';
 import { freeTcpPort, freeUdpPort } from './ports.js';
-import { CLI_SOURCE, TSX_LOADER } from './source.js';
+import { cliEntry } from './source.js';
 
 /** The NAS secret test gateways share with radclient (≥ 16 characters). */
 export const TEST_NAS_SECRET = 'test-nas-secret-0123456789';
@@ -168,7 +168,7 @@ export async function initOnFreePorts(dir: string, change: (doc: Record<string, 
   return { configFile, ports, secret };
 }
 
-/** A gateway started by the CLI (`enrollgate start`, from the sources) as its own process. */
+/** A gateway started by the CLI (`enrollgate start`, this run's build of the sources) as its own process. */
 export interface CliGateway {
   readonly child: ChildProcess;
   /** What it printed so far, stdout and stderr (JSON log lines). */
@@ -184,7 +184,7 @@ export const CLI_GATEWAY_SETUP_MS = 150_000;
  * (workers.ts), and the rest of the start comes after them.
  */
 export function startCliGateway(configFile: string, cwd: string): Promise<CliGateway> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry(), 'start', '--config', configFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`no start line within 90 s:\n${output}`)), 90_000);

@@ -10,7 +10,7 @@ import { eventMembers, HEAD_FILE } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { createLogger } from '../../../src/logger.js';
 import { LogSink } from '../../helpers/gateway.js';
-import { sourceUrl, TSX_LOADER } from '../../helpers/source.js';
+import { builtUrl } from '../../helpers/source.js';
 
 const quiet = createLogger('silent');
 const KEY = Buffer.from('an audit key of at least 32 characters!!');
@@ -190,8 +190,8 @@ describe('the audit trail', () => {
   it('survives kill -9 of a process writing records under load: verifies up to the last line and goes on', async () => {
     // A real process writing as fast as it can; killed once it has written 2,000 records.
     const script = `
-      import { AuditLog } from '${sourceUrl('audit/audit-log.ts')}';
-      import { createLogger } from '${sourceUrl('logger.ts')}';
+      import { AuditLog } from '${builtUrl('audit/audit-log.js')}';
+      import { createLogger } from '${builtUrl('logger.js')}';
       const audit = AuditLog.open({ dir: process.argv[1], clock: { now: () => new Date() }, log: createLogger('silent') });
       let i = 0;
       const burst = () => {
@@ -203,7 +203,7 @@ describe('the audit trail', () => {
       };
       burst();
     `;
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('written') && resolve());
       child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));

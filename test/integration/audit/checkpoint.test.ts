@@ -10,13 +10,13 @@ import { eventMembers, HEAD_FILE, lineHash, type AuditHead } from '../../../src/
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { systemClock } from '../../../src/clock.js';
 import { createLogger } from '../../../src/logger.js';
-import { CLI_SOURCE, SOURCE_RUN_MS, sourceUrl, TSX_LOADER } from '../../helpers/source.js';
+import { builtUrl, cliEntry, SOURCE_RUN_MS } from '../../helpers/source.js';
 
 /**
  * The end of the audit trail. audit-head.json names the last record written, within a
  * second of it even when no further event comes, so a trail at rest (the gateway idle,
- * not stopped) verifies only as written. `enrollgate audit verify` runs from the sources
- * (helpers/source.ts).
+ * not stopped) verifies only as written. `enrollgate audit verify` runs from this run's build of
+ * the sources (helpers/source.ts).
  */
 const run = promisify(execFile);
 const quiet = createLogger('silent');
@@ -37,7 +37,7 @@ afterEach(async () => {
 
 async function verifyCli(target: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', TSX_LOADER, CLI_SOURCE, 'audit', 'verify', '--dir', target]);
+    const { stdout, stderr } = await run(process.execPath, [cliEntry(), 'audit', 'verify', '--dir', target]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -172,14 +172,14 @@ describe('audit verify without a whole trail', () => {
     // Killed right after writing its first record: the first checkpoint naming it, written
     // off the event loop, never lands.
     const script = `
-      import { AuditLog } from '${sourceUrl('audit/audit-log.ts')}';
-      import { createLogger } from '${sourceUrl('logger.ts')}';
+      import { AuditLog } from '${builtUrl('audit/audit-log.js')}';
+      import { createLogger } from '${builtUrl('logger.js')}';
       const audit = AuditLog.open({ dir: process.argv[1], clock: { now: () => new Date() }, log: createLogger('silent') });
       audit.record({ type: 'login.succeeded', user: 'alice', mac: '3c:a0:00:00:00:01' });
       audit.flush();
       process.kill(process.pid, 'SIGKILL');
     `;
-    const killed = await run(process.execPath, ['--import', TSX_LOADER, '--input-type=module', '-e', script, dir]).then(
+    const killed = await run(process.execPath, ['--input-type=module', '-e', script, dir]).then(
       () => undefined,
       (err: { signal?: string }) => err.signal,
     );

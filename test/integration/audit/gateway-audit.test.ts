@@ -8,7 +8,7 @@ import { call as httpCall, formOf, IPHONE_UA, type CallOptions } from '../../hel
 import { auditRecords } from '../../helpers/audit-records.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart, radclient } from '../../helpers/radclient.js';
-import { CLI_SOURCE, SOURCE_RUN_MS, TSX_LOADER } from '../../helpers/source.js';
+import { cliEntry, SOURCE_RUN_MS } from '../../helpers/source.js';
 
 /**
  * The audit trail of a real gateway: what a person does at the portal and what the
@@ -16,8 +16,6 @@ import { CLI_SOURCE, SOURCE_RUN_MS, TSX_LOADER } from '../../helpers/source.js';
  * password in them; `enrollgate audit verify` and `audit query` read them back.
  */
 const run = promisify(execFile);
-/** `enrollgate` from the sources (helpers/source.ts): node's arguments before the command's. */
-const CLI = ['--import', TSX_LOADER, CLI_SOURCE];
 const MAC = '3c:a0:00:00:a0:01';
 const IP = '10.7.0.10';
 
@@ -104,9 +102,9 @@ describe('the gateway’s audit trail', () => {
     t.gateway.audit.flush();
     // Three readers at once: none of them changes the trail.
     const [verify, csv, failures] = await Promise.all([
-      run(process.execPath, [...CLI, 'audit', 'verify', '--config', t.configFile]),
-      run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--mac', MAC.toUpperCase().replace(/:/g, '-'), '--type', 'radius.*', '--format', 'csv']),
-      run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--outcome', 'failure']),
+      run(process.execPath, [cliEntry(), 'audit', 'verify', '--config', t.configFile]),
+      run(process.execPath, [cliEntry(), 'audit', 'query', '--config', t.configFile, '--mac', MAC.toUpperCase().replace(/:/g, '-'), '--type', 'radius.*', '--format', 'csv']),
+      run(process.execPath, [cliEntry(), 'audit', 'query', '--config', t.configFile, '--outcome', 'failure']),
     ]);
     expect(verify.stdout).toMatch(/^OK: \d+ record\(s\) in 1 file\(s\) chain from seq 1 to \d+/m);
 
@@ -120,7 +118,7 @@ describe('the gateway’s audit trail', () => {
 
   it('refuses bad query flags with exit 2 and a clear message', async () => {
     const bad = async (args: string[]) => {
-      const err = (await run(process.execPath, [...CLI, 'audit', ...args]).then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
+      const err = (await run(process.execPath, [cliEntry(), 'audit', ...args]).then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
       expect(err?.code, args.join(' ')).toBe(2);
       return err.stderr;
     };
@@ -139,7 +137,7 @@ describe('the gateway’s audit trail', () => {
   }, 7 * SOURCE_RUN_MS);
 
   it('a block from the command line is recorded by the running gateway, with who did it', async () => {
-    await run(process.execPath, [...CLI, 'devices', 'block', MAC, '--reason', 'reported stolen', '--config', t.configFile]);
+    await run(process.execPath, [cliEntry(), 'devices', 'block', MAC, '--reason', 'reported stolen', '--config', t.configFile]);
     // The gateway owns the trail: the command line spooled its events, which the gateway
     // records every 2 s; drain now rather than wait.
     t.gateway.audit.drainSpool();
@@ -158,7 +156,7 @@ describe('the gateway’s audit trail', () => {
     const r = await call('POST', '/portal/enroll', { ip, cookie: form.cookie, form: { _csrf: form.csrf, username: typed, password: 'not-the-password' } });
     expect(r.status).toBe(401);
     t.gateway.audit.flush();
-    const csv = await run(process.execPath, [...CLI, 'audit', 'query', '--config', t.configFile, '--type', 'login.failed', '--format', 'csv']);
+    const csv = await run(process.execPath, [cliEntry(), 'audit', 'query', '--config', t.configFile, '--type', 'login.failed', '--format', 'csv']);
     expect(csv.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     const rows = csv.stdout.trimEnd().split('\n');
     const row = rows.find((l) => l.includes('mallory'));
@@ -172,7 +170,7 @@ describe('the gateway’s audit trail', () => {
     const stopped = all.findIndex((r) => r.type === 'gateway.stopped');
     expect(stopped).toBeGreaterThan(0);
     expect(all[stopped + 1]).toMatchObject({ type: 'config.loaded' });
-    const verify = await run(process.execPath, [...CLI, 'audit', 'verify', '--config', t.configFile]);
+    const verify = await run(process.execPath, [cliEntry(), 'audit', 'verify', '--config', t.configFile]);
     expect(verify.stdout).toContain('OK:');
   });
 });

@@ -3,11 +3,9 @@ import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,24 +15,20 @@ import { InvalidCredentialsError } from '../../../src/errors.js';
 import { portalCertificateWarning } from '../../../src/pki/portal-certificate.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
 import { radclient } from '../../helpers/radclient.js';
+import { cliEntry } from '../../helpers/source.js';
 
 /**
  * The CLI as people run it: a separate process in a temporary working directory.
  *
- * It runs the TypeScript sources through tsx's loader (`node --import tsx src/cli/index.ts`)
- * rather than dist/: building would write into the checkout (dist/ is shared with everybody
- * working in it, and a concurrent build could swap files under a running test), and a stale
- * dist/ would test yesterday's code. `node --import` keeps the CLI in one process, so a
- * signal reaches it directly and its exit code is its own (`npx tsx` puts a parent in between).
- * Type errors are tsc's job (`npm run typecheck`), not this suite's.
+ * It runs the sources as this vitest run compiled them (`node <build>/cli/index.js`,
+ * helpers/source.ts's cliEntry()) rather than dist/: dist/ is shared with everybody working in
+ * the checkout (a concurrent build could swap files under a running test), and a stale dist/
+ * would test yesterday's code. `node <file>` keeps the CLI in one process, so a signal reaches
+ * it directly and its exit code is its own (`npx` puts a parent in between).
  */
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** What check-config says about the portal certificate init makes (the gateway CA's): on every config here. */
 const GATEWAY_CA_CERTIFICATE = `enrollgate: warning: ${portalCertificateWarning("it is issued by the gateway's own CA, which phones do not trust")}\n`;
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 /** How long one CLI run may take (init generates RSA keys). */
 const RUN_DEADLINE_MS = 20_000;
@@ -91,7 +85,7 @@ class Cli {
     cwd: string,
     env: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [cliEntry(), ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.end();
     this.child.stdout.on('data', (d: Buffer) => {
       this.stdout += d.toString('utf8');
@@ -669,7 +663,7 @@ describe('enrollgate start', { timeout: STARTS_MS }, () => {
     const startAt = Date.now();
     const cli = startCli(['start', '--config', inst.configFile], inst.cwd);
     const started = await startedLine(cli);
-    // What starting took (node, tsx compiling the sources, the store, the servers, the RADIUS workers).
+    // What starting took (node loading the code, the store, the servers, the RADIUS workers).
     const startMs = Date.now() - startAt;
     expect(started, cli.stderr).toBeDefined();
     expect(started!.ports).toEqual(inst.ports);

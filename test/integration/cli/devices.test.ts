@@ -11,7 +11,7 @@ import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpe
 import { macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
- * `enrollgate devices …` as an admin runs it: a separate process (tsx, as in cli.test.ts)
+ * `enrollgate devices …` as an admin runs it: a separate process (as in cli.test.ts)
  * on the state file of a running gateway.
  */
 

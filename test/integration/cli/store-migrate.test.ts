@@ -1,10 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createClient } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeCommand } from '../../../src/cli/commands/store.js';
@@ -17,17 +15,14 @@ import { openRedisStore } from '../../../src/store/redis-state-store.js';
 import { NAMESPACES, type StateStore, type StoredEntry } from '../../../src/store/state-store.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import { cliEntry } from '../../helpers/source.js';
 
 /**
- * `enrollgate store migrate` as an admin runs it (tsx on src/cli/index.ts, as in
+ * `enrollgate store migrate` as an admin runs it (a process of its own, as in
  * cli.test.ts): SQLite to a private redis-server that asks for a password, the way
  * back resumed after Ctrl-C, the comparison catching a changed target, and bad
  * command lines. The Redis password must appear in no output.
  */
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 const PASSWORD = 'redis-Pw-7c1e9a0b3d';
 let redis: TestRedis;
@@ -51,7 +46,7 @@ function cli(args: readonly string[], env: Record<string, string | undefined> = 
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
   if (!('ENROLLGATE_REDIS_URL' in env)) delete childEnv.ENROLLGATE_REDIS_URL;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, env: childEnv, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cliEntry(), ...args], { cwd: dir, env: childEnv, timeout: 30_000 }, (err, stdout, stderr) => {
       outputs.push(stdout, stderr);
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
-import { CLI_SOURCE, TSX_LOADER } from '../../helpers/source.js';
+import { cliEntry } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
- * `enrollgate start` (the CLI, from the sources) as a person and as a service see it. On
+ * `enrollgate start` (the CLI, this run's build of the sources) as a person and as a service see it. On
  * a real terminal (script(1) gives the gateway a pseudo-terminal as stdout): log lines
  * of text and a banner saying where everything is and what to do next. On a pipe (as
  * under systemd): JSON lines and nothing else, the start line carrying the banner's facts.
@@ -60,7 +60,7 @@ describe('enrollgate start', () => {
     // exec: the gateway itself is the terminal's foreground process, as when a person types the
     // command. dash (Debian's /bin/sh) does not exec a -c command by itself; left waiting, it
     // would be killed by the Ctrl-C below while the gateway stopped cleanly.
-    const command = `exec ${[process.execPath, '--import', TSX_LOADER, CLI_SOURCE, 'start', '--config', configFile].map(quoted).join(' ')}`;
+    const command = `exec ${[process.execPath, cliEntry(), 'start', '--config', configFile].map(quoted).join(' ')}`;
     // -q quiet, -f flush at once, -e the command's exit status, -c the command; no typescript file.
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: terminalEnv() });
     running = child;

@@ -8,7 +8,7 @@ import { auditRecords } from '../../helpers/audit-records.js';
 import { call, formOf } from '../../helpers/http.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
 import { accountingStart } from '../../helpers/radclient.js';
-import { CLI_SOURCE, runCli, SOURCE_RUN_MS, TSX_LOADER, type CliRun } from '../../helpers/source.js';
+import { cliEntry, runCli, SOURCE_RUN_MS, type CliRun } from '../../helpers/source.js';
 
 /**
  * `enrollgate users …` as an admin runs it: a separate process on the users file of a
@@ -186,7 +186,7 @@ describe('enrollgate users, refusals: exit 2, a message naming the problem, the 
  * prompt is on the screen: typed earlier, the terminal would still be in echo mode.
  */
 function underTerminal(args: readonly string[], answers: readonly string[]): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, '--import', TSX_LOADER, CLI_SOURCE, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const command = [process.execPath, cliEntry(), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: t.dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   const pending = [...answers];

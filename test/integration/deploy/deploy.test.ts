@@ -2,16 +2,16 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LdapDirectory } from '../../../src/directory/ldap-directory.js';
 import { InvalidCredentialsError, NotAllowedError } from '../../../src/errors.js';
 import { freeTcpPort } from '../../helpers/ports.js';
+import { cliEntry } from '../../helpers/source.js';
 
 /**
  * The deployment material as a user gets it: docker-compose.yml (validated offline by
@@ -19,15 +19,12 @@ import { freeTcpPort } from '../../helpers/ports.js';
  * `radius.clients` snippets of docs/routers.md's "Integrating a router".
  *
  * Configs are checked by the real CLI (`check-config`) as a separate process. Like
- * test/integration/cli, it runs the TypeScript sources through tsx's loader rather than
- * dist/: dist/ is shared with everybody working in the checkout and may be stale.
+ * test/integration/cli, it runs this vitest run's build of the sources (helpers/source.ts)
+ * rather than dist/: dist/ is shared with everybody working in the checkout and may be stale.
  */
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 const TRIAL_CONFIG = join(ROOT, 'deploy', 'compose', 'enrollgate.yaml');
 const SEED_DIR = join(ROOT, 'deploy', 'compose', 'ldap');
@@ -70,7 +67,7 @@ interface Run {
 
 function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliEntry(), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initOnFreePorts, type GatewayPorts } from '../../helpers/gateway.js';
 import { answers, RawNas } from '../../helpers/raw-nas.js';
+import { cliEntry } from '../../helpers/source.js';
 import { macAuthRequest } from '../../unit/radius/radius-bytes.js';
 
 /**
@@ -17,10 +16,6 @@ import { macAuthRequest } from '../../unit/radius/radius-bytes.js';
  * the "enrollgate started" log line. Each request is sent once, as a router's first try.
  */
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 /** How long a first request may wait for its answer: generous for a slow machine (answers take milliseconds). */
 const ANSWER_WITHIN_MS = 10_000;
@@ -84,7 +79,7 @@ function whenReady(child: ChildProcess, signal: Signal): Promise<void> {
 }
 
 async function startAndAsk(signal: Signal, nas: RawNas, round: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry(), 'start', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.resume();
   if (signal !== 'log') child.stdout!.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

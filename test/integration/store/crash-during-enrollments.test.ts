@@ -16,7 +16,7 @@ import { openStateStore } from '../../../src/store/open-state-store.js';
 import { httpsCall } from '../../helpers/https.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { CLI_SOURCE, ROOT, TSX_LOADER } from '../../helpers/source.js';
+import { cliEntry, ROOT, TSX_LOADER } from '../../helpers/source.js';
 import { STOP_AFTER_ENROLLMENTS_ENV } from '../../helpers/stop-at-answer.js';
 
 /**
@@ -73,7 +73,7 @@ async function gatewayProcess(store: Record<string, unknown>): Promise<{ child: 
   doc.enrollment = { randomised_macs: 'accept', device_limit: 0 };
   doc.store = store;
   await writeFile(configFile, stringify(doc));
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, '--import', STOP_AT_ANSWER, CLI_SOURCE, 'start', '--config', configFile], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, '--import', STOP_AT_ANSWER, cliEntry(), 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, [STOP_AFTER_ENROLLMENTS_ENV]: String(STOP_AFTER) },
   });

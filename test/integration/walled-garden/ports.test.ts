@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
@@ -13,10 +11,11 @@ import { walledGardenJson } from '../../../src/walled-garden/json.js';
 import { NFT_TABLE } from '../../../src/walled-garden/nftables.js';
 import { call } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { cliEntry } from '../../helpers/source.js';
 
 /**
- * `enrollgate ports` as an admin runs it: a separate process (node --import tsx on the
- * sources, as in test/integration/cli, so that no shared dist/ is tested), and its firewall
+ * `enrollgate ports` as an admin runs it: a separate process (this vitest run's build of
+ * the sources, as in test/integration/cli, so that no shared dist/ is tested), and its firewall
  * files as the real nft, iptables-restore and ip6tables-restore read them.
  *
  * `nft -c` hands the ruleset to the kernel, which checks it and throws it away, and
@@ -29,10 +28,6 @@ import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
  * the result.
  */
 
-const require = createRequire(import.meta.url);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 // nft and iptables live in /usr/sbin, which is not on every user's PATH.
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 
@@ -61,7 +56,7 @@ async function configFile(name: string, doc: Record<string, unknown>): Promise<s
   return file;
 }
 
-const cli = (...args: string[]) => run(process.execPath, ['--import', TSX, CLI, ...args], dir);
+const cli = (...args: string[]) => run(process.execPath, [cliEntry(), ...args], dir);
 
 /** Runs a shell script in a new user and network namespace (see above). */
 async function inNamespace(script: string): Promise<Run> {
