@@ -60,7 +60,8 @@ describe('an iPhone whose private address changed', () => {
     const online = await call('GET', target.pathname + target.search, { ip: second.ip, ua: IPHONE_UA });
     expect(online.body).toContain('You are online');
     expect(online.body).toContain('This iPhone seems to have a new private address');
-    expect(online.body).toContain('(3e:21:00:00:00:01)');
+    // The old address in the monospace font that every MAC on the portal is set in.
+    expect(online.body).toContain('(<span class="mono">3e:21:00:00:00:01</span>)');
     // The User-Agent says iOS 17.5: the on/off switch, not iOS 18's menu.
     expect(online.body).toContain('leave Private Wi-Fi Address on (one address for this network)');
     expect(online.body).not.toContain('Fixed');
@@ -70,7 +71,7 @@ describe('an iPhone whose private address changed', () => {
     const cookie = ([] as string[]).concat(enrolled.headers['set-cookie'] ?? []).find((c) => c.startsWith('eg_manage='))!.split(';')[0]!;
     const list = await call('GET', '/portal/devices', { ip: second.ip, ua: IPHONE_UA, cookie });
     expect(list.body).toContain('This iPhone seems to have a new private address');
-    expect(list.body).toContain('(3e:21:00:00:00:01)');
+    expect(list.body).toContain('(<span class="mono">3e:21:00:00:00:01</span>)');
   });
 
   it('at the device limit, the limit page says so too, with the most recent old entry and the iOS 18 steps', async () => {
@@ -80,7 +81,7 @@ describe('an iPhone whose private address changed', () => {
     expect(limited.status).toBe(409);
     expect(limited.body).toContain('Device limit reached');
     expect(limited.body).toContain('This iPhone seems to have a new private address');
-    expect(limited.body).toContain(`(${second.mac})`);
+    expect(limited.body).toContain(`(<span class="mono">${second.mac}</span>)`);
     expect(limited.body).toContain('Private Wi-Fi Address → choose Fixed (or Off)');
   });
 
