@@ -17,6 +17,7 @@ import { editConfig, startTestGateway, type TestGateway } from '../helpers/gatew
  * Screenshots in test-output/screenshots.
  */
 
+const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const MAC = '3e:24:00:00:00:01';
@@ -169,4 +170,32 @@ describe('on reload', () => {
     expect((await fetch(`${t.httpUrl}/portal/logo`)).status).toBe(404);
     await context.close();
   });
+});
+
+describe('Android with the agent and Passpoint', () => {
+  it("the Passpoint login on the agent's page asks for the terms too, and enrolls once they are ticked", async () => {
+    // After the reload above: the terms are version 2027-01.
+    await t.reconfigure((doc) => {
+      doc.eap = { ...(doc.eap ?? {}), enabled: true };
+      doc.passpoint = { enabled: true, fqdn: 'wifi.northwind.example', roaming_consortium_ois: ['5a03ba0000'] };
+      doc.android = { agent: { version: '1.0.0', url: 'https://downloads.example.org/agent' } };
+    });
+    const mac = '3c:24:00:00:00:02';
+    await leaseTo(t, mac, '127.0.0.1');
+    const context = await browser.newContext({ userAgent: ANDROID_UA, javaScriptEnabled: false, viewport: { width: 412, height: 915 }, isMobile: true });
+    const page = await context.newPage();
+    await page.goto(`${t.httpUrl}/portal`);
+    expect(await page.locator('main').innerText()).toContain('Download the agent');
+    await page.getByLabel('User name').fill('employee');
+    await page.getByLabel('Password').fill(t.employeePassword);
+    // Without the box the form could never be accepted: the server asks for the terms on every enroll.
+    const box = page.getByLabel('I accept the Terms of use (version 2027-01)');
+    expect(await box.count()).toBe(1);
+    expect(await box.evaluate((b) => (b as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
+    await box.check();
+    await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: 'Enroll this device' }).click()]);
+    expect(await page.locator('h1').innerText()).toBe('Install the Wi-Fi profile');
+    expect(auditRecords(t).filter((r) => r.type === 'terms.accepted' && r.mac === mac)).toMatchObject([{ user: 'employee', version: '2027-01' }]);
+    await context.close();
+  }, 120_000);
 });
