@@ -2,7 +2,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import helmet from 'koa-helmet';
-import { GatewayError, StoreUnavailableError } from '../errors.js';
+import { BadInputError, BodyTooLargeError, GatewayError, StoreUnavailableError } from '../errors.js';
 import { caCertificateAction, agentDownloadAction, captiveApiAction, livenessAction, metricsAction, probeAction, readinessAction } from './actions/system.js';
 import { ipadAction, startAction } from './actions/start.js';
 import { agentEnrollAction, agentIdentityAction, agentUnenrollAction, agentUnknownAction, apiError } from './actions/agent-api.js';
@@ -79,7 +79,7 @@ function errors(deps: PortalDeps) {
     } catch (caught) {
       // Under /api/ the answer is always JSON with a stable code, also for the body parser's refusals.
       const api = ctx.path.startsWith('/api/');
-      const err = api ? apiError(caught, ctx) : caught;
+      const err = api ? apiError(caught, ctx) : pageError(caught);
       const known = err instanceof GatewayError;
       if (err instanceof StoreUnavailableError) deps.metrics.storeErrors.inc({ where: api ? 'api' : 'portal' });
       const status = known ? refusalStatus(ctx, err) : 500;
@@ -98,6 +98,17 @@ function errors(deps: PortalDeps) {
       render(ctx, deps, 'error.njk', { status, message, retry: true }, status);
     }
   };
+}
+
+/**
+ * The body parser's refusal of a page's form (over formLimit, or not what its headers say)
+ * as the visitor's fault it is: a 4xx page with words, not a 500 logged as our failure.
+ */
+function pageError(err: unknown): unknown {
+  if (err instanceof GatewayError) return err;
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return err;
+  return status === 413 ? new BodyTooLargeError('The form sent was too large.') : new BadInputError('The form sent could not be read.');
 }
 
 /** Paths that must answer under overload: the health checks and metrics. */

@@ -18,6 +18,7 @@ const ERROR_WORDS: Readonly<Record<string, ErrorWords>> = {
   EG_DEVICE_OWNED_BY_OTHER: (_, words) => words.text('errors.device_owned_by_other'),
   EG_DEVICE_BLOCKED: (_, words) => words.text('errors.device_blocked'),
   EG_LINK_EXPIRED: (_, words) => words.text('errors.link_expired'),
+  EG_BODY_TOO_LARGE: (_, words) => words.text('errors.form_too_large'),
   EG_DEVICE_LIMIT: (err, words) => words.text('errors.device_limit', { count: (err as DeviceLimitReachedError).limit }),
   EG_DIRECTORY_UNAVAILABLE: (err, words) => {
     const seconds = (err as DirectoryUnavailableError).retryAfter();

@@ -112,6 +112,14 @@ describe('the language of a page', () => {
     expect(empty.body).toContain('<p>Escriba su nombre de usuario y su contraseña.</p>');
     expect(refused.body).not.toContain('aria-label="Langue"');
   });
+  it('a form past the body limit is a 413 page in the language, not a failure of ours', async () => {
+    const before = t.logs.events().filter((l) => l.event === 'portal.error').length;
+    const r = await call('POST', '/portal/login', { language: 'de', form: { _csrf: 'x', username: 'employee', password: 'p', accept_terms: 'a'.repeat(20_000) } });
+    expect(r.status).toBe(413);
+    expect(langOf(r)).toBe('de');
+    expect(r.body).toContain('Das gesendete Formular war zu groß.');
+    expect(t.logs.events().filter((l) => l.event === 'portal.error').length).toBe(before);
+  });
 });
 
 describe("an admin's catalogs (portal.languages.dir)", () => {
