@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { isIP, SocketAddress } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -440,6 +441,35 @@ function duplicateKeys(doc: Document, text: string, lines: LineCounter): string[
   return found.sort((a, b) => a.start - b.start).map((f) => f.problem);
 }
 
+/** An address or CIDR as one spelling ("10.0.0.1" is "10.0.0.1/32", "fd00:0::1" is "fd00::1/128"); undefined for one the schema refuses. */
+function subnetKey(address: string): string | undefined {
+  const [addr = '', bits] = address.split('/');
+  const family = isIP(addr);
+  if (family === 0) return undefined;
+  return `${new SocketAddress({ address: addr, family: family === 6 ? 'ipv6' : 'ipv4' }).address}/${bits ?? (family === 6 ? 128 : 32)}`;
+}
+
+/**
+ * Two NAS entries with one name or one address are a mistake the NAS table would hide: the
+ * first entry for an address answers for it (one added below it, say with a new secret, is
+ * never used), and one name would be two routers in the logs, the metrics and the console.
+ */
+function repeatedNas(clients: readonly RawNas[], problems: string[]): void {
+  const names = new Map<string, number>();
+  const subnets = new Map<string, number>();
+  clients.forEach((c, i) => {
+    const named = names.get(c.name);
+    if (named === undefined) names.set(c.name, i);
+    else problems.push(`radius.clients[${i}].name: "${c.name}" is used twice (radius.clients[${named}] has it too); expected one name per NAS`);
+    const key = subnetKey(c.address);
+    const first = key === undefined ? undefined : subnets.get(key);
+    if (key !== undefined && first === undefined) subnets.set(key, i);
+    else if (first !== undefined) {
+      problems.push(`radius.clients[${i}].address: "${c.address}" is used twice (radius.clients[${first}] has it too, and would answer for it); expected one entry per address or subnet`);
+    }
+  });
+}
+
 /** Reads secret references and makes every path absolute (relative to the config file). */
 export function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -489,6 +519,7 @@ function resolveCollecting(raw: RawConfig, file: string, env: NodeJS.ProcessEnv,
     };
     return { ...rest, secret: value, ...(uam ? { uam } : {}) };
   });
+  repeatedNas(raw.radius.clients, problems);
   const ldap = raw.directory.ldap && {
     ...raw.directory.ldap,
     ca_file: raw.directory.ldap.ca_file && at(raw.directory.ldap.ca_file),

@@ -47,6 +47,8 @@ export interface Profiles {
   chromeosOnc(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
   /** The Android Passpoint profile for one device (passpoint.enabled), with a new EAP-TLS identity: base64 text to send as it is. */
   passpointProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
+  /** The name the Passpoint profile carries, for the page that hands it out (the same after a reload renames the organisation). */
+  passpointProviderName(): string;
   /** A new EAP-TLS identity for the device as PKCS#12, with its one-time password (never logged). */
   deviceIdentity(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer; readonly password: string }>;
   /** The file name of a device's PKCS#12. */

@@ -159,6 +159,11 @@ export class ProfileService {
     return { filename: this.deviceIdentityFilename(), body: identity.p12, password: identity.password };
   }
 
+  /** The provider name Android shows for the Passpoint profile (passpoint.friendly_name, else the organisation's, as a reload renamed it). */
+  passpointProviderName(): string {
+    return this.config.passpoint?.friendly_name ?? `${this.origin.organisation} Wi-Fi`;
+  }
+
   /**
    * The Android Passpoint profile of one device of `owner` (passpoint.enabled): a new
    * EAP-TLS identity, bound to the device, in a PKCS#12 with no password, as Android's
@@ -171,7 +176,7 @@ export class ProfileService {
     const text = buildPasspointProfile(
       {
         fqdn: passpoint.fqdn,
-        friendlyName: passpoint.friendly_name ?? `${this.origin.organisation} Wi-Fi`,
+        friendlyName: this.passpointProviderName(),
         realm: passpoint.realm ?? passpoint.fqdn,
         roamingConsortiumOis: passpoint.roaming_consortium_ois,
       },

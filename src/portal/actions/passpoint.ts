@@ -20,7 +20,7 @@ export function passpointPage(ctx: Context, deps: PortalDeps, id: string, link: 
   if (!deps.profiles || !deps.config.passpoint.enabled) throw new LinkExpiredError();
   render(ctx, deps, 'passpoint-ready.njk', {
     download_url: ctx.urls.route('portal.profile_download', { id }),
-    provider_name: deps.config.passpoint.friendly_name ?? `${deps.config.portal.organisation_name} Wi-Fi`,
+    provider_name: deps.profiles.passpointProviderName(),
     mac: link.mac,
     user: link.owner,
     minutes: minutesLeft(link, deps.clock.now()),

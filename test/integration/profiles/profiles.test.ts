@@ -10,6 +10,8 @@ import { certificateDer, createCa, issueProfileSigningCertificate, type Certific
 import { createProfileSigner, type ProfileSigner } from '../../../src/pki/cms.js';
 import { loadProfileSigning } from '../../../src/pki/profile-signing.js';
 import { createProfileService, ProfileService } from '../../../src/profiles/profile-service.js';
+import { WIFI_CONFIG_TYPE } from '../../../src/profiles/passpoint.js';
+import { parsePasspointDownload } from '../../helpers/passpoint-parser.js';
 
 /**
  * Profiles checked by the tools that matter: openssl verifies the CMS signature
@@ -263,6 +265,24 @@ describe('stable identifiers', () => {
     expect(new Set(uuids(a)).size).toBe(uuids(a).length);
     for (const uuid of uuids(c)) expect(uuids(a)).not.toContain(uuid);
     expect(c.PayloadIdentifier).toBe('org.example.wifi.device.a85b78654321');
+  });
+});
+
+describe('Passpoint provider name', () => {
+  it('is the one the profile carries, and follows a reload that renames the organisation', async () => {
+    const raw = validateConfig({
+      portal: { organisation_name: 'Example Corp' },
+      eap: { enabled: true, methods: ['tls'] },
+      passpoint: { enabled: true, fqdn: 'wifi.example.org' },
+    });
+    const service = new ProfileService({ config: resolveConfig(raw, join(dir, 'enrollgate.yaml'), {}), ca, signer });
+    const carried = async () => parsePasspointDownload(WIFI_CONFIG_TYPE, (await service.passpointProfile({ mac: MAC, owner: USER })).body).homeSp.friendlyName;
+    expect(service.passpointProviderName()).toBe('Example Corp Wi-Fi');
+    expect(await carried()).toBe('Example Corp Wi-Fi');
+    service.rename('Northwind Logistics');
+    // The page that hands the profile out names it with passpointProviderName(): both the new name.
+    expect(service.passpointProviderName()).toBe('Northwind Logistics Wi-Fi');
+    expect(await carried()).toBe('Northwind Logistics Wi-Fi');
   });
 });
 

@@ -538,14 +538,14 @@ describe('loadConfig and resolveConfig', () => {
 
   it('reads secrets inline, from the environment and from files (trailing newline removed)', () => {
     const raw = validateConfig({
-      radius: { clients: [nas(), nas({ name: 'wlc-2', secret: { env: 'WLC1_SECRET' } }), nas({ name: 'wlc-3', secret: { file: 'wlc2.secret' } })] },
+      radius: { clients: [nas(), nas({ name: 'wlc-2', address: '10.0.2.0/24', secret: { env: 'WLC1_SECRET' } }), nas({ name: 'wlc-3', address: '10.0.3.0/24', secret: { file: 'wlc2.secret' } })] },
     });
     const config = resolveConfig(raw, join(dir, 'enrollgate.yaml'), env);
     expect(config.radius.clients.map((c) => c.secret)).toEqual([INLINE_SECRET, ENV_SECRET, FILE_SECRET]);
   });
 
   it('refuses a NAS secret shorter than 16 characters unless allow_short_secret is set, without showing it', () => {
-    const raw = validateConfig({ radius: { clients: [nas({ secret: 'short-secret' }), nas({ name: 'old-ap', secret: 'tiny', allow_short_secret: true })] } });
+    const raw = validateConfig({ radius: { clients: [nas({ secret: 'short-secret' }), nas({ name: 'old-ap', address: '10.0.9.1', secret: 'tiny', allow_short_secret: true })] } });
     const err = errorOf(() => resolveConfig(raw, join(dir, 'enrollgate.yaml'), env));
     expect(err.problems).toEqual([
       'radius.clients[0].secret: got 12 characters (hidden); expected at least 16 (or set radius.clients[0].allow_short_secret: true, which is unsafe)',
@@ -557,7 +557,7 @@ describe('loadConfig and resolveConfig', () => {
 
   it('refuses a UAM secret or openNDS faskey shorter than 16 characters unless uam.allow_short_secret is set, without showing it', () => {
     const chilli = (uam: Record<string, unknown>) => nas({ name: 'chilli', profile: 'coovachilli', uam: { secret: 'uam-secret12', ...uam } });
-    const nds = (uam: Record<string, unknown>) => nas({ name: 'nds', uam: { kind: 'opennds', opennds: { faskey: 'faskey123456', gateway_address: '10.7.0.1' }, ...uam } });
+    const nds = (uam: Record<string, unknown>) => nas({ name: 'nds', address: '10.8.0.1', uam: { kind: 'opennds', opennds: { faskey: 'faskey123456', gateway_address: '10.7.0.1' }, ...uam } });
     const raw = validateConfig({ radius: { clients: [chilli({}), nds({})] } });
     const err = errorOf(() => resolveConfig(raw, join(dir, 'enrollgate.yaml'), env));
     expect(err.problems).toEqual([
@@ -589,13 +589,13 @@ describe('loadConfig and resolveConfig', () => {
       radius: {
         clients: [
           nas(),
-          nas({ name: 'b', secret: { env: 'NOT_SET_ANYWHERE' } }),
-          nas({ name: 'c', secret: { env: 'EMPTY' } }),
-          nas({ name: 'd', secret: { file: 'missing.secret' } }),
-          nas({ name: 'e', secret: { file: 'empty.secret' } }),
-          nas({ name: 'f', secret: { file: 'newline.secret' } }),
-          nas({ name: 'g', secret: { env: 'WLC1_SECRET' } }),
-          nas({ name: 'h', secret: { file: 'wlc2.secret' } }),
+          nas({ name: 'b', address: '10.1.0.1', secret: { env: 'NOT_SET_ANYWHERE' } }),
+          nas({ name: 'c', address: '10.1.1.1', secret: { env: 'EMPTY' } }),
+          nas({ name: 'd', address: '10.1.2.1', secret: { file: 'missing.secret' } }),
+          nas({ name: 'e', address: '10.1.3.1', secret: { file: 'empty.secret' } }),
+          nas({ name: 'f', address: '10.1.4.1', secret: { file: 'newline.secret' } }),
+          nas({ name: 'g', address: '10.1.5.1', secret: { env: 'WLC1_SECRET' } }),
+          nas({ name: 'h', address: '10.1.6.1', secret: { file: 'wlc2.secret' } }),
         ],
       },
       directory: { kind: 'ldap', ldap: ldap({ bind_password: { env: 'LDAP_BIND_PASSWORD' } }) },
@@ -825,5 +825,25 @@ describe('store, admin and audit secrets', () => {
     expect(message).not.toContain('short-Tok-1');
     expect(message).not.toContain('short-Key-2');
     expect(problemsOf({ admin: { api_tokens: [{ name: 'b', role: 'root', token: 'x'.repeat(40) }] } }).join('\n')).toContain('admin.api_tokens[0].role');
+  });
+
+  it('NAS names and addresses are unique: an entry below another for its address would never answer (a new secret appended, say)', () => {
+    const message = resolveMessage({
+      radius: {
+        clients: [
+          nas({ name: 'wlc', address: '10.0.0.1' }),
+          nas({ name: 'wlc-rekeyed', address: '10.0.0.1/32', secret: 'a-Newer-secret-0123456789' }),
+          nas({ name: 'wlc', address: '10.0.0.2' }),
+          nas({ name: 'v6', address: 'fd00::1' }),
+          nas({ name: 'v6-again', address: 'fd00:0:0::1' }),
+        ],
+      },
+    });
+    expect(message).toContain('radius.clients[1].address: "10.0.0.1/32" is used twice (radius.clients[0] has it too, and would answer for it)');
+    expect(message).toContain('radius.clients[2].name: "wlc" is used twice (radius.clients[0] has it too); expected one name per NAS');
+    expect(message).toContain('radius.clients[4].address: "fd00:0:0::1" is used twice (radius.clients[3] has it too');
+    expect(message).not.toContain('a-Newer-secret');
+    // A host inside another entry's subnet is not a repeat: the more specific entry answers for it.
+    expect(resolveMessage({ radius: { clients: [nas({ name: 'aps', address: '10.0.0.0/24' }), nas({ name: 'ap-1', address: '10.0.0.7' })] } })).toBe('');
   });
 });
