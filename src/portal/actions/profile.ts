@@ -97,6 +97,8 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
+  // A link to one file (device-files.ts) is not a page's: opened as one, it would use itself up for a new page and a new certificate.
+  if (link.file) throw new LinkExpiredError();
   const device = await linkedDevice(deps, link);
   switch (device.platform) {
     case 'windows':

@@ -126,6 +126,10 @@ describe('Linux: the settings written out and an nmcli line', () => {
     expect(page.body).toMatch(/<label for="p12-password">Certificate password[^<]*<\/label>\n<input type="text" id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}" readonly/);
     expect(page.body).toContain('<dd class="mono">radius.example.org</dd>');
     expect((await call('GET', path, { ip, ua: LINUX_UA })).status).toBe(410);
+    // A file's one-time link is no page link: it opens no new page with a new certificate (and is not used up: the CA downloads below).
+    const asPage = await call('GET', `/portal/profile?d=${linkTo(page, 'Download the CA certificate').split('/').pop()!}`, { ip, ua: LINUX_UA });
+    expect(asPage.status).toBe(410);
+    expect(asPage.body).not.toContain('p12-password');
   });
 
   it('with the CA (PEM) and the PKCS#12 saved in ~/Downloads, every nmcli line on the page runs through sh into nmcli --offline', async () => {
