@@ -121,12 +121,27 @@ export async function fileDownload(ctx: Context, deps: PortalDeps, file: LinkedF
   sendFile(ctx, deps, device, sent);
 }
 
-/** Sends one enrollment file as an attachment, audited as profile.downloaded. */
-export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: { readonly filename: string; readonly type: string; readonly body: Buffer }): void {
+/** A file to send: its name (the portal's, ASCII), Content-Type and bytes. */
+export interface SentFile {
+  readonly filename: string;
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+/** Sends one enrollment file of `device` as an attachment, audited as profile.downloaded. */
+export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: SentFile): void {
   downloaded(deps, device, sent.filename);
+  sendAttachment(ctx, sent);
+}
+
+/**
+ * Sends a file as an attachment, never cached nor sniffed. The name goes into a quoted
+ * Content-Disposition: anything but printable ASCII, a quote or a backslash becomes "_" there.
+ */
+export function sendAttachment(ctx: Context, sent: SentFile): void {
   ctx.status = 200;
   ctx.type = sent.type;
-  ctx.set('Content-Disposition', `attachment; filename="${sent.filename}"`);
+  ctx.set('Content-Disposition', `attachment; filename="${sent.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`);
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = sent.body;
