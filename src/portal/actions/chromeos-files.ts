@@ -3,10 +3,9 @@ import type { Device } from '../../devices/device.js';
 import { LinkExpiredError } from '../../errors.js';
 import { ONC_TYPE } from '../../profiles/chromeos-onc.js';
 import type { PortalDeps } from '../deps.js';
-import { nextSteps } from '../next-steps.js';
-import { minutesLeft, type ProfileLink } from '../profile-links.js';
+import type { ProfileLink } from '../profile-links.js';
 import { pageWords, render } from '../respond.js';
-import { sendFile } from './device-files.js';
+import { devicePageFacts, sendFile } from './device-files.js';
 
 /**
  * A Chromebook's page and its one file: an ONC file (profiles/chromeos-onc.ts) to import at
@@ -15,16 +14,10 @@ import { sendFile } from './device-files.js';
  * as PKCS#12 with the empty passphrase ONC requires), once.
  */
 export function chromeosPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): void {
-  const next = nextSteps(deps.config, pageWords(ctx, deps), 'chromebook');
   render(ctx, deps, 'chromeos-onc.njk', {
+    ...devicePageFacts(ctx, deps, pageWords(ctx, deps), link, device, 'chromebook'),
     download_url: ctx.urls.route('portal.profile_download', { id }),
-    user: link.owner,
-    mac: device.mac,
-    minutes: minutesLeft(link, deps.clock.now()),
     ssids: deps.profiles ? deps.profiles.networksFor('chromeos').map((n) => n.ssid) : [],
-    cutoff_text: next.cutoff_text,
-    morning_text: next.morning_text,
-    devices_url: ctx.urls.route('portal.devices'),
   });
 }
 

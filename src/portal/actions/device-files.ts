@@ -41,17 +41,31 @@ export interface FilesPage {
   readonly identity?: { readonly url: string; readonly filename: string; readonly password: string };
   /** The CA in the platform's form, behind its link. */
   readonly ca: { readonly url: string; readonly filename: string };
-  /** What every page of files shows besides its files. */
-  readonly view: {
-    readonly user: string;
-    readonly mac: string;
-    readonly minutes: number;
-    readonly cutoff_text: string;
-    readonly morning_text: string;
-    readonly devices_url: string;
-  };
-  /** Renders `template` with the view, the CA, the PKCS#12 if any, and `extra`; without language links (the page opens once). */
+  /** Renders `template` with the page's facts (devicePageFacts), the CA, the PKCS#12 if any, and `extra`; without language links (the page opens once). */
   show(template: string, extra: object): void;
+}
+
+/** What a device's page of files (and a Chromebook's page) shows besides its files: whose it is, for how long, and the daily cut-off. */
+export interface DevicePageFacts {
+  readonly user: string;
+  readonly mac: string;
+  readonly minutes: number;
+  readonly cutoff_text: string;
+  readonly morning_text: string;
+  readonly devices_url: string;
+}
+
+/** The facts of the page `link` opens for `device`, in the visitor's `words`; `deviceWord` is what "the next morning" calls the device. */
+export function devicePageFacts(ctx: Context, deps: PortalDeps, words: Translator, link: ProfileLink, device: Device, deviceWord: NextStepsDevice): DevicePageFacts {
+  const next = nextSteps(deps.config, words, deviceWord);
+  return {
+    user: link.owner,
+    mac: device.mac,
+    minutes: minutesLeft(link, deps.clock.now()),
+    cutoff_text: next.cutoff_text,
+    morning_text: next.morning_text,
+    devices_url: ctx.urls.route('portal.devices'),
+  };
 }
 
 /**
@@ -69,24 +83,15 @@ export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, 
   };
   const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
   const words = pageWords(ctx, deps);
-  const next = nextSteps(deps.config, words, deviceWord);
   const ca = { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename };
   const shown = identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {};
-  const view = {
-    user: link.owner,
-    mac: device.mac,
-    minutes: minutesLeft(link, deps.clock.now()),
-    cutoff_text: next.cutoff_text,
-    morning_text: next.morning_text,
-    devices_url: ctx.urls.route('portal.devices'),
-  };
+  const view = devicePageFacts(ctx, deps, words, link, device, deviceWord);
   return {
     profiles,
     words,
     issue,
     ca,
     ...shown,
-    view,
     show: (template, extra) => render(ctx, deps, template, { ...view, ca, ...shown, ...extra }, 200, { languageLinks: false }),
   };
 }
@@ -116,12 +121,27 @@ export async function fileDownload(ctx: Context, deps: PortalDeps, file: LinkedF
   sendFile(ctx, deps, device, sent);
 }
 
-/** Sends one enrollment file as an attachment, audited as profile.downloaded. */
-export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: { readonly filename: string; readonly type: string; readonly body: Buffer }): void {
+/** A file to send: its name (the portal's, ASCII), Content-Type and bytes. */
+export interface SentFile {
+  readonly filename: string;
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+/** Sends one enrollment file of `device` as an attachment, audited as profile.downloaded. */
+export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: SentFile): void {
   downloaded(deps, device, sent.filename);
+  sendAttachment(ctx, sent);
+}
+
+/**
+ * Sends a file as an attachment, never cached nor sniffed. The name goes into a quoted
+ * Content-Disposition: anything but printable ASCII, a quote or a backslash becomes "_" there.
+ */
+export function sendAttachment(ctx: Context, sent: SentFile): void {
   ctx.status = 200;
   ctx.type = sent.type;
-  ctx.set('Content-Disposition', `attachment; filename="${sent.filename}"`);
+  ctx.set('Content-Disposition', `attachment; filename="${sent.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`);
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = sent.body;

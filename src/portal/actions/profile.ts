@@ -16,8 +16,7 @@ import { windowsFilesPage } from './windows-files.js';
 import { linuxFilesPage } from './linux-files.js';
 import { androidFilesPage } from './android-files.js';
 import { chromeosDownload, chromeosPage } from './chromeos-files.js';
-import { fileDownload } from './device-files.js';
-import { downloaded } from '../download-audit.js';
+import { fileDownload, sendAttachment, sendFile } from './device-files.js';
 import { passpointDownload, passpointPage } from './passpoint.js';
 
 /**
@@ -97,6 +96,8 @@ export async function profileLoginAction(ctx: Context, deps: PortalDeps): Promis
 export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise<void> {
   const id = typeof ctx.query.d === 'string' ? ctx.query.d : '';
   const link = await deps.profileLinks.peek(id, clientIp(ctx), deps.clock.now());
+  // A link to one file (device-files.ts) is not a page's: opened as one, it would use itself up for a new page and a new certificate.
+  if (link.file) throw new LinkExpiredError();
   const device = await linkedDevice(deps, link);
   switch (device.platform) {
     case 'windows':
@@ -130,8 +131,7 @@ export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Pro
   if (device.platform === 'android') return passpointDownload(ctx, deps, device);
   if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
   const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
-  downloaded(deps, device, profile.filename);
-  sendProfile(ctx, profile);
+  sendFile(ctx, deps, device, { ...profile, type: MOBILECONFIG_TYPE });
 }
 
 /**
@@ -150,14 +150,5 @@ async function linkedDevice(deps: PortalDeps, link: ProfileLink): Promise<Device
 /** GET /portal/ca.mobileconfig: the root certificate as a (signed) profile, for devices that prefer one. */
 export async function rootProfileAction(ctx: Context, deps: PortalDeps): Promise<void> {
   if (!deps.profiles) return;
-  sendProfile(ctx, deps.profiles.rootProfile());
-}
-
-function sendProfile(ctx: Context, profile: { filename: string; body: Buffer }): void {
-  ctx.status = 200;
-  ctx.type = MOBILECONFIG_TYPE;
-  ctx.set('Content-Disposition', `attachment; filename="${profile.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  ctx.body = profile.body;
+  sendAttachment(ctx, { ...deps.profiles.rootProfile(), type: MOBILECONFIG_TYPE });
 }

@@ -30,6 +30,15 @@ export function checkDeviceCertificate(cert: X509Certificate | undefined, ca: X5
   const match = DEVICE_URI.exec(cert.subjectAltName ?? '');
   const mac = parseMac(match?.[1]);
   if (!mac) return { ok: false, reason: 'no_device_name', serial };
-  const user = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
-  return { ok: true, mac, serial, user, notAfter };
+  return { ok: true, mac, serial, user: commonName(cert.subject), notAfter };
+}
+
+/**
+ * The subject's CN as issued (the owner's user name). Node prints it escaped as RFC 2253
+ * says (a backslash before , + " \ < > ; and a leading # or space or a trailing one) and a
+ * control character as \XX; read as printed, "DOMAIN\jo" or "Smith, John" would not be the owner.
+ */
+function commonName(subject: string): string {
+  const printed = /(?:^|\n)CN=([^\n]*)/.exec(subject)?.[1] ?? '';
+  return printed.replace(/\\(?:([0-9A-Fa-f]{2})|(.))/g, (_m, hex: string | undefined, char: string | undefined) => (hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : char!));
 }

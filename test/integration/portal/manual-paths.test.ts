@@ -84,6 +84,7 @@ describe('ChromeOS: an ONC file for chrome://network', () => {
     expect(page.body).toContain('<h1>Set up the Wi-Fi on this Chromebook</h1>');
     expect(page.body).toContain('<code>chrome://network</code>');
     expect(page.body).toContain('<b>Import ONC file</b>');
+    expect(page.body).toContain(`<dd class="mono">${mac}</dd>`);
     expect(page.body).not.toContain('Guest');
     expect(await macAuthReply(t, mac)).toBe('Access-Accept');
     expect((await call('GET', path, { ip, ua: CHROMEBOOK_UA })).status).toBe(200);
@@ -122,10 +123,15 @@ describe('Linux: the settings written out and an nmcli line', () => {
   it('a Linux computer registers and gets a page with the files, each network\'s settings and its nmcli line, the password once', async () => {
     ({ page, path } = await enrollAndOpen(LINUX_UA, ip, mac, 'Set up this Linux computer'));
     expect(page.body).toContain('<h1>Set up the Wi-Fi on this computer</h1>');
+    expect(page.body).toContain(`<dd class="mono">${mac}</dd>`);
     for (const ssid of ['Staff', 'Staff Secure', 'Guest&#39;s WPA3']) expect(page.body).toContain(`<h3>${ssid}</h3>`);
     expect(page.body).toMatch(/<label for="p12-password">Certificate password[^<]*<\/label>\n<input type="text" id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}" readonly/);
     expect(page.body).toContain('<dd class="mono">radius.example.org</dd>');
     expect((await call('GET', path, { ip, ua: LINUX_UA })).status).toBe(410);
+    // A file's one-time link is no page link: it opens no new page with a new certificate (and is not used up: the CA downloads below).
+    const asPage = await call('GET', `/portal/profile?d=${linkTo(page, 'Download the CA certificate').split('/').pop()!}`, { ip, ua: LINUX_UA });
+    expect(asPage.status).toBe(410);
+    expect(asPage.body).not.toContain('p12-password');
   });
 
   it('with the CA (PEM) and the PKCS#12 saved in ~/Downloads, every nmcli line on the page runs through sh into nmcli --offline', async () => {

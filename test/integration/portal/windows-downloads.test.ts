@@ -98,6 +98,8 @@ describe('Windows: WLAN profiles, the CA and the PKCS#12 through one-time links'
     expect(page.body).not.toContain('Guest-WPA3');
     expect(page.body).toContain('certutil -user -addstore Root "example-org-root-ca.cer"');
     expect(page.body).toContain('<b>Trusted Root Certification Authorities</b>');
+    expect(page.body).toContain(`<dt>Device</dt>\n<dd class="mono">${mac}</dd>`);
+    expect(page.body).toMatch(/<p class="small"><a href="[^"]*\/portal\/devices">My devices<\/a><\/p>/);
     expect(page.body).toMatch(/<label for="p12-password">Certificate password[^<]*<\/label>\n<input type="text" id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}" readonly/);
     expect(page.body).not.toMatch(/<script/i);
     expect(await radiusAnswer(mac)).toBe('Access-Accept');

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Context } from 'koa';
+import { sendAttachment } from '../../../src/portal/actions/device-files.js';
 import type { AccountingStore, Lease } from '../../../src/accounting/accounting-store.js';
 import { parseMac } from '../../../src/mac.js';
 import { decideStartPage, type VisitorState } from '../../../src/portal/decide.js';
@@ -161,5 +163,25 @@ describe('identifyDevice', () => {
       expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:03' }, accounting, true, redirect)).toEqual({ mac: signed, source: 'claimed' });
       expect(await identifyDevice('10.0.0.2', { mac: 'aa:bb:cc:00:00:03' }, accounting, false, redirect)).toHaveProperty('problem');
     });
+  });
+});
+
+describe('sendAttachment (every enrollment file and the root profile)', () => {
+  /** The headers and body a Koa context is given. */
+  function sent(filename: string): { headers: Record<string, string>; ctx: Record<string, unknown> } {
+    const headers: Record<string, string> = {};
+    const ctx = { set: (name: string, value: string) => void (headers[name] = value) };
+    sendAttachment(ctx as unknown as Context, { filename, type: 'application/xml', body: Buffer.from('x') });
+    return { headers, ctx };
+  }
+
+  it('names the file in a quoted Content-Disposition, never cached nor sniffed', () => {
+    const { headers, ctx } = sent('Staff Secure.xml');
+    expect(headers).toEqual({ 'Content-Disposition': 'attachment; filename="Staff Secure.xml"', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    expect(ctx).toMatchObject({ status: 200, type: 'application/xml' });
+  });
+
+  it('a name with a quote, a backslash, a line break or non-ASCII cannot end the quoted name nor break the header', () => {
+    expect(sent('a"b\\c\r\nX-Evil: 1é.xml').headers['Content-Disposition']).toBe('attachment; filename="a_b_c__X-Evil: 1_.xml"');
   });
 });

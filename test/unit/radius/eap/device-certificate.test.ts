@@ -37,6 +37,11 @@ function craft(extensions: object[], o: { days?: number; now?: Date; by?: Issuin
   return new X509Certificate(certPem);
 }
 
+/** A device identity of `user` as the gateway issues them, with the spare key (no new RSA key each). */
+function craftFor(user: string): X509Certificate {
+  return new X509Certificate(signLeafCertificate(issuer, { commonName: user, publicKey: spareKey, days: 30, now: new Date(), extensions: [CLIENT_EKU, DEVICE_SAN] }).certPem);
+}
+
 const CLIENT_EKU = { name: 'extKeyUsage', clientAuth: true };
 const DEVICE_SAN = { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }] };
 
@@ -44,6 +49,11 @@ describe('checkDeviceCertificate', () => {
   it('accepts a device identity the gateway issued, naming its device, owner, serial and end', () => {
     const check = checkDeviceCertificate(good, caX509, new Date());
     expect(check).toEqual({ ok: true, mac: MAC, serial: normaliseSerial(good.serialNumber), user: 'employee', notAfter: new Date(good.validTo) });
+  });
+
+  it('names the owner exactly as issued, whatever the user name holds: the characters RFC 2253 escapes, a backslash, a line break, non-ASCII', () => {
+    const users = ['DOMAIN\\jo', 'Smith, John', 'o\'brien "x" +1; <a>', '#lead ', 'jo\nCN=admin', 'Zoë 日本語', 'x\\4f\\\\'];
+    for (const user of users) expect(checkDeviceCertificate(craftFor(user), caX509, new Date())).toMatchObject({ ok: true, user });
   });
 
   it('accepts a crafted certificate with just clientAuth and the device URI (the crafting itself is sound)', () => {
