@@ -240,7 +240,12 @@ const deviceLimit = z
   .max(1000, DEVICE_LIMIT);
 
 const SSID = 'an SSID of 1 to 32 bytes';
-const ssid = z.string({ error: SSID }).refine((v) => { const n = Buffer.byteLength(v, 'utf8'); return n >= 1 && n <= 32; }, SSID);
+const SSID_CONTROL = 'an SSID without control characters (a newline, a tab, …): the Windows and Apple profiles (XML) cannot carry them, and a pasted nmcli line would name another network';
+const ssid = z
+  .string({ error: SSID })
+  .refine((v) => { const n = Buffer.byteLength(v, 'utf8'); return n >= 1 && n <= 32; }, SSID)
+  // C0 controls, DEL and C1 controls.
+  .refine((v) => !/[\u0000-\u001f\u007f-\u009f]/.test(v), SSID_CONTROL);
 
 const SERVER_NAME = 'a RADIUS server certificate name such as radius.example.org or *.example.org';
 const serverName = z.string({ error: SERVER_NAME }).regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/, SERVER_NAME);

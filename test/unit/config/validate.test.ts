@@ -219,6 +219,10 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
     expectProblem(wifi({ security: 'eap-tls', server_names: ['radius.example.org'], outer_identity: 'anon' }), 'ios.wifi[0].outer_identity', '"anon"', 'for eap-peap and eap-ttls');
     expectProblem(wifi({ security: 'wep' }), 'ios.wifi[0].security', '"wep"', 'one of "open"');
     expectProblem({ ios: { wifi: [{ ssid: 'x'.repeat(33), security: 'open' }] } }, 'ios.wifi[0].ssid', `"${'x'.repeat(33)}"`, 'an SSID of 1 to 32 bytes');
+    // A newline would break the pasted nmcli line and a C0 control the XML profiles: refused, as is DEL.
+    for (const bad of ['Staff\nWi-Fi', 'Staff\u0001', 'Staff\u007f']) {
+      expectProblem({ ios: { wifi: [{ ssid: bad, security: 'open' }] } }, 'ios.wifi[0].ssid', JSON.stringify(bad), 'an SSID without control characters');
+    }
     expectProblem(wifi({ security: 'eap-ttls', server_names: ['radius server'] }), 'ios.wifi[0].server_names[0]', '"radius server"', 'a RADIUS server certificate name');
   });
 
