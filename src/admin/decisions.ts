@@ -73,11 +73,16 @@ export function decisionMatches(r: AuditRecord, filter: DecisionFilter): boolean
   return true;
 }
 
+/** The address of a drop's source "address:port" (an IPv6 address has colons of its own). */
+function sourceAddress(from: string): string {
+  return from.slice(0, from.lastIndexOf(':'));
+}
+
 /** Whether a drop is one the filter asks for: outcome drop or any, never with a MAC (a drop has none); the NAS by name or source address. */
 export function dropMatches(d: DroppedPacket, filter: DecisionFilter): boolean {
   if (filter.outcome && filter.outcome !== 'drop') return false;
   if (filter.mac) return false;
-  if (filter.nas && d.nas !== filter.nas && !d.from.startsWith(`${filter.nas}:`)) return false;
+  if (filter.nas && d.nas !== filter.nas && sourceAddress(d.from) !== filter.nas) return false;
   if (filter.reason && d.reason !== filter.reason) return false;
   return true;
 }

@@ -75,6 +75,10 @@ describe('recent decisions: drops kept in memory', () => {
     expect(dropMatches(wrongSecret, { nas: 'ap-floor2' })).toBe(false);
     expect(dropMatches(stranger, { nas: '192.0.2.9' })).toBe(true);
     expect(dropMatches(stranger, { nas: '192.0.2.90' })).toBe(false);
+    // An IPv6 source has colons of its own: ::1 is not a prefix of ::1:5.
+    const v6: DroppedPacket = { atMs: stranger.atMs, from: '::1:5:1645', reason: 'unknown_client' };
+    expect(dropMatches(v6, { nas: '::1' })).toBe(false);
+    expect(dropMatches(v6, { nas: '::1:5' })).toBe(true);
     expect(dropMatches(wrongSecret, { reason: 'bad_message_authenticator' })).toBe(true);
     expect(dropMatches(wrongSecret, { reason: 'unknown_client' })).toBe(false);
     expect(dropMatches(wrongSecret, { mac: 'aa:bb:cc:dd:ee:01' as Mac })).toBe(false);
