@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { radiusLib } from './radius-lib.js';
+import { forgetDecodedForms } from './packet.js';
 
 /**
  * Vendor dictionaries (radius-dictionaries/) for the `radius` package. The package reads
@@ -191,6 +192,7 @@ export function loadDictionaries(dir: string): LoadedDictionaries {
   // Forget what was read so far and read again with our files, whether or not a packet was already encoded.
   radiusLib.unload_dictionaries();
   libraryCall('the dictionaries', () => radiusLib.load_dictionaries());
+  forgetDecodedForms();
   for (const a of attributes) {
     if (Number(radiusLib.attr_name_to_id(a.name, a.vendor?.id)) !== a.id) {
       throw new ConfigError(`radius dictionary ${a.at}: the radius package did not load ${a.name}`);

@@ -1,4 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DICTIONARY_DIR, loadDictionaries } from '../../../src/radius/dictionary.js';
 import {
@@ -743,5 +746,124 @@ describe('decodeAttributes', () => {
     const raw = assemble(1, 1, fixedAuthenticator(), [Buffer.from('1a0300', 'hex')]);
     expect(scanPacket(raw).ok).toBe(true);
     expect(decodeAttributes(raw, raw.length)).toBeUndefined();
+  });
+});
+
+describe('decodeAttributes gives what the radius package gives, for any attributes', () => {
+  beforeAll(() => {
+    loadDictionaries(DICTIONARY_DIR);
+  });
+
+  /** A deterministic pseudo-random generator (mulberry32), so that a failure can be replayed. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  const library = (raw: Buffer): unknown => {
+    try {
+      return radiusLib.decode_without_secret({ packet: raw }).attributes;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Random attributes of every type: values of 0 to 20 octets, some of a few fixed values (so values repeat), some repeated attributes, vendor attributes of our dictionaries' vendors. */
+  function randomPacket(next: () => number): Buffer {
+    const attributes: Buffer[] = [];
+    const count = 1 + Math.floor(next() * 8);
+    for (let i = 0; i < count; i++) {
+      const type = next() < 0.5 ? [1, 2, 4, 5, 6, 8, 30, 31, 32, 61, 80, 87, 64, 65, 81, 55][Math.floor(next() * 16)]! : Math.floor(next() * 256);
+      let value: Buffer;
+      if (type === 26 && next() < 0.8) {
+        const vendor = [9, 14122, 14179, 14823, 311][Math.floor(next() * 5)]!;
+        const sub = Buffer.from(`v${Math.floor(next() * 3)}`);
+        value = Buffer.concat([Buffer.from([0, (vendor >> 16) & 0xff, (vendor >> 8) & 0xff, vendor & 0xff, 1 + Math.floor(next() * 3), sub.length + 2]), sub]);
+      } else if (next() < 0.4) {
+        value = [Buffer.from('aa:bb:cc:dd:ee:ff'), Buffer.from([0, 0, 0, 15]), Buffer.from([127, 0, 0, 1]), Buffer.from([0, 0, 0, 10]), Buffer.alloc(16, 7)][Math.floor(next() * 5)]!;
+      } else {
+        value = Buffer.from(Array.from({ length: Math.floor(next() * 21) }, () => Math.floor(next() * 256)));
+      }
+      attributes.push(Buffer.concat([Buffer.from([type, value.length + 2]), value]));
+    }
+    return assemble(1, 1, fixedAuthenticator(), attributes);
+  }
+
+  it('on 20,000 random packets, twice each (learning, then from what was learnt)', () => {
+    const next = random(20261207);
+    const packets = Array.from({ length: 20_000 }, () => randomPacket(next));
+    for (let round = 0; round < 2; round++) {
+      for (const raw of packets) {
+        const expected = library(raw);
+        const got = decodeAttributes(raw, raw.length);
+        if (JSON.stringify(got) !== JSON.stringify(expected)) {
+          // toEqual says what differs; the packet in hex replays it.
+          expect({ packet: raw.toString('hex'), got }).toEqual({ packet: raw.toString('hex'), got: expected });
+        }
+      }
+    }
+  });
+
+  it('on a MAC authentication as routers send it: repeated attributes as arrays, the hidden password as null, octets as the bytes', () => {
+    const raw = assemble(1, 1, fixedAuthenticator(), [
+      maPlaceholder(),
+      attr(A.UserName, 'aa-bb-cc-dd-ee-ff'),
+      attr(2, Buffer.alloc(16, 1)),
+      attr(A.CallingStationId, 'AA-BB-CC-DD-EE-FF'),
+      attr(A.CallingStationId, 'second'),
+      attr(A.CallingStationId, 'third'),
+      ipAttr(4, '10.0.0.1'),
+      attr(61, 15),
+    ]);
+    const first = decodeAttributes(raw, raw.length);
+    expect(first).toEqual(library(raw));
+    expect(first).toMatchObject({ 'User-Password': null, 'Calling-Station-Id': ['AA-BB-CC-DD-EE-FF', 'second', 'third'], 'NAS-IP-Address': '10.0.0.1', 'NAS-Port-Type': 'Ethernet' });
+    // A second packet's values are its own, not the first's arrays or buffers.
+    const again = decodeAttributes(raw, raw.length)!;
+    expect(again['Calling-Station-Id']).not.toBe(first!['Calling-Station-Id']);
+    expect(again['Message-Authenticator']).toEqual(Buffer.alloc(16));
+  });
+
+  it('gives undefined for an attribute the package cannot read, also once its type is known (an integer of 2 octets)', () => {
+    const good = assemble(1, 1, fixedAuthenticator(), [attr(61, 15)]);
+    const short = assemble(1, 1, fixedAuthenticator(), [Buffer.from([61, 4, 0, 15])]);
+    expect(decodeAttributes(good, good.length)).toEqual({ 'NAS-Port-Type': 'Ethernet' });
+    expect(library(short)).toBeUndefined();
+    expect(decodeAttributes(short, short.length)).toBeUndefined();
+  });
+
+  it('reads only up to the length it is given, and refuses an attribute that runs past it', () => {
+    const raw = assemble(1, 1, fixedAuthenticator(), [attr(A.UserName, 'alice'), attr(A.CallingStationId, 'bob')]);
+    expect(decodeAttributes(raw, raw.length - 5)).toEqual({ 'User-Name': 'alice' });
+    expect(decodeAttributes(raw, raw.length - 2)).toBeUndefined();
+  });
+});
+
+describe('decodeAttributes with a dictionary of its own', () => {
+  let dir: string;
+  beforeAll(async () => {
+    // Our dictionaries plus a tagged octets attribute (RFC 2868 tags), which no bundled dictionary has.
+    dir = await mkdtemp(join(tmpdir(), 'enrollgate-decode-'));
+    for (const f of await readdir(DICTIONARY_DIR)) if (f.startsWith('dictionary.')) await copyFile(join(DICTIONARY_DIR, f), join(dir, f));
+    await writeFile(join(dir, 'dictionary.zz-test'), 'ATTRIBUTE\tTest-Tagged-Octets\t241\toctets\thas_tag\n');
+    loadDictionaries(dir);
+    return async () => {
+      loadDictionaries(DICTIONARY_DIR);
+      await rm(dir, { recursive: true, force: true });
+    };
+  });
+
+  it('leaves a tagged type to the package, whose value may or may not start with a tag', () => {
+    const untagged = assemble(1, 1, fixedAuthenticator(), [Buffer.from([241, 5, 0x41, 0x42, 0x43])]);
+    const tagged = assemble(1, 1, fixedAuthenticator(), [Buffer.from([241, 5, 0x01, 0x42, 0x43])]);
+    for (const raw of [untagged, tagged, untagged, tagged]) {
+      expect(decodeAttributes(raw, raw.length)).toEqual(radiusLib.decode_without_secret({ packet: raw }).attributes);
+    }
+    expect(decodeAttributes(tagged, tagged.length)).toEqual({ 'Test-Tagged-Octets': [1, Buffer.from('BC')] });
   });
 });
