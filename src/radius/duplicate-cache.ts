@@ -58,6 +58,9 @@ export class MemoryDuplicateCache implements DuplicateCache {
   private readonly sets: number;
   /** A key written as latin1 bytes, for comparing with the table's. */
   private readonly probe = Buffer.alloc(KEY_MAX);
+  /** The key begin() last marked in progress, and its slot: finish() of that key needs no search. */
+  private begun: string | undefined;
+  private begunSlot = -1;
   /** Answers too long for a slot (and keys too long for one), as latin1 text. */
   private readonly large: GenerationalMap<string, { at: number; response: string | undefined }>;
 
@@ -93,6 +96,8 @@ export class MemoryDuplicateCache implements DuplicateCache {
       return { kind: 'answered', response: Buffer.from(this.slots.subarray(at, at + this.slots.readUInt16LE(found + 2))) };
     }
     const slot = this.freeSlot(key, now);
+    this.begun = key;
+    this.begunSlot = slot;
     this.slots[slot] = IN_PROGRESS;
     this.slots[slot + 1] = key.length;
     this.slots.writeUInt16LE(0, slot + 2);
@@ -103,7 +108,9 @@ export class MemoryDuplicateCache implements DuplicateCache {
 
   finish(key: string, response: Buffer | undefined): void {
     if (key.length <= KEY_MAX) {
-      const slot = this.find(key, Number.NEGATIVE_INFINITY);
+      // Mostly the request begun last (SQLite answers in the same turn): its slot is known,
+      // as every begin() that writes a slot names its own key in `begun`.
+      const slot = key === this.begun ? this.begunSlot : this.find(key, Number.NEGATIVE_INFINITY);
       if (slot >= 0 && this.slots[slot] === IN_PROGRESS) {
         if (response && response.length <= RESPONSE_MAX) {
           response.copy(this.slots, slot + RESPONSE_AT);

@@ -78,6 +78,24 @@ describe('MemoryDuplicateCache (RFC 5080 §2.2.2)', () => {
     expect(answered.again).toBeGreaterThan(15_000);
   });
 
+  it('finishes the right request when others were begun in between, also when one of them took its slot', () => {
+    // One set of 4 slots: the fifth request in the same millisecond takes the first one's slot.
+    const cache = new MemoryDuplicateCache(30_000, 8);
+    const keys = [1, 2, 3, 4, 5].map((i) => duplicateKey('auth', '10.0.0.1', 4000 + i, i, Buffer.alloc(16, i)));
+    for (const k of keys.slice(0, 4)) expect(cache.begin(k, 0)).toEqual({ kind: 'new' });
+    cache.finish(keys[1]!, Buffer.from('answer 2'));
+    expect(cache.begin(keys[4]!, 0)).toEqual({ kind: 'new' });
+    // The first request's slot is now the fifth's: its answer must not land there.
+    cache.finish(keys[0]!, Buffer.from('answer 1'));
+    expect(cache.begin(keys[4]!, 1)).toEqual({ kind: 'in_progress' });
+    cache.finish(keys[4]!, Buffer.from('answer 5'));
+    cache.finish(keys[2]!, Buffer.from('answer 3'));
+    expect(cache.begin(keys[1]!, 2)).toEqual({ kind: 'answered', response: Buffer.from('answer 2') });
+    expect(cache.begin(keys[2]!, 2)).toEqual({ kind: 'answered', response: Buffer.from('answer 3') });
+    expect(cache.begin(keys[4]!, 2)).toEqual({ kind: 'answered', response: Buffer.from('answer 5') });
+    expect(cache.begin(keys[3]!, 2)).toEqual({ kind: 'in_progress' });
+  });
+
   it('an expired slot is reused, and its old answer is never given', () => {
     const cache = new MemoryDuplicateCache(1000, 8);
     const keys = Array.from({ length: 8 }, (_, i) => duplicateKey('auth', '10.0.0.1', 1, i, Buffer.alloc(16, 3)));
