@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricValueWithName } from 'prom-client';
 
 const PREFIX = 'enrollgate_';
 
@@ -23,11 +23,13 @@ export class Metrics {
   /** What /metrics shows: the parts this process keeps. */
   readonly registry: Registry;
 
+  /** Counted through radiusAnswered (its counts are added when the counter is read). */
   readonly radiusRequests = new Counter({
     name: 'enrollgate_radius_requests_total',
     help: 'RADIUS requests answered, by NAS, request type and outcome',
     labelNames: ['nas', 'type', 'outcome'] as const,
     registers: [this.radiusRegistry],
+    collect: () => this.addPendingAnswers(),
   });
 
   readonly radiusDrops = new Counter({
@@ -80,13 +82,40 @@ export class Metrics {
     registers: [this.radiusRegistry],
   });
 
-  readonly radiusLatency = new Histogram({
+  /** Observed through radiusAnswered. */
+  readonly radiusLatency = new OneLabelHistogram({
     name: 'enrollgate_radius_request_duration_seconds',
     help: 'Time from receiving a RADIUS request to sending the answer',
-    labelNames: ['type'] as const,
+    labelName: 'type',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-    registers: [this.radiusRegistry],
+    registry: this.radiusRegistry,
   });
+
+  /** Answers counted since radiusRequests was last read, by NAS, type and outcome. */
+  private readonly pendingAnswers = new Map<string, { labels: { nas: string; type: string; outcome: string }; count: number }>();
+
+  /**
+   * One RADIUS answer: counted in radiusRequests and its time in radiusLatency. Called at
+   * every answer, tens of thousands a second: prom-client checks and hashes the labels of
+   * each inc() and observe(), which was a tenth of a MAC authentication's CPU
+   * (bench:radius-cpu); here it is a map lookup, and the counter gets the sums when read.
+   */
+  radiusAnswered(nas: string, type: string, outcome: string, seconds: number): void {
+    const key = `${nas}\u0000${type}\u0000${outcome}`;
+    const pending = this.pendingAnswers.get(key);
+    if (pending) pending.count++;
+    else this.pendingAnswers.set(key, { labels: { nas, type, outcome }, count: 1 });
+    this.radiusLatency.observe(type, seconds);
+  }
+
+  private addPendingAnswers(): void {
+    for (const pending of this.pendingAnswers.values()) {
+      if (pending.count > 0) this.radiusRequests.inc(pending.labels, pending.count);
+      pending.count = 0;
+    }
+    // Bounded by the configured NAS names, types and outcomes; emptied all the same if ever large.
+    if (this.pendingAnswers.size > 10_000) this.pendingAnswers.clear();
+  }
 
   readonly portalLogins = new Counter({
     name: 'enrollgate_portal_logins_total',
@@ -158,6 +187,69 @@ export class Metrics {
       chosen.push(processRegistry);
     }
     this.registry = Registry.merge(chosen);
+  }
+}
+
+/** One series of a OneLabelHistogram: observations per bucket (the last is +Inf), their sum and count. */
+interface HistogramSeries {
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram with one label, for what is observed at every RADIUS answer: an observation
+ * is a bucket search and three additions. It reads out as prom-client's Histogram does
+ * (the same values, labels and order, in text and as JSON for the RADIUS workers'
+ * aggregation), registered as a metric of `registry`.
+ */
+export class OneLabelHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  private readonly labelName: string;
+  private readonly bounds: readonly number[];
+  private readonly series = new Map<string, HistogramSeries>();
+
+  constructor(o: { name: string; help: string; labelName: string; buckets: readonly number[]; registry: Registry }) {
+    this.name = o.name;
+    this.help = o.help;
+    this.labelName = o.labelName;
+    this.bounds = [...o.buckets].sort((a, b) => a - b);
+    o.registry.registerMetric(this as unknown as Metric);
+  }
+
+  observe(label: string, value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`${this.name}: not a number: ${value}`);
+    let series = this.series.get(label);
+    if (!series) this.series.set(label, (series = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }));
+    // prom-client's: the first bucket whose bound is at least the value.
+    let i = 0;
+    while (i < this.bounds.length && value > this.bounds[i]!) i++;
+    series.counts[i]!++;
+    series.sum += value;
+    series.count++;
+  }
+
+  /** The values as prom-client's Histogram.get() gives them: cumulative buckets, +Inf, _sum and _count per label value. */
+  get(): Promise<{ name: string; help: string; type: 'histogram'; values: Array<MetricValueWithName<string> & { exemplar?: null }>; aggregator: 'sum' }> {
+    const values: Array<MetricValueWithName<string> & { exemplar?: null }> = [];
+    for (const [label, s] of this.series) {
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += s.counts[i]!;
+        values.push({ labels: { le, [this.labelName]: label }, value: cumulative, metricName: `${this.name}_bucket`, exemplar: null });
+      });
+      values.push({ labels: { le: '+Inf', [this.labelName]: label }, value: s.count, metricName: `${this.name}_bucket`, exemplar: null });
+      values.push({ labels: { [this.labelName]: label }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { [this.labelName]: label }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+
+  reset(): void {
+    this.series.clear();
   }
 }
 

@@ -347,14 +347,13 @@ export class RadiusServer {
     if (!answer) return;
     r.socket.send(answer.bytes, r.peer.port, r.peer.address);
     const type = codeName(r.packet.code);
-    this.o.metrics.radiusRequests.inc({ nas: r.nas.name, type, outcome: answer.outcome });
     // Whole seconds: set once a second per NAS, not at every answer (prom-client hashes the labels of each set).
     const second = Math.floor(Date.now() / 1000);
     if (this.lastAnswerSecond.get(r.nas.name) !== second) {
       this.lastAnswerSecond.set(r.nas.name, second);
       this.o.metrics.radiusLastPacket.set({ nas: r.nas.name }, second);
     }
-    this.o.metrics.radiusLatency.observe({ type }, (performance.now() - r.started) / 1000);
+    this.o.metrics.radiusAnswered(r.nas.name, type, answer.outcome, (performance.now() - r.started) / 1000);
   }
 
   /**
