@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, isoTime, lineHash, openRecord, sealMembers } from '../../../src/audit/record.js';
+import { outcomeOf, type AuditEvent } from '../../../src/audit/events.js';
 
 /** The audit trail's line format (record.ts): what the writer seals and the checker opens. */
 const KEY = Buffer.from('an audit key of at least 32 characters!!');
@@ -110,5 +111,33 @@ describe('openRecord', () => {
 
   it('takes seq 1, the first record', () => {
     expect(openRecord(`{"seq":1,"at":"x","type":"t","prev":"${GENESIS}"}`)).toEqual({ record: { seq: 1, at: 'x', type: 't', prev: GENESIS } });
+  });
+});
+
+describe('eventMembers of RADIUS answers', () => {
+  /** What eventMembers gives for any event: the object's JSON members, then its outcome. */
+  const generic = (event: AuditEvent) => `${JSON.stringify(event).slice(1, -1)},"outcome":"${outcomeOf(event)}"`;
+  const awkward = ['plain', '', 'quote " and backslash \\', 'line\nbreak\ttab\u0001', 'ünïcödé 🙂', '\u2028\u2029', 'lone \ud800 surrogate'];
+
+  it('is the text JSON.stringify gives for the object audit-records.ts builds, for awkward values and absent members', () => {
+    let checked = 0;
+    for (const nas of awkward) {
+      for (const text of awkward) {
+        for (const absent of [undefined, text]) {
+          const events: AuditEvent[] = [
+            { type: 'radius.accepted', nas, mac: absent, user: absent, reason: text, attributes: absent },
+            { type: 'radius.accepted', nas, mac: 'aa:bb:cc:dd:ee:ff', user: text, reason: absent, attributes: text },
+            { type: 'radius.rejected', nas, mac: absent, reason: text },
+          ];
+          for (const event of events) {
+            // Twice: the second from the remembered pieces.
+            expect(eventMembers(event)).toBe(generic(event));
+            expect(eventMembers(event)).toBe(generic(event));
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(awkward.length * awkward.length * 2 * 3);
   });
 });
