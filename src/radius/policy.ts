@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { parseMac, type Mac } from '../mac.js';
-import { secondsUntil } from '../sessions/daily-cutoff.js';
+import { secondsBetween } from '../sessions/daily-cutoff.js';
 import type { Session } from '../sessions/session.js';
 import type { NasClient } from './clients.js';
 import { Code } from './packet.js';
@@ -51,11 +51,13 @@ const Vendor = { Cisco: 9, WISPr: 14122, Airespace: 14179, Aruba: 14823 } as con
  *   a cisco-wlc redirect to our portal, or an aruba unregistered role.
  */
 export function decideAccess(mac: Mac, session: Session | undefined, nas: NasClient, context: AccessContext): AccessDecision {
-  const seconds = session ? secondsUntil(new Date(session.endsAt), context.now) : 0;
+  // Parsed once: this runs at every MAC authentication.
+  const endMs = session ? Date.parse(session.endsAt) : Number.NaN;
+  const seconds = session ? secondsBetween(endMs, context.now.getTime()) : 0;
   if (session && seconds > 0) {
     return {
       code: Code.AccessAccept,
-      attributes: sessionAttributes(new Date(session.endsAt), seconds, nas, context.timeZone),
+      attributes: sessionAttributes(endMs, seconds, nas, context.timeZone),
       outcome: 'accept',
       reason: 'live session',
       mac,
@@ -85,11 +87,11 @@ export function decideAccess(mac: Mac, session: Session | undefined, nas: NasCli
 const lastSessionAttributes = new WeakMap<NasClient, { endMs: number; seconds: number; timeZone: string; attributes: readonly AttributeTuple[] }>();
 
 /** Session-Timeout, then what with_session adds, in a fixed order. */
-function sessionAttributes(end: Date, seconds: number, nas: NasClient, timeZone: string): readonly AttributeTuple[] {
+function sessionAttributes(endMs: number, seconds: number, nas: NasClient, timeZone: string): readonly AttributeTuple[] {
   const last = lastSessionAttributes.get(nas);
-  if (last && last.seconds === seconds && last.endMs === end.getTime() && last.timeZone === timeZone) return last.attributes;
-  const attributes = Object.freeze(buildSessionAttributes(end, seconds, nas, timeZone));
-  lastSessionAttributes.set(nas, { endMs: end.getTime(), seconds, timeZone, attributes });
+  if (last && last.seconds === seconds && last.endMs === endMs && last.timeZone === timeZone) return last.attributes;
+  const attributes = Object.freeze(buildSessionAttributes(new Date(endMs), seconds, nas, timeZone));
+  lastSessionAttributes.set(nas, { endMs, seconds, timeZone, attributes });
   return attributes;
 }
 

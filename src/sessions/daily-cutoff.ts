@@ -40,5 +40,10 @@ function earliestOccurrence(t: DateTime): DateTime {
 
 /** Whole seconds from now until the end, never negative (RFC 2865 Session-Timeout is whole seconds). */
 export function secondsUntil(end: Date, now: Date): number {
-  return Math.max(0, Math.floor((end.getTime() - now.getTime()) / 1000));
+  return secondsBetween(end.getTime(), now.getTime());
+}
+
+/** secondsUntil for instants in ms since the epoch (RADIUS: no Date made per request). */
+export function secondsBetween(endMs: number, nowMs: number): number {
+  return Math.max(0, Math.floor((endMs - nowMs) / 1000));
 }
