@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
+import { configLocation, loadConfigHashed, migrationRedisUrl, type Config } from '../config/load.js';
 import { layoutFor } from '../config/layout.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
@@ -82,8 +82,13 @@ const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_US
 const configFail = (err: ConfigError, file: string): never => fail(err.message.includes(file) ? err.message : `${err.message}\n(config file: ${file})`);
 
 function load(file: string): Config {
+  return loadHashed(file).config;
+}
+
+/** load(), with the SHA-256 of the bytes read (what `start` logs and audits). */
+function loadHashed(file: string): { config: Config; sha256: string } {
   try {
-    return loadConfig(file);
+    return loadConfigHashed(file);
   } catch (err) {
     if (err instanceof ConfigError) return configFail(err, file);
     throw err;
@@ -314,7 +319,7 @@ async function main(argv: string[]): Promise<void> {
         const certsDir = layout.kind === 'package' ? layout.certsDir : resolve(dir, '..', 'certs');
         await initCommand({ dir, certsDir, ...(layout.stateDir !== undefined ? { stateDir: layout.stateDir } : {}), print: say });
       }
-      const config = load(file);
+      const { config, sha256: configSha256 } = loadHashed(file);
       const log = createLogger(config.log.level);
       crashLog = log;
       // Handlers first: the gateway logs "enrollgate started" before startGateway() returns, and a
@@ -361,7 +366,7 @@ async function main(argv: string[]): Promise<void> {
         else hungUp = true;
       });
       try {
-        gateway = await startGateway(config, { log });
+        gateway = await startGateway(config, { log, configSha256 });
       } catch (err) {
         if (err instanceof ConfigError) return configFail(err, file);
         throw err;
