@@ -195,13 +195,12 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     start_url: urls.route('portal.start'),
     ...brandingGlobals(materials.branding, urls),
   });
-  const radius: RadiusService =
-    config.radius.workers > 1
-      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, drops, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
-
   /** The config as it runs: the start's, with the keys reloads applied since (config/reload.ts). */
   let running = config;
+  const radius: RadiusService =
+    config.radius.workers > 1
+      ? new RadiusWorkers({ count: config.radius.workers, config: () => running, ...(materials.ldapCa ? { ldapCa: materials.ldapCa } : {}), accessRequests, audit, drops, log })
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
   const metricsText = async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : '');
   const nasActivity = new NasActivity({
     store,
