@@ -73,8 +73,8 @@ export interface Gateway {
    * Reloads run one after the other.
    */
   reload(): Promise<ReloadOutcome>;
-  /** Stops listening and closes the store. */
-  stop(): Promise<void>;
+  /** Stops listening and closes the store; `reason` (the signal) goes into the audit trail's gateway.stopped. */
+  stop(reason?: string): Promise<void>;
 }
 
 function listen(server: Server, port: number, host: string, what: string): Promise<number> {
@@ -373,7 +373,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       },
       'enrollgate started',
     );
-    return { ports, metrics, notifier, audit, reload, stop: () => stop() };
+    return { ports, metrics, notifier, audit, reload, stop: (reason?: string) => stop(reason) };
   } catch (err) {
     await stop(`failed to start: ${(err as Error).message}`);
     throw err;
