@@ -8,7 +8,7 @@ import { auditKey, AuditLog } from './audit/audit-log.js';
 import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
-import { loadConfig, type Config } from './config/load.js';
+import { loadConfigHashed, type Config } from './config/load.js';
 import { configChanges, reloadSummary, withReloaded, type ReloadOutcome } from './config/reload.js';
 import { directorySummary, storeSummary } from './config/summary.js';
 import { configWarnings, switchWarnings } from './config/warnings.js';
@@ -73,8 +73,8 @@ export interface Gateway {
    * Reloads run one after the other.
    */
   reload(): Promise<ReloadOutcome>;
-  /** Stops listening and closes the store. */
-  stop(): Promise<void>;
+  /** Stops listening and closes the store; `reason` (the signal) goes into the audit trail's gateway.stopped. */
+  stop(reason?: string): Promise<void>;
 }
 
 function listen(server: Server, port: number, host: string, what: string): Promise<number> {
@@ -121,6 +121,20 @@ function fileSha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
+/**
+ * Logs what a config and the files it names warn of: at start, and alike at each reload of
+ * it (switches, risky settings, language catalogs that lack texts, the portal's certificate).
+ * Returns the portal certificate's problem, for the start line.
+ */
+function logConfigWarnings(config: Config, materials: Materials, now: Date, log: Logger): string | undefined {
+  for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
+  for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
+  for (const w of materials.languageWarnings) log.warn({ event: 'config.warning' }, w);
+  const portalCertificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now });
+  if (portalCertificate) log.warn({ event: 'config.warning' }, portalCertificateWarning(portalCertificate));
+  return portalCertificate;
+}
+
 /** How old the live-session gauge may be. */
 const SESSION_COUNT_MAX_AGE_MS = 60_000;
 
@@ -131,19 +145,16 @@ const PURGE_INTERVAL_MS = 60_000;
  * The one place that wires: config → store and directory → services → servers.
  * Everything that can fail for a configuration reason fails before a port opens.
  */
-export async function startGateway(config: Config, options: { log?: Logger; clock?: Clock } = {}): Promise<Gateway> {
+export async function startGateway(config: Config, options: { log?: Logger; clock?: Clock; configSha256?: string } = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const materials = await readMaterials(config);
-  for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
-  for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
-  for (const w of materials.languageWarnings) log.warn({ event: 'config.warning' }, w);
-  const portalCertificate = portalCertificateProblem({ certPem: materials.tls.cert.toString('utf8'), gatewayCaPem: materials.caPem, baseUrl: config.portal.base_url, now: clock.now() });
-  if (portalCertificate) log.warn({ event: 'config.warning' }, portalCertificateWarning(portalCertificate));
+  const portalCertificate = logConfigWarnings(config, materials, clock.now(), log);
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
   const directory = new BackoffDirectory(new MeteredDirectory(createDirectory(config, materials, log), metrics), { clock, log });
-  const configSha256 = fileSha256(config.config_file);
+  // The hash of the bytes `config` was made from (loadConfigHashed); hashed now only for a caller that did not keep it.
+  const configSha256 = options.configSha256 ?? fileSha256(config.config_file);
   // The audit trail opens first and closes last: it records everything in between.
   const key = auditKey(config);
   const syslog = config.audit.syslog ? new SyslogForwarder(config.audit.syslog, log) : undefined;
@@ -184,13 +195,12 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     start_url: urls.route('portal.start'),
     ...brandingGlobals(materials.branding, urls),
   });
-  const radius: RadiusService =
-    config.radius.workers > 1
-      ? new RadiusWorkers({ count: config.radius.workers, configFile: config.config_file, accessRequests, audit, drops, log })
-      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
-
   /** The config as it runs: the start's, with the keys reloads applied since (config/reload.ts). */
   let running = config;
+  const radius: RadiusService =
+    config.radius.workers > 1
+      ? new RadiusWorkers({ count: config.radius.workers, config: () => running, ...(materials.ldapCa ? { ldapCa: materials.ldapCa } : {}), accessRequests, audit, drops, log })
+      : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
   const metricsText = async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : '');
   const nasActivity = new NasActivity({
     store,
@@ -254,9 +264,10 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const reloadOnce = async (): Promise<ReloadOutcome> => {
     const file = config.config_file;
     let next: Config;
+    let sha256: string;
     let nextMaterials: Materials;
     try {
-      next = loadConfig(file);
+      ({ config: next, sha256 } = loadConfigHashed(file));
       // The files it names, as a start would read them: a config that could not start is refused now.
       nextMaterials = await readMaterials(next);
     } catch (err) {
@@ -265,10 +276,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       audit.record({ type: 'config.reload_failed', file, reason: message });
       return { ok: false, file, message };
     }
-    const sha256 = fileSha256(file);
     const changes = configChanges(running, next);
-    for (const w of switchWarnings(next)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
-    for (const w of configWarnings(next)) log.warn({ event: 'config.warning' }, w);
+    logConfigWarnings(next, nextMaterials, clock.now(), log);
     // Each part takes the new values between two requests: nothing under way is cut off.
     log.level = next.log.level;
     nas.replace(next.radius.clients);
@@ -364,7 +373,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       },
       'enrollgate started',
     );
-    return { ports, metrics, notifier, audit, reload, stop: () => stop() };
+    return { ports, metrics, notifier, audit, reload, stop: (reason?: string) => stop(reason) };
   } catch (err) {
     await stop(`failed to start: ${(err as Error).message}`);
     throw err;

@@ -1,25 +1,43 @@
 /**
  * The entry of a RADIUS worker process (radius/workers.ts): the RADIUS part of the
- * gateway, on the config file the main process names, sharing its sockets.
+ * gateway, on the config the main process hands it, sharing its sockets.
  */
 import { AggregatorRegistry } from 'prom-client';
 import { systemClock } from './clock.js';
-import { loadConfig } from './config/load.js';
+import type { Config } from './config/load.js';
 import { createLogger } from './logger.js';
 import cluster from 'node:cluster';
 import { BackoffDirectory } from './directory/backoff-directory.js';
-import { buildRadiusServer, createDirectory, readMaterials } from './wiring.js';
+import { buildRadiusServer, createDirectory } from './wiring.js';
 import { Metrics } from './metrics.js';
 import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, ForwardingDrops, workerPort, type WorkerMessage } from './radius/workers.js';
 import { HandoffSocket } from './radius/eap-handoff.js';
 
-async function main(configFile: string): Promise<void> {
+/**
+ * The config the main process runs, with what its reloads applied: asked for once this
+ * worker listens for the answer (a message sent before that would be lost).
+ */
+function configFromMain(): Promise<Extract<WorkerMessage, { type: 'eg:config' }>> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) return reject(new Error('a RADIUS worker is started by the gateway (radius.workers), not on its own'));
+    const onMessage = (m: WorkerMessage) => {
+      if (m?.type !== 'eg:config') return;
+      process.off('message', onMessage);
+      resolve(m);
+    };
+    process.on('message', onMessage);
+    process.send({ type: 'eg:started' } satisfies WorkerMessage);
+  });
+}
+
+async function main(): Promise<void> {
   // The main process reloads (SIGHUP) and hands the settings on; the hangup of the terminal a
   // gateway was started from reaches its workers too, and must not end them.
   process.on('SIGHUP', () => undefined);
-  const config = loadConfig(configFile);
+  const given = await configFromMain();
+  const config: Config = given.config;
   const log = createLogger(config.log.level).child({ radiusWorker: process.pid });
   const store = await openStateStore(config, log);
   // RADIUS metrics only, gathered by the main process's /metrics (no process metrics: the main process has those).
@@ -31,7 +49,7 @@ async function main(configFile: string): Promise<void> {
   const accessRequests = new ForwardingAccessRequests();
   const drops = new ForwardingDrops();
   // 802.1X renews the morning's session after asking the directory (eap.next_morning renew).
-  const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, await readMaterials(config), log), { clock: systemClock, log }) : undefined;
+  const directory = config.eap.enabled ? new BackoffDirectory(createDirectory(config, given.ldapCa ? { ldapCa: Buffer.from(given.ldapCa) } : {}, log), { clock: systemClock, log }) : undefined;
   // Its own table, so that a reload (eg:reload) changes the routers this worker answers.
   const nas = new NasTable(config.radius.clients);
   // EAP conversations: a request that reached the wrong worker goes straight to its owner's
@@ -78,7 +96,7 @@ async function main(configFile: string): Promise<void> {
   });
 }
 
-main(process.argv[2] ?? '').catch((err: unknown) => {
+main().catch((err: unknown) => {
   process.send?.({ type: 'eg:failed', message: err instanceof Error ? err.message : String(err) } satisfies WorkerMessage);
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 100).unref();

@@ -399,7 +399,7 @@ function eapServerNameOf(pem: Buffer, path: string): string {
 }
 
 /** The configured directory (the users file or LDAP), not yet asked anything. */
-export function createDirectory(config: Config, materials: Materials, log: Logger): SteppedDirectory {
+export function createDirectory(config: Config, materials: Pick<Materials, 'ldapCa'>, log: Logger): SteppedDirectory {
   const d = config.directory;
   if (d.kind === 'file' || !d.ldap) {
     return new FileDirectory(d.file.path, d.file.required_group ? { requiredGroup: d.file.required_group } : {});

@@ -18,7 +18,8 @@
  * checkpoint back; the SIEM copy (syslog.ts) is the defence against that.
  *
  * One writer per directory is enforced with a lock file (audit.lock, the owner's
- * PID; a lock whose process is gone is taken over). Other processes (the command
+ * PID and start time; a lock whose process is gone, or whose PID another process has
+ * since, is taken over). Other processes (the command
  * line) hand their events to the owner through spool files (spoolAuditEvent),
  * which the owner records and deletes every SPOOL_INTERVAL_MS and when it opens.
  */
@@ -29,6 +30,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
+import { lockHolder, lockLine } from '../process-identity.js';
 import { readCheckpoint, writeCheckpoint, writeCheckpointSync } from './checkpoint.js';
 import type { AuditEvent, AuditTrail } from './events.js';
 import { AUDIT_FILE, eventMembers, fileFor, GENESIS, headHmac, HEAD_FILE, isSealed, lineHash, openRecord, sealMembers, type AuditHead } from './record.js';
@@ -421,11 +423,12 @@ export function isBulk(event: AuditEvent): boolean {
 }
 
 /**
- * The live process that writes the audit trail in `dir` (its lock file holds the PID): the
- * running gateway of a config, found by the command line. Undefined when no live process
- * holds the lock; throws what reading the lock file threw otherwise (EACCES: another user's).
+ * Who writes the audit trail in `dir`, by its lock file: the running gateway of a config,
+ * found by the command line. Undefined when there is no lock, or it names no live process
+ * (or this one); `reused` when its PID is alive but is no longer the gateway that wrote it
+ * (process-identity.ts). Throws what reading the lock file threw otherwise (EACCES: another user's).
  */
-export function auditWriter(dir: string): number | undefined {
+export function auditWriter(dir: string): { pid: number; reused: boolean } | undefined {
   let text: string;
   try {
     text = readFileSync(join(dir, LOCK_FILE), 'utf8');
@@ -433,8 +436,9 @@ export function auditWriter(dir: string): number | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const pid = Number.parseInt(text, 10);
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : undefined;
+  const holder = lockHolder(text);
+  if (holder.state === 'gone' || holder.pid === process.pid) return undefined;
+  return { pid: holder.pid, reused: holder.state === 'reused' };
 }
 
 /** Takes the directory's writer lock, or throws AuditLockedError naming the live process that holds it. */
@@ -442,26 +446,17 @@ function takeLock(dir: string): void {
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      writeFileSync(path, lockLine(), { flag: 'wx', mode: 0o600 });
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new AuditLockedError(dir, pid);
-    // Left by a process that is gone (killed, crashed), or by this one: take it over.
+    const holder = lockHolder(readFileSync(path, 'utf8'));
+    if (holder.state === 'running' && holder.pid !== process.pid) throw new AuditLockedError(dir, holder.pid);
+    // Left by a process that is gone (killed, crashed, its PID maybe another's since), or by this one: take it over.
     rmSync(path, { force: true });
   }
   throw new AuditLockedError(dir, 0);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Lines up to and including the newline at `end`. */

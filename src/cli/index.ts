@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configLocation, loadConfig, migrationRedisUrl, type Config } from '../config/load.js';
+import { configLocation, loadConfigHashed, migrationRedisUrl, type Config } from '../config/load.js';
 import { layoutFor } from '../config/layout.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
@@ -25,6 +25,7 @@ import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.j
 import { gatewayAuditDir, RELOAD_USAGE, reloadCommand, writeReloadReport } from './commands/reload.js';
 import { auditFromCli } from './administration.js';
 import { startBanner } from './start-banner.js';
+import { hasTerminal, startedOnTerminal, survivingHangup } from './terminal.js';
 import { readPassword } from './read-password.js';
 
 const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
@@ -39,7 +40,8 @@ Usage:
   enrollgate start [--config FILE]
       Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME}
       (installed as a package: /etc/enrollgate/${CONFIG_NAME});
-      when neither exists and no FILE is given, runs init first. SIGHUP reloads FILE.
+      when neither exists and no FILE is given, runs init first. SIGHUP reloads FILE;
+      closing the terminal it was started in stops it.
 ${RELOAD_USAGE}
 ${CHECK_CONFIG_USAGE}${PORTS_USAGE}
 ${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${BACKUP_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
@@ -82,8 +84,13 @@ const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_US
 const configFail = (err: ConfigError, file: string): never => fail(err.message.includes(file) ? err.message : `${err.message}\n(config file: ${file})`);
 
 function load(file: string): Config {
+  return loadHashed(file).config;
+}
+
+/** load(), with the SHA-256 of the bytes read (what `start` logs and audits). */
+function loadHashed(file: string): { config: Config; sha256: string } {
   try {
-    return loadConfig(file);
+    return loadConfigHashed(file);
   } catch (err) {
     if (err instanceof ConfigError) return configFail(err, file);
     throw err;
@@ -314,9 +321,11 @@ async function main(argv: string[]): Promise<void> {
         const certsDir = layout.kind === 'package' ? layout.certsDir : resolve(dir, '..', 'certs');
         await initCommand({ dir, certsDir, ...(layout.stateDir !== undefined ? { stateDir: layout.stateDir } : {}), print: say });
       }
-      const config = load(file);
+      const { config, sha256: configSha256 } = loadHashed(file);
       const log = createLogger(config.log.level);
       crashLog = log;
+      const onTerminal = startedOnTerminal();
+      if (onTerminal) survivingHangup();
       // Handlers first: the gateway logs "enrollgate started" before startGateway() returns, and a
       // SIGTERM in between must still stop it cleanly instead of killing it with the default action.
       let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -324,7 +333,7 @@ async function main(argv: string[]): Promise<void> {
       const stop = (g: NonNullable<typeof gateway>, signal: string) => {
         process.stderr.write(`enrollgate: ${signal}, stopping\n`);
         setTimeout(() => fail(`still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`, EXIT_FAILURE), STOP_TIMEOUT_MS).unref();
-        g.stop().then(
+        g.stop(signal).then(
           () => process.exit(0),
           (err: unknown) => fail(`stopping failed: ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE),
         );
@@ -337,7 +346,8 @@ async function main(argv: string[]): Promise<void> {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       // SIGHUP (systemctl reload, `enrollgate reload`) reads the config again; its report is
-      // what `enrollgate reload` waits for. One during start-up is answered once started.
+      // what `enrollgate reload` waits for. One during start-up is answered once started. But
+      // the terminal a gateway was started from sends it too, when it is closed: that one stops it.
       let reloads = 0;
       let hungUp = false;
       const reload = (g: NonNullable<typeof gateway>) => {
@@ -357,11 +367,14 @@ async function main(argv: string[]): Promise<void> {
           });
       };
       process.on('SIGHUP', () => {
-        if (gateway && !signalled) reload(gateway);
+        if (onTerminal && !hasTerminal()) {
+          log.warn({ event: 'gateway.terminal_closed' }, 'terminal closed, stopping');
+          onSignal('terminal closed');
+        } else if (gateway && !signalled) reload(gateway);
         else hungUp = true;
       });
       try {
-        gateway = await startGateway(config, { log });
+        gateway = await startGateway(config, { log, configSha256 });
       } catch (err) {
         if (err instanceof ConfigError) return configFail(err, file);
         throw err;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isIP, SocketAddress } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -395,12 +396,27 @@ function readConfigFile(file: string): Buffer {
 
 /** Reads, validates and resolves the config file. Throws ConfigError with every problem found (the message lists the first 20). */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  return resolveConfig(validateConfig(parseConfigFile(file)), file, env);
+  return loadConfigHashed(file, env).config;
+}
+
+/**
+ * loadConfig, with the SHA-256 of the very bytes the config was made from: the hash the log
+ * and the audit trail name. Hashing the file again afterwards would name an edit saved in
+ * between, not the config that runs.
+ */
+export function loadConfigHashed(file: string, env: NodeJS.ProcessEnv = process.env): { config: Config; sha256: string } {
+  const bytes = readConfigFile(file);
+  return { config: resolveConfig(validateConfig(parseConfigText(file, bytes)), file, env), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** The config file read and parsed as YAML; ConfigError for an unreadable file and for every YAML problem. */
 function parseConfigFile(file: string): unknown {
-  const text = readConfigFile(file).toString('utf8');
+  return parseConfigText(file, readConfigFile(file));
+}
+
+/** The bytes of the config file `file` parsed as YAML; ConfigError for every YAML problem. */
+function parseConfigText(file: string, bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
   const lines = new LineCounter();
   // uniqueKeys is checked below: the yaml package compares each key with every earlier one (60,000 keys: 35 s).
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });

@@ -6,7 +6,7 @@ import { BULK_FLUSH_MS, BULK_MAX_RECORDS, isBulk } from '../audit/audit-log.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import { eventMembers } from '../audit/record.js';
-import type { NasClientConfig } from '../config/load.js';
+import type { Config, NasClientConfig } from '../config/load.js';
 import type { Mac } from '../mac.js';
 import { ConfigError, StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -38,10 +38,18 @@ import { newHandoffKey } from './eap-handoff.js';
  * - an EAP request that reaches a worker other than its conversation's goes to that
  *   worker directly (eap-handoff.ts), the main process only telling each where the
  *   others listen.
+ * A worker never reads the config file: the main process hands it the config it runs
+ * (eg:config, over the IPC channel: secrets stay out of files and the environment), with
+ * what reloads applied since. A worker restarted after a crash therefore runs what its
+ * siblings run, whatever the file on disk says now (a broken file, or an edit not reloaded).
  */
 
 /** Messages between the main process and RADIUS workers. */
 export type WorkerMessage =
+  /** A forked worker listens for its config: the main process answers eg:config. */
+  | { type: 'eg:started' }
+  /** The config the gateway runs (start's, with what reloads applied), and the LDAP CA it read at start. */
+  | { type: 'eg:config'; config: Config; ldapCa?: Uint8Array }
   /** `handoffPort`: an authentication worker's loopback socket for EAP hand-offs (eap-handoff.ts), with eap.enabled. */
   | { type: 'eg:ready'; port: Port; number: number; handoffPort?: number }
   | { type: 'eg:failed'; message: string }
@@ -104,7 +112,7 @@ export class RadiusWorkers {
   private readonly workers = new Set<Worker>();
   /** The workers that listen (they take a reload); one that starts later is given the last reload when it is ready. */
   private readonly ready = new Set<Worker>();
-  /** The last reload, for workers started after it (a worker that died and was restarted reads the file as it is now). */
+  /** The last reload, for a worker that took its config before it and listens after it (given it when ready). */
   private reloaded: Extract<WorkerMessage, { type: 'eg:reload' }> | undefined;
   private stopping = false;
   private readonly aggregator = new AggregatorRegistry();
@@ -116,7 +124,10 @@ export class RadiusWorkers {
   constructor(
     private readonly o: {
       count: number;
-      configFile: string;
+      /** The config as it runs now, what each worker is forked with: start's, with what reloads applied. */
+      config: () => Config;
+      /** directory.ldap.ca_file as read at start (the directory needs a restart to change). */
+      ldapCa?: Buffer;
       accessRequests: RecentAccessRequests;
       audit: Pick<AuditLog, 'recordMembers'>;
       /** The main process's ring, where the workers' drops go. */
@@ -133,7 +144,7 @@ export class RadiusWorkers {
     }
     // V8's serializer copies the workers' audit text as it is; JSON would escape every
     // quote in it on the way out and scan it again on the way in (3x the CPU per record).
-    cluster.setupPrimary({ exec: entry, args: [this.o.configFile], serialization: 'advanced', execArgv: workerExecArgv(process.execArgv, process.env) });
+    cluster.setupPrimary({ exec: entry, args: [], serialization: 'advanced', execArgv: workerExecArgv(process.execArgv, process.env) });
     const [acctPort, ...authPorts] = await Promise.all([this.fork('acct'), ...Array.from({ length: this.o.count }, () => this.fork('auth'))]);
     return { authPort: authPorts[0]!, acctPort: acctPort! };
   }
@@ -142,7 +153,8 @@ export class RadiusWorkers {
     const worker = cluster.fork({ [PORT_ENV]: port });
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
-      if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
+      if (m?.type === 'eg:started') worker.send({ type: 'eg:config', config: this.o.config(), ...(this.o.ldapCa ? { ldapCa: this.o.ldapCa } : {}) } satisfies WorkerMessage);
+      else if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
       else if (m?.type === 'eg:drops') for (const d of m.drops) this.o.drops?.add(d);
     });

@@ -72,24 +72,33 @@ export function gatewayAuditDir(file: string): { dir?: string; problem?: string 
 
 /**
  * `enrollgate reload`: finds the gateway running on `configFile` (the live PID in the lock
- * file of its audit directory), sends it SIGHUP and waits for its report of that reload.
- * Returns the exit status: RELOADED, REFUSED (the gateway keeps its config) or NO_GATEWAY
- * (none runs, it cannot be signalled, or it did not answer).
+ * file of its audit directory, still the process that wrote it), sends it SIGHUP and waits
+ * for its report of that reload. Returns the exit status: RELOADED, REFUSED (the gateway
+ * keeps its config) or NO_GATEWAY (none runs, its PID is another process's now, it cannot
+ * be signalled, or it did not answer).
  */
 export async function reloadCommand(
   target: { configFile: string; auditDir: string },
   io: { print: (line: string) => void; error: (line: string) => void; waitMs?: number },
 ): Promise<number> {
   const dir = target.auditDir;
-  let pid: number | undefined;
+  const lock = join(dir, 'audit.lock');
+  let writer: ReturnType<typeof auditWriter>;
   try {
-    pid = auditWriter(dir);
+    writer = auditWriter(dir);
   } catch (err) {
-    io.error(`cannot tell whether a gateway runs on ${target.configFile}: ${join(dir, 'audit.lock')}: ${why(err)}`);
+    io.error(`cannot tell whether a gateway runs on ${target.configFile}: ${lock}: ${why(err)}`);
     return NO_GATEWAY;
   }
-  if (pid === undefined) {
-    io.error(`no gateway runs on ${target.configFile} (no live process holds ${join(dir, 'audit.lock')}); start it with \`enrollgate start --config ${target.configFile}\` or \`systemctl start enrollgate\``);
+  const start = `start it with \`enrollgate start --config ${target.configFile}\` or \`systemctl start enrollgate\``;
+  if (writer === undefined) {
+    io.error(`no gateway runs on ${target.configFile} (no live process holds ${lock}); ${start}`);
+    return NO_GATEWAY;
+  }
+  const pid = writer.pid;
+  // A gateway that crashed left its lock, and its PID went to another process: never signal that one.
+  if (writer.reused) {
+    io.error(`the gateway that wrote ${lock} (pid ${pid}) is no longer running; pid ${pid} is now another process, which was not signalled; ${start}`);
     return NO_GATEWAY;
   }
   const before = readReloadReport(dir);

@@ -9,6 +9,7 @@ import { queryAudit } from '../../../src/audit/query.js';
 import { eventMembers, HEAD_FILE } from '../../../src/audit/record.js';
 import { verifyAuditDir } from '../../../src/audit/verify.js';
 import { createLogger } from '../../../src/logger.js';
+import { lockLine, processStart } from '../../../src/process-identity.js';
 import { LogSink } from '../../helpers/gateway.js';
 import { builtUrl } from '../../helpers/source.js';
 
@@ -227,10 +228,13 @@ describe('the audit trail', () => {
   it('has one writer per directory; others spool their events for it', async () => {
     const clock = clockAt('2026-11-26T08:00:00Z');
     const audit = AuditLog.open({ dir, clock, log: quiet });
-    // This process holds the lock; a live other process would be refused (simulated by its PID: our parent's).
+    // This process holds the lock; a live other process would be refused (simulated by its PID and start time: our parent's).
+    writeFileSync(join(dir, 'audit.lock'), lockLine(process.ppid));
+    expect(() => AuditLog.open({ dir, clock, log: quiet })).toThrow(AuditLockedError);
+    // As a gateway of an earlier version wrote it, its PID only: a node process is taken at its word.
     writeFileSync(join(dir, 'audit.lock'), `${process.ppid}\n`);
     expect(() => AuditLog.open({ dir, clock, log: quiet })).toThrow(AuditLockedError);
-    writeFileSync(join(dir, 'audit.lock'), `${process.pid}\n`);
+    writeFileSync(join(dir, 'audit.lock'), lockLine());
 
     spoolAuditEvent(dir, { type: 'device.blocked', mac: '3c:a0:00:00:00:09', by: 'cli:root', reason: 'stolen' }, new Date('2026-11-26T07:59:00Z'));
     audit.drainSpool();
@@ -239,6 +243,27 @@ describe('the audit trail', () => {
     const [record] = linesOf('audit-2026-11-26.jsonl').map((l) => JSON.parse(l));
     expect(record).toMatchObject({ type: 'device.blocked', by: 'cli:root', requested_at: '2026-11-26T07:59:00.000Z' });
     expect(readdirSync(join(dir, 'spool'))).toEqual([]);
+  });
+
+  it('takes over a lock whose PID was given to another process after its writer died', async () => {
+    const clock = clockAt('2026-11-26T08:00:00Z');
+    const unrelated = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const pid = unrelated.pid!;
+      const [ticks, boot] = processStart(pid)!.split('@');
+      // Its writer started before it (another start time), or before a reboot (another boot), or wrote its PID only.
+      for (const text of [`${pid} ${Number(ticks) - 1}@${boot}\n`, `${pid} ${ticks}@00000000-0000-0000-0000-000000000000\n`, `${pid}\n`]) {
+        writeFileSync(join(dir, 'audit.lock'), text);
+        const audit = AuditLog.open({ dir, clock, log: quiet });
+        expect(readFileSync(join(dir, 'audit.lock'), 'utf8'), text).toBe(lockLine());
+        await audit.close();
+      }
+      // Its own start time: it is the writer.
+      writeFileSync(join(dir, 'audit.lock'), lockLine(pid));
+      expect(() => AuditLog.open({ dir, clock, log: quiet })).toThrow(new AuditLockedError(dir, pid));
+    } finally {
+      unrelated.kill('SIGKILL');
+    }
   });
 });
 

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
+import { processStart } from '../../../src/process-identity.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { CLI_GATEWAY_SETUP_MS, editConfig, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { answers, RawNas } from '../../helpers/raw-nas.js';
@@ -50,6 +53,17 @@ function audited(type: string): AuditRecord[] {
 function request(secret: string): Buffer {
   const mac = '02-00-00-00-18-07';
   return macAuthRequest({ secret, identifier: randomBytes(1)[0]!, userName: mac, callingStationId: mac, authenticator: randomBytes(16) });
+}
+
+/**
+ * Whether a SIGHUP reached `pid` (this test's child): it is dead or dying (a zombie until this
+ * process reaps it), or holds one pending. A signal sent before the sender exited is one of those.
+ */
+function hupReached(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const state = stat[stat.lastIndexOf(')') + 2]; // field 3, after the command name in parentheses
+  const pending = [...readFileSync(`/proc/${pid}/status`, 'utf8').matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].map((m) => BigInt(`0x${m[1]}`));
+  return state !== 'S' || pending.some((mask) => (mask & 1n) !== 0n);
 }
 
 /** Whether the gateway logged a drop of a packet from `address` for `reason`. */
@@ -218,4 +232,29 @@ describe('enrollgate reload', () => {
       await rm(other, { recursive: true, force: true });
     }
   }, 2 * SOURCE_RUN_MS);
+
+  it('never signals a process that was given the PID of a gateway that is gone; says so and exits 1', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'enrollgate-reload-reused-'));
+    // The process the PID went to: sleep dies of the SIGHUP a reload would send it.
+    const unrelated = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const pid = unrelated.pid!;
+      const { configFile: idle } = await initOnFreePorts(other);
+      await mkdir(join(other, 'audit'), { recursive: true });
+      const lock = join(other, 'audit', 'audit.lock');
+      const [ticks, boot] = processStart(pid)!.split('@');
+      // As a gateway that started earlier and crashed leaves it: its PID, and its own start time.
+      const shapes = [`${pid} ${Number(ticks) - 1}@${boot}\n`, `${pid} ${ticks}@00000000-0000-0000-0000-000000000000\n`, `${pid}\n`];
+      for (const text of shapes) {
+        await writeFile(lock, text, { mode: 0o600 });
+        const r = await runCli(['reload', '--config', idle], { cwd: other });
+        expect(r.code, text).toBe(1);
+        expect(r.stderr, text).toContain(`the gateway that wrote ${lock} (pid ${pid}) is no longer running; pid ${pid} is now another process, which was not signalled`);
+        expect(hupReached(pid), text).toBe(false);
+      }
+    } finally {
+      unrelated.kill('SIGKILL');
+      await rm(other, { recursive: true, force: true });
+    }
+  }, 4 * SOURCE_RUN_MS);
 });

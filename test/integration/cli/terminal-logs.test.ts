@@ -1,10 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { queryAudit } from '../../../src/audit/query.js';
+import type { AuditRecord } from '../../../src/audit/record.js';
+import { EXIT_STATUS_FILE_ENV } from '../../helpers/exit-status.js';
 import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
-import { cliEntry } from '../../helpers/source.js';
+import { cliEntry, ROOT, runCli, TSX_LOADER } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
@@ -19,6 +24,11 @@ let configFile: string;
 let ports: GatewayPorts;
 let secret: string;
 let running: ChildProcess | undefined;
+/** The PID of a gateway in a terminal that script(1) no longer holds. */
+let orphan: number | undefined;
+
+/** test/helpers/exit-status.ts, for `node --import`. */
+const EXIT_STATUS = pathToFileURL(join(ROOT, 'test', 'helpers', 'exit-status.ts')).href;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-terminal-'));
@@ -31,6 +41,15 @@ beforeAll(async () => {
 afterEach(async () => {
   if (running) await stopChild(running, 10_000);
   running = undefined;
+  // A gateway left running by a failed test, which script's end did not stop: it holds the ports.
+  if (orphan !== undefined) {
+    try {
+      process.kill(orphan, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  orphan = undefined;
 });
 
 afterAll(async () => {
@@ -55,29 +74,39 @@ function terminalEnv(): NodeJS.ProcessEnv {
 /** Colours and the terminal's carriage returns removed: what a person reads. */
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r/g, '');
 
+/**
+ * `enrollgate start` in a pseudo-terminal of script(1), `nodeArgs` before the CLI; resolves
+ * once the banner is shown, with script's process and what the terminal showed so far.
+ */
+async function startInTerminal(nodeArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string }> {
+  // exec: the gateway itself is the terminal's foreground process (and its session's leader), as
+  // when a person types the command. dash (Debian's /bin/sh) does not exec a -c command by
+  // itself; left waiting, it would be killed by a Ctrl-C while the gateway stopped cleanly.
+  const command = `exec ${[process.execPath, ...nodeArgs, cliEntry(), 'start', '--config', configFile].map(quoted).join(' ')}`;
+  // -q quiet, -f flush at once, -e the command's exit status, -c the command; no typescript file.
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: { ...terminalEnv(), ...env } });
+  running = child;
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`no banner within 30 s:\n${output}`)), 30_000);
+    const check = () => {
+      if (plain(output).includes('Stop with Ctrl-C')) {
+        clearTimeout(deadline);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => reject(new Error(`script exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output };
+}
+
 describe('enrollgate start', () => {
   it('on a terminal: text log lines, then a banner with the portal, RADIUS ports, store, directory and next steps', async () => {
-    // exec: the gateway itself is the terminal's foreground process, as when a person types the
-    // command. dash (Debian's /bin/sh) does not exec a -c command by itself; left waiting, it
-    // would be killed by the Ctrl-C below while the gateway stopped cleanly.
-    const command = `exec ${[process.execPath, cliEntry(), 'start', '--config', configFile].map(quoted).join(' ')}`;
-    // -q quiet, -f flush at once, -e the command's exit status, -c the command; no typescript file.
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: terminalEnv() });
-    running = child;
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`no banner within 30 s:\n${output}`)), 30_000);
-      const check = () => {
-        if (plain(output).includes('Stop with Ctrl-C')) {
-          clearTimeout(deadline);
-          resolve();
-        }
-      };
-      child.stdout.on('data', check);
-      child.once('exit', (code) => reject(new Error(`script exited with ${code}:\n${output}`)));
-    });
+    const { child, output: shown } = await startInTerminal();
+    const output = shown();
     const text = plain(output);
     // A terminal that has colours gets them (TERM=xterm-256color).
     expect(output).toMatch(/\u001b\[32mINFO \u001b\[0m/);
@@ -105,8 +134,42 @@ describe('enrollgate start', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.stdin.write('\x03');
     const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
-    expect(code, plain(output).slice(-2000)).toBe(0);
+    expect(code, plain(shown()).slice(-2000)).toBe(0);
     running = undefined;
+  }, 90_000);
+
+  it('on a terminal: `enrollgate reload` reloads it; closing the terminal stops it cleanly (exit 0), not a reload', async () => {
+    const statusFile = join(dir, 'exit-status');
+    const { child } = await startInTerminal(['--import', TSX_LOADER, '--import', EXIT_STATUS], { [EXIT_STATUS_FILE_ENV]: statusFile });
+    // The gateway is script's child: its PID is the one its audit lock names.
+    const lock = join(dir, 'audit', 'audit.lock');
+    const pid = Number.parseInt(await readFile(lock, 'utf8'), 10);
+    orphan = pid;
+
+    // A SIGHUP from elsewhere while the terminal is open is a reload.
+    const reloaded = await runCli(['reload', '--config', configFile], { cwd: dir });
+    expect(reloaded.stderr).toBe('');
+    expect(reloaded.code).toBe(0);
+    expect(reloaded.stdout).toContain(`${configFile} reloaded (process ${pid}`);
+
+    // The terminal closed, as when its window is: script's end closes the pseudo-terminal, and
+    // the kernel hangs it up (SIGHUP to the gateway, its session's leader). SIGKILL: script
+    // passes nothing on. The gateway is nobody's child here; it writes its exit status.
+    const killed = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const closedAt = performance.now();
+    child.kill('SIGKILL');
+    await killed;
+    running = undefined;
+    // Stopping takes well under the 10 s the gateway allows itself (STOP_TIMEOUT_MS).
+    await expect.poll(() => existsSync(statusFile), { timeout: 20_000, interval: 100 }).toBe(true);
+    console.log(`terminal closed: the gateway exited within ${Math.ceil(performance.now() - closedAt)} ms`);
+    expect(readFileSync(statusFile, 'utf8')).toBe('0');
+    orphan = undefined;
+    // A clean stop: the lock released, gateway.stopped the last record, saying why.
+    expect(existsSync(lock)).toBe(false);
+    const records: AuditRecord[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => void records.push(m.record));
+    expect(records.at(-1)).toMatchObject({ type: 'gateway.stopped', pid, reason: 'terminal closed' });
   }, 90_000);
 
   it('on a pipe: every line of stdout is JSON, and the start line carries the banner facts', async () => {

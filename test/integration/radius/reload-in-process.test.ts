@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
@@ -25,7 +27,16 @@ async function audited(type: string): Promise<AuditRecord[]> {
 }
 
 beforeAll(async () => {
-  t = await startTestGateway();
+  t = await startTestGateway({
+    // An added language that lacks most texts: a warning at start (shown in English), and at each reload.
+    configure: (doc) => {
+      doc.portal.languages = { dir: 'languages' };
+    },
+    beforeStart: async (dir) => {
+      await mkdir(join(dir, 'languages'));
+      await writeFile(join(dir, 'languages', 'nl.yaml'), 'language:\n  name: Nederlands\n');
+    },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -33,6 +44,13 @@ afterAll(async () => {
 });
 
 describe('Gateway.reload() in one process', () => {
+  it('logs the warnings a start logs: here, the texts an added language lacks', async () => {
+    const warned = () => t.logs.events().filter((l) => l.event === 'config.warning' && /languages\/nl\.yaml: \d+ keys missing, shown in English/.test(String(l.msg))).length;
+    expect(warned()).toBe(1);
+    expect((await t.gateway.reload()).ok).toBe(true);
+    expect(warned()).toBe(2);
+  });
+
   it('takes a new shared secret: the router with it is answered, with the old one dropped', async () => {
     expect((await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
     await rewrite((doc) => {
