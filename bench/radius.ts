@@ -19,6 +19,12 @@
  * FreeRADIUS with the same generator, MAC list and attributes; the medians and their
  * ratio are printed against the target (gateway ≥ 1.25 × FreeRADIUS, p99 ≤ 3 ms).
  *
+ * The Node floor alongside (unless --no-floor): node-floor.ts, as many worker processes as
+ * the gateway's answering the same MACs with the same reply and nothing else (a Set of
+ * MACs, the Message-Authenticator checked, the answer signed), after each FreeRADIUS run:
+ * how far the gateway is from what Node's UDP and crypto cost on this machine at that
+ * moment, and FreeRADIUS beside the same yardstick.
+ *
  * First, accounting alone (no authentication load): the CPU time each gateway process
  * spends per accounting request. --accounting-only stops there.
  *
@@ -42,6 +48,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { initCommand } from '../src/cli/commands/init.js';
@@ -68,6 +75,7 @@ const { values } = parseArgs({
     gc: { type: 'boolean', default: false },
     'accounting-only': { type: 'boolean', default: false },
     'no-freeradius': { type: 'boolean', default: false },
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(values.runs));
@@ -311,6 +319,17 @@ async function main(): Promise<void> {
     console.log(`  run ${i + 1}, FreeRADIUS (users file): ${line(run)}`);
     return run;
   };
+  const floor = hasC && !values['no-floor'] ? await startNodeFloor(macFile, Number(values.workers)) : undefined;
+  /** One run of the C generator against the Node floor (node-floor.ts), printed like the gateway's. */
+  const floorRun = async (i: number): Promise<CRun> => {
+    const names = Object.entries(gatewayProcesses(floor!.process.pid!)).map(([name, p]) => [name === 'main' ? 'floor primary' : name.replace('auth worker', 'floor child'), p]);
+    const meter = cpuMeter(Object.fromEntries(names));
+    const result = await runC(floor!.port, undefined);
+    const run = { ...summarise(result.report), cores: meter() };
+    if (i === 0) console.log(`../shared/tools/radius-load, Node floor:\n${result.report}`);
+    console.log(`  run ${i + 1}, Node floor (node-floor.ts): ${line(run)}`);
+    return run;
+  };
   /** One run of the C generator, printed (its whole report the first time for each label). */
   const shown = new Set<string>();
   const cRun = async (label: string, i: number): Promise<CRun> => {
@@ -357,10 +376,12 @@ async function main(): Promise<void> {
     const alone: CRun[] = [];
     const mixed: CRun[] = [];
     const reference: CRun[] = [];
+    const floors: CRun[] = [];
     let acctAnswered = 0;
     for (let i = 0; i < RUNS; i++) {
       alone.push(await cRun('auth only', i));
       if (freeRadius) reference.push(await frRun(i));
+      if (floor) floors.push(await floorRun(i));
       const acct = accountingLoad(ports.acct, macs, ACCOUNTING_RATE);
       // As the C generator warms authentication up before it measures, accounting runs a
       // while first (longer the first time: V8 still compiles the accounting path).
@@ -380,6 +401,14 @@ async function main(): Promise<void> {
           `per pair ${alone.map((a, i) => (a.perSecond / reference[i]!.perSecond).toFixed(2)).join(', ')}`,
       );
     }
+    if (floor) {
+      summary('Node floor (node-floor.ts)', floors);
+      const perPair = (a: CRun[]) => a.map((r, i) => (r.perSecond / floors[i]!.perSecond).toFixed(2)).join(', ');
+      console.log(
+        `  gateway / Node floor = ${(median(alone.map((r) => r.perSecond)) / median(floors.map((r) => r.perSecond))).toFixed(2)} (per run ${perPair(alone)})` +
+          (freeRadius ? `; FreeRADIUS / Node floor = ${(median(reference.map((r) => r.perSecond)) / median(floors.map((r) => r.perSecond))).toFixed(2)} (per run ${perPair(reference)})` : ''),
+      );
+    }
     summary('with accounting alongside', mixed);
     const changes = alone.map((a, i) => ((mixed[i]!.perSecond - a.perSecond) / a.perSecond) * 100);
     console.log(
@@ -397,7 +426,26 @@ async function main(): Promise<void> {
 
   console.log(`gateway wrote ${logLines} log lines; final RSS ${rssMb(pid)} MB`);
   await freeRadius?.stop();
+  floor?.process.kill('SIGTERM');
   await stopGateway(gateway, dir);
+}
+
+/**
+ * The Node floor (node-floor.ts): the same number of worker processes as the gateway's,
+ * answering the same MACs with the same reply and nothing else, so that the gateway's
+ * figure can be read against what Node itself costs on this machine at that moment.
+ */
+async function startNodeFloor(macFile: string, workers: number): Promise<{ process: ChildProcess; port: number }> {
+  const port = await freeUdpPort();
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./node-floor.ts', import.meta.url)), String(port), SECRET, macFile, String(workers)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`node-floor.ts exited with ${code}`)));
+  });
+  console.log(`Node floor alongside: pid ${child.pid}, ${workers} worker(s), auth port ${port}`);
+  return { process: child, port };
 }
 
 /**
