@@ -1,6 +1,13 @@
 import type { Context } from 'koa';
 import type { Languages } from './languages.js';
 
+declare module 'koa' {
+  interface DefaultState {
+    /** This request's page language, once pageLanguage worked it out (for these languages: a reload may bring others). */
+    pageLanguage?: { readonly languages: Languages; readonly lang: string };
+  }
+}
+
 /** Remembers a visitor's own choice of language (?lang=), for the portal's pages only. */
 export const LANGUAGE_COOKIE = 'eg_lang';
 
@@ -15,6 +22,15 @@ const LANGUAGE_COOKIE_MS = 365 * 24 * 3600 * 1000;
  * else the default. A ?lang= or cookie naming a language not offered is ignored.
  */
 export function pageLanguage(ctx: Context, languages: Languages): string {
+  // A page asks several times (its words, a refusal's, render's); Accept-Language is parsed once.
+  const known = ctx.state.pageLanguage;
+  if (known?.languages === languages) return known.lang;
+  const lang = resolvePageLanguage(ctx, languages);
+  ctx.state.pageLanguage = { languages, lang };
+  return lang;
+}
+
+function resolvePageLanguage(ctx: Context, languages: Languages): string {
   const asked = typeof ctx.query.lang === 'string' ? languages.choose(ctx.query.lang) : undefined;
   if (asked !== undefined) {
     ctx.cookies.set(LANGUAGE_COOKIE, asked, { httpOnly: true, sameSite: 'lax', secure: ctx.urls.https, path: '/portal', maxAge: LANGUAGE_COOKIE_MS, overwrite: true });
