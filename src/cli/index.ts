@@ -3,51 +3,16 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configLocation, loadConfigHashed, migrationRedisUrl, type Config } from '../config/load.js';
+import type { Config } from '../config/load.js';
 import { layoutFor } from '../config/layout.js';
 import type { AuditEvent } from '../audit/events.js';
 import { BadInputError, ConfigError, GatewayError } from '../errors.js';
-import { createLogger, logsForPeople, type Logger } from '../logger.js';
-import { startGateway } from '../main.js';
-import { createDirectory, readMaterials, type Materials } from '../wiring.js';
-import { portalCertificateProblem, portalCertificateWarning } from '../pki/portal-certificate.js';
-import { AUDIT_SUBCOMMANDS, AUDIT_USAGE, auditCommand } from './commands/audit.js';
-import { DEVICES_SUBCOMMANDS, DEVICES_USAGE, devicesCommand } from './commands/devices.js';
-import { SESSIONS_SUBCOMMANDS, SESSIONS_USAGE, sessionsCommand } from './commands/sessions.js';
-import { STORE_SUBCOMMANDS, STORE_USAGE, storeCommand } from './commands/store.js';
-import { BACKUP_USAGE, backupCommand, restoreCommand } from './commands/backup.js';
-import { CONFIG_NAME, initCommand } from './commands/init.js';
-import { PORTS_FORMATS, PORTS_USAGE, portsCommand } from './commands/ports.js';
-import { TEST_MAC_USAGE, testMacCommand } from './commands/test-mac.js';
-import { TEST_USER_USAGE, testUserCommand } from './commands/test-user.js';
-import { CHECK_CONFIG_USAGE, checkConfig, checkOnline, problemsMessage } from './commands/check-config.js';
-import { USERS_SUBCOMMANDS, USERS_USAGE, usersCommand } from './commands/users.js';
-import { gatewayAuditDir, RELOAD_USAGE, reloadCommand, writeReloadReport } from './commands/reload.js';
-import { auditFromCli } from './administration.js';
-import { startBanner } from './start-banner.js';
-import { hasTerminal, startedOnTerminal, survivingHangup } from './terminal.js';
-import { readPassword } from './read-password.js';
+import type { Logger } from '../logger.js';
+import { AUDIT_SUBCOMMANDS, DEVICES_SUBCOMMANDS, isPortsFormat, PORTS_FORMATS, SESSIONS_SUBCOMMANDS, STORE_SUBCOMMANDS, TEST_SUBCOMMANDS, USAGE, USERS_SUBCOMMANDS } from './usage.js';
 
-const USAGE = `enrollgate: captive-portal Wi-Fi enrollment gateway
-
-Usage:
-  enrollgate init [--dir DIR] [--certs DIR] [--portal-url URL] [--listen ADDRESS] [--nt-hash]
-      Create DIR/${CONFIG_NAME} (default DIR: ./data), a users file, a RADIUS secret,
-      and the gateway's CA and server certificate (default: ./certs, or DIR/certs with --dir).
-      Installed as a package (npm install -g), the defaults are /etc/enrollgate for the config
-      and /var/lib/enrollgate for the certificates, the SQLite state and the audit trail.
-      --nt-hash also keeps the first user's NT hash, which 802.1X PEAP needs (password-equivalent).
-  enrollgate start [--config FILE]
-      Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME}
-      (installed as a package: /etc/enrollgate/${CONFIG_NAME});
-      when neither exists and no FILE is given, runs init first. SIGHUP reloads FILE;
-      closing the terminal it was started in stops it.
-${RELOAD_USAGE}
-${CHECK_CONFIG_USAGE}${PORTS_USAGE}
-${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${BACKUP_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;
-
-/** The `test` subcommands: what the gateway would do, asked without a router or a phone. */
-const TEST_SUBCOMMANDS = ['mac', 'user'] as const;
+// Everything else is imported by the command that needs it, when it runs: `--help`, a usage
+// error or `devices list` need neither the gateway (main.js) nor the Redis client nor the
+// PKI. Only light modules above: errors.js so that a command's refusals are recognised.
 
 /** Exit statuses: 1 for a failure while running, 2 for a bad command line or configuration. */
 const EXIT_FAILURE = 1;
@@ -83,14 +48,33 @@ const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_US
 /** A configuration problem: exit 2 with the message, and the file it is about unless the message names it already. */
 const configFail = (err: ConfigError, file: string): never => fail(err.message.includes(file) ? err.message : `${err.message}\n(config file: ${file})`);
 
-function load(file: string): Config {
-  return loadHashed(file).config;
+/** The config's reader (zod, yaml): imported by the commands that read a config. */
+const configModule = () => import('../config/load.js');
+
+/** The config file --config (else $ENROLLGATE_CONFIG, else the layout's default) names. */
+async function configFile(flag: string | undefined): Promise<string> {
+  return (await configModule()).configLocation(flag).file;
+}
+
+/** Reads the config with the config module, or exits 2 with its problems. */
+function readConfig(module: typeof import('../config/load.js'), file: string): Config {
+  try {
+    return module.loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return configFail(err, file);
+    throw err;
+  }
+}
+
+async function load(file: string): Promise<Config> {
+  return readConfig(await configModule(), file);
 }
 
 /** load(), with the SHA-256 of the bytes read (what `start` logs and audits). */
-function loadHashed(file: string): { config: Config; sha256: string } {
+async function loadHashed(file: string): Promise<{ config: Config; sha256: string }> {
+  const module = await configModule();
   try {
-    return loadConfigHashed(file);
+    return module.loadConfigHashed(file);
   } catch (err) {
     if (err instanceof ConfigError) return configFail(err, file);
     throw err;
@@ -170,6 +154,7 @@ async function main(argv: string[]): Promise<void> {
       const layout = layoutFor();
       const dir = resolve(values.dir ?? layout.configDir);
       const certs = resolve(values.certs ?? (values.dir ? `${dir}/certs` : layout.certsDir));
+      const { initCommand } = await import('./commands/init.js');
       await initCommand({
         dir,
         certsDir: certs,
@@ -183,7 +168,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'check-config': {
       if (values.user !== undefined && !values.online) usage('check-config: --user goes with --online');
-      const { file } = configLocation(values.config);
+      const file = await configFile(values.config);
+      const { checkConfig, checkOnline, problemsMessage } = await import('./commands/check-config.js');
       let report: Awaited<ReturnType<typeof checkConfig>>;
       try {
         report = await checkConfig(file);
@@ -204,22 +190,28 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'ports': {
       // The format first: a typo is a usage error whatever the state of the config file.
-      if (values.format !== undefined && !PORTS_FORMATS.includes(values.format)) {
+      if (values.format !== undefined && !isPortsFormat(values.format)) {
         usage(`--format: got ${JSON.stringify(values.format)}; expected one of ${PORTS_FORMATS.join(', ')}`);
       }
-      portsCommand(load(configLocation(values.config).file), values.format, (text) => void process.stdout.write(text));
+      const config = await load(await configFile(values.config));
+      const { portsCommand } = await import('./commands/ports.js');
+      portsCommand(config, values.format, (text) => void process.stdout.write(text));
       return;
     }
     case 'devices': {
       const sub = subcommand('devices', DEVICES_SUBCOMMANDS, rest[0]);
       const flags = { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) };
-      await badInputExits(() => devicesCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, print));
+      const config = await load(await configFile(values.config));
+      const { devicesCommand } = await import('./commands/devices.js');
+      await badInputExits(() => devicesCommand(config, sub, rest.slice(1), flags, print));
       return;
     }
     case 'sessions': {
       const sub = subcommand('sessions', SESSIONS_SUBCOMMANDS, rest[0]);
       const flags = { ...(values.user !== undefined ? { user: values.user } : {}), ...(values.reason !== undefined ? { reason: values.reason } : {}) };
-      await badInputExits(() => sessionsCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, print));
+      const config = await load(await configFile(values.config));
+      const { sessionsCommand } = await import('./commands/sessions.js');
+      await badInputExits(() => sessionsCommand(config, sub, rest.slice(1), flags, print));
       return;
     }
     case 'test': {
@@ -227,13 +219,20 @@ async function main(argv: string[]): Promise<void> {
       const wrong = sub === 'mac' ? ['password'] : ['nas', 'json'];
       const given = wrong.filter((k) => k in values);
       if (given.length > 0) usage(`test ${sub} does not take ${given.map((k) => `--${k}`).join(', ')}`);
-      const { file } = configLocation(values.config);
-      const config = load(file);
+      const file = await configFile(values.config);
+      const config = await load(file);
       if (sub === 'mac') {
         const flags = { ...(values.nas !== undefined ? { nas: values.nas } : {}), json: values.json === true };
+        const { testMacCommand } = await import('./commands/test-mac.js');
         await badInputExits(() => testMacCommand(config, rest.slice(1), flags, print));
         return;
       }
+      const [{ createDirectory, readMaterials }, { createLogger }, { testUserCommand }, { readPassword }] = await Promise.all([
+        import('../wiring.js'),
+        import('../logger.js'),
+        import('./commands/test-user.js'),
+        import('./read-password.js'),
+      ]);
       let materials: Awaited<ReturnType<typeof readMaterials>>;
       try {
         materials = await readMaterials(config);
@@ -249,7 +248,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'users': {
       const sub = subcommand('users', USERS_SUBCOMMANDS, rest[0]);
-      const config = load(configLocation(values.config).file);
+      const config = await load(await configFile(values.config));
+      const [{ usersCommand }, { readPassword }, { auditFromCli }] = await Promise.all([import('./commands/users.js'), import('./read-password.js'), import('./administration.js')]);
       const flags = {
         ...(values['display-name'] !== undefined ? { displayName: values['display-name'] } : {}),
         ...(values.group !== undefined ? { groups: values.group } : {}),
@@ -264,7 +264,8 @@ async function main(argv: string[]): Promise<void> {
       const sub = subcommand('audit', AUDIT_SUBCOMMANDS, rest[0]);
       if (values.dir !== undefined && values.config !== undefined) usage('audit: give --config or --dir, not both');
       const { config: _config, help: _help, certs: _certs, 'portal-url': _url, listen: _listen, reason: _reason, ...flags } = values;
-      const status = await badInputExits(() => auditCommand(sub, rest.slice(1), flags, () => load(configLocation(values.config).file), process.stdout));
+      const [{ auditCommand }, module] = await Promise.all([import('./commands/audit.js'), configModule()]);
+      const status = await badInputExits(() => auditCommand(sub, rest.slice(1), flags, () => readConfig(module, module.configLocation(values.config).file), process.stdout));
       // Let stdout drain (a large export) before exiting with the status.
       process.stdout.write('', () => process.exit(status));
       return;
@@ -274,6 +275,7 @@ async function main(argv: string[]): Promise<void> {
       // Ctrl-C: the copy stops after the page it is writing, with its checkpoint saved; a second one kills.
       const interrupted = new AbortController();
       process.once('SIGINT', () => interrupted.abort());
+      const { configLocation, migrationRedisUrl } = await configModule();
       const fromEnv = migrationRedisUrl();
       const flags = {
         ...(values.to !== undefined ? { to: values.to } : {}),
@@ -284,22 +286,29 @@ async function main(argv: string[]): Promise<void> {
         verifyOnly: values['verify-only'] === true,
       };
       const io = { print, error: (line: string) => void process.stderr.write(`enrollgate: ${line}\n`), progress: process.stderr, signal: interrupted.signal };
-      const status = await badInputExits(() => storeCommand(load(configLocation(values.config).file), sub, rest.slice(1), flags, io));
+      const config = await load(configLocation(values.config).file);
+      const { storeCommand } = await import('./commands/store.js');
+      const status = await badInputExits(() => storeCommand(config, sub, rest.slice(1), flags, io));
       process.stdout.write('', () => process.exit(status));
       return;
     }
     case 'backup': {
-      const status = await badInputExits(() => backupCommand(load(configLocation(values.config).file), values.to, print));
+      const config = await load(await configFile(values.config));
+      const { backupCommand } = await import('./commands/backup.js');
+      const status = await badInputExits(() => backupCommand(config, values.to, print));
       process.stdout.write('', () => process.exit(status));
       return;
     }
     case 'restore': {
-      const status = await badInputExits(async () => restoreCommand(load(configLocation(values.config).file), values.from, print));
+      const config = await load(await configFile(values.config));
+      const { restoreCommand } = await import('./commands/backup.js');
+      const status = await badInputExits(async () => restoreCommand(config, values.from, print));
       process.stdout.write('', () => process.exit(status));
       return;
     }
     case 'reload': {
-      const { file } = configLocation(values.config);
+      const file = await configFile(values.config);
+      const { gatewayAuditDir, reloadCommand } = await import('./commands/reload.js');
       const found = gatewayAuditDir(file);
       if (found.dir === undefined) {
         return fail(`${found.problem}\n(config file: ${file}); the gateway cannot be found from it, so it was not told: a running one runs on as before`, EXIT_USAGE);
@@ -310,7 +319,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'start': {
-      const { file, named } = configLocation(values.config);
+      const { file, named } = (await configModule()).configLocation(values.config);
+      const [{ createLogger, logsForPeople }, { startGateway }, { startBanner }, { writeReloadReport }, { hasTerminal, startedOnTerminal, survivingHangup }] = await Promise.all([
+        import('../logger.js'),
+        import('../main.js'),
+        import('./start-banner.js'),
+        import('./commands/reload.js'),
+        import('./terminal.js'),
+      ]);
       // stdout carries the log: JSON lines and nothing else, unless a person reads it.
       const forPeople = logsForPeople();
       const say = forPeople ? print : (line: string) => void process.stderr.write(`${line}\n`);
@@ -319,9 +335,10 @@ async function main(argv: string[]): Promise<void> {
         const dir = dirname(file);
         const layout = layoutFor();
         const certsDir = layout.kind === 'package' ? layout.certsDir : resolve(dir, '..', 'certs');
+        const { initCommand } = await import('./commands/init.js');
         await initCommand({ dir, certsDir, ...(layout.stateDir !== undefined ? { stateDir: layout.stateDir } : {}), print: say });
       }
-      const { config, sha256: configSha256 } = loadHashed(file);
+      const { config, sha256: configSha256 } = await loadHashed(file);
       const log = createLogger(config.log.level);
       crashLog = log;
       const onTerminal = startedOnTerminal();

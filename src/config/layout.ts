@@ -17,6 +17,9 @@ export interface Layout {
   readonly stateDir?: string;
 }
 
+/** The config file's name in its directory (init writes it; start looks for it). */
+export const CONFIG_NAME = 'enrollgate.yaml';
+
 /** The checkout's (or the installed package's) top directory: the same relative place from src/ and dist/. */
 const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 

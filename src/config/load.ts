@@ -6,6 +6,7 @@ import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { layoutFor, type Layout } from './layout.js';
+import { MIGRATION_REDIS_URL_VARIABLE } from './variables.js';
 import { configSchema, SECRET_FORMS, type RawConfig, type secretRef } from './schema.js';
 
 type SecretRef = z.output<typeof secretRef>;
@@ -76,9 +77,6 @@ export function configLocation(flag: string | undefined, env: NodeJS.ProcessEnv 
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return configLocation(flag, env).file;
 }
-
-/** The variable `store migrate` reads a Redis URL from: unlike --redis-url, it keeps the password out of ps and shell history. */
-export const MIGRATION_REDIS_URL_VARIABLE = 'ENROLLGATE_REDIS_URL';
 
 /** The Redis URL for `store migrate` from the environment, if set and not empty. */
 export function migrationRedisUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { parseMac, type Mac } from '../mac.js';
 import { loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from './ca.js';
+import { ownerUri } from './owner-uri.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -61,9 +62,26 @@ export function deviceUri(mac: Mac): string {
   return `urn:enrollgate:device:${mac}`;
 }
 
+/** RFC 5280 Appendix A, ub-common-name. */
+const MAX_COMMON_NAME = 64;
+
 /**
- * Issues a client certificate for one device of one person: subject CN = user,
- * SAN URI urn:enrollgate:device:<mac>, EKU clientAuth, keyUsage digitalSignature +
+ * The subject CN of a device certificate: the user name, for people reading certificate
+ * lists, cut to 64 characters with a trailing "…" when longer (never inside a surrogate
+ * pair). Only certificates issued before the owner URI existed are matched by it.
+ */
+export function deviceCommonName(user: string): string {
+  if (user.length <= MAX_COMMON_NAME) return user;
+  let cut = MAX_COMMON_NAME - 1;
+  // A high surrogate at the end would be half a character.
+  if (/[\uD800-\uDBFF]/.test(user.charAt(cut - 1))) cut -= 1;
+  return `${user.slice(0, cut)}…`;
+}
+
+/**
+ * Issues a client certificate for one device of one person: subject CN = user (cut to
+ * 64 characters, deviceCommonName), SAN URIs urn:enrollgate:device:<mac> and
+ * urn:enrollgate:owner:<user> (ownerUri), EKU clientAuth, keyUsage digitalSignature +
  * keyEncipherment, 1 year (never past the CA), and packs it in PKCS#12.
  */
 export async function issueDeviceIdentity(
@@ -78,7 +96,7 @@ export async function issueDeviceIdentity(
   const key = toForgeKey(await keys.generate());
 
   const { cert, certPem } = signLeafCertificate(issuer, {
-    commonName: device.user,
+    commonName: deviceCommonName(device.user),
     publicKey: forge.pki.setRsaPublicKey(key.n, key.e),
     days: device.validDays ?? DEVICE_DEFAULT_DAYS,
     now,
@@ -87,8 +105,9 @@ export async function issueDeviceIdentity(
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       // RFC 5216 §5.3 (EAP-TLS) and RFC 5280 §4.2.1.12: a TLS client certificate.
       { name: 'extKeyUsage', clientAuth: true },
-      // RFC 5280 §4.2.1.6, GeneralName [6] uniformResourceIdentifier.
-      { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(mac) }] },
+      // RFC 5280 §4.2.1.6, GeneralName [6] uniformResourceIdentifier: the device, and its
+      // owner in full (EAP-TLS matches the owner by it, radius/eap/device-certificate.ts).
+      { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(mac) }, { type: 6, value: ownerUri(device.user) }] },
     ],
   });
 

@@ -6,6 +6,7 @@
  * The colour's contrast is checked with the config (config/accent-colour.ts). Without
  * accent_colour_dark, the dark mode accent is the light one lightened just enough to pass.
  */
+import { createHash } from 'node:crypto';
 import { hexOf, mix, PAGE_COLOURS, parseHexColour, type Mode } from '../config/accent-colour.js';
 
 /**
@@ -26,6 +27,11 @@ export const LOGO_MAX_BYTES = 32 * 1024;
 export interface Logo {
   readonly bytes: Buffer;
   readonly type: 'image/svg+xml' | 'image/png';
+  /**
+   * The first 16 hex digits of the bytes' SHA-256: the logo's address carries it (?v=), so a
+   * reload that changes the file changes the address, and browsers cache each one for good.
+   */
+  readonly version: string;
 }
 
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -38,13 +44,17 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 export function checkLogo(bytes: Buffer, path: string): Logo | string {
   if (bytes.length === 0) return `${path} is empty`;
   if (bytes.length > LOGO_MAX_BYTES) return `${path} is ${bytes.length} bytes; a logo is at most ${LOGO_MAX_BYTES} bytes (it loads with every page)`;
-  if (bytes.subarray(0, 8).equals(PNG_MAGIC)) return { bytes, type: 'image/png' };
+  if (bytes.subarray(0, 8).equals(PNG_MAGIC)) return { bytes, type: 'image/png', version: logoVersion(bytes) };
   const text = bytes.toString('utf8');
   if (/<svg[\s>]/i.test(text)) {
     if (/<script[\s>]|\son[a-z]+\s*=|javascript:|<foreignObject[\s>]/i.test(text)) return `${path} holds script, event handlers or foreignObject; a logo needs none`;
-    return { bytes, type: 'image/svg+xml' };
+    return { bytes, type: 'image/svg+xml', version: logoVersion(bytes) };
   }
   return `${path} is neither a PNG nor an SVG image`;
+}
+
+function logoVersion(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
 /** The terms of use as the pages show them. */

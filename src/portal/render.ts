@@ -25,14 +25,14 @@ export function addRouteUrls(env: nunjucks.Environment, urls: Pick<PortalUrls, '
 
 /**
  * What every page's layout shows of portal.branding and portal.terms: the accent's
- * stylesheet lines (brand_style), the logo's address (logo_url) and the terms (terms: title,
+ * stylesheet lines (brand_style), the logo's address with its version (logo_url) and the terms (terms: title,
  * version, and where to read them). Each is undefined when not configured, so that a reload
  * that takes one away sets it so.
  */
 export function brandingGlobals(branding: PortalBranding, urls: Pick<PortalUrls, 'route'>): Record<string, unknown> {
   return {
     brand_style: branding.style,
-    logo_url: branding.logo ? urls.route('portal.logo') : undefined,
+    logo_url: branding.logo ? urls.route('portal.logo', { v: branding.logo.version }) : undefined,
     terms: branding.terms ? { title: branding.terms.title, version: branding.terms.version, url: urls.route('portal.terms') } : undefined,
   };
 }

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The shape of src/ that keeps it readable: no import cycle between files or between
- * folders (type-only imports count: a reader follows them too), and nothing below the
- * wiring imports main.ts (only the command line, which starts it, does).
+ * folders (type-only and dynamic imports count: a reader follows them too), nothing below
+ * the wiring imports main.ts (only the command line, which starts it, does), and the
+ * command line loads nothing heavy before it knows the command.
  */
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -18,15 +19,30 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Every file's relative imports and re-exports (import type included), as files under src/. */
-function importGraph(): Map<string, string[]> {
+/**
+ * Every file's relative imports and re-exports (import type and import() included), as
+ * files under src/; with `loadedFirst`, only what is loaded with the file itself: value
+ * imports, neither `import type` nor `import()`.
+ */
+function importGraph(o: { loadedFirst?: boolean } = {}): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sources(SRC)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+    const statements = [...text.matchAll(/^\s*(?:import|export)\s([^'"]*?)from\s+'(\.[^']+)'/gm)]
+      .filter((m) => !(o.loadedFirst && /^type\s/.test(m[1]!)))
+      .map((m) => m[2]!);
+    const dynamic = o.loadedFirst ? [] : [...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => m[1]!);
+    const targets = [...statements, ...dynamic].map((target) => resolve(dirname(file), target.replace(/\.js$/, '.ts')));
     graph.set(relative(SRC, file), targets.map((t) => relative(SRC, t)));
   }
   return graph;
+}
+
+/** The files loaded with `start` and everything they load in turn. */
+function closure(graph: ReadonlyMap<string, readonly string[]>, start: string): string[] {
+  const seen = new Set<string>([start]);
+  for (const file of seen) for (const target of graph.get(file) ?? []) seen.add(target);
+  return [...seen].sort();
 }
 
 /** The strongly connected groups of more than one node (Tarjan): each is a cycle. */
@@ -92,5 +108,9 @@ describe('src/ imports', () => {
 
   it('has main.ts imported by the command line only', () => {
     expect([...graph].filter(([, targets]) => targets.includes('main.ts')).map(([file]) => file)).toEqual(['cli/index.ts']);
+  });
+
+  it('loads, with the command line, only what its help and its usage errors need: each command imports the rest when it runs', () => {
+    expect(closure(importGraph({ loadedFirst: true }), 'cli/index.ts')).toEqual(['cli/index.ts', 'cli/usage.ts', 'config/layout.ts', 'config/variables.ts', 'errors.ts']);
   });
 });

@@ -13,28 +13,9 @@ import { systemClock } from '../../clock.js';
 import { BadInputError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { operator } from './devices.js';
+import { AUDIT_SUBCOMMANDS } from '../usage.js';
 
-/** The `audit` subcommands and their help (printed by `enrollgate help`). */
-export const AUDIT_USAGE = `  enrollgate audit verify [--config FILE | --dir DIR]
-      Check the audit trail's hash chain (and HMACs, with audit.hmac_key) up to its
-      checkpoint (audit-head.json): exit 0 when intact, 1 at the first altered, deleted,
-      reordered or cut record (named by file and line), at a missing or wrong
-      checkpoint, and when the directory does not exist or holds no trail; 3 when it
-      ends in a torn line from a crash not yet recovered.
-  enrollgate audit query [--config FILE | --dir DIR] [--from T] [--to T] [--user U]
-      [--mac MAC] [--type TYPE] [--outcome success|failure|info] [--format jsonl|csv]
-      [--limit N]
-      Print matching records, oldest first, as JSON lines (as stored) or CSV. T is a
-      date (2026-11-26, UTC) or an ISO 8601 instant; --to is exclusive. TYPE is an
-      event type (device.enrolled) or a prefix (device.*).
-  enrollgate audit prune --before DATE --archive DIR [--config FILE]
-      Move the daily files of the days before DATE (UTC, at most today) into DIR and
-      record the cut in the trail (audit.pruned: files, records, the last record's seq
-      and SHA-256), so that verify accepts the rest. Refused on a trail that does not
-      verify. DIR gets a checkpoint: \`audit verify --dir DIR\` checks the archive.
-`;
 
-export const AUDIT_SUBCOMMANDS = ['verify', 'query', 'prune'] as const;
 export type AuditSubcommand = (typeof AUDIT_SUBCOMMANDS)[number];
 
 /** What `audit` may take besides --config. */

@@ -8,19 +8,6 @@ import { formatReport, verifyAuditDir } from '../../audit/verify.js';
 import type { Config } from '../../config/load.js';
 import { BadInputError } from '../../errors.js';
 
-export const BACKUP_USAGE = `  enrollgate backup --to DIR [--config FILE]
-      Copy the SQLite state and the audit trail into DIR (new or empty), with backup.json
-      listing each file's SHA-256. The gateway may be running: the state is copied with
-      SQLite's online backup (one consistent moment), the audit trail checkpoint first and
-      each daily file up to its last whole record. With store.kind redis only the audit
-      trail is copied (back Redis up with its own tools). Config, users file, secrets and
-      certs/ are not copied: they are yours to keep.
-  enrollgate restore --from DIR [--config FILE]
-      Put a backup's state and audit trail where the config says (store.sqlite_file,
-      audit.dir), after checking each file against backup.json; then check the state
-      file's integrity and verify the trail. Refuses to overwrite: the state file must not
-      exist and audit.dir must be empty (stop the gateway and move them aside first).
-`;
 
 const MANIFEST = 'backup.json';
 const STATE = 'state.sqlite';

@@ -11,13 +11,6 @@ import { portalCertificateProblem, portalCertificateWarning } from '../../pki/po
 import { openStateStore } from '../../store/open-state-store.js';
 import { createDirectory, readMaterials, type Materials } from '../../wiring.js';
 
-export const CHECK_CONFIG_USAGE = `  enrollgate check-config [--online [--user NAME]] [--config FILE]
-      Validate the configuration, its secrets and the files it names, and print every
-      problem at once (exit 2), then what validates but is likely a mistake or undone
-      (warnings: exit 0). --online also binds to the directory, looks up NAME (default: the
-      first person of the users file; with LDAP none is searched without --user) and the
-      groups and admin role it resolves to, and opens the state store: exit 1 when one fails.
-`;
 
 /** What check-config found: the problems (exit 2 when any), the warnings, and the config when it could be read. */
 export interface ConfigReport {

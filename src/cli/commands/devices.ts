@@ -5,23 +5,9 @@ import type { BlockEntry } from '../../devices/device-registry.js';
 import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
 import { administer, nasLines } from '../administration.js';
+import { DEVICES_SUBCOMMANDS } from '../usage.js';
 
-/** The `devices` subcommands and their help (printed by `enrollgate help`). */
-export const DEVICES_USAGE = `  enrollgate devices list [--user USER] [--config FILE]
-      List enrolled devices (all, or USER's).
-  enrollgate devices block MAC [--reason TEXT] [--config FILE]
-      Block a lost or stolen device: it can no longer enroll or log in, and its session
-      ends, so RADIUS refuses its next request, and its router is sent a Disconnect-Request
-      (RFC 5176, where dynamic_authorization is on), as from the admin console.
-  enrollgate devices unenroll MAC [--reason TEXT] [--config FILE]
-      Unenroll a device whoever owns it; its session ends as with block.
-  enrollgate devices unblock MAC [--config FILE]
-      Take a MAC off the block list.
-  enrollgate devices blocked [--config FILE]
-      Show the block list.
-`;
 
-export const DEVICES_SUBCOMMANDS = ['list', 'block', 'unblock', 'unenroll', 'blocked'] as const;
 export type DevicesSubcommand = (typeof DEVICES_SUBCOMMANDS)[number];
 
 /**

@@ -5,6 +5,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { exampleConfig } from '../../config/example.js';
+import { CONFIG_NAME } from '../../config/layout.js';
 import { createUsersFile } from '../../directory/file-directory.js';
 import { EAP_SERVER_CERT, EAP_SERVER_KEY, writeEapServerCertificate, writeGatewayPki } from '../../pki/ca.js';
 import { eapServerName } from '../../pki/eap-server-name.js';
@@ -29,7 +30,6 @@ export interface InitOptions {
   readonly print: (line: string) => void;
 }
 
-export const CONFIG_NAME = 'enrollgate.yaml';
 const FIRST_USER = 'employee';
 
 /**

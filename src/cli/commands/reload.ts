@@ -4,12 +4,6 @@ import { auditWriter } from '../../audit/audit-log.js';
 import { inspectConfig, loadConfig } from '../../config/load.js';
 import type { ReloadOutcome } from '../../config/reload.js';
 
-/** The `reload` command's help (printed by `enrollgate help`; no newline at the end). */
-export const RELOAD_USAGE = `  enrollgate reload [--config FILE]
-      Make the running gateway of FILE read it again, as SIGHUP (systemctl reload) does:
-      the routers (radius.clients) and their secrets, the page texts, the device policy and
-      the log level change with RADIUS answering throughout; keys that need a restart are
-      named. Exit 0 reloaded, 2 the new config is refused (the old one runs on), 1 no gateway.`;
 
 /**
  * Where the gateway leaves what its last reload did, for `enrollgate reload` to read: in

@@ -3,19 +3,9 @@ import { macProblem, parseMac, type Mac } from '../../mac.js';
 import { BadInputError } from '../../errors.js';
 import { administer, nasLines } from '../administration.js';
 import { operator } from './devices.js';
+import { SESSIONS_SUBCOMMANDS } from '../usage.js';
 
-/** The `sessions` subcommands and their help (printed by `enrollgate help`). */
-export const SESSIONS_USAGE = `  enrollgate sessions list [--user USER] [--config FILE]
-      List live sessions (all, or USER's): MAC, user, how it began, start, end.
-  enrollgate sessions revoke MAC [--reason TEXT] [--config FILE]
-  enrollgate sessions revoke --user USER [--reason TEXT] [--config FILE]
-      End one device's session, or every session of USER (a lost or stolen device): RADIUS
-      refuses the device's next request, and its router is sent a Disconnect-Request (RFC
-      5176, where dynamic_authorization is on), as from the admin console. Audited with the
-      OS user.
-`;
 
-export const SESSIONS_SUBCOMMANDS = ['list', 'revoke'] as const;
 export type SessionsSubcommand = (typeof SESSIONS_SUBCOMMANDS)[number];
 
 /** `enrollgate sessions …`, through the admin console's services (administration.ts); the gateway may be running. BadInputError → exit 2. */

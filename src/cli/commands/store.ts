@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MIGRATION_REDIS_URL_VARIABLE, type Config, type RedisStoreConfig } from '../../config/load.js';
+import type { Config, RedisStoreConfig } from '../../config/load.js';
+import { MIGRATION_REDIS_URL_VARIABLE } from '../../config/variables.js';
 import { configSchema } from '../../config/schema.js';
 import { BadInputError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
@@ -13,25 +14,9 @@ import { sqliteFileInUse } from '../../store/sqlite-in-use.js';
 import { NAMESPACES, type StateStore } from '../../store/state-store.js';
 import { openSqliteStore } from '../../store/sqlite-state-store.js';
 import { count, ProgressLine, type ProgressStream } from '../progress.js';
+import { STORE_SUBCOMMANDS } from '../usage.js';
 
-/** The `store` subcommands and their help (printed by `enrollgate help`). */
-export const STORE_USAGE = `  enrollgate store migrate --to redis|sqlite [--resume | --verify-only] [--config FILE]
-      [--redis-url URL] [--sqlite-file FILE]
-      Copy the state (devices, sessions, accounting, …) from the store the config uses
-      (store.kind) to the other one, each entry with its expiry, then compare the two: the
-      count and SHA-256 of each namespace's live entries. Stop the gateway first (every
-      gateway, for a Redis source; a SQLite file another process has open is refused): a
-      change made during the copy is not copied, and shows as a difference.
-      Redis: --redis-url, else $${MIGRATION_REDIS_URL_VARIABLE}, else store.redis (url or sentinel; ps
-      and shell history show a flag: keep a password in the variable or the config). SQLite:
-      --sqlite-file, else store.sqlite_file. A target that holds enrollgate data already
-      is refused. A copy stopped by Ctrl-C or a crash leaves FILE.migration.json beside the
-      SQLite file; the same command with --resume goes on from there. --verify-only
-      compares and copies nothing. Exit status 1 when the stores differ (the namespaces
-      are named) or the copy stopped, 2 when the command cannot run as given.
-`;
 
-export const STORE_SUBCOMMANDS = ['migrate'] as const;
 export type StoreSubcommand = (typeof STORE_SUBCOMMANDS)[number];
 
 export interface StoreFlags {

@@ -14,11 +14,6 @@ import type { Session } from '../../sessions/session.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import { accessSettings, sessionSettings } from '../../wiring.js';
 
-export const TEST_MAC_USAGE = `  enrollgate test mac MAC [--nas NAME] [--json] [--config FILE]
-      What RADIUS would answer now for this device asking through NAS (default: the first
-      in radius.clients), and the attributes it would send; whether the device is enrolled
-      or blocked, and its session. Reads the state store; the gateway may be running.
-`;
 
 /** What `enrollgate test mac` found, as `--json` prints it. */
 export interface MacReport {

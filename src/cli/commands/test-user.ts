@@ -2,13 +2,6 @@ import type { Config } from '../../config/load.js';
 import type { DirectoryUser, LoginStep, SteppedDirectory } from '../../directory/directory.js';
 import { BadInputError, GatewayError } from '../../errors.js';
 
-export const TEST_USER_USAGE = `  enrollgate test user NAME [--password] [--config FILE]
-      Walk the directory as a login does and say where it fails: for LDAP the connection,
-      the service account's bind, the user search, the group check (required_group) and,
-      with --password, the user's bind; for the users file the file, the user, the group
-      and the password. --password asks for it without echoing it (or reads the first line
-      of stdin when it is not a terminal). Exit 0 when every step passes, 1 when one fails.
-`;
 
 /**
  * `enrollgate test user`: the configured directory's walk (SteppedDirectory), each step

@@ -4,21 +4,9 @@ import { addUser, changePassword, listUsers, passwordProblem, removeUser, userna
 import { foldName } from '../../directory/file-directory.js';
 import { BadInputError } from '../../errors.js';
 import { operator } from './devices.js';
+import { USERS_SUBCOMMANDS } from '../usage.js';
 
-/** The `users` subcommands and their help (printed by `enrollgate help`). */
-export const USERS_USAGE = `  enrollgate users list [--config FILE]
-  enrollgate users add NAME [--display-name TEXT] [--group GROUP]... [--nt-hash] [--config FILE]
-  enrollgate users passwd NAME [--nt-hash] [--config FILE]
-  enrollgate users remove NAME [--config FILE]
-      Manage the local users file (directory.kind: file) while the gateway runs: the next
-      login reads the change. add and passwd ask for the password twice without echoing it
-      (or read the first line of stdin when it is not a terminal) and store only its scrypt
-      hash; at least 8 characters. --nt-hash also keeps the NT hash 802.1X PEAP needs
-      (password-equivalent); passwd replaces an NT hash the entry already has. Audited with
-      the OS user. remove does not end the person's sessions: \`sessions revoke --user NAME\`.
-`;
 
-export const USERS_SUBCOMMANDS = ['list', 'add', 'passwd', 'remove'] as const;
 export type UsersSubcommand = (typeof USERS_SUBCOMMANDS)[number];
 
 export interface UsersFlags {

@@ -47,6 +47,9 @@ export class Translator {
   }
 }
 
+/** RFC 5646 §2.1's shape of any language tag a visitor may name, in any case (subtags of 1 to 8 letters or digits, the first letters only). */
+const ASKED_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/;
+
 /** The configured languages: which are offered, the default, and each one's words. */
 export class Languages {
   private readonly translators: ReadonlyMap<string, Translator>;
@@ -69,6 +72,23 @@ export class Languages {
   /** Whether `lang` is offered (exactly as listed). */
   offers(lang: string): boolean {
     return this.translators.has(lang);
+  }
+
+  /**
+   * The offered language a visitor's tag (?lang=, its cookie) names, as Accept-Language would
+   * pick it: case-insensitively (RFC 5646 §2.1.1: tags are case-insensitive), the tag itself,
+   * else its primary subtag (de-DE → de), else an offered language of that primary subtag
+   * (pt → pt-BR). Undefined for anything else, a list or a malformed tag included.
+   */
+  choose(tag: string): string | undefined {
+    if (!ASKED_TAG.test(tag)) return undefined;
+    const asked = tag.toLowerCase();
+    const primary = asked.split('-')[0]!;
+    return (
+      this.offered.find((lang) => lang.toLowerCase() === asked) ??
+      this.offered.find((lang) => lang.toLowerCase() === primary) ??
+      this.offered.find((lang) => lang.toLowerCase().split('-')[0] === asked)
+    );
   }
 }
 

@@ -198,4 +198,5 @@ const CERTIFICATE_REASONS: Readonly<Record<CertificateProblem, string>> = {
   not_yet_valid: 'the certificate is not valid yet',
   not_a_client_certificate: 'the certificate is not a TLS client certificate',
   no_device_name: 'the certificate names no device',
+  unreadable_owner: "the certificate's owner URI is not a user name in percent-encoded UTF-8",
 };

@@ -1,18 +1,21 @@
 import type { X509Certificate } from 'node:crypto';
 import { parseMac, type Mac } from '../../mac.js';
+import { readOwnerUri } from '../../pki/owner-uri.js';
 import { normaliseSerial } from '../../pki/serial.js';
 
 /**
  * Whether a client certificate presented in EAP-TLS is one this gateway issued to a
  * device (pki/identity.ts): signed by our CA, valid now, a TLS client certificate,
- * and naming its device in the subjectAltName URI urn:enrollgate:device:<mac>.
+ * and naming its device in the subjectAltName URI urn:enrollgate:device:<mac>. Its owner
+ * is the SAN's urn:enrollgate:owner: URI (pki/owner-uri.ts), or the subject's CN in a
+ * certificate issued before that URI existed (when every owner fitted in 64 characters).
  * Whether that device is still enrolled is for the caller (the store). Pure.
  */
 export type CertificateCheck =
   | { ok: true; mac: Mac; serial: string; user: string; notAfter: Date }
   | { ok: false; reason: CertificateProblem; serial?: string };
 
-export type CertificateProblem = 'no_certificate' | 'foreign_ca' | 'expired' | 'not_yet_valid' | 'not_a_client_certificate' | 'no_device_name';
+export type CertificateProblem = 'no_certificate' | 'foreign_ca' | 'expired' | 'not_yet_valid' | 'not_a_client_certificate' | 'no_device_name' | 'unreadable_owner';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DEVICE_URI = /(?:^|, )URI:urn:enrollgate:device:([0-9a-f:]{17})(?:,|$)/;
@@ -30,11 +33,13 @@ export function checkDeviceCertificate(cert: X509Certificate | undefined, ca: X5
   const match = DEVICE_URI.exec(cert.subjectAltName ?? '');
   const mac = parseMac(match?.[1]);
   if (!mac) return { ok: false, reason: 'no_device_name', serial };
-  return { ok: true, mac, serial, user: commonName(cert.subject), notAfter };
+  const owner = readOwnerUri(cert.subjectAltName);
+  if (owner === 'unreadable') return { ok: false, reason: 'unreadable_owner', serial };
+  return { ok: true, mac, serial, user: owner === 'absent' ? commonName(cert.subject) : owner.owner, notAfter };
 }
 
 /**
- * The subject's CN as issued (the owner's user name). Node prints it escaped as RFC 2253
+ * The subject's CN as issued (the owner's user name, in certificates without an owner URI). Node prints it escaped as RFC 2253
  * says (a backslash before , + " \ < > ; and a leading # or space or a trailing one) and a
  * control character as \XX; read as printed, "DOMAIN\jo" or "Smith, John" would not be the owner.
  */

@@ -1,10 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { hashPassword } from '../../../src/directory/file-directory.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Mac } from '../../../src/mac.js';
 import { createCa, type CertificateAuthority } from '../../../src/pki/ca.js';
@@ -51,11 +53,11 @@ interface Identity {
  * enrollment. Certificates no enrollment would give (another CA, already expired, or
  * one the enrollment does not hold) are issued here directly.
  */
-async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number; owner?: string } = {}): Promise<Identity> {
+async function identity(o: { enroll?: boolean; bind?: boolean; issuer?: CertificateAuthority; now?: Date; validDays?: number; owner?: string; as?: { username: string; password: string } } = {}): Promise<Identity> {
   const mac = nextMac();
   const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
   if (o.enroll !== false && o.bind !== false && !o.issuer && !o.now && !o.owner) {
-    const credentials = { username: 'employee', password: t.employeePassword };
+    const credentials = o.as ?? { username: 'employee', password: t.employeePassword };
     const enrolled = await agentApi('/api/agent/v1/enroll', { ...credentials, device: { mac, model: 'Pixel 8', os_version: '14', agent_version: '1.0' } });
     expect(enrolled.status, enrolled.text).toBe(201);
     const r = await agentApi('/api/agent/v1/identity', { ...credentials, mac });
@@ -159,6 +161,22 @@ describe('EAP-TLS with eapol_test', () => {
       ['eap.accepted', false],
       ['eap.accepted', true],
     ]);
+  });
+
+  it('accepts the device of a person whose user name is longer than a certificate CN holds (64 characters)', async () => {
+    // 100 characters, with a comma and a backslash that the CN would print escaped.
+    const username = `${'very.long.directory.name-'.repeat(3)}Smith, J\\`.padEnd(100, 'x');
+    const password = 'long-name-password-0123';
+    const usersFile = t.config.directory.file.path;
+    const doc = parse(await readFile(usersFile, 'utf8')) as { users: Array<Record<string, unknown>> };
+    doc.users.push({ username, groups: [], password: await hashPassword(password) });
+    await writeFile(usersFile, stringify(doc));
+
+    const id = await identity({ as: { username, password } });
+    const r = await eapTls(id);
+    expect(r.success, r.output).toBe(true);
+    expect(r.radiusCode).toBe('Accept');
+    expect(lastRecordFor(id.serial)).toMatchObject({ type: 'eap.accepted', mac: id.mac, user: username });
   });
 
   it('renews the morning session only while the owner is still in the directory', async () => {

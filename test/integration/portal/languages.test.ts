@@ -68,6 +68,14 @@ describe('the language of a page', () => {
     expect(next.body).toContain('<h1>No hemos podido reconocer este dispositivo</h1>');
   });
 
+  it.each(['DE', 'de-DE', 'De'])('?lang=%s chooses German as Accept-Language would (tags are case-insensitive), and remembers it as de', async (asked) => {
+    const r = await call('GET', `/portal?lang=${asked}`, { language: 'fr' });
+    expect(langOf(r)).toBe('de');
+    expect(r.headers['content-language']).toBe('de');
+    expect(r.body).toContain('<h1>Wir konnten dieses Gerät nicht erkennen</h1>');
+    expect(cookieOf(r, 'eg_lang')).toMatch(/^eg_lang=de;/);
+  });
+
   it('a ?lang= or a cookie for a language not offered is ignored', async () => {
     const r = await call('GET', '/portal?lang=zz', { language: 'fr', cookie: 'eg_lang=<x>' });
     expect(langOf(r)).toBe('fr');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { accentProblem, contrastRatio, darkAccentFor, MIN_CONTRAST, PAGE_COLOURS, parseHexColour } from '../../../src/config/accent-colour.js';
 import { validateConfig } from '../../../src/config/load.js';
 import type { ConfigError } from '../../../src/errors.js';
-import { accentStyle, checkLogo, LOGO_MAX_BYTES, parseTerms, TERMS_MAX_BYTES } from '../../../src/portal/branding.js';
+import { accentStyle, checkLogo, LOGO_MAX_BYTES, parseTerms, TERMS_MAX_BYTES, type Logo } from '../../../src/portal/branding.js';
 
 const STYLE = readFileSync(new URL('../../../views/partials/style.css', import.meta.url), 'utf8');
 
@@ -109,8 +109,16 @@ describe('checkLogo', () => {
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1"/></svg>');
 
   it('takes a PNG or an SVG, by content', () => {
-    expect(checkLogo(png, 'logo.png')).toEqual({ bytes: png, type: 'image/png' });
-    expect(checkLogo(svg, 'logo.img')).toEqual({ bytes: svg, type: 'image/svg+xml' });
+    expect(checkLogo(png, 'logo.png')).toMatchObject({ bytes: png, type: 'image/png' });
+    expect(checkLogo(svg, 'logo.img')).toMatchObject({ bytes: svg, type: 'image/svg+xml' });
+  });
+
+  it('versions a logo by its bytes: the same bytes the same version, one byte more another', () => {
+    const version = (bytes: Buffer) => (checkLogo(bytes, 'logo') as Logo).version;
+    expect(version(svg)).toMatch(/^[0-9a-f]{16}$/);
+    expect(version(Buffer.from(svg))).toBe(version(svg));
+    expect(version(Buffer.concat([svg, Buffer.from('\n')]))).not.toBe(version(svg));
+    expect(version(png)).not.toBe(version(svg));
   });
 
   it.each([

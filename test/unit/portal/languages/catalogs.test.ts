@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadLanguages, Translator } from '../../../../src/portal/languages/languages.js';
+import { Languages, loadLanguages, Translator } from '../../../../src/portal/languages/languages.js';
 import { formatHtml, paramsOf, parseCatalog, tokenize, type Message } from '../../../../src/portal/languages/messages.js';
 import { LOCALES_DIR } from '../../../../src/wiring.js';
 
@@ -186,5 +186,27 @@ describe('portal.languages', () => {
 
   it('refuses a default that is not offered', () => {
     expect(loadLanguages(LOCALES_DIR, { default: 'de', offered: ['en'] }).problems).toEqual(['portal.languages.default: "de" is not in portal.languages.offered']);
+  });
+});
+
+describe('Languages.choose (a visitor’s ?lang= or its cookie)', () => {
+  const none = new Map<string, Message>();
+  const languages = new Languages('en', ['en', 'de', 'pt-BR'], new Map([['en', none], ['de', none], ['pt-BR', none]]));
+
+  it.each([
+    ['de', 'de'],
+    ['DE', 'de'],
+    ['De', 'de'],
+    ['de-DE', 'de'],
+    ['DE-at', 'de'],
+    ['pt-br', 'pt-BR'],
+    ['PT', 'pt-BR'],
+  ])('%j is %s, as Accept-Language would pick it (tags are case-insensitive)', (asked, lang) => {
+    expect(languages.choose(asked)).toBe(lang);
+  });
+
+  // pt-PT is not pt-BR: negotiator (Accept-Language) does not match sibling regions either.
+  it.each(['fr', 'fr-DE', 'pt-PT', '', 'de,fr', 'de;q=1', ' de', 'de-', '-de', 'd_e', 'deutsch-de-x-y1234567890', '1de'])('%j names no offered language', (asked) => {
+    expect(languages.choose(asked)).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueServerCertificate, loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from '../../../../src/pki/ca.js';
 import { deviceUri, issueDeviceIdentity } from '../../../../src/pki/identity.js';
+import { ownerUri } from '../../../../src/pki/owner-uri.js';
 import type { Mac } from '../../../../src/mac.js';
 import { normaliseSerial } from '../../../../src/pki/serial.js';
 import { checkDeviceCertificate } from '../../../../src/radius/eap/device-certificate.js';
@@ -49,11 +50,36 @@ describe('checkDeviceCertificate', () => {
   it('accepts a device identity the gateway issued, naming its device, owner, serial and end', () => {
     const check = checkDeviceCertificate(good, caX509, new Date());
     expect(check).toEqual({ ok: true, mac: MAC, serial: normaliseSerial(good.serialNumber), user: 'employee', notAfter: new Date(good.validTo) });
+    expect(good.subjectAltName).toContain(`URI:${ownerUri('employee')}`);
   });
 
-  it('names the owner exactly as issued, whatever the user name holds: the characters RFC 2253 escapes, a backslash, a line break, non-ASCII', () => {
+  it('names the owner of a certificate without an owner URI by its CN exactly as issued, whatever the user name holds: the characters RFC 2253 escapes, a backslash, a line break, non-ASCII', () => {
     const users = ['DOMAIN\\jo', 'Smith, John', 'o\'brien "x" +1; <a>', '#lead ', 'jo\nCN=admin', 'Zoë 日本語', 'x\\4f\\\\'];
     for (const user of users) expect(checkDeviceCertificate(craftFor(user), caX509, new Date())).toMatchObject({ ok: true, user });
+  });
+
+  it('names the owner in full from the owner URI when the name is longer than a CN holds (64 characters)', async () => {
+    const user = `${'long.name-'.repeat(9)}Zoë, \\x`.padEnd(100, 'z');
+    expect(user).toHaveLength(100);
+    const cert = new X509Certificate((await issueDeviceIdentity(issuer, { user, mac: MAC })).certificatePem);
+    expect(cert.subject).not.toContain(user);
+    expect(checkDeviceCertificate(cert, caX509, new Date())).toMatchObject({ ok: true, mac: MAC, user });
+  });
+
+  it('takes the owner URI over the CN, and the CN when there is no owner URI (certificates issued before it)', () => {
+    const both = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }, { type: 6, value: ownerUri('somebody-else') }] }]);
+    expect(checkDeviceCertificate(both, caX509, new Date())).toMatchObject({ ok: true, user: 'somebody-else' });
+    expect(checkDeviceCertificate(craftFor('employee'), caX509, new Date())).toMatchObject({ ok: true, user: 'employee' });
+    // A DNS name spelling an owner URI after a comma is printed quoted: the CN still names the owner.
+    const spelled = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 2, value: `x, URI:${ownerUri('admin')}` }, { type: 6, value: deviceUri(MAC) }] }]);
+    expect(checkDeviceCertificate(spelled, caX509, new Date())).toMatchObject({ ok: true, user: 'employee' });
+  });
+
+  it('refuses a certificate whose owner URI is not percent-encoded UTF-8 of a name', () => {
+    for (const bad of ['', '%zz', '%C3']) {
+      const cert = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }, { type: 6, value: `urn:enrollgate:owner:${bad}` }] }]);
+      expect(checkDeviceCertificate(cert, caX509, new Date()), bad).toMatchObject({ ok: false, reason: 'unreadable_owner' });
+    }
   });
 
   it('accepts a crafted certificate with just clientAuth and the device URI (the crafting itself is sound)', () => {
