@@ -23,13 +23,10 @@ import { loadConfig } from '../src/config/load.js';
 import { systemClock } from '../src/clock.js';
 import { createLogger } from '../src/logger.js';
 import { Metrics } from '../src/metrics.js';
-import { parseMac } from '../src/mac.js';
 import { ForwardingAccessRequests, ForwardingAudit, ForwardingDrops } from '../src/radius/workers.js';
-import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { buildRadiusServer } from '../src/wiring.js';
-import { knownMacs } from './seed.js';
+import { knownMacs, seedSessions } from './seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,19 +76,7 @@ async function main(): Promise<void> {
 
   const macs = knownMacs(DEVICES);
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
-  const sessions = new SessionStore(store.kv.sessions);
-  const devices = new DeviceRegistry(store.kv.devices);
-  const now = new Date();
-  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
-  for (let i = 0; i < macs.length; i += 500) {
-    await Promise.all(
-      macs.slice(i, i + 500).map(async (m, j) => {
-        const mac = parseMac(m)!;
-        await devices.enroll({ mac, owner: `user${i + j}`, platform: 'android', enrolledAt: now.toISOString() });
-        await sessions.put({ mac, user: `user${i + j}`, origin: 'enrollment', startedAt: now.toISOString(), endsAt }, now);
-      }),
-    );
-  }
+  await seedSessions(store.kv, macs);
   const log = createLogger('info');
   const metrics = new Metrics({ parts: ['radius'] });
   const server = buildRadiusServer(config, {

@@ -52,15 +52,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { initCommand } from '../src/cli/commands/init.js';
-import { DeviceRegistry } from '../src/devices/device-registry.js';
-import { parseMac } from '../src/mac.js';
-import { SessionStore } from '../src/sessions/session-store.js';
 import { openSqliteStore } from '../src/store/sqlite-state-store.js';
 import { freeTcpPort, freeUdpPort } from '../test/helpers/ports.js';
 import { createBenchPki } from './eap-certs.js';
 import { startFreeRadius, type RunningFreeRadius } from './freeradius.js';
 import { cpuMeter, cpuSeconds, gatewayProcesses, procStatus } from './processes.js';
-import { C_TOOL, knownMacs } from './seed.js';
+import { C_TOOL, knownMacs, seedSessions } from './seed.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -243,19 +240,7 @@ async function main(): Promise<void> {
   const macs = knownMacs(DEVICES);
   const started = Date.now();
   const store = await openSqliteStore(join(dir, 'state.sqlite'));
-  const sessions = new SessionStore(store.kv.sessions);
-  const devices = new DeviceRegistry(store.kv.devices);
-  const now = new Date();
-  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
-  for (let i = 0; i < macs.length; i += 500) {
-    await Promise.all(
-      macs.slice(i, i + 500).map(async (m, j) => {
-        const mac = parseMac(m)!;
-        await devices.enroll({ mac, owner: `user${i + j}`, platform: 'android', enrolledAt: now.toISOString() });
-        await sessions.put({ mac, user: `user${i + j}`, origin: 'enrollment', startedAt: now.toISOString(), endsAt }, now);
-      }),
-    );
-  }
+  await seedSessions(store.kv, macs);
   await store.close();
   console.log(`seeded ${macs.length} devices with live sessions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 

@@ -112,3 +112,22 @@ export async function checkSeed(store: StateStore, macs: readonly string[]): Pro
   if (live !== macs.length) throw new Error(`the store counts ${live} live sessions, ${macs.length} were seeded`);
 }
 
+/**
+ * bench:radius and bench:radius-cpu: every MAC enrolled (owner user<i>) with a session
+ * ending in 22 hours, through the gateway's own classes on `kv`, 500 at a time.
+ */
+export async function seedSessions(kv: Readonly<Record<Namespace, Keyv>>, macs: readonly string[]): Promise<void> {
+  const sessions = new SessionStore(kv.sessions);
+  const devices = new DeviceRegistry(kv.devices);
+  const now = new Date();
+  const endsAt = new Date(now.getTime() + 22 * 3600_000).toISOString();
+  for (let i = 0; i < macs.length; i += 500) {
+    await Promise.all(
+      macs.slice(i, i + 500).map(async (m, j) => {
+        const mac = parseMac(m)!;
+        await devices.enroll({ mac, owner: `user${i + j}`, platform: 'android', enrolledAt: now.toISOString() });
+        await sessions.put({ mac, user: `user${i + j}`, origin: 'enrollment', startedAt: now.toISOString(), endsAt }, now);
+      }),
+    );
+  }
+}
