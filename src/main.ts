@@ -45,7 +45,7 @@ import { RecentDrops } from './radius/recent-drops.js';
 import type { NasNotifier } from './radius/nas-notifier.js';
 import type { RadiusServer } from './radius/server.js';
 import type { RadiusReload } from './radius/workers.js';
-import { buildRadiusServer, createDirectory, notifyingSessions, readMaterials, type Materials } from './wiring.js';
+import { buildRadiusServer, createDirectory, notifyingSessions, readEapFiles, readMaterials, type Materials } from './wiring.js';
 import { LoginTokenStore } from './devices/login-token-store.js';
 import type { Session } from './sessions/session.js';
 import type { Mac } from './mac.js';
@@ -149,6 +149,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   const log = options.log ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const materials = await readMaterials(config);
+  // RADIUS workers are handed these: one restarted after a crash serves what the others serve.
+  const eapFiles = config.radius.workers > 1 && config.eap.enabled ? readEapFiles(config) : undefined;
   const portalCertificate = logConfigWarnings(config, materials, clock.now(), log);
   // With RADIUS workers, they keep the RADIUS metrics; this process keeps the rest.
   const metrics = new Metrics(config.radius.workers > 1 ? { parts: ['portal', 'process'] } : {});
@@ -199,7 +201,16 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
   let running = config;
   const radius: RadiusService =
     config.radius.workers > 1
-      ? new RadiusWorkers({ count: config.radius.workers, config: () => running, ...(materials.ldapCa ? { ldapCa: materials.ldapCa } : {}), accessRequests, audit, drops, log })
+      ? new RadiusWorkers({
+          count: config.radius.workers,
+          config: () => running,
+          ...(materials.ldapCa ? { ldapCa: materials.ldapCa } : {}),
+          ...(eapFiles ? { eapFiles } : {}),
+          accessRequests,
+          audit,
+          drops,
+          log,
+        })
       : new InProcessRadius(buildRadiusServer(config, { store, metrics, clock, log, accessRequests, audit, drops, nas, sessions, directory }));
   const metricsText = async () => (await metrics.registry.metrics()) + (radius.metricsText ? `\n${await radius.metricsText()}` : '');
   const nasActivity = new NasActivity({

@@ -8,7 +8,7 @@ import type { Config } from './config/load.js';
 import { createLogger } from './logger.js';
 import cluster from 'node:cluster';
 import { BackoffDirectory } from './directory/backoff-directory.js';
-import { buildRadiusServer, createDirectory } from './wiring.js';
+import { buildRadiusServer, createDirectory, type EapFiles } from './wiring.js';
 import { Metrics } from './metrics.js';
 import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
@@ -30,6 +30,11 @@ function configFromMain(): Promise<Extract<WorkerMessage, { type: 'eg:config' }>
     process.on('message', onMessage);
     process.send({ type: 'eg:started' } satisfies WorkerMessage);
   });
+}
+
+/** The EAP files as the main process read them; the IPC channel may hand a Buffer back as a Uint8Array. */
+function eapFilesOf(f: NonNullable<Extract<WorkerMessage, { type: 'eg:config' }>['eapFiles']>): EapFiles {
+  return { cert: Buffer.from(f.cert), key: Buffer.from(f.key), caPem: Buffer.from(f.caPem), ...(f.caKey ? { caKey: Buffer.from(f.caKey) } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -71,6 +76,7 @@ async function main(): Promise<void> {
     serve,
     ...(directory ? { directory } : {}),
     workerIndex: cluster.worker?.id ?? 0,
+    ...(given.eapFiles ? { eapFiles: eapFilesOf(given.eapFiles) } : {}),
     ...(handoffs ? { forward: (owner: number, raw: Buffer, peer: { address: string; port: number }) => handoffs.send(owner, raw, peer) } : {}),
   });
   process.on('message', (m: WorkerMessage) => {

@@ -84,6 +84,8 @@ export function buildRadiusServer(
     workerIndex?: number;
     /** In a RADIUS worker: sends an EAP request on to the worker that owns its conversation. */
     forward?: ConstructorParameters<typeof RadiusServer>[0]['forward'];
+    /** In a RADIUS worker: the EAP files as the main process read them at start (else read now). */
+    eapFiles?: EapFiles;
   },
 ): RadiusServer {
   const { store, metrics, clock, log, accessRequests, audit, serve } = deps;
@@ -127,6 +129,7 @@ export function buildRadiusServer(
             // TTLS and PEAP check passwords through the portal's throttle (kept in the store, so shared with it).
             deps.directory ? { directory: deps.directory, authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit }) }) } : undefined,
             deps.workerIndex ?? 0,
+            deps.eapFiles ?? readEapFiles(config),
           ),
         }
       : {}),
@@ -148,22 +151,43 @@ function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
+/** The files the EAP server is built from (eap.enabled): its certificate and key, our CA, and the CA's key for resumption. */
+export interface EapFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly caPem: Buffer;
+  readonly caKey?: Buffer;
+}
+
+/**
+ * Reads the EAP server's files. With RADIUS workers the main process reads them once, at
+ * start, and hands them to each worker: one restarted after a crash serves what its siblings
+ * serve, not the files as they are by then (a renewal half done, a CA being replaced).
+ */
+export function readEapFiles(config: Config): EapFiles {
+  const e = config.eap;
+  return {
+    cert: readRequired(e.cert_file, 'eap.cert_file'),
+    key: readRequired(e.key_file, 'eap.key_file'),
+    caPem: readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file'),
+    ...(e.resumption_minutes > 0 ? { caKey: readRequired(config.pki.ca_key_file, 'pki.ca_key_file') } : {}),
+  };
+}
+
 /**
  * 802.1X: the EAP server's TLS (its certificate and key, our CA as the one client
- * certificates must come from, the TLS versions) and the device checks. Read when the
- * server is built, so a missing or mismatched file stops the start with its key's name.
+ * certificates must come from, the TLS versions) and the device checks. Built when the
+ * server is, so a missing or mismatched file stops the start with its key's name.
  */
 function eapOptions(
   config: Config,
   recorder: { devices: DeviceRegistry; sessions: SessionService },
   people: { directory: Directory; authenticator: Authenticator } | undefined,
   owner: number,
+  files: EapFiles,
 ): NonNullable<ConstructorParameters<typeof RadiusServer>[0]['eap']> {
   const e = config.eap;
-  const cert = readRequired(e.cert_file, 'eap.cert_file');
-  const key = readRequired(e.key_file, 'eap.key_file');
-  const caPem = readRequired(config.pki.ca_cert_file, 'pki.ca_cert_file');
-  const caKey = e.resumption_minutes > 0 ? readRequired(config.pki.ca_key_file, 'pki.ca_key_file') : undefined;
+  const { cert, key, caPem, caKey } = files;
   const contextFor = (day: string): SecureContext => {
     try {
       return createSecureContext({

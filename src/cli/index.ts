@@ -342,7 +342,8 @@ async function main(argv: string[]): Promise<void> {
       const log = createLogger(config.log.level);
       crashLog = log;
       const onTerminal = startedOnTerminal();
-      if (onTerminal) survivingHangup();
+      // On a terminal, a pipe or systemd's journal alike: its output going nowhere does not stop the gateway.
+      survivingHangup();
       // Handlers first: the gateway logs "enrollgate started" before startGateway() returns, and a
       // SIGTERM in between must still stop it cleanly instead of killing it with the default action.
       let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;

@@ -31,13 +31,15 @@ export function startedOnTerminal(): boolean {
 }
 
 /**
- * Writing to a terminal that was closed fails (EIO): what was written has nowhere to go, and
- * must not crash the gateway as it stops. Any other write error is thrown, as before.
+ * Writing to a terminal that was closed fails (EIO), and to a pipe or socket whose reader is
+ * gone (a log collector that died, `| tee` killed) with EPIPE: what was written has nowhere to
+ * go, and must not crash the gateway, which would then stop without closing its audit trail.
+ * Any other write error is thrown, as before.
  */
 export function survivingHangup(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EIO') throw err;
+      if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
     });
   }
 }

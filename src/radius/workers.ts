@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent, AuditTrail } from '../audit/events.js';
 import { eventMembers } from '../audit/record.js';
 import type { Config, NasClientConfig } from '../config/load.js';
+import type { EapFiles } from '../wiring.js';
 import type { Mac } from '../mac.js';
 import { ConfigError, StartError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -49,7 +50,7 @@ export type WorkerMessage =
   /** A forked worker listens for its config: the main process answers eg:config. */
   | { type: 'eg:started' }
   /** The config the gateway runs (start's, with what reloads applied), and the LDAP CA it read at start. */
-  | { type: 'eg:config'; config: Config; ldapCa?: Uint8Array }
+  | { type: 'eg:config'; config: Config; ldapCa?: Uint8Array; eapFiles?: { cert: Uint8Array; key: Uint8Array; caPem: Uint8Array; caKey?: Uint8Array } }
   /** `handoffPort`: an authentication worker's loopback socket for EAP hand-offs (eap-handoff.ts), with eap.enabled. */
   | { type: 'eg:ready'; port: Port; number: number; handoffPort?: number }
   | { type: 'eg:failed'; message: string }
@@ -128,6 +129,8 @@ export class RadiusWorkers {
       config: () => Config;
       /** directory.ldap.ca_file as read at start (the directory needs a restart to change). */
       ldapCa?: Buffer;
+      /** With eap.enabled: the EAP server's files as read at start (they need a restart to change too). */
+      eapFiles?: EapFiles;
       accessRequests: RecentAccessRequests;
       audit: Pick<AuditLog, 'recordMembers'>;
       /** The main process's ring, where the workers' drops go. */
@@ -153,7 +156,9 @@ export class RadiusWorkers {
     const worker = cluster.fork({ [PORT_ENV]: port });
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
-      if (m?.type === 'eg:started') worker.send({ type: 'eg:config', config: this.o.config(), ...(this.o.ldapCa ? { ldapCa: this.o.ldapCa } : {}) } satisfies WorkerMessage);
+      if (m?.type === 'eg:started') {
+        worker.send({ type: 'eg:config', config: this.o.config(), ...(this.o.ldapCa ? { ldapCa: this.o.ldapCa } : {}), ...(this.o.eapFiles ? { eapFiles: this.o.eapFiles } : {}) } satisfies WorkerMessage);
+      }
       else if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
       else if (m?.type === 'eg:drops') for (const d of m.drops) this.o.drops?.add(d);

@@ -191,4 +191,22 @@ describe('enrollgate start', () => {
     expect(gateway.output()).not.toContain('enrollgate is running');
     expect(gateway.output()).not.toContain(secret);
   }, 60_000);
+
+  it('on a pipe whose reader is gone (a log collector that died): SIGTERM still stops it cleanly, exit 0', async () => {
+    const gateway = await startCliGateway(configFile, dir);
+    running = gateway.child;
+    const pid = gateway.child.pid!;
+    // Closing this end of both pipes: every write the gateway makes from now on fails with EPIPE.
+    gateway.child.stdout!.destroy();
+    gateway.child.stderr!.destroy();
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => gateway.child.once('exit', (code, signal) => resolve({ code, signal })));
+    // It says "SIGTERM, stopping" on stderr, and logs the stop on stdout.
+    gateway.child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    running = undefined;
+    expect(existsSync(join(dir, 'audit', 'audit.lock'))).toBe(false);
+    const records: AuditRecord[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => void records.push(m.record));
+    expect(records.at(-1)).toMatchObject({ type: 'gateway.stopped', pid, reason: 'SIGTERM' });
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
 import { CLI_GATEWAY_SETUP_MS, editConfig, initOnFreePorts, startCliGateway, TEST_NAS_SECRET, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { freeUdpPort } from '../../helpers/ports.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
@@ -63,6 +64,8 @@ beforeAll(async () => {
   ({ configFile, ports } = await initOnFreePorts(dir, (doc) => {
     doc.radius.workers = 2;
     doc.radius.clients = [{ name: 'test-nas', address: '127.0.0.1', secret: TEST_NAS_SECRET }];
+    // Every worker, the accounting one too, builds its EAP server (init's certificate and key).
+    doc.eap = { ...doc.eap, enabled: true };
   }));
   startedText = await readFile(configFile, 'utf8');
   gateway = await startCliGateway(configFile, dir);
@@ -111,4 +114,20 @@ describe('a restarted RADIUS worker', () => {
     expect(logged('radius.worker_exited')).toHaveLength(exited + 2);
     expect(logged('radius.worker_restart_failed')).toEqual([]);
   }, 2 * SOURCE_RUN_MS + 75_000);
+
+  it('after its EAP key and CA were replaced on disk (a renewal half done): serves the ones the gateway started with', async () => {
+    await writeFile(configFile, startedText);
+    const { eap, pki } = loadConfig(configFile);
+    await writeFile(eap.key_file, 'not a key yet\n');
+    await writeFile(pki.ca_cert_file, 'not a certificate yet\n');
+    const exited = logged('radius.worker_exited').length;
+    // The workers that run now: the last accounting one and the last two authentication ones to listen.
+    const current = [...listening().filter((w) => w.acctPort).slice(-1), ...listening().filter((w) => w.authPort).slice(-2)];
+    const restarted = await crash(current.map((w) => w.pid));
+    expect(restarted.filter((w) => w.authPort === ports.auth)).toHaveLength(2);
+    expect(restarted.filter((w) => w.acctPort === ports.acct)).toHaveLength(1);
+    expect((await radclient(ports.auth, 'auth', RELOADED_AGAIN, macAuth(MAC))).reply).toBe('Access-Reject');
+    expect(logged('radius.worker_exited')).toHaveLength(exited + 3);
+    expect(logged('radius.worker_restart_failed')).toEqual([]);
+  }, SOURCE_RUN_MS + 75_000);
 });
