@@ -287,7 +287,7 @@ export class RadiusServer {
     const problem = this.authenticate(raw, packet, nas);
     if (problem) return this.drop(nas, problem, peer, { code: codeName(packet.code) });
 
-    const request: RadiusRequest = { port, socket, raw, packet, nas, peer, started, key: undefined, ...(forwarded ? { forwarded } : {}) };
+    const request: RadiusRequest = { port, socket, raw, packet, nas, peer, started, key: undefined, forwarded };
     // RFC 5080 §2.2.2 (Status-Server is never cached: RFC 5997 §3 wants a fresh answer).
     if (packet.code === Code.StatusServer) return this.work(request);
     request.key = duplicateKey(port, peer.address, peer.port, packet.identifier, packet.authenticator);
