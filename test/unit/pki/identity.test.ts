@@ -78,6 +78,14 @@ describe('ownerUri and readOwnerUri', () => {
   });
 
   it('refuses an owner URI that is empty, badly percent-encoded, or not UTF-8', () => {
-    for (const bad of ['', '%4', '%zz', 'a%', '%C3', '%FF%FE']) expect(readOwnerUri(`URI:urn:enrollgate:owner:${bad}`), bad).toBe('unreadable');
+    for (const bad of ['', '%4', '%zz', 'a%', '%C3', '%FF%FE', 'a b', 'a/b']) expect(readOwnerUri(`URI:urn:enrollgate:owner:${bad}`), bad).toBe('unreadable');
+    // Printed quoted by Node (not plain ASCII), or in capitals: an owner URI all the same, not a missing one.
+    expect(readOwnerUri('URI:"urn:enrollgate:owner:Zo\\u00eb"')).toBe('unreadable');
+    expect(readOwnerUri('URI:URN:enrollgate:OWNER:jo')).toBe('unreadable');
+  });
+
+  it('refuses two owner URIs, even naming the same person', () => {
+    expect(readOwnerUri(`URI:${ownerUri('jo')}, URI:${ownerUri('admin')}`)).toBe('unreadable');
+    expect(readOwnerUri(`URI:${ownerUri('jo')}, URI:${ownerUri('jo')}`)).toBe('unreadable');
   });
 });
