@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCa, type CertificateAuthority } from '../../../src/pki/ca.js';
+import { createCa, loadIssuingCa, type CertificateAuthority } from '../../../src/pki/ca.js';
 import { deviceCommonName, issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { ownerUri, readOwnerUri } from '../../../src/pki/owner-uri.js';
 
@@ -48,6 +48,18 @@ describe('issueDeviceIdentity for a 100-character user name', () => {
     const cert = new X509Certificate((await issueDeviceIdentity(ca, { user, mac: '02:e7:00:00:00:02' })).certificatePem);
     expect(cert.subject).toBe(`CN=${user}`);
     expect(readOwnerUri(cert.subjectAltName)).toEqual({ owner: user });
+  });
+});
+
+describe('issueDeviceIdentity with a CA that expired since it was loaded', () => {
+  it('refuses to issue, rather than hand out a certificate that ends before it begins', async () => {
+    const now = new Date();
+    const shortLived = loadIssuingCa(createCa({ commonName: 'Two-day CA', validDays: 2, now }), now);
+    const later = new Date(now.getTime() + 3 * 86_400_000);
+    await expect(issueDeviceIdentity(shortLived, { user: 'jo', mac: '02:e7:00:00:00:03', now: later })).rejects.toThrow(/CA certificate expired on/);
+    // While it lasts, a certificate ends with it.
+    const pem = (await issueDeviceIdentity(shortLived, { user: 'jo', mac: '02:e7:00:00:00:03', now })).certificatePem;
+    expect(new X509Certificate(pem).validTo).toBe(shortLived.x509.validTo);
   });
 });
 
