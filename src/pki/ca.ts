@@ -347,6 +347,9 @@ export function signLeafCertificate(issuer: IssuingCa, request: LeafRequest): { 
     throw new RangeError(`a certificate's commonName must be 1 to ${MAX_COMMON_NAME} characters`);
   }
   const validity = validityPeriod(request.now, positiveDays(request.days, 'validDays'));
+  // An issuer is loaded once (at start) and checked then; a gateway that runs past its CA's
+  // end would otherwise sign leaves that end before they begin, and hand them out as good.
+  if (issuer.notAfter <= request.now) throw new Error(`the CA certificate expired on ${issuer.notAfter.toISOString()}`);
   // A leaf cannot be used past its CA's notAfter anyway: say so in the certificate
   // rather than promise a date that will fail.
   if (validity.notAfter > issuer.notAfter) validity.notAfter = issuer.notAfter;

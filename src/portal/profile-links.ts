@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
 import type { Mac } from '../mac.js';
-import { LinkExpiredError } from '../errors.js';
+import { GatewayError, LinkExpiredError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
 
 /**
@@ -66,5 +66,25 @@ export class ProfileLinkStore {
     const deleted = await storeCall('delete a profile link', () => this.kv.delete(id));
     if (!deleted) throw new LinkExpiredError();
     return link;
+  }
+
+  /**
+   * Runs `use` with a link `take` used up. When it fails on our side (a 5xx: a certificate
+   * that could not be issued, the store failing), the person got nothing: the link is put
+   * back for the time it had left, so that opening it again tries again rather than answer
+   * "expired", and the error is thrown on. A refusal (the device no longer enrolled) is the
+   * link's answer, and leaves it used up. Taking before issuing stays: of two opens racing,
+   * only one issues.
+   */
+  async giveBackOnFailure<T>(id: string, link: ProfileLink, now: () => Date, use: () => Promise<T>): Promise<T> {
+    try {
+      return await use();
+    } catch (err) {
+      if (err instanceof GatewayError && err.expose) throw err;
+      const left = Date.parse(link.expiresAt) - now().getTime();
+      // The error thrown on says what failed; a store that cannot take the link back failed with it.
+      if (left > 0) await storeCall('put back a profile link', () => this.kv.set(id, link, left)).catch(() => undefined);
+      throw err;
+    }
   }
 }

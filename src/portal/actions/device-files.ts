@@ -70,21 +70,26 @@ export function devicePageFacts(ctx: Context, deps: PortalDeps, words: Translato
 
 /**
  * Opens a page of files for `device`: uses the page's link up, issues the CA's link and, for
- * EAP-TLS, the PKCS#12's; `deviceWord` is what "the next morning" calls the device.
+ * EAP-TLS, the PKCS#12's; `deviceWord` is what "the next morning" calls the device. When
+ * these cannot be made (the CA cannot sign), the page's link is given back.
  */
 export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device, platform: Exclude<FilePlatform, 'chromeos'>, deviceWord: NextStepsDevice): Promise<FilesPage> {
   const profiles = deps.profiles;
   if (!profiles) throw new LinkExpiredError();
   const ip = clientIp(ctx);
-  await deps.profileLinks.take(id, ip, deps.clock.now());
+  const taken = await deps.profileLinks.take(id, ip, deps.clock.now());
   const issue = async (file: LinkedFile) => {
     const { id: fileId } = await deps.profileLinks.issue({ mac: device.mac, owner: device.owner, ip, file }, deps.clock.now());
     return ctx.urls.route('portal.profile_download', { id: fileId });
   };
-  const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
+  const { ca, shown } = await deps.profileLinks.giveBackOnFailure(id, taken, () => deps.clock.now(), async () => {
+    const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
+    return {
+      ca: { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename },
+      shown: identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {},
+    };
+  });
   const words = pageWords(ctx, deps);
-  const ca = { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename };
-  const shown = identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {};
   const view = devicePageFacts(ctx, deps, words, link, device, deviceWord);
   return {
     profiles,

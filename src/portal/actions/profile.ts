@@ -122,16 +122,23 @@ export async function profilePageAction(ctx: Context, deps: PortalDeps): Promise
   });
 }
 
-/** GET /portal/profile/:id: the signed profile, a Chromebook's ONC file, or the one file a link names, once. */
+/**
+ * GET /portal/profile/:id: the signed profile, a Chromebook's ONC file, or the one file a link
+ * names, once. Building what carries a new certificate may fail (the CA cannot sign): the link
+ * is then given back, to try again.
+ */
 export async function profileDownloadAction(ctx: Context, deps: PortalDeps): Promise<void> {
-  const link = await deps.profileLinks.take(String(ctx.params.id ?? ''), clientIp(ctx), deps.clock.now());
+  const id = String(ctx.params.id ?? '');
+  const link = await deps.profileLinks.take(id, clientIp(ctx), deps.clock.now());
   const device = await linkedDevice(deps, link);
   if (link.file) return fileDownload(ctx, deps, link.file, device);
-  if (device.platform === 'chromeos') return chromeosDownload(ctx, deps, device);
-  if (device.platform === 'android') return passpointDownload(ctx, deps, device);
-  if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
-  const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
-  sendFile(ctx, deps, device, { ...profile, type: MOBILECONFIG_TYPE });
+  await deps.profileLinks.giveBackOnFailure(id, link, () => deps.clock.now(), async () => {
+    if (device.platform === 'chromeos') return chromeosDownload(ctx, deps, device);
+    if (device.platform === 'android') return passpointDownload(ctx, deps, device);
+    if (!deps.profiles || (device.platform !== 'ios' && device.platform !== 'macos')) throw new LinkExpiredError();
+    const profile = await deps.profiles.enrollmentProfile({ mac: device.mac, owner: device.owner });
+    sendFile(ctx, deps, device, { ...profile, type: MOBILECONFIG_TYPE });
+  });
 }
 
 /**

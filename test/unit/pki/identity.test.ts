@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCa, type CertificateAuthority } from '../../../src/pki/ca.js';
+import { createCa, loadIssuingCa, type CertificateAuthority } from '../../../src/pki/ca.js';
 import { deviceCommonName, issueDeviceIdentity } from '../../../src/pki/identity.js';
 import { ownerUri, readOwnerUri } from '../../../src/pki/owner-uri.js';
 
@@ -51,6 +51,18 @@ describe('issueDeviceIdentity for a 100-character user name', () => {
   });
 });
 
+describe('issueDeviceIdentity with a CA that expired since it was loaded', () => {
+  it('refuses to issue, rather than hand out a certificate that ends before it begins', async () => {
+    const now = new Date();
+    const shortLived = loadIssuingCa(createCa({ commonName: 'Two-day CA', validDays: 2, now }), now);
+    const later = new Date(now.getTime() + 3 * 86_400_000);
+    await expect(issueDeviceIdentity(shortLived, { user: 'jo', mac: '02:e7:00:00:00:03', now: later })).rejects.toThrow(/CA certificate expired on/);
+    // While it lasts, a certificate ends with it.
+    const pem = (await issueDeviceIdentity(shortLived, { user: 'jo', mac: '02:e7:00:00:00:03', now })).certificatePem;
+    expect(new X509Certificate(pem).validTo).toBe(shortLived.x509.validTo);
+  });
+});
+
 describe('deviceCommonName', () => {
   it('never cuts a character in two (a surrogate pair at the cut moves out whole)', () => {
     // 63 code units and "…" make 64: an emoji on units 62 and 63 would be cut in two.
@@ -78,6 +90,14 @@ describe('ownerUri and readOwnerUri', () => {
   });
 
   it('refuses an owner URI that is empty, badly percent-encoded, or not UTF-8', () => {
-    for (const bad of ['', '%4', '%zz', 'a%', '%C3', '%FF%FE']) expect(readOwnerUri(`URI:urn:enrollgate:owner:${bad}`), bad).toBe('unreadable');
+    for (const bad of ['', '%4', '%zz', 'a%', '%C3', '%FF%FE', 'a b', 'a/b']) expect(readOwnerUri(`URI:urn:enrollgate:owner:${bad}`), bad).toBe('unreadable');
+    // Printed quoted by Node (not plain ASCII), or in capitals: an owner URI all the same, not a missing one.
+    expect(readOwnerUri('URI:"urn:enrollgate:owner:Zo\\u00eb"')).toBe('unreadable');
+    expect(readOwnerUri('URI:URN:enrollgate:OWNER:jo')).toBe('unreadable');
+  });
+
+  it('refuses two owner URIs, even naming the same person', () => {
+    expect(readOwnerUri(`URI:${ownerUri('jo')}, URI:${ownerUri('admin')}`)).toBe('unreadable');
+    expect(readOwnerUri(`URI:${ownerUri('jo')}, URI:${ownerUri('jo')}`)).toBe('unreadable');
   });
 });

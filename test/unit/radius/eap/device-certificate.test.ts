@@ -76,9 +76,20 @@ describe('checkDeviceCertificate', () => {
   });
 
   it('refuses a certificate whose owner URI is not percent-encoded UTF-8 of a name', () => {
-    for (const bad of ['', '%zz', '%C3']) {
+    // Node prints some of these quoted (Zoë, a comma), some as they are (a space, a slash): none may fall back to the CN.
+    for (const bad of ['', '%zz', '%C3', 'a b', 'a/b', 'Zoë', 'admin, URI:urn:enrollgate:owner:x']) {
       const cert = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }, { type: 6, value: `urn:enrollgate:owner:${bad}` }] }]);
       expect(checkDeviceCertificate(cert, caX509, new Date()), bad).toMatchObject({ ok: false, reason: 'unreadable_owner' });
+    }
+    // The scheme and namespace in capitals are the same URN (RFC 8141 §3.1).
+    const capitals = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }, { type: 6, value: 'URN:EnrollGate:owner:admin' }] }]);
+    expect(checkDeviceCertificate(capitals, caX509, new Date())).toMatchObject({ ok: false, reason: 'unreadable_owner' });
+  });
+
+  it('refuses a certificate with two owner URIs, whichever comes first', () => {
+    for (const owners of [['employee', 'admin'], ['admin', 'employee'], ['employee', 'employee']]) {
+      const cert = craft([CLIENT_EKU, { name: 'subjectAltName', altNames: [{ type: 6, value: deviceUri(MAC) }, ...owners.map((o) => ({ type: 6, value: ownerUri(o) }))] }]);
+      expect(checkDeviceCertificate(cert, caX509, new Date()), owners.join()).toMatchObject({ ok: false, reason: 'unreadable_owner' });
     }
   });
 
