@@ -41,7 +41,7 @@ import { EapTlsPeer, type EapTlsPeerOptions, type HandshakeResult } from './eap-
 import { CLIENT_KEY_TYPES, createBenchPki, type CertFiles, type ClientKeyType } from './eap-certs.js';
 import { startGatewayForEap } from './enrollgate-eap.js';
 import { startFreeRadius } from './freeradius.js';
-import { cpuMeter, gatewayProcesses } from './processes.js';
+import { cpuMeter, cpuSeconds, gatewayProcesses } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 
 const { values } = parseArgs({
@@ -109,6 +109,8 @@ interface PhaseResult {
   reasons: Map<string, number>;
   roundTrips: number;
   cores: string;
+  /** CPU of the target's processes in the measured window, per conversation that ended in it (ms). */
+  serverCpuMs: number;
 }
 
 async function readClients(clients: Record<ClientKeyType, CertFiles>): Promise<Target['clients']> {
@@ -208,12 +210,14 @@ async function phase(target: Target, peer: EapTlsPeer, sessions: Array<Buffer | 
   const slots = Array.from({ length: INFLIGHT }, (_, i) => slot(i));
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1000));
   const meter = cpuMeter(target.processes());
+  const cpuBefore = serverCpuSeconds(target);
   measuring = true;
   const t0 = performance.now();
   await new Promise((resolve) => setTimeout(resolve, DURATION * 1000));
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
   const cores = meter();
+  const serverCpuMs = ((serverCpuSeconds(target) - cpuBefore) * 1000) / Math.max(1, r.ok + r.fellBack);
   stopping = true;
   const drained = await Promise.race([Promise.all(slots).then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), CONVERSATION_TIMEOUT_MS + 1000))]);
   if (!drained) console.log('  (conversations still in flight after the timeout: the peer is stuck)');
@@ -226,7 +230,13 @@ async function phase(target: Target, peer: EapTlsPeer, sessions: Array<Buffer | 
     ...r,
     reasons,
     cores,
+    serverCpuMs,
   };
+}
+
+/** CPU seconds used so far by all of the target's processes (for its CPU per conversation: less disturbed by a busy machine than the rate). */
+function serverCpuSeconds(target: Target): number {
+  return Object.values(target.processes()).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 function describe(label: string, p: PhaseResult, resume: boolean): string {
@@ -235,7 +245,7 @@ function describe(label: string, p: PhaseResult, resume: boolean): string {
     `${label.padEnd(44)} ${String(p.perSecond).padStart(6)}/s  p50 ${p.p50Ms.toFixed(1).padStart(6)} ms  p99 ${p.p99Ms.toFixed(1).padStart(6)} ms  ` +
     `ok ${p.ok}  failures ${p.failures}  key mismatches ${p.keyMismatches}` +
     `${resume ? `  fell back to full ${p.fellBack}` : ''}  retransmissions ${p.retransmissions}  round trips ${(p.roundTrips / Math.max(1, p.ok)).toFixed(1)}` +
-    `${reasons ? `\n      failures: ${reasons}` : ''}\n      ${p.cores}`
+    `${reasons ? `\n      failures: ${reasons}` : ''}\n      ${p.cores}; server CPU ${p.serverCpuMs.toFixed(2)} ms per conversation`
   );
 }
 
@@ -307,13 +317,13 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nmedians of ${RUNS} run(s), ${INFLIGHT} in flight:`);
-    console.log(`| target, TLS, client key | full handshakes/s | p50 | p99 | failures (key mismatches) | resumptions/s | p50 | p99 | fell back to full/s | failures (key mismatches) |`);
-    console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+    console.log(`| target, TLS, client key | full handshakes/s | server CPU per full | p50 | p99 | failures (key mismatches) | resumptions/s | p50 | p99 | fell back to full/s | failures (key mismatches) |`);
+    console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
     for (const [label, { full, resumed }] of all) {
       const m = (xs: PhaseResult[], f: (p: PhaseResult) => number) => median(xs.map(f));
       const sum = (xs: PhaseResult[], f: (p: PhaseResult) => number) => xs.reduce((a, p) => a + f(p), 0);
       console.log(
-        `| ${label} | ${Math.round(m(full, (p) => p.perSecond))} | ${m(full, (p) => p.p50Ms).toFixed(1)} ms | ${m(full, (p) => p.p99Ms).toFixed(1)} ms | ` +
+        `| ${label} | ${Math.round(m(full, (p) => p.perSecond))} | ${m(full, (p) => p.serverCpuMs).toFixed(2)} ms | ${m(full, (p) => p.p50Ms).toFixed(1)} ms | ${m(full, (p) => p.p99Ms).toFixed(1)} ms | ` +
           `${sum(full, (p) => p.failures)} (${sum(full, (p) => p.keyMismatches)}) | ${Math.round(m(resumed, (p) => p.perSecond))} | ${m(resumed, (p) => p.p50Ms).toFixed(1)} ms | ` +
           `${m(resumed, (p) => p.p99Ms).toFixed(1)} ms | ${Math.round(m(resumed, (p) => p.fellBackPerSecond))} | ${sum(resumed, (p) => p.failures)} (${sum(resumed, (p) => p.keyMismatches)}) |`,
       );
