@@ -417,9 +417,13 @@ function utcDay(at: Date): number {
   return Math.floor(at.getTime() / 86_400_000);
 }
 
-/** RADIUS answers and accounting: the records that come by the thousand a second. */
+/**
+ * RADIUS answers (MAC authentication's and 802.1X's) and accounting: the records that come
+ * by the hundred or thousand a second. An 802.1X answer written at once cost a RADIUS worker
+ * one IPC message per handshake, about 4 % of its CPU under bench:eap.
+ */
 export function isBulk(event: AuditEvent): boolean {
-  return event.type.startsWith('radius.') || event.type.startsWith('accounting.');
+  return event.type.startsWith('radius.') || event.type.startsWith('eap.') || event.type.startsWith('accounting.');
 }
 
 /**

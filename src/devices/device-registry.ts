@@ -292,9 +292,16 @@ export class DeviceRegistry {
   }
 }
 
+/**
+ * How sameUser compares: built once, as localeCompare with options would build it
+ * at every call (about 5 µs each, and up to ten times that in a busy RADIUS worker:
+ * every EAP-TLS handshake compares the certificate's owner with the device's).
+ */
+const USER_NAMES = new Intl.Collator(undefined, { sensitivity: 'accent' });
+
 /** Directory usernames compare case-insensitively (LDAP uid and sAMAccountName do). */
 export function sameUser(a: string, b: string): boolean {
-  return a.localeCompare(b, undefined, { sensitivity: 'accent' }) === 0;
+  return USER_NAMES.compare(a, b) === 0;
 }
 
 /** The owner index key: the username folded the way sameUser compares. */

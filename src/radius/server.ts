@@ -15,6 +15,7 @@ import { duplicateKey, MemoryDuplicateCache, type DuplicateCache, type Duplicate
 import type { NasClient, NasTable } from './clients.js';
 import { AccessHandler } from './handlers/access.js';
 import { ACCOUNTING_ALONE_BATCH_MS, ACCOUNTING_BATCH_MS, AccountingHandler } from './handlers/accounting.js';
+import { carriesEap } from './eap/eap-packet.js';
 import { EapHandler, type EapHandlerOptions } from './handlers/eap.js';
 import { StatusHandler } from './handlers/status.js';
 import { Code, codeName, decodeAttributes, scanPacket, verifyMessageAuthenticator, verifyRequestAuthenticator, type DropReason, type ScannedPacket } from './packet.js';
@@ -318,8 +319,10 @@ export class RadiusServer {
     this.inFlight++;
     let pending: Maybe<Answer>;
     try {
-      const attributes = decodeAttributes(r.raw, r.packet.length);
-      if (attributes) pending = this.handlers[kindOf(r.packet.code, attributes)].handle(r, attributes);
+      // 802.1X reads the few attributes it needs from the bytes itself (eap/eap-packet.ts readEapRequest).
+      const eap = r.packet.code === Code.AccessRequest && carriesEap(r.raw, r.packet.length);
+      const attributes = eap ? {} : decodeAttributes(r.raw, r.packet.length);
+      if (attributes) pending = this.handlers[eap ? 'eap' : kindOf(r.packet.code, attributes)].handle(r, attributes);
       else {
         this.drop(r.nas, 'undecodable', r.peer);
         pending = undefined;

@@ -8,7 +8,7 @@ import { attributeSummary } from '../attribute-summary.js';
 import { authorizeCertificate, authorizeCredentials, authorizeMsChapV2, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { TlsSessionCache } from '../eap/session-cache.js';
-import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, eapOfRequest, encodeEap, parseEap, rawAttribute, type EapPacket } from '../eap/eap-packet.js';
+import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, encodeEap, parseEap, rawAttribute, readEapRequest, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
 import { MsChapV2Error, PeapMsChapV2 } from '../eap/peap-mschapv2.js';
 import { TlsMethod, type MethodStep } from '../eap/tls-method.js';
@@ -134,21 +134,26 @@ export class EapHandler implements RadiusHandler {
     return this.conversations.size;
   }
 
-  handle(r: RadiusRequest, attributes: Record<string, unknown>): Maybe<Answer> {
+  /** The server hands 802.1X its requests undecoded: it reads the few attributes it needs itself (readEapRequest). */
+  handle(r: RadiusRequest): Maybe<Answer> {
     // RFC 3579 §3.2: an Access-Request with EAP-Message and no Message-Authenticator is silently discarded.
     if (r.packet.messageAuthenticatorAt < 0) {
       this.ctx.drop(r, 'missing_message_authenticator', { eap: true });
       return undefined;
     }
-    const { eap, state } = eapOfRequest(r.raw, r.packet.length);
+    const read = readEapRequest(r.raw, r.packet.length);
+    if (!read.ok) {
+      this.ctx.drop(r, 'undecodable', { eap: true, problem: read.problem });
+      return undefined;
+    }
+    const { eap, state, station, userName } = read.attributes;
     const parsed = parseEap(eap ?? Buffer.alloc(0));
-    const station = firstString(attributes['Calling-Station-Id']);
     if (!parsed.ok) return this.reject(r, eap && eap.length >= 2 ? eap[1]! : 0, { code: 'malformed_eap', reason: `malformed EAP: ${parsed.problem}`, station });
     const packet = parsed.packet;
     if (packet.code !== EapCode.Response) return this.reject(r, packet.identifier, { code: 'malformed_eap', reason: 'an EAP packet other than a Response from the peer', station });
     if (!this.o.settings.enabled || !this.o.tls || !this.o.authorization) return this.reject(r, packet.identifier, { code: 'eap_disabled', reason: '802.1X (eap.enabled) is off', station });
 
-    if (!state) return this.begin(r, packet, station, firstString(attributes['User-Name']));
+    if (!state) return this.begin(r, packet, station, userName);
     const owner = stateOwner(state);
     // Another RADIUS worker's conversation: only it holds the TLS state, so it answers.
     if (owner !== undefined && owner !== this.owner && this.ctx.forward(r, owner)) return undefined;
@@ -330,9 +335,4 @@ export class EapHandler implements RadiusHandler {
   private accessContext(): AccessContext {
     return { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl };
   }
-}
-
-function firstString(value: unknown): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
 }

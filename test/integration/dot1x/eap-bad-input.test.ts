@@ -70,13 +70,14 @@ function eapAttributes(eap: Buffer): Buffer[] {
 }
 
 /** An Access-Request carrying `eap`, with a Message-Authenticator (RFC 3579 §3.2) unless told not to. */
-function accessRequest(identifier: number, eap: Buffer, o: { state?: Buffer; withMa?: boolean } = {}): Buffer {
+function accessRequest(identifier: number, eap: Buffer, o: { state?: Buffer; withMa?: boolean; eapMessages?: Buffer[]; extra?: Buffer[] } = {}): Buffer {
   const attributes = [
     ...(o.withMa === false ? [] : [maPlaceholder()]),
     attr(A.UserName, 'employee'),
     attr(A.CallingStationId, '02-e7-00-00-00-ff'),
-    ...eapAttributes(eap),
+    ...(o.eapMessages ?? eapAttributes(eap)),
     ...(o.state ? [attr(ATTR_STATE, o.state)] : []),
+    ...(o.extra ?? []),
   ];
   const raw = assemble(CODE.AccessRequest, identifier, randomBytes(16), attributes);
   return o.withMa === false ? raw : signAccessRequest(raw, TEST_NAS_SECRET);
@@ -314,6 +315,22 @@ describe('malformed EAP', () => {
     ['an EAP Request from the peer', eapPacket(EAP.Request, 7, TYPE.Identity), 7],
   ])('rejects %s with EAP-Failure', async (_name, eap, identifier) => {
     expectRejectWithFailure(await nas.ask((id) => accessRequest(id, eap)), identifier);
+  });
+});
+
+describe('what 802.1X reads of an Access-Request', () => {
+  const identity = eapPacket(EAP.Response, 0x41, TYPE.Identity, Buffer.from('employee'));
+
+  it('puts an EAP packet split over EAP-Message attributes of uneven sizes back together', async () => {
+    const pieces = [identity.subarray(0, 1), identity.subarray(1, 6), identity.subarray(6)].map((p) => attr(ATTR_EAP_MESSAGE, p));
+    const reply = await nas.ask((id) => accessRequest(id, identity, { eapMessages: pieces }));
+    expect(reply.code, 'an Access-Challenge').toBe(CODE.AccessChallenge);
+    expect(reply.eap).toEqual(eapPacket(EAP.Request, 0x42, TYPE.Tls, Buffer.from([TLS_FLAG.Start])));
+  });
+
+  it('answers beside an attribute it does not read and the radius package cannot decode (a 2-octet Session-Timeout)', async () => {
+    const reply = await nas.ask((id) => accessRequest(id, identity, { extra: [Buffer.from([A.SessionTimeout, 4, 0, 1])] }));
+    expect(reply.code, 'an Access-Challenge').toBe(CODE.AccessChallenge);
   });
 });
 

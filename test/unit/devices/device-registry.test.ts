@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../../../src/devices/device.js';
-import { DeviceRegistry } from '../../../src/devices/device-registry.js';
+import { DeviceRegistry, sameUser } from '../../../src/devices/device-registry.js';
 import { parseMac, type Mac } from '../../../src/mac.js';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../../../src/errors.js';
 import { openSqliteStore } from '../../../src/store/sqlite-state-store.js';
@@ -214,5 +214,21 @@ describe('certificates bound to a device', () => {
     await single.unenroll(d.mac);
     expect(await single.list()).toEqual([]);
     expect((await single.revocations.list()).map((e) => e.serial)).toEqual(['e1']);
+  });
+});
+
+describe('sameUser', () => {
+  it.each([
+    ['alice', 'alice', true],
+    ['Alice', 'aLICE', true],
+    ['DOMAIN\\Jo', 'domain\\jo', true],
+    // Accents count: josé is not jose (a directory tells them apart).
+    ['josé', 'jose', false],
+    ['JOSÉ', 'josé', true],
+    ['alice', 'alice2', false],
+    ['', '', true],
+  ])('%s and %s: %s', (a, b, same) => {
+    expect(sameUser(a, b)).toBe(same);
+    expect(sameUser(b, a)).toBe(same);
   });
 });
