@@ -1,15 +1,16 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
+import { RELOAD_WAIT_MS } from '../../../src/cli/commands/reload.js';
 import { EXIT_STATUS_FILE_ENV } from '../../helpers/exit-status.js';
 import { initOnFreePorts, startCliGateway, type GatewayPorts } from '../../helpers/gateway.js';
-import { cliEntry, ROOT, runCli, TSX_LOADER } from '../../helpers/source.js';
+import { cliEntry, ROOT, runCli, SOURCE_RUN_MS, TSX_LOADER } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
@@ -103,6 +104,23 @@ async function startInTerminal(nodeArgs: readonly string[] = [], env: NodeJS.Pro
   return { child, output: () => output };
 }
 
+/** The controlling terminal of process `pid` (tty_nr, field 7 of /proc/PID/stat): 0 when it has none. */
+function controllingTerminal(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[4]);
+}
+
+/** Whether process `pid` runs: it exists and is not a zombie left for its new parent to reap. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('enrollgate start', () => {
   it('on a terminal: text log lines, then a banner with the portal, RADIUS ports, store, directory and next steps', async () => {
     const { child, output: shown } = await startInTerminal();
@@ -152,6 +170,11 @@ describe('enrollgate start', () => {
     expect(reloaded.code).toBe(0);
     expect(reloaded.stdout).toContain(`${configFile} reloaded (process ${pid}`);
 
+    // Left by an `enrollgate reload` that crashed before its signal, long enough ago that its
+    // command would have given up: it does not make the terminal's hangup a reload.
+    const staleRequest = join(dir, 'audit', 'reload-request');
+    await writeFile(staleRequest, JSON.stringify({ pid: 1, nonce: 'left-by-a-crashed-reload', at: new Date(Date.now() - RELOAD_WAIT_MS - 1_000).toISOString() }), { mode: 0o600 });
+
     // The terminal closed, as when its window is: script's end closes the pseudo-terminal, and
     // the kernel hangs it up (SIGHUP to the gateway, its session's leader). SIGKILL: script
     // passes nothing on. The gateway is nobody's child here; it writes its exit status.
@@ -170,7 +193,59 @@ describe('enrollgate start', () => {
     const records: AuditRecord[] = [];
     queryAudit(join(dir, 'audit'), {}, (m) => void records.push(m.record));
     expect(records.at(-1)).toMatchObject({ type: 'gateway.stopped', pid, reason: 'terminal closed' });
+    // The stale request was dropped, not left to answer a later hangup.
+    expect(existsSync(staleRequest)).toBe(false);
   }, 90_000);
+
+  it('outliving its terminal (a background job whose shell ended): `enrollgate reload` reloads it, and it runs on', async () => {
+    // A person's shell: job control (set -m) gives the job a process group of its own and
+    // leaves its input the terminal, as `enrollgate start > log 2>&1 &` typed at a prompt. The
+    // shell waits for a line; when it ends, its session and terminal end, and the job, not in
+    // the foreground, is sent nothing (as after `disown`, or a logout that leaves jobs running).
+    const logFile = join(dir, 'background.log');
+    const gatewayCommand = [process.execPath, cliEntry(), 'start', '--config', configFile].map(quoted).join(' ');
+    const child = spawn('script', ['-qfec', `set -m; ${gatewayCommand} > ${quoted(logFile)} 2>&1 & read line`, '/dev/null'], {
+      cwd: dir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: terminalEnv(),
+    });
+    running = child;
+    await expect.poll(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('enrollgate started'), { timeout: 30_000, interval: 100 }).toBe(true);
+    const lock = join(dir, 'audit', 'audit.lock');
+    const pid = Number.parseInt(await readFile(lock, 'utf8'), 10);
+    orphan = pid;
+    // It was started on the terminal: its controlling terminal is script's (field 7 of /proc/PID/stat).
+    expect(controllingTerminal(pid)).not.toBe(0);
+    const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stdin.write('\n');
+    expect(await ended).toBe(0);
+    running = undefined;
+    // The shell and its terminal are gone; the gateway runs on, without a controlling terminal.
+    expect(controllingTerminal(pid)).toBe(0);
+    expect(alive(pid)).toBe(true);
+
+    // Given the time to say that the gateway did not answer, which it does at once when it reloads.
+    const reloaded = await runCli(['reload', '--config', configFile], { cwd: dir, timeoutMs: RELOAD_WAIT_MS + SOURCE_RUN_MS });
+    expect(reloaded.stderr).toBe('');
+    expect(reloaded.code).toBe(0);
+    expect(reloaded.stdout).toContain(`${configFile} reloaded (process ${pid}`);
+    // Reloaded, not stopped: it still runs and still holds its lock.
+    expect(alive(pid)).toBe(true);
+    expect(existsSync(lock)).toBe(true);
+    const records: AuditRecord[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => void records.push(m.record));
+    expect(records.filter((r) => r.type === 'gateway.stopped' && r.pid === pid)).toEqual([]);
+    expect(records.at(-1)).toMatchObject({ type: 'config.reloaded', file: configFile });
+
+    // Stopped as such a job is, with SIGTERM: cleanly, its lock released.
+    process.kill(pid, 'SIGTERM');
+    await expect.poll(() => alive(pid), { timeout: 20_000, interval: 100 }).toBe(false);
+    orphan = undefined;
+    expect(existsSync(lock)).toBe(false);
+    const after: AuditRecord[] = [];
+    queryAudit(join(dir, 'audit'), {}, (m) => void after.push(m.record));
+    expect(after.at(-1)).toMatchObject({ type: 'gateway.stopped', pid, reason: 'SIGTERM' });
+  }, 120_000);
 
   it('on a pipe: every line of stdout is JSON, and the start line carries the banner facts', async () => {
     const gateway = await startCliGateway(configFile, dir);
