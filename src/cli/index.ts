@@ -39,9 +39,11 @@ const FLAGS: Record<string, readonly string[]> = {
 const STOP_TIMEOUT_MS = 10_000;
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
+/** How the process ends: process.exit, until `start` makes it terminal.js's exitProcess (a gateway may outlive its terminal). */
+let exit = (code: number): never => process.exit(code);
 const fail = (message: string, code = EXIT_USAGE): never => {
   process.stderr.write(`enrollgate: ${message}\n`);
-  process.exit(code);
+  return exit(code);
 };
 const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_USAGE);
 
@@ -320,13 +322,14 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'start': {
       const { file, named } = (await configModule()).configLocation(values.config);
-      const [{ createLogger, logsForPeople }, { startGateway }, { startBanner }, { takeReloadRequest, writeReloadReport }, { hasTerminal, startedOnTerminal, survivingHangup }] = await Promise.all([
+      const [{ createLogger, logsForPeople }, { startGateway }, { startBanner }, { takeReloadRequest, writeReloadReport }, { exitProcess, hasTerminal, startedOnTerminal, survivingHangup }] = await Promise.all([
         import('../logger.js'),
         import('../main.js'),
         import('./start-banner.js'),
         import('./commands/reload.js'),
         import('./terminal.js'),
       ]);
+      exit = exitProcess;
       // stdout carries the log: JSON lines and nothing else, unless a person reads it.
       const forPeople = logsForPeople();
       const say = forPeople ? print : (line: string) => void process.stderr.write(`${line}\n`);
@@ -352,7 +355,8 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`enrollgate: ${signal}, stopping\n`);
         setTimeout(() => fail(`still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`, EXIT_FAILURE), STOP_TIMEOUT_MS).unref();
         g.stop(signal).then(
-          () => process.exit(0),
+          // Once its terminal is gone the gateway cannot exit 0 (see exitProcess): it ends by SIGHUP.
+          () => exit(0),
           (err: unknown) => fail(`stopping failed: ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE),
         );
       };
