@@ -14,6 +14,7 @@ import { NasTable } from './radius/clients.js';
 import { openStateStore } from './store/open-state-store.js';
 import { ForwardingAccessRequests, ForwardingAudit, ForwardingDrops, workerPort, type WorkerMessage } from './radius/workers.js';
 import { HandoffSocket } from './radius/eap-handoff.js';
+import { exitProcess } from './cli/terminal.js';
 
 /**
  * The config the main process runs, with what its reloads applied: asked for once this
@@ -98,12 +99,13 @@ async function main(): Promise<void> {
     void radius
       .stop()
       .then(() => Promise.all([store.close(), audit.flush(), accessRequests.flush(), drops.flush(), directory?.close(), handoffs?.close()]))
-      .finally(() => process.exit(0));
+      // A worker shares the gateway's terminal (its standard streams), and ends as it does when that terminal is gone.
+      .finally(() => exitProcess(0));
   });
 }
 
 main().catch((err: unknown) => {
   process.send?.({ type: 'eg:failed', message: err instanceof Error ? err.message : String(err) } satisfies WorkerMessage);
   process.exitCode = 1;
-  setTimeout(() => process.exit(1), 100).unref();
+  setTimeout(() => exitProcess(1), 100).unref();
 });

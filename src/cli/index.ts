@@ -39,9 +39,11 @@ const FLAGS: Record<string, readonly string[]> = {
 const STOP_TIMEOUT_MS = 10_000;
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
+/** How the process ends: process.exit, until `start` makes it terminal.js's exitProcess (a gateway may outlive its terminal). */
+let exit = (code: number): never => process.exit(code);
 const fail = (message: string, code = EXIT_USAGE): never => {
   process.stderr.write(`enrollgate: ${message}\n`);
-  process.exit(code);
+  return exit(code);
 };
 const usage = (message: string): never => fail(`${message}\n\n${USAGE}`, EXIT_USAGE);
 
@@ -320,13 +322,14 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'start': {
       const { file, named } = (await configModule()).configLocation(values.config);
-      const [{ createLogger, logsForPeople }, { startGateway }, { startBanner }, { writeReloadReport }, { hasTerminal, startedOnTerminal, survivingHangup }] = await Promise.all([
+      const [{ createLogger, logsForPeople }, { startGateway }, { startBanner }, { takeReloadRequest, writeReloadReport }, { exitProcess, hasTerminal, startedOnTerminal, survivingHangup }] = await Promise.all([
         import('../logger.js'),
         import('../main.js'),
         import('./start-banner.js'),
         import('./commands/reload.js'),
         import('./terminal.js'),
       ]);
+      exit = exitProcess;
       // stdout carries the log: JSON lines and nothing else, unless a person reads it.
       const forPeople = logsForPeople();
       const say = forPeople ? print : (line: string) => void process.stderr.write(`${line}\n`);
@@ -352,7 +355,8 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`enrollgate: ${signal}, stopping\n`);
         setTimeout(() => fail(`still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`, EXIT_FAILURE), STOP_TIMEOUT_MS).unref();
         g.stop(signal).then(
-          () => process.exit(0),
+          // Once its terminal is gone the gateway cannot exit 0 (see exitProcess): it ends by SIGHUP.
+          () => exit(0),
           (err: unknown) => fail(`stopping failed: ${err instanceof Error ? err.message : String(err)}`, EXIT_FAILURE),
         );
       };
@@ -368,7 +372,9 @@ async function main(argv: string[]): Promise<void> {
       // the terminal a gateway was started from sends it too, when it is closed: that one stops it.
       let reloads = 0;
       let hungUp = false;
-      const reload = (g: NonNullable<typeof gateway>) => {
+      /** The requests of `enrollgate reload` commands whose SIGHUP came during start-up. */
+      const waiting: string[] = [];
+      const reload = (g: NonNullable<typeof gateway>, requests: readonly string[]) => {
         const number = ++reloads;
         void g
           .reload()
@@ -378,18 +384,26 @@ async function main(argv: string[]): Promise<void> {
           })
           .then((outcome) => {
             try {
-              writeReloadReport(config.audit.dir, { ...outcome, pid: process.pid, number, at: new Date().toISOString() });
+              writeReloadReport(config.audit.dir, { ...outcome, pid: process.pid, number, at: new Date().toISOString(), requests });
             } catch (err) {
               log.error({ err, event: 'config.reload_report_failed' }, 'the reload report for `enrollgate reload` could not be written');
             }
           });
       };
       process.on('SIGHUP', () => {
-        if (onTerminal && !hasTerminal()) {
+        // An `enrollgate reload` says so in a request: its SIGHUP is a reload even when the terminal
+        // is gone, as it is for a gateway that outlived it (a background job whose shell ended).
+        const found = takeReloadRequest(config.audit.dir);
+        if (found && 'dropped' in found) log.warn({ event: 'config.reload_request_dropped' }, `${found.dropped}; not taken as one`);
+        const request = found && 'request' in found ? [found.request.nonce] : [];
+        if (request.length === 0 && onTerminal && !hasTerminal()) {
           log.warn({ event: 'gateway.terminal_closed' }, 'terminal closed, stopping');
           onSignal('terminal closed');
-        } else if (gateway && !signalled) reload(gateway);
-        else hungUp = true;
+        } else if (gateway && !signalled) reload(gateway, request);
+        else {
+          hungUp = true;
+          waiting.push(...request);
+        }
       });
       try {
         gateway = await startGateway(config, { log, configSha256 });
@@ -399,7 +413,7 @@ async function main(argv: string[]): Promise<void> {
       }
       if (signalled) stop(gateway, signalled);
       else if (forPeople) process.stdout.write(startBanner(config, gateway.ports));
-      if (hungUp && !signalled) reload(gateway);
+      if (hungUp && !signalled) reload(gateway, waiting);
       return;
     }
   }

@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
 /**
  * The terminal a gateway was started from. SIGHUP means "reload" for a daemon (systemctl
@@ -42,4 +43,25 @@ export function survivingHangup(): void {
       if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
     });
   }
+}
+
+/** The standard streams (0, 1, 2) that were terminals when the process started. */
+const terminalsAtStart = [0, 1, 2].filter((fd) => isatty(fd));
+
+/**
+ * Ends the process with `code`; but by SIGHUP when a terminal among its standard streams was
+ * hung up since it started (closed, or its session ended): no longer a terminal (isatty asks it
+ * for its settings, which fails). Node 20's exit restores the settings of each standard stream
+ * that was a terminal, gets EIO from a hung-up one and aborts (SIGABRT, and a core dump of the
+ * process's memory, secrets and all, where core dumps are on; nodejs/node#51519). A signal's
+ * default action ends the process without running that exit; SIGHUP is the one a process whose
+ * terminal went away ends by, and its shell, if it has one still, reports it as such (129).
+ */
+export function exitProcess(code: number): never {
+  if (terminalsAtStart.some((fd) => !isatty(fd))) {
+    // Our listeners removed, SIGHUP has its default action again, which ends the process before kill() returns.
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
+  return process.exit(code);
 }

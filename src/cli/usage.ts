@@ -30,7 +30,8 @@ const RELOAD_USAGE = `  enrollgate reload [--config FILE]
       Make the running gateway of FILE read it again, as SIGHUP (systemctl reload) does:
       the routers (radius.clients) and their secrets, the page texts, the device policy and
       the log level change with RADIUS answering throughout; keys that need a restart are
-      named. Exit 0 reloaded, 2 the new config is refused (the old one runs on), 1 no gateway.`;
+      named. Also a gateway that outlived the terminal it was started in, which a plain
+      SIGHUP stops. Exit 0 reloaded, 2 the new config is refused (the old one runs on), 1 no gateway.`;
 
 const CHECK_CONFIG_USAGE = `  enrollgate check-config [--online [--user NAME]] [--config FILE]
       Validate the configuration, its secrets and the files it names, and print every
@@ -164,7 +165,8 @@ Usage:
       Run the gateway. FILE defaults to $ENROLLGATE_CONFIG, else ./data/${CONFIG_NAME}
       (installed as a package: /etc/enrollgate/${CONFIG_NAME});
       when neither exists and no FILE is given, runs init first. SIGHUP reloads FILE;
-      closing the terminal it was started in stops it.
+      closing the terminal it was started in stops it, as does any SIGHUP once that terminal
+      is gone, except the one of \`enrollgate reload\`.
 ${RELOAD_USAGE}
 ${CHECK_CONFIG_USAGE}${PORTS_USAGE}
 ${USERS_USAGE}${DEVICES_USAGE}${SESSIONS_USAGE}${AUDIT_USAGE}${STORE_USAGE}${BACKUP_USAGE}${TEST_MAC_USAGE}${TEST_USER_USAGE}`;

@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditWriter } from '../../audit/audit-log.js';
 import { inspectConfig, loadConfig } from '../../config/load.js';
@@ -12,8 +13,11 @@ import type { ReloadOutcome } from '../../config/reload.js';
  */
 const REPORT_FILE = 'reload.json';
 
-/** A reload as the gateway reports it: which process, its how-manieth reload, and what it did. */
-export type ReloadReport = ReloadOutcome & { readonly pid: number; readonly number: number; readonly at: string };
+/**
+ * A reload as the gateway reports it: which process, its how-manieth reload, what it did, and
+ * the requests (their nonces) of the `enrollgate reload` commands it answers.
+ */
+export type ReloadReport = ReloadOutcome & { readonly pid: number; readonly number: number; readonly at: string; readonly requests?: readonly string[] };
 
 /** In the gateway: writes the report of a reload (whole, by rename: the command line never reads half of it). */
 export function writeReloadReport(auditDir: string, report: ReloadReport): void {
@@ -30,6 +34,22 @@ function readReloadReport(auditDir: string): ReloadReport | undefined {
   }
 }
 
+/**
+ * What `enrollgate reload` leaves in the audit directory before it sends SIGHUP, for the
+ * gateway to tell its signal from a terminal's hangup. A gateway started in a terminal stops at
+ * a SIGHUP when that terminal is gone; but one that outlived its terminal (a background job left
+ * running when its shell or SSH session ended) lost it without being sent anything, and would
+ * take the next reload's SIGHUP for the terminal closing. One request at a time: the file is
+ * created whole and only where there is none (a link to a finished file), mode 0600.
+ */
+const REQUEST_FILE = 'reload-request';
+
+/** A reload request: the command's PID, a random nonce that its answer names, and when it was made. */
+export type ReloadRequest = { readonly pid: number; readonly nonce: string; readonly at: string };
+
+/** A request found by the gateway: answered (fresh), or dropped (too old, or unreadable), and why. */
+export type FoundRequest = { readonly request: ReloadRequest } | { readonly dropped: string };
+
 /** Exit statuses of `enrollgate reload`. */
 export const RELOADED = 0;
 export const NO_GATEWAY = 1;
@@ -38,6 +58,92 @@ export const REFUSED = 2;
 /** How long `enrollgate reload` waits for the gateway's report: reading the files and the workers' confirmation take well under a second. */
 export const RELOAD_WAIT_MS = 30_000;
 const POLL_MS = 50;
+
+/**
+ * How old a request may be and still be answered: as long as the command that made it waits.
+ * Older, its command has given up (or crashed and left it): it must not make a terminal's real
+ * hangup a reload.
+ */
+export const REQUEST_FRESH_MS = RELOAD_WAIT_MS;
+
+/** Whether a request made at `at` is one to answer at `now`: not older than REQUEST_FRESH_MS (nor from further ahead, the clock set back). */
+const isFresh = (at: string, now: number) => Math.abs(now - Date.parse(at)) <= REQUEST_FRESH_MS;
+
+function readRequest(path: string): ReloadRequest | undefined {
+  const r = JSON.parse(readFileSync(path, 'utf8')) as Partial<ReloadRequest>;
+  const valid = typeof r.pid === 'number' && typeof r.nonce === 'string' && typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at));
+  return valid ? (r as ReloadRequest) : undefined;
+}
+
+const removed = (path: string): void => {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+};
+
+/**
+ * In the gateway, at a SIGHUP: the request of an `enrollgate reload`, taken (the file removed)
+ * so that it answers one signal only; undefined when there is none. One too old or unreadable
+ * is removed too, and said why.
+ */
+export function takeReloadRequest(auditDir: string, now = Date.now()): FoundRequest | undefined {
+  const path = join(auditDir, REQUEST_FILE);
+  let request: ReloadRequest | undefined;
+  try {
+    request = readRequest(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  removed(path);
+  if (request === undefined) return { dropped: `${path} could not be read as a reload request` };
+  if (!isFresh(request.at, now)) return { dropped: `${path} (process ${request.pid}, ${request.at}) was more than ${REQUEST_FRESH_MS / 1000} s old` };
+  return { request };
+}
+
+/**
+ * In `enrollgate reload`: leaves its request. Another command's request still there is waited
+ * for (the gateway takes it at its signal) until `deadline`; one too old or unreadable is removed.
+ * Returns the nonce, or undefined when the other request stayed until the deadline.
+ */
+async function leaveReloadRequest(auditDir: string, deadline: number): Promise<string | undefined> {
+  const path = join(auditDir, REQUEST_FILE);
+  const nonce = randomBytes(16).toString('hex');
+  const draft = `${path}.${nonce}.tmp`;
+  writeFileSync(draft, JSON.stringify({ pid: process.pid, nonce, at: new Date().toISOString() }), { mode: 0o600, flag: 'wx' });
+  try {
+    for (;;) {
+      try {
+        linkSync(draft, path);
+        return nonce;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let other: ReloadRequest | undefined;
+      try {
+        other = readRequest(path);
+      } catch {
+        // taken meanwhile (or unreadable: removed below)
+      }
+      if (other === undefined || !isFresh(other.at, Date.now())) removed(path);
+      else if (Date.now() > deadline) return undefined;
+      else await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } finally {
+    removed(draft);
+  }
+}
+
+/** In `enrollgate reload`, when no answer came: removes its request if the gateway did not take it. */
+function withdrawReloadRequest(auditDir: string, nonce: string): void {
+  const path = join(auditDir, REQUEST_FILE);
+  try {
+    if (readRequest(path)?.nonce === nonce) unlinkSync(path);
+  } catch {
+    // taken, or another's
+  }
+}
 
 const why = (err: unknown): string => {
   const code = (err as NodeJS.ErrnoException).code;
@@ -96,17 +202,32 @@ export async function reloadCommand(
     return NO_GATEWAY;
   }
   const before = readReloadReport(dir);
+  const deadline = Date.now() + (io.waitMs ?? RELOAD_WAIT_MS);
+  let nonce: string | undefined;
+  try {
+    nonce = await leaveReloadRequest(dir, deadline);
+  } catch (err) {
+    io.error(`cannot leave the reload request for the gateway (process ${pid}) in ${dir}: ${why(err)}`);
+    return NO_GATEWAY;
+  }
+  if (nonce === undefined) {
+    io.error(`another \`enrollgate reload\` of the gateway (process ${pid}) was not answered within ${(io.waitMs ?? RELOAD_WAIT_MS) / 1000} s; its log says why`);
+    return NO_GATEWAY;
+  }
   try {
     process.kill(pid, 'SIGHUP');
   } catch (err) {
+    withdrawReloadRequest(dir, nonce);
     io.error(`cannot signal the gateway (process ${pid}): ${why(err)}`);
     return NO_GATEWAY;
   }
-  const isNew = (r: ReloadReport | undefined): r is ReloadReport => r !== undefined && r.pid === pid && (before?.pid !== pid || r.number > before.number);
-  const deadline = Date.now() + (io.waitMs ?? RELOAD_WAIT_MS);
+  // A gateway started before reports named their requests counts its reloads only.
+  const answers = (r: ReloadReport | undefined): r is ReloadReport =>
+    r !== undefined && r.pid === pid && (r.requests === undefined ? before?.pid !== pid || r.number > before.number : r.requests.includes(nonce));
   let report = readReloadReport(dir);
-  while (!isNew(report)) {
+  while (!answers(report)) {
     if (Date.now() > deadline) {
+      withdrawReloadRequest(dir, nonce);
       io.error(`the gateway (process ${pid}) did not report a reload within ${(io.waitMs ?? RELOAD_WAIT_MS) / 1000} s; its log says why`);
       return NO_GATEWAY;
     }
