@@ -4,9 +4,10 @@
  * RADIUS server as a worker does (buildRadiusServer, embedded SQLite store with
  * `--devices` live sessions, audit records forwarded as in a worker), feeds it signed
  * Access-Requests (10 % unknown MACs) through the same entry a datagram takes, and
- * prints µs per request over `--count` requests, after a warm-up, a few rounds.
+ * prints µs per request over `--count` requests, after a warm-up, a few rounds. Run it
+ * with `node --cpu-prof` (through tsx) for a profile of just this path.
  *
- *   npm run bench:radius-cpu -- [--devices 10000] [--count 200000] [--rounds 5] [--profile DIR]
+ *   npm run bench:radius-cpu -- [--devices 10000] [--count 200000] [--rounds 5] [--per-turn 8]
  *
  * In-process, no network. Prints its figures; asserts nothing.
  */
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '10000' },
     count: { type: 'string', default: '200000' },
     rounds: { type: 'string', default: '5' },
+    'per-turn': { type: 'string', default: '8' },
   },
 });
 const DEVICES = Number(values.devices);
@@ -104,8 +106,8 @@ async function main(): Promise<void> {
     // A new source port per pass: otherwise the RFC 5080 cache answers from memory.
     receive('auth', socket, raw, { address: '127.0.0.1', port: port + (i >> 12), family: 'IPv4', size: raw.length });
   };
-  // Turns as a socket gives them: a few datagrams, then the event loop (immediates, timers).
-  const BATCH = 8;
+  // Turns as a socket gives them: a few datagrams (--per-turn), then the event loop (immediates, timers).
+  const BATCH = Math.max(1, Number(values['per-turn']));
   const run = async (count: number) => {
     for (let i = 0; i < count; i += BATCH) {
       for (let j = 0; j < BATCH; j++) one(i + j);
