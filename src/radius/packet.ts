@@ -280,11 +280,11 @@ export function verifyRequestAuthenticator(raw: Buffer, packet: ScannedPacket, s
  * ones such as User-Password are null), or undefined when the package cannot decode them.
  *
  * The package's decode was a sixth of a MAC authentication's CPU (bench:radius-cpu), yet
- * a NAS sends the same few attributes again and again: the same NAS-IP-Address and
- * Service-Type, each device's User-Name. So each attribute's form is learnt from the
- * package once per type (decodedForm), and each value of a text or number type once per
- * exact bytes; a packet holding anything else (a Vendor-Specific, a tagged or a date
- * attribute) is decoded by the package whole, as before.
+ * a NAS sends the same few kinds of attribute again and again. So each attribute type's
+ * form is learnt from the package once (decodedForm): text is read as UTF-8 here, and
+ * each value of an enumerated or address type (the same NAS-IP-Address and Service-Type
+ * in every request) is learnt once per exact bytes; a packet holding anything else (a
+ * Vendor-Specific, a tagged or a date attribute) is decoded by the package whole, as before.
  */
 export function decodeAttributes(raw: Buffer, length: number): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
@@ -301,6 +301,7 @@ export function decodeAttributes(raw: Buffer, length: number): Record<string, un
       continue;
     }
     if (form.how === 'octets') value = raw.subarray(at + 2, at + len);
+    else if (form.how === 'utf8') value = raw.toString('utf8', at + 2, at + len);
     else if (form.how === 'hidden') value = null;
     else {
       const key = raw.toString('latin1', at, at + len);
@@ -332,11 +333,12 @@ function decodeWithLibrary(raw: Buffer, length: number): Record<string, unknown>
 
 /**
  * How the package decodes an attribute type, whatever its value: `octets` (its bytes),
- * `hidden` (null without the secret: User-Password), `text` (a string or number that
- * depends only on its bytes: remembered per value); SKIP for a type no dictionary names
+ * `utf8` (its bytes as UTF-8 text: User-Name, Calling-Station-Id), `hidden` (null without
+ * the secret: User-Password), `text` (another string or a number that depends only on its
+ * bytes, an enumerated value or an address: remembered per value); SKIP for a type no dictionary names
  * (left out); LIBRARY for everything else (a Vendor-Specific, a tagged or date type).
  */
-type DecodedForm = { readonly name: string; readonly how: 'octets' | 'hidden' | 'text' } | typeof SKIP | typeof LIBRARY;
+type DecodedForm = { readonly name: string; readonly how: 'octets' | 'utf8' | 'hidden' | 'text' } | typeof SKIP | typeof LIBRARY;
 const SKIP = 'skip';
 const LIBRARY = 'library';
 let forms: Array<DecodedForm | undefined> = new Array(256);
@@ -362,7 +364,10 @@ function decodedForm(raw: Buffer, at: number, len: number): DecodedForm | undefi
   let form: DecodedForm;
   if (one.name === undefined) form = SKIP;
   else {
-    const how = Buffer.isBuffer(one.value) ? 'octets' : one.value === null ? 'hidden' : typeof one.value === 'string' || typeof one.value === 'number' ? 'text' : undefined;
+    let how: 'octets' | 'utf8' | 'hidden' | 'text' | undefined =
+      Buffer.isBuffer(one.value) ? 'octets' : one.value === null ? 'hidden' : typeof one.value === 'string' || typeof one.value === 'number' ? 'text' : undefined;
+    // Text read as UTF-8 comes back as the probe's own characters; an integer, an address or a date would not.
+    if (how === 'text' && decodeOne(Buffer.from([type, 6, 0x61, 0x31, 0x62, 0x32]), 0, 6)?.value === 'a1b2') how = 'utf8';
     const tagged = Array.isArray(decodeOne(Buffer.from([type, 7, 0, 0, 0, 0, 1]), 0, 7)?.value);
     form = how === undefined || tagged ? LIBRARY : { name: one.name, how };
   }
