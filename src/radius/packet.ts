@@ -41,10 +41,10 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
   45: 'CoA-NAK',
 };
 
-const HEADER = 20;
+export const HEADER = 20;
 const AUTH_OFFSET = 4;
 /** RFC 2865 §3: a packet is at most 4096 bytes. */
-const MAX_LENGTH = 4096;
+export const MAX_LENGTH = 4096;
 const ATTR_MESSAGE_AUTHENTICATOR = 80;
 const ATTR_PROXY_STATE = 33;
 

@@ -94,11 +94,14 @@ const SERVES: Readonly<Record<Port, ReadonlySet<number>>> = {
 };
 
 /** The handler for each request code a port serves; an Access-Request carrying EAP (RFC 3579) is 802.1X. */
-function kindOf(code: number, attributes: Record<string, unknown>): RequestKind {
-  if (code === Code.StatusServer) return 'status';
-  if (code === Code.AccountingRequest) return 'accounting';
-  return attributes['EAP-Message'] === undefined ? 'access' : 'eap';
+function kindOf(packet: ScannedPacket, raw: Buffer): RequestKind {
+  if (packet.code === Code.StatusServer) return 'status';
+  if (packet.code === Code.AccountingRequest) return 'accounting';
+  return carriesEap(raw, packet.length) ? 'eap' : 'access';
 }
+
+/** What 802.1X is handed: it reads the few attributes it needs from the bytes itself (eap/eap-packet.ts readEapRequest). */
+const UNDECODED: Record<string, unknown> = Object.freeze({});
 
 const EAP_OFF: EapHandlerOptions['settings'] = {
   enabled: false,
@@ -319,10 +322,9 @@ export class RadiusServer {
     this.inFlight++;
     let pending: Maybe<Answer>;
     try {
-      // 802.1X reads the few attributes it needs from the bytes itself (eap/eap-packet.ts readEapRequest).
-      const eap = r.packet.code === Code.AccessRequest && carriesEap(r.raw, r.packet.length);
-      const attributes = eap ? {} : decodeAttributes(r.raw, r.packet.length);
-      if (attributes) pending = this.handlers[eap ? 'eap' : kindOf(r.packet.code, attributes)].handle(r, attributes);
+      const kind = kindOf(r.packet, r.raw);
+      const attributes = kind === 'eap' ? UNDECODED : decodeAttributes(r.raw, r.packet.length);
+      if (attributes) pending = this.handlers[kind].handle(r, attributes);
       else {
         this.drop(r.nas, 'undecodable', r.peer);
         pending = undefined;

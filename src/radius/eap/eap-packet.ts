@@ -2,6 +2,7 @@
  * EAP packets (RFC 3748 §4) and how they travel in RADIUS (RFC 3579 §3.1): pure
  * functions on bytes, no state.
  */
+import { HEADER as RADIUS_HEADER, MAX_LENGTH as RADIUS_MAX_LENGTH } from '../packet.js';
 
 /** RFC 3748 §4. */
 export const EapCode = { Request: 1, Response: 2, Success: 3, Failure: 4 } as const;
@@ -86,9 +87,6 @@ export function rawAttribute(type: number, value: Buffer): Buffer {
 /** RFC 2865 §5.1 and §5.31. */
 const ATTR_USER_NAME = 1;
 const ATTR_CALLING_STATION_ID = 31;
-/** RFC 2865 §3: the header, and the largest packet. */
-const RADIUS_HEADER = 20;
-const RADIUS_MAX_LENGTH = 4096;
 
 /** What the EAP side reads of an Access-Request: nothing else of it matters to 802.1X. */
 export interface EapRequestAttributes {
