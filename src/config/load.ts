@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { isIP, SocketAddress } from 'node:net';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { layoutFor, type Layout } from './layout.js';
+import { nasSubnet, sameSubnet, type NasSubnet } from './nas-address.js';
 import { MIGRATION_REDIS_URL_VARIABLE } from './variables.js';
 import { configSchema, SECRET_FORMS, type RawConfig, type secretRef } from './schema.js';
 
@@ -455,14 +456,6 @@ function duplicateKeys(doc: Document, text: string, lines: LineCounter): string[
   return found.sort((a, b) => a.start - b.start).map((f) => f.problem);
 }
 
-/** An address or CIDR as one spelling ("10.0.0.1" is "10.0.0.1/32", "fd00:0::1" is "fd00::1/128"); undefined for one the schema refuses. */
-function subnetKey(address: string): string | undefined {
-  const [addr = '', bits] = address.split('/');
-  const family = isIP(addr);
-  if (family === 0) return undefined;
-  return `${new SocketAddress({ address: addr, family: family === 6 ? 'ipv6' : 'ipv4' }).address}/${bits ?? (family === 6 ? 128 : 32)}`;
-}
-
 /**
  * Two NAS entries with one name or one address are a mistake the NAS table would hide: the
  * first entry for an address answers for it (one added below it, say with a new secret, is
@@ -470,15 +463,15 @@ function subnetKey(address: string): string | undefined {
  */
 function repeatedNas(clients: readonly RawNas[], problems: string[]): void {
   const names = new Map<string, number>();
-  const subnets = new Map<string, number>();
+  const subnets: Array<{ subnet: NasSubnet; index: number }> = [];
   clients.forEach((c, i) => {
     const named = names.get(c.name);
     if (named === undefined) names.set(c.name, i);
     else problems.push(`radius.clients[${i}].name: "${c.name}" is used twice (radius.clients[${named}] has it too); expected one name per NAS`);
-    const key = subnetKey(c.address);
-    const first = key === undefined ? undefined : subnets.get(key);
-    if (key !== undefined && first === undefined) subnets.set(key, i);
-    else if (first !== undefined) {
+    const subnet = nasSubnet(c.address);
+    const first = subnets.find((s) => sameSubnet(s.subnet, subnet))?.index;
+    if (first === undefined) subnets.push({ subnet, index: i });
+    else {
       problems.push(`radius.clients[${i}].address: "${c.address}" is used twice (radius.clients[${first}] has it too, and would answer for it); expected one entry per address or subnet`);
     }
   });

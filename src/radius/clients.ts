@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { NasClientConfig, UamConfig } from '../config/load.js';
+import { nasSubnet } from '../config/nas-address.js';
 
 export type VendorProfile = NasClientConfig['profile'];
 
@@ -65,11 +66,7 @@ interface Entry {
 function entriesOf(clients: readonly NasClientConfig[]): readonly Entry[] {
   return clients
     .map((c) => {
-      const [addr, bits] = c.address.split('/') as [string, string | undefined];
-      const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-      const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits);
-      const match = new BlockList();
-      match.addSubnet(addr, prefix, family);
+      const { family, prefix, match } = nasSubnet(c.address);
       const client = nasClient(c);
       // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
       // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.

@@ -849,5 +849,12 @@ describe('store, admin and audit secrets', () => {
     expect(message).not.toContain('a-Newer-secret');
     // A host inside another entry's subnet is not a repeat: the more specific entry answers for it.
     expect(resolveMessage({ radius: { clients: [nas({ name: 'aps', address: '10.0.0.0/24' }), nas({ name: 'ap-1', address: '10.0.0.7' })] } })).toBe('');
+    // One subnet however it is written: a host address in it, or a prefix with a leading zero.
+    const spelled = resolveMessage({
+      radius: { clients: [nas({ name: 'aps', address: '10.0.0.0/24' }), nas({ name: 'aps-host', address: '10.0.0.5/24' }), nas({ name: 'aps-zero', address: '10.0.0.0/024' }), nas({ name: 'v6', address: 'fd00::/64' }), nas({ name: 'v6-host', address: 'fd00::9/64' })] },
+    });
+    expect(spelled).toContain('radius.clients[1].address: "10.0.0.5/24" is used twice (radius.clients[0] has it too');
+    expect(spelled).toContain('radius.clients[2].address: "10.0.0.0/024" is used twice (radius.clients[0] has it too');
+    expect(spelled).toContain('radius.clients[4].address: "fd00::9/64" is used twice (radius.clients[3] has it too');
   });
 });
