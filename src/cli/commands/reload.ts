@@ -91,13 +91,16 @@ const removed = (path: string): void => {
 export function takeReloadRequest(auditDir: string, now = Date.now()): FoundRequest | undefined {
   const path = join(auditDir, REQUEST_FILE);
   let request: ReloadRequest | undefined;
+  let why = '';
   try {
     request = readRequest(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== undefined) why = ` (${code})`;
   }
   removed(path);
-  if (request === undefined) return { dropped: `${path} could not be read as a reload request` };
+  if (request === undefined) return { dropped: `${path} could not be read as a reload request${why}` };
   if (!isFresh(request.at, now)) return { dropped: `${path} (process ${request.pid}, ${request.at}) was more than ${REQUEST_FRESH_MS / 1000} s old` };
   return { request };
 }
@@ -111,7 +114,9 @@ async function leaveReloadRequest(auditDir: string, deadline: number): Promise<s
   const path = join(auditDir, REQUEST_FILE);
   const nonce = randomBytes(16).toString('hex');
   const draft = `${path}.${nonce}.tmp`;
-  writeFileSync(draft, JSON.stringify({ pid: process.pid, nonce, at: new Date().toISOString() }), { mode: 0o600, flag: 'wx' });
+  // Readable by all (it holds no secret; the audit directory keeps others out): `sudo enrollgate
+  // reload` writes it as root, and the gateway, running as its own user, must read it.
+  writeFileSync(draft, JSON.stringify({ pid: process.pid, nonce, at: new Date().toISOString() }), { mode: 0o644, flag: 'wx' });
   try {
     for (;;) {
       try {
