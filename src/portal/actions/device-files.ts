@@ -141,12 +141,13 @@ export function sendFile(ctx: Context, deps: PortalDeps, device: Device, sent: S
 
 /**
  * Sends a file as an attachment, never cached nor sniffed. The name goes into a quoted
- * Content-Disposition: anything but printable ASCII, a quote or a backslash becomes "_" there.
+ * Content-Disposition: anything but printable ASCII, a quote or a backslash becomes "_" there,
+ * and so do "%" (Chromium percent-decodes a quoted name) and "/" (a path, never a name).
  */
 export function sendAttachment(ctx: Context, sent: SentFile): void {
   ctx.status = 200;
   ctx.type = sent.type;
-  ctx.set('Content-Disposition', `attachment; filename="${sent.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`);
+  ctx.set('Content-Disposition', `attachment; filename="${sent.filename.replace(/[^\x20-\x7e]|["\\%/]/g, '_')}"`);
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = sent.body;

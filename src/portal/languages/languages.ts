@@ -77,8 +77,9 @@ export class Languages {
   /**
    * The offered language a visitor's tag (?lang=, its cookie) names, as Accept-Language would
    * pick it: case-insensitively (RFC 5646 §2.1.1: tags are case-insensitive), the tag itself,
-   * else its primary subtag (de-DE → de), else an offered language of that primary subtag
-   * (pt → pt-BR). Undefined for anything else, a list or a malformed tag included.
+   * else its primary subtag (de-DE → de), else, for a bare primary subtag, an offered
+   * language with it (pt → pt-BR; pt-PT does not pick pt-BR, as in Accept-Language, where
+   * the negotiator does not either). Undefined for anything else, a list or a malformed tag included.
    */
   choose(tag: string): string | undefined {
     if (!ASKED_TAG.test(tag)) return undefined;

@@ -184,4 +184,8 @@ describe('sendAttachment (every enrollment file and the root profile)', () => {
   it('a name with a quote, a backslash, a line break or non-ASCII cannot end the quoted name nor break the header', () => {
     expect(sent('a"b\\c\r\nX-Evil: 1é.xml').headers['Content-Disposition']).toBe('attachment; filename="a_b_c__X-Evil: 1_.xml"');
   });
+
+  it('a name cannot smuggle a path or a percent-encoded character a browser would decode', () => {
+    expect(sent('..%2F..%2Fetc/passwd%0A.xml').headers['Content-Disposition']).toBe('attachment; filename=".._2F.._2Fetc_passwd_0A.xml"');
+  });
 });
