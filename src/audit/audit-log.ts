@@ -62,7 +62,7 @@ export const HEAD_INTERVAL_MS = 1000;
 export const BULK_FLUSH_MS = 20;
 export const BULK_MAX_RECORDS = 512;
 const SPOOL_INTERVAL_MS = 2000;
-const LOCK_FILE = 'audit.lock';
+export const LOCK_FILE = 'audit.lock';
 const SPOOL_DIR = 'spool';
 
 /** The HMAC key of audit.hmac_key, when one is configured. */

@@ -60,8 +60,13 @@ async function configFile(flag: string | undefined): Promise<string> {
 
 /** Reads the config with the config module, or exits 2 with its problems. */
 function readConfig(module: typeof import('../config/load.js'), file: string): Config {
+  return readHashed(module, file).config;
+}
+
+/** readConfig, with the SHA-256 of the bytes read (what `start` logs and audits). */
+function readHashed(module: typeof import('../config/load.js'), file: string): { config: Config; sha256: string } {
   try {
-    return module.loadConfig(file);
+    return module.loadConfigHashed(file);
   } catch (err) {
     if (err instanceof ConfigError) return configFail(err, file);
     throw err;
@@ -72,15 +77,8 @@ async function load(file: string): Promise<Config> {
   return readConfig(await configModule(), file);
 }
 
-/** load(), with the SHA-256 of the bytes read (what `start` logs and audits). */
 async function loadHashed(file: string): Promise<{ config: Config; sha256: string }> {
-  const module = await configModule();
-  try {
-    return module.loadConfigHashed(file);
-  } catch (err) {
-    if (err instanceof ConfigError) return configFail(err, file);
-    throw err;
-  }
+  return readHashed(await configModule(), file);
 }
 
 function isHttpUrl(v: string): boolean {

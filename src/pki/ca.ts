@@ -46,7 +46,7 @@ const PROFILE_SIGNING_KEY_BITS = 2048;
 const BACKDATE_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 // RFC 5280 §4.1.2.6 / ub-common-name in Appendix A.
-const MAX_COMMON_NAME = 64;
+export const MAX_COMMON_NAME = 64;
 
 /** Creates a new self-signed root CA (RSA 3072, SHA-256, 10 years, basicConstraints cA critical, keyUsage keyCertSign+cRLSign critical, subjectKeyIdentifier). */
 export function createCa(options: {
@@ -294,7 +294,7 @@ export function loadIssuingCa(ca: CertificateAuthority, now: Date = new Date(), 
     throw new Error('the CA key does not belong to the CA certificate');
   }
   const notAfter = certificateNotAfter(ca.certPem);
-  if (notAfter <= now) throw new Error(`the CA certificate expired on ${notAfter.toISOString()}`);
+  refuseExpiredCa(notAfter, now);
 
   let cert: forge.pki.Certificate;
   try {
@@ -337,6 +337,11 @@ export interface LeafRequest {
   readonly extensions: readonly object[];
 }
 
+/** Nothing is signed with a CA past its end. */
+function refuseExpiredCa(notAfter: Date, now: Date): void {
+  if (notAfter <= now) throw new Error(`the CA certificate expired on ${notAfter.toISOString()}`);
+}
+
 /**
  * Builds and signs an end-entity certificate: random positive serial, validity
  * backdated an hour and cut at the CA's notAfter, basicConstraints cA false, key
@@ -349,7 +354,7 @@ export function signLeafCertificate(issuer: IssuingCa, request: LeafRequest): { 
   const validity = validityPeriod(request.now, positiveDays(request.days, 'validDays'));
   // An issuer is loaded once (at start) and checked then; a gateway that runs past its CA's
   // end would otherwise sign leaves that end before they begin, and hand them out as good.
-  if (issuer.notAfter <= request.now) throw new Error(`the CA certificate expired on ${issuer.notAfter.toISOString()}`);
+  refuseExpiredCa(issuer.notAfter, request.now);
   // A leaf cannot be used past its CA's notAfter anyway: say so in the certificate
   // rather than promise a date that will fail.
   if (validity.notAfter > issuer.notAfter) validity.notAfter = issuer.notAfter;

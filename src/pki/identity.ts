@@ -11,7 +11,7 @@ import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { parseMac, type Mac } from '../mac.js';
-import { loadIssuingCa, signLeafCertificate, type CertificateAuthority, type IssuingCa } from './ca.js';
+import { loadIssuingCa, MAX_COMMON_NAME, signLeafCertificate, type CertificateAuthority, type IssuingCa } from './ca.js';
 import { ownerUri } from './owner-uri.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -61,9 +61,6 @@ export class DeviceKeyGenerator {
 export function deviceUri(mac: Mac): string {
   return `urn:enrollgate:device:${mac}`;
 }
-
-/** RFC 5280 Appendix A, ub-common-name. */
-const MAX_COMMON_NAME = 64;
 
 /**
  * The subject CN of a device certificate: the user name, for people reading certificate

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auditWriter } from '../../audit/audit-log.js';
+import { auditWriter, LOCK_FILE } from '../../audit/audit-log.js';
 import { inspectConfig, loadConfig } from '../../config/load.js';
 import type { ReloadOutcome } from '../../config/reload.js';
 
@@ -187,7 +187,7 @@ export async function reloadCommand(
   io: { print: (line: string) => void; error: (line: string) => void; waitMs?: number },
 ): Promise<number> {
   const dir = target.auditDir;
-  const lock = join(dir, 'audit.lock');
+  const lock = join(dir, LOCK_FILE);
   let writer: ReturnType<typeof auditWriter>;
   try {
     writer = auditWriter(dir);
