@@ -140,6 +140,9 @@ async function main(argv: string[]): Promise<void> {
   if (rest.length > 0 && command !== 'devices' && command !== 'sessions' && command !== 'audit' && command !== 'store' && command !== 'test' && command !== 'users') usage(`unexpected arguments: ${rest.join(' ')}`);
   const misplaced = Object.keys(values).filter((k) => k !== 'help' && !allowed.includes(k));
   if (misplaced.length > 0) usage(`${command} does not take ${misplaced.map((k) => `--${k}`).join(', ')}`);
+  // `enrollgate audit query | head`: the reader stopped reading. Not an error of the command (its
+  // own handling, if any, decides what that means); anything else on stdout is. `start` has its own.
+  if (command !== 'start') process.stdout.on('error', (err: NodeJS.ErrnoException) => void (err.code === 'EPIPE' || crash(err)));
 
   switch (command) {
     case 'init': {

@@ -83,7 +83,12 @@ export async function auditCommand(
   if (format !== 'jsonl' && format !== 'csv') throw new BadInputError(`--format: "${format}" is not jsonl or csv`);
   let records = 0;
   // Streamed with back-pressure, in chunks of 1,000 records: a year's export is large.
-  await pipeline(Readable.from(exportChunks(auditMatches(dir, filter), format, (n) => (records = n))), out, { end: false });
+  try {
+    await pipeline(Readable.from(exportChunks(auditMatches(dir, filter), format, (n) => (records = n))), out, { end: false });
+  } catch (err) {
+    // The reader stopped (`| head`): what was read up to then is still a read, recorded below; exit 0.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+  }
   // The read is recorded in the trail it read (a copy named by --dir is evidence, never written to).
   if (c && !readsOnlyReads(filter)) {
     await recordAside(

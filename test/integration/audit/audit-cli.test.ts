@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { AuditLog } from '../../../src/audit/audit-log.js';
 import type { AuditRecord } from '../../../src/audit/record.js';
 import { createLogger } from '../../../src/logger.js';
 import { initOnFreePorts, startCliGateway } from '../../helpers/gateway.js';
-import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
+import { cliEntry, runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
@@ -102,6 +103,28 @@ describe('reading the trail is recorded', () => {
     // A copy is evidence: never written to.
     expect((await cli('audit', 'query', '--dir', auditDir(), '--type', 'gateway.*')).code).toBe(0);
     expect(records()).toHaveLength(before + 1);
+    expect((await cli('audit', 'verify', '--config', configFile)).code).toBe(0);
+  }, 8 * SOURCE_RUN_MS);
+});
+
+describe('audit query into a reader that stops (`| head`)', () => {
+  it('ends quietly with status 0, and the read is still recorded', async () => {
+    await startAndStop();
+    // Far more than a pipe holds: the command is still writing when the reader goes.
+    const trail = AuditLog.open({ dir: auditDir(), clock: { now: () => new Date() }, log: createLogger('silent') });
+    for (let i = 0; i < 5000; i++) trail.record({ type: 'device.unenrolled', user: `user${i}`, mac: '02-00-00-00-00-01', reason: 'owner' });
+    await trail.close();
+
+    const child = spawn(process.execPath, [cliEntry(), 'audit', 'query', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The first line, then the reader closes its end, as head does.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    expect(await status).toBe(0);
+    expect(stderr).toBe('');
+    expect(records().at(-1)).toMatchObject({ type: 'audit.queried', by: expect.stringMatching(/^cli:.+/) });
     expect((await cli('audit', 'verify', '--config', configFile)).code).toBe(0);
   }, 8 * SOURCE_RUN_MS);
 });
