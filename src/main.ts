@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -9,7 +9,7 @@ import type { AuditTrail } from './audit/events.js';
 import { SyslogForwarder } from './audit/syslog.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadConfigHashed, type Config } from './config/load.js';
-import { configChanges, reloadSummary, withReloaded, type ReloadOutcome } from './config/reload.js';
+import { configChanges, reloadedDigests, reloadSummary, withFileChanges, withReloaded, type FileDigests, type ReloadOutcome } from './config/reload.js';
 import { directorySummary, storeSummary } from './config/summary.js';
 import { configWarnings, switchWarnings } from './config/warnings.js';
 import { portalCertificateProblem, portalCertificateWarning } from './pki/portal-certificate.js';
@@ -126,6 +126,19 @@ function fileSha256(file: string): string {
  * it (switches, risky settings, language catalogs that lack texts, the portal's certificate).
  * Returns the portal certificate's problem, for the start line.
  */
+/** What the files the config names held (config/reload.ts, FileDigests): a replaced file is told apart on reload. */
+function fileDigests(m: Materials): FileDigests {
+  const sha = (bytes: string | Buffer) => hash('sha256', bytes, 'hex');
+  return {
+    'portal.https.cert_file': sha(m.tls.cert),
+    'portal.https.key_file': sha(m.tls.key),
+    'pki.ca_cert_file': sha(m.caPem),
+    'directory.ldap.ca_file': m.ldapCa && sha(m.ldapCa),
+    'portal.branding.logo_file': m.branding.logo?.version,
+    'portal.terms.file': m.branding.terms && sha(JSON.stringify(m.branding.terms.paragraphs)),
+  };
+}
+
 function logConfigWarnings(config: Config, materials: Materials, now: Date, log: Logger): string | undefined {
   for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
   for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
@@ -272,6 +285,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     s.headersTimeout = 10_000;
     s.requestTimeout = 30_000;
   }
+  let runningFiles = fileDigests(materials);
   const reloadOnce = async (): Promise<ReloadOutcome> => {
     const file = config.config_file;
     let next: Config;
@@ -287,7 +301,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
       audit.record({ type: 'config.reload_failed', file, reason: message });
       return { ok: false, file, message };
     }
-    const changes = configChanges(running, next);
+    const nextFiles = fileDigests(nextMaterials);
+    const changes = withFileChanges(configChanges(running, next), runningFiles, nextFiles);
     logConfigWarnings(next, nextMaterials, clock.now(), log);
     // Each part takes the new values between two requests: nothing under way is cut off.
     log.level = next.log.level;
@@ -299,6 +314,7 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     branding.replace(nextMaterials.branding);
     for (const [name, value] of Object.entries(brandingGlobals(nextMaterials.branding, urls))) renderer.addGlobal(name, value);
     running = withReloaded(running, next);
+    runningFiles = reloadedDigests(runningFiles, nextFiles);
     try {
       await radius.reload?.({ clients: next.radius.clients, logLevel: next.log.level });
     } catch (err) {

@@ -54,6 +54,42 @@ export function configChanges(running: Config, next: Config): ConfigChanges {
   };
 }
 
+/**
+ * What the files a config names held when read, by key path (`portal.branding.logo_file`):
+ * a digest of their bytes, absent where the key is not set. A file replaced under the same
+ * name changes nothing in the config, yet a reload applies it (a logo, the terms) or needs
+ * a restart to (a certificate): the reload says which, as for a key.
+ */
+export type FileDigests = Readonly<Record<string, string | undefined>>;
+
+/** A file whose content changed, in ConfigChanges' lists: its key and what changed. */
+const fileChanged = (key: string): string => `${key} (the file's content)`;
+
+/**
+ * `changes` with the files whose content differs between `running` and `next`, where the
+ * key itself did not change (then the key is listed already): applied or needing a
+ * restart by the key, as RELOADABLE_KEYS says.
+ */
+export function withFileChanges(changes: ConfigChanges, running: FileDigests, next: FileDigests): ConfigChanges {
+  const listed = [...changes.applied, ...changes.restart];
+  const files = Object.keys(next).filter(
+    (k) => running[k] !== undefined && next[k] !== undefined && running[k] !== next[k] && !listed.some((p) => k === p || k.startsWith(`${p}.`)),
+  );
+  if (files.length === 0) return changes;
+  return {
+    sections: [...new Set([...changes.sections, ...files.map((k) => k.split('.')[0]!)])],
+    applied: [...changes.applied, ...files.filter(isReloadable).map(fileChanged)],
+    restart: [...changes.restart, ...files.filter((k) => !isReloadable(k)).map(fileChanged)],
+  };
+}
+
+/** The digests the gateway runs with after a reload: the reloadable files' new ones, the others' as they were. */
+export function reloadedDigests(running: FileDigests, next: FileDigests): FileDigests {
+  const out: Record<string, string | undefined> = {};
+  for (const k of new Set([...Object.keys(running), ...Object.keys(next)])) out[k] = isReloadable(k) ? next[k] : running[k];
+  return out;
+}
+
 function replacedAt(target: unknown, keys: readonly string[], value: unknown): unknown {
   if (keys.length === 0) return value;
   const [key, ...rest] = keys as [string, ...string[]];

@@ -45,11 +45,14 @@ describe('the logo address', () => {
 
     // The same bytes written again: the same address.
     await writeFile(join(t.dir, 'logo.svg'), RED);
-    expect(await t.gateway.reload()).toMatchObject({ ok: true });
+    expect(await t.gateway.reload()).toMatchObject({ ok: true, message: 'applied: nothing changed that a reload applies' });
     expect(await logoUrl()).toBe(red);
 
+    // Replaced under the same name: the config is the same, and the reload says what it applied.
     await writeFile(join(t.dir, 'logo.svg'), BLUE);
-    expect(await t.gateway.reload()).toMatchObject({ ok: true });
+    expect(await t.gateway.reload()).toMatchObject({ ok: true, message: "applied: portal.branding.logo_file (the file's content)" });
+    // Applied, so the next reload has nothing more to say of it.
+    expect(await t.gateway.reload()).toMatchObject({ ok: true, message: 'applied: nothing changed that a reload applies' });
     const blue = await logoUrl();
     expect(blue).not.toBe(red);
     const now = await fetch(blue);

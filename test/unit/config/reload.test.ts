@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, validateConfig, type Config } from '../../../src/config/load.js';
-import { configChanges, reloadSummary, withReloaded } from '../../../src/config/reload.js';
+import { configChanges, reloadedDigests, reloadSummary, withFileChanges, withReloaded } from '../../../src/config/reload.js';
 
 /** What a reload applies and what it leaves for a restart, key by key (config/reload.ts). */
 
@@ -68,5 +68,33 @@ describe('withReloaded', () => {
     expect(now.portal.http.port).toBe(8080);
     // Once applied, only the keys that wait for a restart still differ.
     expect(configChanges(now, next)).toMatchObject({ applied: [], restart: ['portal.http.port', 'radius.auth_port'] });
+  });
+});
+
+describe('withFileChanges', () => {
+  const none = { sections: [], applied: [], restart: [] };
+  const running = { 'portal.branding.logo_file': 'a1', 'portal.https.cert_file': 'c1', 'portal.terms.file': 't1', 'directory.ldap.ca_file': undefined };
+
+  it('names a file replaced under the same name: applied by a reload, or needing a restart, by its key', () => {
+    const next = { ...running, 'portal.branding.logo_file': 'a2', 'portal.https.cert_file': 'c2' };
+    const changes = withFileChanges(none, running, next);
+    expect(changes).toEqual({ sections: ['portal'], applied: ["portal.branding.logo_file (the file's content)"], restart: ["portal.https.cert_file (the file's content)"] });
+    expect(reloadSummary(changes)).toBe("applied: portal.branding.logo_file (the file's content); these need a restart: portal.https.cert_file (the file's content)");
+  });
+
+  it('adds nothing for the same contents, a file set or unset by the config (its key says so), or a key listed already', () => {
+    expect(withFileChanges(none, running, { ...running })).toBe(none);
+    expect(withFileChanges(none, running, { ...running, 'directory.ldap.ca_file': 'l1' })).toBe(none);
+    expect(withFileChanges(none, running, { ...running, 'portal.terms.file': undefined })).toBe(none);
+    const keyChanged = { sections: ['portal'], applied: ['portal.branding'], restart: [] };
+    expect(withFileChanges(keyChanged, running, { ...running, 'portal.branding.logo_file': 'a2' })).toBe(keyChanged);
+  });
+
+  it('after a reload, runs with the reloadable files as read and the others as at start', () => {
+    const next = { ...running, 'portal.branding.logo_file': 'a2', 'portal.https.cert_file': 'c2' };
+    const after = reloadedDigests(running, next);
+    expect(after).toEqual({ ...running, 'portal.branding.logo_file': 'a2' });
+    // The certificate still needs its restart at the next reload; the logo is not named again.
+    expect(withFileChanges(none, after, next)).toEqual({ sections: ['portal'], applied: [], restart: ["portal.https.cert_file (the file's content)"] });
   });
 });
