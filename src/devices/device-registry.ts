@@ -293,18 +293,18 @@ export class DeviceRegistry {
 }
 
 /**
- * How sameUser compares: built once, as localeCompare with options would build it
- * at every call (about 5 µs each, and up to ten times that in a busy RADIUS worker:
- * every EAP-TLS handshake compares the certificate's owner with the device's).
+ * Directory usernames compare case-insensitively (LDAP uid and sAMAccountName do), after
+ * Unicode normalisation (NFC, so a name typed with a combining accent is the same name):
+ * the fold of the owner index's key and of the users file, so whoever sameUser takes for
+ * a device's owner is the one the index lists it under. An Intl.Collator compared before;
+ * it also took for equal what it ignores (a zero-width space, a soft hyphen, a NUL), which
+ * the index did not: "alice\u200b" passed for the owner of alice's devices.
  */
-const USER_NAMES = new Intl.Collator(undefined, { sensitivity: 'accent' });
-
-/** Directory usernames compare case-insensitively (LDAP uid and sAMAccountName do). */
 export function sameUser(a: string, b: string): boolean {
-  return USER_NAMES.compare(a, b) === 0;
+  return a === b || ownerKey(a) === ownerKey(b);
 }
 
-/** The owner index key: the username folded the way sameUser compares. */
+/** The owner index key: the username folded as sameUser compares. */
 function ownerKey(owner: string): string {
   return owner.normalize('NFC').toLowerCase();
 }

@@ -227,6 +227,13 @@ describe('sameUser', () => {
     ['JOSÉ', 'josé', true],
     ['alice', 'alice2', false],
     ['', '', true],
+    // Composed and decomposed é are one name (NFC), as the owner index folds them.
+    ['jos\u00e9', 'JOSE\u0301', true],
+    // What a collator ignores is still a different name: the owner index tells them apart too.
+    ['alice', 'alice\u200b', false],
+    ['alice', 'al\u00adice', false],
+    ['alice', 'alice\u0000', false],
+    ['\ufb01le', 'file', false],
   ])('%s and %s: %s', (a, b, same) => {
     expect(sameUser(a, b)).toBe(same);
     expect(sameUser(b, a)).toBe(same);
