@@ -1,8 +1,8 @@
 /**
  * Building what the gateway runs from a config, shared by the processes that run it: the
  * gateway's main process (main.ts), its RADIUS worker processes (radius-worker.ts) and the
- * command line (check-config reads the materials; devices and sessions act through
- * notifyingSessions). Nothing here opens a port.
+ * command line (check-config reads the materials). What the command line needs to act on
+ * sessions is in session-wiring.ts. Nothing here opens a port.
  */
 import { constants as tlsConstants } from 'node:crypto';
 import { createHash, hkdfSync, X509Certificate } from 'node:crypto';
@@ -35,29 +35,14 @@ import type { Metrics } from './metrics.js';
 import { PortalUrls } from './portal/urls.js';
 import { loadLanguages, type Languages } from './portal/languages/languages.js';
 import { NasTable } from './radius/clients.js';
-import { DynamicAuthorizationClient } from './radius/dynamic-authorization.js';
-import { NasNotifier } from './radius/nas-notifier.js';
 import { RecentAccessRequests } from './radius/recent-access-requests.js';
 import type { RecentDrops } from './radius/recent-drops.js';
 import type { Port } from './radius/request.js';
 import { RadiusServer } from './radius/server.js';
 import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
 import { SessionService } from './sessions/session-service.js';
-import { SessionStore } from './sessions/session-store.js';
+import { accessSettings, sessionSettings } from './session-wiring.js';
 import type { StateStore } from './store/state-store.js';
-
-/** The SessionService settings from the config, on a store. */
-export function sessionSettings(config: Config, store: StateStore, clock: Clock, log: Logger) {
-  return { store: SessionStore.on(store), clock, cutoff: config.session.daily_cutoff, timeZone: config.session.time_zone, log };
-}
-
-/**
- * What an access decision (radius/policy.ts) takes from the config: the cut-off's time zone
- * and the portal's start page. The RADIUS server and `enrollgate test mac` both take it here.
- */
-export function accessSettings(config: Config): { timeZone: string; portalUrl: string } {
-  return { timeZone: config.session.time_zone, portalUrl: new PortalUrls(config.portal.base_url).route('portal.start') };
-}
 
 /**
  * Wires the RADIUS server on a store: shared by the main process (radius.workers: 1)
@@ -254,25 +239,6 @@ function eapOptions(
     },
     owner,
   };
-}
-
-/**
- * Sessions that tell their device's router of each change at once (RFC 5176: CoA or
- * Disconnect-Request), with what that needs: the NAS table, accounting (where each device
- * is), and the client that sends the requests. The main process and the command line
- * build theirs here, so a session revoked from either reaches the router the same way.
- */
-export function notifyingSessions(
-  config: Config,
-  deps: { store: StateStore; clock: Clock; log: Logger; audit: AuditTrail; metrics: Metrics; accessRequests?: RecentAccessRequests },
-): { nas: NasTable; accounting: AccountingStore; dynamicAuthorization: DynamicAuthorizationClient; notifier: NasNotifier; sessions: SessionService } {
-  const { store, clock, log, audit, metrics } = deps;
-  const nas = new NasTable(config.radius.clients);
-  const accounting = AccountingStore.on(store);
-  const dynamicAuthorization = new DynamicAuthorizationClient({ bindAddress: config.radius.host, metrics, log });
-  const notifier = new NasNotifier({ nas, accounting, accessRequests: deps.accessRequests ?? new RecentAccessRequests(), client: dynamicAuthorization, clock, log, audit });
-  const sessions = new SessionService({ ...sessionSettings(config, store, clock, log), notify: notifier.sessionChanged, audit });
-  return { nas, accounting, dynamicAuthorization, notifier, sessions };
 }
 
 /** The files the gateway needs, read before any port opens. */

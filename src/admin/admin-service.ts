@@ -12,7 +12,7 @@ import type { BlockEntry, DeviceRegistry } from '../devices/device-registry.js';
 import type { EnrollmentService } from '../devices/enrollment-service.js';
 import type { Mac } from '../mac.js';
 import { GatewayError } from '../errors.js';
-import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/crl.js';
+import type { CrlReasonCode, RevokedCertificateEntry } from '../pki/revocation-reasons.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { DroppedPacket } from '../radius/recent-drops.js';

@@ -13,7 +13,7 @@ import type { AuditFilter } from '../audit/query.js';
 import type { AdminConfig } from '../config/load.js';
 import { parseMac, type Mac } from '../mac.js';
 import { BadInputError, GatewayError, HttpsRequiredError, NotFoundError } from '../errors.js';
-import { CRL_REASON, type CrlReasonName } from '../pki/crl.js';
+import { CRL_REASON, type CrlReasonName } from '../pki/revocation-reasons.js';
 import { normaliseSerial } from '../pki/serial.js';
 import { clientOf } from '../portal/respond.js';
 import type { AdminService } from './admin-service.js';

@@ -8,7 +8,7 @@ import { createLogger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { openStateStore } from '../store/open-state-store.js';
-import { notifyingSessions } from '../wiring.js';
+import { notifyingSessions } from '../session-wiring.js';
 
 /** What the command line acts with: the services the admin console and API use. */
 export interface Administration {

@@ -2,7 +2,7 @@ import type { AuditTrail, ClientFields } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Mac } from '../mac.js';
-import { CRL_REASON, crlReasonName, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
+import { CRL_REASON, crlReasonName, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/revocation-reasons.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { BlockEntry, DeviceRegistry } from './device-registry.js';
 

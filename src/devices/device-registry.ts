@@ -1,6 +1,6 @@
 import type Keyv from 'keyv';
 import { DeviceLimitReachedError, DeviceOwnedByOtherError } from '../errors.js';
-import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
+import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/revocation-reasons.js';
 import { RevocationList } from '../pki/revocation-list.js';
 import { normaliseSerial } from '../pki/serial.js';
 import { KeyedLock, type LockRunner } from '../store/keyed-lock.js';

@@ -11,7 +11,7 @@ import type { Device, PendingEnrollment, Platform } from './device.js';
 
 import { sameUser, type BlockEntry, type DeviceRegistry } from './device-registry.js';
 import type { Mac } from '../mac.js';
-import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/crl.js';
+import { CRL_REASON, type CrlReasonCode, type RevokedCertificateEntry } from '../pki/revocation-reasons.js';
 import { DeviceAdministration, recordRevocations } from './device-administration.js';
 import type { DevicePolicy } from './policy.js';
 

@@ -23,34 +23,8 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import { DER_NULL, SHA256_WITH_RSA, type CaFacts } from './ca-facts.js';
+import { CRL_REASON, type RevokedCertificateEntry } from './revocation-reasons.js';
 import { serialBytes } from './serial.js';
-
-/** RFC 5280 §5.3.1 CRLReason codes the gateway uses. */
-export const CRL_REASON = {
-  unspecified: 0,
-  keyCompromise: 1,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-} as const;
-export type CrlReasonName = keyof typeof CRL_REASON;
-export type CrlReasonCode = (typeof CRL_REASON)[CrlReasonName];
-
-/** The RFC 5280 name of a reason code (for logs and the audit trail). */
-export function crlReasonName(code: CrlReasonCode): CrlReasonName {
-  return (Object.keys(CRL_REASON) as CrlReasonName[]).find((name) => CRL_REASON[name] === code) ?? 'unspecified';
-}
-
-/** One entry of the revoked-certificates list, as stored (src/pki/revocation-list.ts). */
-export interface RevokedCertificateEntry {
-  /** Canonical serial (serial.ts). */
-  readonly serial: string;
-  /** ISO 8601. */
-  readonly revokedAt: string;
-  readonly reason: CrlReasonCode;
-  /** The certificate's notAfter (ISO 8601): the entry is kept until it has appeared on a CRL issued after it. */
-  readonly notAfter: string;
-}
 
 export interface CrlContents {
   readonly entries: readonly RevokedCertificateEntry[];

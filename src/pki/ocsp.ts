@@ -28,7 +28,7 @@ import {
 } from '@peculiar/asn1-ocsp';
 import { AlgorithmIdentifier, CRLReason, Extension } from '@peculiar/asn1-x509';
 import { DER_NULL, SHA256_WITH_RSA, type CaFacts } from './ca-facts.js';
-import type { CrlReasonCode } from './crl.js';
+import type { CrlReasonCode } from './revocation-reasons.js';
 import { serialFromBytes } from './serial.js';
 
 /** The largest OCSP request read (a request for one certificate is ~100 bytes; clients batch a few). */

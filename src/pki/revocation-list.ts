@@ -10,7 +10,7 @@
  */
 import type Keyv from 'keyv';
 import { storeCall } from '../store/state-store.js';
-import type { CrlReasonCode, RevokedCertificateEntry } from './crl.js';
+import type { CrlReasonCode, RevokedCertificateEntry } from './revocation-reasons.js';
 import { normaliseSerial } from './serial.js';
 
 /** How long a revocation stays listed after the certificate's notAfter. */

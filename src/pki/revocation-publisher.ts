@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { IssuingCa } from './ca.js';
 import { caFacts, type CaFacts } from './ca-facts.js';
-import { buildCrl, type CrlReasonCode } from './crl.js';
+import { buildCrl } from './crl.js';
+import type { CrlReasonCode } from './revocation-reasons.js';
 import { buildOcspResponse, MalformedOcspRequest, ocspErrorResponse, OCSPResponseStatus, parseOcspRequest, type OcspAnswer } from './ocsp.js';
 import type { RevocationList } from './revocation-list.js';
 

@@ -110,6 +110,16 @@ describe('src/ imports', () => {
     expect([...graph].filter(([, targets]) => targets.includes('main.ts')).map(([file]) => file)).toEqual(['cli/index.ts']);
   });
 
+  it('loads, with devices and sessions, none of the libraries only a gateway needs (LDAP, X.509 and ASN.1, templates, HTTP)', () => {
+    const gatewayOnly = /^\s*import\s(?!type\s)[^'"]*?from\s+'(ldapts|node-forge|nunjucks|koa|@koa\/[^']+|@peculiar\/[^']+)'/m;
+    const loaded = importGraph({ loadedFirst: true });
+    // The check itself: the gateway's wiring does load them.
+    expect(closure(loaded, 'wiring.ts').filter((file) => gatewayOnly.test(readFileSync(join(SRC, file), 'utf8'))).length).toBeGreaterThan(3);
+    for (const command of ['cli/commands/devices.ts', 'cli/commands/sessions.ts']) {
+      expect(closure(loaded, command).filter((file) => gatewayOnly.test(readFileSync(join(SRC, file), 'utf8'))), command).toEqual([]);
+    }
+  });
+
   it('loads, with the command line, only what its help and its usage errors need: each command imports the rest when it runs', () => {
     expect(closure(importGraph({ loadedFirst: true }), 'cli/index.ts')).toEqual(['cli/index.ts', 'cli/usage.ts', 'config/layout.ts', 'config/variables.ts', 'errors.ts']);
   });

@@ -12,7 +12,7 @@ import type { AttributeTuple } from '../../radius/radius-lib.js';
 import { SessionService } from '../../sessions/session-service.js';
 import type { Session } from '../../sessions/session.js';
 import { openStateStore } from '../../store/open-state-store.js';
-import { accessSettings, sessionSettings } from '../../wiring.js';
+import { accessSettings, sessionSettings } from '../../session-wiring.js';
 
 
 /** What `enrollgate test mac` found, as `--json` prints it. */
