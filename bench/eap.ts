@@ -7,7 +7,7 @@
  *
  *   npm run bench:eap -- [--target freeradius,enrollgate] [--keys p256,rsa2048] [--tls 1.2,1.3]
  *                        [--inflight 32] [--duration 10] [--warmup 2] [--first-warmup 10] [--runs 2] [--max 200000]
- *                        [--workers 2] [--log-level info] [--mab]
+ *                        [--workers 2] [--log-level info] [--mab] [--profile DIR] [--gateway-cli FILE]
  *
  * The client is bench/eap-client.ts, in this process: it checks every answer and
  * compares the MS-MPPE keys of every Access-Accept with the MSK it derives itself (a
@@ -24,6 +24,10 @@
  * Resumption: each conversation slot resumes the TLS session its last handshake gave it
  * (a device keeps the newest one); an attempt the server answers with a full handshake
  * instead is counted apart ("fell back"), and its new session is kept.
+ *
+ * --profile DIR (enrollgate only) writes a V8 CPU profile of each of the gateway's
+ * processes there when it stops (open one in Chrome DevTools). --gateway-cli FILE starts
+ * another build of the gateway (default dist/cli/index.js), for before/after comparisons.
  *
  * --mab (enrollgate only): MAC-authentication Access-Requests (bench/radius-load.ts, 64 in
  * flight, 10 % unknown) alone, then alongside the first full-handshake phase, to see what
@@ -59,6 +63,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'log-level': { type: 'string', default: 'info' },
     mab: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    'gateway-cli': { type: 'string', default: 'dist/cli/index.js' },
   },
 });
 
@@ -140,8 +146,11 @@ async function freeRadiusTarget(dir: string): Promise<Target> {
 }
 
 async function enrollgateTarget(dir: string): Promise<Target> {
-  const g = await startGatewayForEap({ dir, secret: SECRET, workers: Number(values.workers), logLevel: values['log-level'], mabDevices: values.mab ? 10_000 : 0 });
-  console.log(`enrollgate: pid ${g.pid}, auth port ${g.authPort}, RADIUS workers ${values.workers}, EAP server name ${g.serverName}`);
+  const g = await startGatewayForEap({ dir, secret: SECRET, workers: Number(values.workers), logLevel: values['log-level'], mabDevices: values.mab ? 10_000 : 0,
+    cli: values['gateway-cli'],
+    nodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+  });
+  console.log(`enrollgate: pid ${g.pid}, ${values['gateway-cli']}, auth port ${g.authPort}, RADIUS workers ${values.workers}, EAP server name ${g.serverName}${values.profile ? `, CPU profiles into ${values.profile}` : ''}`);
   return {
     name: 'enrollgate',
     port: g.authPort,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -84,7 +84,17 @@ async function seedEapDevices(stateFile: string, clients: Record<ClientKeyType, 
 }
 
 /** Starts the gateway in `dir` (the caller's temporary folder, removed by the caller). */
-export async function startGatewayForEap(o: { dir: string; secret: string; workers: number; logLevel: string; mabDevices: number }): Promise<GatewayForEap> {
+export async function startGatewayForEap(o: {
+  dir: string;
+  secret: string;
+  workers: number;
+  logLevel: string;
+  mabDevices: number;
+  /** The gateway's CLI to start (default dist/cli/index.js: this checkout's build). */
+  cli?: string;
+  /** Node options for the gateway (its RADIUS workers inherit them), e.g. --cpu-prof. */
+  nodeArgs?: readonly string[];
+}): Promise<GatewayForEap> {
   const certsDir = join(o.dir, 'certs');
   const configFile = await initCommand({ dir: o.dir, certsDir, print: () => {} });
   const doc = parse(await readFile(configFile, 'utf8')) as Record<string, any>;
@@ -117,7 +127,12 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
   const macs = Array.from({ length: o.mabDevices }, (_, i) => `00-16-3e-${((i >> 16) & 0xff).toString(16).padStart(2, '0')}-${((i >> 8) & 0xff).toString(16).padStart(2, '0')}-${(i & 0xff).toString(16).padStart(2, '0')}`);
   if (macs.length > 0) await seed(join(o.dir, 'state.sqlite'), macs);
 
-  const gateway: ChildProcess = spawn(process.execPath, [...(process.env.EG_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its log lines go to a file, as FreeRADIUS's do (-l): read from a pipe they would cost the
+  // benchmark's process, which shares the cores with the gateway, CPU per handshake.
+  const logFile = join(o.dir, 'gateway.log');
+  const logFd = openSync(logFile, 'a');
+  const gateway: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), ...(process.env.EG_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), o.cli ?? 'dist/cli/index.js', 'start', '--config', configFile], { stdio: ['ignore', logFd, 'pipe'] });
+  closeSync(logFd);
   gateway.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((resolve) => gateway.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
@@ -128,23 +143,15 @@ export async function startGatewayForEap(o: { dir: string; secret: string; worke
     clearTimeout(killer);
   };
   try {
-    await new Promise<void>((resolve, reject) => {
-      let buffered = '';
-      // "enrollgate started" is an info line: the gateway must log at info or below.
-      const timer = setTimeout(() => reject(new Error('the gateway did not say "enrollgate started" within 30 s')), 30_000);
-      gateway.stdout!.on('data', (d: Buffer) => {
-        buffered = (buffered + d.toString()).slice(-100_000);
-        if (buffered.includes('enrollgate started')) {
-          clearTimeout(timer);
-          buffered = '';
-          resolve();
-        }
-      });
-      gateway.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`gateway exited with ${code}:\n${buffered.slice(-4000)}`));
-      });
-    });
+    // "enrollgate started" is an info line: the gateway must log at info or below.
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      const log = await readFile(logFile, 'utf8');
+      if (log.includes('enrollgate started')) break;
+      if (gateway.exitCode !== null || gateway.signalCode !== null) throw new Error(`gateway exited with ${gateway.exitCode ?? gateway.signalCode}:\n${log.slice(-4000)}`);
+      if (performance.now() > deadline) throw new Error(`the gateway did not say "enrollgate started" within 30 s (its log: ${logFile})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } catch (error) {
     await stop();
     throw error;

@@ -9,7 +9,7 @@ import type { Maybe } from '../../maybe.js';
 import type { Session } from '../../sessions/session.js';
 import type { NasClient } from '../clients.js';
 import { decideAccess, type AccessContext, type AccessDecision } from '../policy.js';
-import { checkDeviceCertificate, type CertificateProblem } from './device-certificate.js';
+import type { CertificateCheck, CertificateProblem } from './device-certificate.js';
 
 /**
  * The 802.1X decision (issue 16's table), keyed by the identity EAP proved instead of
@@ -60,13 +60,13 @@ export type EapAuthorization =
   | { ok: true; decision: AccessDecision; serial?: string; user: string; mac: Mac }
   | { ok: false; reason: string; code: string; serial?: string; user?: string; mac?: Mac };
 
+/** EAP-TLS: the device certificate's own check (device-certificate.ts, at context.now), then the store's word on the device it names. */
 export async function authorizeCertificate(
   deps: EapAuthorizationDeps,
-  cert: X509Certificate | undefined,
+  check: CertificateCheck,
   nas: NasClient,
   context: AccessContext,
 ): Promise<EapAuthorization> {
-  const check = checkDeviceCertificate(cert, deps.ca, context.now);
   if (!check.ok) return { ok: false, code: check.reason, reason: CERTIFICATE_REASONS[check.reason], ...(check.serial ? { serial: check.serial } : {}) };
   const { mac, serial, user } = check;
   const who = { serial, mac, user };

@@ -7,6 +7,7 @@ import type { Clock } from '../../clock.js';
 import { attributeSummary } from '../attribute-summary.js';
 import { authorizeCertificate, authorizeCredentials, authorizeMsChapV2, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
+import { DeviceCertificateChecks } from '../eap/device-certificate.js';
 import { TlsSessionCache } from '../eap/session-cache.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, encodeEap, parseEap, rawAttribute, readEapRequest, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
@@ -106,6 +107,8 @@ export class EapHandler implements RadiusHandler {
   private readonly sessions: TlsSessionCache | undefined;
   /** This process's index among RADIUS workers, as written into each State (its low octet). */
   private readonly owner: number;
+  /** Device certificates checked against our CA, remembered by their bytes (EAP-TLS). */
+  private readonly certificates: DeviceCertificateChecks | undefined;
 
   constructor(
     private readonly o: EapHandlerOptions,
@@ -113,6 +116,7 @@ export class EapHandler implements RadiusHandler {
   ) {
     const s = o.settings;
     this.owner = (o.owner ?? 0) & 0xff;
+    this.certificates = o.authorization ? new DeviceCertificateChecks(o.authorization.ca) : undefined;
     this.sessions = s.resumptionMs ? new TlsSessionCache({ maxSessions: Math.max(1000, s.maxConversations), lifetimeMs: s.resumptionMs }) : undefined;
     this.conversations = new Conversations<EapConversation>({
       timeoutMs: s.conversationTimeoutMs,
@@ -261,7 +265,8 @@ export class EapHandler implements RadiusHandler {
       ...common,
       type: EapType.Tls,
       authorize: async (tunnel) => {
-        const a = await authorizeCertificate(this.o.authorization!, tunnel.peerCertificate(), nas, this.accessContext());
+        const context = this.accessContext();
+        const a = await authorizeCertificate(this.o.authorization!, this.certificates!.check(tunnel.peerCertificateBytes(), context.now), nas, context);
         conversation.authorization = a;
         return a.ok ? { ok: true } : { ok: false, reason: a.reason };
       },

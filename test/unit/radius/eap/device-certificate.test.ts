@@ -6,7 +6,7 @@ import { deviceUri, issueDeviceIdentity } from '../../../../src/pki/identity.js'
 import { ownerUri } from '../../../../src/pki/owner-uri.js';
 import type { Mac } from '../../../../src/mac.js';
 import { normaliseSerial } from '../../../../src/pki/serial.js';
-import { checkDeviceCertificate } from '../../../../src/radius/eap/device-certificate.js';
+import { checkDeviceCertificate, DeviceCertificateChecks } from '../../../../src/radius/eap/device-certificate.js';
 
 /**
  * Device certificates as EAP-TLS sees them: real ones from the gateway's CA
@@ -156,5 +156,49 @@ describe('checkDeviceCertificate', () => {
 
   it('refuses the CA certificate itself (it verifies against itself, but is no client)', () => {
     expect(checkDeviceCertificate(caX509, caX509, new Date())).toMatchObject({ ok: false, reason: 'not_a_client_certificate' });
+  });
+});
+
+describe('DeviceCertificateChecks (by the bytes the peer sent, remembered)', () => {
+  const der = (cert: X509Certificate) => cert.raw;
+
+  it('answers as checkDeviceCertificate does, the first time and again from memory, for good and bad certificates alike', async () => {
+    const foreign = new X509Certificate((await issueDeviceIdentity(createCa({ commonName: 'Somebody else' }), { user: 'employee', mac: MAC })).certificatePem);
+    const impostor = craft([CLIENT_EKU, DEVICE_SAN], { by: { ...issuer, signingKey: loadIssuingCa(createCa({ commonName: 'Test gateway CA' })).signingKey } });
+    const cases = [good, craftFor('Smith, John'), foreign, impostor, craft([{ name: 'extKeyUsage', serverAuth: true }, DEVICE_SAN]), craft([CLIENT_EKU]), caX509];
+    const checks = new DeviceCertificateChecks(caX509);
+    const now = new Date();
+    for (let round = 0; round < 2; round++) {
+      for (const cert of cases) expect(checks.check(der(cert), now), `${cert.subject} (round ${round})`).toEqual(checkDeviceCertificate(cert, caX509, now));
+    }
+    expect(checks.size).toBe(cases.length);
+    expect(checks.check(undefined, now)).toEqual({ ok: false, reason: 'no_certificate' });
+    expect(checks.check(Buffer.alloc(0), now)).toEqual({ ok: false, reason: 'no_certificate' });
+  });
+
+  it('compares the validity period with the time of each check, also for a certificate it remembers', () => {
+    const checks = new DeviceCertificateChecks(caX509);
+    const from = new Date(good.validFrom);
+    const end = new Date(good.validTo);
+    expect(checks.check(der(good), end).ok).toBe(true);
+    expect(checks.check(der(good), new Date(end.getTime() + 1000))).toMatchObject({ ok: false, reason: 'expired' });
+    expect(checks.check(der(good), new Date(from.getTime() - 1000))).toMatchObject({ ok: false, reason: 'not_yet_valid' });
+    expect(checks.check(der(good), new Date()).ok).toBe(true);
+  });
+
+  it('tells apart certificates that differ in one octet (the signature): the key is the whole certificate', () => {
+    const checks = new DeviceCertificateChecks(caX509);
+    const bytes = Buffer.from(der(good));
+    expect(checks.check(bytes, new Date()).ok).toBe(true);
+    bytes[bytes.length - 1]! ^= 0x01;
+    expect(checks.check(bytes, new Date())).toMatchObject({ ok: false, reason: 'foreign_ca' });
+  });
+
+  it('remembers at most `max` certificates, forgetting the oldest, and still answers for a forgotten one', () => {
+    const checks = new DeviceCertificateChecks(caX509, 2);
+    const certs = [craftFor('a'), craftFor('b'), craftFor('c')];
+    for (const cert of certs) expect(checks.check(der(cert), new Date()).ok).toBe(true);
+    expect(checks.size).toBe(2);
+    expect(checks.check(der(certs[0]!), new Date())).toMatchObject({ ok: true, user: 'a' });
   });
 });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,13 +165,17 @@ describe('TlsMethod: EAP-TLS (RFC 5216, RFC 9190)', () => {
 
   it.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: asks the peer for its certificate, which authorize then sees', async (version) => {
     let subject: string | undefined;
+    let bytes: Buffer | undefined;
     const method = tls(async (m) => {
       subject = m.tls.peerCertificate()?.subject;
+      bytes = m.tls.peerCertificateBytes();
       return { ok: true };
     });
     const { step } = await converse(method, new Peer(version, undefined, identity));
     expect(step.kind).toBe('success');
     expect(subject).toBe('CN=eap.example.test');
+    // The certificate as the peer sent it, byte for byte (what device-certificate.ts checks).
+    expect(bytes).toEqual(new X509Certificate(identity.cert).raw);
   });
 
   it('sends a long flight in fragments of fragmentSize, L and M on the first, M on all but the last', async () => {
@@ -287,6 +292,7 @@ describe('TlsMethod: EAP-TTLS (RFC 5281, RFC 9427)', () => {
     const certificates: Array<string | undefined> = [];
     const method: TlsMethod = tunnelled(EapType.Ttls, async () => {
       certificates.push(method.tls.peerCertificate()?.subject);
+      if (method.tls.peerCertificateBytes() !== undefined) certificates.push('bytes without a certificate');
       return { ok: true };
     });
     // A peer that has a certificate sends it only when asked (RFC 5246 §7.4.6, RFC 8446 §4.4.2).
