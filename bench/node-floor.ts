@@ -4,7 +4,8 @@
  * worker processes as the gateway's (node:cluster, one shared socket), each
  * datagram's Message-Authenticator checked, its User-Name looked up in a Set of the
  * known MACs, and a signed Access-Accept (Message-Authenticator first, Session-Timeout,
- * VLAN 10 in Tunnel-* attributes) or Access-Reject sent back. No store, no RFC 5080
+ * VLAN 10 in Tunnel-* attributes) or Access-Reject sent back, at the end of the turn as the
+ * gateway sends its answers (src/radius/outbox.ts). No store, no RFC 5080
  * cache, no audit trail, no metrics, no logging, no checks on the packet's structure.
  *
  *   tsx bench/node-floor.ts PORT SECRET MAC_FILE WORKERS
@@ -15,6 +16,7 @@ import cluster from 'node:cluster';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { Outbox } from '../src/radius/outbox.js';
 
 const [port, secret, macFile, workers] = process.argv.slice(2) as [string, string, string, string];
 
@@ -30,6 +32,8 @@ if (cluster.isPrimary) {
   // Session-Timeout 79200 (22 hours, as the seeded sessions), Tunnel-Type VLAN, Tunnel-Medium-Type IEEE-802, Tunnel-Private-Group-Id "10", each with tag 0.
   const acceptAttributes = Buffer.from([27, 6, 0, 1, 0x35, 0x60, 64, 6, 0, 0, 0, 13, 65, 6, 0, 0, 0, 6, 81, 5, 0, 0x31, 0x30]);
   const socket = createSocket('udp4');
+  // Answers leave as the gateway's do: together at the end of the turn (src/radius/outbox.ts).
+  const outbox = new Outbox((err) => console.error(err));
   socket.on('message', (raw, peer) => {
     if (raw.length < 38 || raw[20] !== 80 || raw[21] !== 18) return;
     const length = raw.readUInt16BE(2);
@@ -50,7 +54,7 @@ if (cluster.isPrimary) {
     body.copy(answer, 38);
     createHmac('md5', secret).update(answer).digest().copy(answer, 22);
     createHash('md5').update(answer).update(secret).digest().copy(answer, 4);
-    socket.send(answer, peer.port, peer.address);
+    outbox.send(socket, answer, peer.port, peer.address);
   });
   socket.bind(Number(port), '127.0.0.1', () => process.send?.('ready'));
 }

@@ -22,6 +22,7 @@ import { Code, codeName, decodeAttributes, scanPacket, verifyMessageAuthenticato
 import type { RecentAccessRequests } from './recent-access-requests.js';
 import type { RecentDrops } from './recent-drops.js';
 import type { Answer, HandlerContext, Port, RadiusHandler, RadiusRequest } from './request.js';
+import { Outbox } from './outbox.js';
 import { TokenLogins } from './token-login.js';
 
 export interface RadiusServerOptions {
@@ -168,6 +169,11 @@ export class RadiusServer {
   private inFlight = 0;
   /** The second each NAS was last answered in, as last given to the metric (bounded by the configured NAS names). */
   private readonly lastAnswerSecond = new Map<string, number>();
+  /** Answers wait here for the end of the turn (outbox.ts), one outbox per port for the log. */
+  private readonly outboxes: Readonly<Record<Port, Outbox>> = {
+    auth: new Outbox((err) => this.failed(err, 'auth')),
+    acct: new Outbox((err) => this.failed(err, 'acct')),
+  };
 
   constructor(private readonly o: RadiusServerOptions) {
     this.duplicates = o.duplicates ?? new MemoryDuplicateCache();
@@ -193,6 +199,9 @@ export class RadiusServer {
   }
 
   async stop(): Promise<void> {
+    // What waits goes out before the sockets close: those requests are answered, not lost.
+    this.outboxes.auth.flush();
+    this.outboxes.acct.flush();
     await Promise.all(this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const handler of Object.values(this.handlers)) handler.stop?.();
   }
@@ -309,7 +318,7 @@ export class RadiusServer {
   private afterDuplicateCheck(r: RadiusRequest, seen: DuplicateLookup): void {
     if (seen.kind === 'new') return this.work(r);
     this.o.metrics.radiusRetransmissions.inc({ nas: r.nas.name, handled: seen.kind === 'answered' ? 'answered_from_cache' : 'dropped_in_progress' });
-    if (seen.kind === 'answered') r.socket.send(seen.response, r.peer.port, r.peer.address);
+    if (seen.kind === 'answered') this.outboxes[r.port].send(r.socket, seen.response, r.peer.port, r.peer.address);
   }
 
   /** Hands a new request to its handler and sends the answer, at once or when its promise settles. */
@@ -350,7 +359,7 @@ export class RadiusServer {
     this.inFlight--;
     if (r.key) this.duplicates.finish(r.key, answer?.bytes);
     if (!answer) return;
-    r.socket.send(answer.bytes, r.peer.port, r.peer.address);
+    this.outboxes[r.port].send(r.socket, answer.bytes, r.peer.port, r.peer.address);
     const type = codeName(r.packet.code);
     // Whole seconds: set once a second per NAS, not at every answer (prom-client hashes the labels of each set).
     const second = Math.floor(Date.now() / 1000);

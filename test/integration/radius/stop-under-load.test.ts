@@ -64,6 +64,27 @@ describe('stopping RADIUS under load', () => {
     expect(answers.accounting).toBe(0);
   });
 
+  it('an answer made but still waiting for the end of its turn (outbox.ts) is sent before the sockets close', async () => {
+    // The turn's end (setImmediate) is the test's to give: the answer is made, and waits.
+    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const own = await startOwnRadius(t);
+    onTestFinished(() => own.close());
+    const nas = createSocket('udp4');
+    await new Promise<void>((resolve) => nas.bind(0, '127.0.0.1', () => resolve()));
+    onTestFinished(() => void nas.close());
+    const answered = new Promise<Buffer>((resolve) => nas.once('message', resolve));
+    nas.send(macAuthRequest({ secret: TEST_NAS_SECRET, identifier: 7, userName: '02-00-00-00-01-07' }), own.authPort, '127.0.0.1');
+    // Not expect.poll: it advances fake timers between its checks, and would end the turn.
+    while (!own.logs.text().includes('"event":"radius.access"')) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(own.server['outboxes'].auth.size).toBe(1);
+    await own.server.stop();
+    const answer = await answered;
+    expect(answer[0]).toBe(3); // Access-Reject: the MAC has no session
+    expect(answer[1]).toBe(7);
+    expect(own.logs.events().filter((e) => e.event === 'radius.handler_failed')).toEqual([]);
+  });
+
   it('accounting whose answer waits for its commit is dropped and logged when the socket has closed meanwhile', async () => {
     const { own, answers, failures } = await loaded();
     // The batch runs now; its answers wait for their commit (next turn), and the server stops first.
