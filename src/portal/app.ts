@@ -164,27 +164,54 @@ export function helmetHeaders(options: Parameters<typeof helmet>[0]): ReadonlyAr
  * Security headers. Pages carry no script at all; the one inline stylesheet is
  * allowed by a per-response nonce. Strict-Transport-Security goes only on answers over
  * HTTPS (RFC 6797 §7.2: never over plain HTTP), and only when the base URL is HTTPS.
+ * Returns what puts them on an answer.
  */
-function securityHeaders(urls: PortalUrls) {
+function securityHeaders(urls: PortalUrls): (ctx: Context) => void {
   const plain = helmetHeaders({ ...HELMET, strictTransportSecurity: false });
   const secure = urls.https ? helmetHeaders({ ...HELMET, strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } }) : plain;
   // A page's nonce replaces this policy when the page is rendered (respond.ts cspNonce).
   const policy = cspPolicy();
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context) => {
     const res = ctx.res;
     res.setHeader('Content-Security-Policy', policy);
     for (const [name, value] of ctx.secure ? secure : plain) res.setHeader(name, value);
-    await next();
   };
 }
 
 /**
- * The captive probes (probes.ts) answered before the router and the body parser: the
- * one request every device makes on every join. Other methods go on to the router.
+ * The headers of a captive probe's answer over plain HTTP: a fixed Success text or a
+ * redirect to the portal, nothing to frame, embed, fetch or run. Not helmet's twelve:
+ * setting and writing them was most of what a probe cost beyond Koa's own work
+ * (bench:portal), and the probe is the request every device makes on every join.
  */
-function probes(deps: PortalDeps) {
+const PROBE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Referrer-Policy', 'no-referrer'],
+];
+
+/**
+ * The captive probes (probes.ts) answered before the router and the body parser: the one
+ * request every device makes on every join. Over plain HTTP (where probes come) with
+ * PROBE_HEADERS; a failure (an error page follows) and everything else gets the full set.
+ */
+function probesAndSecurityHeaders(deps: PortalDeps, urls: PortalUrls) {
+  const secured = securityHeaders(urls);
   return async (ctx: Context, next: Next) => {
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && Object.hasOwn(PROBES, ctx.path)) return probeAction(ctx, deps);
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && Object.hasOwn(PROBES, ctx.path)) {
+      if (!ctx.secure) {
+        for (const [name, value] of PROBE_HEADERS) ctx.res.setHeader(name, value);
+        try {
+          return await probeAction(ctx, deps);
+        } catch (err) {
+          secured(ctx);
+          throw err;
+        }
+      }
+      secured(ctx);
+      return probeAction(ctx, deps);
+    }
+    secured(ctx);
     await next();
   };
 }
@@ -252,8 +279,7 @@ export function createPortalApp(wiring: PortalWiring, more: readonly Router[] = 
   app
     .use(errors(deps))
     .use(bounded(deps.config.portal.max_in_flight))
-    .use(securityHeaders(urls))
-    .use(probes(deps))
+    .use(probesAndSecurityHeaders(deps, urls))
     .use(interceptOrNotFound(deps, urls))
     .use(upgradeToBase(urls))
     .use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '16kb', jsonLimit: '16kb' }))
