@@ -22,18 +22,24 @@ afterAll(async () => t?.close());
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-/**
- * Its own server with the batch timer faked, 100 accounting requests read and waiting
- * for their batch (an Access-Request sent after them is answered first, as a marker).
- */
-async function loaded() {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+/** Its own server, with `faked` timers the test drives, and a NAS socket; all undone when the test ends. */
+async function ownServerAndNas(faked: Array<'setTimeout' | 'clearTimeout' | 'setImmediate' | 'clearImmediate'>) {
+  vi.useFakeTimers({ toFake: faked });
   onTestFinished(() => void vi.useRealTimers());
   const own = await startOwnRadius(t);
   onTestFinished(() => own.close());
   const nas = createSocket('udp4');
   await new Promise<void>((resolve) => nas.bind(0, '127.0.0.1', () => resolve()));
   onTestFinished(() => void nas.close());
+  return { own, nas };
+}
+
+/**
+ * Its own server with the batch timer faked, 100 accounting requests read and waiting
+ * for their batch (an Access-Request sent after them is answered first, as a marker).
+ */
+async function loaded() {
+  const { own, nas } = await ownServerAndNas(['setTimeout', 'clearTimeout']);
   const answers = { accounting: 0 };
   nas.on('message', (m: Buffer) => void (m[0] === 5 && answers.accounting++));
   for (let i = 0; i < 100; i++) {
@@ -66,13 +72,7 @@ describe('stopping RADIUS under load', () => {
 
   it('an answer made but still waiting for the end of its turn (outbox.ts) is sent before the sockets close', async () => {
     // The turn's end (setImmediate) is the test's to give: the answer is made, and waits.
-    vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] });
-    onTestFinished(() => void vi.useRealTimers());
-    const own = await startOwnRadius(t);
-    onTestFinished(() => own.close());
-    const nas = createSocket('udp4');
-    await new Promise<void>((resolve) => nas.bind(0, '127.0.0.1', () => resolve()));
-    onTestFinished(() => void nas.close());
+    const { own, nas } = await ownServerAndNas(['setImmediate', 'clearImmediate']);
     const answered = new Promise<Buffer>((resolve) => nas.once('message', resolve));
     nas.send(macAuthRequest({ secret: TEST_NAS_SECRET, identifier: 7, userName: '02-00-00-00-01-07' }), own.authPort, '127.0.0.1');
     // Not expect.poll: it advances fake timers between its checks, and would end the turn.
