@@ -63,6 +63,11 @@ describe('when the state store fails', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body).checks.store).not.toBe('ok');
     expect(reasons('radius.rejected').at(-1)).toMatchObject({ mac: '3c:bb:00:00:00:01', reason: 'state store unavailable' });
+    // A captive probe the store cannot answer: an error page, with the pages' full security headers, not the probe's three.
+    const probe = await call(t.httpUrl, 'GET', '/generate_204');
+    expect(probe.status).toBe(503);
+    expect(probe.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(String(probe.headers['content-security-policy'])).toMatch(/^default-src 'none'; style-src 'nonce-/);
   });
 
   it('a store that hangs (CLIENT PAUSE) is given up on after store_deadline_ms: the reject comes in time', async () => {
