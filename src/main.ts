@@ -122,11 +122,6 @@ function fileSha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/**
- * Logs what a config and the files it names warn of: at start, and alike at each reload of
- * it (switches, risky settings, language catalogs that lack texts, the portal's certificate).
- * Returns the portal certificate's problem, for the start line.
- */
 /** What the files the config names held (config/reload.ts, FileDigests): a replaced file is told apart on reload. */
 function fileDigests(m: Materials): FileDigests {
   const sha = (bytes: string | Buffer) => hash('sha256', bytes, 'hex');
@@ -140,6 +135,11 @@ function fileDigests(m: Materials): FileDigests {
   };
 }
 
+/**
+ * Logs what a config and the files it names warn of: at start, and alike at each reload of
+ * it (switches, risky settings, language catalogs that lack texts, the portal's certificate).
+ * Returns the portal certificate's problem, for the start line.
+ */
 function logConfigWarnings(config: Config, materials: Materials, now: Date, log: Logger): string | undefined {
   for (const w of switchWarnings(config)) log.warn({ event: 'config.warning', ...(w.nas ? { nas: w.nas } : {}) }, w.text);
   for (const w of configWarnings(config)) log.warn({ event: 'config.warning' }, w);
