@@ -21,12 +21,7 @@ export type CertificateProblem = 'no_certificate' | 'foreign_ca' | 'expired' | '
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DEVICE_URI = /(?:^|, )URI:urn:enrollgate:device:([0-9a-f:]{17})(?:,|$)/;
 
-export function checkDeviceCertificate(cert: X509Certificate | undefined, ca: X509Certificate, now: Date): CertificateCheck {
-  if (!cert) return { ok: false, reason: 'no_certificate' };
-  return atTime(readDeviceCertificate(cert, ca), now);
-}
-
-/** What checkDeviceCertificate finds in a certificate whatever the time: its signature, names and usage; its validity period, for `now` to be compared with. */
+/** What the check finds in a certificate whatever the time: its signature, names and usage; its validity period, for `now` to be compared with. */
 interface TimelessCheck {
   readonly serial: string;
   /** Not signed by our CA: refused before its dates are looked at. */
@@ -64,7 +59,7 @@ function atTime(c: TimelessCheck, now: Date): CertificateCheck {
 }
 
 /**
- * checkDeviceCertificate for certificates as the peer sent them (DER), remembering by their
+ * The check of device certificates as the peer sent them (DER), remembering by their
  * exact bytes what does not depend on the time. A device comes back often (every
  * reconnection and roam is a handshake, resumed or not); parsing its certificate and
  * checking our CA's signature on it again gives the same answer for the same bytes and

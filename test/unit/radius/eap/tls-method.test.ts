@@ -167,8 +167,8 @@ describe('TlsMethod: EAP-TLS (RFC 5216, RFC 9190)', () => {
     let subject: string | undefined;
     let bytes: Buffer | undefined;
     const method = tls(async (m) => {
-      subject = m.tls.peerCertificate()?.subject;
       bytes = m.tls.peerCertificateBytes();
+      subject = bytes && new X509Certificate(bytes).subject;
       return { ok: true };
     });
     const { step } = await converse(method, new Peer(version, undefined, identity));
@@ -291,8 +291,8 @@ describe('TlsMethod: EAP-TTLS (RFC 5281, RFC 9427)', () => {
   it('does not ask the peer for a certificate: the person inside the tunnel is proven instead', async () => {
     const certificates: Array<string | undefined> = [];
     const method: TlsMethod = tunnelled(EapType.Ttls, async () => {
-      certificates.push(method.tls.peerCertificate()?.subject);
-      if (method.tls.peerCertificateBytes() !== undefined) certificates.push('bytes without a certificate');
+      const bytes = method.tls.peerCertificateBytes();
+      certificates.push(bytes && new X509Certificate(bytes).subject);
       return { ok: true };
     });
     // A peer that has a certificate sends it only when asked (RFC 5246 §7.4.6, RFC 8446 §4.4.2).
