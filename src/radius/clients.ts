@@ -66,11 +66,9 @@ interface Entry {
 function entriesOf(clients: readonly NasClientConfig[]): readonly Entry[] {
   return clients
     .map((c) => {
-      const { family, prefix, match } = nasSubnet(c.address);
-      const client = nasClient(c);
-      // BlockList matches IPv4 sources against IPv4-mapped IPv6 rules too, so a raw /96 must
-      // not outrank an IPv4 /32: compare IPv4 prefixes as the mapped /(96+n) they are.
-      return { client, match, specificity: family === 'ipv4' ? 96 + prefix : prefix };
+      // A raw IPv6 /96 must not outrank an IPv4 /32: nasSubnet's specificity compares both families.
+      const { match, specificity } = nasSubnet(c.address);
+      return { client: nasClient(c), match, specificity };
     })
     .sort((a, b) => b.specificity - a.specificity);
 }

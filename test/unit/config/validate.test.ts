@@ -856,5 +856,13 @@ describe('store, admin and audit secrets', () => {
     expect(spelled).toContain('radius.clients[1].address: "10.0.0.5/24" is used twice (radius.clients[0] has it too');
     expect(spelled).toContain('radius.clients[2].address: "10.0.0.0/024" is used twice (radius.clients[0] has it too');
     expect(spelled).toContain('radius.clients[4].address: "fd00::9/64" is used twice (radius.clients[3] has it too');
+    // IPv4 written as IPv4-mapped IPv6: the NAS table takes it for the same source, as closely.
+    const mapped = resolveMessage({
+      radius: { clients: [nas({ name: 'wlc', address: '10.0.0.1' }), nas({ name: 'wlc-mapped', address: '::ffff:10.0.0.1' }), nas({ name: 'aps', address: '10.1.0.0/24' }), nas({ name: 'aps-mapped', address: '::ffff:10.1.0.0/120' })] },
+    });
+    expect(mapped).toContain('radius.clients[1].address: "::ffff:10.0.0.1" is used twice (radius.clients[0] has it too');
+    expect(mapped).toContain('radius.clients[3].address: "::ffff:10.1.0.0/120" is used twice (radius.clients[2] has it too');
+    // …but a mapped /96 (all of IPv4) is not a repeat of one IPv4 host: the host is more specific.
+    expect(resolveMessage({ radius: { clients: [nas({ name: 'all-v4', address: '::ffff:0.0.0.0/96' }), nas({ name: 'one', address: '10.0.0.1' })] } })).toBe('');
   });
 });
