@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditWriter, LOCK_FILE } from '../../audit/audit-log.js';
 import { inspectConfig, loadConfig } from '../../config/load.js';
@@ -40,7 +40,7 @@ function readReloadReport(auditDir: string): ReloadReport | undefined {
  * a SIGHUP when that terminal is gone; but one that outlived its terminal (a background job left
  * running when its shell or SSH session ended) lost it without being sent anything, and would
  * take the next reload's SIGHUP for the terminal closing. One request at a time: the file is
- * created whole and only where there is none (a link to a finished file), mode 0600.
+ * created whole and only where there is none (a link to a finished file), mode 0644.
  */
 const REQUEST_FILE = 'reload-request';
 
@@ -110,13 +110,15 @@ export function takeReloadRequest(auditDir: string, now = Date.now()): FoundRequ
  * for (the gateway takes it at its signal) until `deadline`; one too old or unreadable is removed.
  * Returns the nonce, or undefined when the other request stayed until the deadline.
  */
-async function leaveReloadRequest(auditDir: string, deadline: number): Promise<string | undefined> {
+export async function leaveReloadRequest(auditDir: string, deadline: number): Promise<string | undefined> {
   const path = join(auditDir, REQUEST_FILE);
   const nonce = randomBytes(16).toString('hex');
   const draft = `${path}.${nonce}.tmp`;
   // Readable by all (it holds no secret; the audit directory keeps others out): `sudo enrollgate
   // reload` writes it as root, and the gateway, running as its own user, must read it.
   writeFileSync(draft, JSON.stringify({ pid: process.pid, nonce, at: new Date().toISOString() }), { mode: 0o644, flag: 'wx' });
+  // The mode above is cut by the caller's umask (027 or 077 on a hardened root): set it whole.
+  chmodSync(draft, 0o644);
   try {
     for (;;) {
       try {

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { REQUEST_FRESH_MS, takeReloadRequest } from '../../../src/cli/commands/reload.js';
+import { leaveReloadRequest, REQUEST_FRESH_MS, takeReloadRequest } from '../../../src/cli/commands/reload.js';
 
 let dir: string;
 beforeEach(() => {
@@ -46,4 +46,18 @@ describe('takeReloadRequest (the gateway, at a SIGHUP)', () => {
       expect(existsSync(file())).toBe(false);
     },
   );
+});
+
+describe('leaveReloadRequest (enrollgate reload, before its SIGHUP)', () => {
+  it('leaves a request the gateway can read as its own user, whatever the umask of who runs it (sudo under a hardened 077)', async () => {
+    const before = process.umask(0o077);
+    try {
+      const nonce = await leaveReloadRequest(dir, Date.now() + 1000);
+      expect(nonce).toMatch(/^[0-9a-f]{32}$/);
+      expect(statSync(file()).mode & 0o777).toBe(0o644);
+      expect(takeReloadRequest(dir)).toMatchObject({ request: { nonce, pid: process.pid } });
+    } finally {
+      process.umask(before);
+    }
+  });
 });
