@@ -109,6 +109,21 @@ export function workerEntry(): string {
   return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../radius-worker.ts' : '../radius-worker.js', import.meta.url));
 }
 
+/**
+ * Sends `message` to a worker. A worker killed together with others (SIGKILL, the OOM
+ * killer) has a closed channel before the main process sees it exit: the send fails
+ * (EPIPE, or ERR_IPC_CHANNEL_CLOSED), and without a callback Node raises that as an
+ * 'error' event, which ended the whole gateway. Its 'exit' restarts it, with the config
+ * as it runs then, so the failure is logged and `failed` called, nothing more.
+ */
+export function tell(worker: Pick<Worker, 'send' | 'process'>, message: WorkerMessage, log: Pick<Logger, 'debug'>, failed?: () => void): void {
+  worker.send(message, (err) => {
+    if (!err) return;
+    log.debug({ err, event: 'radius.worker_unreachable', pid: worker.process.pid, message: message.type }, 'RADIUS worker did not take a message (it is exiting)');
+    failed?.();
+  });
+}
+
 export class RadiusWorkers {
   private readonly workers = new Set<Worker>();
   /** The workers that listen (they take a reload); one that starts later is given the last reload when it is ready. */
@@ -157,12 +172,14 @@ export class RadiusWorkers {
     this.workers.add(worker);
     worker.on('message', (m: WorkerMessage) => {
       if (m?.type === 'eg:started') {
-        worker.send({ type: 'eg:config', config: this.o.config(), ...(this.o.ldapCa ? { ldapCa: this.o.ldapCa } : {}), ...(this.o.eapFiles ? { eapFiles: this.o.eapFiles } : {}) } satisfies WorkerMessage);
+        tell(worker, { type: 'eg:config', config: this.o.config(), ...(this.o.ldapCa ? { ldapCa: this.o.ldapCa } : {}), ...(this.o.eapFiles ? { eapFiles: this.o.eapFiles } : {}) }, this.o.log);
       }
       else if (m?.type === 'eg:access') for (const [mac, nas, atMs, station] of m.seen) this.o.accessRequests.note(mac as Mac, nas, new Date(atMs), station as Mac | undefined);
       else if (m?.type === 'eg:audit') this.o.audit.recordMembers(m.records.split('\n'), !m.urgent);
       else if (m?.type === 'eg:drops') for (const d of m.drops) this.o.drops?.add(d);
     });
+    // A send that tell() did not make (none should be left) must not end the gateway either.
+    worker.on('error', (err) => this.o.log.warn({ err, event: 'radius.worker_channel_error', pid: worker.process.pid }, 'RADIUS worker channel error'));
     worker.on('exit', (code, signal) => {
       this.workers.delete(worker);
       this.ready.delete(worker);
@@ -183,7 +200,7 @@ export class RadiusWorkers {
           clearTimeout(timer);
           worker.off('message', onMessage);
           this.ready.add(worker);
-          if (this.reloaded) worker.send(this.reloaded);
+          if (this.reloaded) tell(worker, this.reloaded, this.o.log);
           if (m.handoffPort !== undefined) {
             this.handoffPorts.set(worker, m.handoffPort);
             this.sendRoutes();
@@ -208,7 +225,7 @@ export class RadiusWorkers {
   private sendRoutes(): void {
     const routes = [...this.handoffPorts].map(([w, port]): [number, number] => [w.id & 0xff, port]);
     const message: WorkerMessage = { type: 'eg:routes', key: this.handoffKey, routes };
-    for (const w of this.handoffPorts.keys()) if (w.isConnected()) w.send(message);
+    for (const w of this.handoffPorts.keys()) tell(w, message, this.o.log);
   }
 
   /**
@@ -241,7 +258,8 @@ export class RadiusWorkers {
       }, RELOAD_TIMEOUT_MS);
       worker.on('message', onMessage);
       worker.once('exit', done);
-      worker.send(message);
+      // A worker that cannot be told is dying: its exit restarts it with this reload (this.reloaded).
+      tell(worker, message, this.o.log, done);
     });
   }
 
