@@ -321,14 +321,15 @@ class ToMainProcess<T> {
     clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    if (this.items.length === 0 || !process.send) {
-      done?.();
-      return;
-    }
     const items = this.items;
     const urgent = this.urgent;
     this.items = [];
     this.urgent = false;
+    // Without a main process (bench:radius-cpu runs a worker's server in its own process), nothing keeps them.
+    if (items.length === 0 || !process.send) {
+      done?.();
+      return;
+    }
     process.send(this.message(items, urgent), undefined, undefined, () => done?.());
   }
 }
