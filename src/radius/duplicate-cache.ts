@@ -55,6 +55,11 @@ const BUSY: DuplicateLookup = Object.freeze({ kind: 'in_progress' });
  */
 export class MemoryDuplicateCache implements DuplicateCache {
   private readonly slots: Buffer;
+  /**
+   * The slots' arrival times (octets 8..15 of each), read as numbers: Buffer's
+   * readDoubleLE boxed each one it returned, a dozen allocations per request.
+   */
+  private readonly times: Float64Array;
   private readonly sets: number;
   /** A key written as latin1 bytes, for comparing with the table's. */
   private readonly probe = Buffer.alloc(KEY_MAX);
@@ -72,7 +77,9 @@ export class MemoryDuplicateCache implements DuplicateCache {
     let sets = 1;
     while (sets * 2 * WAYS <= maxEntries) sets *= 2;
     this.sets = sets;
+    // Buffer.alloc gives it an ArrayBuffer of its own (never Node's pool): the times line up at multiples of 8.
     this.slots = Buffer.alloc(sets * WAYS * SLOT);
+    this.times = new Float64Array(this.slots.buffer, this.slots.byteOffset, this.slots.length / 8);
     // As many as the table: a router whose every answer is long (a Cisco redirect) keeps the same reach.
     this.large = new GenerationalMap(Math.max(2, maxEntries), windowMs);
   }
@@ -101,7 +108,7 @@ export class MemoryDuplicateCache implements DuplicateCache {
     this.slots[slot] = IN_PROGRESS;
     this.slots[slot + 1] = key.length;
     this.slots.writeUInt16LE(0, slot + 2);
-    this.slots.writeDoubleLE(now, slot + 8);
+    this.times[(slot + 8) / 8] = now;
     this.probe.copy(this.slots, slot + KEY_AT, 0, key.length);
     return NEW;
   }
@@ -121,7 +128,7 @@ export class MemoryDuplicateCache implements DuplicateCache {
         this.slots[slot] = EMPTY;
         // The window runs from the original request, as the NAS's retry timer does.
         if (response) {
-          const at = this.slots.readDoubleLE(slot + 8);
+          const at = this.times[(slot + 8) / 8]!;
           this.large.set(key, { at, response: response.toString('latin1') }, at);
         }
         return;
@@ -147,10 +154,17 @@ export class MemoryDuplicateCache implements DuplicateCache {
     for (let way = 0; way < WAYS; way++) {
       const slot = first + way * SLOT;
       if (this.slots[slot] === EMPTY || this.slots[slot + 1] !== length) continue;
-      if (now - this.slots.readDoubleLE(slot + 8) >= this.windowMs) continue;
-      if (this.probe.compare(this.slots, slot + KEY_AT, slot + KEY_AT + length, 0, length) === 0) return slot;
+      if (now - this.times[(slot + 8) / 8]! >= this.windowMs) continue;
+      if (this.sameKey(slot, length)) return slot;
     }
     return -1;
+  }
+
+  /** Whether the slot's key is the `length` octets in `probe` (compared here: Buffer's compare with ranges allocated at each call). */
+  private sameKey(slot: number, length: number): boolean {
+    const at = slot + KEY_AT;
+    for (let i = 0; i < length; i++) if (this.slots[at + i] !== this.probe[i]) return false;
+    return true;
   }
 
   /** Where a new key goes in its set: an empty or expired slot, else the oldest. */
@@ -159,8 +173,8 @@ export class MemoryDuplicateCache implements DuplicateCache {
     let oldest = first;
     for (let way = 0; way < WAYS; way++) {
       const slot = first + way * SLOT;
-      if (this.slots[slot] === EMPTY || now - this.slots.readDoubleLE(slot + 8) >= this.windowMs) return slot;
-      if (this.slots.readDoubleLE(slot + 8) < this.slots.readDoubleLE(oldest + 8)) oldest = slot;
+      if (this.slots[slot] === EMPTY || now - this.times[(slot + 8) / 8]! >= this.windowMs) return slot;
+      if (this.times[(slot + 8) / 8]! < this.times[(oldest + 8) / 8]!) oldest = slot;
     }
     return oldest;
   }

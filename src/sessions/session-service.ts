@@ -44,8 +44,8 @@ export class SessionService {
   }
 
   /** The device's live session, if it has one now: at once where the store reads synchronously (SQLite), else a promise. */
-  live(mac: Mac): Maybe<Session | undefined> {
-    return this.deps.store.live(mac, this.deps.clock.now());
+  live(mac: Mac, now = this.deps.clock.now()): Maybe<Session | undefined> {
+    return this.deps.store.live(mac, now);
   }
 
   /** Every live session now. */

@@ -26,9 +26,9 @@ export class SessionStore {
    * backend's TTL did): at once on a store that reads synchronously, else a promise (Maybe).
    */
   live(mac: Mac, now: Date): Maybe<Session | undefined> {
-    const alive = (session: Session | undefined) => (session && isLive(session, now) ? session : undefined);
-    if (this.readNow) return alive(this.readNow(mac) as Session | undefined);
-    return storeCall('read a session', () => this.kv.get<Session>(mac)).then(alive);
+    // No closure on the synchronous path: it runs at every MAC authentication.
+    if (this.readNow) return liveOrNone(this.readNow(mac) as Session | undefined, now);
+    return storeCall('read a session', () => this.kv.get<Session>(mac)).then((session) => liveOrNone(session, now));
   }
 
   /** Stores a session, replacing the device's previous one; the backend forgets it at its end. */
@@ -53,4 +53,8 @@ export class SessionStore {
   async revoke(mac: Mac): Promise<boolean> {
     return storeCall('delete a session', () => this.kv.delete(mac));
   }
+}
+
+function liveOrNone(session: Session | undefined, now: Date): Session | undefined {
+  return session && isLive(session, now) ? session : undefined;
 }

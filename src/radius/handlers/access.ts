@@ -38,30 +38,33 @@ export class AccessHandler implements RadiusHandler {
   }
 
   handle(r: RadiusRequest, attributes: Record<string, unknown>): Maybe<Answer> {
+    // One Date for the request (the policy's "now", the session's, the hint's): a JSDate is
+    // about 100 bytes, and three of them were a tenth of what a request allocated.
+    const now = this.o.clock.now();
     return andThen(
-      () => this.decide(r, attributes),
-      (decision) => this.answer(r, decision),
+      () => this.decide(r, attributes, now),
+      (decision) => this.answer(r, decision, now),
     );
   }
 
-  private decide(r: RadiusRequest, attributes: Record<string, unknown>): Maybe<AccessDecision> {
+  private decide(r: RadiusRequest, attributes: Record<string, unknown>, now: Date): Maybe<AccessDecision> {
     const { nas } = r;
     const userName = single(attributes['User-Name']);
     if (nas.uam && this.o.tokenLogins && userName !== undefined && LOGIN_TOKEN_ID.test(userName)) return this.o.tokenLogins.redeem(r, attributes, userName);
     const wanted = requestedMac(attributes);
     if ('problem' in wanted) return rejectRequest(wanted.problem);
     const { mac } = wanted;
-    const policy: AccessContext = { now: this.o.clock.now(), timeZone: this.o.timeZone, portalUrl: this.o.portalUrl };
+    const policy: AccessContext = { now, timeZone: this.o.timeZone, portalUrl: this.o.portalUrl };
     return andThen(
-      () => this.withStoreDeadline(this.o.sessions.live(mac)),
+      () => this.withStoreDeadline(this.o.sessions.live(mac, now)),
       (session) => this.decided(mac, session, nas, policy),
       (err) => this.storeFailed(err, mac, nas, policy),
     );
   }
 
-  private answer(r: RadiusRequest, decision: AccessDecision): Answer {
+  private answer(r: RadiusRequest, decision: AccessDecision, now: Date): Answer {
     const { nas } = r;
-    if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, this.o.clock.now());
+    if (decision.mac) this.o.accessRequests?.note(decision.mac, nas.name, now);
     // Per request, so debug: at tens of thousands a second the log would cost more than
     // the answer. Checked first, so that the line's object is not even built otherwise.
     if (this.o.log.isLevelEnabled('debug')) {

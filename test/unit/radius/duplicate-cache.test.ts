@@ -34,6 +34,21 @@ describe('MemoryDuplicateCache (RFC 5080 §2.2.2)', () => {
     }
   });
 
+  it('tells apart keys of one set that differ in any single octet, the last one too', () => {
+    // One set of four ways: every key below is compared with the others.
+    const cache = new MemoryDuplicateCache(30_000, 4);
+    const authenticator = Buffer.alloc(16, 1);
+    cache.begin(duplicateKey('auth', '10.0.0.1', 4000, 7, authenticator), 0);
+    cache.finish(duplicateKey('auth', '10.0.0.1', 4000, 7, authenticator), Buffer.from('a'));
+    for (const octet of [0, 7, 15]) {
+      const other = Buffer.from(authenticator);
+      other[octet] = 2;
+      expect(cache.begin(duplicateKey('auth', '10.0.0.1', 4000, 7, other), 1), `octet ${octet}`).toEqual({ kind: 'new' });
+      cache.finish(duplicateKey('auth', '10.0.0.1', 4000, 7, other), undefined);
+    }
+    expect(cache.begin(duplicateKey('auth', '10.0.0.1', 4000, 7, authenticator), 2)).toEqual({ kind: 'answered', response: Buffer.from('a') });
+  });
+
   it('expires answers after the window', () => {
     const cache = new MemoryDuplicateCache(30_000);
     cache.begin(key, 0);
