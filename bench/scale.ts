@@ -177,7 +177,9 @@ function rssText(pid: number): string {
  * grow to up to four times the live objects with a heap limit of 2 GB or more, twice under it:
  * --gateway-node-options, the shipped unit's by default); memory outside the heap that V8 knows of
  * (external: array buffers, the RFC 5080 cache's table); and the rest of the native memory
- * (SQLite's page cache, OpenSSL, Node itself, malloc's free lists), by difference.
+ * (SQLite's page cache, OpenSSL, Node itself, malloc's free lists), by difference: heap pages
+ * committed but not touched yet (right after start, the young generation) are not in RSS and
+ * count against it, down to below zero.
  */
 async function memoryText(g: { pid: number; ports: { http: number } }): Promise<string> {
   // RSS first: a scrape counts the live sessions, which on SQLite maps more of the state file.
@@ -191,7 +193,7 @@ async function memoryText(g: { pid: number; ports: { http: number } }): Promise<
     const [total, used, external] = [mb('heap_size_total_bytes'), mb('heap_size_used_bytes'), mb('external_memory_bytes')];
     return (
       `${rss} (V8 heap ${total.toFixed(0)} MB committed, ${used.toFixed(0)} MB of it used; external ${external.toFixed(0)} MB; ` +
-      `other native ${(s.anon - total - external).toFixed(0)} MB) (GET /metrics took ${took.toFixed(0)} ms)`
+      `other native, by difference, ${(s.anon - total - external).toFixed(0)} MB) (GET /metrics took ${took.toFixed(0)} ms)`
     );
   } catch {
     return `${rss} (/metrics did not answer)`;
