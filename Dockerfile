@@ -26,10 +26,11 @@ RUN npm install --global --prefix /opt/enrollgate --omit=dev --no-audit --no-fun
 FROM ${NODE_IMAGE} AS runtime
 COPY --from=install /opt/enrollgate /opt/enrollgate
 # The package is inside a node_modules folder, so it defaults to /etc/enrollgate/enrollgate.yaml
-# and /var/lib/enrollgate. deploy/openssl.cnf: one TLS 1.3 session ticket per 802.1X handshake (docs/dot1x.md).
+# and /var/lib/enrollgate. deploy/openssl.cnf: one TLS 1.3 session ticket per 802.1X handshake (docs/dot1x.md);
+# --max-old-space-size: V8's heap limit, as deploy/systemd/enrollgate.service sets it (docs/operations.md, "Memory").
 ENV PATH=/opt/enrollgate/bin:$PATH \
     NODE_ENV=production \
-    NODE_OPTIONS=--openssl-config=/opt/enrollgate/lib/node_modules/enrollgate/deploy/openssl.cnf
+    NODE_OPTIONS="--max-old-space-size=1024 --openssl-config=/opt/enrollgate/lib/node_modules/enrollgate/deploy/openssl.cnf"
 RUN groupadd --system enrollgate \
  && useradd --system --gid enrollgate --home-dir /var/lib/enrollgate --shell /usr/sbin/nologin enrollgate \
  && mkdir -p /etc/enrollgate /var/lib/enrollgate \

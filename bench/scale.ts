@@ -18,9 +18,13 @@
  *    X-Forwarded-For with portal.trust_proxy: true, so that 100,000 client
  *    addresses come from 127.0.0.1.
  * 3. Memory and start-up of one gateway process holding them: RSS after start,
- *    after the RADIUS runs and after the portal runs (target < 300 MB; "mapped
- *    files" is the node binary and, on SQLite, the pages of the memory-mapped state
- *    file read so far), the V8 heap from the gateway's /metrics, and the time from
+ *    after the RADIUS runs and after the portal runs (target < 300 MB), split into
+ *    mapped files (the node binary and, on SQLite with store.sqlite_mmap_mb, the
+ *    pages of the state file read so far), the V8 heap as committed and as used (from
+ *    the gateway's /metrics), external memory and the rest of the native memory; the
+ *    gateway runs with the node options deploy/systemd/enrollgate.service gives it
+ *    (its V8 heap limit: how far V8 lets the heap grow between collections depends
+ *    on it, see memoryText), unless --gateway-node-options says otherwise; and the time from
  *    spawn to the first answer to Status-Server and to GET /healthz (target < 3 s),
  *    `starts` times each.
  *
@@ -31,7 +35,7 @@
  *
  *   npm run bench:scale -- [--devices 100000] [--duration 10] [--inflight 64] [--connections 64]
  *     [--starts 3] [--skip-sqlite] [--skip-redis] [--skip-two] [--skip-portal] [--skip-c]
- *     [--skip-radius] [--log-level info] [--profile DIR] [--gateway-node-options=--max-old-space-size=256] [--max-minutes 20]
+ *     [--skip-radius] [--log-level info] [--profile DIR] [--gateway-node-options=--max-old-space-size=1024] [--max-minutes 20]
  *     [--rounds 2]
  *
  * --rounds N repeats the RADIUS and portal load N times on the same gateway and prints RSS
@@ -67,6 +71,12 @@ import { cpuMeter, procStatus } from './processes.js';
 import { runLoad, type LoadResult } from './radius-load.js';
 import { C_TOOL, checkSeed, deviceIp, knownMacs, seedSqlite, seedThrough, unknownIp, type SeedResult } from './seed.js';
 
+/** The V8 heap limit the systemd unit (and the image) start the gateway with: the bench runs it as shipped. */
+function shippedNodeOptions(): string {
+  const unit = readFileSync(join(process.cwd(), 'deploy', 'systemd', 'enrollgate.service'), 'utf8');
+  return /^ExecStart=\S*node\s.*?(--max-old-space-size=\d+)/m.exec(unit)?.[1] ?? '';
+}
+
 const { values } = parseArgs({
   options: {
     devices: { type: 'string', default: '100000' },
@@ -82,7 +92,7 @@ const { values } = parseArgs({
     'skip-c': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
-    'gateway-node-options': { type: 'string', default: '' },
+    'gateway-node-options': { type: 'string', default: shippedNodeOptions() },
     'max-minutes': { type: 'string', default: '20' },
     rounds: { type: 'string', default: '2' },
   },
@@ -159,21 +169,35 @@ function rssText(pid: number): string {
   return `${s.rss.toFixed(0)} MB (private ${s.anon.toFixed(0)} MB, mapped files ${s.file.toFixed(0)} MB)`;
 }
 
-/** RSS, and the V8 heap as the gateway's own /metrics tells it (Node's default metrics). */
+/**
+ * RSS and where it goes: file-backed pages (the node binary and its libraries; on SQLite with
+ * store.sqlite_mmap_mb, the state file's pages read so far), and the private rest split into the
+ * V8 heap as committed (what the gateway's /metrics says: Node's default metrics), of which only
+ * "used" is objects, live or garbage not collected yet (between two collections V8 lets the heap
+ * grow to up to four times the live objects with a heap limit of 2 GB or more, twice under it:
+ * --gateway-node-options, the shipped unit's by default); memory outside the heap that V8 knows of
+ * (external: array buffers, the RFC 5080 cache's table); and the rest of the native memory
+ * (SQLite's page cache, OpenSSL, Node itself, malloc's free lists), by difference: heap pages
+ * committed but not touched yet (right after start, the young generation) are not in RSS and
+ * count against it, down to below zero.
+ */
 async function memoryText(g: { pid: number; ports: { http: number } }): Promise<string> {
   // RSS first: a scrape counts the live sessions, which on SQLite maps more of the state file.
-  const rss = rssText(g.pid);
-  let heap = '';
+  const s = procStatus(g.pid);
+  const rss = `${s.rss.toFixed(0)} MB = mapped files ${s.file.toFixed(0)} MB + private ${s.anon.toFixed(0)} MB`;
   try {
     const asked = performance.now();
     const text = await (await fetch(`http://127.0.0.1:${g.ports.http}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const took = performance.now() - asked;
     const mb = (name: string) => Number(new RegExp(`^enrollgate_nodejs_${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
-    heap = `; V8 heap ${mb('heap_size_used_bytes').toFixed(0)} MB used of ${mb('heap_size_total_bytes').toFixed(0)} MB, external ${mb('external_memory_bytes').toFixed(0)} MB (GET /metrics took ${took.toFixed(0)} ms)`;
+    const [total, used, external] = [mb('heap_size_total_bytes'), mb('heap_size_used_bytes'), mb('external_memory_bytes')];
+    return (
+      `${rss} (V8 heap ${total.toFixed(0)} MB committed, ${used.toFixed(0)} MB of it used; external ${external.toFixed(0)} MB; ` +
+      `other native, by difference, ${(s.anon - total - external).toFixed(0)} MB) (GET /metrics took ${took.toFixed(0)} ms)`
+    );
   } catch {
-    heap = '; /metrics did not answer';
+    return `${rss} (/metrics did not answer)`;
   }
-  return `${rss}${heap}`;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -477,8 +501,11 @@ function portalLine(label: string, r: PortalFigures): string {
 interface StoreSummary {
   seedMs: number;
   startups: Array<GatewayProcess['startup']>;
-  /** After start; after the first round's RADIUS runs and portal runs; after each round (RADIUS then portal). */
-  rss: { start: number; radius?: number; portal?: number; rounds?: number[] };
+  /**
+   * After start; after the first round's RADIUS runs and portal runs; after each round (RADIUS then
+   * portal); the most of every measure, later rounds' RADIUS runs included.
+   */
+  rss: { start: number; radius?: number; portal?: number; rounds?: number[]; most: number };
   radius: RadiusFigures[];
   portal?: { redirect: PortalFigures; online: PortalFigures };
   two?: { c?: RadiusFigures[]; node: RadiusFigures[] };
@@ -500,15 +527,22 @@ async function startups(configFile: string, ports: Ports, label: string): Promis
 
 /** RADIUS (C and Node generators) and portal runs against one running gateway; RSS along the way. */
 async function loadOneGateway(g: GatewayProcess, macs: readonly string[], macFile: string, extraPids: Record<string, number>, summary: StoreSummary): Promise<void> {
-  summary.rss.start = procStatus(g.pid).rss;
+  summary.rss.start = summary.rss.most = procStatus(g.pid).rss;
   console.log(`  RSS after start: ${await memoryText(g)}`);
   summary.rss.rounds = [];
   for (let round = 1; round <= ROUNDS; round++) {
     if (ROUNDS > 1) console.log(`  -- round ${round} of ${ROUNDS} --`);
     if (!values['skip-radius']) await radiusOneGateway(g, macs, macFile, extraPids, summary);
     if (!values['skip-portal']) await portalOneGateway(g, macs, extraPids, summary);
-    summary.rss.rounds.push(procStatus(g.pid).rss);
+    summary.rss.rounds.push(measureRss(g, summary));
   }
+}
+
+/** The gateway's RSS now, counted in the summary's most. */
+function measureRss(g: GatewayProcess, summary: StoreSummary): number {
+  const rss = procStatus(g.pid).rss;
+  summary.rss.most = Math.max(summary.rss.most, rss);
+  return rss;
 }
 
 async function radiusOneGateway(g: GatewayProcess, macs: readonly string[], macFile: string, extraPids: Record<string, number>, summary: StoreSummary): Promise<void> {
@@ -534,7 +568,7 @@ async function radiusOneGateway(g: GatewayProcess, macs: readonly string[], macF
     console.log(radiusLine('shared C generator again, after those', r));
     console.log(`    ${cpu({ 'C generator': r.generatorCores ?? NaN })}`);
   }
-  summary.rss.radius ??= procStatus(g.pid).rss;
+  summary.rss.radius ??= measureRss(g, summary);
   console.log(`  RSS after the RADIUS runs: ${await memoryText(g)}`);
 }
 
@@ -557,7 +591,7 @@ async function portalOneGateway(g: GatewayProcess, macs: readonly string[], extr
     console.log(`    ${cpu()} (autocannon runs in the bench process)`);
   }
   summary.portal ??= { redirect: results[0]!, online: results[1]! };
-  summary.rss.portal ??= procStatus(g.pid).rss;
+  summary.rss.portal ??= measureRss(g, summary);
   console.log(`  RSS after the portal runs: ${await memoryText(g)}`);
 }
 
@@ -576,7 +610,7 @@ async function sqliteRuns(dir: string, base: Record<string, any>, macs: readonly
   const configFile = join(dir, 'sqlite.yaml');
   await writeConfig(base, configFile, ports, { kind: 'sqlite', sqlite_file: 'state.sqlite' }, 'audit-sqlite');
   const { gateway, all } = await startups(configFile, ports, 'sqlite gateway');
-  const summary: StoreSummary = { seedMs: seeded.ms, startups: all, rss: { start: NaN }, radius: [] };
+  const summary: StoreSummary = { seedMs: seeded.ms, startups: all, rss: { start: NaN, most: NaN }, radius: [] };
   try {
     await loadOneGateway(gateway, macs, macFile, {}, summary);
     console.log(`  the gateway wrote ${fmt(gateway.logLines())} log lines`);
@@ -610,7 +644,7 @@ async function redisRuns(dir: string, base: Record<string, any>, macs: readonly 
   const configFile = join(dir, 'redis-1.yaml');
   await writeConfig(base, configFile, ports, storeConfig, 'audit-redis-1');
   const { gateway, all } = await startups(configFile, ports, 'redis gateway 1');
-  const summary: StoreSummary = { seedMs: seeded.ms, startups: all, rss: { start: NaN }, radius: [] };
+  const summary: StoreSummary = { seedMs: seeded.ms, startups: all, rss: { start: NaN, most: NaN }, radius: [] };
   let second: GatewayProcess | undefined;
   try {
     await loadOneGateway(gateway, macs, macFile, { redis: redis.pid }, summary);
@@ -660,7 +694,6 @@ function summarize(results: Record<string, StoreSummary>): void {
   console.log(`\n== Summary (${fmt(DEVICES)} devices with live sessions, ${cpus().length} cores) ==`);
   for (const [name, s] of Object.entries(results)) {
     const worstStart = Math.max(...s.startups.map((t) => Math.max(t.radius, t.http)));
-    const worstRss = Math.max(s.rss.start, s.rss.radius ?? 0, s.rss.portal ?? 0, ...(s.rss.rounds ?? []));
     const radius = s.radius.map((r) => `${fmt(r.rps)} req/s p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms`).join('; ');
     console.log(`  ${name}: seeding ${seconds(s.seedMs)}${radius ? `; RADIUS ${radius}${HAS_C ? ' (C; Node generator; C again; per round)' : ' (Node generator, per round)'}` : ''}`);
     if (s.portal) {
@@ -676,7 +709,7 @@ function summarize(results: Record<string, StoreSummary>): void {
     }
     console.log(
       `  ${' '.repeat(name.length)}  RSS ${s.rss.start.toFixed(0)} MB after start${s.rss.radius !== undefined ? `, ${s.rss.radius.toFixed(0)} MB after the RADIUS runs` : ''}${s.rss.portal !== undefined ? `, ${s.rss.portal.toFixed(0)} MB after the portal runs` : ''}: ` +
-        `< ${RSS_TARGET_MB} MB ${verdict(worstRss < RSS_TARGET_MB)}; start-up at most ${seconds(worstStart)} of ${s.startups.length}: < ${STARTUP_TARGET_S} s ${verdict(worstStart < STARTUP_TARGET_S * 1000)}`,
+        `${s.rss.most > Math.max(s.rss.start, s.rss.radius ?? 0, s.rss.portal ?? 0) ? `${s.rss.most.toFixed(0)} MB at most in a later round; ` : ''}< ${RSS_TARGET_MB} MB ${verdict(s.rss.most < RSS_TARGET_MB)}; start-up at most ${seconds(worstStart)} of ${s.startups.length}: < ${STARTUP_TARGET_S} s ${verdict(worstStart < STARTUP_TARGET_S * 1000)}`,
     );
     const rounds = s.rss.rounds ?? [];
     if (rounds.length > 1) {

@@ -388,7 +388,7 @@ describe('deploy/systemd/enrollgate.service', () => {
     for (const line of [
       'User=enrollgate',
       'WorkingDirectory=/opt/enrollgate',
-      'ExecStart=/usr/bin/node --openssl-config=/opt/enrollgate/deploy/openssl.cnf dist/cli/index.js start --config /etc/enrollgate/enrollgate.yaml',
+      'ExecStart=/usr/bin/node --max-old-space-size=1024 --openssl-config=/opt/enrollgate/deploy/openssl.cnf dist/cli/index.js start --config /etc/enrollgate/enrollgate.yaml',
       'ExecReload=/bin/kill -HUP $MAINPID',
       'Restart=on-failure',
       'RestartPreventExitStatus=2',
@@ -403,6 +403,23 @@ describe('deploy/systemd/enrollgate.service', () => {
     }
     // V8 compiles to executable memory: this setting would kill the gateway at start.
     expect(settings.some((l) => l.startsWith('MemoryDenyWriteExecute=yes'))).toBe(false);
+  });
+
+  it("starts node with a V8 heap limit under 2 GB and above the gateway's needs, the same in the package's drop-in and in the image", async () => {
+    const execStart = async (file: string) => (await readFile(join(ROOT, 'deploy', 'systemd', file), 'utf8')).split('\n').find((l) => /^ExecStart=\S/.test(l)) ?? '';
+    const heapFlags = (line: string) => line.split(/\s+/).filter((a) => a.startsWith('--max-old-space-size='));
+    const heap = heapFlags(await execStart('enrollgate.service'));
+    expect(heap).toHaveLength(1);
+    expect(heapFlags(await execStart('package.conf'))).toEqual(heap);
+    expect(await readFile(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(new RegExp(`NODE_OPTIONS="[^"]*${heap[0]}[ "]`));
+    // With a limit of 2 GB or more V8 lets the heap grow to four times the live objects between two
+    // collections, under it to at most twice: RSS under load followed (docs/operations.md, "Memory").
+    const limit = spawnSync(process.execPath, [...heap, '-p', 'require("node:v8").getHeapStatistics().heap_size_limit'], { encoding: 'utf8' });
+    expect(limit.status, limit.stderr).toBe(0);
+    const mb = Number(limit.stdout) / 2 ** 20;
+    expect(mb).toBeLessThan(2048);
+    // bench:scale, 100,000 devices: about 60 MB of live objects.
+    expect(mb).toBeGreaterThanOrEqual(512);
   });
 
   it('starts node with deploy/openssl.cnf, under which a TLS 1.3 server sends one session ticket, not two', async () => {
