@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { constants as cryptoConstants, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { Duplex } from 'node:stream';
 import { checkServerIdentity, connect, createSecureContext, type PeerCertificate, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
@@ -14,6 +14,12 @@ import { accessRequest, checkAnswer, Code, decryptMppeKey, type Answer, type Nas
  * end of each conversation the MS-MPPE keys of the Access-Accept are decrypted and
  * compared with the MSK this side derives from the TLS exporter: a server that gets the
  * keys wrong fails, as a real access point would fail its 4-way handshake.
+ *
+ * TLS 1.2 resumes as wpa_supplicant does: the client offers no session ticket extension
+ * (SSL_OP_NO_TICKET), so the server gives a session ID and the device resumes by it, against
+ * every target alike (FreeRADIUS issues no TLS 1.2 tickets anyway). A ticket would hold the
+ * device's certificate and make the resuming ClientHello longer than one fragment. TLS 1.3
+ * resumes by ticket, the only way it has.
  */
 
 export interface EapTlsPeerOptions {
@@ -485,7 +491,15 @@ export class EapTlsPeer {
     this.o = { fragmentSize: 1000, accessPoints: 8, framedMtu: 1400, retransmitMs: 2000, retries: 3, conversationTimeoutMs: 20_000, ...options };
     this.transport = new RadiusTransport(this.o);
     const version: SecureVersion = this.o.tlsVersion === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
-    this.secureContext = createSecureContext({ ca: this.o.ca, cert: this.o.cert, key: this.o.key, minVersion: version, maxVersion: version });
+    this.secureContext = createSecureContext({
+      ca: this.o.ca,
+      cert: this.o.cert,
+      key: this.o.key,
+      minVersion: version,
+      maxVersion: version,
+      // TLS 1.2: no ticket extension in the ClientHello, so resumption is by session ID (the header says why).
+      ...(version === 'TLSv1.2' ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {}),
+    });
   }
 
   get stats(): PeerStats {

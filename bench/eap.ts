@@ -23,7 +23,9 @@
  *
  * Resumption: each conversation slot resumes the TLS session its last handshake gave it
  * (a device keeps the newest one); an attempt the server answers with a full handshake
- * instead is counted apart ("fell back"), and its new session is kept.
+ * instead is counted apart ("fell back"), and its new session is kept. TLS 1.2 resumes
+ * by session ID, as wpa_supplicant does (the client offers no ticket extension in 1.2,
+ * against both targets alike: eap-client.ts); TLS 1.3 by ticket.
  *
  * --profile DIR (enrollgate only) writes a V8 CPU profile of each of the gateway's
  * processes there when it stops (open one in Chrome DevTools). --gateway-cli FILE starts

@@ -40,6 +40,7 @@ import type { RecentDrops } from './radius/recent-drops.js';
 import type { Port } from './radius/request.js';
 import { RadiusServer } from './radius/server.js';
 import { SharedDuplicateCache } from './radius/shared-duplicate-cache.js';
+import { TlsSessionCache } from './radius/eap/session-cache.js';
 import { SessionService } from './sessions/session-service.js';
 import { accessSettings, sessionSettings } from './session-wiring.js';
 import type { StateStore } from './store/state-store.js';
@@ -115,6 +116,7 @@ export function buildRadiusServer(
             deps.directory ? { directory: deps.directory, authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit }) }) } : undefined,
             deps.workerIndex ?? 0,
             deps.eapFiles ?? readEapFiles(config),
+            { kv: store.kv.tls_sessions, log },
           ),
         }
       : {}),
@@ -170,6 +172,7 @@ function eapOptions(
   people: { directory: Directory; authenticator: Authenticator } | undefined,
   owner: number,
   files: EapFiles,
+  sessionStore: { kv: StateStore['kv']['tls_sessions']; log: Logger },
 ): NonNullable<ConstructorParameters<typeof RadiusServer>[0]['eap']> {
   const e = config.eap;
   const { cert, key, caPem, caKey } = files;
@@ -220,7 +223,8 @@ function eapOptions(
       conversationTimeoutMs: e.conversation_timeout_seconds * 1000,
       maxConversations: e.max_conversations,
       maxConversationsPerNas: e.max_conversations_per_nas,
-      resumptionMs: e.resumption_minutes * 60_000,
+      // TLS 1.2 sessions by ID, shared through the store; as many per process as conversations, at least 1,000.
+      ...(caKey ? { sessions: new TlsSessionCache({ ...sessionStore, caKey, lifetimeMs: e.resumption_minutes * 60_000, maxSessions: Math.max(1000, e.max_conversations) }) } : {}),
     },
     tls,
     authorization: {

@@ -3,7 +3,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { LockRunner } from './keyed-lock.js';
 
 /** The namespaces of the gateway's state; each is one Keyv. */
-export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle', 'certificates', 'revoked', 'nas'] as const;
+export const NAMESPACES = ['devices', 'owners', 'blocked', 'sessions', 'flows', 'leases', 'accounting', 'tokens', 'downloads', 'throttle', 'certificates', 'revoked', 'nas', 'tls_sessions'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 /** Where the gateway keeps what outlives a request: one Keyv per namespace on one backend. */

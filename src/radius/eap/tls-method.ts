@@ -1,8 +1,7 @@
 import type { SecureContext } from 'node:tls';
 import { EapType } from './eap-packet.js';
 import { Flag, flagsOnly, fragmentAt, parseTlsData, Reassembly } from './tls-fragments.js';
-import type { TlsSessionCache } from './session-cache.js';
-import { TlsTunnel } from './tls-tunnel.js';
+import { TlsTunnel, type SessionLookup } from './tls-tunnel.js';
 
 /**
  * One conversation of a method over TLS, method side: EAP-TLS (RFC 5216; RFC 9190
@@ -34,8 +33,8 @@ type TunnelledType = typeof EapType.Ttls | typeof EapType.Peap;
 export type TlsMethodOptions = {
   context: SecureContext;
   fragmentSize: number;
-  /** TLS 1.2 sessions to resume by ID (absent: resumption by ticket only). */
-  sessions?: TlsSessionCache;
+  /** Where TLS 1.2 sessions are found by ID (absent: resumption by ticket only). */
+  sessions?: SessionLookup;
 } & (
   | {
       type: typeof EapType.Tls;

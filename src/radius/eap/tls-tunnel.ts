@@ -1,7 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Server } from 'node:net';
-import type { TlsSessionCache } from './session-cache.js';
 
 /**
  * Node's own TLS, server side, over the EAP transport instead of TCP: a TLSSocket
@@ -35,6 +35,17 @@ const QUIET_TURNS = 3;
 /** A bound on the turns one exchange may take, in case output never stops (it does not happen; a guard). */
 const MAX_TURNS = 64;
 
+/** Where TLS 1.2 sessions are looked up by their ID (session-cache.ts); never rejects. */
+export interface SessionLookup {
+  find(id: Buffer): Promise<Buffer | undefined>;
+}
+
+/** A session a full TLS 1.2 handshake made, for the caller to store once the peer is accepted. */
+export interface NewSession {
+  readonly id: Buffer;
+  readonly data: Buffer;
+}
+
 export class TlsTunnel {
   private readonly transport: Duplex;
   private readonly socket: TLSSocket;
@@ -44,8 +55,11 @@ export class TlsTunnel {
   private finished = false;
   /** Application data the peer sent inside the tunnel (TTLS AVPs, PEAP's inner EAP). */
   private readonly received: Buffer[] = [];
+  /** The store lookup of a session ID the peer offered, while it is under way: TLS waits for it. */
+  private lookup: Promise<void> | undefined;
+  private made: NewSession | undefined;
 
-  constructor(context: SecureContext, options: { requestCert: boolean; sessions?: TlsSessionCache }) {
+  constructor(context: SecureContext, options: { requestCert: boolean; sessions?: SessionLookup }) {
     this.transport = new Duplex({
       read() {},
       write: (chunk: Buffer, _encoding, done) => {
@@ -61,8 +75,8 @@ export class TlsTunnel {
       requestCert: options.requestCert,
       // The certificate is checked by the caller (device-certificate.ts), which can say why it is refused.
       rejectUnauthorized: false,
-      // TLS 1.2 resumption by session ID: Node asks this "server" for the sessions (session-cache.ts).
-      ...(options.sessions ? { server: options.sessions.server as unknown as Server } : {}),
+      // TLS 1.2 resumption by session ID: Node asks this "server" for the sessions (below).
+      ...(options.sessions ? { server: this.sessionEvents(options.sessions) as unknown as Server } : {}),
     });
     this.socket.on('secure', () => {
       this.finished = true;
@@ -77,6 +91,11 @@ export class TlsTunnel {
   async exchange(input: Buffer): Promise<TunnelStep> {
     if (input.length > 0) this.transport.push(input);
     await this.settle(IDLE_TURNS);
+    // A ClientHello with a session ID: TLS goes on once the store has answered.
+    while (this.lookup) {
+      await this.lookup;
+      await this.settle(IDLE_TURNS);
+    }
     // Nothing written and no error yet: a refused flight's error is emitted a turn or two
     // later (the socket is destroyed first). Wait for it rather than answer with nothing.
     if (this.written.length === 0 && !this.failure && !this.finished) await this.settle(QUIET_TURNS);
@@ -104,6 +123,11 @@ export class TlsTunnel {
     return this.socket.getProtocol() ?? undefined;
   }
 
+  /** The session a full TLS 1.2 handshake made (absent when resumed, in TLS 1.3, or without a store). */
+  get newSession(): NewSession | undefined {
+    return this.made;
+  }
+
   get resumed(): boolean {
     return this.socket.isSessionReused();
   }
@@ -128,6 +152,28 @@ export class TlsTunnel {
   destroy(): void {
     this.socket.destroy();
     this.transport.destroy();
+  }
+
+  /**
+   * What TLSSocket's `server` option takes for sessions by ID: Node emits 'resumeSession'
+   * for a ClientHello with a session ID and no ticket, and holds the handshake until it
+   * is answered; 'newSession' after a full handshake, holding 'secure' until done() (so
+   * done() at once: the session is stored later, only if the peer is accepted).
+   */
+  private sessionEvents(sessions: SessionLookup): EventEmitter {
+    const events = new EventEmitter();
+    events.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      this.made = { id, data };
+      done();
+    });
+    events.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      this.lookup = sessions.find(id).then((data) => {
+        this.lookup = undefined;
+        // A tunnel destroyed meanwhile (the conversation abandoned) takes no session.
+        if (!this.socket.destroyed) done(null, data ?? null);
+      });
+    });
+    return events;
   }
 
   private step(): TunnelStep {

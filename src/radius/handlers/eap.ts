@@ -8,7 +8,7 @@ import { attributeSummary } from '../attribute-summary.js';
 import { authorizeCertificate, authorizeCredentials, authorizeMsChapV2, type EapAuthorization, type EapAuthorizationDeps } from '../eap/authorize.js';
 import { Conversations, stateOwner, type Conversation } from '../eap/conversations.js';
 import { DeviceCertificateChecks } from '../eap/device-certificate.js';
-import { TlsSessionCache } from '../eap/session-cache.js';
+import type { TlsSessionCache } from '../eap/session-cache.js';
 import { ATTR_STATE, EapCode, EapType, eapMessageAttributes, encodeEap, parseEap, rawAttribute, readEapRequest, type EapPacket } from '../eap/eap-packet.js';
 import { mppeKeyAttributes } from '../eap/mppe.js';
 import { MsChapV2Error, PeapMsChapV2 } from '../eap/peap-mschapv2.js';
@@ -42,8 +42,8 @@ export interface EapSettings {
   readonly conversationTimeoutMs: number;
   readonly maxConversations: number;
   readonly maxConversationsPerNas: number;
-  /** eap.resumption_minutes in milliseconds (0: no resumption). */
-  readonly resumptionMs?: number;
+  /** TLS 1.2 sessions to resume by ID, in the state store (eap.resumption_minutes; absent: off). */
+  readonly sessions?: TlsSessionCache;
 }
 
 export interface EapHandlerOptions {
@@ -103,8 +103,6 @@ class EapConversation implements Conversation {
 export class EapHandler implements RadiusHandler {
   private readonly conversations: Conversations<EapConversation>;
   private readonly sweeper: NodeJS.Timeout;
-  /** TLS 1.2 sessions to resume by ID, when resumption is on. */
-  private readonly sessions: TlsSessionCache | undefined;
   /** This process's index among RADIUS workers, as written into each State (its low octet). */
   private readonly owner: number;
   /** Device certificates checked against our CA, remembered by their bytes (EAP-TLS). */
@@ -117,7 +115,6 @@ export class EapHandler implements RadiusHandler {
     const s = o.settings;
     this.owner = (o.owner ?? 0) & 0xff;
     this.certificates = o.authorization ? new DeviceCertificateChecks(o.authorization.ca) : undefined;
-    this.sessions = s.resumptionMs ? new TlsSessionCache({ maxSessions: Math.max(1000, s.maxConversations), lifetimeMs: s.resumptionMs }) : undefined;
     this.conversations = new Conversations<EapConversation>({
       timeoutMs: s.conversationTimeoutMs,
       max: s.maxConversations,
@@ -222,12 +219,18 @@ export class EapHandler implements RadiusHandler {
       conversation.lastResponse = Buffer.from(eap);
       return this.challenge(r, conversation, packet, method.type, step.data);
     }
+    // A TLS 1.2 session is stored only for a peer accepted (a stranger's handshakes fill
+    // nothing), and before the Accept goes: the device may come back at once, to another worker.
+    const made = method.tls.newSession;
+    if (made && this.o.settings.sessions && step.kind === 'success' && conversation.authorization?.ok && method.negotiated?.protocol === 'TLSv1.2') {
+      await this.o.settings.sessions.save(made.id, made.data);
+    }
     return this.finish(r, conversation, packet, step);
   }
 
   /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS and PEAP on the person's password. */
   private newMethod(name: EapMethodName, conversation: EapConversation, nas: RadiusRequest['nas']): TlsMethod {
-    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.sessions ? { sessions: this.sessions } : {}) };
+    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.o.settings.sessions ? { sessions: this.o.settings.sessions } : {}) };
     if (name === 'peap') {
       const inner = new PeapMsChapV2({
         serverName: MSCHAPV2_SERVER_NAME,
