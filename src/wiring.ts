@@ -223,10 +223,10 @@ function eapOptions(
       conversationTimeoutMs: e.conversation_timeout_seconds * 1000,
       maxConversations: e.max_conversations,
       maxConversationsPerNas: e.max_conversations_per_nas,
-      // TLS 1.2 sessions by ID, shared through the store; as many per process as conversations, at least 1,000.
-      ...(caKey ? { sessions: new TlsSessionCache({ ...sessionStore, caKey, lifetimeMs: e.resumption_minutes * 60_000, maxSessions: Math.max(1000, e.max_conversations) }) } : {}),
     },
     tls,
+    // TLS 1.2 sessions by ID, shared through the store; as many per process as conversations, at least 1,000.
+    ...(caKey ? { tlsSessions: new TlsSessionCache({ ...sessionStore, caKey, lifetimeMs: e.resumption_minutes * 60_000, maxSessions: Math.max(1000, e.max_conversations) }) } : {}),
     authorization: {
       ca: new X509Certificate(caPem),
       devices: recorder.devices,

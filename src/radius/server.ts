@@ -64,7 +64,7 @@ export interface RadiusServerOptions {
   /** Which ports this server binds: both (default), or one (RADIUS workers split them, workers.ts). */
   serve?: 'both' | Port;
   /** 802.1X: the eap settings, TLS context and device checks; without it an Access-Request with EAP is rejected. */
-  eap?: Pick<EapHandlerOptions, 'settings' | 'tls' | 'authorization' | 'owner'>;
+  eap?: Pick<EapHandlerOptions, 'settings' | 'tls' | 'authorization' | 'tlsSessions' | 'owner'>;
   /**
    * In a RADIUS worker: sends a request on to the worker `owner` (eap-handoff.ts), which
    * calls receiveForwarded; false when no such worker listens.
@@ -142,6 +142,7 @@ function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Reco
         settings: o.eap?.settings ?? EAP_OFF,
         ...(o.eap?.tls ? { tls: o.eap.tls } : {}),
         ...(o.eap?.authorization ? { authorization: o.eap.authorization } : {}),
+        ...(o.eap?.tlsSessions ? { tlsSessions: o.eap.tlsSessions } : {}),
         ...(o.eap?.owner !== undefined ? { owner: o.eap.owner } : {}),
         ...deciding,
       },

@@ -42,8 +42,6 @@ export interface EapSettings {
   readonly conversationTimeoutMs: number;
   readonly maxConversations: number;
   readonly maxConversationsPerNas: number;
-  /** TLS 1.2 sessions to resume by ID, in the state store (eap.resumption_minutes; absent: off). */
-  readonly sessions?: TlsSessionCache;
 }
 
 export interface EapHandlerOptions {
@@ -52,6 +50,8 @@ export interface EapHandlerOptions {
   tls?: () => SecureContext;
   /** The device checks and the session decision. Required when enabled. */
   authorization?: EapAuthorizationDeps;
+  /** TLS 1.2 sessions to resume by ID, in the state store (eap.resumption_minutes; absent: off). */
+  tlsSessions?: TlsSessionCache;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -222,15 +222,15 @@ export class EapHandler implements RadiusHandler {
     // A TLS 1.2 session is stored only for a peer accepted (a stranger's handshakes fill
     // nothing), and before the Accept goes: the device may come back at once, to another worker.
     const made = method.tls.newSession;
-    if (made && this.o.settings.sessions && step.kind === 'success' && conversation.authorization?.ok && method.negotiated?.protocol === 'TLSv1.2') {
-      await this.o.settings.sessions.save(made.id, made.data);
+    if (made && this.o.tlsSessions && step.kind === 'success' && conversation.authorization?.ok && method.negotiated?.protocol === 'TLSv1.2') {
+      await this.o.tlsSessions.save(made.id, made.data);
     }
     return this.finish(r, conversation, packet, step);
   }
 
   /** A new method for the conversation: EAP-TLS decides on the device's certificate, TTLS and PEAP on the person's password. */
   private newMethod(name: EapMethodName, conversation: EapConversation, nas: RadiusRequest['nas']): TlsMethod {
-    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.o.settings.sessions ? { sessions: this.o.settings.sessions } : {}) };
+    const common = { context: this.o.tls!(), fragmentSize: this.o.settings.fragmentSize, ...(this.o.tlsSessions ? { sessions: this.o.tlsSessions } : {}) };
     if (name === 'peap') {
       const inner = new PeapMsChapV2({
         serverName: MSCHAPV2_SERVER_NAME,
