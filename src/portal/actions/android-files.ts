@@ -12,7 +12,8 @@ import { openFilesPage } from './device-files.js';
  * and per network the values to enter in Settings by hand (profiles/eap-settings.ts).
  */
 export async function androidFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
-  const page = await openFilesPage(ctx, deps, id, link, device, 'android', 'phone');
-  const networks = page.profiles.networksFor('android').map((n) => manualSettings(n, device.owner));
-  page.show('android-settings.njk', { networks });
+  await openFilesPage(ctx, deps, id, link, device, 'android', 'phone', (page) => {
+    const networks = page.profiles.networksFor('android').map((n) => manualSettings(n, device.owner));
+    page.show('android-settings.njk', { networks });
+  });
 }

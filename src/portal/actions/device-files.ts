@@ -70,10 +70,21 @@ export function devicePageFacts(ctx: Context, deps: PortalDeps, words: Translato
 
 /**
  * Opens a page of files for `device`: uses the page's link up, issues the CA's link and, for
- * EAP-TLS, the PKCS#12's; `deviceWord` is what "the next morning" calls the device. When
- * these cannot be made (the CA cannot sign), the page's link is given back.
+ * EAP-TLS, the PKCS#12's, then hands the page to `fill`, which issues the platform's own links
+ * and shows it; `deviceWord` is what "the next morning" calls the device. When any of this
+ * fails on our side (the CA cannot sign, the store cannot write a link, the page cannot be
+ * rendered), the person got nothing and the page's link is given back.
  */
-export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device, platform: Exclude<FilePlatform, 'chromeos'>, deviceWord: NextStepsDevice): Promise<FilesPage> {
+export async function openFilesPage(
+  ctx: Context,
+  deps: PortalDeps,
+  id: string,
+  link: ProfileLink,
+  device: Device,
+  platform: Exclude<FilePlatform, 'chromeos'>,
+  deviceWord: NextStepsDevice,
+  fill: (page: FilesPage) => Promise<void> | void,
+): Promise<void> {
   const profiles = deps.profiles;
   if (!profiles) throw new LinkExpiredError();
   const ip = clientIp(ctx);
@@ -82,23 +93,21 @@ export async function openFilesPage(ctx: Context, deps: PortalDeps, id: string, 
     const { id: fileId } = await deps.profileLinks.issue({ mac: device.mac, owner: device.owner, ip, file }, deps.clock.now());
     return ctx.urls.route('portal.profile_download', { id: fileId });
   };
-  const { ca, shown } = await deps.profileLinks.giveBackOnFailure(id, taken, () => deps.clock.now(), async () => {
+  await deps.profileLinks.giveBackOnFailure(id, taken, () => deps.clock.now(), async () => {
     const identity = profiles.needsIdentity(platform) ? await profiles.deviceIdentity(device) : undefined;
-    return {
-      ca: { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename },
-      shown: identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {},
-    };
+    const ca = { url: await issue({ kind: 'ca' }), filename: profiles.caCertificate(CA_FORMATS[platform]).filename };
+    const shown = identity ? { identity: { url: await issue({ kind: 'p12', p12: identity.body.toString('base64') }), filename: identity.filename, password: identity.password } } : {};
+    const words = pageWords(ctx, deps);
+    const view = devicePageFacts(ctx, deps, words, link, device, deviceWord);
+    await fill({
+      profiles,
+      words,
+      issue,
+      ca,
+      ...shown,
+      show: (template, extra) => render(ctx, deps, template, { ...view, ca, ...shown, ...extra }, 200, { languageLinks: false }),
+    });
   });
-  const words = pageWords(ctx, deps);
-  const view = devicePageFacts(ctx, deps, words, link, device, deviceWord);
-  return {
-    profiles,
-    words,
-    issue,
-    ca,
-    ...shown,
-    show: (template, extra) => render(ctx, deps, template, { ...view, ca, ...shown, ...extra }, 200, { languageLinks: false }),
-  };
 }
 
 /** GET /portal/profile/:id for a link that names one file: that file, as an attachment, audited. */

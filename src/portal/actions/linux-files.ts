@@ -12,8 +12,9 @@ import { openFilesPage } from './device-files.js';
  * line for NetworkManager that names those files in ~/Downloads (profiles/networkmanager.ts).
  */
 export async function linuxFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
-  const page = await openFilesPage(ctx, deps, id, link, device, 'linux', 'computer');
-  const files = { caFilename: page.ca.filename, ...(page.identity ? { p12: { filename: page.identity.filename, password: page.identity.password } } : {}) };
-  const networks = page.profiles.networksFor('linux').map((n) => ({ ...manualSettings(n, device.owner), command: nmcliCommand(n, device.owner, files), up: nmcliUp(n.ssid) }));
-  page.show('linux-files.njk', { networks });
+  await openFilesPage(ctx, deps, id, link, device, 'linux', 'computer', (page) => {
+    const files = { caFilename: page.ca.filename, ...(page.identity ? { p12: { filename: page.identity.filename, password: page.identity.password } } : {}) };
+    const networks = page.profiles.networksFor('linux').map((n) => ({ ...manualSettings(n, device.owner), command: nmcliCommand(n, device.owner, files), up: nmcliUp(n.ssid) }));
+    page.show('linux-files.njk', { networks });
+  });
 }

@@ -33,8 +33,9 @@ function asks(security: WifiConfig['security'], words: Translator): string {
 
 /** GET /portal/profile?d=… for a Windows PC: uses the page's link up and shows one link per file. */
 export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
-  const page = await openFilesPage(ctx, deps, id, link, device, 'windows', 'pc');
-  const networks = [];
-  for (const n of page.profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, page.words) });
-  page.show('windows-files.njk', { networks });
+  await openFilesPage(ctx, deps, id, link, device, 'windows', 'pc', async (page) => {
+    const networks = [];
+    for (const n of page.profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: wlanFilename(n.ssid), url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, page.words) });
+    page.show('windows-files.njk', { networks });
+  });
 }

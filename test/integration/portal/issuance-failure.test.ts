@@ -1,21 +1,29 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareTable, TABLE } from '../../../src/store/sqlite-keyv-store.js';
 import { download, leaseTo, linkOnPage, pathOf } from '../../helpers/device-requests.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { call, type Reply } from '../../helpers/http.js';
 import { ShiftedClock } from '../../helpers/wall-clock.js';
 
 /**
- * A one-time link whose certificate could not be issued is not used up by the failure: a
- * real gateway (SQLite file, users file, radclient as the router) running past its CA's
- * end (init's CA lasts 3650 days; the gateway's clock is moved eleven years on after the
- * start, when the CA was checked). The page of files and the Mac's profile each answer 500
- * while the CA cannot sign, and their link is still there to try again; once issuing works
- * (the clock back), the same link opens once, as before.
+ * A one-time link whose files could not be made is not used up by the failure: a real
+ * gateway (SQLite file, users file, radclient as the router) running past its CA's end
+ * (init's CA lasts 3650 days; the gateway's clock is moved eleven years on after the start,
+ * when the CA was checked), or whose SQLite file refuses to store a Windows PC's link to a
+ * WLAN profile (a trigger put in the file before the start, as a full disk would refuse).
+ * The page of files and the Mac's profile each answer 5xx while their files cannot be made,
+ * and their link is still there to try again; once that works, the same link opens once, as
+ * before.
  */
 
 const LINUX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 const MAC_SAFARI_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const ELEVEN_YEARS_MS = 11 * 366 * 86_400_000;
+/** How many links to a WLAN profile the state file refuses to store, the first ones written; then it stores them. */
+const REFUSED_WLAN_LINKS = 2;
 
 const clock = new ShiftedClock();
 let t: TestGateway;
@@ -23,6 +31,21 @@ let t: TestGateway;
 beforeAll(async () => {
   t = await startTestGateway({
     clock,
+    // The gateway creates its table the same way when it finds it there already (prepareTable).
+    // RAISE(FAIL) keeps what the trigger changed before it (the count), and fails the insert.
+    beforeStart: (dir) => {
+      const db = new Database(join(dir, 'state.sqlite'));
+      try {
+        prepareTable(db);
+        db.exec(`CREATE TABLE refused_wlan_links (left INTEGER NOT NULL); INSERT INTO refused_wlan_links VALUES (${REFUSED_WLAN_LINKS})`);
+        db.exec(
+          `CREATE TRIGGER refuse_wlan_links BEFORE INSERT ON ${TABLE} WHEN json_extract(NEW.value, '$.value.file.kind') = 'wlan' AND (SELECT left FROM refused_wlan_links) > 0 ` +
+            `BEGIN UPDATE refused_wlan_links SET left = left - 1; SELECT RAISE(FAIL, 'refused by the test: as if the disk were full'); END`,
+        );
+      } finally {
+        db.close();
+      }
+    },
     configure: (doc) => {
       doc.portal.trust_proxy = true;
       doc.ios = {
@@ -52,10 +75,13 @@ async function enroll(ua: string, ip: string, mac: string): Promise<Reply & { pa
   return { ...(await call(t.httpUrl, 'GET', path, { ip, ua })), path };
 }
 
-/** The error lines the gateway logged saying its CA has expired. */
-function expiredCaErrors(): number {
-  return t.logs.events().filter((e) => e.level === 50 && JSON.stringify(e).includes('the CA certificate expired on')).length;
+/** The error lines the gateway logged that include `text`. */
+function errorsSaying(text: string): number {
+  return t.logs.events().filter((e) => e.level === 50 && JSON.stringify(e).includes(text)).length;
 }
+
+/** The error lines the gateway logged saying its CA has expired. */
+const expiredCaErrors = () => errorsSaying('the CA certificate expired on');
 
 describe('a certificate that cannot be issued (the CA has expired)', () => {
   it("leaves a Linux computer's page link unused: 500 each time, then the page once the CA signs again", async () => {
@@ -105,5 +131,32 @@ describe('a certificate that cannot be issued (the CA has expired)', () => {
     } finally {
       clock.offsetMs = 0;
     }
+  });
+});
+
+describe("a link the state store cannot write (a Windows PC's link to a WLAN profile)", () => {
+  it("leaves a Windows PC's page link unused when its WLAN profile's link cannot be stored: 503 each time, then the page once it can", async () => {
+    const ip = '10.41.0.3';
+    const mac = '3c:41:00:00:00:03';
+    const refusal = 'refused by the test: as if the disk were full';
+    const before = errorsSaying(refusal);
+    // The CA's and the PKCS#12's links are stored, the WLAN profile's (written after them) is not.
+    const first = await enroll(EDGE_UA, ip, mac);
+    const path = first.path;
+    const failed = [first];
+    failed.push({ ...(await call(t.httpUrl, 'GET', path, { ip, ua: EDGE_UA })), path });
+    for (const [i, reply] of failed.entries()) {
+      expect(reply.status, `attempt ${i + 1}`).toBe(503);
+      expect(reply.body).not.toContain(refusal);
+    }
+    expect(errorsSaying(refusal)).toBe(before + REFUSED_WLAN_LINKS);
+
+    const page = await call(t.httpUrl, 'GET', path, { ip, ua: EDGE_UA });
+    expect(page.status, page.body).toBe(200);
+    expect(page.body).toMatch(/id="p12-password" class="mono" value="[A-Za-z0-9_-]{24}"/);
+    const profile = await download(t, linkOnPage(t, page.body, 'Download Staff-Secure.xml'), ip, EDGE_UA);
+    expect(profile.status).toBe(200);
+    expect(profile.body.toString('utf8')).toContain('<name>Staff-Secure</name>');
+    expect((await call(t.httpUrl, 'GET', path, { ip, ua: EDGE_UA })).status).toBe(410);
   });
 });
