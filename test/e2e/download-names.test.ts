@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
@@ -24,6 +24,8 @@ const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (K
 const TRAVERSING = '../Staff%2F"Wi-Fi" ü';
 /** Percent escapes of "A" and "B" (a browser that decodes them saves "AB.xml"), then trailing spaces and dots. */
 const ESCAPED = '%41%42 ..';
+/** A Windows device name: Chromium on Windows saves "CON.xml" as "_CON.xml", so the page must name that file. */
+const DEVICE = 'CON';
 
 let t: TestGateway;
 let browser: Browser;
@@ -33,10 +35,9 @@ let downloads: string;
 
 /**
  * Clicks the link named `linkText` and waits for Chromium to finish saving its file into
- * `dir` (an empty folder, the download folder of `cdp`'s context): the name Chromium gave
- * the file on disk and its bytes.
+ * `dir` (the download folder of `cdp`'s context): the name Chromium gave the file on disk.
  */
-async function saveBy(page: Page, cdp: CDPSession, dir: string, linkText: string): Promise<{ name: string; body: Buffer }> {
+async function saveBy(page: Page, cdp: CDPSession, dir: string, linkText: string): Promise<string> {
   const before = new Set(await readdir(dir));
   const done = new Promise<void>((resolve, reject) => {
     const progress = (e: { state: string }) => {
@@ -47,10 +48,13 @@ async function saveBy(page: Page, cdp: CDPSession, dir: string, linkText: string
     };
     cdp.on('Browser.downloadProgress', progress);
   });
-  await Promise.all([done, page.locator('a', { hasText: linkText }).first().click()]);
+  // Shown instead of saved (no attachment), the file replaces the page: no download would come.
+  const shown = page.waitForEvent('framenavigated', { timeout: 0 }).then((frame) => Promise.reject(new Error(`Chromium showed "${linkText}" at ${frame.url()} instead of saving it`)));
+  shown.catch(() => undefined);
+  await Promise.all([Promise.race([done, shown]), page.locator('a', { hasText: linkText }).first().click()]);
   const added = (await readdir(dir)).filter((n) => !before.has(n));
   expect(added, `the files "${linkText}" added to the download folder`).toHaveLength(1);
-  return { name: added[0]!, body: await readFile(join(dir, added[0]!)) };
+  return added[0]!;
 }
 
 /**
@@ -85,6 +89,7 @@ beforeAll(async () => {
       doc.ios.wifi = [
         { ssid: TRAVERSING, security: 'eap-peap', server_names: ['radius.northwind.example'] },
         { ssid: ESCAPED, security: 'eap-tls', server_names: ['radius.northwind.example'] },
+        { ssid: DEVICE, security: 'eap-peap', server_names: ['radius.northwind.example'] },
       ];
     },
   });
@@ -109,30 +114,33 @@ describe('a Windows PC whose networks and organisation have names no file can be
       await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: 'Enroll this device' }).click()]);
       expect(await page.locator('h1').innerText()).toBe('Set up the Wi-Fi on this PC');
 
-      // "../" and the leading dots gone, "/", "%", the quotes and "ü" each "_", the trailing " .." gone.
-      for (const [ssid, shown] of [
-        [TRAVERSING, '_Staff_2F_Wi-Fi_ _.xml'],
-        [ESCAPED, '_41_42.xml'],
-      ] as const) {
-        expect(await page.locator('code', { hasText: `netsh wlan add profile filename="${shown}" user=current` }).count()).toBe(1);
+      // The name the page tells the user to run netsh with, per network in the configured order, must be the one on disk.
+      const netsh = (await page.locator('code', { hasText: 'netsh wlan add profile' }).allInnerTexts()).map((line) => /filename="(.*)" user=current$/.exec(line)?.[1]);
+      // "../" and the leading dots gone, "/", "%", the quotes and "ü" each "_", the trailing " .." gone, "_" before CON.
+      expect(netsh).toEqual(['_Staff_2F_Wi-Fi_ _.xml', '_41_42.xml', '_CON.xml']);
+      for (const [i, ssid] of [TRAVERSING, ESCAPED, DEVICE].entries()) {
+        const shown = netsh[i]!;
         const saved = await saveBy(page, cdp, downloads, `Download ${shown}`);
-        expect(saved.name).toBe(shown);
-        const profile = profileSsid(join(downloads, saved.name));
+        expect(saved, `the file saved for ${JSON.stringify(ssid)}`).toBe(shown);
+        const profile = profileSsid(join(downloads, saved));
         expect(profile.name).toBe(ssid);
         expect(profile.hex).toBe(Buffer.from(ssid, 'utf8').toString('hex').toUpperCase());
       }
 
       const ca = await saveBy(page, cdp, downloads, 'Download the CA certificate');
-      expect(ca.name).toBe('no-rthwind-2f-logistics-root-ca.cer');
-      expect(await page.locator('code', { hasText: `certutil -user -addstore Root "${ca.name}"` }).count()).toBe(1);
-      execFileSync('openssl', ['x509', '-inform', 'der', '-in', join(downloads, ca.name), '-noout']);
+      expect(ca).toBe('no-rthwind-2f-logistics-root-ca.cer');
+      expect(await page.locator('code', { hasText: `certutil -user -addstore Root "${ca}"` }).count()).toBe(1);
+      execFileSync('openssl', ['x509', '-inform', 'der', '-in', join(downloads, ca), '-noout']);
+      const password = await page.getByLabel('Certificate password').inputValue();
       const p12 = await saveBy(page, cdp, downloads, "Download this PC's certificate");
-      expect(p12.name).toBe('no-rthwind-2f-logistics-wifi-identity.p12');
-      expect(await page.locator('p', { hasText: p12.name }).count()).toBeGreaterThanOrEqual(1);
+      expect(p12).toBe('no-rthwind-2f-logistics-wifi-identity.p12');
+      expect(await page.locator('p', { hasText: p12 }).count()).toBeGreaterThanOrEqual(1);
+      const p12Info = execFileSync('openssl', ['pkcs12', '-info', '-nokeys', '-in', join(downloads, p12), '-passin', `pass:${password}`], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      expect(p12Info).toMatch(/subject=CN ?= ?employee\n/);
 
       // Nothing was written beside the download folder: no "../" was followed.
       expect(await readdir(parent)).toEqual(['Downloads']);
-      expect((await readdir(downloads)).sort()).toEqual(['_41_42.xml', '_Staff_2F_Wi-Fi_ _.xml', ca.name, p12.name].sort());
+      expect((await readdir(downloads)).sort()).toEqual([...netsh, ca, p12].sort());
     } finally {
       await cdp.detach();
       await context.close();
