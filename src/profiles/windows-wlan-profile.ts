@@ -54,10 +54,22 @@ function write(e: Element, depth: number, out: string[]): void {
   }
 }
 
-/** "<ssid>.xml", the name the portal's netsh command uses: characters that are no trouble in a file name, a command line or the header. */
+/**
+ * A Windows device name (CON, NUL, COM1, …) before the first dot, trailing spaces aside: Windows
+ * opens the device for such a file name, whatever its extension, and Chromium and Edge on
+ * Windows therefore save a download so named with a "_" in front (net::GenerateSafeFileName).
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9]) *(\.|$)/i;
+
+/**
+ * "<ssid>.xml", the name the portal's netsh command uses and the browser saves the file under:
+ * characters that are no trouble in a file name, a command line or the header; a device name
+ * gets the "_" in front that the browser would give it, so that the command names the saved file.
+ */
 export function wlanFilename(ssid: string): string {
   const name = ssid.replace(/[^A-Za-z0-9 ._-]/g, '_').replace(/^[ .]+|[ .]+$/g, '');
-  return `${name === '' ? 'wifi' : name}.xml`;
+  if (name === '') return 'wifi.xml';
+  return `${WINDOWS_DEVICE.test(name) ? '_' : ''}${name}.xml`;
 }
 
 /** The networks Windows can be given a profile for: WPA3-Personal (SAE) is not in the v1 schema's authentication values. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WifiConfig } from '../../../src/config/load.js';
-import { buildWlanProfile, caThumbprint, windowsSupports } from '../../../src/profiles/windows-wlan-profile.js';
+import { buildWlanProfile, caThumbprint, windowsSupports, wlanFilename } from '../../../src/profiles/windows-wlan-profile.js';
 
 /**
  * The Windows WLAN profile builder, its output validated by xmllint against Microsoft's
@@ -147,5 +147,37 @@ describe('caThumbprint', () => {
     const hex = createHash('sha1').update(CA_DER).digest('hex');
     expect(THUMBPRINT.replaceAll(' ', '')).toBe(hex);
     expect(THUMBPRINT).toMatch(/^([0-9a-f]{2} ){19}[0-9a-f]{2}$/);
+  });
+});
+
+describe('wlanFilename', () => {
+  it.each([
+    ['Northwind Staff', 'Northwind Staff.xml'],
+    // A path, a percent escape a browser would decode, quotes, letters outside ASCII: each "_".
+    ['../Staff%2F"Wi-Fi" ü', '_Staff_2F_Wi-Fi_ _.xml'],
+    ['a\\b:c*?<>|', 'a_b_c_____.xml'],
+    // Leading and trailing dots and spaces go (hidden files, names Windows trims).
+    ['%41%42 ..', '_41_42.xml'],
+    ['  .Staff. ', 'Staff.xml'],
+    ['...', 'wifi.xml'],
+    ['ü', '_.xml'],
+  ])('%j is saved as %j', (ssid, file) => {
+    expect(wlanFilename(ssid)).toBe(file);
+  });
+
+  // Chromium and Edge on Windows save "CON.xml" as "_CON.xml": the netsh line must name that file.
+  it.each([
+    ['CON', '_CON.xml'],
+    ['nul', '_nul.xml'],
+    ['Com1', '_Com1.xml'],
+    ['LPT9', '_LPT9.xml'],
+    ['aux.guest', '_aux.guest.xml'],
+    ['PRN .x', '_PRN .x.xml'],
+  ])('the Windows device name %j is saved as %j', (ssid, file) => {
+    expect(wlanFilename(ssid)).toBe(file);
+  });
+
+  it.each(['CONSOLE', 'Com10', 'LPT0', 'icon', 'null'])('%j, not a device name, keeps its name', (ssid) => {
+    expect(wlanFilename(ssid)).toBe(`${ssid}.xml`);
   });
 });
