@@ -8,6 +8,7 @@ import { captiveChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { accountingStart } from '../helpers/radclient.js';
 import { northwind } from '../helpers/signed-profile.js';
+import { EDGE_UA } from '../helpers/http.js';
 
 /**
  * The names of the files a Windows PC's page hands out, as Chromium saves them to disk: the
@@ -19,7 +20,6 @@ import { northwind } from '../helpers/signed-profile.js';
  * in the netsh line the user pastes) and hold the WLAN profile of the real SSID.
  */
 
-const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 /** A path up and across, a percent escape of "/", quotes and a letter outside ASCII (21 bytes). */
 const TRAVERSING = '../Staff%2F"Wi-Fi" ü';
 /** Percent escapes of "A" and "B" (a browser that decodes them saves "AB.xml"), then trailing spaces and dots. */

@@ -6,6 +6,7 @@ import { captiveChromium } from '../helpers/chromium.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../helpers/gateway.js';
 import { accountingStart, macAuth, radclient } from '../helpers/radclient.js';
 import { northwind, verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
+import { EDGE_UA } from '../helpers/http.js';
 
 /**
  * The employee pages in the browser's language, in headless Chromium with JavaScript off:
@@ -20,7 +21,6 @@ const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const SIZES = join(process.cwd(), 'test-output', 'page-sizes-languages.json');
 const IPHONE_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
-const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 
 let t: TestGateway;
 let browser: Browser;

@@ -11,6 +11,7 @@ import { macAuth, radclient } from '../helpers/radclient.js';
 import { northwind, verifiedProfile as verifiedBy } from '../helpers/signed-profile.js';
 import { loadLanguages, type Translator } from '../../src/portal/languages/languages.js';
 import { LOCALES_DIR } from '../../src/wiring.js';
+import { EDGE_UA } from '../helpers/http.js';
 
 /**
  * Laptops (a Mac, a Windows PC, a Chromebook, a Linux computer), an iPad and an Android phone
@@ -28,7 +29,6 @@ import { LOCALES_DIR } from '../../src/wiring.js';
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const SIZES = join(process.cwd(), 'test-output', 'page-sizes.json');
 const MAC_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
-const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 const CHROMEBOOK_UA = 'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const LINUX_FIREFOX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const ANDROID_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';

@@ -3,6 +3,9 @@ import { request as httpRequest } from 'node:http';
 export const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
+/** Edge on Windows 10/11: the portal's Windows PC. */
+export const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
+
 export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareTable, TABLE } from '../../../src/store/sqlite-keyv-store.js';
 import { download, leaseTo, linkOnPage, pathOf } from '../../helpers/device-requests.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { call, type Reply } from '../../helpers/http.js';
+import { call, EDGE_UA, type Reply } from '../../helpers/http.js';
 import { ShiftedClock } from '../../helpers/wall-clock.js';
 
 /**
@@ -19,7 +19,6 @@ import { ShiftedClock } from '../../helpers/wall-clock.js';
  */
 
 const LINUX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 const MAC_SAFARI_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 const ELEVEN_YEARS_MS = 11 * 366 * 86_400_000;
 /** How many links to a WLAN profile the state file refuses to store, the first ones written; then it stores them. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords } from '../../helpers/audit-records.js';
-import { call as httpCall, formOf, type CallOptions, type Reply } from '../../helpers/http.js';
+import { call as httpCall, type CallOptions, EDGE_UA, formOf, type Reply } from '../../helpers/http.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { download as downloadFile, leaseTo, linkOnPage, macAuthReply, pathOf as pathIn, enrollAndOpen as enrollAndOpenAs } from '../../helpers/device-requests.js';
 
@@ -16,7 +16,6 @@ import { download as downloadFile, leaseTo, linkOnPage, macAuthReply, pathOf as 
  * false refuses every way in with 403.
  */
 
-const EDGE_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0';
 const SCHEMA = join(process.cwd(), 'test', 'fixtures', 'windows-wlan', 'wlan-profile-v1.xsd');
 
 let t: TestGateway;
