@@ -1,3 +1,6 @@
+import { StoreUnavailableError } from './errors.js';
+import type { Maybe } from './maybe.js';
+
 /**
  * `work`, or a rejection once `ms` have passed (with `failure`, an Error message or
  * a function making the error). The timer is cleared either way; the work itself is
@@ -13,4 +16,22 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, failure: str
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A read or write of the state store that RADIUS waits for at most `ms`: past it, the
+ * store counts as unavailable (StoreUnavailableError), as when it is down. The call
+ * itself goes on; only its answer is no longer waited for. A value read from a cache
+ * (not a promise) is passed on as it is.
+ */
+export function withStoreDeadline<T>(work: Promise<T>, ms: number): Promise<T>;
+export function withStoreDeadline<T>(work: Maybe<T>, ms: number): Maybe<T>;
+export function withStoreDeadline<T>(work: Maybe<T>, ms: number): Maybe<T> {
+  if (!(work instanceof Promise)) return work;
+  return withDeadline(work, ms, () => new StoreUnavailableError(`the state store did not answer within ${ms} ms`));
+}
+
+/** `call`, its promise bounded by withStoreDeadline. */
+export function inTime<A extends unknown[], T>(ms: number, call: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  return (...args) => withStoreDeadline(call(...args), ms);
 }

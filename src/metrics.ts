@@ -48,7 +48,7 @@ export class Metrics {
 
   readonly radiusStoreErrors = new Counter({
     name: 'enrollgate_radius_store_errors_total',
-    help: 'State store failures met by RADIUS, by request kind (access: answered reject; accounting: not answered, the NAS retries; token)',
+    help: 'State store failures met by RADIUS, by request kind (access: answered reject; accounting: not answered, the NAS retries; token; eap: the conversation rejected)',
     labelNames: ['kind'] as const,
     registers: [this.radiusRegistry],
   });

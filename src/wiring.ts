@@ -20,6 +20,7 @@ import { FileDirectory } from './directory/file-directory.js';
 import { LoginThrottle } from './directory/login-throttle.js';
 import type { Mac } from './mac.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
+import { inTime, withStoreDeadline } from './deadline.js';
 import { ConfigError, InvalidCredentialsError, NotAllowedError } from './errors.js';
 import type { Device } from './devices/device.js';
 import type { Session } from './sessions/session.js';
@@ -113,7 +114,13 @@ export function buildRadiusServer(
             config,
             recorder,
             // TTLS and PEAP check passwords through the portal's throttle (kept in the store, so shared with it).
-            deps.directory ? { directory: deps.directory, authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit }) }) } : undefined,
+            // Its store calls, like every other of RADIUS, are waited for radius.store_deadline_ms at most.
+            deps.directory
+              ? {
+                  directory: deps.directory,
+                  authenticator: new Authenticator({ directory: deps.directory, throttle: new LoginThrottle(store.kv.throttle, { clock, audit, storeDeadlineMs: config.radius.store_deadline_ms }) }),
+                }
+              : undefined,
             deps.workerIndex ?? 0,
             deps.eapFiles ?? readEapFiles(config),
             { kv: store.kv.tls_sessions, log },
@@ -202,6 +209,13 @@ function eapOptions(
     if (day !== current.day) current = { day, context: contextFor(day) };
     return current.context;
   };
+  // 802.1X never waits for the store longer than MAC authentication does: past the
+  // deadline the store counts as unavailable and the conversation ends in a Reject
+  // (eap/authorize.ts), whatever radius.fail_mode says (a revocation must never be skipped).
+  // Without it, a store that hangs would hold every EAP request that reads it, and fill
+  // radius.max_in_flight until MAC authentication too was dropped as overload.
+  const storeMs = config.radius.store_deadline_ms;
+  const devices = recorder.devices;
   const directory = people?.directory;
   const renew = directory
     ? async (device: Device): Promise<{ session: Session } | { refused: string }> => {
@@ -212,7 +226,7 @@ function eapOptions(
           if (err instanceof NotAllowedError) return { refused: 'the owner is no longer in the required group' };
           return { refused: `the directory did not answer (${(err as Error).message})` };
         }
-        return { session: await recorder.sessions.issue(device.mac, device.owner, 'renewal') };
+        return { session: await withStoreDeadline(recorder.sessions.issue(device.mac, device.owner, 'renewal'), storeMs) };
       }
     : undefined;
   return {
@@ -226,18 +240,25 @@ function eapOptions(
     },
     tls,
     // TLS 1.2 sessions by ID, shared through the store; as many per process as conversations, at least 1,000.
-    ...(caKey ? { tlsSessions: new TlsSessionCache({ ...sessionStore, caKey, lifetimeMs: e.resumption_minutes * 60_000, maxSessions: Math.max(1000, e.max_conversations) }) } : {}),
+    ...(caKey
+      ? { tlsSessions: new TlsSessionCache({ ...sessionStore, caKey, lifetimeMs: e.resumption_minutes * 60_000, maxSessions: Math.max(1000, e.max_conversations), deadlineMs: storeMs }) }
+      : {}),
     authorization: {
       ca: new X509Certificate(caPem),
-      devices: recorder.devices,
-      live: (mac) => recorder.sessions.live(mac),
+      devices: {
+        get: inTime(storeMs, (mac: Mac) => devices.get(mac)),
+        blocked: inTime(storeMs, (mac: Mac) => devices.blocked(mac)),
+        listByOwner: inTime(storeMs, (owner: string) => devices.listByOwner(owner)),
+        revocations: { status: inTime(storeMs, (serial: string) => devices.revocations.status(serial)) },
+      },
+      live: (mac) => withStoreDeadline(recorder.sessions.live(mac), storeMs),
       nextMorning: e.next_morning,
       ...(renew ? { renew } : {}),
       ...(people
         ? {
             authenticate: (username: string, password: string, from: string | undefined) => people.authenticator.authenticate(username, password, from),
             verifyMsChapV2: (attempt: MsChapV2Attempt, from: string | undefined) => people.authenticator.verifyMsChapV2(attempt, from),
-            issue: (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login'),
+            issue: inTime(storeMs, (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login')),
           }
         : {}),
     },

@@ -15,6 +15,7 @@
 import type Keyv from 'keyv';
 import type { AuditTrail } from '../audit/events.js';
 import type { Clock } from '../clock.js';
+import { withStoreDeadline } from '../deadline.js';
 import { TooManyAttemptsError } from '../errors.js';
 import { storeCall } from '../store/state-store.js';
 
@@ -33,7 +34,12 @@ const FORGET_AFTER_MS = 3600_000;
 export class LoginThrottle {
   constructor(
     private readonly kv: Keyv,
-    private readonly deps: { clock: Clock; audit: AuditTrail },
+    private readonly deps: {
+      clock: Clock;
+      audit: AuditTrail;
+      /** RADIUS (802.1X passwords): the longest each store call is waited for (radius.store_deadline_ms); past it, StoreUnavailableError. */
+      storeDeadlineMs?: number;
+    },
   ) {}
 
   /** Throws TooManyAttemptsError while either counter of this person at this address is locked. */
@@ -62,13 +68,13 @@ export class LoginThrottle {
           until: new Date(c.lockedUntil).toISOString(),
         });
       }
-      await storeCall('count a failed login', () => this.kv.set(key, c, FORGET_AFTER_MS + (c.lockedUntil ? c.lockedUntil - now : 0)));
+      await this.call('count a failed login', () => this.kv.set(key, c, FORGET_AFTER_MS + (c.lockedUntil ? c.lockedUntil - now : 0)));
     }
   }
 
   /** A success forgets this person's failures at this address (not the address's own counter). */
   async succeeded(user: string, from: string | undefined): Promise<void> {
-    await storeCall('clear a login counter', () => this.kv.delete(userKey(user, from)));
+    await this.call('clear a login counter', () => this.kv.delete(userKey(user, from)));
   }
 
   private keys(user: string, from: string | undefined): Array<{ key: string; scope: 'user_and_address' | 'address'; free: number }> {
@@ -79,7 +85,12 @@ export class LoginThrottle {
   }
 
   private read(key: string): Promise<Counter | undefined> {
-    return storeCall('read a login counter', () => this.kv.get<Counter>(key));
+    return this.call('read a login counter', () => this.kv.get<Counter>(key));
+  }
+
+  private call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const ms = this.deps.storeDeadlineMs;
+    return storeCall(what, ms === undefined ? op : () => withStoreDeadline(op(), ms));
   }
 }
 

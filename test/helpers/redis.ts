@@ -12,6 +12,13 @@ export interface TestRedis {
   /** Stops it (SIGTERM, waits for exit); `start()` starts it again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Freezes it (SIGSTOP): connections stay open and nothing is answered, a store that
+   * hangs, until `thaw()` (SIGCONT). Unlike CLIENT PAUSE, this can be ended at a moment
+   * of the test's choosing: Redis 7.0 pauses even a CLIENT UNPAUSE sent during the pause.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
 }
@@ -53,6 +60,8 @@ export async function startRedis(): Promise<TestRedis> {
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
+      // A frozen server acts on SIGTERM once it runs again.
+      proc.kill('SIGCONT');
     });
   };
   await start();
@@ -61,6 +70,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     stop,
     start,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async close() {
       await stop();
       process.removeListener('exit', kill);

@@ -3,7 +3,7 @@ import type { Device } from '../../devices/device.js';
 import type { BlockEntry } from '../../devices/device-registry.js';
 import { sameUser } from '../../devices/device-registry.js';
 import type { DirectoryUser, MsChapV2Attempt, MsChapV2Proof } from '../../directory/directory.js';
-import { InvalidCredentialsError, NoNtHashError, NotAllowedError, TooManyAttemptsError } from '../../errors.js';
+import { InvalidCredentialsError, NoNtHashError, NotAllowedError, StoreUnavailableError, TooManyAttemptsError } from '../../errors.js';
 import type { Mac } from '../../mac.js';
 import type { Maybe } from '../../maybe.js';
 import type { Session } from '../../sessions/session.js';
@@ -68,8 +68,13 @@ export async function authorizeCertificate(
   context: AccessContext,
 ): Promise<EapAuthorization> {
   if (!check.ok) return { ok: false, code: check.reason, reason: CERTIFICATE_REASONS[check.reason], ...(check.serial ? { serial: check.serial } : {}) };
-  const { mac, serial, user } = check;
-  const who = { serial, mac, user };
+  const who = { serial: check.serial, mac: check.mac, user: check.user };
+  return failClosed(certificateDecision(deps, who, nas, context), who);
+}
+
+/** A certificate of our CA, naming a device: the block list, the CRL, the enrollment, then the session. */
+async function certificateDecision(deps: EapAuthorizationDeps, who: { serial: string; mac: Mac; user: string }, nas: NasClient, context: AccessContext): Promise<EapAuthorization> {
+  const { mac, serial, user } = who;
   // The block list first (it says the most), then the CRL's own list: whatever else the store says, a revoked certificate is refused.
   if (await deps.devices.blocked(mac)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
   if (await deps.devices.revocations.status(serial)) return { ok: false, code: 'certificate_revoked', reason: 'the certificate is revoked', ...who };
@@ -165,7 +170,8 @@ async function authorizePerson(
   nas: NasClient,
   context: AccessContext,
 ): Promise<EapAuthorization> {
-  if (!deps.issue) return { ok: false, code: 'sessions_unavailable', reason: 'sessions cannot be issued here', user: credentials.claimed };
+  const issue = deps.issue;
+  if (!issue) return { ok: false, code: 'sessions_unavailable', reason: 'sessions cannot be issued here', user: credentials.claimed };
   if (!station) return { ok: false, code: 'no_station', reason: 'the request names no device (Calling-Station-Id)', user: credentials.claimed };
   let user: DirectoryUser;
   try {
@@ -176,9 +182,23 @@ async function authorizePerson(
       : err instanceof NotAllowedError ? ['not_allowed', 'the person is not allowed on the Wi-Fi (required group)']
       : err instanceof TooManyAttemptsError ? ['throttled', 'too many wrong passwords: locked for a while']
       : err instanceof NoNtHashError ? ['no_nt_hash', "the directory keeps no NT hash for this person (the users file's nt_hash), which PEAP's MSCHAPv2 needs"]
+      : err instanceof StoreUnavailableError ? ['store_unavailable', `the state store is unavailable (${err.message})`]
       : ['directory_unavailable', `the directory did not answer (${(err as Error).message})`];
     return { ok: false, code, reason, user: credentials.claimed, mac: station };
   }
+  const who = { user: user.username, mac: station };
+  return failClosed(personDecision(deps, issue, user, station, nas, context), who);
+}
+
+/** A person who proved the password, at a station: the block list, the enrollments, then the session. */
+async function personDecision(
+  deps: EapAuthorizationDeps,
+  issue: NonNullable<EapAuthorizationDeps['issue']>,
+  user: DirectoryUser,
+  station: Mac,
+  nas: NasClient,
+  context: AccessContext,
+): Promise<EapAuthorization> {
   const who = { user: user.username, mac: station };
   if (await deps.devices.blocked(station)) return { ok: false, code: 'device_blocked', reason: 'the device is blocked', ...who };
   const device = await deps.devices.get(station);
@@ -187,8 +207,22 @@ async function authorizePerson(
     return { ok: false, code: 'not_onboarded', reason: 'the person has enrolled no device at the portal yet', ...who };
   }
   const live = await deps.live(station);
-  const session = live && sameUser(live.user, user.username) ? live : await deps.issue(station, user.username);
+  const session = live && sameUser(live.user, user.username) ? live : await issue(station, user.username);
   return { ok: true, decision: { ...decideAccess(station, session, nas, context), user: user.username }, ...who };
+}
+
+/**
+ * The store failed, or did not answer within radius.store_deadline_ms (wiring.ts): a
+ * Reject, whatever radius.fail_mode says. Unlike MAC authentication, 802.1X keeps no
+ * remembered sessions to fall back on, and a revocation must never be skipped.
+ */
+async function failClosed(decision: Promise<EapAuthorization>, who: { serial?: string; mac: Mac; user: string }): Promise<EapAuthorization> {
+  try {
+    return await decision;
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    return { ok: false, code: 'store_unavailable', reason: `the state store is unavailable (${err.message})`, ...who };
+  }
 }
 
 const CERTIFICATE_REASONS: Readonly<Record<CertificateProblem, string>> = {

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
+import { withStoreDeadline } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
 
 /**
@@ -37,6 +38,8 @@ export class TlsSessionCache {
       lifetimeMs: number;
       /** Sessions this process keeps in the store at once, at most. */
       maxSessions: number;
+      /** The longest a store call is waited for (radius.store_deadline_ms): a handshake never hangs on a store that does not answer. */
+      deadlineMs?: number;
       log: Logger;
       now?: () => number;
     },
@@ -53,7 +56,7 @@ export class TlsSessionCache {
     cipher.setAAD(Buffer.from(`${key}.${day}`));
     const sealed = Buffer.concat([iv, cipher.update(session), cipher.final(), cipher.getAuthTag()]);
     try {
-      await this.o.kv.set(key, `${day}.${sealed.toString('base64')}`, this.o.lifetimeMs);
+      await this.inTime(this.o.kv.set(key, `${day}.${sealed.toString('base64')}`, this.o.lifetimeMs));
     } catch (err) {
       this.o.log.warn({ event: 'eap.session_not_stored', err: (err as Error).message }, 'a TLS session could not be stored for resumption');
       return;
@@ -66,7 +69,7 @@ export class TlsSessionCache {
     const key = this.storeKey(id);
     let stored: unknown;
     try {
-      stored = await this.o.kv.get(key);
+      stored = await this.inTime(this.o.kv.get(key));
     } catch (err) {
       this.o.log.warn({ event: 'eap.session_unreadable', err: (err as Error).message }, 'the state store did not give a TLS session to resume: a full handshake instead');
       return undefined;
@@ -108,10 +111,14 @@ export class TlsSessionCache {
       if (now - at < this.o.lifetimeMs) over.push(old);
     }
     try {
-      await Promise.all(over.map((old) => this.o.kv.delete(old)));
+      await this.inTime(Promise.all(over.map((old) => this.o.kv.delete(old))));
     } catch (err) {
       this.o.log.warn({ event: 'eap.session_not_deleted', err: (err as Error).message }, 'an old TLS session could not be deleted (it expires by itself)');
     }
+  }
+
+  private inTime<T>(call: Promise<T>): Promise<T> {
+    return this.o.deadlineMs === undefined ? call : withStoreDeadline(call, this.o.deadlineMs);
   }
 
   private storeKey(id: Buffer): string {

@@ -1,7 +1,6 @@
 import type { AuditTrail } from '../../audit/events.js';
-import { withDeadline } from '../../deadline.js';
+import { withStoreDeadline } from '../../deadline.js';
 import type { Mac } from '../../mac.js';
-import { StoreUnavailableError } from '../../errors.js';
 import { andThen, type Maybe } from '../../maybe.js';
 import { LOGIN_TOKEN_ID } from '../../devices/login-token-store.js';
 import type { Session } from '../../sessions/session.js';
@@ -99,7 +98,6 @@ export class AccessHandler implements RadiusHandler {
   /** RADIUS never waits longer than radius.store_deadline_ms for the store: past it the store counts as unavailable. */
   private withStoreDeadline<T>(read: Maybe<T>): Maybe<T> {
     const ms = this.o.storeFailure?.deadlineMs;
-    if (ms === undefined || !(read instanceof Promise)) return read;
-    return withDeadline(read, ms, () => new StoreUnavailableError(`the state store did not answer within ${ms} ms`));
+    return ms === undefined ? read : withStoreDeadline(read, ms);
   }
 }

@@ -321,6 +321,10 @@ export class EapHandler implements RadiusHandler {
     method.destroy();
     const reason = step.kind === 'failure' ? step.reason : 'no decision was made';
     const why = a && !a.ok ? a.code : code;
+    if (why === 'store_unavailable') {
+      this.o.metrics.radiusStoreErrors.inc({ kind: 'eap' });
+      this.o.log.error({ event: 'radius.store_failed', nas: r.nas.name, method: common.method, reason }, 'store unavailable; rejecting 802.1X');
+    }
     this.o.audit?.record({ type: 'eap.rejected', ...common, reason });
     this.ended(common.method, 'reject', why);
     this.o.log.info({ event: 'eap.rejected', ...common, code: why, reason }, '802.1X rejected');

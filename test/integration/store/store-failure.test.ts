@@ -1,17 +1,20 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../../src/audit/query.js';
+import { runEapolTest, type EapolTestResult } from '../../helpers/eapol-test.js';
 import { startTestGateway, TEST_NAS_SECRET, type TestGateway } from '../../helpers/gateway.js';
+import { HoldingRelay } from '../../helpers/holding-relay.js';
 import { call } from '../../helpers/http.js';
 import { httpsCall } from '../../helpers/https.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 /**
- * The state store failing on purpose (a private redis-server stopped or paused):
+ * The state store failing on purpose (a private redis-server stopped, paused or frozen):
  * RADIUS answers in time whatever happens, closed rejects, open accepts only the
  * sessions it saw, /readyz names the store, and the audit trail says why.
  */
@@ -19,22 +22,33 @@ const run = promisify(execFile);
 let redis: TestRedis;
 let t: TestGateway;
 
-async function gateway(radius: Record<string, unknown>): Promise<TestGateway> {
+async function gateway(radius: Record<string, unknown>, o: { eap?: boolean } = {}): Promise<TestGateway> {
   return startTestGateway({
     https: true,
     configure: (doc) => {
       doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: `f${Date.now()}:` } };
       Object.assign(doc.radius, radius);
+      if (o.eap) doc.eap = { ...doc.eap, enabled: true };
     },
   });
 }
 
+const agentApi = (path: string, json: Record<string, unknown>) =>
+  httpsCall(t.gateway.ports.https, readFileSync(join(t.dir, 'certs', 'ca.pem')), path, { json: { username: 'employee', password: t.employeePassword, ...json } });
 const enroll = async (mac: string) => {
-  const r = await httpsCall(t.gateway.ports.https, readFileSync(join(t.dir, 'certs', 'ca.pem')), '/api/agent/v1/enroll', {
-    json: { username: 'employee', password: t.employeePassword, device: { mac, model: 'x', os_version: '14', agent_version: '1.0' } },
-  });
+  const r = await agentApi('/api/agent/v1/enroll', { device: { mac, model: 'x', os_version: '14', agent_version: '1.0' } });
   expect(r.status, r.text).toBe(201);
 };
+/** Enrolls a device through the agent API and takes its EAP-TLS identity (PKCS#12), as an MDM agent does. */
+const eapIdentity = async (mac: string) => {
+  await enroll(mac);
+  const r = await agentApi('/api/agent/v1/identity', { mac });
+  expect(r.status, r.text).toBe(201);
+  const p12 = join(t.dir, `${mac.replace(/:/g, '')}.p12`);
+  await writeFile(p12, Buffer.from(r.json.identity.pkcs12, 'base64'));
+  return { mac, p12, password: r.json.identity.password as string, serverName: r.json.server_name as string };
+};
+
 const answer = async (mac: string, radclientArgs: readonly string[] = []) => (await radclient(t.gateway.ports.auth, 'auth', TEST_NAS_SECRET, macAuth(mac), radclientArgs)).reply;
 const reasons = (type: string) => {
   t.gateway.audit.flush();
@@ -47,6 +61,8 @@ beforeEach(async () => {
   redis = await startRedis();
 });
 afterEach(async () => {
+  // A test that failed with the store frozen: the gateway stops only with a store that answers.
+  redis?.thaw();
   await t?.close();
   await redis?.close();
 });
@@ -103,4 +119,45 @@ describe('when the state store fails', () => {
     expect(await answer('3c:bb:00:00:00:04')).toBe('Access-Reject');
     expect(reasons('radius.accepted').at(-1)).toMatchObject({ mac: '3c:bb:00:00:00:03', reason: 'fail open: state store unavailable, remembered session' });
   });
+
+  it('802.1X on a store that hangs: each read is given up on after store_deadline_ms, the device rejected and audited, MAC authentication still answered', async () => {
+    // One request in flight at most: an EAP request left waiting on the store would have MAC authentication dropped as overload.
+    t = await gateway({ store_deadline_ms: 1000, max_in_flight: 1 }, { eap: true });
+    const id = await eapIdentity('3c:bb:00:00:00:05');
+    await enroll('3c:bb:00:00:00:06');
+    const relay = await HoldingRelay.start({ host: '127.0.0.1', port: t.gateway.ports.auth }, async (n) => {
+      // Conversation 1 made a TLS 1.2 session; the store hangs before the device comes back to resume it.
+      if (n === 2) redis.freeze();
+    });
+    let r: EapolTestResult;
+    try {
+      r = await runEapolTest({
+        method: 'TLS',
+        identity: 'employee',
+        caCert: join(t.dir, 'certs', 'ca.pem'),
+        privateKey: id.p12,
+        privateKeyPassword: id.password,
+        phase1: 'tls_disable_tlsv1_3=1',
+        domainMatch: id.serverName,
+        port: relay.port,
+        secret: TEST_NAS_SECRET,
+        mac: id.mac,
+        reauthentications: 1,
+        // Far longer than two deadlines: with the store frozen, an answer comes only if the deadlines hold.
+        timeoutSeconds: 60,
+      });
+    } finally {
+      relay.close();
+    }
+    expect(r.runs[0]?.radiusCode, r.output).toBe('Accept');
+    expect(r.runs[1]?.radiusCode, r.output).toBe('Reject');
+    // The stored session could not be read in time: a full handshake, then the device checks, which the store cannot answer either.
+    expect(t.logs.lines.some((l) => l.includes('"event":"eap.session_unreadable"') && l.includes('did not answer within 1000 ms')), 'the session lookup given up on').toBe(true);
+    expect(reasons('eap.rejected').at(-1)).toMatchObject({ mac: id.mac, resumed: false, reason: 'the state store is unavailable (the state store did not answer within 1000 ms)' });
+    expect((await t.gateway.metrics.radiusStoreErrors.get()).values.find((v) => v.labels.kind === 'eap')?.value).toBe(1);
+    // Nothing is left in flight: MAC authentication is answered (fail_mode closed: a reject), not dropped.
+    expect(await answer('3c:bb:00:00:00:06', ['-t', '10'])).toBe('Access-Reject');
+    redis.thaw();
+    expect(await answer('3c:bb:00:00:00:06')).toBe('Access-Accept');
+  }, 120_000);
 });

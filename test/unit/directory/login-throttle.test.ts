@@ -2,7 +2,7 @@ import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../../src/audit/events.js';
 import { LoginThrottle } from '../../../src/directory/login-throttle.js';
-import { TooManyAttemptsError } from '../../../src/errors.js';
+import { StoreUnavailableError, TooManyAttemptsError } from '../../../src/errors.js';
 
 function setup() {
   let now = Date.parse('2026-11-26T08:00:00Z');
@@ -75,5 +75,14 @@ describe('LoginThrottle', () => {
     expect(await refusal(throttle.check('somebody-new', '10.0.0.66'))).toBe(1);
     for (let i = 0; i < 40; i++) await throttle.failed('user0', '10.0.0.66');
     expect(await refusal(throttle.check('user0', '10.0.0.66'))).toBe(15 * 60);
+  });
+
+  it('with a store deadline (802.1X): a store that does not answer is a StoreUnavailableError in time, never a wait without end', async () => {
+    const never = () => new Promise<never>(() => {});
+    const hung = new Keyv({ store: { get: never, set: never, delete: never, clear: never } as unknown as Map<string, unknown> });
+    const throttle = new LoginThrottle(hung, { clock: { now: () => new Date() }, audit: { record: () => {} }, storeDeadlineMs: 30 });
+    for (const call of [throttle.check('alice', '10.0.0.9'), throttle.failed('alice', '10.0.0.9'), throttle.succeeded('alice', '10.0.0.9')]) {
+      await expect(call).rejects.toThrow(StoreUnavailableError);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Keyv from 'keyv';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +17,17 @@ let logged: string;
 const caKey = randomBytes(64);
 const MINUTE = 60_000;
 
-function cache(o: { now?: () => number; maxSessions?: number; caKey?: Buffer } = {}): TlsSessionCache {
+function cache(o: { now?: () => number; maxSessions?: number; caKey?: Buffer; kv?: Keyv; deadlineMs?: number } = {}): TlsSessionCache {
   const out = new PassThrough();
   out.on('data', (d: Buffer) => (logged += d.toString()));
   return new TlsSessionCache({
-    kv: store.kv.tls_sessions,
+    kv: o.kv ?? store.kv.tls_sessions,
     caKey: o.caKey ?? caKey,
     lifetimeMs: 60 * MINUTE,
     maxSessions: o.maxSessions ?? 100,
     log: createLogger('warn', out),
     ...(o.now ? { now: o.now } : {}),
+    ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
   });
 }
 
@@ -135,5 +137,15 @@ describe('TlsSessionCache (TLS 1.2 sessions in the state store)', () => {
     expect(logged).toContain('eap.session_not_stored');
     // afterEach closes it again: reopen so that it can.
     store = await openSqliteStore(join(dir, 'state.sqlite'));
+  });
+
+  it('waits no longer than its deadline for a store that does not answer: no session, nothing stored, no hang', async () => {
+    const never = () => new Promise<never>(() => {});
+    const hung = new Keyv({ store: { get: never, set: never, delete: never, clear: never } as unknown as Map<string, unknown> });
+    const c = cache({ kv: hung, deadlineMs: 30 });
+    await expect(c.save(session(1).id, session(1).data)).resolves.toBeUndefined();
+    await expect(c.find(session(1).id)).resolves.toBeUndefined();
+    expect(logged).toContain('"event":"eap.session_not_stored","err":"the state store did not answer within 30 ms"');
+    expect(logged).toContain('"event":"eap.session_unreadable","err":"the state store did not answer within 30 ms"');
   });
 });
