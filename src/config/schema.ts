@@ -576,7 +576,9 @@ export const configSchema = z.strictObject({
             .min(100)
             .max(60_000)
             .prefault(2000)
-            .describe('how long to wait for Redis when connecting; with sentinel also the longest a request waits while the sentinels find a primary (a failover)'),
+            .describe(
+              'how long to wait for Redis when connecting; with sentinel also the longest a request waits while the sentinels find a primary (a failover). A call Redis takes and does not answer (a frozen server, packets dropped) fails after twice this plus replica_ack_timeout_ms (5 s by default): the portal and the APIs answer 503',
+            ),
           min_replicas_ack: z
             .number()
             .int()

@@ -4,7 +4,9 @@
  *
  * What differs from the SQLite file:
  * - Commands fail at once while Redis is unreachable (no offline queue): a RADIUS
- *   request or a portal page gets StoreUnavailableError instead of waiting.
+ *   request or a portal page gets StoreUnavailableError instead of waiting. A Redis that
+ *   takes commands and does not answer (frozen, or cut off by a firewall that drops
+ *   packets) is given up on after answerDeadlineMs, with the same error.
  * - Redis expires keys itself, which would drop sessions silently. Sessions are
  *   kept a day past their end (SESSION_GRACE_MS) in an index sorted by end
  *   (<prefix>sessions:ends); reads hide them once ended, and purgeExpired takes the
@@ -24,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import KeyvRedis from '@keyv/redis';
 import Keyv, { type KeyvEntry } from 'keyv';
 import { withDeadline } from '../deadline.js';
+import { DEFAULT_REPLICA_ACK_TIMEOUT_MS } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
@@ -168,9 +171,21 @@ class SessionsAdapter extends ConfirmedAdapter {
   }
 }
 
+/**
+ * The longest a call waits for Redis's answer: behind Sentinel it may first wait
+ * connect_timeout_ms for a primary, then its own answer, then (a confirmed write) up to
+ * replica_ack_timeout_ms for the replicas. Past it the call fails as if Redis were down;
+ * a write given up on may still be applied later, as after a connection lost mid-way.
+ */
+export function answerDeadlineMs(settings: Pick<RedisStoreSettings, 'connect_timeout_ms' | 'replica_ack_timeout_ms'>): number {
+  return 2 * settings.connect_timeout_ms + (settings.replica_ack_timeout_ms ?? DEFAULT_REPLICA_ACK_TIMEOUT_MS);
+}
+
 export async function openRedisStore(settings: RedisStoreSettings, log: Logger): Promise<StateStore> {
   const connection = await openRedisConnection(settings, log);
   const { commands: client, confirm } = connection;
+  const answerMs = answerDeadlineMs(settings);
+  const answered = <T>(work: Promise<T>): Promise<T> => withDeadline(work, answerMs, `no answer within ${answerMs} ms`);
 
   const prefix = settings.key_prefix;
   const sessionsIndex = `${prefix}sessions:ends`;
@@ -184,14 +199,15 @@ export async function openRedisStore(settings: RedisStoreSettings, log: Logger):
         : DURABLE.has(namespace)
           ? new ConfirmedAdapter(connection.keyvClient, name, confirm)
           : new KeyvRedis<string>(connection.keyvClient, { namespace: name, throwOnErrors: true });
-    const keyv = keyvOn(adapter, name);
+    const keyv = keyvOn(answering(adapter, answered), name);
     keyv.on('error', () => {});
     kv[namespace] = keyv;
   }
 
-  const call = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+  /** One command or transaction (`op`), bounded by answerMs unless it bounds its own steps (a SCAN). */
+  const call = async <T>(what: string, op: () => Promise<T>, o: { stepsBounded?: boolean } = {}): Promise<T> => {
     try {
-      return await op();
+      return await (o.stepsBounded ? op() : answered(op()));
     } catch (err) {
       throw new StoreUnavailableError(`Redis: cannot ${what}: ${(err as Error).message}`, { cause: err });
     }
@@ -215,7 +231,7 @@ export async function openRedisStore(settings: RedisStoreSettings, log: Logger):
       return await fn();
     } finally {
       for (const h of held.reverse()) {
-        await client.eval(RELEASE_SCRIPT, { keys: [h.key], arguments: [h.token] }).catch(() => undefined);
+        await answered(client.eval(RELEASE_SCRIPT, { keys: [h.key], arguments: [h.token] })).catch(() => undefined);
       }
     }
   };
@@ -244,18 +260,23 @@ export async function openRedisStore(settings: RedisStoreSettings, log: Logger):
     async countLive(namespace, now) {
       if (namespace === 'sessions') return call('count sessions', () => client.zCount(sessionsIndex, `(${now.getTime()}`, '+inf'));
       let n = 0;
-      for await (const keys of scan(client, `${prefix}${namespace}${SEPARATOR}*`)) n += keys.length;
+      for await (const keys of scan(client, answered, `${prefix}${namespace}${SEPARATOR}*`)) n += keys.length;
       return n;
     },
     async *entries(namespace, after) {
       const start = `${prefix}${namespace}${SEPARATOR}`;
       // SCAN has no order and may return a key twice: list the keys (not the values), sort and
       // dedupe them, then read the values a page at a time.
-      const keys = await call('list keys', async () => {
-        const found: string[] = [];
-        for await (const page of scan(client, `${start}*`, 'string')) for (const k of page) found.push(k.slice(start.length));
-        return found.sort(compareKeys).filter((k, i, all) => (i === 0 || k !== all[i - 1]) && (after === undefined || compareKeys(k, after) > 0));
-      });
+      const keys = await call(
+        'list keys',
+        async () => {
+          const found: string[] = [];
+          for await (const page of scan(client, answered, `${start}*`, 'string')) for (const k of page) found.push(k.slice(start.length));
+          return found.sort(compareKeys).filter((k, i, all) => (i === 0 || k !== all[i - 1]) && (after === undefined || compareKeys(k, after) > 0));
+        },
+        // Each SCAN page is bounded: a large keyspace may take longer than one deadline to list.
+        { stepsBounded: true },
+      );
       for (let i = 0; i < keys.length; i += ENTRIES_PAGE) {
         const page = keys.slice(i, i + ENTRIES_PAGE);
         const raws = await call('read entries', () => client.mGet(page.map((k) => start + k)));
@@ -295,16 +316,38 @@ export async function openRedisStore(settings: RedisStoreSettings, log: Logger):
   };
 }
 
+/** What Keyv asks of an adapter that waits for Redis: each of these calls is given up on after answerMs. */
+const ANSWERED_CALLS = new Set<PropertyKey>(['get', 'getMany', 'set', 'setMany', 'delete', 'deleteMany', 'has', 'hasMany', 'clear']);
+
+/**
+ * The adapter, its calls to Redis bounded by `answered` (the iterator, used by nothing
+ * on a request's path, is left as it is). Properties are read and set on the adapter
+ * itself, which keeps its private fields working.
+ */
+function answering<A extends object>(adapter: A, answered: <T>(work: Promise<T>) => Promise<T>): A {
+  return new Proxy(adapter, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function' || !ANSWERED_CALLS.has(property)) return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        return result instanceof Promise ? answered(result) : result;
+      };
+    },
+    set: (target, property, value) => Reflect.set(target, property, value),
+  });
+}
+
 /** A Keyv on an adapter that prefixes keys itself (what @keyv/redis's createKeyv makes, for any adapter). */
 function keyvOn(adapter: KeyvRedis<string>, namespace: string): Keyv {
   return new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
 }
 
-/** The keys matching `match` (of one type, if given), a SCAN page at a time; a key may come twice. */
-async function* scan(client: RedisCommands, match: string, type?: string): AsyncGenerator<string[]> {
+/** The keys matching `match` (of one type, if given), a SCAN page at a time (each page `answered` in time); a key may come twice. */
+async function* scan(client: RedisCommands, answered: <T>(work: Promise<T>) => Promise<T>, match: string, type?: string): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const page = await client.scan(cursor, { MATCH: match, COUNT: 1000, ...(type ? { TYPE: type } : {}) });
+    const page = await answered(client.scan(cursor, { MATCH: match, COUNT: 1000, ...(type ? { TYPE: type } : {}) }));
     cursor = String(page.cursor);
     yield page.keys;
   } while (cursor !== '0');

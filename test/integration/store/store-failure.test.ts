@@ -22,11 +22,11 @@ const run = promisify(execFile);
 let redis: TestRedis;
 let t: TestGateway;
 
-async function gateway(radius: Record<string, unknown>, o: { eap?: boolean } = {}): Promise<TestGateway> {
+async function gateway(radius: Record<string, unknown>, o: { eap?: boolean; redis?: Record<string, unknown> } = {}): Promise<TestGateway> {
   return startTestGateway({
     https: true,
     configure: (doc) => {
-      doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: `f${Date.now()}:` } };
+      doc.store = { kind: 'redis', redis: { url: redis.url, key_prefix: `f${Date.now()}:`, ...o.redis } };
       Object.assign(doc.radius, radius);
       if (o.eap) doc.eap = { ...doc.eap, enabled: true };
     },
@@ -105,6 +105,23 @@ describe('when the state store fails', () => {
     // deadline more than an answer, never the pause (3 s) nor a second deadline.
     expect(tookMs).toBeGreaterThanOrEqual(deadlineMs);
     expect(tookMs - normalMs).toBeLessThan(2 * deadlineMs);
+  });
+
+  it('a Redis that takes commands and never answers (frozen): the portal and the APIs answer 503 in time, and serve again once it answers', async () => {
+    // Calls are given up on after 2 × connect_timeout_ms + replica_ack_timeout_ms: 2 s here.
+    t = await gateway({}, { redis: { connect_timeout_ms: 500 } });
+    await enroll('3c:bb:00:00:00:07');
+    expect((await call(t.httpUrl, 'GET', '/generate_204')).status).toBe(302);
+    redis.freeze();
+    // Each answer comes only if the deadline holds: the store answers nothing until the thaw.
+    const probe = await call(t.httpUrl, 'GET', '/generate_204');
+    expect(probe.status).toBe(503);
+    expect(probe.body).not.toMatch(/at \w+ \(|node_modules/);
+    const enrollment = await agentApi('/api/agent/v1/enroll', { device: { mac: '3c:bb:00:00:00:08', model: 'x', os_version: '14', agent_version: '1.0' } });
+    expect(enrollment.status, enrollment.text).toBe(503);
+    expect(enrollment.json.error.code).toBe('EG_STORE_UNAVAILABLE');
+    redis.thaw();
+    expect((await call(t.httpUrl, 'GET', '/generate_204')).status).toBe(302);
   });
 
   it('fail_mode open: accepts a device it saw with a live session, not one it never saw; audited as such', async () => {
