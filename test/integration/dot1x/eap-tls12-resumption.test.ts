@@ -89,6 +89,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-eap-tls12-resume-'));
   let configFile: string;
   ({ configFile, ports, secret } = await initOnFreePorts(dir, (doc) => {
+    // The per-conversation eap.accepted/eap.rejected lines (with the worker's PID) are debug.
+    doc.log = { ...doc.log, level: 'debug' };
     doc.radius.workers = 2;
     doc.eap = { enabled: true, cert_file: 'certs/eap-server.pem', key_file: 'certs/eap-server-key.pem', resumption_minutes: 60 };
   }));

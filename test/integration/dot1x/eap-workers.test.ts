@@ -33,6 +33,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'enrollgate-eap-workers-'));
   let configFile: string;
   ({ configFile, ports, secret } = await initOnFreePorts(dir, (doc) => {
+    // The per-conversation eap.accepted/eap.rejected lines (with the worker's PID) are debug.
+    doc.log = { ...doc.log, level: 'debug' };
     doc.radius.workers = 2;
     doc.eap = { enabled: true, cert_file: 'certs/eap-server.pem', key_file: 'certs/eap-server-key.pem' };
   }));
