@@ -25,8 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import KeyvRedis from '@keyv/redis';
 import Keyv, { type KeyvEntry } from 'keyv';
-import { withDeadline } from '../deadline.js';
 import { DEFAULT_REPLICA_ACK_TIMEOUT_MS } from '../config/schema.js';
+import { withDeadline } from '../deadline.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRunner } from './keyed-lock.js';
@@ -177,7 +177,7 @@ class SessionsAdapter extends ConfirmedAdapter {
  * replica_ack_timeout_ms for the replicas. Past it the call fails as if Redis were down;
  * a write given up on may still be applied later, as after a connection lost mid-way.
  */
-export function answerDeadlineMs(settings: Pick<RedisStoreSettings, 'connect_timeout_ms' | 'replica_ack_timeout_ms'>): number {
+function answerDeadlineMs(settings: Pick<RedisStoreSettings, 'connect_timeout_ms' | 'replica_ack_timeout_ms'>): number {
   return 2 * settings.connect_timeout_ms + (settings.replica_ack_timeout_ms ?? DEFAULT_REPLICA_ACK_TIMEOUT_MS);
 }
 
