@@ -117,7 +117,17 @@ const EAP_OFF: EapHandlerOptions['settings'] = {
 function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Record<RequestKind, RadiusHandler>> {
   const { sessions, clock, log, metrics, audit, timeZone, portalUrl } = o;
   const tokenLogins = o.loginTokens
-    ? new TokenLogins({ tokens: o.loginTokens, sessions, clock, log, metrics, timeZone, portalUrl, ...(o.completeEnrollment ? { completeEnrollment: o.completeEnrollment } : {}) })
+    ? new TokenLogins({
+        tokens: o.loginTokens,
+        sessions,
+        clock,
+        log,
+        metrics,
+        timeZone,
+        portalUrl,
+        ...(o.completeEnrollment ? { completeEnrollment: o.completeEnrollment } : {}),
+        ...(o.storeFailure ? { storeDeadlineMs: o.storeFailure.deadlineMs } : {}),
+      })
     : undefined;
   // What the access and EAP handlers both take: the decision's context and where it is told.
   const deciding = {
@@ -149,7 +159,16 @@ function handlersFor(o: RadiusServerOptions, ctx: HandlerContext): Readonly<Reco
       ctx,
     ),
     accounting: new AccountingHandler(
-      { accounting: o.accounting, sessions, clock, log, metrics, ...(audit ? { audit } : {}), batchMs: o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS },
+      {
+        accounting: o.accounting,
+        sessions,
+        clock,
+        log,
+        metrics,
+        ...(audit ? { audit } : {}),
+        batchMs: o.serve === 'acct' ? ACCOUNTING_ALONE_BATCH_MS : ACCOUNTING_BATCH_MS,
+        ...(o.storeFailure ? { storeDeadlineMs: o.storeFailure.deadlineMs } : {}),
+      },
       ctx,
     ),
   };

@@ -1,3 +1,5 @@
+import { withStoreDeadline } from '../deadline.js';
+import type { Maybe } from '../maybe.js';
 import { parseMac } from '../mac.js';
 import { tokenRef, type LoginToken, type LoginTokenStore } from '../devices/login-token-store.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -15,6 +17,8 @@ export interface TokenLoginOptions extends AccessDecisionDeps {
    * tokens are refused.
    */
   completeEnrollment?: (token: LoginToken) => Promise<string | null>;
+  /** radius.store_deadline_ms: the longest each store call is waited for; past it, the login is refused as with a store that is down. */
+  storeDeadlineMs?: number;
 }
 
 /**
@@ -39,15 +43,15 @@ export class TokenLogins {
     };
     try {
       const now = this.o.clock.now();
-      const token = await this.o.tokens.get(id, now);
+      const token = await this.inTime(this.o.tokens.get(id, now));
       const credential = tokenCredential(r.raw, r.packet.length, r.packet.authenticator, nas.secret);
       const problem = tokenLoginProblem(token, nas.name, mac, credential);
       if (problem || !token) return log(rejectRequest(problem ?? 'unknown login token'));
       if (token.enroll) return log(await this.enrollAndAccept(id, token, nas, now));
-      const decision = this.accept(token, nas, now, await this.o.sessions.live(token.mac));
+      const decision = this.accept(token, nas, now, await this.inTime(this.o.sessions.live(token.mac)));
       if (decision.outcome !== 'accept') return log({ ...rejectRequest('the device has no live session'), mac: token.mac });
       // Single use: only the request that deletes the token is accepted.
-      if (!(await this.o.tokens.redeem(id))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
+      if (!(await this.inTime(this.o.tokens.redeem(id)))) return log({ ...rejectRequest('login token already used'), mac: token.mac });
       return log({ ...decision, reason: 'one-time login token' });
     } catch (err) {
       this.o.log.error({ err, event: 'radius.store_failed', nas: nas.name, tokenRef: tokenRef(id) }, 'store unavailable; rejecting');
@@ -56,15 +60,21 @@ export class TokenLogins {
     }
   }
 
+  /** A store call, bounded by storeDeadlineMs. */
+  private inTime<T>(call: Maybe<T>): Maybe<T> {
+    const ms = this.o.storeDeadlineMs;
+    return ms === undefined ? call : withStoreDeadline(call, ms);
+  }
+
   /**
    * The router has just proven the device (its Calling-Station-Id is the token's MAC): the
    * enrollment the portal prepared is recorded now, once, and its session opened.
    */
   private async enrollAndAccept(id: string, token: LoginToken, nas: NasClient, now: Date): Promise<AccessDecision> {
-    if (!(await this.o.tokens.redeem(id))) return { ...rejectRequest('login token already used'), mac: token.mac };
-    const refused = this.o.completeEnrollment ? await this.o.completeEnrollment(token) : 'enrollments are not completed by this server';
+    if (!(await this.inTime(this.o.tokens.redeem(id)))) return { ...rejectRequest('login token already used'), mac: token.mac };
+    const refused = this.o.completeEnrollment ? await this.inTime(this.o.completeEnrollment(token)) : 'enrollments are not completed by this server';
     if (refused) return { ...rejectRequest(refused), mac: token.mac };
-    const decision = this.accept(token, nas, now, await this.o.sessions.live(token.mac));
+    const decision = this.accept(token, nas, now, await this.inTime(this.o.sessions.live(token.mac)));
     if (decision.outcome !== 'accept') return { ...rejectRequest('the device has no live session'), mac: token.mac };
     return { ...decision, reason: 'one-time login token, device enrolled' };
   }

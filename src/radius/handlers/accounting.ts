@@ -1,6 +1,7 @@
 import type { AccountingRecord, AccountingStore } from '../../accounting/accounting-store.js';
 import type { AuditTrail } from '../../audit/events.js';
 import type { Clock } from '../../clock.js';
+import { withStoreDeadline } from '../../deadline.js';
 import type { Logger } from '../../logger.js';
 import { andThen, type Maybe } from '../../maybe.js';
 import type { Metrics } from '../../metrics.js';
@@ -35,6 +36,12 @@ export interface AccountingHandlerOptions {
   audit?: AuditTrail;
   /** How long requests are gathered (ACCOUNTING_BATCH_MS, or ACCOUNTING_ALONE_BATCH_MS serving accounting alone). */
   batchMs: number;
+  /**
+   * radius.store_deadline_ms: the longest a request waits for each store read or write.
+   * Past it the record counts as not kept (no answer, the NAS retries), and the request
+   * no longer holds a place in radius.max_in_flight.
+   */
+  storeDeadlineMs?: number;
 }
 
 /** A request waiting for its batch, and how to hand its answer over. */
@@ -98,14 +105,14 @@ export class AccountingHandler implements RadiusHandler {
     }
     const notKept = (err: unknown) => this.notKept(nas, err);
     return andThen(
-      () => this.o.accounting.get(nas.name, update.sessionId),
+      () => this.inTime(this.o.accounting.get(nas.name, update.sessionId)),
       (previous) =>
         andThen(
-          () => this.o.sessions.live(update.mac),
+          () => this.inTime(this.o.sessions.live(update.mac)),
           (session) => {
             const record = update.build(previous, session?.user);
             return andThen(
-              () => this.o.accounting.save(record),
+              () => this.inTime(this.o.accounting.save(record)),
               () => this.kept(r, record),
               notKept,
             );
@@ -114,6 +121,12 @@ export class AccountingHandler implements RadiusHandler {
         ),
       notKept,
     );
+  }
+
+  /** A store call, bounded by storeDeadlineMs when it returns a promise (SQLite's reads do not). */
+  private inTime<T>(call: Maybe<T>): Maybe<T> {
+    const ms = this.o.storeDeadlineMs;
+    return ms === undefined ? call : withStoreDeadline(call, ms);
   }
 
   /** A record is kept: say so (debug), audit Start and Stop, and answer. */

@@ -124,6 +124,28 @@ describe('when the state store fails', () => {
     expect((await call(t.httpUrl, 'GET', '/generate_204')).status).toBe(302);
   });
 
+  it('accounting on a store that hangs: given up on after store_deadline_ms (unanswered, so the NAS retries), and MAC authentication answered after it', async () => {
+    // One request in flight at most: accounting left waiting on the store would have MAC authentication dropped as overload.
+    t = await gateway({ store_deadline_ms: 1000, max_in_flight: 1 });
+    await enroll('3c:bb:00:00:00:09');
+    redis.freeze();
+    const acct = await radclient(
+      t.gateway.ports.acct,
+      'acct',
+      TEST_NAS_SECRET,
+      ['Acct-Status-Type = Start', 'Acct-Session-Id = "h-1"', 'Calling-Station-Id = "3C-BB-00-00-00-09"', 'Framed-IP-Address = 10.9.0.9'],
+      ['-t', '2'],
+    );
+    // RFC 2866: a record not kept is not answered.
+    expect(acct.reply).toBeUndefined();
+    // Given up on at RADIUS's own deadline, not the Redis store's longer one (5 s here).
+    const failures = () => t.logs.lines.filter((l) => l.includes('"event":"accounting.store_failed"'));
+    await expect.poll(() => failures().length, { timeout: 15_000, interval: 50 }).toBe(1);
+    expect(failures()[0]).toContain('did not answer within 1000 ms');
+    expect(await answer('3c:bb:00:00:00:09', ['-t', '10'])).toBe('Access-Reject');
+    redis.thaw();
+  });
+
   it('fail_mode open: accepts a device it saw with a live session, not one it never saw; audited as such', async () => {
     t = await gateway({ fail_mode: 'open', fail_open_max_age_seconds: 600 });
     expect(t.logs.text()).toContain('WARNING: radius.fail_mode is open');
