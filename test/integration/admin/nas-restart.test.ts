@@ -54,7 +54,12 @@ async function routersRow(): Promise<string[]> {
   return [...row!.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]!);
 }
 
-const reject = async () => expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'))).reply).toBe('Access-Reject');
+/**
+ * One Access-Request, rejected. One try (a retransmission would change the counts), waited
+ * for up to 10 s: the first answer of a freshly started worker on a loaded machine (the full
+ * suite runs beside it) has taken longer than radclient's default second.
+ */
+const reject = async () => expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'), ['-t', '10'])).reply).toBe('Access-Reject');
 
 describe('the Routers page', () => {
   it('keeps the last answer and the counts across a restart, and counts on from them', async () => {
