@@ -42,6 +42,14 @@ export function radclient(
   });
 }
 
+/**
+ * radclient's arguments for the first request after a gateway (or a RADIUS worker) has just
+ * started: one try, as always, waited for up to 10 s. A freshly started worker's first answer
+ * has come after the default second while the full suite loaded the machine. Only for a
+ * request that is answered: a drop still shows after the default second.
+ */
+export const FIRST_ANSWER: readonly string[] = ['-t', '10'];
+
 /** The attribute lines of a MAC-authentication Access-Request, as CoovaChilli or a WLC sends it. */
 export function macAuth(mac: string, extra: readonly string[] = []): string[] {
   const dashed = mac.toUpperCase().replace(/:/g, '-');

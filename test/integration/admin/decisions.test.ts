@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../src/directory/file-directory.js';
 import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, type CliGateway } from '../../helpers/gateway.js';
 import { cookieOf, httpsCall } from '../../helpers/https.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { FIRST_ANSWER, macAuth, radclient } from '../../helpers/radclient.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
@@ -50,7 +50,7 @@ describe.each([1, 2])('Recent decisions with radius.workers: %i', (workers) => {
     const ca = await readFile(join(dir, 'certs', 'ca.pem'));
     gateway = await startCliGateway(configFile, dir);
     try {
-      expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'))).reply).toBe('Access-Reject');
+      expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'), FIRST_ANSWER)).reply).toBe('Access-Reject');
       expect((await radclient(ports.auth, 'auth', 'a-secret-the-router-does-not-have', macAuth('3c:22:fb:10:20:98'))).reply).toBeUndefined();
 
       // A worker sends its drops once a second at most: poll for the row, bounded well past that.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../src/directory/file-directory.js';
 import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { cookieOf, httpsCall } from '../../helpers/https.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { FIRST_ANSWER, macAuth, radclient } from '../../helpers/radclient.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
 /**
@@ -54,12 +54,8 @@ async function routersRow(): Promise<string[]> {
   return [...row!.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]!);
 }
 
-/**
- * One Access-Request, rejected. One try (a retransmission would change the counts), waited
- * for up to 10 s: the first answer of a freshly started worker on a loaded machine (the full
- * suite runs beside it) has taken longer than radclient's default second.
- */
-const reject = async () => expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'), ['-t', '10'])).reply).toBe('Access-Reject');
+/** One Access-Request, rejected: one try (a retransmission would change the counts), waited for as after a start. */
+const reject = async () => expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'), FIRST_ANSWER)).reply).toBe('Access-Reject');
 
 describe('the Routers page', () => {
   it('keeps the last answer and the counts across a restart, and counts on from them', async () => {

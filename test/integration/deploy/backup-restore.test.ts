@@ -7,7 +7,7 @@ import { AUDIT_FILE, HEAD_FILE } from '../../../src/audit/record.js';
 import { startCliGateway, startTestGateway, TEST_NAS_SECRET, type CliGateway, type TestGateway } from '../../helpers/gateway.js';
 import { enrollAtPortal } from '../../helpers/portal-enrollment.js';
 import { freeTcpPort, freeUdpPort } from '../../helpers/ports.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { FIRST_ANSWER, macAuth, radclient } from '../../helpers/radclient.js';
 import { runCli } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
@@ -79,7 +79,7 @@ describe('backup of a running gateway, restore into a fresh directory', () => {
     expect(restore.stdout).toMatch(/Audit trail: [1-9]\d* daily file\(s\) → .*; OK: [1-9]\d* record\(s\)/);
 
     restored = await startCliGateway(join(fresh, 'enrollgate.yaml'), fresh);
-    const after = await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC));
+    const after = await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC), FIRST_ANSWER);
     expect(after.reply, after.stdout).toBe('Access-Accept');
     // The same session, not a new one: it ends when the first gateway's did (the seconds
     // left differ only by the time this test took in between).

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { CLI_GATEWAY_SETUP_MS, editConfig, initOnFreePorts, startCliGateway, TEST_NAS_SECRET, type CliGateway, type GatewayPorts } from '../../helpers/gateway.js';
 import { freeUdpPort } from '../../helpers/ports.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { FIRST_ANSWER, macAuth, radclient } from '../../helpers/radclient.js';
 import { runCli, SOURCE_RUN_MS } from '../../helpers/source.js';
 import { stopChild } from '../../helpers/stop-child.js';
 
@@ -87,7 +87,7 @@ describe('a restarted RADIUS worker', () => {
     const restarted = await crash(listening().slice(-3).map((w) => w.pid));
     expect(restarted.filter((w) => w.authPort === ports.auth)).toHaveLength(2);
     expect(restarted.filter((w) => w.acctPort === ports.acct)).toHaveLength(1);
-    expect((await radclient(ports.auth, 'auth', RELOADED_SECRET, macAuth(MAC))).reply).toBe('Access-Reject');
+    expect((await radclient(ports.auth, 'auth', RELOADED_SECRET, macAuth(MAC), FIRST_ANSWER)).reply).toBe('Access-Reject');
     // The secret of the file the gateway was started with is no longer a router's: dropped.
     expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth(MAC))).reply).toBeUndefined();
     const accounting = await radclient(ports.acct, 'acct', RELOADED_SECRET, ['Acct-Status-Type = Start', 'Acct-Session-Id = "restart-1"', `Calling-Station-Id = "${MAC}"`]);

@@ -14,7 +14,7 @@ import { startAckingRouter, type AckingRouter } from '../../helpers/acking-route
 import { CLI_GATEWAY_SETUP_MS, initOnFreePorts, startCliGateway, TEST_NAS_SECRET } from '../../helpers/gateway.js';
 import { httpsCall } from '../../helpers/https.js';
 import { promtoolCheckMetrics } from '../../helpers/promtool.js';
-import { macAuth, radclient } from '../../helpers/radclient.js';
+import { FIRST_ANSWER, macAuth, radclient } from '../../helpers/radclient.js';
 
 /**
  * radius.workers: 2 — the CLI's gateway with RADIUS in two worker processes sharing
@@ -76,8 +76,8 @@ afterAll(async () => {
 describe('RADIUS workers', () => {
   it('answer from either worker: accept with a session, reject without', async () => {
     for (let i = 0; i < 6; i++) {
-      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:01'))).reply).toBe('Access-Accept');
-      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:02'))).reply).toBe('Access-Reject');
+      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:01'), FIRST_ANSWER)).reply).toBe('Access-Accept');
+      expect((await radclient(ports.auth, 'auth', TEST_NAS_SECRET, macAuth('02:00:00:00:07:02'), FIRST_ANSWER)).reply).toBe('Access-Reject');
     }
     expect(output()).toMatch(/"radiusWorker":\d+/);
   });
