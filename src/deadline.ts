@@ -22,12 +22,13 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, failure: str
  * A read or write of the state store that RADIUS waits for at most `ms`: past it, the
  * store counts as unavailable (StoreUnavailableError), as when it is down. The call
  * itself goes on; only its answer is no longer waited for. A value read from a cache
- * (not a promise) is passed on as it is.
+ * (not a promise) is passed on as it is, and so is everything without a deadline
+ * (`ms` undefined: a caller built without one, as unit tests build them).
  */
-export function withStoreDeadline<T>(work: Promise<T>, ms: number): Promise<T>;
-export function withStoreDeadline<T>(work: Maybe<T>, ms: number): Maybe<T>;
-export function withStoreDeadline<T>(work: Maybe<T>, ms: number): Maybe<T> {
-  if (!(work instanceof Promise)) return work;
+export function withStoreDeadline<T>(work: Promise<T>, ms: number | undefined): Promise<T>;
+export function withStoreDeadline<T>(work: Maybe<T>, ms: number | undefined): Maybe<T>;
+export function withStoreDeadline<T>(work: Maybe<T>, ms: number | undefined): Maybe<T> {
+  if (ms === undefined || !(work instanceof Promise)) return work;
   return withDeadline(work, ms, () => new StoreUnavailableError(`the state store did not answer within ${ms} ms`));
 }
 

@@ -89,8 +89,7 @@ export class LoginThrottle {
   }
 
   private call<T>(what: string, op: () => Promise<T>): Promise<T> {
-    const ms = this.deps.storeDeadlineMs;
-    return storeCall(what, ms === undefined ? op : () => withStoreDeadline(op(), ms));
+    return storeCall(what, () => withStoreDeadline(op(), this.deps.storeDeadlineMs));
   }
 }
 

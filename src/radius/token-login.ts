@@ -60,10 +60,9 @@ export class TokenLogins {
     }
   }
 
-  /** A store call, bounded by storeDeadlineMs. */
+  /** A store call, bounded by radius.store_deadline_ms. */
   private inTime<T>(call: Maybe<T>): Maybe<T> {
-    const ms = this.o.storeDeadlineMs;
-    return ms === undefined ? call : withStoreDeadline(call, ms);
+    return withStoreDeadline(call, this.o.storeDeadlineMs);
   }
 
   /**

@@ -118,7 +118,7 @@ export class TlsSessionCache {
   }
 
   private inTime<T>(call: Promise<T>): Promise<T> {
-    return this.o.deadlineMs === undefined ? call : withStoreDeadline(call, this.o.deadlineMs);
+    return withStoreDeadline(call, this.o.deadlineMs);
   }
 
   private storeKey(id: Buffer): string {

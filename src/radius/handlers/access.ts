@@ -97,7 +97,6 @@ export class AccessHandler implements RadiusHandler {
 
   /** RADIUS never waits longer than radius.store_deadline_ms for the store: past it the store counts as unavailable. */
   private withStoreDeadline<T>(read: Maybe<T>): Maybe<T> {
-    const ms = this.o.storeFailure?.deadlineMs;
-    return ms === undefined ? read : withStoreDeadline(read, ms);
+    return withStoreDeadline(read, this.o.storeFailure?.deadlineMs);
   }
 }

@@ -105,14 +105,14 @@ export class AccountingHandler implements RadiusHandler {
     }
     const notKept = (err: unknown) => this.notKept(nas, err);
     return andThen(
-      () => this.inTime(this.o.accounting.get(nas.name, update.sessionId)),
+      () => withStoreDeadline(this.o.accounting.get(nas.name, update.sessionId), this.o.storeDeadlineMs),
       (previous) =>
         andThen(
-          () => this.inTime(this.o.sessions.live(update.mac)),
+          () => withStoreDeadline(this.o.sessions.live(update.mac), this.o.storeDeadlineMs),
           (session) => {
             const record = update.build(previous, session?.user);
             return andThen(
-              () => this.inTime(this.o.accounting.save(record)),
+              () => withStoreDeadline(this.o.accounting.save(record), this.o.storeDeadlineMs),
               () => this.kept(r, record),
               notKept,
             );
@@ -121,12 +121,6 @@ export class AccountingHandler implements RadiusHandler {
         ),
       notKept,
     );
-  }
-
-  /** A store call, bounded by storeDeadlineMs when it returns a promise (SQLite's reads do not). */
-  private inTime<T>(call: Maybe<T>): Maybe<T> {
-    const ms = this.o.storeDeadlineMs;
-    return ms === undefined ? call : withStoreDeadline(call, ms);
   }
 
   /** A record is kept: say so (debug), audit Start and Stop, and answer. */
