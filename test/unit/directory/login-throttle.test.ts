@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../../src/audit/events.js';
 import { LoginThrottle } from '../../../src/directory/login-throttle.js';
 import { StoreUnavailableError, TooManyAttemptsError } from '../../../src/errors.js';
+import { silentKeyv } from '../../helpers/silent-keyv.js';
 
 function setup() {
   let now = Date.parse('2026-11-26T08:00:00Z');
@@ -78,8 +79,7 @@ describe('LoginThrottle', () => {
   });
 
   it('with a store deadline (802.1X): a store that does not answer is a StoreUnavailableError in time, never a wait without end', async () => {
-    const never = () => new Promise<never>(() => {});
-    const hung = new Keyv({ store: { get: never, set: never, delete: never, clear: never } as unknown as Map<string, unknown> });
+    const hung = silentKeyv();
     const throttle = new LoginThrottle(hung, { clock: { now: () => new Date() }, audit: { record: () => {} }, storeDeadlineMs: 30 });
     for (const call of [throttle.check('alice', '10.0.0.9'), throttle.failed('alice', '10.0.0.9'), throttle.succeeded('alice', '10.0.0.9')]) {
       await expect(call).rejects.toThrow(StoreUnavailableError);

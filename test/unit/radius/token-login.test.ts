@@ -1,5 +1,4 @@
 import { PassThrough } from 'node:stream';
-import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
 import { LoginTokenStore } from '../../../src/devices/login-token-store.js';
 import { createLogger } from '../../../src/logger.js';
@@ -7,6 +6,7 @@ import { Metrics } from '../../../src/metrics.js';
 import type { RadiusRequest } from '../../../src/radius/request.js';
 import { TokenLogins } from '../../../src/radius/token-login.js';
 import type { SessionService } from '../../../src/sessions/session-service.js';
+import { silentKeyv } from '../../helpers/silent-keyv.js';
 
 /**
  * A UAM router redeeming a one-time login while the state store hangs: refused after
@@ -15,8 +15,7 @@ import type { SessionService } from '../../../src/sessions/session-service.js';
  */
 describe('TokenLogins on a store that does not answer', () => {
   it('refuses the login after storeDeadlineMs, logged and counted as a store failure', async () => {
-    const never = () => new Promise<never>(() => {});
-    const hung = new Keyv({ store: { get: never, set: never, delete: never, clear: never } as unknown as Map<string, unknown> });
+    const hung = silentKeyv();
     let logged = '';
     const out = new PassThrough();
     out.on('data', (d: Buffer) => (logged += d.toString()));

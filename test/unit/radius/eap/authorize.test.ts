@@ -8,6 +8,7 @@ import type { NasClient } from '../../../../src/radius/clients.js';
 import { authorizeCertificate, authorizeCredentials, type EapAuthorizationDeps, type EapDevices } from '../../../../src/radius/eap/authorize.js';
 import type { AccessContext } from '../../../../src/radius/policy.js';
 import type { Session } from '../../../../src/sessions/session.js';
+import { never } from '../../../helpers/silent-keyv.js';
 
 /**
  * The 802.1X decision when the state store fails or does not answer: a Reject with the
@@ -20,7 +21,6 @@ const context: AccessContext = { now: new Date('2026-12-07T09:00:00Z'), timeZone
 const device: Device = { mac: MAC, owner: 'alice', platform: 'android', enrolledAt: '2026-12-01T09:00:00Z', certificateSerials: ['0a'] };
 const session: Session = { mac: MAC, user: 'alice', startedAt: '2026-12-07T08:00:00Z', endsAt: '2026-12-08T04:00:00Z', origin: 'login' };
 const certificate = { ok: true as const, mac: MAC, serial: '0a', user: 'alice', notAfter: new Date('2027-12-01T00:00:00Z') };
-const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
 function deps(devices: Partial<EapDevices> = {}, more: Partial<EapAuthorizationDeps> = {}): EapAuthorizationDeps {
   return {

@@ -9,6 +9,7 @@ import { createLogger } from '../../../../src/logger.js';
 import { TlsSessionCache } from '../../../../src/radius/eap/session-cache.js';
 import { openSqliteStore } from '../../../../src/store/sqlite-state-store.js';
 import type { StateStore } from '../../../../src/store/state-store.js';
+import { silentKeyv } from '../../../helpers/silent-keyv.js';
 
 /** The TLS 1.2 session store over a real SQLite state file; two instances stand for two RADIUS workers. */
 let dir: string;
@@ -140,8 +141,7 @@ describe('TlsSessionCache (TLS 1.2 sessions in the state store)', () => {
   });
 
   it('waits no longer than its deadline for a store that does not answer: no session, nothing stored, no hang', async () => {
-    const never = () => new Promise<never>(() => {});
-    const hung = new Keyv({ store: { get: never, set: never, delete: never, clear: never } as unknown as Map<string, unknown> });
+    const hung = silentKeyv();
     const c = cache({ kv: hung, deadlineMs: 30 });
     await expect(c.save(session(1).id, session(1).data)).resolves.toBeUndefined();
     await expect(c.find(session(1).id)).resolves.toBeUndefined();
