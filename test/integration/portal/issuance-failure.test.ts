@@ -74,6 +74,12 @@ async function enroll(ua: string, ip: string, mac: string): Promise<Reply & { pa
   return { ...(await call(t.httpUrl, 'GET', path, { ip, ua })), path };
 }
 
+/** Enrolls (the page the enrollment leads to is the first attempt) and opens that page once more: both replies, with the page's path. */
+async function twoAttempts(ua: string, ip: string, mac: string): Promise<Array<Reply & { path: string }>> {
+  const first = await enroll(ua, ip, mac);
+  return [first, { ...(await call(t.httpUrl, 'GET', first.path, { ip, ua })), path: first.path }];
+}
+
 /** The error lines the gateway logged that include `text`. */
 function errorsSaying(text: string): number {
   return t.logs.events().filter((e) => e.level === 50 && JSON.stringify(e).includes(text)).length;
@@ -89,11 +95,8 @@ describe('a certificate that cannot be issued (the CA has expired)', () => {
     clock.offsetMs = ELEVEN_YEARS_MS;
     try {
       const before = expiredCaErrors();
-      const first = await enroll(LINUX_UA, ip, mac);
-      const path = first.path;
-      // The page the enrollment leads to is the first attempt.
-      const failed = [first];
-      failed.push({ ...(await call(t.httpUrl, 'GET', path, { ip, ua: LINUX_UA })), path });
+      const failed = await twoAttempts(LINUX_UA, ip, mac);
+      const path = failed[0]!.path;
       for (const [i, reply] of failed.entries()) {
         expect(reply.status, `attempt ${i + 1}`).toBe(500);
         // What went wrong is for the log, not the page.
@@ -140,10 +143,8 @@ describe("a link the state store cannot write (a Windows PC's link to a WLAN pro
     const refusal = 'refused by the test: as if the disk were full';
     const before = errorsSaying(refusal);
     // The CA's and the PKCS#12's links are stored, the WLAN profile's (written after them) is not.
-    const first = await enroll(EDGE_UA, ip, mac);
-    const path = first.path;
-    const failed = [first];
-    failed.push({ ...(await call(t.httpUrl, 'GET', path, { ip, ua: EDGE_UA })), path });
+    const failed = await twoAttempts(EDGE_UA, ip, mac);
+    const path = failed[0]!.path;
     for (const [i, reply] of failed.entries()) {
       expect(reply.status, `attempt ${i + 1}`).toBe(503);
       expect(reply.body).not.toContain(refusal);
