@@ -325,15 +325,18 @@ const ANSWERED_CALLS = new Set<PropertyKey>(['get', 'getMany', 'set', 'setMany',
  * itself, which keeps its private fields working.
  */
 function answering<A extends object>(adapter: A, answered: <T>(work: Promise<T>) => Promise<T>): A {
+  // Each bounded method made once, not at every call (Keyv reads the method per call).
+  const bounded = new Map<PropertyKey, (...args: unknown[]) => unknown>();
+  for (const property of ANSWERED_CALLS) {
+    const method: unknown = Reflect.get(adapter, property);
+    if (typeof method !== 'function') continue;
+    bounded.set(property, (...args: unknown[]) => {
+      const result: unknown = method.apply(adapter, args);
+      return result instanceof Promise ? answered(result) : result;
+    });
+  }
   return new Proxy(adapter, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (typeof value !== 'function' || !ANSWERED_CALLS.has(property)) return value;
-      return (...args: unknown[]) => {
-        const result: unknown = value.apply(target, args);
-        return result instanceof Promise ? answered(result) : result;
-      };
-    },
+    get: (target, property) => bounded.get(property) ?? Reflect.get(target, property),
     set: (target, property, value) => Reflect.set(target, property, value),
   });
 }
