@@ -33,6 +33,6 @@ export function withStoreDeadline<T>(work: Maybe<T>, ms: number | undefined): Ma
 }
 
 /** `call`, its promise bounded by withStoreDeadline. */
-export function inTime<A extends unknown[], T>(ms: number, call: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+export function storeCallWithin<A extends unknown[], T>(ms: number, call: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
   return (...args) => withStoreDeadline(call(...args), ms);
 }

@@ -20,7 +20,7 @@ import { FileDirectory } from './directory/file-directory.js';
 import { LoginThrottle } from './directory/login-throttle.js';
 import type { Mac } from './mac.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
-import { inTime, withStoreDeadline } from './deadline.js';
+import { storeCallWithin, withStoreDeadline } from './deadline.js';
 import { ConfigError, InvalidCredentialsError, NotAllowedError } from './errors.js';
 import type { Device } from './devices/device.js';
 import type { Session } from './sessions/session.js';
@@ -246,10 +246,10 @@ function eapOptions(
     authorization: {
       ca: new X509Certificate(caPem),
       devices: {
-        get: inTime(storeMs, (mac: Mac) => devices.get(mac)),
-        blocked: inTime(storeMs, (mac: Mac) => devices.blocked(mac)),
-        listByOwner: inTime(storeMs, (owner: string) => devices.listByOwner(owner)),
-        revocations: { status: inTime(storeMs, (serial: string) => devices.revocations.status(serial)) },
+        get: storeCallWithin(storeMs, (mac: Mac) => devices.get(mac)),
+        blocked: storeCallWithin(storeMs, (mac: Mac) => devices.blocked(mac)),
+        listByOwner: storeCallWithin(storeMs, (owner: string) => devices.listByOwner(owner)),
+        revocations: { status: storeCallWithin(storeMs, (serial: string) => devices.revocations.status(serial)) },
       },
       live: (mac) => withStoreDeadline(recorder.sessions.live(mac), storeMs),
       nextMorning: e.next_morning,
@@ -258,7 +258,7 @@ function eapOptions(
         ? {
             authenticate: (username: string, password: string, from: string | undefined) => people.authenticator.authenticate(username, password, from),
             verifyMsChapV2: (attempt: MsChapV2Attempt, from: string | undefined) => people.authenticator.verifyMsChapV2(attempt, from),
-            issue: inTime(storeMs, (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login')),
+            issue: storeCallWithin(storeMs, (mac: Mac, user: string) => recorder.sessions.issue(mac, user, 'login')),
           }
         : {}),
     },

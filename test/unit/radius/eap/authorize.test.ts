@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { inTime } from '../../../../src/deadline.js';
+import { storeCallWithin } from '../../../../src/deadline.js';
 import type { Device } from '../../../../src/devices/device.js';
 import { StoreUnavailableError } from '../../../../src/errors.js';
 import type { Mac } from '../../../../src/mac.js';
@@ -13,7 +13,7 @@ import { never } from '../../../helpers/silent-keyv.js';
 /**
  * The 802.1X decision when the state store fails or does not answer: a Reject with the
  * reason, never an Accept unchecked and never a request left waiting (wiring.ts bounds
- * each store call with radius.store_deadline_ms; here, inTime with a short one).
+ * each store call with radius.store_deadline_ms; here, storeCallWithin with a short one).
  */
 const MAC = '02:00:00:00:00:01' as Mac;
 const nas: NasClient = { name: 'ap', secret: 'x'.repeat(16), requireMessageAuthenticator: true, profile: 'generic', noSession: { answer: 'reject' }, withSession: { terminate_time: false } };
@@ -45,9 +45,9 @@ describe('authorizeCertificate with a store that fails', () => {
   });
 
   it.each([
-    ['the block list', { blocked: inTime(30, never) }],
-    ['the revocation list', { revocations: { status: inTime(30, never) } }],
-    ['the device', { get: inTime(30, never) }],
+    ['the block list', { blocked: storeCallWithin(30, never) }],
+    ['the revocation list', { revocations: { status: storeCallWithin(30, never) } }],
+    ['the device', { get: storeCallWithin(30, never) }],
   ] as const)('rejects, saying the store did not answer, when %s is not read in time', async (_what, devices) => {
     expect(await authorizeCertificate(deps(devices as Partial<EapDevices>), certificate, nas, context)).toEqual({
       ok: false,
@@ -60,9 +60,9 @@ describe('authorizeCertificate with a store that fails', () => {
   });
 
   it('rejects when the session cannot be read or renewed in time', async () => {
-    const hung = deps({}, { live: () => inTime(30, never<Session | undefined>)() });
+    const hung = deps({}, { live: () => storeCallWithin(30, never<Session | undefined>)() });
     expect(await authorizeCertificate(hung, certificate, nas, context)).toMatchObject({ ok: false, code: 'store_unavailable' });
-    const renewalHangs = deps({}, { live: () => undefined, renew: inTime(30, never<{ session: Session }>) });
+    const renewalHangs = deps({}, { live: () => undefined, renew: storeCallWithin(30, never<{ session: Session }>) });
     expect(await authorizeCertificate(renewalHangs, certificate, nas, context)).toMatchObject({ ok: false, code: 'store_unavailable' });
   });
 
@@ -93,11 +93,11 @@ describe('authorizeCredentials (TTLS) with a store that fails', () => {
   });
 
   it('rejects when the enrollments or the new session are not read or written in time', async () => {
-    expect(await authorizeCredentials(people({}, { listByOwner: inTime(30, never<Device[]>), get: async () => undefined }), credentials, MAC, nas, context)).toMatchObject({
+    expect(await authorizeCredentials(people({}, { listByOwner: storeCallWithin(30, never<Device[]>), get: async () => undefined }), credentials, MAC, nas, context)).toMatchObject({
       ok: false,
       code: 'store_unavailable',
       user: 'alice',
     });
-    expect(await authorizeCredentials(people({ live: () => undefined, issue: inTime(30, never<Session>) }), credentials, MAC, nas, context)).toMatchObject({ ok: false, code: 'store_unavailable' });
+    expect(await authorizeCredentials(people({ live: () => undefined, issue: storeCallWithin(30, never<Session>) }), credentials, MAC, nas, context)).toMatchObject({ ok: false, code: 'store_unavailable' });
   });
 });
