@@ -7,7 +7,7 @@
  *
  *   npm run bench:eap -- [--target freeradius,enrollgate] [--keys p256,rsa2048] [--tls 1.2,1.3]
  *                        [--inflight 32] [--duration 10] [--warmup 2] [--first-warmup 10] [--runs 2] [--max 200000]
- *                        [--workers 2] [--log-level info] [--mab] [--profile DIR] [--gateway-cli FILE]
+ *                        [--workers 2] [--log-level info] [--mab] [--profile DIR] [--gateway-cli FILE] [--skip-resumption]
  *
  * The client is bench/eap-client.ts, in this process: it checks every answer and
  * compares the MS-MPPE keys of every Access-Accept with the MSK it derives itself (a
@@ -67,6 +67,7 @@ const { values } = parseArgs({
     mab: { type: 'boolean', default: false },
     profile: { type: 'string' },
     'gateway-cli': { type: 'string', default: 'dist/cli/index.js' },
+    'skip-resumption': { type: 'boolean', default: false },
   },
 });
 
@@ -337,14 +338,14 @@ async function main(): Promise<void> {
             const withMab = values.mab && run === 0 && target.name === 'enrollgate' && version === VERSIONS[0] && key === KEYS[0];
             const full = withMab ? await mabAlongside(target, () => phase(target, peer, sessions, false)) : await phase(target, peer, sessions, false);
             console.log(describe(`${label}, full`, full, false));
-            const resumed = await phase(target, peer, sessions, true);
-            console.log(describe(`${label}, resumed`, resumed, true));
+            const resumed = values['skip-resumption'] ? undefined : await phase(target, peer, sessions, true);
+            if (resumed) console.log(describe(`${label}, resumed`, resumed, true));
             const discarded = Object.entries(peer.stats.discarded);
             if (discarded.length) console.log(`      answers discarded: ${discarded.map(([why, n]) => `${n}× ${why}`).join('; ')}`);
             await peer.close();
             const entry = all.get(label) ?? { full: [], resumed: [] };
             entry.full.push(full);
-            entry.resumed.push(resumed);
+            if (resumed) entry.resumed.push(resumed);
             all.set(label, entry);
           }
         }
