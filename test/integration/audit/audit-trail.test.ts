@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,30 @@ describe('the audit trail', () => {
     expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'intact', records: 3 });
   });
 
+
+  it('writes a batch as its lines were hashed: text of several bytes a character, more than the writer keeps room for, across midnight', async () => {
+    const clock = clockAt('2026-11-25T23:59:59.000Z');
+    const audit = AuditLog.open({ dir, clock, log: quiet, key: KEY });
+    // Two, three and four bytes a character in UTF-8 (the last a surrogate pair in JS): a line's bytes are not its length.
+    const wide = (i: number) => `Jürgen ✓ 😀 ${i} ${'ß€😀'.repeat(60)}`;
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => eventMembers({ type: 'radius.accepted', nas: 'ap-ü', mac: '3c:a0:00:00:00:02', user: wide(from + i), reason: 'session' }));
+    // 1,200 records of about 800 bytes in one batch: far more than the 256 KB kept between writes.
+    audit.recordMembers(batch(0, 600), true);
+    clock.set('2026-11-26T00:00:01.000Z');
+    audit.recordMembers(batch(600, 600), true);
+    audit.flush();
+    // The next batch after the large one is written from the start of the (smaller) buffer again.
+    audit.recordMembers(batch(1200, 3), true);
+    await audit.close();
+    const day1 = linesOf('audit-2026-11-25.jsonl').map((l) => JSON.parse(l));
+    const day2 = linesOf('audit-2026-11-26.jsonl').map((l) => JSON.parse(l));
+    expect(day1.map((r) => r.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(day2.map((r) => r.seq)).toEqual(Array.from({ length: 603 }, (_, i) => i + 601));
+    expect(day2[602]).toMatchObject({ user: wide(1202), nas: 'ap-ü' });
+    expect(statSync(join(dir, 'audit-2026-11-26.jsonl')).size).toBeGreaterThan(256 * 1024);
+    expect(verifyAuditDir(dir, KEY)).toMatchObject({ status: 'intact', records: 1203, lastSeq: 1203 });
+  });
   it('refuses (and logs) records that arrive after it closed', async () => {
     const logs = new LogSink();
     const log = createLogger('info', logs);
