@@ -125,7 +125,9 @@ export class AuditLog implements AuditTrail {
   /** The file `fd` is open on. */
   private openFile: string | undefined;
   private line: number;
+  /** The queued lines as text, for the forwarder only (none without one: they would live until the write, past a young-generation GC). */
   private queue: string[] = [];
+  /** When each queued record was stamped (the file it goes in). */
   private queueAt: Date[] = [];
   /**
    * The queued lines as they will be written, each followed by its newline: encoded
@@ -298,10 +300,10 @@ export class AuditLog implements AuditTrail {
     this.out[end] = NEWLINE;
     this.outLength = end + 1;
     this.outEnds.push(this.outLength);
-    this.queue.push(line);
+    if (this.o.forward) this.queue.push(line);
     this.queueAt.push(at);
     if (this.scheduled) return;
-    if (bulk && this.queue.length < BULK_MAX_RECORDS) {
+    if (bulk && this.queueAt.length < BULK_MAX_RECORDS) {
       this.bulkTimer ??= setTimeout(() => this.flush(), BULK_FLUSH_MS);
       return;
     }
@@ -316,7 +318,8 @@ export class AuditLog implements AuditTrail {
       clearTimeout(this.bulkTimer);
       this.bulkTimer = undefined;
     }
-    if (this.queue.length === 0) return;
+    const queued = this.queueAt.length;
+    if (queued === 0) return;
     const lines = this.queue;
     const ats = this.queueAt;
     const ends = this.outEnds;
@@ -325,11 +328,11 @@ export class AuditLog implements AuditTrail {
     this.outEnds = [];
     // One write per file: a batch straddles midnight (UTC) only rarely.
     let from = 0;
-    while (from < lines.length) {
+    while (from < queued) {
       const file = fileFor(ats[from]!);
       const day = utcDay(ats[from]!);
       let to = from + 1;
-      while (to < lines.length && utcDay(ats[to]!) === day) to++;
+      while (to < queued && utcDay(ats[to]!) === day) to++;
       if (file !== this.file) {
         this.file = file;
         this.line = 0;
