@@ -199,4 +199,32 @@ describe('when the state store fails', () => {
     redis.thaw();
     expect(await answer('3c:bb:00:00:00:06')).toBe('Access-Accept');
   }, 120_000);
+
+  it('TTLS on a store that hangs: the password check (its throttle) is given up on after store_deadline_ms, the person rejected and audited, MAC authentication still answered', async () => {
+    t = await gateway({ store_deadline_ms: 1000, max_in_flight: 1 }, { eap: true });
+    const id = await eapIdentity('3c:bb:00:00:00:09');
+    await enroll('3c:bb:00:00:00:0a');
+    // The whole conversation with the store frozen: the tunnel needs none, the password check's throttle does.
+    redis.freeze();
+    const r = await runEapolTest({
+      method: 'TTLS',
+      identity: 'employee',
+      anonymousIdentity: 'anonymous',
+      password: t.employeePassword,
+      phase2: 'auth=PAP',
+      caCert: join(t.dir, 'certs', 'ca.pem'),
+      domainMatch: id.serverName,
+      port: t.gateway.ports.auth,
+      secret: TEST_NAS_SECRET,
+      mac: id.mac,
+      // Far longer than the deadline: with the store frozen, an answer comes only if it holds.
+      timeoutSeconds: 60,
+    });
+    expect(r.runs[0]?.radiusCode, r.output).toBe('Reject');
+    expect(reasons('eap.rejected').at(-1)).toMatchObject({ mac: id.mac, user: 'employee', reason: 'the state store is unavailable (the state store did not answer within 1000 ms)' });
+    // Nothing is left in flight: MAC authentication is answered (fail_mode closed: a reject), not dropped.
+    expect(await answer('3c:bb:00:00:00:0a', ['-t', '10'])).toBe('Access-Reject');
+    redis.thaw();
+    expect(await answer('3c:bb:00:00:00:0a')).toBe('Access-Accept');
+  }, 120_000);
 });
