@@ -72,6 +72,25 @@ export function wlanFilename(ssid: string): string {
   return `${WINDOWS_DEVICE.test(name) ? '_' : ''}${name}.xml`;
 }
 
+/**
+ * The file name of each network's profile (wlanFilename), in the order given, none the same as
+ * another's: different SSIDs can come out alike ("Café" and "Cafè", "Staff/1" and "Staff_1", or
+ * "CON" and "con", one file on Windows, which ignores case), and the second download would be
+ * saved as "Caf_ (1).xml" while its netsh line names "Caf_.xml", adding the first network twice
+ * and the second never. The first keeps its name; a later one that repeats an earlier name
+ * (ignoring case) gets "-2", "-3", … before ".xml", the first such name not taken.
+ */
+export function wlanFilenames(ssids: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return ssids.map((ssid) => {
+    const wanted = wlanFilename(ssid);
+    let name = wanted;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${wanted.slice(0, -'.xml'.length)}-${n}.xml`;
+    taken.add(name.toLowerCase());
+    return name;
+  });
+}
+
 /** The networks Windows can be given a profile for: WPA3-Personal (SAE) is not in the v1 schema's authentication values. */
 export function windowsSupports(network: Pick<WifiConfig, 'security'>): boolean {
   return network.security !== 'wpa3-personal';

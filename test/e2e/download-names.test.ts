@@ -26,6 +26,8 @@ const TRAVERSING = '../Staff%2F"Wi-Fi" ü';
 const ESCAPED = '%41%42 ..';
 /** A Windows device name: Chromium on Windows saves "CON.xml" as "_CON.xml", so the page must name that file. */
 const DEVICE = 'CON';
+/** Another network whose file name comes out as ESCAPED's ("_41_42.xml"): numbered, or its download would be saved as "_41_42 (1).xml". */
+const ALIKE = '%41%42';
 
 let t: TestGateway;
 let browser: Browser;
@@ -90,6 +92,7 @@ beforeAll(async () => {
         { ssid: TRAVERSING, security: 'eap-peap', server_names: ['radius.northwind.example'] },
         { ssid: ESCAPED, security: 'eap-tls', server_names: ['radius.northwind.example'] },
         { ssid: DEVICE, security: 'eap-peap', server_names: ['radius.northwind.example'] },
+        { ssid: ALIKE, security: 'eap-peap', server_names: ['radius.northwind.example'] },
       ];
     },
   });
@@ -116,9 +119,10 @@ describe('a Windows PC whose networks and organisation have names no file can be
 
       // The name the page tells the user to run netsh with, per network in the configured order, must be the one on disk.
       const netsh = (await page.locator('code', { hasText: 'netsh wlan add profile' }).allInnerTexts()).map((line) => /filename="(.*)" user=current$/.exec(line)?.[1]);
-      // "../" and the leading dots gone, "/", "%", the quotes and "ü" each "_", the trailing " .." gone, "_" before CON.
-      expect(netsh).toEqual(['_Staff_2F_Wi-Fi_ _.xml', '_41_42.xml', '_CON.xml']);
-      for (const [i, ssid] of [TRAVERSING, ESCAPED, DEVICE].entries()) {
+      // "../" and the leading dots gone, "/", "%", the quotes and "ü" each "_", the trailing " .." gone, "_" before CON,
+      // and "-2" for the second network whose file would have been "_41_42.xml" too.
+      expect(netsh).toEqual(['_Staff_2F_Wi-Fi_ _.xml', '_41_42.xml', '_CON.xml', '_41_42-2.xml']);
+      for (const [i, ssid] of [TRAVERSING, ESCAPED, DEVICE, ALIKE].entries()) {
         const shown = netsh[i]!;
         const saved = await saveBy(page, cdp, downloads, `Download ${shown}`);
         expect(saved, `the file saved for ${JSON.stringify(ssid)}`).toBe(shown);

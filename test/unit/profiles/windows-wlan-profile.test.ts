@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WifiConfig } from '../../../src/config/load.js';
-import { buildWlanProfile, caThumbprint, windowsSupports, wlanFilename } from '../../../src/profiles/windows-wlan-profile.js';
+import { buildWlanProfile, caThumbprint, windowsSupports, wlanFilename, wlanFilenames } from '../../../src/profiles/windows-wlan-profile.js';
 
 /**
  * The Windows WLAN profile builder, its output validated by xmllint against Microsoft's
@@ -179,5 +179,29 @@ describe('wlanFilename', () => {
 
   it.each(['CONSOLE', 'Com10', 'LPT0', 'icon', 'null'])('%j, not a device name, keeps its name', (ssid) => {
     expect(wlanFilename(ssid)).toBe(`${ssid}.xml`);
+  });
+});
+
+describe('wlanFilenames', () => {
+  it('keeps each name when none repeats', () => {
+    expect(wlanFilenames(['Northwind Staff', 'Northwind Guest', 'CON'])).toEqual(['Northwind Staff.xml', 'Northwind Guest.xml', '_CON.xml']);
+  });
+
+  it('numbers a later network whose file would have an earlier one\'s name, ignoring case as Windows does', () => {
+    expect(wlanFilenames(['Café', 'Cafè', 'Staff/1', 'Staff_1', 'CON', 'con', 'CAFÉ'])).toEqual([
+      'Caf_.xml',
+      'Caf_-2.xml',
+      'Staff_1.xml',
+      'Staff_1-2.xml',
+      '_CON.xml',
+      '_con-2.xml',
+      'CAF_-3.xml',
+    ]);
+  });
+
+  it('never hands out a name twice, also when a numbered name is some network\'s own', () => {
+    const names = wlanFilenames(['A', 'a', 'A-2', '...', '', 'wifi', 'A']);
+    expect(names).toEqual(['A.xml', 'a-2.xml', 'A-2-2.xml', 'wifi.xml', 'wifi-2.xml', 'wifi-3.xml', 'A-3.xml']);
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(names.length);
   });
 });
