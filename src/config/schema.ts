@@ -773,7 +773,17 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .describe('the signed enrollment profile (.mobileconfig)'),
-      wifi: z.array(wifiNetwork).prefault([]).describe('the Wi-Fi networks the enrollment profile sets up, one payload each'),
+      wifi: z
+        .array(wifiNetwork)
+        .superRefine((networks, ctx) => {
+          // Two payloads for one network: the device keeps one of them, and the portal's per-network files would clash.
+          networks.forEach((n, i) => {
+            const first = networks.findIndex((m) => m.ssid === n.ssid);
+            if (first < i) ctx.addIssue({ code: 'custom', path: [i, 'ssid'], input: n.ssid, message: `an SSID no other network here has: ios.wifi[${first}] is this network already` });
+          });
+        })
+        .prefault([])
+        .describe('the Wi-Fi networks the enrollment profile sets up, one payload each'),
     })
     .prefault({})
     .describe('iPhones and iPads'),

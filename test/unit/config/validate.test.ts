@@ -218,6 +218,15 @@ describe('validateConfig: enrollment policy and iOS Wi-Fi networks', () => {
     expectProblem(wifi({ security: 'open', password: 'some-pass-phrase' }), 'ios.wifi[0].password', '(hidden)', 'nothing: password is for wpa2-personal');
     expectProblem(wifi({ security: 'eap-tls', server_names: ['radius.example.org'], outer_identity: 'anon' }), 'ios.wifi[0].outer_identity', '"anon"', 'for eap-peap and eap-ttls');
     expectProblem(wifi({ security: 'wep' }), 'ios.wifi[0].security', '"wep"', 'one of "open"');
+    // The same network twice: one payload would be dropped by the device, and its files would clash.
+    expectProblem(
+      { ios: { wifi: [{ ssid: 'Staff', security: 'open' }, { ssid: 'Guest', security: 'open' }, { ssid: 'Staff', security: 'wpa2-personal', password: 'some-pass-phrase' }] } },
+      'ios.wifi[2].ssid',
+      '"Staff"',
+      'an SSID no other network here has: ios.wifi[0] is this network already',
+    );
+    // SSIDs differ by case: two networks.
+    expect(validateConfig({ ios: { wifi: [{ ssid: 'Staff', security: 'open' }, { ssid: 'staff', security: 'open' }] } }).ios.wifi).toHaveLength(2);
     expectProblem({ ios: { wifi: [{ ssid: 'x'.repeat(33), security: 'open' }] } }, 'ios.wifi[0].ssid', `"${'x'.repeat(33)}"`, 'an SSID of 1 to 32 bytes');
     // A newline would break the pasted nmcli line and a C0 control the XML profiles: refused, as is DEL.
     for (const bad of ['Staff\nWi-Fi', 'Staff\u0001', 'Staff\u007f']) {
