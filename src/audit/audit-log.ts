@@ -401,8 +401,14 @@ export class AuditLog implements AuditTrail {
         this.openFile = file;
       }
       if (typeof bytes === 'string') writeSync(this.fd, bytes);
-      // write(2) may write less than asked (a signal, a disk filling up): the rest follows, or its error.
-      else for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done);
+      else {
+        // write(2) may write less than asked (a signal, a disk filling up): the rest follows, or its error.
+        for (let done = 0; done < bytes.length; ) {
+          const written = writeSync(this.fd, bytes, done, bytes.length - done);
+          if (written <= 0) throw new Error(`write(2) wrote nothing of ${bytes.length - done} bytes`);
+          done += written;
+        }
+      }
       this.unsynced.add(file);
       this.failures = 0;
     } catch (err) {
