@@ -21,6 +21,12 @@ export interface RedisTap {
   holdAt(match: (command: RedisCommand) => boolean): { held: Promise<void>; release(): void };
   /** Resolves with the first command sent from now on that `match` accepts. */
   next(match: (command: RedisCommand) => boolean): Promise<RedisCommand>;
+  /**
+   * Delivers every reply that comes from Redis from now on `ms` late (0: at once, after
+   * those still on their way): a Redis that answers, but slowly, as over a congested link.
+   * Replies keep their order on each connection.
+   */
+  slowReplies(ms: number): void;
   /** Closes the proxy and every connection through it. */
   close(): Promise<void>;
 }
@@ -34,6 +40,7 @@ export async function startRedisTap(redisPort: number): Promise<RedisTap> {
   const sockets = new Set<Socket>();
   const watchers: Array<{ match: (command: RedisCommand) => boolean; found: (command: RedisCommand) => void }> = [];
   let hold: { match: (command: RedisCommand) => boolean; held: () => void; release?: () => void } | undefined;
+  let replyDelayMs = 0;
 
   const server = createServer((client) => {
     const upstream = connect(redisPort, '127.0.0.1');
@@ -45,7 +52,21 @@ export async function startRedisTap(redisPort: number): Promise<RedisTap> {
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    upstream.pipe(client);
+    // Replies in order, each held until its time (when it came + the delay then, never before the one ahead of it).
+    const late: Array<{ at: number; chunk: Buffer }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const deliver = () => {
+      timer = undefined;
+      while (late.length > 0 && late[0]!.at <= performance.now()) client.write(late.shift()!.chunk);
+      if (late.length > 0) timer = setTimeout(deliver, late[0]!.at - performance.now());
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      const at = Math.max(performance.now() + replyDelayMs, late.at(-1)?.at ?? 0);
+      if (late.length === 0 && replyDelayMs === 0) return void client.write(chunk);
+      late.push({ at, chunk });
+      timer ??= setTimeout(deliver, at - performance.now());
+    });
+    client.on('close', () => clearTimeout(timer));
 
     let pending = Buffer.alloc(0);
     let held: Buffer[] | undefined;
@@ -94,6 +115,9 @@ export async function startRedisTap(redisPort: number): Promise<RedisTap> {
     },
     next(match) {
       return new Promise((found) => watchers.push({ match, found }));
+    },
+    slowReplies(ms) {
+      replyDelayMs = ms;
     },
     async close() {
       for (const s of sockets) s.destroy();
