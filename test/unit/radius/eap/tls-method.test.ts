@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EapType } from '../../../../src/radius/eap/eap-packet.js';
 import { Flag, flagsOnly, parseTlsData } from '../../../../src/radius/eap/tls-fragments.js';
 import { TlsMethod, type InnerStep, type MethodStep, type TlsMethodOptions, type Verdict } from '../../../../src/radius/eap/tls-method.js';
+import { peerOfSession } from '../../../../src/radius/eap/tls-tunnel.js';
 
 /**
  * TlsMethod against Node's own TLS client in the same process: the peer's flights go
@@ -33,6 +34,9 @@ beforeAll(() => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The encoded session of a method's tunnel (private there: the tests read it to see where the certificate came from). */
+const sessionOf = (m: TlsMethod): Buffer => (m.tls as unknown as { socket: TLSSocket }).socket.getSession()!;
 
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -166,16 +170,19 @@ describe('TlsMethod: EAP-TLS (RFC 5216, RFC 9190)', () => {
   it.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: asks the peer for its certificate, which authorize then sees', async (version) => {
     let subject: string | undefined;
     let bytes: Buffer | undefined;
+    let inSession: Buffer | null | undefined;
     const method = tls(async (m) => {
       bytes = m.tls.peerCertificateBytes();
       subject = bytes && new X509Certificate(bytes).subject;
+      inSession = peerOfSession(sessionOf(m));
       return { ok: true };
     });
     const { step } = await converse(method, new Peer(version, undefined, identity));
     expect(step.kind).toBe('success');
     expect(subject).toBe('CN=eap.example.test');
-    // The certificate as the peer sent it, byte for byte (what device-certificate.ts checks).
+    // The certificate as the peer sent it, byte for byte (what device-certificate.ts checks), read from the session.
     expect(bytes).toEqual(new X509Certificate(identity.cert).raw);
+    expect(inSession).toEqual(bytes);
   });
 
   it('sends a long flight in fragments of fragmentSize, L and M on the first, M on all but the last', async () => {
@@ -293,6 +300,8 @@ describe('TlsMethod: EAP-TTLS (RFC 5281, RFC 9427)', () => {
     const method: TlsMethod = tunnelled(EapType.Ttls, async () => {
       const bytes = method.tls.peerCertificateBytes();
       certificates.push(bytes && new X509Certificate(bytes).subject);
+      // The session holds no peer certificate: read as such, not as a session it cannot read.
+      expect(peerOfSession(sessionOf(method))).toBeNull();
       return { ok: true };
     });
     // A peer that has a certificate sends it only when asked (RFC 5246 §7.4.6, RFC 8446 §4.4.2).
