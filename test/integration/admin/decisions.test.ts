@@ -51,6 +51,9 @@ describe.each([1, 2])('Recent decisions with radius.workers: %i', (workers) => {
     gateway = await startCliGateway(configFile, dir);
     try {
       expect((await radclient(ports.auth, 'auth', secret, macAuth('3c:22:fb:10:20:97'), FIRST_ANSWER)).reply).toBe('Access-Reject');
+      // The reject's record is stamped when it reaches the main process (up to 20 ms after the answer, the workers' batch),
+      // the drop when it happens: the drop comes after the reject is on the page, so that "newest first" is certain.
+      await expect.poll(async () => (await decisionRows(ports.https, ca, 'outcome=reject')).length, { timeout: 15_000, interval: 100 }).toBe(1);
       expect((await radclient(ports.auth, 'auth', 'a-secret-the-router-does-not-have', macAuth('3c:22:fb:10:20:98'))).reply).toBeUndefined();
 
       // A worker sends its drops once a second at most: poll for the row, bounded well past that.
