@@ -12,7 +12,7 @@ import { call } from '../../helpers/http.js';
 import { httpsCall } from '../../helpers/https.js';
 import { macAuth, radclient } from '../../helpers/radclient.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
-import { startRedisTap } from '../../helpers/redis-tap.js';
+import { startRedisTap, type RedisTap } from '../../helpers/redis-tap.js';
 
 /**
  * The state store failing on purpose (a private redis-server stopped, paused or frozen):
@@ -22,6 +22,8 @@ import { startRedisTap } from '../../helpers/redis-tap.js';
 const run = promisify(execFile);
 let redis: TestRedis;
 let t: TestGateway;
+/** A proxy in front of `redis`, for the test that slows its replies (closed after the gateway). */
+let tap: RedisTap | undefined;
 
 async function gateway(radius: Record<string, unknown>, o: { eap?: boolean; redis?: Record<string, unknown> } = {}): Promise<TestGateway> {
   return startTestGateway({
@@ -65,6 +67,8 @@ afterEach(async () => {
   // A test that failed with the store frozen: the gateway stops only with a store that answers.
   redis?.thaw();
   await t?.close();
+  await tap?.close();
+  tap = undefined;
   await redis?.close();
 });
 afterAll(async () => redis?.close());
@@ -126,25 +130,20 @@ describe('when the state store fails', () => {
   });
 
   it('a Redis that answers, but each reply 1.5 s late: MAC authentication is answered after store_deadline_ms, the portal waits for it, and all is on time again once it is quick', async () => {
-    const tap = await startRedisTap(redis.port);
-    try {
-      t = await gateway({ store_deadline_ms: 500 }, { redis: { url: tap.url } });
-      await enroll('3c:bb:00:00:00:0b');
-      expect(await answer('3c:bb:00:00:00:0b')).toBe('Access-Accept');
-      tap.slowReplies(1500);
-      // fail_mode closed: the session read is given up on, a reject in time (radclient's 10 s are far more than the deadline).
-      expect(await answer('3c:bb:00:00:00:0b', ['-t', '10'])).toBe('Access-Reject');
-      // The portal's own calls wait up to 2 × connect_timeout_ms + replica_ack_timeout_ms (5 s by default): a slow answer, not a 503.
-      expect((await call(t.httpUrl, 'GET', '/generate_204')).status).toBe(302);
-      tap.slowReplies(0);
-      // The late replies went to the calls that were given up on: the connection is still in step, each answer its own.
-      expect(await answer('3c:bb:00:00:00:0b')).toBe('Access-Accept');
-      expect(await answer('3c:bb:00:00:00:0c')).toBe('Access-Reject');
-      expect(reasons('radius.rejected').map((r) => r.reason)).toEqual(['state store unavailable', 'no session']);
-    } finally {
-      await t?.close();
-      await tap.close();
-    }
+    tap = await startRedisTap(redis.port);
+    t = await gateway({ store_deadline_ms: 500 }, { redis: { url: tap.url } });
+    await enroll('3c:bb:00:00:00:0b');
+    expect(await answer('3c:bb:00:00:00:0b')).toBe('Access-Accept');
+    tap.slowReplies(1500);
+    // fail_mode closed: the session read is given up on, a reject in time (radclient's 10 s are far more than the deadline).
+    expect(await answer('3c:bb:00:00:00:0b', ['-t', '10'])).toBe('Access-Reject');
+    // The portal's own calls wait up to 2 × connect_timeout_ms + replica_ack_timeout_ms (5 s by default): a slow answer, not a 503.
+    expect((await call(t.httpUrl, 'GET', '/generate_204')).status).toBe(302);
+    tap.slowReplies(0);
+    // The late replies went to the calls that were given up on: the connection is still in step, each answer its own.
+    expect(await answer('3c:bb:00:00:00:0b')).toBe('Access-Accept');
+    expect(await answer('3c:bb:00:00:00:0c')).toBe('Access-Reject');
+    expect(reasons('radius.rejected').map((r) => r.reason)).toEqual(['state store unavailable', 'no session']);
   });
 
   it('accounting on a store that hangs: given up on after store_deadline_ms (unanswered, so the NAS retries), and MAC authentication answered after it', async () => {
