@@ -23,7 +23,8 @@ export function radclient(
   extraArgs: readonly string[] = [],
 ): Promise<RadclientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('radclient', ['-x', '-r', '1', '-t', '1', ...extraArgs, `127.0.0.1:${port}`, type, secret], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // "--": a secret that begins with "-" is the secret, not an option (radclient uses getopt).
+    const child = spawn('radclient', ['-x', '-r', '1', '-t', '1', ...extraArgs, '--', `127.0.0.1:${port}`, type, secret], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -91,7 +91,7 @@ export async function initCommand(o: InitOptions): Promise<string> {
   await mkdir(secretsDir, { recursive: true, mode: 0o700 });
   const secretFile = join(secretsDir, 'nas-localhost.secret');
   if (!existsSync(secretFile)) {
-    await writeFile(secretFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFile(secretFile, `${routerSecret()}\n`, { mode: 0o600, flag: 'wx' });
   }
   o.print(`The RADIUS shared secret for a router on 127.0.0.1 is in ${secretFile}.`);
 
@@ -132,4 +132,16 @@ export async function initCommand(o: InitOptions): Promise<string> {
       `portal.https.cert_file and key_file (${HOW_TO_GET_ONE}); check-config and start warn until then.`,
   );
   return configFile;
+}
+
+/**
+ * A new RADIUS shared secret: 24 random bytes as base64url (32 characters, which every router
+ * family takes). Never one beginning with "-": admins paste it into command lines (radclient,
+ * RouterOS, a controller's CLI), where it would be read as an option, as one in 64 would be.
+ */
+export function routerSecret(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const secret = random(24).toString('base64url');
+    if (!secret.startsWith('-')) return secret;
+  }
 }
