@@ -35,8 +35,8 @@ export interface Profiles {
   rootProfile(): { readonly filename: string; readonly body: Buffer };
   /** The enrollment profile for one device and its owner, signed. */
   enrollmentProfile(device: { readonly mac: Mac; readonly owner: string }): Promise<{ readonly filename: string; readonly body: Buffer }>;
-  /** A WLAN profile per configured network Windows can be given. */
-  wlanProfiles(): ReadonlyArray<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }>;
+  /** A WLAN profile per configured network Windows can be given, each with its file's name (distinct from the others'). */
+  wlanProfiles(): ReadonlyArray<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly filename: string; readonly body: Buffer }>;
   /** The root CA certificate: DER (.cer, .crt) or PEM. */
   caCertificate(format?: CaFormat): { readonly filename: string; readonly body: Buffer };
   /** The configured networks the platform can be given. */

@@ -16,7 +16,7 @@ import type { RevocationUrls } from '../pki/revocation-urls.js';
 import { buildEnrollmentProfile, buildRootProfile, type ProfileOrigin } from './apple-profile.js';
 import { uuidKeyFromCaKey } from './payload-uuid.js';
 import { buildPasspointProfile } from './passpoint.js';
-import { buildWlanProfile, caThumbprint, windowsSupports } from './windows-wlan-profile.js';
+import { buildWlanProfile, caThumbprint, windowsSupports, wlanFilenames } from './windows-wlan-profile.js';
 import { buildOnc, chromeosSupports } from './chromeos-onc.js';
 
 /** The config a ProfileService reads: passpoint only where Android gets Passpoint profiles. */
@@ -118,9 +118,12 @@ export class ProfileService {
   }
 
   /** The Windows WLAN profile of each configured network Windows can be given (windowsSupports), for `netsh wlan add profile`. */
-  wlanProfiles(): Array<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly body: Buffer }> {
+  wlanProfiles(): Array<{ readonly ssid: string; readonly security: WifiConfig['security']; readonly filename: string; readonly body: Buffer }> {
     const context = { caThumbprint: caThumbprint(this.caDer) };
-    return this.networksFor('windows').map((n) => ({ ssid: n.ssid, security: n.security, body: Buffer.from(buildWlanProfile(n, context), 'utf8') }));
+    const networks = this.networksFor('windows');
+    // Named together: two networks whose names come out alike get distinct files.
+    const filenames = wlanFilenames(networks.map((n) => n.ssid));
+    return networks.map((n, i) => ({ ssid: n.ssid, security: n.security, filename: filenames[i]!, body: Buffer.from(buildWlanProfile(n, context), 'utf8') }));
   }
 
   /** The root CA certificate: DER by default, as a .cer file Windows opens with its certificate import wizard. */

@@ -2,7 +2,6 @@ import type { Context } from 'koa';
 import type { Device } from '../../devices/device.js';
 import { LinkExpiredError } from '../../errors.js';
 import type { CaFormat, FilePlatform } from '../../profiles/profile-service.js';
-import { wlanFilenames } from '../../profiles/windows-wlan-profile.js';
 import type { PortalDeps, Profiles } from '../deps.js';
 import { downloaded } from '../download-audit.js';
 import { nextSteps, type NextStepsDevice } from '../next-steps.js';
@@ -126,11 +125,9 @@ export async function fileDownload(ctx: Context, deps: PortalDeps, file: LinkedF
       break;
     case 'wlan': {
       // The network may have been taken out of the configuration since the page was shown.
-      const all = device.platform === 'windows' ? profiles.wlanProfiles() : [];
-      const at = all.findIndex((p) => p.ssid === file.ssid);
-      if (at < 0) throw new LinkExpiredError();
-      // The name the page showed for it: unique among the networks' files (wlanFilenames).
-      sent = { filename: wlanFilenames(all.map((p) => p.ssid))[at]!, type: XML_TYPE, body: all[at]!.body };
+      const profile = device.platform === 'windows' ? profiles.wlanProfiles().find((p) => p.ssid === file.ssid) : undefined;
+      if (!profile) throw new LinkExpiredError();
+      sent = { filename: profile.filename, type: XML_TYPE, body: profile.body };
       break;
     }
   }

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import type { WifiConfig } from '../../config/load.js';
 import type { Device } from '../../devices/device.js';
-import { wlanFilenames } from '../../profiles/windows-wlan-profile.js';
 import type { PortalDeps } from '../deps.js';
 import { networkAsks } from '../next-steps.js';
 import type { Translator } from '../languages/languages.js';
@@ -35,9 +34,7 @@ function asks(security: WifiConfig['security'], words: Translator): string {
 export async function windowsFilesPage(ctx: Context, deps: PortalDeps, id: string, link: ProfileLink, device: Device): Promise<void> {
   await openFilesPage(ctx, deps, id, link, device, 'windows', 'pc', async (page) => {
     const networks = [];
-    const profiles = page.profiles.wlanProfiles();
-    const filenames = wlanFilenames(profiles.map((n) => n.ssid));
-    for (const [i, n] of profiles.entries()) networks.push({ ssid: n.ssid, filename: filenames[i]!, url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, page.words) });
+    for (const n of page.profiles.wlanProfiles()) networks.push({ ssid: n.ssid, filename: n.filename, url: await page.issue({ kind: 'wlan', ssid: n.ssid }), asks: asks(n.security, page.words) });
     page.show('windows-files.njk', { networks });
   });
 }
