@@ -229,7 +229,7 @@ export class AuditLog implements AuditTrail {
     }
     if (torn) {
       // End the torn line, so that the recovery record starts a line of its own.
-      audit.appendRaw(torn.file, '\n');
+      audit.appendRaw(torn.file, Buffer.from('\n'));
       o.log.warn({ event: 'audit.torn_line', file: torn.file, line: torn.line, bytes: torn.bytes.length }, 'the audit trail ended in a torn line (a crash while writing); recorded');
       audit.record({ type: 'audit.recovered', torn_file: torn.file, torn_line: torn.line, torn_bytes: torn.bytes.length, torn_sha256: lineHash(torn.bytes) });
       audit.flush();
@@ -393,21 +393,18 @@ export class AuditLog implements AuditTrail {
     this.out = bigger;
   }
 
-  private appendRaw(file: string, bytes: Buffer | string): void {
+  private appendRaw(file: string, bytes: Buffer): void {
     try {
       if (this.fd === undefined || this.openFile !== file) {
         if (this.fd !== undefined) closeSync(this.fd);
         this.fd = openSync(join(this.o.dir, file), 'a', 0o600);
         this.openFile = file;
       }
-      if (typeof bytes === 'string') writeSync(this.fd, bytes);
-      else {
-        // write(2) may write less than asked (a signal, a disk filling up): the rest follows, or its error.
-        for (let done = 0; done < bytes.length; ) {
-          const written = writeSync(this.fd, bytes, done, bytes.length - done);
-          if (written <= 0) throw new Error(`write(2) wrote nothing of ${bytes.length - done} bytes`);
-          done += written;
-        }
+      // write(2) may write less than asked (a signal, a disk filling up): the rest follows, or its error.
+      for (let done = 0; done < bytes.length; ) {
+        const written = writeSync(this.fd, bytes, done, bytes.length - done);
+        if (written <= 0) throw new Error(`write(2) wrote nothing of ${bytes.length - done} bytes`);
+        done += written;
       }
       this.unsynced.add(file);
       this.failures = 0;
