@@ -209,6 +209,8 @@ export async function startGateway(config: Config, options: { log?: Logger; cloc
     org_name: config.portal.organisation_name,
     support_contact: config.portal.support_contact,
     start_url: urls.route('portal.start'),
+    // The pages' icon: none (views/layout.njk says why).
+    icon_url: 'data:,',
     ...brandingGlobals(materials.branding, urls),
   });
   /** The config as it runs: the start's, with the keys reloads applied since (config/reload.ts). */

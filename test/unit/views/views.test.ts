@@ -28,6 +28,8 @@ const GLOBALS = {
   org_name: 'Northwind Logistics',
   support_contact: 'IT helpdesk, ext. 1234',
   start_url: 'https://portal.example.org/start',
+  // No icon: an empty data: URL, so that the browser does not ask for /favicon.ico.
+  icon_url: 'data:,',
   // The portal passes a per-response CSP nonce for the inline stylesheet.
   csp_nonce: 'bm9uY2Utbm9uY2U=',
 };
@@ -413,7 +415,7 @@ describe('views', () => {
       // Links a page lists (one per file): the `url` of each object the context holds, or of each in a list.
       for (const v of Object.values(ctx)) for (const item of Array.isArray(v) ? v : [v]) if (item && typeof item === 'object' && typeof item.url === 'string') fromContext.push(item.url);
       for (const url of builtUrls) expect(url.startsWith('https://portal.example.org/')).toBe(true);
-      const allowed = [GLOBALS.start_url, ...fromContext, ...builtUrls, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
+      const allowed = [GLOBALS.start_url, GLOBALS.icon_url, ...fromContext, ...builtUrls, ctx.agent?.url, ctx.agent?.qr_src].filter(Boolean);
       for (const url of links(html)) expect(allowed).toContain(url);
     });
   });
@@ -579,7 +581,7 @@ describe('views', () => {
   describe('escapes hostile values', () => {
     const XSS = '<img src=x onerror=alert(1)>';
     const QUOTE = '"><svg onload=alert(1)>';
-    const env = makeEnv({ org_name: XSS, support_contact: XSS, start_url: QUOTE, csp_nonce: QUOTE });
+    const env = makeEnv({ org_name: XSS, support_contact: XSS, start_url: QUOTE, icon_url: QUOTE, csp_nonce: QUOTE });
     const hostile: Case[] = [
       { name: 'online', template: 'online.njk', ctx: { user: XSS, mac: XSS, ends_at_text: XSS, ends_at_iso: QUOTE, notice: XSS } },
       { name: 'login', template: 'login.njk', ctx: { action: QUOTE, csrf: QUOTE, username: QUOTE, error: '<script>', mac: XSS, owner: XSS } },
